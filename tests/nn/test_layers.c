@@ -1,0 +1,286 @@
+/* test_layers.c - every layer's backward pass against finite differences,
+ * plus a naive reference convolution and the conv/conv-transpose adjoint
+ * identity.  Shapes are small and odd (N=2, C=3, 5x5) so padding edges and
+ * stride 2 are exercised.  Usage example for building a model: see
+ * test_layers_usage below.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node/base/rng.h"
+#include "node/nn/model.h"
+#include "tests/support/gradcheck.h"
+
+#define TOL 2e-2 // float32 forward, h = 1e-2: observed errors are < 5e-3
+
+static float *s_random(size_t n, uint64_t seed, float lo_abs)
+{
+    rng_t rng;
+    rng_seed(&rng, seed);
+    float *x = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) {
+        float v = (float)(2 * rng_uniform(&rng) - 1);
+        // keep element-wise inputs away from the LeakyReLU kink
+        if (lo_abs > 0 && v > -lo_abs && v < lo_abs) {
+            v = v < 0 ? v - lo_abs : v + lo_abs;
+        }
+        x[i] = v;
+    }
+    return x;
+}
+
+static void s_check(model_t *m, int n, float lo_abs, const char *what)
+{
+    float *x = s_random((size_t)n * model_input_size(m), 11, lo_abs);
+    gradcheck_result_t r = gradcheck_model(m, x, n, 60, 1e-2, 5);
+    if (r.max_rel_param > TOL || r.max_rel_input > TOL) {
+        fail_msg("%s: relative error params %.3g inputs %.3g (tolerance %.1g)", what,
+                 r.max_rel_param, r.max_rel_input, TOL);
+    }
+    assert_true(r.checked > 0);
+    free(x);
+}
+
+static void test_layers_usage(void **state)
+{
+    (void)state;
+    // A model takes samples of c x h x w, batch-first.  Convolutions want the
+    // channel-major layout, dense layers batch-first: reshape between them.
+    model_t *m = model_new("usage", 1, 6, 6);
+    model_reshape(m, 1, 6, 6, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d(m, 4, 3, 2, PAD_SAME);     // 4 x 3 x 3
+    model_leaky_relu(m, 0.2f);
+    model_reshape(m, 4, 3, 3, LAYOUT_BATCH_FIRST);
+    model_dense(m, 2);
+    model_finalize(m, 8, 1); // allocates everything, initialises from seed 1
+    assert_int_equal(model_param_count(m), 4 * 9 + 4 + 36 * 2 + 2);
+    float x[2 * 36] = {0};
+    const float *y = model_forward(m, x, 2, true);
+    assert_float_equal(y[0], 0.0f, 1e-6); // zero input, zero biases
+    memcpy(model_output_grad(m), (float[]){1, 0, 0, 1}, sizeof(float) * 4);
+    model_zero_grads(m);
+    const float *dx = model_backward(m, true);
+    assert_non_null(dx);
+    model_destroy(&m);
+    assert_null(m);
+    model_destroy(&m); // idempotent
+}
+
+static void test_dense_grad(void **state)
+{
+    (void)state;
+    model_t *m = model_new("dense", 7, 1, 1);
+    model_dense(m, 5);
+    model_finalize(m, 3, 2);
+    s_check(m, 3, 0, "dense");
+    model_destroy(&m);
+}
+
+static void s_conv_case(int cin, int cout, int k, int s, pad_mode_t pad, bool transpose)
+{
+    model_t *m = model_new("conv", cin, 5, 5);
+    model_reshape(m, cin, 5, 5, LAYOUT_CHANNEL_MAJOR);
+    if (transpose) {
+        model_conv2d_t(m, cout, k, s, pad);
+    } else {
+        model_conv2d(m, cout, k, s, pad);
+    }
+    layer_t *l = model_layer(m, 1);
+    model_reshape(m, l->out_c, l->out_h, l->out_w, LAYOUT_BATCH_FIRST);
+    model_finalize(m, 2, 3);
+    // give the biases values so their gradient is visible too
+    for (size_t i = 0; i < l->n_bias; i++) {
+        l->b[i] = 0.1f * (float)i;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "%s %d->%d k%d s%d %s%s", transpose ? "conv_t" : "conv",
+             cin, cout, k, s, pad == PAD_SAME ? "same" : "valid",
+             l->gather_mode ? " (gather)" : "");
+    s_check(m, 2, 0, what);
+    model_destroy(&m);
+}
+
+static void test_conv2d_grad(void **state)
+{
+    (void)state;
+    s_conv_case(3, 4, 3, 1, PAD_SAME, false);
+    s_conv_case(3, 4, 3, 2, PAD_SAME, false);
+    s_conv_case(3, 2, 4, 2, PAD_SAME, false);
+    s_conv_case(3, 4, 3, 2, PAD_VALID, false);
+    s_conv_case(3, 1, 3, 1, PAD_SAME, false); // gather mode
+    s_conv_case(4, 2, 5, 2, PAD_SAME, false); // gather mode, stride 2
+}
+
+static void test_conv2d_t_grad(void **state)
+{
+    (void)state;
+    s_conv_case(3, 4, 4, 2, PAD_SAME, true);
+    s_conv_case(3, 2, 3, 2, PAD_SAME, true);
+    s_conv_case(2, 3, 3, 1, PAD_VALID, true);
+    s_conv_case(3, 3, 5, 2, PAD_VALID, true);
+}
+
+static void s_elementwise_case(int kind)
+{
+    model_t *m = model_new("elementwise", 3, 5, 5);
+    model_dense(m, 3 * 5 * 5); // an element-wise layer cannot come first in place
+    if (kind == 0) {
+        model_leaky_relu(m, 0.2f);
+    } else if (kind == 1) {
+        model_sigmoid(m);
+    } else {
+        model_dropout(m, 0.4f);
+    }
+    model_finalize(m, 2, 4);
+    s_check(m, 2, kind == 0 ? 0.05f : 0, kind == 0 ? "leaky" : kind == 1 ? "sigmoid" : "dropout");
+    model_destroy(&m);
+}
+
+static void test_activation_grads(void **state)
+{
+    (void)state;
+    s_elementwise_case(0);
+    s_elementwise_case(1);
+    s_elementwise_case(2);
+}
+
+static void test_reshape_grad(void **state)
+{
+    (void)state;
+    model_t *m = model_new("reshape", 12, 1, 1);
+    model_dense(m, 12);
+    model_reshape(m, 3, 2, 2, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d(m, 2, 3, 1, PAD_SAME);
+    model_reshape(m, 2, 2, 2, LAYOUT_BATCH_FIRST);
+    model_finalize(m, 3, 5);
+    s_check(m, 3, 0, "reshape");
+    model_destroy(&m);
+}
+
+// Naive 7-loop convolution: the definition, with Keras 'same' padding.
+static void s_naive_conv(const float *x, const float *w, const float *b, float *y, int n,
+                         int cin, int h, int wd, int cout, int k, int s, int pt, int pl,
+                         int oh, int ow)
+{
+    for (int i = 0; i < n; i++) {
+        for (int co = 0; co < cout; co++) {
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox++) {
+                    double acc = (double)b[co];
+                    for (int ci = 0; ci < cin; ci++) {
+                        for (int ki = 0; ki < k; ki++) {
+                            for (int kj = 0; kj < k; kj++) {
+                                int iy = oy * s + ki - pt, ix = ox * s + kj - pl;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) {
+                                    continue;
+                                }
+                                acc += (double)x[((i * cin + ci) * h + iy) * wd + ix] * (double)
+                                       w[((co * cin + ci) * k + ki) * k + kj];
+                            }
+                        }
+                    }
+                    y[((i * cout + co) * oh + oy) * ow + ox] = (float)acc;
+                }
+            }
+        }
+    }
+}
+
+static void s_reference_case(int cin, int cout, int k, int s)
+{
+    const int n = 2, h = 7;
+    model_t *m = model_new("ref", cin, h, h);
+    model_reshape(m, cin, h, h, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d(m, cout, k, s, PAD_SAME);
+    layer_t *l = model_layer(m, 1);
+    model_reshape(m, l->out_c, l->out_h, l->out_w, LAYOUT_BATCH_FIRST);
+    model_finalize(m, n, 9);
+    for (size_t i = 0; i < l->n_bias; i++) {
+        l->b[i] = 0.25f * (float)i;
+    }
+    float *x = s_random((size_t)n * cin * h * h, 3, 0);
+    const float *y = model_forward(m, x, n, false);
+    size_t ny = (size_t)n * layer_out_size(l);
+    float *ref = malloc(sizeof(float) * ny);
+    s_naive_conv(x, l->w, l->b, ref, n, cin, h, h, cout, k, s, l->geom.pad_top,
+                 l->geom.pad_left, l->out_h, l->out_w);
+    // Keras 'same': out = ceil(in / s), the odd padding pixel at the bottom
+    assert_int_equal(l->out_h, (h + s - 1) / s);
+    for (size_t i = 0; i < ny; i++) {
+        assert_float_equal(y[i], ref[i], 1e-4);
+    }
+    free(ref);
+    free(x);
+    model_destroy(&m);
+}
+
+static void test_conv2d_matches_naive(void **state)
+{
+    (void)state;
+    s_reference_case(3, 5, 3, 1);
+    s_reference_case(3, 5, 3, 2);
+    s_reference_case(4, 1, 7, 1); // gather mode, like the generator's last layer
+    s_reference_case(2, 3, 4, 2);
+}
+
+// <conv(x), y> == <x, conv_t(y)> when conv_t shares conv's weights.
+static void test_conv_transpose_is_adjoint(void **state)
+{
+    (void)state;
+    const int cin = 3, cout = 4, k = 4, s = 2, h = 6;
+    model_t *c = model_new("conv", cin, h, h);
+    model_reshape(c, cin, h, h, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d(c, cout, k, s, PAD_SAME);
+    model_reshape(c, cout, h / s, h / s, LAYOUT_BATCH_FIRST);
+    model_finalize(c, 1, 1);
+    model_t *t = model_new("conv_t", cout, h / s, h / s);
+    model_reshape(t, cout, h / s, h / s, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d_t(t, cin, k, s, PAD_SAME);
+    model_reshape(t, cin, h, h, LAYOUT_BATCH_FIRST);
+    model_finalize(t, 1, 2);
+    layer_t *lc = model_layer(c, 1), *lt = model_layer(t, 1);
+    assert_int_equal(lc->geom.pad_top, lt->geom.pad_top);
+    // conv weight [cout][cin][k][k] equals conv_t weight [in=cout][out=cin][k][k]
+    memcpy(lt->w, lc->w, sizeof(float) * lc->n_weights);
+    memset(lc->b, 0, sizeof(float) * lc->n_bias);
+    memset(lt->b, 0, sizeof(float) * lt->n_bias);
+    float *x = s_random((size_t)cin * h * h, 5, 0);
+    float *y = s_random((size_t)cout * (h / s) * (h / s), 6, 0);
+    const float *cx = model_forward(c, x, 1, false);
+    const float *ty = model_forward(t, y, 1, false);
+    double lhs = 0, rhs = 0;
+    for (int i = 0; i < cout * (h / s) * (h / s); i++) {
+        lhs += (double)cx[i] * (double)y[i];
+    }
+    for (int i = 0; i < cin * h * h; i++) {
+        rhs += (double)x[i] * (double)ty[i];
+    }
+    assert_true(fabs(lhs - rhs) < 1e-4 * (fabs(lhs) + 1));
+    free(x);
+    free(y);
+    model_destroy(&c);
+    model_destroy(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layers_usage),
+        cmocka_unit_test(test_dense_grad),
+        cmocka_unit_test(test_conv2d_grad),
+        cmocka_unit_test(test_conv2d_t_grad),
+        cmocka_unit_test(test_activation_grads),
+        cmocka_unit_test(test_reshape_grad),
+        cmocka_unit_test(test_conv2d_matches_naive),
+        cmocka_unit_test(test_conv_transpose_is_adjoint),
+    };
+    return cmocka_run_group_tests_name("layers", tests, NULL, NULL);
+}
