@@ -299,6 +299,12 @@ layer_t *model_layer(model_t *m, int i)
     return &m->layers[i];
 }
 
+const float *model_activation(const model_t *m, int i)
+{
+    assert(i >= 0 && i < m->n_layers);
+    return m->acts[i];
+}
+
 size_t model_memory_bytes(const model_t *m) { return m->bytes; }
 
 void model_seed_dropout(model_t *m, uint64_t seed) { rng_seed(&m->dropout_rng, seed); }

@@ -74,6 +74,9 @@ size_t model_input_size(const model_t *m);
 size_t model_output_size(const model_t *m);
 int model_layer_count(const model_t *m);
 layer_t *model_layer(model_t *m, int i);
+// Output of layer i from the last forward (n x out_size, in the layer's
+// layout); borrowed.  The classifier's features are read this way.
+const float *model_activation(const model_t *m, int i);
 // Bytes held by the model's buffers (parameters, gradients, activations,
 // workspace), for the memory report.
 size_t model_memory_bytes(const model_t *m);

@@ -1,0 +1,34 @@
+/* dataset.h - an in-memory labelled image set, floats in [0, 1].
+ *
+ * Images are stored batch-first (n x c x h x w), the layout models take.
+ * Usage: see tests/data/test_idx.c
+ */
+#ifndef FS_DATA_DATASET_H
+#define FS_DATA_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/base/err.h"
+
+typedef struct {
+    int n;          // number of images
+    int c, h, w;    // image shape
+    float *x;       // n * c * h * w pixels in [0, 1]
+    uint8_t *y;     // n labels, or NULL for an unlabelled set
+} dataset_t;
+
+dataset_t *dataset_new(int n, int c, int h, int w, int labelled);
+void dataset_destroy(dataset_t **self_p);
+size_t dataset_image_size(const dataset_t *d);
+
+// A new set with the images whose label is in `labels` (a 10-entry mask).
+dataset_t *dataset_filter_labels(const dataset_t *d, const uint8_t keep[10]);
+// A new set with the images at idx[0..k).
+dataset_t *dataset_subset(const dataset_t *d, const uint32_t *idx, int k);
+// Parses "0,1,2" or "3-6" into a 10-entry mask; FS_EINVAL names the bad part.
+int dataset_parse_labels(const char *spec, uint8_t keep[10], fs_err_t *err);
+// Counts per label (labelled sets).
+void dataset_label_counts(const dataset_t *d, int counts[10]);
+
+#endif

@@ -1,0 +1,58 @@
+/* dcgan.c - which layers make the FedSyn GAN (see dcgan.h); no kernels. */
+#include "node/models/dcgan.h"
+
+#include <assert.h>
+
+#define LEAKY_SLOPE 0.2f
+#define D_DROPOUT 0.4f
+
+dcgan_config_t dcgan_config_paper(void)
+{
+    return (dcgan_config_t){DCGAN_LATENT, DCGAN_G_WIDTH, DCGAN_D_WIDTH, 1, 28, 28};
+}
+
+dcgan_config_t dcgan_config_width(int w)
+{
+    assert(w >= 2);
+    dcgan_config_t c = dcgan_config_paper();
+    c.g_width = w;
+    c.d_width = w / 2;
+    return c;
+}
+
+model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed)
+{
+    assert(cfg->img_h % 4 == 0 && cfg->img_w % 4 == 0);
+    const int w = cfg->g_width, h0 = cfg->img_h / 4, w0 = cfg->img_w / 4;
+    model_t *m = model_new("dcgan-generator", cfg->latent, 1, 1);
+    model_dense(m, w * h0 * w0);
+    model_leaky_relu(m, LEAKY_SLOPE);
+    model_reshape(m, w, h0, w0, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d_t(m, w, 4, 2, PAD_SAME);
+    model_leaky_relu(m, LEAKY_SLOPE);
+    model_conv2d_t(m, w, 4, 2, PAD_SAME);
+    model_leaky_relu(m, LEAKY_SLOPE);
+    model_conv2d(m, cfg->img_c, 7, 1, PAD_SAME);
+    model_sigmoid(m);
+    model_reshape(m, cfg->img_c, cfg->img_h, cfg->img_w, LAYOUT_BATCH_FIRST);
+    model_finalize(m, max_batch, seed);
+    return m;
+}
+
+model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed)
+{
+    const int v = cfg->d_width;
+    model_t *m = model_new("dcgan-discriminator", cfg->img_c, cfg->img_h, cfg->img_w);
+    model_reshape(m, cfg->img_c, cfg->img_h, cfg->img_w, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d(m, v, 3, 2, PAD_SAME);
+    model_leaky_relu(m, LEAKY_SLOPE);
+    model_dropout(m, D_DROPOUT);
+    model_conv2d(m, v, 3, 2, PAD_SAME);
+    model_leaky_relu(m, LEAKY_SLOPE);
+    model_dropout(m, D_DROPOUT);
+    layer_t *last = model_layer(m, model_layer_count(m) - 1);
+    model_reshape(m, last->out_c, last->out_h, last->out_w, LAYOUT_BATCH_FIRST);
+    model_dense(m, 1);
+    model_finalize(m, max_batch, seed);
+    return m;
+}

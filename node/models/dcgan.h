@@ -1,0 +1,42 @@
+/* dcgan.h - the FedSyn paper's DCGAN (Keras), with a width parameter.
+ *
+ * Generator: z(100) -> Dense(7*7*W) + LeakyReLU(0.2) -> reshape W x 7 x 7
+ *   -> Conv2DTranspose(W, 4x4, s2, same) + LeakyReLU(0.2)
+ *   -> Conv2DTranspose(W, 4x4, s2, same) + LeakyReLU(0.2)
+ *   -> Conv2D(C, 7x7, same) + sigmoid.     W = 128: 1,164,289 parameters.
+ * Discriminator: Conv2D(V, 3x3, s2, same) + LeakyReLU(0.2) + Dropout(0.4)
+ *   -> Conv2D(V, 3x3, s2, same) + LeakyReLU(0.2) + Dropout(0.4)
+ *   -> Flatten -> Dense(1).                V = 64: 40,705 parameters.
+ * The discriminator outputs a logit: its sigmoid is folded into the loss
+ * (BCE from logits) and applied by dcgan_d_probability where a probability
+ * is wanted.  Images are C x H x W in [0, 1] with H, W divisible by 4.
+ *
+ * Usage: see tests/models/test_dcgan.c
+ */
+#ifndef FS_MODELS_DCGAN_H
+#define FS_MODELS_DCGAN_H
+
+#include <stdint.h>
+
+#include "node/nn/model.h"
+
+#define DCGAN_LATENT 100
+#define DCGAN_G_WIDTH 128
+#define DCGAN_D_WIDTH 64
+
+typedef struct {
+    int latent;          // size of z (100)
+    int g_width;         // generator channels (128 in the paper)
+    int d_width;         // discriminator channels (64 in the paper)
+    int img_c, img_h, img_w; // image shape (1 x 28 x 28 for MNIST)
+} dcgan_config_t;
+
+// The paper's configuration for 1 x 28 x 28 images.
+dcgan_config_t dcgan_config_paper(void);
+// Paper architecture with generator width w and discriminator width w/2.
+dcgan_config_t dcgan_config_width(int w);
+
+model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed);
+model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed);
+
+#endif

@@ -1,0 +1,159 @@
+/* gan_train.c - the DCGAN iteration (see gan_train.h). */
+#include "node/train/gan_train.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/base/mem.h"
+#include "node/nn/loss.h"
+
+struct gan_trainer {
+    dcgan_config_t arch;
+    gan_train_config_t cfg;
+    model_t *g, *d;
+    adam_t *adam_g, *adam_d;
+    rng_t rng;          // latents and shuffles
+    float *z;           // batch x latent
+    float *d_in;        // batch x image: real half then fake half
+    float *targets;     // batch: 1 then 0 (D step)
+    float *ones;        // batch: all 1 (G step)
+    const dataset_t *data;
+    uint32_t *order;    // shuffled indices into data
+    int cursor;         // next position in order
+};
+
+gan_train_config_t gan_train_config_paper(void)
+{
+    return (gan_train_config_t){256, 2e-4f, 0.5f, 1};
+}
+
+gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
+{
+    assert(cfg->batch >= 2 && cfg->batch % 2 == 0);
+    gan_trainer_t *t = xcalloc(1, sizeof *t);
+    t->arch = *arch;
+    t->cfg = *cfg;
+    t->g = dcgan_generator_new(arch, cfg->batch, cfg->seed * 2 + 1);
+    t->d = dcgan_discriminator_new(arch, cfg->batch, cfg->seed * 2 + 2);
+    t->adam_g = adam_new(model_param_count(t->g), cfg->lr, cfg->beta1, 0.999f, 1e-7f);
+    t->adam_d = adam_new(model_param_count(t->d), cfg->lr, cfg->beta1, 0.999f, 1e-7f);
+    rng_seed(&t->rng, cfg->seed ^ 0x9a17e5u);
+    const size_t img = (size_t)arch->img_c * arch->img_h * arch->img_w;
+    t->z = xfloats((size_t)cfg->batch * arch->latent);
+    t->d_in = xfloats((size_t)cfg->batch * img);
+    t->targets = xfloats((size_t)cfg->batch);
+    t->ones = xfloats((size_t)cfg->batch);
+    for (int i = 0; i < cfg->batch; i++) {
+        t->targets[i] = i < cfg->batch / 2 ? 1.0f : 0.0f;
+        t->ones[i] = 1.0f;
+    }
+    return t;
+}
+
+void gan_trainer_destroy(gan_trainer_t **self_p)
+{
+    assert(self_p);
+    gan_trainer_t *t = *self_p;
+    if (!t) {
+        return;
+    }
+    model_destroy(&t->g);
+    model_destroy(&t->d);
+    adam_destroy(&t->adam_g);
+    adam_destroy(&t->adam_d);
+    free(t->z);
+    free(t->d_in);
+    free(t->targets);
+    free(t->ones);
+    free(t->order);
+    free(t);
+    *self_p = NULL;
+}
+
+int gan_trainer_set_data(gan_trainer_t *t, const dataset_t *data, fs_err_t *err)
+{
+    if (data->c != t->arch.img_c || data->h != t->arch.img_h || data->w != t->arch.img_w) {
+        return fs_err_set(err, FS_EINVAL,
+                          "data images are %dx%dx%d but the model expects %dx%dx%d", data->c,
+                          data->h, data->w, t->arch.img_c, t->arch.img_h, t->arch.img_w);
+    }
+    if (data->n < 1) {
+        return fs_err_set(err, FS_EINVAL, "data set is empty");
+    }
+    free(t->order);
+    t->order = xmalloc(sizeof(uint32_t) * (size_t)data->n);
+    rng_permutation(&t->rng, t->order, (size_t)data->n);
+    t->cursor = 0;
+    t->data = data;
+    return 0;
+}
+
+void gan_generate(model_t *g, int latent, int n, rng_t *rng, float *z_buf, float *out)
+{
+    rng_normal_floats(rng, z_buf, (size_t)n * latent);
+    const float *y = model_forward(g, z_buf, n, false);
+    memcpy(out, y, sizeof(float) * (size_t)n * model_output_size(g));
+}
+
+static void s_next_real(gan_trainer_t *t, float *dst)
+{
+    if (t->cursor == t->data->n) {
+        rng_permutation(&t->rng, t->order, (size_t)t->data->n);
+        t->cursor = 0;
+    }
+    const size_t img = dataset_image_size(t->data);
+    memcpy(dst, t->data->x + (size_t)t->order[t->cursor++] * img, sizeof(float) * img);
+}
+
+void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
+{
+    assert(t->data && "gan_trainer_set_data first");
+    const int batch = t->cfg.batch, half = batch / 2, latent = t->arch.latent;
+    const size_t img = dataset_image_size(t->data);
+
+    // discriminator: half real, half fake, one batch (Keras train_on_batch)
+    for (int i = 0; i < half; i++) {
+        s_next_real(t, t->d_in + (size_t)i * img);
+    }
+    rng_normal_floats(&t->rng, t->z, (size_t)half * latent);
+    const float *fake = model_forward(t->g, t->z, half, true);
+    memcpy(t->d_in + (size_t)half * img, fake, sizeof(float) * half * img);
+    const float *logits = model_forward(t->d, t->d_in, batch, true);
+    double d_loss = loss_bce_logits(logits, t->targets, batch, 1, model_output_grad(t->d));
+    int real_ok = 0, fake_ok = 0;
+    for (int i = 0; i < batch; i++) {
+        if (i < half) {
+            real_ok += logits[i] > 0;
+        } else {
+            fake_ok += logits[i] <= 0;
+        }
+    }
+    model_zero_grads(t->d);
+    model_backward(t->d, false);
+    adam_step(t->adam_d, model_params(t->d), model_grads(t->d));
+
+    // generator: through the discriminator, whose weights stay fixed
+    rng_normal_floats(&t->rng, t->z, (size_t)batch * latent);
+    fake = model_forward(t->g, t->z, batch, true);
+    logits = model_forward(t->d, fake, batch, true);
+    double g_loss = loss_bce_logits(logits, t->ones, batch, 1, model_output_grad(t->d));
+    const float *dimg = model_backward(t->d, true);
+    memcpy(model_output_grad(t->g), dimg, sizeof(float) * (size_t)batch * img);
+    model_zero_grads(t->g);
+    model_backward(t->g, false);
+    adam_step(t->adam_g, model_params(t->g), model_grads(t->g));
+
+    if (stats) {
+        stats->d_loss = d_loss;
+        stats->g_loss = g_loss;
+        stats->d_acc_real = (double)real_ok / half;
+        stats->d_acc_fake = (double)fake_ok / half;
+    }
+}
+
+model_t *gan_trainer_generator(gan_trainer_t *t) { return t->g; }
+model_t *gan_trainer_discriminator(gan_trainer_t *t) { return t->d; }
+adam_t *gan_trainer_adam_g(gan_trainer_t *t) { return t->adam_g; }
+adam_t *gan_trainer_adam_d(gan_trainer_t *t) { return t->adam_d; }
+const dcgan_config_t *gan_trainer_arch(const gan_trainer_t *t) { return &t->arch; }

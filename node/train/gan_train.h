@@ -1,0 +1,59 @@
+/* gan_train.h - one DCGAN training iteration, as the FedSyn paper's Keras
+ * code does it: the discriminator on half a batch of real and half a batch
+ * of generated images (targets 1 and 0), then the generator through the
+ * frozen discriminator on a full batch of latents (targets 1).  BCE from
+ * logits, Adam(lr, beta1) for both networks.
+ *
+ * Every buffer is allocated in gan_trainer_new / gan_trainer_set_data;
+ * gan_train_step allocates nothing.
+ *
+ * Usage: see tests/train/test_gan_train.c
+ */
+#ifndef FS_TRAIN_GAN_TRAIN_H
+#define FS_TRAIN_GAN_TRAIN_H
+
+#include <stdint.h>
+
+#include "node/data/dataset.h"
+#include "node/models/dcgan.h"
+#include "node/nn/adam.h"
+
+typedef struct {
+    int batch;     // images per iteration (256: 128 real + 128 fake for D)
+    float lr;      // Adam learning rate (2e-4)
+    float beta1;   // Adam beta1 (0.5)
+    uint64_t seed; // weights, latents, shuffles and dropout all follow it
+} gan_train_config_t;
+
+typedef struct {
+    double d_loss;     // discriminator BCE on its real+fake batch
+    double g_loss;     // generator BCE (targets "real")
+    double d_acc_real; // share of real images D calls real
+    double d_acc_fake; // share of fakes D calls fake
+} gan_step_stats_t;
+
+typedef struct gan_trainer gan_trainer_t;
+
+gan_train_config_t gan_train_config_paper(void);
+
+gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg);
+void gan_trainer_destroy(gan_trainer_t **self_p);
+
+// Borrows data (which must outlive the trainer's use of it) and allocates
+// its shuffle order.  Images must have the architecture's shape.
+int gan_trainer_set_data(gan_trainer_t *t, const dataset_t *data, fs_err_t *err);
+
+// One iteration; fills stats when not NULL.
+void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats);
+
+model_t *gan_trainer_generator(gan_trainer_t *t);
+model_t *gan_trainer_discriminator(gan_trainer_t *t);
+adam_t *gan_trainer_adam_g(gan_trainer_t *t);
+adam_t *gan_trainer_adam_d(gan_trainer_t *t);
+const dcgan_config_t *gan_trainer_arch(const gan_trainer_t *t);
+
+// Generates n images (n <= batch) from fresh latents drawn from rng into
+// out (n x image floats), in inference mode.
+void gan_generate(model_t *g, int latent, int n, rng_t *rng, float *z_buf, float *out);
+
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs the Debian packages fedsyn needs that this
+# machine lacks; idempotent and non-interactive.  Run as root (or via sudo).
+set -euo pipefail
+
+# build and runtime libraries (why each: README.md, "Dependencies")
+PKGS=(build-essential pkg-config
+      libczmq-dev libzmq3-dev libsodium-dev libopenblas-dev
+      libpng-dev zlib1g-dev libcmocka-dev
+      perl npm ca-certificates)
+# data and the benchmark reference
+PKGS+=(dataset-fashion-mnist)
+if [[ "${FEDSYN_WITH_TORCH:-0}" == 1 ]]; then
+    PKGS+=(python3-torch python3-numpy)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-deps: all ${#PKGS[@]} packages present"
+    exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

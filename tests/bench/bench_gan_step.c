@@ -1,0 +1,45 @@
+/* bench_gan_step.c - seconds per FedSyn GAN training iteration (batch 256)
+ * on random data, for scripts/bench.sh.  Prints one JSON line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "node/nn/blas.h"
+#include "node/train/gan_train.h"
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    int iters = argc > 1 ? atoi(argv[1]) : 10;
+    int width = argc > 2 ? atoi(argv[2]) : 128;
+    dcgan_config_t arch = dcgan_config_width(width);
+    gan_train_config_t cfg = gan_train_config_paper();
+    gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
+    dataset_t *d = dataset_new(1024, 1, 28, 28, 1);
+    rng_t rng;
+    rng_seed(&rng, 3);
+    for (size_t i = 0; i < (size_t)d->n * 784; i++) {
+        d->x[i] = (float)rng_uniform(&rng);
+    }
+    if (gan_trainer_set_data(t, d, NULL) != 0) {
+        return 1;
+    }
+    gan_train_step(t, NULL); // warm-up
+    printf("{\"threads\": %d, \"width\": %d, \"seconds\": [", blas_threads(), width);
+    for (int i = 0; i < iters; i++) {
+        double t0 = s_now();
+        gan_train_step(t, NULL);
+        printf("%s%.4f", i ? ", " : "", s_now() - t0);
+        fflush(stdout);
+    }
+    printf("]}\n");
+    gan_trainer_destroy(&t);
+    dataset_destroy(&d);
+    return 0;
+}
