@@ -1,1 +1,45 @@
-int main(void){return 0;}
+/* main.c - the `fedsyn` program: a table of subcommands (git.c style). */
+#include <stdio.h>
+#include <string.h>
+
+#include "node/cli/cli.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t s_commands[] = {
+    {"train", cmd_train, "train the FedSyn GAN on local data (progress, checkpoints, grids)"},
+    {"sample", cmd_sample, "draw images from a generator: PNG grid and IDX file"},
+    {"eval", cmd_eval, "FID, label coverage and CAS of generated images (text or --json)"},
+    {"evaluator", cmd_evaluator, "train the evaluation classifier behind FID and CAS"},
+};
+
+static void s_help(FILE *out)
+{
+    fprintf(out, "usage: fedsyn <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
+        fprintf(out, "  %-10s %s\n", s_commands[i].name, s_commands[i].summary);
+    }
+    fprintf(out, "\nRun 'fedsyn <command> --help' for a command's options.\n"
+                 "example: fedsyn train --epochs 5 --out runs/gan.fsm\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        s_help(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
+        if (strcmp(argv[1], s_commands[i].name) == 0) {
+            return s_commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "fedsyn: error: unknown command '%s'\n", argv[1]);
+    s_help(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,49 @@
+/* cli.h - the subcommands of `fedsyn` and what they share.
+ *
+ * Each cmd_* parses its options (getopt_long), prints --help, calls the
+ * modules below and maps their errors to exit codes.  Results go to
+ * stdout, progress and diagnostics to stderr.
+ */
+#ifndef FS_CLI_CLI_H
+#define FS_CLI_CLI_H
+
+#include <stdio.h>
+
+#include "node/base/err.h"
+#include "node/data/dataset.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_INTERRUPTED 130
+
+int cmd_train(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_evaluator(int argc, char **argv);
+
+// Prints "fedsyn CMD: error: MSG" and an optional hint; returns the exit
+// code for the error (2 for invalid input, 1 otherwise).
+int cli_fail(const char *cmd, const fs_err_t *err, const char *hint);
+// Prints a usage error with a pointer to --help; returns 2.
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Parses a whole integer / float option value within [lo, hi].
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+int cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
+               double *out);
+
+// Loads "<dir>/train-*" or "<dir>/t10k-*" IDX files (plain or .gz).
+int cli_load_split(const char *dir, int train, dataset_t **out, fs_err_t *err);
+// The default data directory of a data set name ("mnist" or "fashion").
+const char *cli_dataset_dir(const char *name);
+
+// Set by SIGINT/SIGTERM; long loops check it, save, and exit 130.
+extern volatile int cli_interrupted;
+void cli_catch_signals(void);
+
+// Formats seconds as "1h02m", "3m12s" or "42s".
+void cli_duration(double seconds, char *buf, size_t n);
+double cli_now(void);
+
+#endif

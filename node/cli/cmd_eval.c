@@ -1,0 +1,268 @@
+/* cmd_eval.c - `fedsyn eval`: FID, label coverage and CAS of generated
+ * images, measured in the evaluator's feature space against real test
+ * images (and, FedSyn-style, against a reference generator's samples). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/base/mem.h"
+#include "node/cli/cli.h"
+#include "node/data/idx.h"
+#include "node/metrics/cas.h"
+#include "node/metrics/coverage.h"
+#include "node/metrics/fid.h"
+#include "node/models/classifier.h"
+#include "node/train/checkpoint.h"
+
+#define CMD "eval"
+#define EVAL_BATCH 256
+
+dataset_t *sample_generate(model_t *g, const dcgan_config_t *a, int n, uint64_t seed);
+
+static void s_help(void)
+{
+    printf("usage: fedsyn eval (--model PATH | --samples IDX) [options]\n\n"
+           "Scores generated images with the evaluation classifier:\n"
+           "  FID against the real test set (with a floor: real train vs test, and a\n"
+           "  ceiling: uniform noise vs test), FID against a reference generator's\n"
+           "  samples (the FedSyn paper's measure), label coverage, and CAS.\n\n"
+           "  --model PATH        generator checkpoint; draws --n images from it\n"
+           "  --samples IDX       or score these images (IDX file)\n"
+           "  --sample-labels IDX labels of --samples (enables CAS)\n"
+           "  --n N               images to draw (default 10000)\n"
+           "  --evaluator PATH    evaluator file (default evaluators/DATASET.fsm)\n"
+           "  --dataset NAME      mnist (default) or fashion: the real test set\n"
+           "  --data DIR          its IDX directory (default data/NAME)\n"
+           "  --reference PATH    a reference generator checkpoint (e.g. the central GAN)\n"
+           "  --pseudo-cas        CAS with labels from the evaluator (flagged as such)\n"
+           "  --cas-epochs N      epochs of the CAS classifier (default 3)\n"
+           "  --seed S            latent seed (default 7)\n"
+           "  --json              print the result as one JSON object\n\n"
+           "example: fedsyn eval --model runs/gan.fsm --reference runs/central.fsm --json\n");
+}
+
+static fid_stats_t *s_features(model_t *ev, const dataset_t *d, float *probs, fs_err_t *err)
+{
+    float *feat = xfloats((size_t)d->n * CLASSIFIER_FEATURES);
+    classifier_run(ev, d->x, d->n, probs, feat);
+    fid_stats_t *s = fid_stats_new(feat, d->n, CLASSIFIER_FEATURES, err);
+    free(feat);
+    return s;
+}
+
+static int s_fid(const fid_stats_t *a, const fid_stats_t *b, double *out, fs_err_t *err)
+{
+    return fid_distance(a, b, out, err);
+}
+
+static void s_cas_progress(void *ctx, int epoch, int epochs, int iter, int iters, double loss,
+                           double rate)
+{
+    (void)ctx;
+    if (iter == iters) {
+        fprintf(stderr, "cas: epoch %d/%d loss %.4f %.0f img/s\n", epoch, epochs, loss, rate);
+    }
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", 1, 0, 'm'},     {"samples", 1, 0, 'S'},   {"sample-labels", 1, 0, 'L'},
+        {"n", 1, 0, 'n'},         {"evaluator", 1, 0, 'E'}, {"dataset", 1, 0, 'D'},
+        {"data", 1, 0, 'd'},      {"reference", 1, 0, 'R'}, {"pseudo-cas", 0, 0, 'P'},
+        {"cas-epochs", 1, 0, 'c'}, {"seed", 1, 0, 's'},     {"json", 0, 0, 'j'},
+        {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+    const char *model = NULL, *samples = NULL, *labels = NULL, *evaluator = NULL;
+    const char *dataset = "mnist", *dir = NULL, *reference = NULL;
+    long n = 10000, cas_epochs = 3, seed = 7;
+    int pseudo = 0, json = 0;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'S': samples = optarg; break;
+        case 'L': labels = optarg; break;
+        case 'E': evaluator = optarg; break;
+        case 'D': dataset = optarg; break;
+        case 'd': dir = optarg; break;
+        case 'R': reference = optarg; break;
+        case 'P': pseudo = 1; break;
+        case 'j': json = 1; break;
+        case 'n': bad = cli_int(CMD, "n", optarg, 2, 1000000, &n); break;
+        case 'c': bad = cli_int(CMD, "cas-epochs", optarg, 1, 100, &cas_epochs); break;
+        case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &seed); break;
+        case 'h': s_help(); return EXIT_OK;
+        default: return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (bad) {
+            return EXIT_USAGE;
+        }
+    }
+    if (!model == !samples) {
+        return cli_usage(CMD, "give exactly one of --model and --samples");
+    }
+    if (!dir && !(dir = cli_dataset_dir(dataset))) {
+        return cli_usage(CMD, "--dataset '%s': expected mnist or fashion", dataset);
+    }
+    char def_eval[256];
+    snprintf(def_eval, sizeof def_eval, "evaluators/%s.fsm", dataset);
+    evaluator = evaluator ? evaluator : def_eval;
+
+    fs_err_t err = {0, ""};
+    int rc = 0;
+    model_t *ev = NULL, *g = NULL;
+    dataset_t *gen = NULL, *ref = NULL, *test = NULL, *train = NULL, *noise = NULL;
+    fid_stats_t *s_gen = NULL, *s_test = NULL, *s_ref = NULL, *s_train = NULL, *s_noise = NULL;
+    float *probs = NULL;
+    char ev_dataset[64] = "";
+    if (checkpoint_load_classifier(evaluator, EVAL_BATCH, &ev, ev_dataset, sizeof ev_dataset,
+                                   &err)) {
+        return cli_fail(CMD, &err, "train one with 'fedsyn evaluator train --dataset NAME'");
+    }
+    if (model) {
+        dcgan_config_t arch;
+        rc = checkpoint_load_generator(model, EVAL_BATCH, &arch, &g, &err);
+        if (rc == 0) {
+            gen = sample_generate(g, &arch, (int)n, (uint64_t)seed);
+        }
+    } else {
+        rc = idx_load(samples, labels, &gen, &err);
+    }
+    rc = rc ? rc : cli_load_split(dir, 0, &test, &err);
+    rc = rc ? rc : cli_load_split(dir, 1, &train, &err);
+    if (rc == 0 && reference) {
+        dcgan_config_t arch;
+        model_t *rg = NULL;
+        rc = checkpoint_load_generator(reference, EVAL_BATCH, &arch, &rg, &err);
+        if (rc == 0) {
+            ref = sample_generate(rg, &arch, gen->n, (uint64_t)seed + 1);
+        }
+        model_destroy(&rg);
+    }
+    if (rc == 0 && (gen->c != 1 || gen->h != 28 || gen->w != 28)) {
+        rc = fs_err_set(&err, FS_EINVAL, "samples are %dx%dx%d: the evaluator takes 1x28x28",
+                        gen->c, gen->h, gen->w);
+    }
+    coverage_t cov;
+    double fid_test = 0, fid_ref = -1, fid_floor = 0, fid_ceiling = 0;
+    if (rc == 0) {
+        probs = xfloats((size_t)gen->n * CLASSIFIER_CLASSES);
+        s_gen = s_features(ev, gen, probs, &err);
+        s_test = s_gen ? s_features(ev, test, NULL, &err) : NULL;
+        // floor: as many real training images as samples; ceiling: noise
+        int k = gen->n < train->n ? gen->n : train->n;
+        train->n = k;
+        s_train = s_test ? s_features(ev, train, NULL, &err) : NULL;
+        noise = dataset_new(gen->n, 1, 28, 28, 0);
+        rng_t rng;
+        rng_seed(&rng, 99);
+        for (size_t i = 0; i < (size_t)gen->n * 784; i++) {
+            noise->x[i] = (float)rng_uniform(&rng);
+        }
+        s_noise = s_train ? s_features(ev, noise, NULL, &err) : NULL;
+        s_ref = s_noise && ref ? s_features(ev, ref, NULL, &err) : NULL;
+        if (!s_noise || (ref && !s_ref)) {
+            rc = err.code ? err.code : FS_EINVAL;
+        }
+    }
+    rc = rc ? rc : s_fid(s_gen, s_test, &fid_test, &err);
+    rc = rc ? rc : s_fid(s_train, s_test, &fid_floor, &err);
+    rc = rc ? rc : s_fid(s_noise, s_test, &fid_ceiling, &err);
+    if (rc == 0 && s_ref) {
+        rc = s_fid(s_gen, s_ref, &fid_ref, &err);
+    }
+    cas_result_t cas = {-1, {0}};
+    int cas_kind = 0; // 0 none, 1 true labels, 2 pseudo labels
+    if (rc == 0) {
+        int counts[10];
+        double real_share[10];
+        dataset_label_counts(test, counts);
+        for (int k = 0; k < 10; k++) {
+            real_share[k] = (double)counts[k] / test->n;
+        }
+        coverage_compute(probs, gen->n, real_share, &cov);
+        if (gen->y || pseudo) {
+            if (!gen->y) {
+                gen->y = xmalloc((size_t)gen->n);
+                for (int i = 0; i < gen->n; i++) {
+                    const float *p = probs + (size_t)i * 10;
+                    int best = 0;
+                    for (int j = 1; j < 10; j++) {
+                        best = p[j] > p[best] ? j : best;
+                    }
+                    gen->y[i] = (uint8_t)best;
+                }
+                cas_kind = 2;
+            } else {
+                cas_kind = 1;
+            }
+            rc = cas_run(gen, test, (int)cas_epochs, (uint64_t)seed, s_cas_progress, &cas, &err);
+        }
+    }
+    if (rc == 0 && json) {
+        printf("{\"samples\": %d, \"source\": \"%s\", \"evaluator\": \"%s\", "
+               "\"fid_test\": %.4f, \"fid_floor_train_vs_test\": %.4f, "
+               "\"fid_ceiling_noise_vs_test\": %.4f, \"fid_reference\": ",
+               gen->n, model ? model : samples, evaluator, fid_test, fid_floor, fid_ceiling);
+        if (fid_ref >= 0) {
+            printf("%.4f", fid_ref);
+        } else {
+            printf("null");
+        }
+        printf(", \"coverage\": {\"classes_present\": %d, \"entropy\": %.4f, "
+               "\"tv_from_real\": %.4f, \"kl_from_real\": %.4f, \"confident\": %.4f, "
+               "\"groups\": [%.4f, %.4f, %.4f], \"share\": [",
+               cov.classes_present, cov.entropy, cov.tv_from_real, cov.kl_from_real,
+               cov.confident, cov.group[0], cov.group[1], cov.group[2]);
+        for (int k = 0; k < 10; k++) {
+            printf("%s%.4f", k ? ", " : "", cov.share[k]);
+        }
+        printf("]}, \"cas\": ");
+        if (cas_kind) {
+            printf("{\"accuracy\": %.4f, \"labels\": \"%s\"}", cas.accuracy,
+                   cas_kind == 1 ? "true" : "pseudo (from the evaluator)");
+        } else {
+            printf("null");
+        }
+        printf("}\n");
+    } else if (rc == 0) {
+        printf("samples            %d from %s\n", gen->n, model ? model : samples);
+        printf("FID vs real test   %.3f   (floor, real train vs test: %.3f; ceiling, noise: "
+               "%.3f)\n", fid_test, fid_floor, fid_ceiling);
+        if (fid_ref >= 0) {
+            printf("FID vs reference   %.3f   (%s, the FedSyn paper's measure)\n", fid_ref,
+                   reference);
+        }
+        printf("classes present    %d of 10 (share >= %.0f%%)\n", cov.classes_present,
+               COVERAGE_MIN_SHARE * 100);
+        printf("class histogram   ");
+        for (int k = 0; k < 10; k++) {
+            printf(" %d:%.3f", k, cov.share[k]);
+        }
+        printf("\nentropy %.3f  TV from real %.3f  KL from real %.3f  confident %.3f\n",
+               cov.entropy, cov.tv_from_real, cov.kl_from_real, cov.confident);
+        printf("groups {0,1,2} {3-6} {7,8,9}: %.3f %.3f %.3f (real MNIST mix ~0.31 0.39 0.30)\n",
+               cov.group[0], cov.group[1], cov.group[2]);
+        if (cas_kind) {
+            printf("CAS                %.4f%s\n", cas.accuracy,
+                   cas_kind == 2 ? "   (PSEUDO-LABEL CAS: labels from the evaluator)" : "");
+        }
+    }
+    free(probs);
+    fid_stats_destroy(&s_gen);
+    fid_stats_destroy(&s_test);
+    fid_stats_destroy(&s_ref);
+    fid_stats_destroy(&s_train);
+    fid_stats_destroy(&s_noise);
+    dataset_destroy(&gen);
+    dataset_destroy(&ref);
+    dataset_destroy(&test);
+    dataset_destroy(&train);
+    dataset_destroy(&noise);
+    model_destroy(&ev);
+    model_destroy(&g);
+    return rc ? cli_fail(CMD, &err, NULL) : EXIT_OK;
+}

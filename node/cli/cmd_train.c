@@ -1,0 +1,237 @@
+/* cmd_train.c - `fedsyn train`: the FedSyn GAN on local data. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/cli/cli.h"
+#include "node/image/png_grid.h"
+#include "node/nn/blas.h"
+#include "node/train/checkpoint.h"
+#include "node/train/gan_train.h"
+
+#define CMD "train"
+
+static void s_help(void)
+{
+    printf("usage: fedsyn train [options]\n\n"
+           "Trains the FedSyn paper's DCGAN (Keras architecture, BCE, Adam 2e-4/0.5).\n"
+           "Progress (epoch, iteration, D/G loss, D accuracy on real and fake,\n"
+           "images/s, ETA) goes to stderr.\n\n"
+           "  --dataset NAME        mnist (default) or fashion\n"
+           "  --data DIR            directory with the IDX files (default data/NAME)\n"
+           "  --labels SPEC         keep only these labels, e.g. 0,1,2 or 3-6\n"
+           "  --limit N             keep only the first N images\n"
+           "  --epochs N            epochs (default 1); an epoch is images/batch iterations\n"
+           "  --iters N             iterations per epoch instead (for short runs)\n"
+           "  --width W             generator channels (default 128, the paper's);\n"
+           "                        the discriminator gets W/2\n"
+           "  --batch B             batch (default 256: D sees B/2 real + B/2 fake)\n"
+           "  --seed S              seed for weights, latents, shuffles (default 1)\n"
+           "  --out PATH            model file to write (default runs/gan.fsm)\n"
+           "  --resume PATH         start from this checkpoint's weights\n"
+           "  --checkpoint-every N  also save PATH.epochN.fsm (and a grid) every N epochs\n"
+           "  --grid PATH           write a 10x10 sample grid PNG at the end\n"
+           "  --threads T           OpenBLAS threads (default: OpenBLAS's)\n"
+           "  --quiet               no progress lines\n\n"
+           "example: fedsyn train --epochs 5 --grid runs/grid.png --out runs/gan.fsm\n");
+}
+
+typedef struct {
+    const char *dataset, *data_dir, *labels, *out, *grid, *resume;
+    long limit, epochs, iters, width, batch, seed, every, threads;
+    int quiet;
+} s_opts_t;
+
+static int s_parse(int argc, char **argv, s_opts_t *o)
+{
+    static const struct option opts[] = {
+        {"dataset", 1, 0, 'D'}, {"data", 1, 0, 'd'},   {"labels", 1, 0, 'l'},
+        {"limit", 1, 0, 'n'},   {"epochs", 1, 0, 'e'}, {"iters", 1, 0, 'i'},
+        {"width", 1, 0, 'w'},   {"batch", 1, 0, 'b'},  {"seed", 1, 0, 's'},
+        {"out", 1, 0, 'o'},     {"grid", 1, 0, 'g'},   {"checkpoint-every", 1, 0, 'c'},
+        {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'},  {"resume", 1, 0, 'r'},
+        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    *o = (s_opts_t){"mnist", NULL, NULL, "runs/gan.fsm", NULL, NULL, 0, 1, 0, 128, 256, 1,
+                    0, 0, 0};
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'D': o->dataset = optarg; break;
+        case 'd': o->data_dir = optarg; break;
+        case 'l': o->labels = optarg; break;
+        case 'n': bad = cli_int(CMD, "limit", optarg, 1, 10000000, &o->limit); break;
+        case 'e': bad = cli_int(CMD, "epochs", optarg, 1, 100000, &o->epochs); break;
+        case 'i': bad = cli_int(CMD, "iters", optarg, 1, 100000000, &o->iters); break;
+        case 'w': bad = cli_int(CMD, "width", optarg, 2, 1024, &o->width); break;
+        case 'b': bad = cli_int(CMD, "batch", optarg, 2, 4096, &o->batch); break;
+        case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &o->seed); break;
+        case 'o': o->out = optarg; break;
+        case 'g': o->grid = optarg; break;
+        case 'r': o->resume = optarg; break;
+        case 'c': bad = cli_int(CMD, "checkpoint-every", optarg, 1, 100000, &o->every); break;
+        case 't': bad = cli_int(CMD, "threads", optarg, 1, 256, &o->threads); break;
+        case 'q': o->quiet = 1; break;
+        case 'h': s_help(); return 1;
+        default:
+            return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (bad) {
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+    }
+    if (o->batch % 2) {
+        return cli_usage(CMD, "--batch %ld: must be even (half real, half fake)", o->batch);
+    }
+    return 0;
+}
+
+static int s_save_grid(const char *path, gan_trainer_t *t, fs_err_t *err)
+{
+    const dcgan_config_t *a = gan_trainer_arch(t);
+    model_t *g = gan_trainer_generator(t);
+    const int n = 100 < model_max_batch(g) ? 100 : model_max_batch(g);
+    rng_t rng;
+    rng_seed(&rng, 12345); // the same latents at every checkpoint: comparable grids
+    float *z = malloc(sizeof(float) * (size_t)n * a->latent);
+    float *img = malloc(sizeof(float) * (size_t)n * model_output_size(g));
+    gan_generate(g, a->latent, n, &rng, z, img);
+    int rc = png_grid_save(path, img, n, a->img_c, a->img_h, a->img_w, 10, 2, err);
+    free(z);
+    free(img);
+    return rc;
+}
+
+static void s_stem(const char *path, char *stem, size_t n)
+{
+    snprintf(stem, n, "%s", path);
+    size_t l = strlen(stem);
+    if (l > 4 && strcmp(stem + l - 4, ".fsm") == 0) {
+        stem[l - 4] = 0;
+    }
+}
+
+int cmd_train(int argc, char **argv)
+{
+    s_opts_t o;
+    int rc = s_parse(argc, argv, &o);
+    if (rc) {
+        return rc == 1 ? EXIT_OK : rc;
+    }
+    fs_err_t err = {0, ""};
+    const char *dir = o.data_dir ? o.data_dir : cli_dataset_dir(o.dataset);
+    if (!dir) {
+        return cli_usage(CMD, "--dataset '%s': expected mnist or fashion", o.dataset);
+    }
+    blas_set_threads((int)o.threads);
+    dataset_t *data = NULL;
+    if (cli_load_split(dir, 1, &data, &err)) {
+        return cli_fail(CMD, &err, NULL);
+    }
+    if (o.labels) {
+        uint8_t keep[10];
+        if (dataset_parse_labels(o.labels, keep, &err)) {
+            dataset_destroy(&data);
+            return cli_fail(CMD, &err, NULL);
+        }
+        dataset_t *f = dataset_filter_labels(data, keep);
+        dataset_destroy(&data);
+        data = f;
+    }
+    if (o.limit && o.limit < data->n) {
+        data->n = (int)o.limit; // the first N images; the buffer keeps its size
+    }
+    dcgan_config_t arch = dcgan_config_width((int)o.width);
+    arch.img_c = data->c;
+    arch.img_h = data->h;
+    arch.img_w = data->w;
+    gan_train_config_t cfg = gan_train_config_paper();
+    cfg.batch = (int)o.batch;
+    cfg.seed = (uint64_t)o.seed;
+    gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
+    int start_epoch = 0;
+    if (o.resume && checkpoint_load_gan(o.resume, t, &start_epoch, &err)) {
+        gan_trainer_destroy(&t);
+        dataset_destroy(&data);
+        return cli_fail(CMD, &err, "resume from a checkpoint of the same --width");
+    }
+    if (gan_trainer_set_data(t, data, &err)) {
+        gan_trainer_destroy(&t);
+        dataset_destroy(&data);
+        return cli_fail(CMD, &err, NULL);
+    }
+    const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
+    const long total = iters * o.epochs;
+    fprintf(stderr,
+            "fedsyn train: %d images (%s), G %zu + D %zu parameters (width %ld), batch %ld, "
+            "%ld epochs x %ld iterations, %d BLAS threads\n",
+            data->n, dir, model_param_count(gan_trainer_generator(t)),
+            model_param_count(gan_trainer_discriminator(t)), o.width, o.batch, o.epochs,
+            iters, blas_threads());
+    cli_catch_signals();
+    char stem[1024], path[1100];
+    s_stem(o.out, stem, sizeof stem);
+    double t0 = cli_now(), last = t0;
+    long done = 0;
+    int ep = 0;
+    gan_step_stats_t st = {0, 0, 0, 0};
+    for (ep = 0; ep < o.epochs && !cli_interrupted; ep++) {
+        double sum_d = 0, sum_g = 0, sum_r = 0, sum_f = 0;
+        long k;
+        for (k = 0; k < iters && !cli_interrupted; k++) {
+            gan_train_step(t, &st);
+            done++;
+            sum_d += st.d_loss;
+            sum_g += st.g_loss;
+            sum_r += st.d_acc_real;
+            sum_f += st.d_acc_fake;
+            double now = cli_now();
+            if (!o.quiet && (now - last >= 2.0 || k + 1 == iters)) {
+                double rate = (double)done * o.batch / (now - t0);
+                char eta[32];
+                cli_duration((double)(total - done) * o.batch / rate, eta, sizeof eta);
+                fprintf(stderr,
+                        "epoch %d/%ld iter %ld/%ld  d_loss %.3f g_loss %.3f  "
+                        "d_acc real %.2f fake %.2f  %.0f img/s  ETA %s\n",
+                        start_epoch + ep + 1, start_epoch + o.epochs, k + 1, iters,
+                        sum_d / (k + 1), sum_g / (k + 1), sum_r / (k + 1), sum_f / (k + 1), rate,
+                        eta);
+                last = now;
+            }
+        }
+        if (o.every && (ep + 1) % o.every == 0 && !cli_interrupted) {
+            snprintf(path, sizeof path, "%s.epoch%d.fsm", stem, start_epoch + ep + 1);
+            if (checkpoint_save_gan(path, t, start_epoch + ep + 1, o.dataset, &err) == 0) {
+                snprintf(path, sizeof path, "%s.epoch%d.png", stem, start_epoch + ep + 1);
+                s_save_grid(path, t, &err);
+                fprintf(stderr, "checkpoint: %s.epoch%d.fsm and .png\n", stem,
+                        start_epoch + ep + 1);
+            } else {
+                fprintf(stderr, "fedsyn train: warning: %s\n", err.msg);
+            }
+        }
+    }
+    int epochs_done = start_epoch + (cli_interrupted ? ep - 1 : ep);
+    rc = checkpoint_save_gan(o.out, t, epochs_done, o.dataset, &err);
+    if (rc == 0 && o.grid) {
+        rc = s_save_grid(o.grid, t, &err);
+    }
+    char took[32];
+    cli_duration(cli_now() - t0, took, sizeof took);
+    if (rc == 0) {
+        fprintf(stderr, "fedsyn train: %ld iterations in %s; wrote %s%s%s\n", done, took,
+                o.out, o.grid ? " and " : "", o.grid ? o.grid : "");
+    }
+    gan_trainer_destroy(&t);
+    dataset_destroy(&data);
+    if (rc) {
+        return cli_fail(CMD, &err, "check that the output directory exists and is writable");
+    }
+    return cli_interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+}

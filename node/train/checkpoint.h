@@ -1,0 +1,31 @@
+/* checkpoint.h - saving and loading trained networks as model files.
+ *
+ * A GAN checkpoint holds a "meta" text section (architecture, width, latent
+ * size, image shape, epoch), the generator's and the discriminator's flat
+ * parameters.  A classifier file holds "meta" and "classifier".
+ *
+ * Usage: see tests/train/test_gan_train.c
+ */
+#ifndef FS_TRAIN_CHECKPOINT_H
+#define FS_TRAIN_CHECKPOINT_H
+
+#include "node/base/err.h"
+#include "node/models/dcgan.h"
+#include "node/train/gan_train.h"
+
+int checkpoint_save_gan(const char *path, gan_trainer_t *t, int epoch, const char *dataset,
+                        fs_err_t *err);
+// Builds a generator from a checkpoint's meta and loads its weights.
+int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *arch_out,
+                              model_t **g_out, fs_err_t *err);
+// Loads both networks into a trainer built with the same architecture.
+int checkpoint_load_gan(const char *path, gan_trainer_t *t, int *epoch_out, fs_err_t *err);
+// Reads only the architecture recorded in a GAN checkpoint.
+int checkpoint_read_arch(const char *path, dcgan_config_t *arch, fs_err_t *err);
+
+int checkpoint_save_classifier(const char *path, model_t *c, const char *dataset,
+                               double test_accuracy, fs_err_t *err);
+int checkpoint_load_classifier(const char *path, int max_batch, model_t **c_out,
+                               char *dataset_out, size_t dataset_bytes, fs_err_t *err);
+
+#endif

@@ -1,0 +1,131 @@
+/* classifier_train.c - the evaluator's training loop (see classifier_train.h). */
+#include "node/train/classifier_train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/base/mem.h"
+#include "node/models/classifier.h"
+#include "node/nn/adam.h"
+#include "node/nn/loss.h"
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int classifier_train(model_t *m, const dataset_t *d, const classifier_train_config_t *cfg,
+                     fs_err_t *err)
+{
+    if (!d->y || d->n < 1) {
+        return fs_err_set(err, FS_EINVAL, "classifier training needs a non-empty labelled set");
+    }
+    if (cfg->batch < 1 || cfg->batch > model_max_batch(m)) {
+        return fs_err_set(err, FS_EINVAL, "batch %d: expected 1 to %d", cfg->batch,
+                          model_max_batch(m));
+    }
+    const size_t img = dataset_image_size(d);
+    if (img != model_input_size(m)) {
+        return fs_err_set(err, FS_EINVAL, "images have %zu pixels, the classifier takes %zu",
+                          img, model_input_size(m));
+    }
+    rng_t rng;
+    rng_seed(&rng, cfg->seed);
+    model_seed_dropout(m, cfg->seed + 1);
+    adam_t *adam = adam_new(model_param_count(m), cfg->lr, 0.9f, 0.999f, 1e-7f);
+    uint32_t *order = xmalloc(sizeof(uint32_t) * (size_t)d->n);
+    float *xb = xfloats((size_t)cfg->batch * img);
+    uint8_t *yb = xmalloc((size_t)cfg->batch);
+    const int iters = (d->n + cfg->batch - 1) / cfg->batch;
+    for (int e = 0; e < cfg->epochs; e++) {
+        rng_permutation(&rng, order, (size_t)d->n);
+        double t0 = s_now(), loss_sum = 0;
+        for (int it = 0; it < iters; it++) {
+            int n = d->n - it * cfg->batch < cfg->batch ? d->n - it * cfg->batch : cfg->batch;
+            for (int i = 0; i < n; i++) {
+                uint32_t k = order[it * cfg->batch + i];
+                memcpy(xb + (size_t)i * img, d->x + (size_t)k * img, sizeof(float) * img);
+                yb[i] = d->y[k];
+            }
+            const float *logits = model_forward(m, xb, n, true);
+            double loss = loss_softmax_xent(logits, yb, n, CLASSIFIER_CLASSES,
+                                            model_output_grad(m));
+            loss_sum += loss;
+            model_zero_grads(m);
+            model_backward(m, false);
+            adam_step(adam, model_params(m), model_grads(m));
+            if (cfg->progress && ((it + 1) % 50 == 0 || it + 1 == iters)) {
+                double dt = s_now() - t0;
+                cfg->progress(cfg->progress_ctx, e + 1, cfg->epochs, it + 1, iters,
+                              loss_sum / (it + 1),
+                              dt > 0 ? (double)(it * cfg->batch + n) / dt : 0);
+            }
+        }
+    }
+    adam_destroy(&adam);
+    free(order);
+    free(xb);
+    free(yb);
+    return 0;
+}
+
+void classifier_run(model_t *m, const float *x, int n, float *probs, float *features)
+{
+    const int b = model_max_batch(m);
+    const size_t img = model_input_size(m);
+    const int feat_layer = classifier_feature_layer(m);
+    for (int s = 0; s < n; s += b) {
+        int k = n - s < b ? n - s : b;
+        const float *logits = model_forward(m, x + (size_t)s * img, k, false);
+        if (features) {
+            memcpy(features + (size_t)s * CLASSIFIER_FEATURES, model_activation(m, feat_layer),
+                   sizeof(float) * (size_t)k * CLASSIFIER_FEATURES);
+        }
+        if (probs) {
+            for (int i = 0; i < k; i++) {
+                const float *z = logits + (size_t)i * CLASSIFIER_CLASSES;
+                float *p = probs + (size_t)(s + i) * CLASSIFIER_CLASSES;
+                float mx = z[0];
+                for (int j = 1; j < CLASSIFIER_CLASSES; j++) {
+                    mx = z[j] > mx ? z[j] : mx;
+                }
+                float sum = 0;
+                for (int j = 0; j < CLASSIFIER_CLASSES; j++) {
+                    p[j] = expf(z[j] - mx);
+                    sum += p[j];
+                }
+                for (int j = 0; j < CLASSIFIER_CLASSES; j++) {
+                    p[j] /= sum;
+                }
+            }
+        }
+    }
+}
+
+double classifier_accuracy(model_t *m, const dataset_t *d, double *per_class)
+{
+    float *probs = xfloats((size_t)d->n * CLASSIFIER_CLASSES);
+    classifier_run(m, d->x, d->n, probs, NULL);
+    int correct = 0, hit[10] = {0}, total[10] = {0};
+    for (int i = 0; i < d->n; i++) {
+        const float *p = probs + (size_t)i * CLASSIFIER_CLASSES;
+        int best = 0;
+        for (int j = 1; j < CLASSIFIER_CLASSES; j++) {
+            best = p[j] > p[best] ? j : best;
+        }
+        total[d->y[i]]++;
+        if (best == d->y[i]) {
+            correct++;
+            hit[d->y[i]]++;
+        }
+    }
+    for (int c = 0; per_class && c < 10; c++) {
+        per_class[c] = total[c] ? (double)hit[c] / total[c] : 0;
+    }
+    free(probs);
+    return d->n ? (double)correct / d->n : 0;
+}

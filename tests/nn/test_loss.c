@@ -1,0 +1,90 @@
+/* test_loss.c - losses against finite differences and extreme inputs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node/nn/loss.h"
+
+static void test_loss_usage(void **state)
+{
+    (void)state;
+    // logits, targets, batch of 2 with one output each; grad is dLoss/dlogit
+    float z[2] = {0, 0}, t[2] = {1, 0}, g[2];
+    double l = loss_bce_logits(z, t, 2, 1, g);
+    assert_true(fabs(l - log(2.0)) < 1e-6);
+    assert_true(fabs((double)g[0] + 0.25) < 1e-6 && fabs((double)g[1] - 0.25) < 1e-6);
+}
+
+static void test_bce_is_stable_for_huge_logits(void **state)
+{
+    (void)state;
+    float z[4] = {1000, -1000, 1000, -1000}, t[4] = {1, 0, 0, 1}, g[4];
+    double l = loss_bce_logits(z, t, 4, 1, g);
+    assert_true(isfinite(l));
+    assert_true(fabs(l - 500.0) < 1e-3); // two perfect, two off by 1000
+    for (int i = 0; i < 4; i++) {
+        assert_true(isfinite(g[i]));
+    }
+}
+
+typedef double (*s_loss_fn)(float *x, float *g);
+
+static float s_t[6] = {1, 0, 0.3f, 0.7f, 0, 1};
+static uint8_t s_lab[2] = {2, 0};
+
+static double s_bce(float *x, float *g) { return loss_bce_logits(x, s_t, 2, 3, g); }
+static double s_mse(float *x, float *g) { return loss_mse(x, s_t, 2, 3, g); }
+static double s_xent(float *x, float *g) { return loss_softmax_xent(x, s_lab, 2, 3, g); }
+static double s_kl_mu(float *x, float *g)
+{
+    float lv[6] = {0.1f, -0.2f, 0.3f, 0, 0.5f, -0.4f};
+    return loss_kl_normal(x, lv, 2, 3, g, NULL);
+}
+static double s_kl_lv(float *x, float *g)
+{
+    float mu[6] = {0.1f, -0.2f, 0.3f, 0, 0.5f, -0.4f};
+    return loss_kl_normal(mu, x, 2, 3, NULL, g);
+}
+
+static void s_check(s_loss_fn f, const char *name)
+{
+    float x[6] = {0.3f, -1.2f, 2.0f, 0.7f, -0.1f, 1.5f}, g[6];
+    f(x, g);
+    for (int i = 0; i < 6; i++) {
+        float keep = x[i];
+        x[i] = keep + 1e-3f;
+        double lp = f(x, NULL);
+        x[i] = keep - 1e-3f;
+        double lm = f(x, NULL);
+        x[i] = keep;
+        double num = (lp - lm) / ((double)(keep + 1e-3f) - (double)(keep - 1e-3f));
+        if (fabs(num - (double)g[i]) > 1e-3 * (1 + fabs(num))) {
+            fail_msg("%s: d/dx[%d] analytic %g numeric %g", name, i, (double)g[i], num);
+        }
+    }
+}
+
+static void test_loss_gradients(void **state)
+{
+    (void)state;
+    s_check(s_bce, "bce");
+    s_check(s_mse, "mse");
+    s_check(s_xent, "softmax_xent");
+    s_check(s_kl_mu, "kl (mu)");
+    s_check(s_kl_lv, "kl (logvar)");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loss_usage),
+        cmocka_unit_test(test_bce_is_stable_for_huge_logits),
+        cmocka_unit_test(test_loss_gradients),
+    };
+    return cmocka_run_group_tests_name("loss", tests, NULL, NULL);
+}
