@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(build-essential pkg-config
       libczmq-dev libzmq3-dev libsodium-dev libopenblas-dev
       libpng-dev zlib1g-dev libcmocka-dev
-      perl npm ca-certificates)
+      perl npm ca-certificates python3)
 # data and the benchmark reference
 PKGS+=(dataset-fashion-mnist)
 if [[ "${FEDSYN_WITH_TORCH:-0}" == 1 ]]; then

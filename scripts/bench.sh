@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bench.sh - `make bench`: seconds per FedSyn GAN iteration (batch 256, the
+# paper's width) in fedsyn and in PyTorch (Debian's python3-torch) on this
+# machine with the same thread count; medians, spread, the ratio, fedsyn's
+# GFLOP/s against this machine's sgemm rate, and peak memory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+THREADS=${THREADS:-2}
+ITERS=${ITERS:-10}
+export OPENBLAS_NUM_THREADS=$THREADS
+# GFLOP per iteration at batch 256, counted from the layer shapes:
+# G forward on 128 + G forward/backward on 256 (~3x forward), D likewise.
+GFLOP=${GFLOP:-130}
+
+echo "bench: $(nproc) cores, $THREADS threads, $ITERS iterations each"
+peak=$("$BUILD/bench/bench_sgemm")
+echo "sgemm:   $peak"
+/usr/bin/time -f "%M" -o /tmp/fedsyn-bench-rss "$BUILD/bench/bench_gan_step" "$ITERS" 128 > /tmp/fedsyn-bench-c.json
+rss_kb=$(cat /tmp/fedsyn-bench-rss)
+echo "fedsyn:  $(cat /tmp/fedsyn-bench-c.json)"
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    /usr/bin/python3 tests/bench/torch_gan.py "$ITERS" "$THREADS" > /tmp/fedsyn-bench-t.json
+    echo "pytorch: $(cat /tmp/fedsyn-bench-t.json)"
+else
+    echo '{"seconds": []}' > /tmp/fedsyn-bench-t.json
+    echo "pytorch: not installed (FEDSYN_WITH_TORCH=1 make deps installs python3-torch)"
+fi
+/usr/bin/python3 - "$peak" "$rss_kb" "$GFLOP" <<'PY'
+import json, statistics, sys
+peak = json.loads(sys.argv[1])["gflops"]; rss = int(sys.argv[2]); gflop = float(sys.argv[3])
+c = json.load(open("/tmp/fedsyn-bench-c.json"))["seconds"]
+t = json.load(open("/tmp/fedsyn-bench-t.json"))["seconds"]
+def summary(x):
+    return f"median {statistics.median(x):.3f} s (min {min(x):.3f}, max {max(x):.3f}, n={len(x)})"
+mc = statistics.median(c)
+print(f"fedsyn  s/iter: {summary(c)}")
+if t:
+    mt = statistics.median(t)
+    print(f"pytorch s/iter: {summary(t)}")
+    print(f"ratio fedsyn/pytorch: {mc / mt:.2f}  (below 1.0 = fedsyn faster)")
+print(f"fedsyn throughput: {gflop / mc:.1f} GFLOP/s = {100 * gflop / mc / peak:.0f}% of sgemm {peak:.1f} GFLOP/s")
+print(f"fedsyn peak memory (max RSS) training at batch 256: {rss / 1024:.0f} MB")
+PY
