@@ -6,8 +6,7 @@ set -euo pipefail
 # build and runtime libraries (why each: README.md, "Dependencies")
 PKGS=(build-essential pkg-config
       libczmq-dev libzmq3-dev libsodium-dev libopenblas-dev
-      libpng-dev zlib1g-dev libcmocka-dev
-      perl npm ca-certificates python3)
+      libpng-dev zlib1g-dev libcmocka-dev ca-certificates)
 # data and the benchmark reference
 PKGS+=(dataset-fashion-mnist)
 if [[ "${FEDSYN_WITH_TORCH:-0}" == 1 ]]; then
@@ -15,13 +14,21 @@ if [[ "${FEDSYN_WITH_TORCH:-0}" == 1 ]]; then
 fi
 
 missing=()
+# tools count as present when their command exists, whoever installed them
+# (this image's node/npm do not come from Debian, and Debian's npm would
+# conflict with them)
+for tool in npm:npm prove:perl python3:python3; do
+    if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+        missing+=("${tool##*:}")
+    fi
+done
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$p")
     fi
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install-deps: all ${#PKGS[@]} packages present"
+    echo "install-deps: all packages and tools present"
     exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
