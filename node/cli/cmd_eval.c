@@ -50,11 +50,6 @@ static fid_stats_t *s_features(model_t *ev, const dataset_t *d, float *probs, fs
     return s;
 }
 
-static int s_fid(const fid_stats_t *a, const fid_stats_t *b, double *out, fs_err_t *err)
-{
-    return fid_distance(a, b, out, err);
-}
-
 static void s_cas_progress(void *ctx, int epoch, int epochs, int iter, int iters, double loss,
                            double rate)
 {
@@ -168,11 +163,11 @@ int cmd_eval(int argc, char **argv)
             rc = err.code ? err.code : FS_EINVAL;
         }
     }
-    rc = rc ? rc : s_fid(s_gen, s_test, &fid_test, &err);
-    rc = rc ? rc : s_fid(s_train, s_test, &fid_floor, &err);
-    rc = rc ? rc : s_fid(s_noise, s_test, &fid_ceiling, &err);
+    rc = rc ? rc : fid_distance(s_gen, s_test, &fid_test, &err);
+    rc = rc ? rc : fid_distance(s_train, s_test, &fid_floor, &err);
+    rc = rc ? rc : fid_distance(s_noise, s_test, &fid_ceiling, &err);
     if (rc == 0 && s_ref) {
-        rc = s_fid(s_gen, s_ref, &fid_ref, &err);
+        rc = fid_distance(s_gen, s_ref, &fid_ref, &err);
     }
     cas_result_t cas = {-1, {0}};
     int cas_kind = 0; // 0 none, 1 true labels, 2 pseudo labels
