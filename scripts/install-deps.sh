@@ -6,7 +6,8 @@ set -euo pipefail
 # build and runtime libraries (why each: README.md, "Dependencies")
 PKGS=(build-essential pkg-config
       libczmq-dev libzmq3-dev libsodium-dev libopenblas-dev
-      libpng-dev zlib1g-dev libcmocka-dev ca-certificates)
+      libpng-dev zlib1g-dev libcmocka-dev ca-certificates
+      clang-14 libclang-rt-14-dev python3-nacl valgrind)
 # data and the benchmark reference
 PKGS+=(dataset-fashion-mnist)
 if [[ "${FEDSYN_WITH_TORCH:-0}" == 1 ]]; then
