@@ -122,7 +122,7 @@ int envelope_open(const uint8_t *buf, size_t n, const envelope_expect_t *ex, rep
     size_t max = ex->max_bytes < ENVELOPE_MAX_BYTES ? ex->max_bytes : ENVELOPE_MAX_BYTES;
     // 1. size limits and framing
     if ((rc = sigmsg_decode(buf, n, max, &m, err)) < 0) {
-        return fs_err_prefix(err, "update: ");
+        return fs_err_prefix(err, rc, "update: ");
     }
     // 2. format version and type
     if ((rc = sigmsg_check_version(&m, err)) < 0) {
@@ -162,7 +162,7 @@ int envelope_open(const uint8_t *buf, size_t n, const envelope_expect_t *ex, rep
     }
     // 7. signature
     if ((rc = sigmsg_verify(&m, err)) < 0) {
-        return fs_err_prefix(err, "member %s: ", sender->name);
+        return fs_err_prefix(err, rc, "member %s: ", sender->name);
     }
     // 8. replay
     if (replay && replay_seen(replay, m.signer, m.round)) {

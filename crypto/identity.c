@@ -151,7 +151,7 @@ int identity_pub_parse(const char *line, identity_pub_t *pub, fs_err_t *err)
     }
     memset(pub, 0, sizeof *pub);
     if (identity_name_check(name, err) < 0) {
-        return fs_err_prefix(err, "public identity: ");
+        return fs_err_prefix(err, FS_EINVAL, "public identity: ");
     }
     memcpy(pub->name, name, strlen(name) + 1); // checked: at most 32 characters
     const char *fields[3] = {"signing key", "box key", "transport key"};
@@ -259,7 +259,7 @@ identity_t *identity_load(const char *dir, fs_err_t *err)
         } else {
             self = identity_new_from_seed(name, seed, err);
             if (!self) {
-                fs_err_prefix(err, "%s: ", path);
+                fs_err_prefix(err, err ? err->code : FS_EINVAL, "%s: ", path);
             }
         }
     }

@@ -95,7 +95,7 @@ int keyring_load_file(keyring_t *self, const char *path, fs_err_t *err)
         }
         identity_pub_t pub;
         if ((rc = identity_pub_parse(p, &pub, err)) < 0) {
-            fs_err_prefix(err, "%s:%d: ", path, lineno);
+            fs_err_prefix(err, rc, "%s:%d: ", path, lineno);
             break;
         }
         keyring_add(self, &pub);

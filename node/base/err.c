@@ -33,10 +33,10 @@ int fs_err_set(fs_err_t *err, int code, const char *fmt, ...)
     return code;
 }
 
-int fs_err_prefix(fs_err_t *err, const char *fmt, ...)
+int fs_err_prefix(fs_err_t *err, int code, const char *fmt, ...)
 {
     if (!err) {
-        return 0;
+        return code;
     }
     char prefix[FS_ERR_MSG_BYTES];
     va_list ap;
@@ -54,5 +54,6 @@ int fs_err_prefix(fs_err_t *err, const char *fmt, ...)
     memmove(err->msg + np, err->msg, nm);
     memcpy(err->msg, prefix, np);
     err->msg[np + nm] = 0;
-    return err->code;
+    err->code = code;
+    return code;
 }

@@ -43,8 +43,9 @@ int fs_err_set(fs_err_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 // Prefixes context to an error already set by a callee ("file.idx: " + msg)
-// and returns its code unchanged.
-int fs_err_prefix(fs_err_t *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+// and returns code (the callee's), also when err is NULL, so that a failing
+// path reads `return fs_err_prefix (err, rc, "block %d: ", i)`.
+int fs_err_prefix(fs_err_t *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -97,7 +97,7 @@ int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *a
         model_t *g = dcgan_generator_new(arch_out, max_batch, 0);
         rc = model_file_floats(f, "generator", model_params(g), model_param_count(g), err);
         if (rc) {
-            fs_err_prefix(err, "%s: ", path);
+            fs_err_prefix(err, rc, "%s: ", path);
             model_destroy(&g);
         }
         *g_out = g;
@@ -121,7 +121,7 @@ int checkpoint_load_gan(const char *path, gan_trainer_t *t, int *epoch_out, fs_e
         rc = s_meta_int(f, path, "epoch", epoch_out, err);
     }
     if (rc) {
-        fs_err_prefix(err, "%s: ", path);
+        fs_err_prefix(err, rc, "%s: ", path);
     }
     model_file_destroy(&f);
     return rc;
@@ -157,7 +157,7 @@ int checkpoint_load_classifier(const char *path, int max_batch, model_t **c_out,
         model_t *c = classifier_new(1, 28, 28, max_batch, 0);
         rc = model_file_floats(f, "classifier", model_params(c), model_param_count(c), err);
         if (rc) {
-            fs_err_prefix(err, "%s: ", path);
+            fs_err_prefix(err, rc, "%s: ", path);
             model_destroy(&c);
         }
         *c_out = c;

@@ -1,0 +1,101 @@
+/* assemble.c - build the next block the way ledger_state_apply checks it. */
+#include "ledger/assemble.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/budget.h"
+#include "ledger/election.h"
+
+static int s_contrib_cmp(const void *a, const void *b)
+{
+    return memcmp(((const block_contrib_t *)a)->key, ((const block_contrib_t *)b)->key, 32);
+}
+
+void assemble_aggregator(const ledger_state_t *st, uint32_t attempt, uint8_t key[32])
+{
+    uint8_t active[LEDGER_MAX_MEMBERS][32];
+    size_t n = ledger_state_active(st, active);
+    size_t c = election_candidate(st->head_hash, st->height, active[0], n, attempt);
+    memcpy(key, active[c], 32);
+}
+
+int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
+                   const assemble_contrib_t *contrib, size_t n_contrib,
+                   const uint8_t *const *join_reqs, const size_t *join_lens, size_t n_join,
+                   const uint8_t (*leave_keys)[32], const uint8_t *const *leave_reqs,
+                   const size_t *leave_lens, size_t n_leave, const uint8_t model_hash[32],
+                   block_t *b, fs_err_t *err)
+{
+    const genesis_t *g = &st->genesis;
+    memset(b, 0, sizeof *b);
+    b->index = st->height;
+    memcpy(b->prev_hash, st->head_hash, 32);
+    b->time_ms = time_ms > st->head_time_ms ? time_ms : st->head_time_ms;
+    size_t n_active = ledger_state_active(st, b->expected);
+    if (n_active == 0) {
+        return fs_err_set(err, FS_EINVAL, "no active member to aggregate");
+    }
+    b->n_expected = (uint16_t)n_active;
+    b->attempt = attempt;
+    b->rank = (uint32_t)(attempt % n_active);
+    assemble_aggregator(st, attempt, b->aggregator);
+    if (n_contrib > n_active) {
+        return fs_err_set(err, FS_EINVAL, "%zu contributors for %zu members", n_contrib, n_active);
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < n_contrib; i++) {
+        memcpy(b->contrib[i].key, contrib[i].key, 32);
+        memcpy(b->contrib[i].envelope, contrib[i].envelope, 32);
+        b->contrib[i].samples = contrib[i].samples;
+        total += contrib[i].samples;
+    }
+    b->n_contrib = (uint16_t)n_contrib;
+    qsort(b->contrib, n_contrib, sizeof b->contrib[0], s_contrib_cmp);
+    double max_w = 0;
+    for (size_t i = 0; i < n_contrib; i++) {
+        b->contrib[i].weight = (double)b->contrib[i].samples / (double)total;
+        max_w = b->contrib[i].weight > max_w ? b->contrib[i].weight : max_w;
+    }
+    if (n_join > BLOCK_MAX_CHANGES || n_leave > BLOCK_MAX_CHANGES) {
+        return fs_err_set(err, FS_EINVAL, "at most %d joins and %d leaves per block",
+                          BLOCK_MAX_CHANGES, BLOCK_MAX_CHANGES);
+    }
+    for (size_t i = 0; i < n_join; i++) {
+        if (join_lens[i] > BLOCK_REQUEST_MAX) {
+            return fs_err_set(err, FS_EINVAL, "join request %zu: %zu bytes, at most %d", i,
+                              join_lens[i], BLOCK_REQUEST_MAX);
+        }
+        b->joined[i].request_len = (uint16_t)join_lens[i];
+        memcpy(b->joined[i].request, join_reqs[i], join_lens[i]);
+    }
+    b->n_joined = (uint8_t)n_join;
+    for (size_t i = 0; i < n_leave; i++) {
+        block_leave_t *l = &b->left[i];
+        memcpy(l->key, leave_keys[i], 32);
+        l->reason = leave_reqs && leave_reqs[i] ? LEAVE_REQUESTED : LEAVE_INACTIVE;
+        if (l->reason == LEAVE_REQUESTED) {
+            if (leave_lens[i] > BLOCK_REQUEST_MAX) {
+                return fs_err_set(err, FS_EINVAL, "leave request %zu: %zu bytes, at most %d", i,
+                                  leave_lens[i], BLOCK_REQUEST_MAX);
+            }
+            l->request_len = (uint16_t)leave_lens[i];
+            memcpy(l->request, leave_reqs[i], leave_lens[i]);
+        }
+    }
+    b->n_left = (uint8_t)n_leave;
+    block_privacy_t *p = &b->privacy;
+    p->mechanism = g->mechanism;
+    p->clip = g->clip;
+    p->member_scale = g->member_scale;
+    p->agg_scale = g->agg_scale;
+    p->eps_member = budget_member_epsilon(g->mechanism, g->clip, g->member_scale);
+    p->eps_aggregate =
+        budget_aggregate_epsilon(g->mechanism, g->clip, g->member_scale, g->agg_scale, max_w);
+    p->eps_total = st->eps_total + p->eps_member;
+    p->eps_total_adv = budget_advanced(st->rounds_charged + (budget_is_formal(g->mechanism) ? 1 : 0),
+                                       p->eps_member, g->delta);
+    memcpy(b->model_hash, model_hash, 32);
+    b->close_reason = n_contrib == n_active ? CLOSE_ALL_ARRIVED : CLOSE_DEADLINE;
+    return 0;
+}

@@ -1,0 +1,40 @@
+/* assemble.h - the aggregator's side: build the next block from the state.
+ *
+ * Fills everything a verifier recomputes (index, prev_hash, election rank,
+ * expected members, weights p_k, privacy fields, close reason) so that the
+ * aggregator and ledger_state_apply agree by construction; the caller
+ * supplies what only it knows (contributors' envelopes and sample counts,
+ * join and leave requests, the new model's hash, the time).
+ *
+ * Usage: see tests/ledger/test_state.c
+ */
+#ifndef FS_LEDGER_ASSEMBLE_H
+#define FS_LEDGER_ASSEMBLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/state.h"
+
+typedef struct {
+    uint8_t key[32];      // contributor's signing key
+    uint8_t envelope[32]; // digest of its envelope
+    uint64_t samples;     // its sample count
+} assemble_contrib_t;
+
+// Fills *b as the block after the state's head for this attempt.  The
+// contributors may come in any order (they are sorted); join requests are
+// SIGMSG_JOIN bytes, leave requests SIGMSG_LEAVE bytes or NULL for
+// "inactive".  Returns FS_EINVAL when the inputs cannot make a valid block
+// (an unknown contributor, too many changes, a request too large).
+int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
+                   const assemble_contrib_t *contrib, size_t n_contrib,
+                   const uint8_t *const *join_reqs, const size_t *join_lens, size_t n_join,
+                   const uint8_t (*leave_keys)[32], const uint8_t *const *leave_reqs,
+                   const size_t *leave_lens, size_t n_leave, const uint8_t model_hash[32],
+                   block_t *b, fs_err_t *err);
+
+// The signing key of this attempt's elected aggregator.
+void assemble_aggregator(const ledger_state_t *st, uint32_t attempt, uint8_t key[32]);
+
+#endif

@@ -1,0 +1,258 @@
+/* block.c - encode and decode round blocks and join/leave requests
+ * (layout: docs/ledger.md §6). */
+#include "ledger/block.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include "crypto/hash.h"
+
+static const char *const s_close_names[CLOSE_REASON_COUNT] = {"?", "all-arrived", "deadline"};
+static const char *const s_leave_names[LEAVE_REASON_COUNT] = {"?", "requested", "inactive"};
+static const char *const s_admit_names[ADMIT_RULE_COUNT] = {"?", "allow-list", "open"};
+static_assert(sizeof s_close_names / sizeof *s_close_names == CLOSE_REASON_COUNT, "names");
+static_assert(sizeof s_leave_names / sizeof *s_leave_names == LEAVE_REASON_COUNT, "names");
+static_assert(sizeof s_admit_names / sizeof *s_admit_names == ADMIT_RULE_COUNT, "names");
+
+const char *close_reason_name(int r)
+{
+    return r > 0 && r < CLOSE_REASON_COUNT ? s_close_names[r] : "unknown";
+}
+
+const char *leave_reason_name(int r)
+{
+    return r > 0 && r < LEAVE_REASON_COUNT ? s_leave_names[r] : "unknown";
+}
+
+const char *admission_name(int r)
+{
+    return r > 0 && r < ADMIT_RULE_COUNT ? s_admit_names[r] : "unknown";
+}
+
+void block_hash(const uint8_t *rec, size_t n, uint8_t out[32])
+{
+    hash_digest(HASH_TAG_BLOCK, rec, n, out);
+}
+
+void block_put_identity(bytes_writer_t *w, const identity_pub_t *id)
+{
+    size_t len = strlen(id->name);
+    bytes_put_u8(w, (uint8_t)len);
+    bytes_put(w, id->name, len);
+    bytes_put(w, id->sign_pk, 32);
+    bytes_put(w, id->box_pk, 32);
+    bytes_put(w, id->curve_pk, 32);
+}
+
+int block_get_identity(bytes_reader_t *r, identity_pub_t *id, fs_err_t *err)
+{
+    memset(id, 0, sizeof *id);
+    uint8_t len = bytes_get_u8(r);
+    if (len == 0 || len > IDENTITY_NAME_MAX) {
+        return fs_err_set(err, FS_ECORRUPT, "identity: name length %u outside 1..%d", len,
+                          IDENTITY_NAME_MAX);
+    }
+    bytes_get(r, id->name, len);
+    bytes_get(r, id->sign_pk, 32);
+    bytes_get(r, id->box_pk, 32);
+    bytes_get(r, id->curve_pk, 32);
+    if (r->short_read) {
+        return fs_err_set(err, FS_ECORRUPT, "identity: truncated");
+    }
+    if (identity_name_check(id->name, err) < 0) {
+        return fs_err_set(err, FS_ECORRUPT, "identity: name is not [A-Za-z0-9._-]");
+    }
+    return 0;
+}
+
+void block_join_request(bytes_writer_t *w, const uint8_t fed_id[32], uint64_t round,
+                        const identity_t *joiner)
+{
+    size_t start = sigmsg_begin(w, SIGMSG_JOIN, fed_id, round, joiner);
+    block_put_identity(w, identity_public(joiner));
+    sigmsg_finish(w, start, joiner);
+}
+
+void block_leave_request(bytes_writer_t *w, const uint8_t fed_id[32], uint64_t round,
+                         const identity_t *member)
+{
+    size_t start = sigmsg_begin(w, SIGMSG_LEAVE, fed_id, round, member);
+    sigmsg_finish(w, start, member);
+}
+
+void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[32],
+                  const identity_t *aggregator)
+{
+    size_t start = sigmsg_begin(w, SIGMSG_BLOCK, fed_id, b->index, aggregator);
+    bytes_put_u64(w, b->time_ms);
+    bytes_put(w, b->prev_hash, 32);
+    bytes_put_u32(w, b->rank);
+    bytes_put_u32(w, b->attempt);
+    bytes_put_u16(w, b->n_expected);
+    for (int i = 0; i < b->n_expected; i++) {
+        bytes_put(w, b->expected[i], 32);
+    }
+    bytes_put_u16(w, b->n_contrib);
+    for (int i = 0; i < b->n_contrib; i++) {
+        bytes_put(w, b->contrib[i].key, 32);
+        bytes_put(w, b->contrib[i].envelope, 32);
+        bytes_put_u64(w, b->contrib[i].samples);
+        bytes_put_f64(w, b->contrib[i].weight);
+    }
+    bytes_put_u8(w, b->n_joined);
+    for (int i = 0; i < b->n_joined; i++) {
+        bytes_put_u16(w, b->joined[i].request_len);
+        bytes_put(w, b->joined[i].request, b->joined[i].request_len);
+    }
+    bytes_put_u8(w, b->n_left);
+    for (int i = 0; i < b->n_left; i++) {
+        bytes_put(w, b->left[i].key, 32);
+        bytes_put_u8(w, b->left[i].reason);
+        bytes_put_u16(w, b->left[i].request_len);
+        bytes_put(w, b->left[i].request, b->left[i].request_len);
+    }
+    const block_privacy_t *p = &b->privacy;
+    bytes_put_u8(w, p->mechanism);
+    bytes_put_f64(w, p->clip);
+    bytes_put_f64(w, p->member_scale);
+    bytes_put_f64(w, p->agg_scale);
+    bytes_put_f64(w, p->eps_member);
+    bytes_put_f64(w, p->eps_aggregate);
+    bytes_put_f64(w, p->eps_total);
+    bytes_put_f64(w, p->eps_total_adv);
+    bytes_put(w, b->model_hash, 32);
+    bytes_put_u8(w, b->close_reason);
+    sigmsg_finish(w, start, aggregator);
+}
+
+// A nonnegative finite double, or an error naming the field.
+static int s_check_amount(double v, const char *field, fs_err_t *err)
+{
+    if (!isfinite(v) || v < 0) {
+        return fs_err_set(err, FS_ECORRUPT, "%s is %g, expected a finite value >= 0", field, v);
+    }
+    return 0;
+}
+
+static int s_get_request(bytes_reader_t *r, uint16_t *len, uint8_t *buf, const char *what,
+                         int i, fs_err_t *err)
+{
+    *len = bytes_get_u16(r);
+    if (*len > BLOCK_REQUEST_MAX) {
+        return fs_err_set(err, FS_ECORRUPT, "%s %d: request of %u bytes exceeds %d", what, i,
+                          *len, BLOCK_REQUEST_MAX);
+    }
+    bytes_get(r, buf, *len);
+    return 0;
+}
+
+int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
+{
+    if (m->type != SIGMSG_BLOCK) {
+        return fs_err_set(err, FS_ECORRUPT, "type: %s, expected block", sigmsg_type_name(m->type));
+    }
+    b->index = m->round;
+    memcpy(b->aggregator, m->signer, 32);
+    bytes_reader_t r;
+    bytes_reader_init(&r, m->body, m->body_len);
+    b->time_ms = bytes_get_u64(&r);
+    bytes_get(&r, b->prev_hash, 32);
+    b->rank = bytes_get_u32(&r);
+    b->attempt = bytes_get_u32(&r);
+    b->n_expected = bytes_get_u16(&r);
+    if (b->n_expected > LEDGER_MAX_MEMBERS) {
+        return fs_err_set(err, FS_ECORRUPT, "expected members: %u, at most %d", b->n_expected,
+                          LEDGER_MAX_MEMBERS);
+    }
+    for (int i = 0; i < b->n_expected; i++) {
+        bytes_get(&r, b->expected[i], 32);
+    }
+    b->n_contrib = bytes_get_u16(&r);
+    if (b->n_contrib > LEDGER_MAX_MEMBERS) {
+        return fs_err_set(err, FS_ECORRUPT, "contributors: %u, at most %d", b->n_contrib,
+                          LEDGER_MAX_MEMBERS);
+    }
+    for (int i = 0; i < b->n_contrib; i++) {
+        bytes_get(&r, b->contrib[i].key, 32);
+        bytes_get(&r, b->contrib[i].envelope, 32);
+        b->contrib[i].samples = bytes_get_u64(&r);
+        b->contrib[i].weight = bytes_get_f64(&r);
+    }
+    b->n_joined = bytes_get_u8(&r);
+    if (b->n_joined > BLOCK_MAX_CHANGES) {
+        return fs_err_set(err, FS_ECORRUPT, "joined: %u, at most %d", b->n_joined,
+                          BLOCK_MAX_CHANGES);
+    }
+    for (int i = 0; i < b->n_joined; i++) {
+        block_join_t *j = &b->joined[i];
+        if (s_get_request(&r, &j->request_len, j->request, "joined", i, err) < 0) {
+            return FS_ECORRUPT;
+        }
+    }
+    b->n_left = bytes_get_u8(&r);
+    if (b->n_left > BLOCK_MAX_CHANGES) {
+        return fs_err_set(err, FS_ECORRUPT, "left: %u, at most %d", b->n_left, BLOCK_MAX_CHANGES);
+    }
+    for (int i = 0; i < b->n_left; i++) {
+        block_leave_t *l = &b->left[i];
+        bytes_get(&r, l->key, 32);
+        l->reason = bytes_get_u8(&r);
+        if (s_get_request(&r, &l->request_len, l->request, "left", i, err) < 0) {
+            return FS_ECORRUPT;
+        }
+    }
+    block_privacy_t *p = &b->privacy;
+    p->mechanism = bytes_get_u8(&r);
+    p->clip = bytes_get_f64(&r);
+    p->member_scale = bytes_get_f64(&r);
+    p->agg_scale = bytes_get_f64(&r);
+    p->eps_member = bytes_get_f64(&r);
+    p->eps_aggregate = bytes_get_f64(&r);
+    p->eps_total = bytes_get_f64(&r);
+    p->eps_total_adv = bytes_get_f64(&r);
+    bytes_get(&r, b->model_hash, 32);
+    b->close_reason = bytes_get_u8(&r);
+    if (r.short_read) {
+        return fs_err_set(err, FS_ECORRUPT, "body: truncated (%zu bytes)", m->body_len);
+    }
+    if (bytes_remaining(&r) != 0) {
+        return fs_err_set(err, FS_ECORRUPT, "body: %zu unexpected bytes after close_reason",
+                          bytes_remaining(&r));
+    }
+    // Field ranges that need no chain.
+    for (int i = 0; i < b->n_contrib; i++) {
+        if (b->contrib[i].samples == 0) {
+            return fs_err_set(err, FS_ECORRUPT, "contributor %d: sample count is 0", i);
+        }
+        if (!isfinite(b->contrib[i].weight) || b->contrib[i].weight <= 0 ||
+            b->contrib[i].weight > 1) {
+            return fs_err_set(err, FS_ECORRUPT, "contributor %d: weight %g outside (0, 1]", i,
+                              b->contrib[i].weight);
+        }
+    }
+    for (int i = 0; i < b->n_left; i++) {
+        uint8_t reason = b->left[i].reason;
+        if (reason == 0 || reason >= LEAVE_REASON_COUNT) {
+            return fs_err_set(err, FS_ECORRUPT, "left %d: unknown reason %u", i, reason);
+        }
+    }
+    if (p->mechanism >= NOISE_MECHANISM_COUNT) {
+        return fs_err_set(err, FS_ECORRUPT, "privacy.mechanism: unknown value %u", p->mechanism);
+    }
+    const double amounts[] = {p->clip,          p->member_scale, p->agg_scale, p->eps_member,
+                              p->eps_aggregate, p->eps_total,    p->eps_total_adv};
+    const char *names[] = {"privacy.clip",          "privacy.member_scale",
+                           "privacy.agg_scale",     "privacy.eps_member",
+                           "privacy.eps_aggregate", "privacy.eps_total",
+                           "privacy.eps_total_adv"};
+    for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++) {
+        if (s_check_amount(amounts[i], names[i], err) < 0) {
+            return FS_ECORRUPT;
+        }
+    }
+    if (b->close_reason == 0 || b->close_reason >= CLOSE_REASON_COUNT) {
+        return fs_err_set(err, FS_ECORRUPT, "close_reason: unknown value %u", b->close_reason);
+    }
+    return 0;
+}

@@ -1,0 +1,219 @@
+/* genesis.c - encode and decode block 0, the federation's parameters
+ * (layout: docs/ledger.md §5). */
+#include "ledger/block.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "crypto/hash.h"
+
+static void s_put_text(bytes_writer_t *w, const char *s)
+{
+    size_t n = strlen(s);
+    bytes_put_u8(w, (uint8_t)n);
+    bytes_put(w, s, n);
+}
+
+static int s_get_text(bytes_reader_t *r, char *dst, size_t cap, const char *field, fs_err_t *err)
+{
+    uint8_t n = bytes_get_u8(r);
+    if (n >= cap) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: %s: length %u exceeds %zu", field, n,
+                          cap - 1);
+    }
+    bytes_get(r, dst, n);
+    dst[n] = '\0';
+    if (strlen(dst) != n) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: %s: contains a NUL byte", field);
+    }
+    return 0;
+}
+
+// Checks the ranges every honest founder respects.
+static int s_check(const genesis_t *g, fs_err_t *err)
+{
+    if (identity_name_check(g->name, err) < 0) {
+        return fs_err_prefix(err, FS_ECORRUPT, "genesis: federation ");
+    }
+    if (g->n_members == 0 || g->n_members > LEDGER_MAX_MEMBERS) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: members: %u, expected 1..%d", g->n_members,
+                          LEDGER_MAX_MEMBERS);
+    }
+    for (int i = 0; i < g->n_members; i++) {
+        for (int j = 0; j < i; j++) {
+            if (memcmp(g->members[i].sign_pk, g->members[j].sign_pk, 32) == 0) {
+                return fs_err_set(err, FS_ECORRUPT, "genesis: member %d repeats member %d", i, j);
+            }
+        }
+    }
+    if (g->mechanism >= NOISE_MECHANISM_COUNT) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: mechanism: unknown value %u", g->mechanism);
+    }
+    const double v[] = {g->clip, g->member_scale, g->agg_scale};
+    const char *names[] = {"clip", "member_scale", "agg_scale"};
+    for (int i = 0; i < 3; i++) {
+        if (!isfinite(v[i]) || v[i] < 0) {
+            return fs_err_set(err, FS_ECORRUPT, "genesis: %s is %g, expected finite and >= 0",
+                              names[i], v[i]);
+        }
+    }
+    if (g->mechanism == NOISE_LAPLACE_CLIPPED && (g->clip <= 0 || g->member_scale <= 0)) {
+        return fs_err_set(err, FS_ECORRUPT,
+                          "genesis: laplace-clipped needs clip > 0 and member_scale > 0");
+    }
+    if (!isfinite(g->delta) || g->delta <= 0 || g->delta >= 1) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: delta is %g, expected 0 < delta < 1",
+                          g->delta);
+    }
+    if (g->round_timeout_ms == 0) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: round_timeout_ms is 0");
+    }
+    if (g->quorum == 0 || g->quorum > g->n_members) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: quorum %u, expected 1..%u founding members",
+                          g->quorum, g->n_members);
+    }
+    if (g->admission == 0 || g->admission >= ADMIT_RULE_COUNT) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: admission: unknown rule %u", g->admission);
+    }
+    if (g->n_allowed > LEDGER_MAX_MEMBERS) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: allow-list of %u keys exceeds %d",
+                          g->n_allowed, LEDGER_MAX_MEMBERS);
+    }
+    return 0;
+}
+
+int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *founder,
+                   uint8_t fed_id[32], fs_err_t *err)
+{
+    int rc = s_check(g, err);
+    if (rc < 0) {
+        if (err) {
+            err->code = FS_EINVAL; // the founder's input, not bytes from outside
+        }
+        return FS_EINVAL;
+    }
+    if (strlen(g->model) > GENESIS_TEXT_MAX || strlen(g->dataset) > GENESIS_TEXT_MAX) {
+        return fs_err_set(err, FS_EINVAL, "genesis: model or data set text too long");
+    }
+    bytes_writer_t body;
+    bytes_writer_init(&body);
+    s_put_text(&body, g->name);
+    bytes_put_u64(&body, g->time_ms);
+    bytes_put_u16(&body, g->n_members);
+    for (int i = 0; i < g->n_members; i++) {
+        block_put_identity(&body, &g->members[i]);
+    }
+    s_put_text(&body, g->model);
+    s_put_text(&body, g->dataset);
+    bytes_put_u64(&body, g->model_seed);
+    bytes_put(&body, g->initial_model_hash, 32);
+    bytes_put_u8(&body, g->mechanism);
+    bytes_put_f64(&body, g->clip);
+    bytes_put_f64(&body, g->member_scale);
+    bytes_put_f64(&body, g->agg_scale);
+    bytes_put_f64(&body, g->delta);
+    bytes_put_u32(&body, g->round_timeout_ms);
+    bytes_put_u32(&body, g->attempt_extra_ms);
+    bytes_put_u32(&body, g->rounds);
+    bytes_put_u32(&body, g->local_iters);
+    bytes_put_u16(&body, g->quorum);
+    bytes_put_u16(&body, g->inactive_after);
+    bytes_put_u8(&body, g->admission);
+    bytes_put_u16(&body, g->n_allowed);
+    for (int i = 0; i < g->n_allowed; i++) {
+        bytes_put(&body, g->allowed[i], 32);
+    }
+    hash_digest(HASH_TAG_FED, body.data, body.len, fed_id);
+    size_t start = sigmsg_begin(w, SIGMSG_GENESIS, fed_id, 0, founder);
+    bytes_put(w, body.data, body.len);
+    sigmsg_finish(w, start, founder);
+    bytes_writer_reset(&body);
+    return 0;
+}
+
+int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[32],
+                   sigmsg_t *m, fs_err_t *err)
+{
+    memset(g, 0, sizeof *g);
+    int rc;
+    if ((rc = sigmsg_decode(buf, n, BLOCK_MAX_BYTES, m, err)) < 0 ||
+        (rc = sigmsg_check_version(m, err)) < 0) {
+        return fs_err_prefix(err, rc, "genesis: ");
+    }
+    if (m->type != SIGMSG_GENESIS) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: type: %s, expected genesis",
+                          sigmsg_type_name(m->type));
+    }
+    if (m->round != 0) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: index: %llu, expected 0",
+                          (unsigned long long)m->round);
+    }
+    hash_digest(HASH_TAG_FED, m->body, m->body_len, fed_id);
+    if (memcmp(fed_id, m->fed_id, 32) != 0) {
+        return fs_err_set(err, FS_EVERIFY,
+                          "genesis: federation id is not the hash of the parameters");
+    }
+    bytes_reader_t r;
+    bytes_reader_init(&r, m->body, m->body_len);
+    if (s_get_text(&r, g->name, sizeof g->name, "name", err) < 0) {
+        return FS_ECORRUPT;
+    }
+    g->time_ms = bytes_get_u64(&r);
+    g->n_members = bytes_get_u16(&r);
+    if (g->n_members > LEDGER_MAX_MEMBERS) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: members: %u, at most %d", g->n_members,
+                          LEDGER_MAX_MEMBERS);
+    }
+    for (int i = 0; i < g->n_members; i++) {
+        if ((rc = block_get_identity(&r, &g->members[i], err)) < 0) {
+            return fs_err_prefix(err, rc, "genesis: member %d: ", i);
+        }
+    }
+    if (s_get_text(&r, g->model, sizeof g->model, "model", err) < 0 ||
+        s_get_text(&r, g->dataset, sizeof g->dataset, "dataset", err) < 0) {
+        return FS_ECORRUPT;
+    }
+    g->model_seed = bytes_get_u64(&r);
+    bytes_get(&r, g->initial_model_hash, 32);
+    g->mechanism = bytes_get_u8(&r);
+    g->clip = bytes_get_f64(&r);
+    g->member_scale = bytes_get_f64(&r);
+    g->agg_scale = bytes_get_f64(&r);
+    g->delta = bytes_get_f64(&r);
+    g->round_timeout_ms = bytes_get_u32(&r);
+    g->attempt_extra_ms = bytes_get_u32(&r);
+    g->rounds = bytes_get_u32(&r);
+    g->local_iters = bytes_get_u32(&r);
+    g->quorum = bytes_get_u16(&r);
+    g->inactive_after = bytes_get_u16(&r);
+    g->admission = bytes_get_u8(&r);
+    g->n_allowed = bytes_get_u16(&r);
+    if (g->n_allowed > LEDGER_MAX_MEMBERS) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: allow-list: %u keys, at most %d",
+                          g->n_allowed, LEDGER_MAX_MEMBERS);
+    }
+    for (int i = 0; i < g->n_allowed; i++) {
+        bytes_get(&r, g->allowed[i], 32);
+    }
+    if (r.short_read) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: body truncated (%zu bytes)", m->body_len);
+    }
+    if (bytes_remaining(&r) != 0) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: %zu unexpected bytes at the end",
+                          bytes_remaining(&r));
+    }
+    if ((rc = s_check(g, err)) < 0) {
+        return rc;
+    }
+    int founder = 0;
+    for (int i = 0; i < g->n_members; i++) {
+        founder |= memcmp(g->members[i].sign_pk, m->signer, 32) == 0;
+    }
+    if (!founder) {
+        return fs_err_set(err, FS_EVERIFY, "genesis: signer is not a founding member");
+    }
+    if ((rc = sigmsg_verify(m, err)) < 0) {
+        return fs_err_prefix(err, rc, "genesis: ");
+    }
+    return 0;
+}

@@ -1,0 +1,355 @@
+/* state.c - the ledger's rules (list and order of checks: state.h). */
+#include "ledger/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/hash.h"
+#include "ledger/budget.h"
+#include "ledger/election.h"
+#include "node/base/mem.h"
+
+ledger_state_t *ledger_state_new(void)
+{
+    return xcalloc(1, sizeof(ledger_state_t));
+}
+
+void ledger_state_destroy(ledger_state_t **self_p)
+{
+    if (*self_p) {
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+static int s_key_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[32])
+{
+    size_t n = 0;
+    for (int i = 0; i < self->n_members; i++) {
+        if (self->members[i].active) {
+            memcpy(keys[n++], self->members[i].id.sign_pk, 32);
+        }
+    }
+    qsort(keys, n, 32, s_key_cmp);
+    return n;
+}
+
+static ledger_member_t *s_member(ledger_state_t *self, const uint8_t key[32])
+{
+    for (int i = 0; i < self->n_members; i++) {
+        if (memcmp(self->members[i].id.sign_pk, key, 32) == 0) {
+            return &self->members[i];
+        }
+    }
+    return NULL;
+}
+
+const ledger_member_t *ledger_state_member(const ledger_state_t *self, const uint8_t key[32])
+{
+    return s_member((ledger_state_t *)self, key);
+}
+
+int ledger_state_start(ledger_state_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
+{
+    sigmsg_t m;
+    genesis_t *g = &self->genesis;
+    int rc = genesis_decode(rec, n, g, self->fed_id, &m, err);
+    if (rc < 0) {
+        return fs_err_prefix(err, rc, "block 0: ");
+    }
+    self->height = 1;
+    block_hash(rec, n, self->head_hash);
+    self->head_time_ms = g->time_ms;
+    memcpy(self->model_hash, g->initial_model_hash, 32);
+    self->n_members = g->n_members;
+    for (int i = 0; i < g->n_members; i++) {
+        self->members[i] = (ledger_member_t){.id = g->members[i], .active = 1};
+    }
+    self->eps_total = 0;
+    self->rounds_charged = 0;
+    return 0;
+}
+
+static int s_in_sorted(const uint8_t *keys, size_t n, const uint8_t key[32])
+{
+    return bsearch(key, keys, n, 32, s_key_cmp) != NULL;
+}
+
+// Checks an embedded join or leave request: a sigmsg of the given type for
+// this federation, for a round not after this block, signed by `key`.
+static int s_check_request(const ledger_state_t *self, const block_t *b, const uint8_t *req,
+                           size_t len, int type, const uint8_t key[32], sigmsg_t *m,
+                           fs_err_t *err)
+{
+    int rc;
+    if ((rc = sigmsg_decode(req, len, BLOCK_REQUEST_MAX, m, err)) < 0 ||
+        (rc = sigmsg_check_version(m, err)) < 0) {
+        return rc;
+    }
+    if (m->type != type) {
+        return fs_err_set(err, FS_EVERIFY, "request is a %s message, expected %s",
+                          sigmsg_type_name(m->type), sigmsg_type_name(type));
+    }
+    if (memcmp(m->fed_id, self->fed_id, 32) != 0) {
+        return fs_err_set(err, FS_EVERIFY, "request belongs to another federation");
+    }
+    if (m->round > b->index) {
+        return fs_err_set(err, FS_EVERIFY, "request for round %llu, after this block",
+                          (unsigned long long)m->round);
+    }
+    if (key && memcmp(m->signer, key, 32) != 0) {
+        return fs_err_set(err, FS_EVERIFY, "request is signed by another key");
+    }
+    return sigmsg_verify(m, err);
+}
+
+static int s_check_members(ledger_state_t *self, block_t *b, const uint8_t *active,
+                           size_t n_active, fs_err_t *err)
+{
+    const genesis_t *g = &self->genesis;
+    for (int i = 0; i < b->n_joined; i++) {
+        block_join_t *j = &b->joined[i];
+        sigmsg_t m;
+        int rc = s_check_request(self, b, j->request, j->request_len, SIGMSG_JOIN, NULL, &m, err);
+        if (rc < 0) {
+            return fs_err_prefix(err, rc, "joined %d: ", i);
+        }
+        bytes_reader_t r;
+        bytes_reader_init(&r, m.body, m.body_len);
+        if (block_get_identity(&r, &j->id, err) < 0 || bytes_remaining(&r) != 0) {
+            return fs_err_set(err, FS_ECORRUPT, "joined %d: request body is not one identity",
+                              i);
+        }
+        if (memcmp(j->id.sign_pk, m.signer, 32) != 0) {
+            return fs_err_set(err, FS_EVERIFY, "joined %d: request not signed by the joiner", i);
+        }
+        if (s_in_sorted(active, n_active, j->id.sign_pk)) {
+            return fs_err_set(err, FS_EVERIFY, "joined %d (%s): already an active member", i,
+                              j->id.name);
+        }
+        for (int k = 0; k < i; k++) {
+            if (memcmp(b->joined[k].id.sign_pk, j->id.sign_pk, 32) == 0) {
+                return fs_err_set(err, FS_EVERIFY, "joined %d: repeats joined %d", i, k);
+            }
+        }
+        if (g->admission == ADMIT_ALLOWLIST) {
+            int ok = 0;
+            for (int k = 0; k < g->n_allowed && !ok; k++) {
+                ok = memcmp(g->allowed[k], j->id.sign_pk, 32) == 0;
+            }
+            ok = ok || s_member(self, j->id.sign_pk) != NULL; // former members may return
+            if (!ok) {
+                return fs_err_set(err, FS_EVERIFY,
+                                  "joined %d (%s): not on the genesis allow-list", i, j->id.name);
+            }
+        }
+        if (!s_member(self, j->id.sign_pk) && self->n_members + i >= LEDGER_MAX_MEMBERS) {
+            return fs_err_set(err, FS_EVERIFY, "joined %d: the federation is full (%d members)",
+                              i, LEDGER_MAX_MEMBERS);
+        }
+    }
+    for (int i = 0; i < b->n_left; i++) {
+        block_leave_t *l = &b->left[i];
+        if (!s_in_sorted(active, n_active, l->key)) {
+            return fs_err_set(err, FS_EVERIFY, "left %d: not an active member", i);
+        }
+        for (int k = 0; k < i; k++) {
+            if (memcmp(b->left[k].key, l->key, 32) == 0) {
+                return fs_err_set(err, FS_EVERIFY, "left %d: repeats left %d", i, k);
+            }
+        }
+        if (l->reason == LEAVE_REQUESTED) {
+            sigmsg_t m;
+            int rc = s_check_request(self, b, l->request, l->request_len, SIGMSG_LEAVE, l->key,
+                                     &m, err);
+            if (rc < 0) {
+                return fs_err_prefix(err, rc, "left %d: ", i);
+            }
+        } else {
+            // "inactive": the member missed this round and the K before it.
+            const ledger_member_t *mem = s_member(self, l->key);
+            int contributed = 0;
+            for (int k = 0; k < b->n_contrib; k++) {
+                contributed |= memcmp(b->contrib[k].key, l->key, 32) == 0;
+            }
+            uint32_t missed = contributed ? 0 : mem->missed + 1;
+            if (l->request_len != 0 || g->inactive_after == 0 || missed < g->inactive_after) {
+                return fs_err_set(err, FS_EVERIFY,
+                                  "left %d (%s): marked inactive after %u missed rounds, the "
+                                  "rule is %u",
+                                  i, mem->id.name, missed, g->inactive_after);
+            }
+        }
+    }
+    return 0;
+}
+
+static int s_check_contributors(const ledger_state_t *self, const block_t *b, fs_err_t *err)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < b->n_contrib; i++) {
+        const block_contrib_t *c = &b->contrib[i];
+        if (!s_in_sorted(b->expected[0], b->n_expected, c->key)) {
+            return fs_err_set(err, FS_EVERIFY, "contributor %d: not an expected member", i);
+        }
+        if (i > 0 && memcmp(b->contrib[i - 1].key, c->key, 32) >= 0) {
+            return fs_err_set(err, FS_EVERIFY,
+                              "contributor %d: keys not strictly ascending (duplicate?)", i);
+        }
+        total += c->samples;
+    }
+    for (int i = 0; i < b->n_contrib; i++) {
+        double p = (double)b->contrib[i].samples / (double)total;
+        if (!budget_same(p, b->contrib[i].weight)) {
+            return fs_err_set(err, FS_EVERIFY, "contributor %d: weight %.17g, expected n_k/sum n = %.17g",
+                              i, b->contrib[i].weight, p);
+        }
+    }
+    if (b->n_contrib < self->genesis.quorum) {
+        return fs_err_set(err, FS_EVERIFY, "contributors: %u, below the quorum of %u",
+                          b->n_contrib, self->genesis.quorum);
+    }
+    int all = b->n_contrib == b->n_expected;
+    if ((b->close_reason == CLOSE_ALL_ARRIVED) != all) {
+        return fs_err_set(err, FS_EVERIFY, "close_reason: %s with %u of %u members",
+                          close_reason_name(b->close_reason), b->n_contrib, b->n_expected);
+    }
+    return 0;
+}
+
+static int s_check_privacy(const ledger_state_t *self, const block_t *b, fs_err_t *err)
+{
+    const genesis_t *g = &self->genesis;
+    const block_privacy_t *p = &b->privacy;
+    if (p->mechanism != g->mechanism || p->clip != g->clip || p->member_scale != g->member_scale ||
+        p->agg_scale != g->agg_scale) {
+        return fs_err_set(err, FS_EVERIFY,
+                          "privacy: parameters (%s, C=%g, b=%g, b_G=%g) differ from genesis "
+                          "(%s, C=%g, b=%g, b_G=%g)",
+                          noise_mechanism_name(p->mechanism), p->clip, p->member_scale,
+                          p->agg_scale, noise_mechanism_name(g->mechanism), g->clip,
+                          g->member_scale, g->agg_scale);
+    }
+    double max_w = 0;
+    for (int i = 0; i < b->n_contrib; i++) {
+        max_w = b->contrib[i].weight > max_w ? b->contrib[i].weight : max_w;
+    }
+    double eps = budget_member_epsilon(g->mechanism, g->clip, g->member_scale);
+    double eps_agg =
+        budget_aggregate_epsilon(g->mechanism, g->clip, g->member_scale, g->agg_scale, max_w);
+    double total = self->eps_total + eps;
+    double adv = budget_advanced(self->rounds_charged + 1, eps, g->delta);
+    const double want[] = {eps, eps_agg, total, adv};
+    const double got[] = {p->eps_member, p->eps_aggregate, p->eps_total, p->eps_total_adv};
+    const char *names[] = {"eps_member", "eps_aggregate", "eps_total", "eps_total_adv"};
+    for (int i = 0; i < 4; i++) {
+        if (!budget_same(want[i], got[i])) {
+            return fs_err_set(err, FS_EVERIFY, "privacy.%s: %.17g, expected %.17g", names[i],
+                              got[i], want[i]);
+        }
+    }
+    return 0;
+}
+
+int ledger_state_apply(ledger_state_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
+{
+    unsigned long long idx = (unsigned long long)self->height;
+    sigmsg_t m;
+    int rc;
+    block_t *b = &self->last;
+    if ((rc = sigmsg_decode(rec, n, BLOCK_MAX_BYTES, &m, err)) < 0 ||
+        (rc = sigmsg_check_version(&m, err)) < 0) {
+        return fs_err_prefix(err, rc, "block %llu: ", idx);
+    }
+    if (memcmp(m.fed_id, self->fed_id, 32) != 0) {
+        return fs_err_set(err, FS_EVERIFY, "block %llu: federation id differs from genesis", idx);
+    }
+    if (m.round != self->height) {
+        return fs_err_set(err, FS_EVERIFY, "block %llu: index: found %llu, expected %llu", idx,
+                          (unsigned long long)m.round, idx);
+    }
+    if ((rc = block_decode(&m, b, err)) < 0) {
+        return fs_err_prefix(err, rc, "block %llu: ", idx);
+    }
+    uint8_t active[LEDGER_MAX_MEMBERS][32];
+    size_t n_active = ledger_state_active(self, active);
+    const ledger_member_t *agg = s_member(self, b->aggregator);
+    if (!agg || !agg->active) {
+        char who[9];
+        hash_short(b->aggregator, who);
+        return fs_err_set(err, FS_EVERIFY, "block %llu: aggregator %s is not an active member",
+                          idx, who);
+    }
+    if (memcmp(b->prev_hash, self->head_hash, 32) != 0) {
+        return fs_err_set(err, FS_EVERIFY, "block %llu: prev_hash does not match block %llu",
+                          idx, idx - 1);
+    }
+    if (b->time_ms < self->head_time_ms) {
+        return fs_err_set(err, FS_EVERIFY, "block %llu: time goes back before block %llu", idx,
+                          idx - 1);
+    }
+    if (n_active == 0) {
+        return fs_err_set(err, FS_EVERIFY, "block %llu: the federation has no active member", idx);
+    }
+    size_t cand = election_candidate(self->head_hash, b->index, active[0], n_active, b->attempt);
+    if (memcmp(active[cand], b->aggregator, 32) != 0 || b->rank != b->attempt % n_active) {
+        return fs_err_set(err, FS_EVERIFY,
+                          "block %llu: election: %s is not the candidate of attempt %u (rank "
+                          "%u recorded, %zu expected)",
+                          idx, agg->id.name, b->attempt, b->rank, (size_t)(b->attempt % n_active));
+    }
+    if (b->n_expected != n_active || memcmp(b->expected, active, n_active * 32) != 0) {
+        return fs_err_set(err, FS_EVERIFY,
+                          "block %llu: expected members differ from the %zu active members", idx,
+                          n_active);
+    }
+    if ((rc = s_check_contributors(self, b, err)) < 0 ||
+        (rc = s_check_members(self, b, active[0], n_active, err)) < 0 ||
+        (rc = s_check_privacy(self, b, err)) < 0) {
+        return fs_err_prefix(err, rc, "block %llu: ", idx);
+    }
+    // The signature last: every field check above names what is wrong in a
+    // damaged or forged block, and the signature then binds them all.
+    if ((rc = sigmsg_verify(&m, err)) < 0) {
+        return fs_err_set(err, FS_EVERIFY,
+                          "block %llu: signature does not verify with aggregator %s", idx,
+                          agg->id.name);
+    }
+
+    // Every check passed: move the state past the block.
+    for (int i = 0; i < self->n_members; i++) {
+        ledger_member_t *mem = &self->members[i];
+        if (!mem->active) {
+            continue;
+        }
+        int contributed = 0;
+        for (int k = 0; k < b->n_contrib; k++) {
+            contributed |= memcmp(b->contrib[k].key, mem->id.sign_pk, 32) == 0;
+        }
+        mem->missed = contributed ? 0 : mem->missed + 1;
+    }
+    for (int i = 0; i < b->n_left; i++) {
+        s_member(self, b->left[i].key)->active = 0;
+    }
+    for (int i = 0; i < b->n_joined; i++) {
+        ledger_member_t *mem = s_member(self, b->joined[i].id.sign_pk);
+        if (!mem) {
+            mem = &self->members[self->n_members++];
+        }
+        *mem = (ledger_member_t){.id = b->joined[i].id, .active = 1, .joined_at = b->index};
+    }
+    if (budget_is_formal(b->privacy.mechanism)) {
+        self->rounds_charged++;
+    }
+    self->eps_total = b->privacy.eps_total;
+    block_hash(rec, n, self->head_hash);
+    self->head_time_ms = b->time_ms;
+    memcpy(self->model_hash, b->model_hash, 32);
+    self->height++;
+    return 0;
+}

@@ -1,0 +1,68 @@
+/* state.h - what the ledger says now, and the rules every block must obey.
+ *
+ * A ledger_state_t is built from the genesis record and advanced one block
+ * at a time; ledger_state_apply is the single place where a block is judged,
+ * used alike by `fedsyn ledger verify`, by chain_open/chain_append and by
+ * every node before it accepts a block.  It checks, in order, each failure
+ * naming the block and the field (docs/ledger.md §7):
+ *   framing and version; type; federation; index (= height); body fields;
+ *   aggregator is an active member; prev_hash; time does not go back; election (the aggregator is the candidate of its attempt and the
+ *   recorded rank matches); expected members = the active set; contributors
+ *   (a subset of expected, ascending, weights p_k = n_k / sum n, at least the
+ *   quorum, close reason consistent); joins (signed request, admission rule,
+ *   not already active); leaves (signed request, or missed >= K rounds for
+ *   "inactive"); privacy fields (the genesis parameters, the epsilon
+ *   formulas of budget.h and the running totals); last, the aggregator's
+ *   signature (the field checks first, so that a damaged block names its
+ *   field; the signature then binds them all).
+ * A failed apply leaves the state unchanged.  Nothing is allocated.
+ *
+ * Usage: see tests/ledger/test_state.c
+ */
+#ifndef FS_LEDGER_STATE_H
+#define FS_LEDGER_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/block.h"
+#include "node/base/err.h"
+
+typedef struct {
+    identity_pub_t id;  // public identity
+    uint8_t active;     // 1 while a member
+    uint64_t joined_at; // block index that admitted it (0: founder)
+    uint32_t missed;    // consecutive rounds expected but not contributed
+} ledger_member_t;
+
+typedef struct {
+    genesis_t genesis;                           // block 0's parameters
+    uint8_t fed_id[32];                          // federation id
+    uint64_t height;                             // blocks accepted, genesis included
+    uint8_t head_hash[32];                       // hash of the last block
+    uint64_t head_time_ms;                       // its time
+    uint8_t model_hash[32];                      // the current global model
+    uint16_t n_members;                          // members ever recorded
+    ledger_member_t members[LEDGER_MAX_MEMBERS]; // in order of admission
+    double eps_total;                            // running basic-composition total
+    uint64_t rounds_charged;                     // rounds that spent epsilon
+    block_t last;                                // the last block applied (decoded)
+} ledger_state_t;
+
+ledger_state_t *ledger_state_new(void);
+void ledger_state_destroy(ledger_state_t **self_p);
+
+// Starts the state from the genesis record (checks its signature).
+int ledger_state_start(ledger_state_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
+    __attribute__((warn_unused_result));
+// Judges the next block; on success the state moves past it and
+// self->last holds it decoded.
+int ledger_state_apply(ledger_state_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
+    __attribute__((warn_unused_result));
+
+// The active members' signing keys, ascending; returns how many.
+size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[32]);
+// The member with this key (active or not), or NULL.
+const ledger_member_t *ledger_state_member(const ledger_state_t *self, const uint8_t key[32]);
+
+#endif

@@ -1,0 +1,358 @@
+/* test_state.c - the ledger's rules: valid rounds, joins, leaves, the
+ * privacy budget; then one tampered field per rule (re-signed by the
+ * aggregator, so that only that rule can catch it), every byte flipped,
+ * blocks reordered, dropped and duplicated, and aggregators who were not
+ * elected. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crypto/hash.h"
+#include "ledger/assemble.h"
+#include "ledger/budget.h"
+#include "ledger/state.h"
+#include "tests/support/fedfx.h"
+
+static void test_state_usage(void **state)
+{
+    (void)state;
+    // Three founders and one allowed newcomer; Laplace with clip C = 1,
+    // b = 0.5, b_G = 0.25.
+    fedfx_t *fx = fedfx_new(3, 1, NOISE_LAPLACE_CLIPPED);
+    for (int r = 0; r < 5; r++) {
+        fedfx_round(fx, 0);
+    }
+    const ledger_state_t *st = fx->state;
+    assert_int_equal(st->height, 6);
+    uint8_t keys[LEDGER_MAX_MEMBERS][32];
+    assert_int_equal(ledger_state_active(st, keys), 3);
+    // epsilon = 2C/b = 4 per round; 5 rounds = 20 (basic composition).
+    assert_true(budget_same(st->last.privacy.eps_member, 4.0));
+    assert_true(budget_same(st->eps_total, 20.0));
+    // Aggregate: min(4, 2 C max p / b_G) with p = 300/600.
+    assert_true(budget_same(st->last.privacy.eps_aggregate, 4.0));
+    assert_true(st->last.privacy.eps_total_adv <= 20.0);
+    // Weights p_k = n_k / sum n: 100, 200, 300 samples.
+    double sum = 0;
+    for (int i = 0; i < st->last.n_contrib; i++) {
+        sum += st->last.contrib[i].weight;
+    }
+    assert_true(budget_same(sum, 1.0));
+    fedfx_destroy(&fx);
+}
+
+static void test_budget_formulas(void **state)
+{
+    (void)state;
+    assert_true(budget_same(budget_member_epsilon(NOISE_LAPLACE_CLIPPED, 0.1, 0.01), 20.0));
+    assert_true(budget_member_epsilon(NOISE_PAPER, 0.1, 0.01) == 0); // no formal guarantee
+    assert_true(budget_member_epsilon(NOISE_NONE, 0, 0) == 0);
+    // Aggregator noise tightens: 2 * 1 * 0.4 / 1.6 = 0.5 < 2/1 = 2.
+    assert_true(budget_same(budget_aggregate_epsilon(NOISE_LAPLACE_CLIPPED, 1, 1, 1.6, 0.4), 0.5));
+    // Advanced composition: below k*eps for small eps and many rounds,
+    // and never above it.
+    double adv = budget_advanced(1000, 0.01, 1e-5);
+    assert_true(adv < 10.0);
+    assert_true(budget_same(adv, 0.01 * sqrt(2000 * log(1e5)) + 1000 * 0.01 * expm1(0.01)));
+    assert_true(budget_same(budget_advanced(3, 2.0, 1e-5), 6.0));
+}
+
+typedef struct {
+    const char *name; // what is changed
+    const char *why;  // a word of the expected reason
+} tamper_t;
+
+static void s_mutate(block_t *b, int which)
+{
+    switch (which) {
+    case 0: b->index++; break;
+    case 1: b->prev_hash[0] ^= 1; break;
+    case 2: b->time_ms = 1; break;
+    case 3: b->attempt = 1; break;
+    case 4: b->rank = 1; break;
+    case 5: b->n_expected--; break;
+    case 6: b->contrib[0].weight *= 1.01; break;
+    case 7: b->contrib[1] = b->contrib[0]; break;
+    case 8: b->contrib[0].key[0] ^= 1; break;
+    case 9: b->privacy.eps_total += 1; break;
+    case 10: b->privacy.member_scale *= 2; break;
+    case 11: b->close_reason = CLOSE_DEADLINE; break;
+    case 12: b->contrib[0].samples = 0; break;
+    case 13: b->privacy.mechanism = 9; break;
+    case 14: b->n_contrib = 0; b->close_reason = CLOSE_DEADLINE; break;
+    case 15: b->privacy.eps_member = 1e-3; break;
+    case 16: b->privacy.eps_total_adv = 0; break;
+    case 17: b->privacy.eps_aggregate *= 2; break;
+    case 18: b->privacy.clip = -1; break;
+    }
+}
+
+static void test_state_tampered_fields(void **state)
+{
+    (void)state;
+    static const tamper_t cases[] = {
+        {"index", "index"},
+        {"prev_hash", "prev_hash"},
+        {"time", "time goes back"},
+        {"attempt", "election"},
+        {"rank", "election"},
+        {"expected", "expected members"},
+        {"weight", "weight"},
+        {"duplicate contributor", "ascending"},
+        {"unknown contributor", "not an expected member"},
+        {"eps_total", "eps_total"},
+        {"member_scale", "differ from genesis"},
+        {"close_reason", "close_reason"},
+        {"samples", "sample count is 0"},
+        {"mechanism", "unknown value"},
+        {"quorum", "quorum"},
+        {"eps_member", "eps_member"},
+        {"eps_total_adv", "eps_total_adv"},
+        {"eps_aggregate", "eps_aggregate"},
+        {"clip", "privacy.clip"},
+    };
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_LAPLACE_CLIPPED);
+    fedfx_round(fx, 0);
+    block_t *b = malloc(sizeof *b);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fedfx_next(fx, 0, b);
+        s_mutate(b, (int)i);
+        bytes_writer_t w;
+        bytes_writer_init(&w);
+        fedfx_sign(fx, b, NULL, &w);
+        fs_err_t err = {0, ""};
+        int rc = fedfx_push(fx, w.data, w.len, &err);
+        if (rc == 0 || !strstr(err.msg, cases[i].why) || !strstr(err.msg, "block 2")) {
+            fail_msg("%s: rc %d, message '%s', expected '%s'", cases[i].name, rc, err.msg,
+                     cases[i].why);
+        }
+        bytes_writer_reset(&w);
+    }
+    assert_int_equal(fx->state->height, 2); // nothing was applied
+    free(b);
+    fedfx_destroy(&fx);
+}
+
+static void test_state_every_byte(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_PAPER);
+    block_t *b = malloc(sizeof *b);
+    fedfx_next(fx, 0, b);
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fedfx_sign(fx, b, NULL, &w);
+    for (size_t i = 0; i < w.len; i++) {
+        for (int bit = 0; bit < 8; bit += 3) {
+            w.data[i] ^= (uint8_t)(1 << bit);
+            fs_err_t err = {0, ""};
+            if (ledger_state_apply(fx->state, w.data, w.len, &err) == 0) {
+                fail_msg("byte %zu bit %d flipped and the block was accepted", i, bit);
+            }
+            assert_true(strlen(err.msg) > 0);
+            w.data[i] ^= (uint8_t)(1 << bit);
+        }
+    }
+    // Truncated at every length.
+    for (size_t n = 0; n < w.len; n++) {
+        assert_true(ledger_state_apply(fx->state, w.data, n, NULL) < 0);
+    }
+    assert_int_equal(fedfx_push(fx, w.data, w.len, NULL), 0);
+    bytes_writer_reset(&w);
+    free(b);
+    fedfx_destroy(&fx);
+}
+
+static void test_state_order_and_signers(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE);
+    fedfx_round(fx, 0);
+    fedfx_round(fx, 0);
+    fedfx_round(fx, 0);
+    // Replaying records into a fresh state: reordered, dropped, duplicated.
+    ledger_state_t *st = ledger_state_new();
+    fs_err_t err = {0, ""};
+    assert_int_equal(ledger_state_start(st, fx->recs[0], fx->lens[0], &err), 0);
+    assert_int_equal(ledger_state_apply(st, fx->recs[2], fx->lens[2], &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "index: found 2, expected 1")); // reordered or dropped
+    assert_int_equal(ledger_state_apply(st, fx->recs[1], fx->lens[1], &err), 0);
+    assert_int_equal(ledger_state_apply(st, fx->recs[1], fx->lens[1], &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "index: found 1, expected 2")); // duplicated
+    assert_int_equal(ledger_state_apply(st, fx->recs[0], fx->lens[0], &err), FS_EVERIFY);
+    ledger_state_destroy(&st);
+
+    // A block signed by an active member who was not elected.
+    block_t *b = malloc(sizeof *b);
+    fedfx_next(fx, 0, b);
+    identity_t *other = NULL;
+    for (int i = 0; i < fx->n_ids; i++) {
+        if (memcmp(identity_public(fx->ids[i])->sign_pk, b->aggregator, 32) != 0) {
+            other = fx->ids[i];
+        }
+    }
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fedfx_sign(fx, b, other, &w);
+    assert_int_equal(fedfx_push(fx, w.data, w.len, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "election"));
+    bytes_writer_reset(&w);
+    // A block signed by an outsider.
+    uint8_t seed[32] = {77};
+    identity_t *mallory = identity_new_from_seed("mallory", seed, NULL);
+    fedfx_sign(fx, b, mallory, &w);
+    assert_int_equal(fedfx_push(fx, w.data, w.len, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "not an active member"));
+    bytes_writer_reset(&w);
+    // A forged signature: the elected aggregator's key, mallory's signature.
+    fedfx_sign(fx, b, NULL, &w);
+    uint8_t digest[32];
+    hash_digest(HASH_TAG_SIGMSG, w.data, w.len - 64, digest);
+    identity_sign(mallory, digest, w.data + w.len - 64);
+    assert_int_equal(fedfx_push(fx, w.data, w.len, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "signature does not verify"));
+    bytes_writer_reset(&w);
+    identity_destroy(&mallory);
+    free(b);
+    fedfx_destroy(&fx);
+}
+
+// Makes the next block with joins and leaves and pushes it.
+static int s_change(fedfx_t *fx, const identity_t *joiner, const identity_t *join_signer,
+                    const uint8_t *leave_key, const identity_t *leave_signer, uint64_t mask,
+                    fs_err_t *err)
+{
+    block_t *b = malloc(sizeof *b);
+    fedfx_next(fx, mask, b);
+    bytes_writer_t req, w;
+    bytes_writer_init(&req);
+    bytes_writer_init(&w);
+    if (joiner) {
+        block_join_request(&req, fx->state->fed_id, b->index, join_signer);
+        if (join_signer != joiner) {
+            // request body names the joiner, signature from join_signer
+            bytes_writer_reset(&req);
+            size_t s = sigmsg_begin(&req, SIGMSG_JOIN, fx->state->fed_id, b->index, join_signer);
+            block_put_identity(&req, identity_public(joiner));
+            sigmsg_finish(&req, s, join_signer);
+        }
+        b->n_joined = 1;
+        b->joined[0].request_len = (uint16_t)req.len;
+        memcpy(b->joined[0].request, req.data, req.len);
+    }
+    if (leave_key) {
+        b->n_left = 1;
+        memcpy(b->left[0].key, leave_key, 32);
+        if (leave_signer) {
+            bytes_writer_reset(&req);
+            block_leave_request(&req, fx->state->fed_id, b->index, leave_signer);
+            b->left[0].reason = LEAVE_REQUESTED;
+            b->left[0].request_len = (uint16_t)req.len;
+            memcpy(b->left[0].request, req.data, req.len);
+        } else {
+            b->left[0].reason = LEAVE_INACTIVE;
+        }
+    }
+    fedfx_sign(fx, b, NULL, &w);
+    int rc = fedfx_push(fx, w.data, w.len, err);
+    bytes_writer_reset(&req);
+    bytes_writer_reset(&w);
+    free(b);
+    return rc;
+}
+
+static void test_state_membership(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 1, NOISE_PAPER);
+    identity_t *newcomer = fx->ids[3];
+    const uint8_t *nk = identity_public(newcomer)->sign_pk;
+    uint8_t seed[32] = {99};
+    identity_t *stranger = identity_new_from_seed("stranger", seed, NULL);
+    fs_err_t err = {0, ""};
+    uint8_t keys[LEDGER_MAX_MEMBERS][32];
+
+    fedfx_round(fx, 0);
+    // Not on the allow-list.
+    assert_int_equal(s_change(fx, stranger, stranger, NULL, NULL, 0, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "allow-list"));
+    // A join request signed by someone else.
+    assert_int_equal(s_change(fx, newcomer, fx->ids[0], NULL, NULL, 0, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "not signed by the joiner"));
+    // The newcomer joins at block 2 and is expected from block 3 on.
+    assert_int_equal(s_change(fx, newcomer, newcomer, NULL, NULL, 0, &err), 0);
+    assert_int_equal(ledger_state_active(fx->state, keys), 4);
+    assert_int_equal(ledger_state_member(fx->state, nk)->joined_at, 2);
+    // Joining twice.
+    assert_int_equal(s_change(fx, newcomer, newcomer, NULL, NULL, 0, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "already an active member"));
+    // A leave notice forged by another member.
+    assert_int_equal(s_change(fx, NULL, NULL, nk, fx->ids[0], 0, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "signed by another key"));
+    // The newcomer leaves at block 3 with its own notice.
+    assert_int_equal(s_change(fx, NULL, NULL, nk, newcomer, 0, &err), 0);
+    assert_int_equal(ledger_state_active(fx->state, keys), 3);
+    assert_false(ledger_state_member(fx->state, nk)->active);
+
+    // Inactivity: node2 misses rounds; the rule (genesis) is 2 missed.
+    const uint8_t *k2 = identity_public(fx->ids[2])->sign_pk;
+    uint64_t without2 = 0x3; // nodes 0 and 1 contribute
+    assert_int_equal(s_change(fx, NULL, NULL, k2, NULL, without2, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "after 1 missed rounds, the rule is 2"));
+    fedfx_round(fx, without2);
+    assert_int_equal(s_change(fx, NULL, NULL, k2, NULL, without2, &err), 0);
+    assert_int_equal(ledger_state_active(fx->state, keys), 2);
+    // A member who contributed cannot be called inactive.
+    const uint8_t *k1 = identity_public(fx->ids[1])->sign_pk;
+    assert_int_equal(s_change(fx, NULL, NULL, k1, NULL, 0, &err), FS_EVERIFY);
+    // A former member may return (it is known to the ledger).
+    assert_int_equal(s_change(fx, fx->ids[2], fx->ids[2], NULL, NULL, 0, &err), 0);
+    assert_int_equal(ledger_state_active(fx->state, keys), 3);
+    identity_destroy(&stranger);
+    fedfx_destroy(&fx);
+}
+
+// Over 8,000 real blocks with 4 members each aggregates about 2,000 times.
+static void test_state_rotation_is_fair(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(4, 0, NOISE_NONE);
+    int count[4] = {0};
+    for (int r = 0; r < 8000; r++) {
+        fedfx_round(fx, 0);
+        for (int i = 0; i < 4; i++) {
+            count[i] += memcmp(identity_public(fx->ids[i])->sign_pk, fx->state->last.aggregator,
+                               32) == 0;
+        }
+    }
+    double e = 2000, chi = 0;
+    for (int i = 0; i < 4; i++) {
+        chi += (count[i] - e) * (count[i] - e) / e;
+    }
+    print_message("aggregations %d %d %d %d, chi-square %.2f (3 df, limit 16.3)\n", count[0],
+                  count[1], count[2], count[3], chi);
+    assert_true(chi < 16.3);
+    fedfx_destroy(&fx);
+}
+
+int main(void)
+{
+    hash_library_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_state_usage),
+        cmocka_unit_test(test_budget_formulas),
+        cmocka_unit_test(test_state_tampered_fields),
+        cmocka_unit_test(test_state_every_byte),
+        cmocka_unit_test(test_state_order_and_signers),
+        cmocka_unit_test(test_state_membership),
+        cmocka_unit_test(test_state_rotation_is_fair),
+    };
+    return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}

@@ -1,0 +1,181 @@
+/* fedfx.c - a small test federation (see fedfx.h). */
+#include "tests/support/fedfx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "crypto/hash.h"
+#include "ledger/chain.h"
+#include "node/base/fsio.h"
+
+fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism)
+{
+    if (hash_library_init() < 0) {
+        abort();
+    }
+    fedfx_t *fx = calloc(1, sizeof *fx);
+    fx->n_ids = n_founders + n_extra;
+    for (int i = 0; i < fx->n_ids; i++) {
+        uint8_t seed[32] = {0};
+        seed[0] = (uint8_t)(i + 1);
+        char name[16];
+        snprintf(name, sizeof name, "node%d", i);
+        fx->ids[i] = identity_new_from_seed(name, seed, NULL);
+    }
+    genesis_t *g = calloc(1, sizeof *g);
+    snprintf(g->name, sizeof g->name, "testfed");
+    g->time_ms = 1700000000000ull;
+    g->n_members = (uint16_t)n_founders;
+    for (int i = 0; i < n_founders; i++) {
+        g->members[i] = *identity_public(fx->ids[i]);
+    }
+    snprintf(g->model, sizeof g->model, "dcgan:16");
+    snprintf(g->dataset, sizeof g->dataset, "mnist");
+    g->model_seed = 7;
+    memset(g->initial_model_hash, 0xab, 32);
+    g->mechanism = (uint8_t)mechanism;
+    g->clip = mechanism == NOISE_LAPLACE_CLIPPED ? 1.0 : 0;
+    g->member_scale = mechanism != NOISE_NONE ? 0.5 : 0;
+    g->agg_scale = mechanism != NOISE_NONE ? 0.25 : 0;
+    g->delta = 1e-5;
+    g->round_timeout_ms = 5000;
+    g->attempt_extra_ms = 500;
+    g->rounds = 100;
+    g->local_iters = 10;
+    g->quorum = 1;
+    g->inactive_after = 2;
+    g->admission = ADMIT_ALLOWLIST;
+    g->n_allowed = (uint16_t)n_extra;
+    for (int i = 0; i < n_extra; i++) {
+        memcpy(g->allowed[i], identity_public(fx->ids[n_founders + i])->sign_pk, 32);
+    }
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    uint8_t fed_id[32];
+    if (genesis_encode(&w, g, fx->ids[0], fed_id, NULL) < 0) {
+        abort();
+    }
+    free(g);
+    fx->state = ledger_state_new();
+    if (ledger_state_start(fx->state, w.data, w.len, NULL) < 0) {
+        abort();
+    }
+    fx->lens[0] = w.len;
+    fx->recs[0] = bytes_writer_take(&w, NULL);
+    fx->n_recs = 1;
+    return fx;
+}
+
+void fedfx_destroy(fedfx_t **fx_p)
+{
+    fedfx_t *fx = *fx_p;
+    for (int i = 0; i < fx->n_ids; i++) {
+        identity_destroy(&fx->ids[i]);
+    }
+    for (size_t i = 0; i < fx->n_recs; i++) {
+        free(fx->recs[i]);
+    }
+    ledger_state_destroy(&fx->state);
+    free(fx);
+    *fx_p = NULL;
+}
+
+identity_t *fedfx_identity(const fedfx_t *fx, const uint8_t key[32])
+{
+    for (int i = 0; i < fx->n_ids; i++) {
+        if (memcmp(identity_public(fx->ids[i])->sign_pk, key, 32) == 0) {
+            return fx->ids[i];
+        }
+    }
+    return NULL;
+}
+
+static int s_index(const fedfx_t *fx, const uint8_t key[32])
+{
+    for (int i = 0; i < fx->n_ids; i++) {
+        if (memcmp(identity_public(fx->ids[i])->sign_pk, key, 32) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+void fedfx_next(fedfx_t *fx, uint64_t mask, block_t *b)
+{
+    uint8_t active[LEDGER_MAX_MEMBERS][32];
+    size_t n = ledger_state_active(fx->state, active);
+    assemble_contrib_t c[LEDGER_MAX_MEMBERS];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int idx = s_index(fx, active[i]);
+        if (mask && !(mask >> idx & 1)) {
+            continue;
+        }
+        memcpy(c[k].key, active[i], 32);
+        memset(c[k].envelope, idx + 1, 32);
+        c[k].envelope[31] = (uint8_t)fx->state->height;
+        c[k].samples = 100 * (uint64_t)(idx + 1);
+        k++;
+    }
+    uint8_t model[32];
+    memset(model, (int)fx->state->height, 32);
+    if (assemble_block(fx->state, 0, fx->state->head_time_ms + 1000, c, k, NULL, NULL, 0, NULL,
+                       NULL, NULL, 0, model, b, NULL) < 0) {
+        abort();
+    }
+}
+
+void fedfx_sign(const fedfx_t *fx, const block_t *b, const identity_t *signer, bytes_writer_t *w)
+{
+    if (!signer) {
+        signer = fedfx_identity(fx, b->aggregator);
+    }
+    block_encode(w, b, fx->state->fed_id, signer);
+}
+
+int fedfx_push(fedfx_t *fx, const uint8_t *rec, size_t n, fs_err_t *err)
+{
+    int rc = ledger_state_apply(fx->state, rec, n, err);
+    if (rc == 0) {
+        fx->recs[fx->n_recs] = malloc(n);
+        memcpy(fx->recs[fx->n_recs], rec, n);
+        fx->lens[fx->n_recs++] = n;
+    }
+    return rc;
+}
+
+void fedfx_round(fedfx_t *fx, uint64_t mask)
+{
+    block_t *b = malloc(sizeof *b);
+    fedfx_next(fx, mask, b);
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fedfx_sign(fx, b, NULL, &w);
+    fs_err_t err = {0};
+    if (fedfx_push(fx, w.data, w.len, &err) < 0) {
+        fprintf(stderr, "fedfx_round: %s\n", err.msg);
+        abort();
+    }
+    bytes_writer_reset(&w);
+    free(b);
+}
+
+void fedfx_write_ledger(const fedfx_t *fx, const char *path)
+{
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    bytes_put(&w, CHAIN_MAGIC, 8);
+    bytes_put_u32(&w, CHAIN_VERSION);
+    bytes_put_u32(&w, 0);
+    for (size_t i = 0; i < fx->n_recs; i++) {
+        bytes_put_u32(&w, (uint32_t)fx->lens[i]);
+        bytes_put(&w, fx->recs[i], fx->lens[i]);
+        bytes_put_u32(&w, (uint32_t)crc32(crc32(0L, Z_NULL, 0), fx->recs[i], (uInt)fx->lens[i]));
+    }
+    if (fsio_write_atomic(path, w.data, w.len, 0644, NULL) < 0) {
+        abort();
+    }
+    bytes_writer_reset(&w);
+}

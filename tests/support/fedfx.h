@@ -1,0 +1,45 @@
+/* fedfx.h - a small federation for ledger and crypto tests: fixed-seed
+ * identities, a genesis, and helpers that make valid next blocks (which
+ * tests then tamper with). */
+#ifndef FS_TESTS_FEDFX_H
+#define FS_TESTS_FEDFX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/identity.h"
+#include "ledger/assemble.h"
+#include "ledger/block.h"
+#include "ledger/state.h"
+#include "node/base/bytes.h"
+
+#define FEDFX_MAX_IDS 24
+#define FEDFX_MAX_RECS 4096
+
+typedef struct {
+    int n_ids;                        // identities made (founders first)
+    identity_t *ids[FEDFX_MAX_IDS];   // identity i is derived from seed byte i+1
+    ledger_state_t *state;            // state after recs[0..n_recs)
+    uint8_t *recs[FEDFX_MAX_RECS];    // records, genesis first (owned)
+    size_t lens[FEDFX_MAX_RECS];      // their lengths
+    size_t n_recs;                    // records made
+} fedfx_t;
+
+// n_founders founding members plus n_extra identities on the allow-list.
+fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism);
+void fedfx_destroy(fedfx_t **fx_p);
+identity_t *fedfx_identity(const fedfx_t *fx, const uint8_t key[32]);
+// A valid next block in *b (attempt 0, every active member contributing
+// samples 100 * (its index + 1), unless mask is nonzero: then only members
+// whose identity index bit is set).
+void fedfx_next(fedfx_t *fx, uint64_t mask, block_t *b);
+// Signs b with its aggregator's identity (or `signer` when not NULL).
+void fedfx_sign(const fedfx_t *fx, const block_t *b, const identity_t *signer, bytes_writer_t *w);
+// Applies a record to fx->state and stores it; returns the apply code.
+int fedfx_push(fedfx_t *fx, const uint8_t *rec, size_t n, fs_err_t *err);
+// fedfx_next + fedfx_sign + fedfx_push, asserting success.
+void fedfx_round(fedfx_t *fx, uint64_t mask);
+// Writes all records as a ledger file at path.
+void fedfx_write_ledger(const fedfx_t *fx, const char *path);
+
+#endif
