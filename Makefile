@@ -42,6 +42,8 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 INTEGRATION := $(sort $(wildcard tests/integration/t*.sh))
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all test check-asan check-valgrind bench demo deps data clean help tests \
         evaluators results
@@ -64,17 +66,22 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(SUPPORT_OBJ) $(LIB) $(LDLIBS) $(TEST_LIBS) -o $@
 
-$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $< $(SUPPORT_OBJ) $(LIB) $(LDLIBS) -o $@
 
-tests: $(BIN) $(TEST_BIN)
+# Helper programs the integration tests and benchmarks run (not installed).
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(SUPPORT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(SUPPORT_OBJ) $(LIB) $(LDLIBS) -o $@
+
+tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 
 # Every unit test binary holds one cmocka group and speaks TAP; the
 # integration scripts speak TAP too; prove runs them all and prints the
 # closing summary, which must be the last thing `make test` prints.
 test: tests
-	@FEDSYN=$(abspath $(BIN)) OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-2} \
+	@FEDSYN=$(abspath $(BIN)) FEDSYN_TOOLS=$(abspath $(BUILD)/tools) OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-2} \
 	  CMOCKA_MESSAGE_OUTPUT=TAP prove -j2 -e '' $(TEST_BIN) $(INTEGRATION)
 
 check-asan:
@@ -83,13 +90,15 @@ check-asan:
 	  tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  FEDSYN=$(abspath build/asan/fedsyn) OPENBLAS_NUM_THREADS=1 \
+	  FEDSYN=$(abspath build/asan/fedsyn) FEDSYN_TOOLS=$(abspath build/asan/tools) \
+	  OPENBLAS_NUM_THREADS=1 \
 	  CMOCKA_MESSAGE_OUTPUT=TAP prove -e '' \
 	  $(TEST_SRC:tests/%.c=build/asan/tests/%) $(INTEGRATION)
 
 check-valgrind: tests
 	@FEDSYN_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
-	  FEDSYN=$(abspath $(BIN)) OPENBLAS_NUM_THREADS=1 prove -e '' $(INTEGRATION)
+	  FEDSYN=$(abspath $(BIN)) FEDSYN_TOOLS=$(abspath $(BUILD)/tools) OPENBLAS_NUM_THREADS=1 \
+	  prove -e '' $(INTEGRATION)
 
 bench: $(BIN) $(BENCH_BIN)
 	@BUILD=$(BUILD) scripts/bench.sh
@@ -120,4 +129,5 @@ help:
 	@echo "make clean      remove build/"
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) \
+         $(TOOL_SRC:%.c=$(BUILD)/obj/%.d) \
          $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/hash.h"
 #include "node/cli/cli.h"
 
 typedef struct {
@@ -14,6 +15,8 @@ static const command_t s_commands[] = {
     {"train", cmd_train, "train the FedSyn GAN on local data (progress, checkpoints, grids)"},
     {"sample", cmd_sample, "draw images from a generator: PNG grid and IDX file"},
     {"eval", cmd_eval, "FID, label coverage and CAS of generated images (text or --json)"},
+    {"keygen", cmd_keygen, "make a node identity (signing, box and CurveZMQ keys)"},
+    {"ledger", cmd_ledger, "create, verify, show and export the ledger of rounds"},
     {"evaluator", cmd_evaluator, "train the evaluation classifier behind FID and CAS"},
 };
 
@@ -33,6 +36,10 @@ int main(int argc, char **argv)
         strcmp(argv[1], "help") == 0) {
         s_help(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (hash_library_init() < 0) {
+        fprintf(stderr, "fedsyn: error: libsodium failed to initialise\n");
+        return EXIT_FAIL;
     }
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
         if (strcmp(argv[1], s_commands[i].name) == 0) {

@@ -120,7 +120,7 @@ void fedfx_next(fedfx_t *fx, uint64_t mask, block_t *b)
         k++;
     }
     uint8_t model[32];
-    memset(model, (int)fx->state->height, 32);
+    memset(model, (int)fx->state->height + fx->variant, 32);
     if (assemble_block(fx->state, 0, fx->state->head_time_ms + 1000, c, k, NULL, NULL, 0, NULL,
                        NULL, NULL, 0, model, b, NULL) < 0) {
         abort();

@@ -14,7 +14,7 @@
 #include "node/base/bytes.h"
 
 #define FEDFX_MAX_IDS 24
-#define FEDFX_MAX_RECS 4096
+#define FEDFX_MAX_RECS 16384
 
 typedef struct {
     int n_ids;                        // identities made (founders first)
@@ -23,6 +23,8 @@ typedef struct {
     uint8_t *recs[FEDFX_MAX_RECS];    // records, genesis first (owned)
     size_t lens[FEDFX_MAX_RECS];      // their lengths
     size_t n_recs;                    // records made
+    int variant;                      // added to model hashes: same genesis,
+                                      // different blocks (equivocation tests)
 } fedfx_t;
 
 // n_founders founding members plus n_extra identities on the allow-list.

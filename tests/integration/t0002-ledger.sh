@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# t0002-ledger.sh - identities and the ledger as a user audits them: keygen
+# (file modes, public line, refusal to overwrite), ledger init, verify, show
+# and export; an independent PyNaCl verifier (docs/ledger.md) agreeing with
+# fedsyn on valid and damaged ledgers; a torn tail; equivocation evidence.
+# Emits TAP.
+set -u
+FEDSYN=${FEDSYN:-build/fedsyn}
+TOOLS=${FEDSYN_TOOLS:-build/tools}
+RUN="${FEDSYN_WRAP:-} $FEDSYN"
+HERE=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d /tmp/fedsyn-t0002-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" "$tmp/out" 2>/dev/null | tail -6; }
+check() { # description, then command
+    local d=$1; shift
+    if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
+}
+fails_with() { # description, exit code, message fragment, command...
+    local d=$1 want=$2 frag=$3; shift 3
+    "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+    if [[ $rc -eq $want ]] && grep -q -- "$frag" "$tmp/out" "$tmp/err"; then ok "$d"; else not_ok "$d (rc $rc)"; fi
+}
+PY=/usr/bin/python3
+
+echo "1..18"
+check "keygen --help and ledger --help" bash -c "$RUN keygen --help | grep -q usage && $RUN ledger --help | grep -q verify"
+for x in a b c; do $RUN keygen --dir "$tmp/keys/$x" >"$tmp/$x.pub" 2>"$tmp/err"; done
+check "keygen writes a 0600 secret and a 0700 directory" \
+    bash -c "[[ \$(stat -c %a $tmp/keys/a/identity.secret) == 600 && \$(stat -c %a $tmp/keys/a) == 700 ]]"
+check "keygen prints the public line of identity.pub" cmp -s "$tmp/a.pub" "$tmp/keys/a/identity.pub"
+check "keygen writes the CurveZMQ certificate" test -s "$tmp/keys/a/curve.cert_secret"
+fails_with "keygen refuses to replace an identity" 2 "refusing to replace" $RUN keygen --dir "$tmp/keys/a"
+chmod 644 "$tmp/keys/b/identity.secret"
+fails_with "a secret readable by others is refused with the fix" 2 "chmod 600" \
+    $RUN ledger init --key "$tmp/keys/b" --out "$tmp/x.fsl"
+chmod 600 "$tmp/keys/b/identity.secret"
+check "ledger init founds a federation of three" \
+    $RUN ledger init --key "$tmp/keys/a" --member "$tmp/keys/b/identity.pub" \
+        --member "$tmp/keys/c/identity.pub" --width 16 --noise laplace-clipped --clip 0.1 \
+        --scale 0.01 --out "$tmp/fed.fsl"
+check "ledger verify accepts the new ledger" bash -c "$RUN ledger verify $tmp/fed.fsl | grep -q 'valid, 1 blocks'"
+fails_with "ledger init never replaces a ledger" 2 "refusing to replace" \
+    $RUN ledger init --key "$tmp/keys/a" --out "$tmp/fed.fsl"
+
+# a ledger of 12 rounds made by the test helper (fixed-seed identities)
+"$TOOLS/mkledger" "$tmp/l.fsl" 4 12 2
+check "ledger verify: valid ledger of 12 rounds" bash -c "$RUN ledger verify $tmp/l.fsl | grep -q 'valid, 13 blocks'"
+check "ledger show prints one line per round with epsilon" \
+    bash -c "$RUN ledger show $tmp/l.fsl > $tmp/show && [[ \$(grep -c -E '^ +[0-9]+  20' $tmp/show) == 12 ]] && grep -q deadline $tmp/show"
+check "ledger export --json is JSON with signed bytes" \
+    bash -c "$RUN ledger export --json $tmp/l.fsl | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"blocks\"])==13 and all(\"signed_bytes\" in b for b in d[\"blocks\"])'"
+check "the PyNaCl verifier written from docs/ledger.md accepts it" $PY "$HERE/verify_ledger.py" "$tmp/l.fsl"
+
+# damage in the middle: one byte of block 5's prev_hash
+size5=$($PY - "$tmp/l.fsl" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read(); o = 16
+for i in range(5):
+    o += int.from_bytes(d[o:o+4], "little") + 8
+print(o + 4 + 84 + 8)   # record start + length field + sigmsg header + time_ms
+PY
+)
+cp "$tmp/l.fsl" "$tmp/bad.fsl"
+printf '\xff' | dd of="$tmp/bad.fsl" bs=1 seek="$size5" conv=notrunc status=none
+fails_with "a damaged middle block: exit 1 naming block 5" 1 "block 5" $RUN ledger verify "$tmp/bad.fsl"
+fails_with "the PyNaCl verifier refuses it too" 1 "block 5" $PY "$HERE/verify_ledger.py" "$tmp/bad.fsl"
+cmp -s "$tmp/l.fsl" "$tmp/bad.fsl" && not_ok "verify must not repair" || ok "verify leaves the damaged file for inspection"
+
+# a torn tail: verify warns and still exits 0
+size=$(stat -c %s "$tmp/l.fsl")
+head -c $((size - 30)) "$tmp/l.fsl" > "$tmp/torn.fsl"
+fails_with "a torn tail: exit 0 with a warning, 12 blocks" 0 "torn tail" $RUN ledger verify "$tmp/torn.fsl"
+
+# equivocation: same genesis, different block 1 from the same aggregator
+"$TOOLS/mkledger" "$tmp/e1.fsl" 3 2 2 0
+"$TOOLS/mkledger" "$tmp/e2.fsl" 3 2 2 1
+fails_with "two ledgers with one round signed twice: equivocation evidence" 1 "EQUIVOCATION: block 1" \
+    $RUN ledger verify "$tmp/e1.fsl" "$tmp/e2.fsl"

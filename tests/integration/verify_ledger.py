@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""verify_ledger.py - an independent fedsyn ledger verifier, written from
+docs/ledger.md alone (PyNaCl + the standard library).  Usage:
+    /usr/bin/python3 verify_ledger.py PATH
+Prints "valid N blocks" and exits 0, or prints the first failure and exits 1.
+It checks framing and CRCs (section 8), sigmsg frames and signatures (3), the
+federation id (5), hash links, time, election, expected members, contributor
+weights, quorum, close reason and the epsilon arithmetic (7).  Join/leave
+admission and inactivity rules are left to fedsyn (not re-implemented)."""
+import math
+import struct
+import sys
+import zlib
+
+import nacl.encoding
+import nacl.exceptions
+import nacl.hash
+import nacl.signing
+
+
+class Bad(Exception):
+    pass
+
+
+def h(tag, data):
+    person = tag.encode().ljust(16, b"\0")
+    return nacl.hash.blake2b(data, digest_size=32, person=person, encoder=nacl.encoding.RawEncoder)
+
+
+class Reader:
+    def __init__(self, b):
+        self.b, self.o = b, 0
+
+    def take(self, n):
+        if self.o + n > len(self.b):
+            raise Bad("truncated body")
+        v = self.b[self.o:self.o + n]
+        self.o += n
+        return v
+
+    def u(self, n):
+        return int.from_bytes(self.take(n), "little")
+
+    def f64(self):
+        return struct.unpack("<d", self.take(8))[0]
+
+    def text(self):
+        return self.take(self.u(1)).decode()
+
+    def identity(self):
+        name = self.text()
+        return name, self.take(32), self.take(32), self.take(32)
+
+    def done(self):
+        if self.o != len(self.b):
+            raise Bad("bytes after the last field")
+
+
+def sigmsg(rec):
+    if len(rec) < 148 or rec[:4] != b"FSYN" or rec[4] != 1 or rec[6:8] != b"\0\0":
+        raise Bad("bad message frame")
+    body_len = int.from_bytes(rec[80:84], "little")
+    if 84 + body_len + 64 != len(rec):
+        raise Bad("message length")
+    signed, sig = rec[:84 + body_len], rec[84 + body_len:]
+    signer = rec[48:80]
+    try:
+        nacl.signing.VerifyKey(signer).verify(h("fedsyn.sigmsg", signed), sig)
+    except nacl.exceptions.BadSignatureError:
+        raise Bad("signature does not verify")
+    return dict(type=rec[5], fed=rec[8:40], round=int.from_bytes(rec[40:48], "little"),
+                signer=signer, body=rec[84:84 + body_len])
+
+
+def same(a, b):
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def advanced(k, eps, delta):
+    if eps <= 0 or k == 0:
+        return 0.0
+    adv = eps * math.sqrt(2 * k * math.log(1 / delta)) + k * eps * math.expm1(eps)
+    return min(adv, k * eps)
+
+
+def records(data):
+    if data[:8] != b"FSYNLDGR" or data[8:12] != b"\1\0\0\0":
+        raise Bad("not a fedsyn ledger file")
+    o, i = 16, 0
+    while o < len(data):
+        if len(data) - o < 4:
+            return  # torn tail
+        n = int.from_bytes(data[o:o + 4], "little")
+        if n == 0 or n > 1 << 18:
+            raise Bad("block %d: record length %d" % (i, n))
+        if len(data) - o < n + 8:
+            return  # torn tail
+        rec = data[o + 4:o + 4 + n]
+        crc = int.from_bytes(data[o + 4 + n:o + 8 + n], "little")
+        if zlib.crc32(rec) != crc:
+            if o + n + 8 == len(data):
+                return  # torn tail
+            raise Bad("block %d: checksum mismatch" % i)
+        yield rec
+        o += n + 8
+        i += 1
+
+
+def verify(path):
+    data = open(path, "rb").read()
+    index = 0
+    for rec in records(data):
+        try:
+            m = sigmsg(rec)
+            r = Reader(m["body"])
+            if index == 0:
+                if m["type"] != 1 or m["round"] != 0:
+                    raise Bad("not a genesis")
+                fed = h("fedsyn.fed", m["body"])
+                if fed != m["fed"]:
+                    raise Bad("federation id is not the hash of the genesis body")
+                r.text()
+                head_time = r.u(8)
+                members = [r.identity() for _ in range(r.u(2))]
+                r.text(), r.text(), r.u(8), r.take(32)
+                mech = r.u(1)
+                clip, bm, bg, delta = r.f64(), r.f64(), r.f64(), r.f64()
+                r.u(4), r.u(4), r.u(4), r.u(4)
+                quorum, _inactive = r.u(2), r.u(2)
+                r.u(1)
+                [r.take(32) for _ in range(r.u(2))]
+                r.done()
+                if m["signer"] not in [mm[1] for mm in members]:
+                    raise Bad("genesis signer is not a founding member")
+                active = {mm[1] for mm in members}
+                eps_total, k = 0.0, 0
+            else:
+                if m["type"] != 2 or m["fed"] != fed or m["round"] != index:
+                    raise Bad("type, federation or index")
+                t = r.u(8)
+                prev = r.take(32)
+                rank, attempt = r.u(4), r.u(4)
+                expected = [r.take(32) for _ in range(r.u(2))]
+                contrib = [(r.take(32), r.take(32), r.u(8), r.f64()) for _ in range(r.u(2))]
+                joined = []
+                for _ in range(r.u(1)):
+                    jm = sigmsg(r.take(r.u(2)))
+                    jr = Reader(jm["body"])
+                    joined.append(jr.identity()[1])
+                left = []
+                for _ in range(r.u(1)):
+                    key, _reason = r.take(32), r.u(1)
+                    r.take(r.u(2))
+                    left.append(key)
+                pm = r.u(1)
+                p = [r.f64() for _ in range(7)]
+                r.take(32)
+                close = r.u(1)
+                r.done()
+                if prev != head:
+                    raise Bad("prev_hash does not match the previous block")
+                if t < head_time:
+                    raise Bad("time goes back")
+                if m["signer"] not in active:
+                    raise Bad("aggregator is not an active member")
+                keys = sorted(active)
+                order = sorted(keys, key=lambda a: (h("fedsyn.elect", prev + struct.pack("<Q", index) + a), a))
+                if order[attempt % len(keys)] != m["signer"] or rank != attempt % len(keys):
+                    raise Bad("election: the signer is not the candidate of its attempt")
+                if expected != keys:
+                    raise Bad("expected members differ from the active set")
+                total = sum(c[2] for c in contrib)
+                ckeys = [c[0] for c in contrib]
+                if ckeys != sorted(set(ckeys)) or not set(ckeys) <= set(keys):
+                    raise Bad("contributors")
+                if any(not same(c[3], c[2] / total) for c in contrib):
+                    raise Bad("contributor weight")
+                if len(contrib) < quorum or (close == 1) != (len(contrib) == len(keys)):
+                    raise Bad("quorum or close reason")
+                eps = 2 * clip / bm if mech == 2 else 0.0
+                pmax = max(c[3] for c in contrib)
+                eps_agg = min(eps, 2 * clip * pmax / bg) if (eps > 0 and bg > 0) else eps
+                k1 = k + (1 if mech == 2 else 0)
+                want = [eps, eps_agg, eps_total + eps, advanced(k1, eps, delta)]
+                if pm != mech or not all(same(a, b) for a, b in zip(p[3:], want)):
+                    raise Bad("privacy numbers")
+                eps_total, k = eps_total + eps, k1
+                active = (active - set(left)) | set(joined)
+                head_time = t
+        except Bad as e:
+            print("%s: block %d: %s" % (path, index, e))
+            return 1
+        head = h("fedsyn.block", rec)
+        index += 1
+    if index == 0:
+        print("%s: no genesis" % path)
+        return 1
+    print("valid %d blocks" % index)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(verify(sys.argv[1]))
+    except Bad as e:
+        print("%s: %s" % (sys.argv[1], e))
+        sys.exit(1)
