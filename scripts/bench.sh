@@ -13,6 +13,7 @@ export OPENBLAS_NUM_THREADS=$THREADS
 # G forward on 128 + G forward/backward on 256 (~3x forward), D likewise.
 GFLOP=${GFLOP:-130}
 
+REPS_LEDGER=${REPS_LEDGER:-5}
 echo "bench: $(nproc) cores, $THREADS threads, $ITERS iterations each"
 peak=$("$BUILD/bench/bench_sgemm")
 echo "sgemm:   $peak"
@@ -42,3 +43,10 @@ if t:
 print(f"fedsyn throughput: {gflop / mc:.1f} GFLOP/s = {100 * gflop / mc / peak:.0f}% of sgemm {peak:.1f} GFLOP/s")
 print(f"fedsyn peak memory (max RSS) training at batch 256: {rss / 1024:.0f} MB")
 PY
+
+# The ledger and the envelope (issue 3): verify 10,000 blocks of 16 members
+# (limit 1 s) and seal + open one 4.8 MB update (limit 40 ms), against the
+# libsodium primitives alone on the same bytes.
+echo
+echo "ledger and envelope ($REPS_LEDGER runs each; medians, min-max):"
+"$BUILD/bench/bench_ledger" 10000 16 "$REPS_LEDGER"
