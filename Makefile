@@ -42,10 +42,14 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 INTEGRATION := $(sort $(wildcard tests/integration/t*.sh))
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
+FUZZ_CC  ?= clang-14
+FUZZ_SECONDS ?= 300
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test check-asan check-valgrind bench demo deps data clean help tests \
+.PHONY: fuzz fuzz-build fuzzers all test check-asan check-valgrind bench demo deps data clean help tests \
         evaluators results
 
 all: $(BIN)
@@ -75,13 +79,36 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(SUPPORT_OBJ) $(LIB) $(LDLIBS) -o $@
 
+# libFuzzer harnesses: the library and harness built by clang with coverage
+# and ASan + UBSan in build/fuzz (a variant of its own, never mixed).  The
+# gcc build is the -Werror gate; clang-14 reports float-to-double promotions
+# in libm calls that gcc does not, so they are warnings here.
+$(BUILD)/fuzzers/%: $(BUILD)/obj/tests/fuzz/%.o $(SUPPORT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer $< $(SUPPORT_OBJ) $(LIB) $(LDLIBS) -o $@
+
+fuzzers: $(FUZZ_BIN)
+
+fuzz-build:
+	@if command -v $(FUZZ_CC) >/dev/null; then \
+	  $(MAKE) --no-print-directory BUILD=build/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" WERROR="-Wno-error" \
+	    SANITIZE="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzzers; \
+	else echo "fuzz: $(FUZZ_CC) not found (make deps installs clang-14)"; fi
+
+# The long run: FUZZ_SECONDS per harness (`make test` runs 10 s each).
+fuzz: fuzz-build
+	@for f in build/fuzz/fuzzers/*; do \
+	  mkdir -p build/fuzz/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build/fuzz/corpus/$$(basename $$f) || exit 1; \
+	done
+
 tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 
 # Every unit test binary holds one cmocka group and speaks TAP; the
 # integration scripts speak TAP too; prove runs them all and prints the
 # closing summary, which must be the last thing `make test` prints.
-test: tests
-	@FEDSYN=$(abspath $(BIN)) FEDSYN_TOOLS=$(abspath $(BUILD)/tools) OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-2} \
+test: tests fuzz-build
+	@FEDSYN_FUZZERS=$(abspath build/fuzz/fuzzers) FEDSYN=$(abspath $(BIN)) FEDSYN_TOOLS=$(abspath $(BUILD)/tools) OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-2} \
 	  CMOCKA_MESSAGE_OUTPUT=TAP prove -j2 -e '' $(TEST_BIN) $(INTEGRATION)
 
 check-asan:
@@ -125,9 +152,10 @@ help:
 	@echo "make test       unit and integration tests under prove (about 5 min on 2 cores)"
 	@echo "make check-asan the same tests built with ASan and UBSan"
 	@echo "make check-valgrind  integration tests under valgrind"
+	@echo "make fuzz       libFuzzer on the block and envelope decoders (FUZZ_SECONDS each)"
 	@echo "make bench      speed and memory against PyTorch (python3-torch)"
 	@echo "make clean      remove build/"
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) \
-         $(TOOL_SRC:%.c=$(BUILD)/obj/%.d) \
+         $(TOOL_SRC:%.c=$(BUILD)/obj/%.d) $(FUZZ_SRC:%.c=$(BUILD)/obj/%.d) \
          $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d)
