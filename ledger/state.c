@@ -261,7 +261,8 @@ int ledger_state_apply(ledger_state_t *self, const uint8_t *rec, size_t n, fs_er
     unsigned long long idx = (unsigned long long)self->height;
     sigmsg_t m;
     int rc;
-    block_t *b = &self->last;
+    // Decode into scratch: a refused block must not replace `last`.
+    block_t *b = &self->scratch;
     if ((rc = sigmsg_decode(rec, n, BLOCK_MAX_BYTES, &m, err)) < 0 ||
         (rc = sigmsg_check_version(&m, err)) < 0) {
         return fs_err_prefix(err, rc, "block %llu: ", idx);
@@ -350,6 +351,7 @@ int ledger_state_apply(ledger_state_t *self, const uint8_t *rec, size_t n, fs_er
     block_hash(rec, n, self->head_hash);
     self->head_time_ms = b->time_ms;
     memcpy(self->model_hash, b->model_hash, 32);
+    self->last = *b;
     self->height++;
     return 0;
 }

@@ -47,6 +47,7 @@ typedef struct {
     double eps_total;                            // running basic-composition total
     uint64_t rounds_charged;                     // rounds that spent epsilon
     block_t last;                                // the last block applied (decoded)
+    block_t scratch;                             // where apply decodes a candidate
 } ledger_state_t;
 
 ledger_state_t *ledger_state_new(void);

@@ -82,11 +82,6 @@ static void s_initial_hash(int width, uint64_t seed, uint8_t out[32])
     model_destroy(&d);
 }
 
-static int s_add_pubs(keyring_t *ring, const char *path, fs_err_t *err)
-{
-    return keyring_load_file(ring, path, err);
-}
-
 static int s_init(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -112,8 +107,12 @@ static int s_init(int argc, char **argv)
         int bad = 0;
         switch (c) {
         case 'k': key = optarg; break;
-        case 'm': bad = s_add_pubs(members, optarg, &err) < 0 ? (cli_fail(CMD, &err, NULL), 1) : 0; break;
-        case 'a': bad = s_add_pubs(allowed, optarg, &err) < 0 ? (cli_fail(CMD, &err, NULL), 1) : 0; break;
+        case 'm':
+        case 'a':
+            if (keyring_load_file(c == 'm' ? members : allowed, optarg, &err) < 0) {
+                rc = cli_fail(CMD " init", &err, "pass identity.pub files ('fedsyn keygen')");
+            }
+            break;
         case 'O': open_rule = 1; break;
         case 'n': name = optarg; break;
         case 'w': bad = cli_int(CMD, "width", optarg, 2, 1024, &width); break;
@@ -299,26 +298,42 @@ static int s_compare(const char *pa, const chain_t *a, const char *pb, const cha
     return 0;
 }
 
-static int s_verify(int argc, char **argv)
+// Parses the options of a subcommand that has only --help (and, for
+// export, --json): returns -1 to go on, or the exit code to return.
+static int s_parse_help(int argc, char **argv, const char *sub, const char *help, int *json)
 {
     optind = 1;
     opterr = 0;
-    static const struct option opts[] = {{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            printf("usage: fedsyn ledger verify PATH [PATH...]\n\n"
-                   "Checks every block of each ledger: framing and checksums, the hash chain,\n"
-                   "the aggregator's election and signature, expected members and\n"
-                   "contributors (weights p_k = n_k / sum n), signed join and leave requests,\n"
-                   "the admission rule, the privacy parameters and epsilon totals.\n"
-                   "Several ledgers (one per node) must also agree: two different blocks for\n"
-                   "one round signed by the same key are printed as equivocation evidence.\n"
-                   "Exit 0 when all is valid; 1 with the first bad block and the reason.\n\n"
-                   "example: fedsyn ledger verify nodes/*/ledger.fsl\n");
+        if (c == 'j' && json) {
+            *json = 1;
+        } else if (c == 'h') {
+            fputs(help, stdout);
             return EXIT_OK;
+        } else {
+            return cli_usage(sub, "unknown option '%s'", argv[optind - 1]);
         }
-        return cli_usage(CMD " verify", "unknown option '%s'", argv[optind - 1]);
+    }
+    return -1;
+}
+
+static int s_verify(int argc, char **argv)
+{
+    static const char help[] =
+        "usage: fedsyn ledger verify PATH [PATH...]\n\n"
+        "Checks every block of each ledger: framing and checksums, the hash chain,\n"
+        "the aggregator's election and signature, expected members and\n"
+        "contributors (weights p_k = n_k / sum n), signed join and leave requests,\n"
+        "the admission rule, the privacy parameters and epsilon totals.\n"
+        "Several ledgers (one per node) must also agree: two different blocks for\n"
+        "one round signed by the same key are printed as equivocation evidence.\n"
+        "Exit 0 when all is valid; 1 with the first bad block and the reason.\n\n"
+        "example: fedsyn ledger verify nodes/*/ledger.fsl\n";
+    int rc0 = s_parse_help(argc, argv, CMD " verify", help, NULL);
+    if (rc0 >= 0) {
+        return rc0;
     }
     if (optind >= argc) {
         return cli_usage(CMD " verify", "give at least one ledger file");
@@ -362,22 +377,17 @@ static int s_verify(int argc, char **argv)
 
 static int s_show(int argc, char **argv)
 {
-    optind = 1;
-    opterr = 0;
-    static const struct option opts[] = {{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            printf("usage: fedsyn ledger show PATH\n\n"
-                   "Verifies the ledger and prints the federation's parameters and one line\n"
-                   "per round: index, time (UTC), aggregator (rank/attempt), contributors of\n"
-                   "expected, joined/left, close reason, epsilon spent this round and in\n"
-                   "total, and the global model's hash.  'none' means the noise mode has no\n"
-                   "formal guarantee.\n\n"
-                   "example: fedsyn ledger show nodes/a/ledger.fsl\n");
-            return EXIT_OK;
-        }
-        return cli_usage(CMD " show", "unknown option '%s'", argv[optind - 1]);
+    static const char help[] =
+        "usage: fedsyn ledger show PATH\n\n"
+        "Verifies the ledger and prints the federation's parameters and one line\n"
+        "per round: index, time (UTC), aggregator (rank/attempt), contributors of\n"
+        "expected, joined/left, close reason, epsilon spent this round and in\n"
+        "total, and the global model's hash.  'none' means the noise mode has no\n"
+        "formal guarantee.\n\n"
+        "example: fedsyn ledger show nodes/a/ledger.fsl\n";
+    int rc0 = s_parse_help(argc, argv, CMD " show", help, NULL);
+    if (rc0 >= 0) {
+        return rc0;
     }
     if (optind != argc - 1) {
         return cli_usage(CMD " show", "give one ledger file");
@@ -546,25 +556,17 @@ static void s_export_block(const block_t *b)
 
 static int s_export(int argc, char **argv)
 {
-    optind = 1;
-    opterr = 0;
-    static const struct option opts[] = {{"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    int c, json = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'j') {
-            json = 1;
-            continue;
-        }
-        if (c == 'h') {
-            printf("usage: fedsyn ledger export --json PATH\n\n"
-                   "Verifies the ledger and prints every block as JSON: decoded fields and,\n"
-                   "for independent verification, the exact bytes that were hashed and\n"
-                   "signed (hex), their BLAKE2b digest, the signature, the signer's key and\n"
-                   "the block hash.  docs/ledger.md says how to check them with PyNaCl.\n\n"
-                   "example: fedsyn ledger export --json ledger.fsl > ledger.json\n");
-            return EXIT_OK;
-        }
-        return cli_usage(CMD " export", "unknown option '%s'", argv[optind - 1]);
+    int json = 0;
+    static const char help[] =
+        "usage: fedsyn ledger export --json PATH\n\n"
+        "Verifies the ledger and prints every block as JSON: decoded fields and,\n"
+        "for independent verification, the exact bytes that were hashed and\n"
+        "signed (hex), their BLAKE2b digest, the signature, the signer's key and\n"
+        "the block hash.  docs/ledger.md says how to check them with PyNaCl.\n\n"
+        "example: fedsyn ledger export --json ledger.fsl > ledger.json\n";
+    int rc0 = s_parse_help(argc, argv, CMD " export", help, &json);
+    if (rc0 >= 0) {
+        return rc0;
     }
     if (!json) {
         return cli_usage(CMD " export", "--json is the only format (and is required)");

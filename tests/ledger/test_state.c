@@ -136,6 +136,7 @@ static void test_state_tampered_fields(void **state)
         bytes_writer_reset(&w);
     }
     assert_int_equal(fx->state->height, 2); // nothing was applied
+    assert_int_equal(fx->state->last.index, 1); // and `last` is still block 1
     free(b);
     fedfx_destroy(&fx);
 }
