@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *const s_type_names[SIGMSG_TYPE_COUNT] = {
-    "none", "genesis", "block", "update", "join", "leave",
+    "none", "genesis", "block", "update", "join", "leave", "hello",
 };
 static_assert(sizeof s_type_names / sizeof s_type_names[0] == SIGMSG_TYPE_COUNT,
               "one name per message type");

@@ -46,6 +46,7 @@ typedef enum {
     SIGMSG_UPDATE = 3,  // a member's sealed model update (envelope.h)
     SIGMSG_JOIN = 4,    // a request to join (body: the joiner's public identity)
     SIGMSG_LEAVE = 5,   // a member's notice that it leaves (empty body)
+    SIGMSG_HELLO = 6,   // a node announcing itself and its head (node/fed/wire.h)
     SIGMSG_TYPE_COUNT
 } sigmsg_type_t;
 

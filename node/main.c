@@ -17,6 +17,9 @@ static const command_t s_commands[] = {
     {"eval", cmd_eval, "FID, label coverage and CAS of generated images (text or --json)"},
     {"keygen", cmd_keygen, "make a node identity (signing, box and CurveZMQ keys)"},
     {"ledger", cmd_ledger, "create, verify, show and export the ledger of rounds"},
+    {"node", cmd_node, "run this institution's member of a federation (or: node leave)"},
+    {"status", cmd_status, "ask a running node for its view: round, aggregator, peers"},
+    {"netcfg", cmd_netcfg, "check a node configuration file (file:line errors)"},
     {"evaluator", cmd_evaluator, "train the evaluation classifier behind FID and CAS"},
 };
 

@@ -1,0 +1,220 @@
+/* cmd_node.c - `fedsyn node`, `fedsyn status` and `fedsyn netcfg check`. */
+#include <czmq.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "netcfg/config.h"
+#include "node/cli/cli.h"
+#include "node/fed/node.h"
+
+static volatile int s_leave_requested;
+
+static void s_on_usr1(int sig)
+{
+    (void)sig;
+    s_leave_requested = 1;
+}
+
+static void s_config_help(void)
+{
+    printf("configuration file (ZPL: 4-space indentation, 'key = value'; relative paths\n"
+           "are taken from the file's directory; docs/netcfg.md has the whole schema):\n\n"
+           "  node\n"
+           "      name = alice                    display name (required)\n"
+           "      keys = keys/alice               identity from fedsyn keygen (required)\n"
+           "      dir = state/alice               ledger.fsl, global.fsm, control socket (required)\n"
+           "      listen = tcp://127.0.0.1:7101   where peers reach this node (required)\n"
+           "      advertise = tcp://host:7101     the endpoint peers dial (default: listen)\n"
+           "  federation\n"
+           "      genesis = ledger.fsl            a founder: start from this genesis\n"
+           "      id = HEX                        a joiner: the federation to fetch\n"
+           "      rounds, local-iters, mechanism, scale, agg-scale, clip, timeout-ms,\n"
+           "      attempt-extra-ms, quorum, admission, model, dataset: expectations,\n"
+           "      checked against the genesis (a mismatch names its line)\n"
+           "  peers\n"
+           "      peer\n"
+           "          endpoint = tcp://127.0.0.1:7102\n"
+           "          identity = keys/bob/identity.pub   (or key = \"fedsyn-id1 ...\")\n"
+           "  data\n"
+           "      set = mnist                     mnist or fashion\n"
+           "      dir = data/mnist                the IDX files\n"
+           "      labels = 0,1,2                  the part of the data this node holds\n"
+           "      limit = 0                       at most this many images (0: all)\n"
+           "      seed = 1                        which images, when limited\n"
+           "  train\n"
+           "      batch = 64   threads = 1   log-every = 10\n");
+}
+
+static void s_node_help(void)
+{
+    printf("usage: fedsyn node [run] --config FILE\n"
+           "       fedsyn node leave --config FILE\n\n"
+           "Runs this institution's member of a federation: keeps the ledger, trains the\n"
+           "GAN on the local data each round, noises, seals and sends the update to the\n"
+           "round's aggregator, aggregates when elected, and verifies every block.\n"
+           "One line per round goes to stdout; progress and events to stderr.\n\n"
+           "  run     (default) run until the planned rounds are done, the node's leave\n"
+           "          is recorded, or SIGINT/SIGTERM (a restart catches up from peers)\n"
+           "  leave   ask the running node to leave: the next block records it and the\n"
+           "          node exits (SIGUSR1 does the same)\n\n");
+    s_config_help();
+    printf("\nexample: fedsyn node --config nodes/alice.zpl\n");
+}
+
+static int s_parse_config(const char *cmd, int argc, char **argv, const char **config,
+                          void (*help)(void))
+{
+    static const struct option opts[] = {
+        {"config", 1, 0, 'c'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int c;
+    *config = NULL;
+    while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': *config = optarg; break;
+        case 'h': help(); return -1;
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc && !*config) {
+        *config = argv[optind++];
+    }
+    if (optind < argc) {
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    }
+    if (!*config) {
+        return cli_usage(cmd, "--config FILE is required");
+    }
+    return 0;
+}
+
+// Sends one command to a running node's control socket; prints the reply.
+static int s_control(const char *cmd, const char *config, const char *what)
+{
+    node_config_t cfg;
+    fs_err_t err = {0};
+    if (config_load(config, &cfg, &err) < 0) {
+        return cli_fail(cmd, &err, "fix the configuration (fedsyn netcfg check FILE)");
+    }
+    char ep[CONFIG_PATH_MAX + 32];
+    node_control_endpoint(cfg.dir, ep, sizeof ep);
+    if (access(ep + 6, F_OK) != 0) {
+        fs_err_set(&err, FS_EPEER, "no node is running for %s (no %s)", config, ep + 6);
+        return cli_fail(cmd, &err, "start it with: fedsyn node --config FILE");
+    }
+    zsys_handler_set(NULL);
+    zsock_t *req = zsock_new(ZMQ_REQ);
+    zsock_set_linger(req, 0);
+    zsock_set_rcvtimeo(req, 5000);
+    zsock_set_sndtimeo(req, 5000);
+    zsock_connect(req, "%s", ep);
+    zstr_send(req, what);
+    char *reply = zstr_recv(req);
+    zsock_destroy(&req);
+    if (!reply) {
+        fs_err_set(&err, FS_ETIMEOUT, "the node did not answer within 5 s (%s)", ep);
+        return cli_fail(cmd, &err, "is it stopped or stuck? check its log");
+    }
+    fputs(reply, stdout);
+    zstr_free(&reply);
+    return EXIT_OK;
+}
+
+int cmd_node(int argc, char **argv)
+{
+    const char *config;
+    int leave = argc > 1 && strcmp(argv[1], "leave") == 0;
+    if (argc > 1 && (leave || strcmp(argv[1], "run") == 0)) {
+        argc--;
+        argv++;
+    }
+    int rc = s_parse_config(leave ? "node leave" : "node", argc, argv, &config, s_node_help);
+    if (rc) {
+        return rc < 0 ? EXIT_OK : rc;
+    }
+    if (leave) {
+        return s_control("node leave", config, "LEAVE");
+    }
+    node_config_t cfg;
+    fs_err_t err = {0};
+    if (config_load(config, &cfg, &err) < 0) {
+        return cli_fail("node", &err, "fix the configuration (fedsyn netcfg check FILE)");
+    }
+    zsys_handler_set(NULL); // our handlers, not czmq's
+    cli_catch_signals();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    node_t *node = node_new(&cfg, &err);
+    if (!node) {
+        return cli_fail("node", &err, NULL);
+    }
+    rc = node_run(node, &cli_interrupted, &s_leave_requested, &err);
+    node_destroy(&node);
+    if (rc == FS_EINTR) {
+        fprintf(stderr, "fedsyn node: %s\n", err.msg);
+        return EXIT_INTERRUPTED;
+    }
+    return rc < 0 ? cli_fail("node", &err, NULL) : EXIT_OK;
+}
+
+static void s_status_help(void)
+{
+    printf("usage: fedsyn status --config FILE\n\n"
+           "Asks the running node of this configuration for its view: federation,\n"
+           "ledger height, round, attempt and aggregator, members, last block,\n"
+           "training progress, traffic and peers (alive or silent).\n\n"
+           "example: fedsyn status --config nodes/alice.zpl\n");
+}
+
+int cmd_status(int argc, char **argv)
+{
+    const char *config;
+    int rc = s_parse_config("status", argc, argv, &config, s_status_help);
+    if (rc) {
+        return rc < 0 ? EXIT_OK : rc;
+    }
+    return s_control("status", config, "STATUS");
+}
+
+static void s_netcfg_help(void)
+{
+    printf("usage: fedsyn netcfg check FILE\n\n"
+           "Reads a node configuration and reports every mistake with its file and line\n"
+           "(unknown keys, repeated keys, values out of range, unreadable peer\n"
+           "identities, missing required keys); when the node's ledger exists, also\n"
+           "checks the [federation] expectations against its genesis.  Starts nothing.\n\n");
+    s_config_help();
+    printf("\nexample: fedsyn netcfg check nodes/alice.zpl\n");
+}
+
+int cmd_netcfg(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        s_netcfg_help();
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "check") != 0) {
+        return cli_usage("netcfg", "unknown subcommand '%s' (expected check)", argv[1]);
+    }
+    if (argc != 3 || argv[2][0] == '-') {
+        if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            s_netcfg_help();
+            return EXIT_OK;
+        }
+        return cli_usage("netcfg check", "expected one FILE");
+    }
+    node_config_t cfg;
+    fs_err_t err = {0};
+    if (config_load(argv[2], &cfg, &err) < 0) {
+        return cli_fail("netcfg check", &err, NULL);
+    }
+    printf("%s: ok: node %s, listen %s, %d peer%s, data %s%s%s\n", argv[2], cfg.name, cfg.listen,
+           cfg.n_peers, cfg.n_peers == 1 ? "" : "s", cfg.dataset, cfg.labels[0] ? " labels " : "",
+           cfg.labels);
+    return EXIT_OK;
+}

@@ -1,0 +1,156 @@
+/* local.c - the training actor (see local.h). */
+#include "node/fed/local.h"
+
+#include <czmq.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/base/log.h"
+#include "node/base/mem.h"
+#include "node/train/gan_train.h"
+
+struct local {
+    zactor_t *actor;
+    gan_trainer_t *trainer;
+    dataset_t *data;
+    size_t n, ng;
+    float *in;           // the round's global vector (main thread writes before START)
+    float *out;          // the trained vector (actor writes before DONE)
+    uint64_t round;
+    int iters, log_every, busy;
+    atomic_int done_iters;
+    atomic_int stop;
+    local_stats_t stats;
+};
+
+static void s_train(local_t *self)
+{
+    model_t *g = gan_trainer_generator(self->trainer);
+    model_t *d = gan_trainer_discriminator(self->trainer);
+    memcpy(model_params(g), self->in, self->ng * sizeof(float));
+    memcpy(model_params(d), self->in + self->ng, (self->n - self->ng) * sizeof(float));
+    int64_t t0 = zclock_mono();
+    gan_step_stats_t st = {0};
+    int batch = model_max_batch(g);
+    int i = 0;
+    for (; i < self->iters && !atomic_load(&self->stop); i++) {
+        gan_train_step(self->trainer, &st);
+        atomic_store(&self->done_iters, i + 1);
+        if (self->log_every && ((i + 1) % self->log_every == 0 || i + 1 == self->iters)) {
+            double s = (double)(zclock_mono() - t0) / 1000.0;
+            double ips = s > 0 ? (double)(i + 1) * batch / s : 0;
+            double eta = (double)(self->iters - i - 1) * s / (i + 1);
+            log_info("round %llu: local iter %d/%d  d_loss %.3f  g_loss %.3f  %.0f img/s  "
+                     "ETA %.0fs", (unsigned long long)self->round, i + 1, self->iters,
+                     st.d_loss, st.g_loss, ips, eta);
+        }
+    }
+    memcpy(self->out, model_params(g), self->ng * sizeof(float));
+    memcpy(self->out + self->ng, model_params(d), (self->n - self->ng) * sizeof(float));
+    double s = (double)(zclock_mono() - t0) / 1000.0;
+    self->stats = (local_stats_t){self->round, i, st.d_loss, st.g_loss, s,
+                                  s > 0 ? (double)i * batch / s : 0};
+}
+
+static void s_actor(zsock_t *pipe, void *arg)
+{
+    local_t *self = arg;
+    zsock_signal(pipe, 0);
+    for (;;) {
+        char *cmd = zstr_recv(pipe);
+        if (!cmd || strcmp(cmd, "$TERM") == 0) {
+            free(cmd);
+            break;
+        }
+        if (strcmp(cmd, "TRAIN") == 0) {
+            s_train(self);
+            zstr_send(pipe, "DONE");
+        }
+        free(cmd);
+    }
+}
+
+local_t *local_new(const dcgan_config_t *arch, dataset_t *data, uint64_t seed, int batch,
+                   int log_every, fs_err_t *err)
+{
+    local_t *self = xcalloc(1, sizeof *self);
+    self->data = data;
+    gan_train_config_t cfg = gan_train_config_paper();
+    cfg.batch = batch;
+    cfg.seed = seed;
+    self->trainer = gan_trainer_new(arch, &cfg);
+    if (gan_trainer_set_data(self->trainer, data, err) < 0) {
+        local_destroy(&self);
+        return NULL;
+    }
+    self->ng = model_param_count(gan_trainer_generator(self->trainer));
+    self->n = self->ng + model_param_count(gan_trainer_discriminator(self->trainer));
+    self->in = xfloats(self->n);
+    self->out = xfloats(self->n);
+    self->log_every = log_every;
+    self->actor = zactor_new(s_actor, self);
+    return self;
+}
+
+void local_destroy(local_t **self_p)
+{
+    if (!self_p || !*self_p) {
+        return;
+    }
+    local_t *self = *self_p;
+    atomic_store(&self->stop, 1);
+    zactor_destroy(&self->actor); // waits for a running round to stop
+    gan_trainer_destroy(&self->trainer);
+    dataset_destroy(&self->data);
+    free(self->in);
+    free(self->out);
+    free(self);
+    *self_p = NULL;
+}
+
+void local_start(local_t *self, const float *global, size_t n, uint64_t round, int iters)
+{
+    memcpy(self->in, global, (n < self->n ? n : self->n) * sizeof(float));
+    self->round = round;
+    self->iters = iters;
+    self->busy = 1;
+    atomic_store(&self->done_iters, 0);
+    zstr_send(self->actor, "TRAIN");
+}
+
+void *local_pipe(local_t *self)
+{
+    return self->actor;
+}
+
+const float *local_result(local_t *self, local_stats_t *stats)
+{
+    char *reply = zstr_recv(self->actor);
+    free(reply);
+    self->busy = 0;
+    if (stats) {
+        *stats = self->stats;
+    }
+    return self->out;
+}
+
+int local_busy(const local_t *self)
+{
+    return self->busy;
+}
+
+size_t local_param_count(const local_t *self)
+{
+    return self->n;
+}
+
+uint64_t local_samples(const local_t *self)
+{
+    return (uint64_t)self->data->n;
+}
+
+int local_progress(const local_t *self)
+{
+    return atomic_load(&((local_t *)self)->done_iters);
+}

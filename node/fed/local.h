@@ -1,0 +1,53 @@
+/* local.h - a member's local training, run on a thread of its own so that
+ * the node keeps answering peers (hellos, relays, sync) while it trains.
+ *
+ * The actor (czmq zactor) owns the GAN trainer and the member's data.  The
+ * node hands it the global vector of a round; it loads it into both
+ * networks, runs the round's iterations (Adam state carries over from round
+ * to round: it is the member's own optimiser, never shared), logs progress
+ * (iteration, losses, images per second, ETA) and signals its pipe.  The
+ * node reads the result with local_result; the trained vector is then
+ * noised by node/privacy and sealed.
+ *
+ * Usage: see node/fed/node.c
+ */
+#ifndef FS_FED_LOCAL_H
+#define FS_FED_LOCAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/base/err.h"
+#include "node/data/dataset.h"
+#include "node/models/dcgan.h"
+
+typedef struct local local_t;
+
+typedef struct {
+    uint64_t round;     // the round trained for
+    int iters;          // iterations run
+    double d_loss;      // last iteration's losses
+    double g_loss;
+    double seconds;     // wall time
+    double images_per_s;
+} local_stats_t;
+
+// Takes ownership of data.  seed varies shuffles, latents and dropout per
+// member; batch is the local mini-batch.
+local_t *local_new(const dcgan_config_t *arch, dataset_t *data, uint64_t seed, int batch,
+                   int log_every, fs_err_t *err);
+void local_destroy(local_t **self_p);
+// Starts training round `round` from global (n floats, copied).
+void local_start(local_t *self, const float *global, size_t n, uint64_t round, int iters);
+// The socket that becomes readable when the round's training is done.
+void *local_pipe(local_t *self);
+// After the pipe is readable: the trained vector (borrowed until the next
+// start) and its statistics.
+const float *local_result(local_t *self, local_stats_t *stats);
+int local_busy(const local_t *self);
+size_t local_param_count(const local_t *self);
+uint64_t local_samples(const local_t *self);
+// Progress of the running round (for status): iterations done.
+int local_progress(const local_t *self);
+
+#endif

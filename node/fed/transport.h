@@ -1,0 +1,94 @@
+/* transport.h - the node's sockets: CurveZMQ, authentication, chunking.
+ *
+ * Each node binds one ROUTER (its inbox) and connects one DEALER to every
+ * peer it knows (its outboxes); replies also travel over the replier's
+ * DEALER, so the ROUTER only ever receives.  Every socket runs CurveZMQ
+ * with the node's transport key (crypto/identity.h), and a zauth actor
+ * admits only the client keys written as certificates into the node's
+ * allow directory (members, permitted joiners) - or any key when the
+ * federation's admission is open.  The node refuses to start without the
+ * authenticator (RELIABILITY.md: CURVE without ZAP accepts anyone), and a
+ * socket monitor logs every refused handshake.
+ *
+ * Messages are typed byte strings up to a configured size.  Anything above
+ * TRANSPORT_CHUNK bytes travels as a sequence of chunks, and each peer has
+ * two outgoing queues: control messages (hello, join, leave) always go
+ * before the next bulk chunk (models, updates), so a 5 MB model never holds
+ * up a heartbeat or a hello.  The DEALERs' high-water mark is low, so the
+ * queues live here, where the priority is decided, not inside libzmq.
+ * libzmq's own ZMTP heartbeats (1 s, 5 s timeout) detect dead connections;
+ * ZMQ_MAXMSGSIZE bounds every frame.
+ *
+ * Frames (one ZeroMQ frame per message or chunk; docs/wire.md):
+ *   whole:  u8 1, u8 type, payload
+ *   chunk:  u8 2, u8 type, u32 msg id, u32 index, u32 count, u32 total, data
+ */
+#ifndef FS_FED_TRANSPORT_H
+#define FS_FED_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/identity.h"
+#include "node/base/err.h"
+
+#define TRANSPORT_CHUNK (64u * 1024u)  // largest frame payload
+#define TRANSPORT_MAX_PEERS 192
+#define TRANSPORT_ENDPOINT_MAX 256
+
+typedef struct transport transport_t;
+
+typedef struct {
+    uint8_t type;        // the message type (node/fed/wire.h)
+    uint8_t *data;       // payload (owned by the receiver: free())
+    size_t n;            // payload bytes
+    int peer;            // the sending peer's index, or -1 before its hello
+    uint8_t rid[256];    // the inbound connection's routing id
+    size_t rid_len;
+} transport_msg_t;
+
+// Binds listen with the identity's transport key and starts the
+// authenticator over allow_dir (created when missing); allow_any admits
+// every key.  max_msg bounds a reassembled message.
+transport_t *transport_new(const identity_t *me, const char *listen, const char *allow_dir,
+                           int allow_any, size_t max_msg, fs_err_t *err);
+void transport_destroy(transport_t **self_p);
+
+// Switches the authenticator to admit every key (open admission).
+int transport_allow_any(transport_t *self, fs_err_t *err);
+// Admits this identity's transport key (writes its certificate).
+int transport_allow(transport_t *self, const identity_pub_t *id, fs_err_t *err);
+// The peer with this signing key (index), adding it when new; connects its
+// DEALER when an endpoint is known and it has none yet.  -1 when full.
+int transport_peer(transport_t *self, const identity_pub_t *id, const char *endpoint);
+// The index of the peer with this signing key, or -1.
+int transport_find(const transport_t *self, const uint8_t sign_pk[32]);
+// Ties an inbound routing id to a peer (after its signed hello).
+void transport_bind_rid(transport_t *self, int peer, const uint8_t *rid, size_t rid_len);
+size_t transport_peer_count(const transport_t *self);
+const identity_pub_t *transport_peer_id(const transport_t *self, int peer);
+const char *transport_peer_endpoint(const transport_t *self, int peer);
+// 1 when a DEALER is connected to the peer (its endpoint is known).
+int transport_peer_connected(const transport_t *self, int peer);
+
+// Queues a message to a peer; bulk messages yield to control messages.
+void transport_send(transport_t *self, int peer, uint8_t type, const uint8_t *data, size_t n,
+                    int bulk);
+// Sends whatever the peers' sockets take now (never blocks); returns the
+// number of frames still queued.
+size_t transport_flush(transport_t *self);
+
+// The sockets the caller polls (zpoller): the inbox and the monitor.
+void *transport_inbox(transport_t *self);
+void *transport_monitor(transport_t *self);
+// Reads one frame from the readable inbox.  Returns 1 with *msg filled when
+// it completes a message, 0 when it was a chunk of one (or was dropped, with
+// a warning naming the sender: bad framing, a size above the limit, chunks
+// out of order).
+int transport_read(transport_t *self, transport_msg_t *msg);
+// Reads one event from the readable monitor and logs refusals and drops.
+void transport_read_monitor(transport_t *self);
+// Bytes received and sent since the start (for status and benchmarks).
+void transport_counters(const transport_t *self, uint64_t *bytes_in, uint64_t *bytes_out);
+
+#endif
