@@ -59,6 +59,14 @@ write_config() { # DIR NAME INDEX LABELS ROLE(founder|joiner)
             echo "        identity = keys/$n/identity.pub"
             [[ $role == joiner ]] && break   # one bootstrap peer is enough
         done
+        if [[ $role == founder ]]; then
+            # identities that may join later: no endpoint yet, but their
+            # transport keys must pass the authenticator when they dial in
+            for n in $(cat "$dir/.spares"); do
+                echo "    peer"
+                echo "        identity = keys/$n/identity.pub"
+            done
+        fi
         echo "data"
         echo "    set = $(cat "$dir/.dataset")"
         echo "    dir = $(cat "$dir/.data")"
@@ -155,11 +163,12 @@ cmd_wait() {
     for f in "$dir"/run/*.pid; do
         [[ -e $f ]] || continue
         pid=$(cat "$f"); n=$(basename "$f" .pid)
+        local warned=0
         while kill -0 "$pid" 2> /dev/null; do
-            if (( SECONDS - start > limit )); then
+            if (( SECONDS - start > limit && ! warned )); then
                 echo "federation.sh: $n still running after ${limit}s; stopping it" >&2
                 kill "$pid" 2> /dev/null || true
-                rc=1
+                rc=1 warned=1
             fi
             sleep 0.2
         done

@@ -55,6 +55,8 @@ typedef struct {
 typedef struct {
     uint64_t height;         // the height it announced
     int64_t seen_ms;         // when (monotonic)
+    int64_t first_ms;        // its first hello
+    int64_t redial_ms;       // our last re-dial of it
 } peer_info_t;
 
 struct node {
@@ -340,6 +342,8 @@ static void s_hello(node_t *self, int only_peer)
         if (ep[0]) {
             h.peers[h.n_peers].id = *transport_peer_id(self->net, (int)i);
             snprintf(h.peers[h.n_peers].endpoint, sizeof h.peers[0].endpoint, "%s", ep);
+            h.peers[h.n_peers].heard =
+                self->peer[i].seen_ms && s_mono() - self->peer[i].seen_ms < 3000;
             h.n_peers++;
         }
     }
@@ -762,10 +766,27 @@ static void s_handle_hello(node_t *self, transport_msg_t *msg)
     transport_bind_rid(self->net, p, msg->rid, msg->rid_len);
     self->peer[p].height = h->height;
     self->peer[p].seen_ms = s_mono();
+    if (!self->peer[p].first_ms) {
+        self->peer[p].first_ms = s_mono();
+    }
     if (!known) {
         log_info("peer %s at %s (height %llu)", h->me.id.name, h->me.endpoint,
                  (unsigned long long)h->height);
         s_hello(self, p);
+    }
+    // Does it hear us?  If not, our dial was refused before it knew our key.
+    int heard = 0, listed = 0;
+    for (int i = 0; i < h->n_peers; i++) {
+        if (memcmp(h->peers[i].id.sign_pk, self->pub->sign_pk, 32) == 0) {
+            listed = 1;
+            heard = h->peers[i].heard;
+        }
+    }
+    if (!heard && (listed || h->n_peers < WIRE_HELLO_MAX_PEERS) &&
+        s_mono() - self->peer[p].redial_ms > 3000 && s_mono() - self->peer[p].first_ms > 3000) {
+        log_info("peer %s does not hear us: re-dialling %s", h->me.id.name, h->me.endpoint);
+        transport_reconnect(self->net, p);
+        self->peer[p].redial_ms = s_mono();
     }
     for (int i = 0; i < h->n_peers; i++) {
         const wire_peer_t *q = &h->peers[i];
@@ -1219,8 +1240,8 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
     // Size limit for one message: an update or a block with the model, for
     // the largest model a genesis may name here (dcgan:1024 is ~75 M
     // parameters; the envelope limit of 16 Mi weights bounds it first).
-    self->net = transport_new(self->me, cfg->listen, self->allow_dir, 0,
-                              ENVELOPE_MAX_BYTES + BLOCK_MAX_BYTES, err);
+    self->net = transport_new(self->me, self->allow_dir, ENVELOPE_MAX_BYTES + BLOCK_MAX_BYTES,
+                              err);
     if (!self->net) {
         goto fail;
     }
@@ -1277,6 +1298,10 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
         }
     }
     s_allow_members(self);
+    // Only now, with every key it must admit written, does the inbox listen.
+    if (transport_listen(self->net, cfg->listen, err) < 0) {
+        goto fail;
+    }
     return self;
 fail:
     node_destroy(&self);
@@ -1336,6 +1361,13 @@ static void s_tick(node_t *self)
     if (self->leaving && now - self->last_leave > JOIN_RETRY_MS) {
         s_start_leave(self);
     }
+    if (s_federation_done(self)) {
+        if (!self->finished_at) {
+            self->finished_at = now;
+            log_info("the federation's %u planned rounds are done", s_planned(self));
+        }
+        return;
+    }
     if (!active && !self->leaving && self->local && now - self->last_join > JOIN_RETRY_MS) {
         // caught up with every peer we hear from?
         int behind = 0;
@@ -1352,13 +1384,6 @@ static void s_tick(node_t *self)
             log_info("asked to join at height %llu", (unsigned long long)chain_height(self->chain));
         }
         self->last_join = now;
-    }
-    if (s_federation_done(self)) {
-        if (!self->finished_at) {
-            self->finished_at = now;
-            log_info("the federation's %u planned rounds are done", s_planned(self));
-        }
-        return;
     }
     if (!self->have_global) {
         if (now - self->last_sync > SYNC_RETRY_MS) {
@@ -1476,13 +1501,15 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
         if (self->left) {
             break;
         }
+        // Linger to serve lagging peers; a peer that is gone keeps its
+        // queue full, so the wait for an empty queue is bounded too.
         if (self->finished_at && s_mono() - self->finished_at > LINGER_MS &&
-            transport_flush(self->net) == 0) {
+            (transport_flush(self->net) == 0 || s_mono() - self->finished_at > 3 * LINGER_MS)) {
             break;
         }
     }
-    for (int k = 0; k < 100 && transport_flush(self->net); k++) {
-        zclock_sleep(20); // let the last block reach the peers
+    for (int k = 0; k < 100 && !self->finished_at && transport_flush(self->net); k++) {
+        zclock_sleep(20); // let the last messages (a leave, a block) reach the peers
     }
     zpoller_destroy(&poller);
     if (*stop) {

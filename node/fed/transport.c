@@ -78,8 +78,8 @@ static void s_options(zsock_t *s, size_t max_frame)
     zsock_set_handshake_ivl(s, 5000);
 }
 
-transport_t *transport_new(const identity_t *me, const char *listen, const char *allow_dir,
-                           int allow_any, size_t max_msg, fs_err_t *err)
+transport_t *transport_new(const identity_t *me, const char *allow_dir, size_t max_msg,
+                           fs_err_t *err)
 {
     transport_t *t = xcalloc(1, sizeof *t);
     t->max_msg = max_msg;
@@ -103,7 +103,7 @@ transport_t *transport_new(const identity_t *me, const char *listen, const char 
         zstr_send(t->auth, "VERBOSE");
         zsock_wait(t->auth);
     }
-    if (zstr_sendx(t->auth, "CURVE", allow_any ? CURVE_ALLOW_ANY : allow_dir, NULL) < 0 ||
+    if (zstr_sendx(t->auth, "CURVE", allow_dir, NULL) < 0 ||
         zsock_wait(t->auth) < 0) {
         fs_err_set(err, FS_EIO, "the authenticator did not accept its CURVE policy");
         transport_destroy(&t);
@@ -130,13 +130,31 @@ transport_t *transport_new(const identity_t *me, const char *listen, const char 
     }
     t->monitor = zsock_new(ZMQ_PAIR);
     zsock_connect(t->monitor, "%s", mon_ep);
-    if (zsock_bind(t->inbox, "%s", listen) < 0) {
-        fs_err_set(err, FS_EIO, "cannot listen on %s: %s (is another node using it?)", listen,
-                   zmq_strerror(zmq_errno()));
-        transport_destroy(&t);
-        return NULL;
-    }
     return t;
+}
+
+int transport_listen(transport_t *self, const char *endpoint, fs_err_t *err)
+{
+    if (zsock_bind(self->inbox, "%s", endpoint) < 0) {
+        return fs_err_set(err, FS_EIO, "cannot listen on %s: %s (is another node using it?)",
+                          endpoint, zmq_strerror(zmq_errno()));
+    }
+    return 0;
+}
+
+void transport_reconnect(transport_t *self, int peer)
+{
+    peer_t *p = &self->peers[peer];
+    if (!p->dealer) {
+        return;
+    }
+    char ep[TRANSPORT_ENDPOINT_MAX];
+    snprintf(ep, sizeof ep, "%s", p->endpoint);
+    // Frames queued in the old socket are lost with it; the node's
+    // protocol resends what matters (hellos, updates per attempt, sync).
+    zsock_destroy(&p->dealer);
+    p->endpoint[0] = 0;
+    transport_peer(self, &p->id, ep);
 }
 
 void transport_destroy(transport_t **self_p)

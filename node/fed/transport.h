@@ -47,11 +47,16 @@ typedef struct {
     size_t rid_len;
 } transport_msg_t;
 
-// Binds listen with the identity's transport key and starts the
-// authenticator over allow_dir (created when missing); allow_any admits
-// every key.  max_msg bounds a reassembled message.
-transport_t *transport_new(const identity_t *me, const char *listen, const char *allow_dir,
-                           int allow_any, size_t max_msg, fs_err_t *err);
+// Starts the authenticator over allow_dir (created when missing) and
+// makes the inbox with the identity's transport key; max_msg bounds a
+// reassembled message.  Call transport_listen once the keys it must admit
+// are written: a refused handshake is not retried by libzmq.
+transport_t *transport_new(const identity_t *me, const char *allow_dir, size_t max_msg,
+                           fs_err_t *err);
+int transport_listen(transport_t *self, const char *endpoint, fs_err_t *err);
+// Drops and re-dials the peer's DEALER (after the peer says it does not
+// hear us: our handshake was refused before it knew our key).
+void transport_reconnect(transport_t *self, int peer);
 void transport_destroy(transport_t **self_p);
 
 // Switches the authenticator to admit every key (open admission).

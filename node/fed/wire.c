@@ -50,6 +50,7 @@ void wire_hello_encode(bytes_writer_t *w, const wire_hello_t *h, const uint8_t f
     bytes_put_u8(w, h->n_peers);
     for (int i = 0; i < h->n_peers; i++) {
         s_put_peer(w, &h->peers[i]);
+        bytes_put_u8(w, h->peers[i].heard);
     }
     sigmsg_finish(w, start, me);
 }
@@ -85,6 +86,7 @@ int wire_hello_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[32], wi
         if ((rc = s_get_peer(&r, &h->peers[i], err)) < 0) {
             return fs_err_prefix(err, rc, "hello: peer %d: ", i);
         }
+        h->peers[i].heard = bytes_get_u8(&r);
     }
     if (r.short_read || bytes_remaining(&r) != 0) {
         return fs_err_set(err, FS_ECORRUPT, "hello: body length does not match its fields");

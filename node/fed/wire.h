@@ -8,7 +8,10 @@
  *
  *   HELLO    sigmsg SIGMSG_HELLO, round = the sender's ledger height; body:
  *            identity, u16 + endpoint, 32 head hash, u8 n, n x (identity,
- *            u16 + endpoint): the peers it knows (how the mesh forms)
+ *            u16 + endpoint, u8 heard): the peers it knows (how the mesh
+ *            forms) and whether their messages reach it (a peer that reads
+ *            "not heard" about itself re-dials: its handshake was refused
+ *            before the sender knew its key, and libzmq does not retry)
  *   BLOCK    u32 L, L bytes of a block record, u32 count, count float32:
  *            the new global model (its hash is in the block)
  *   UPDATE   an envelope (crypto/envelope.h)
@@ -53,6 +56,7 @@ const char *wire_type_name(int type);
 typedef struct {
     identity_pub_t id;
     char endpoint[WIRE_ENDPOINT_MAX + 1];
+    uint8_t heard;        // the sender heard from this peer in the last 3 s
 } wire_peer_t;
 
 typedef struct {

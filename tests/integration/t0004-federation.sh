@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# t0004-federation.sh - fedsyn nodes as separate processes on loopback, a
+# narrow model and seconds per round:
+#   1. three founders run three rounds: identical, valid ledgers; every
+#      node prints one line per round; the global model samples;
+#   2. the aggregator of a round is killed (SIGKILL) while it trains: the
+#      next candidate takes over (attempt 1), the dead member is marked
+#      inactive, it restarts, catches up, rejoins, and every ledger agrees;
+#   3. a new node with one bootstrap peer joins (allow-list), trains, and a
+#      member leaves with `fedsyn node leave`: both recorded, all agree;
+#   4. `fedsyn status` answers; `fedsyn netcfg check` names a bad line.
+# Emits TAP.
+set -u
+FEDSYN=${FEDSYN:-build/fedsyn}
+FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
+export FEDSYN
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+FED="$ROOT/scripts/federation.sh"
+DATA=${FEDSYN_TEST_DATA:-}
+tmp=$(mktemp -d /tmp/fedsyn-t0004-XXXXXX)
+cleanup() { for d in "$tmp"/f*; do [[ -d $d ]] && "$FED" stop "$d" 2>/dev/null; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+export OPENBLAS_NUM_THREADS=1 FEDSYN_LOG_EVERY=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; for f in "${@:2}"; do sed "s|^|# $(basename "$f"): |" "$f" | tail -8; done; }
+check() { local d=$1; shift; if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d" "$tmp/out" "$tmp/err"; fi; }
+wait_for() { # seconds, command...: poll until it succeeds
+    local limit=$1; shift
+    local end=$((SECONDS + limit))
+    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+    return 1
+}
+status_of() { (cd "$1" && $FEDSYN status --config "$2.zpl"); }
+json_blocks() { $FEDSYN ledger export --json "$1" | /usr/bin/python3 -c "$2"; }
+
+# A small MNIST-shaped fixture (the tests never need the network): 600
+# images of each digit, drawn as noisy bars so that labels matter.
+mkdata() {
+    /usr/bin/python3 - "$1" <<'EOF'
+import os, random, struct, sys
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+random.seed(1)
+n = 1800
+imgs = bytearray(); labs = bytearray()
+for i in range(n):
+    y = i % 10; labs.append(y)
+    px = bytearray(784)
+    for r in range(4 + y, 24):
+        for c in range(8 + (y % 3) * 4, 12 + (y % 3) * 4):
+            px[r * 28 + c] = 200 + random.randrange(55)
+    imgs += px
+open(os.path.join(d, "train-images-idx3-ubyte"), "wb").write(struct.pack(">IIII", 2051, n, 28, 28) + imgs)
+open(os.path.join(d, "train-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 2049, n) + labs)
+EOF
+}
+if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
+
+echo "1..16"
+
+# 1. three founders, three rounds
+f1=$tmp/f1
+"$FED" init "$f1" --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --data "$DATA" --width 4 \
+    --rounds 3 --local-iters 3 --batch 16 --timeout-ms 8000 --port 7400 >/dev/null 2>"$tmp/err"
+"$FED" start "$f1"
+if "$FED" wait "$f1" 120 >"$tmp/out" 2>"$tmp/err"; then ok "three nodes finish three rounds"
+else not_ok "three nodes finish three rounds" "$tmp/err" "$f1/logs/alice.log" "$f1/logs/bob.log"; fi
+check "their ledgers are valid and byte-identical" "$FED" check "$f1"
+check "each node printed one line per round" \
+    bash -c "for x in alice bob carol; do [[ \$(grep -c ': round ' $f1/logs/\$x.out) == 3 ]] || exit 1; done"
+check "the global model samples a grid" \
+    $FEDSYN sample --model "$f1/state/bob/global.fsm" --n 16 --grid "$tmp/g.png"
+check "every block counted all three members" json_blocks "$f1/state/alice/ledger.fsl" '
+import json, sys
+b = json.load(sys.stdin)["blocks"][1:]
+assert len(b) == 3 and all(len(x["block"]["contributors"]) == 3 for x in b), b'
+
+# 2. failover: kill the aggregator of round 2 while it trains
+f2=$tmp/f2
+"$FED" init "$f2" --nodes 3 --data "$DATA" --limit 300 --width 4 --rounds 6 --local-iters 60 \
+    --batch 16 --timeout-ms 3000 --attempt-extra-ms 1000 --inactive-after 1 --port 7410 \
+    >/dev/null 2>"$tmp/err"
+"$FED" start "$f2"
+victim=""
+if wait_for 60 bash -c "cd $f2 && $FEDSYN status --config alice.zpl | grep -q 'round       2, attempt 0'"; then
+    victim=$(status_of "$f2" alice | sed -n 's/^round .*aggregator \([a-z]*\).*/\1/p')
+fi
+if [[ -n $victim ]]; then
+    "$FED" kill "$f2" "$victim"
+    ok "round 2's aggregator ($victim) killed while it trains"
+else
+    not_ok "round 2's aggregator killed while it trains" "$f2/logs/alice.log"
+fi
+survivors=$(for x in alice bob carol; do [[ $x != "$victim" ]] && echo "$x"; done | tr '\n' ' ')
+first=${survivors%% *}
+vkey=$(cut -d' ' -f3 "$f2/keys/${victim:-none}/identity.pub" 2>/dev/null)
+check "the next candidate closes round 2 (attempt >= 1) and marks $victim inactive" \
+    wait_for 60 json_blocks "$f2/state/$first/ledger.fsl" "
+import json, sys
+b = json.load(sys.stdin)['blocks']
+assert len(b) > 2
+r2 = b[2]
+assert r2['block']['attempt'] >= 1 and r2['signer_name'] != '$victim', r2
+assert any(l['key'] == '$vkey' and l['reason'] == 'inactive' for l in r2['block']['left'])"
+# restart the victim: it catches up from its peers and asks to rejoin
+(cd "$f2" && exec $FEDSYN node --config "$victim.zpl" >>"logs/$victim.out" 2>>"logs/$victim.log") &
+echo $! >"$f2/run/$victim.pid"
+if "$FED" wait "$f2" 180 >"$tmp/out" 2>"$tmp/err"; then ok "all three finish after the restart"
+else not_ok "all three finish after the restart" "$tmp/err" "$f2/logs/$victim.log"; fi
+check "all three ledgers agree (the restarted node caught up)" "$FED" check "$f2"
+check "the restarted node synced the chain and rejoined" \
+    bash -c "grep -q 'synced' $f2/logs/$victim.log && $FEDSYN ledger export --json $f2/state/$first/ledger.fsl | grep -q '\"joined\": \[{\"identity\": {\"name\": \"$victim\"'"
+
+# 3. a joiner with one bootstrap peer; a member leaves
+f3=$tmp/f3
+"$FED" init "$f3" --nodes 3 --spares 1 --data "$DATA" --limit 300 --width 4 --rounds 10 \
+    --local-iters 20 --batch 16 --timeout-ms 4000 --port 7420 >/dev/null 2>"$tmp/err"
+"$FED" start "$f3"
+wait_for 30 grep -q ': round 1 ' "$f3/logs/alice.out"
+"$FED" start "$f3" dave
+check "dave (one bootstrap peer, on the allow-list) is admitted" \
+    wait_for 60 bash -c "cd $f3 && $FEDSYN status --config dave.zpl | grep -q 'member      active'"
+check "fedsyn node leave: carol's leave is recorded and carol exits" \
+    bash -c "cd $f3 && $FEDSYN node leave --config carol.zpl | grep -q leaving && \
+             for i in \$(seq 100); do kill -0 \$(cat run/carol.pid) 2>/dev/null || exit 0; sleep 0.3; done; exit 1"
+if "$FED" wait "$f3" 180 >"$tmp/out" 2>"$tmp/err"; then ok "the others finish the planned rounds"
+else not_ok "the others finish the planned rounds" "$tmp/err" "$f3/logs/dave.log"; fi
+check "alice, bob and dave agree; the ledger records dave's join and carol's leave" \
+    bash -c "'$FED' check '$f3' alice bob dave && $FEDSYN ledger export --json $f3/state/alice/ledger.fsl | \
+      /usr/bin/python3 -c '
+import json, sys
+b = [x[\"block\"] for x in json.load(sys.stdin)[\"blocks\"][1:]]
+ck = open(\"$f3/keys/carol/identity.pub\").read().split()[2]
+assert any(j[\"identity\"][\"name\"] == \"dave\" for x in b for j in x[\"joined\"])
+assert any(l[\"key\"] == ck and l[\"reason\"] == \"requested\" for x in b for l in x[\"left\"])
+assert len(b[-1][\"contributors\"]) == 3'"
+
+# 4. status and configuration errors
+check "fedsyn status without a running node says how to start it" \
+    bash -c "cd $f1 && ! $FEDSYN status --config alice.zpl 2>&1 | grep -q 'fedsyn node --config'; [[ \$? == 1 ]]"
+printf 'node\n    name = x\n    keys = k\n    dir = d\n    listen = tcp://127.0.0.1:1\ntrain\n    batch = 0\n' >"$tmp/bad.zpl"
+check "fedsyn netcfg check names file and line" \
+    bash -c "$FEDSYN netcfg check $tmp/bad.zpl 2>&1 | grep -q 'bad.zpl:7: train/batch'"

@@ -1,0 +1,147 @@
+/* test_config.c - the node configuration: a whole valid file, defaults,
+ * relative paths, peers, genesis expectations, and one refused file per
+ * kind of mistake, each error naming file:line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crypto/hash.h"
+#include "netcfg/config.h"
+#include "netcfg/zpl.h"
+
+static const char *s_pub(void)
+{
+    static char line[IDENTITY_LINE_MAX];
+    uint8_t seed[32] = {7};
+    identity_t *id = identity_new_from_seed("bob", seed, NULL);
+    identity_pub_format(identity_public(id), line);
+    identity_destroy(&id);
+    return line;
+}
+
+static void test_config_usage(void **state)
+{
+    (void)state;
+    char text[2048];
+    snprintf(text, sizeof text,
+             "# a node\n"
+             "node\n"
+             "    name = alice\n"
+             "    keys = keys/alice      # relative to the file's directory\n"
+             "    dir = /var/lib/fedsyn\n"
+             "    listen = tcp://127.0.0.1:7101\n"
+             "federation\n"
+             "    genesis = genesis.fsl\n"
+             "    rounds = 10\n"
+             "    scale = 1e-4\n"
+             "    admission = allowlist\n"
+             "peers\n"
+             "    peer\n"
+             "        endpoint = tcp://127.0.0.1:7102\n"
+             "        key = \"%s\"\n"
+             "data\n"
+             "    set = mnist\n"
+             "    labels = 0,1,2\n"
+             "train\n"
+             "    batch = 32\n",
+             s_pub());
+    node_config_t cfg;
+    fs_err_t err = {0};
+    assert_int_equal(config_parse(text, strlen(text), "a.zpl", "/etc/fed", &cfg, &err), 0);
+    assert_string_equal(cfg.name, "alice");
+    assert_string_equal(cfg.keys, "/etc/fed/keys/alice");
+    assert_string_equal(cfg.dir, "/var/lib/fedsyn");
+    assert_string_equal(cfg.advertise, "tcp://127.0.0.1:7101"); // defaults to listen
+    assert_string_equal(cfg.genesis, "/etc/fed/genesis.fsl");
+    assert_int_equal(cfg.n_peers, 1);
+    assert_string_equal(cfg.peers[0].id.name, "bob");
+    assert_string_equal(cfg.peers[0].endpoint, "tcp://127.0.0.1:7102");
+    assert_int_equal(cfg.batch, 32);
+    assert_int_equal(cfg.threads, 1); // default
+    assert_string_equal(cfg.labels, "0,1,2");
+
+    // Expectations are checked against a genesis, naming the line.
+    genesis_t g;
+    memset(&g, 0, sizeof g);
+    g.rounds = 10;
+    g.member_scale = 1e-4;
+    g.admission = ADMIT_ALLOWLIST;
+    assert_int_equal(config_check_genesis(&cfg, &g, &err), 0);
+    g.member_scale = 1e-3;
+    assert_int_equal(config_check_genesis(&cfg, &g, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "a.zpl:10: federation/scale = 0.0001, but the ledger's "
+                                    "genesis says 0.001"));
+    g.member_scale = 1e-4;
+    g.admission = ADMIT_OPEN;
+    assert_int_equal(config_check_genesis(&cfg, &g, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "a.zpl:11: federation/admission"));
+}
+
+typedef struct {
+    const char *text;
+    const char *expect; // substring of the error
+} bad_t;
+
+static void test_config_mistakes_name_the_line(void **state)
+{
+    (void)state;
+    static const char *head = "node\n    name = a\n    keys = k\n    dir = d\n"
+                              "    listen = tcp://127.0.0.1:1\n";
+    static const bad_t bad[] = {
+        {"train\n    batch = 1\n", "x.zpl:7: train/batch = '1': expected a whole number from 2"},
+        {"train\n    batch = 3.5\n", "x.zpl:7: train/batch"},
+        {"train\n    btach = 3\n", "x.zpl:7: unknown key 'btach' in section 'train' (expected "
+                                   "one of: batch, threads, log-every)"},
+        {"trian\n", "x.zpl:6: unknown section 'trian'"},
+        {"train\n    batch = 8\n    batch = 9\n", "x.zpl:8: train/batch repeated (first on line 7)"},
+        {"train\n\tbatch = 8\n", "x.zpl:7: tab character"},
+        {"train\n   batch = 8\n", "x.zpl:7: indented by 3 spaces"},
+        {"train\n        batch = 8\n", "x.zpl:7: indented 2 levels"},
+        {"train\n    batch = \"8\n", "x.zpl:7: unterminated \" quote"},
+        {"train\n    batch\n", "x.zpl:7: train/batch needs a value"},
+        {"train = 3\n", "x.zpl:6: section 'train' takes no value"},
+        {"federation\n    id = 12ab\n", "x.zpl:7: federation/id: expected 64 hex digits"},
+        {"federation\n    scale = -1\n", "x.zpl:7: federation/scale = '-1'"},
+        {"data\n    labels = 0,,1\n", "data/labels = '0,,1'"},
+        {"data\n    set = cifar\n", "data/set = 'cifar': expected mnist or fashion"},
+        {"peers\n    peer\n        endpoint = tcp://x:1\n", "x.zpl:7: peer without 'key'"},
+        {"peers\n    peer\n        endpoint = udp://x:1\n", "x.zpl:8: endpoint 'udp://x:1'"},
+        {"peers\n    peer\n        key = fedsyn-id1 bob 00\n", "x.zpl:8: peer key:"},
+        {"peers\n    peer\n        identity = /nonexistent/identity.pub\n",
+         "x.zpl:8: peer identity:"},
+        {"peers\n    friend\n", "x.zpl:7: expected 'peer'"},
+        {"node\n", "x.zpl:6: section 'node' appears twice"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, "%s%s", head, bad[i].text);
+        node_config_t cfg;
+        fs_err_t err = {0};
+        int rc = config_parse(text, strlen(text), "x.zpl", "", &cfg, &err);
+        if (rc != FS_EINVAL || !strstr(err.msg, bad[i].expect)) {
+            fail_msg("case %zu: rc %d, message '%s', expected '%s'", i, rc, err.msg,
+                     bad[i].expect);
+        }
+    }
+    // Missing required keys are named.
+    node_config_t cfg;
+    fs_err_t err = {0};
+    const char *t = "node\n    name = a\n    keys = k\n    listen = tcp://h:1\n";
+    assert_int_equal(config_parse(t, strlen(t), "y.zpl", "", &cfg, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "y.zpl: node/dir is required"));
+}
+
+int main(void)
+{
+    hash_library_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_usage),
+        cmocka_unit_test(test_config_mistakes_name_the_line),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
