@@ -330,6 +330,11 @@ void transport_send(transport_t *self, int peer, uint8_t type, const uint8_t *da
     }
 }
 
+void transport_send_frame(transport_t *self, int peer, const uint8_t *frame, size_t n)
+{
+    zlist_append(self->peers[peer].control, zframe_new(frame, n));
+}
+
 // Sends from one queue until the socket would block; 0 when it blocked.
 static int s_drain(transport_t *self, peer_t *p, zlist_t *q)
 {
@@ -514,10 +519,10 @@ void transport_read_monitor(transport_t *self)
         uint16_t code = (uint16_t)(zframe_data(ev)[0] | zframe_data(ev)[1] << 8);
         char *who = addr ? zframe_strdup(addr) : NULL;
         if (code == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            log_warn("refused a connection from %s: its CurveZMQ key is neither a member's nor a "
+            log_warn("refused a connection on %s: its CurveZMQ key is neither a member's nor a "
                      "permitted joiner's", who ? who : "?");
         } else if (code == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-            log_warn("refused a connection from %s: ZMTP handshake failed (not CurveZMQ?)",
+            log_warn("refused a connection on %s: ZMTP handshake failed (not CurveZMQ?)",
                      who ? who : "?");
         } else if (code == ZMQ_EVENT_DISCONNECTED) {
             log_debug("a connection from %s closed (peer gone, heartbeat timeout, or a frame "

@@ -79,6 +79,8 @@ int transport_peer_connected(const transport_t *self, int peer);
 // Queues a message to a peer; bulk messages yield to control messages.
 void transport_send(transport_t *self, int peer, uint8_t type, const uint8_t *data, size_t n,
                     int bulk);
+// Queues one raw frame as is (the tests use it to send malformed frames).
+void transport_send_frame(transport_t *self, int peer, const uint8_t *frame, size_t n);
 // Sends whatever the peers' sockets take now (never blocks); returns the
 // number of frames still queued.
 size_t transport_flush(transport_t *self);

@@ -23,7 +23,7 @@ trap cleanup EXIT
 export OPENBLAS_NUM_THREADS=1 FEDSYN_LOG_EVERY=0
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; for f in "${@:2}"; do sed "s|^|# $(basename "$f"): |" "$f" | tail -8; done; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; local x; for x in "${@:2}"; do sed "s|^|# $(basename "$x"): |" "$x" | tail -8; done; }
 check() { local d=$1; shift; if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d" "$tmp/out" "$tmp/err"; fi; }
 wait_for() { # seconds, command...: poll until it succeeds
     local limit=$1; shift

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# t0005-hostile.sh - a running node facing bad input on the wire.  alice and
+# bob run; carol's keys are used by build/tools/fedpoke to send, one by one,
+# an update with a NaN weight, a forged signature, a stale round, another
+# federation's id, an update signed by a non-member, a truncated message, a
+# chunk declaring 2 GiB, an unknown frame, then a valid update and a replay
+# of it; and a stranger's key dials in.  Each refusal must be logged with
+# what was wrong, the valid update must be accepted, and the round (dave
+# never comes: it closes at the deadline) must go
+# on to a valid ledger.  Emits TAP.
+set -u
+FEDSYN=${FEDSYN:-build/fedsyn}
+FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
+TOOLS=${FEDSYN_TOOLS:-build/tools}
+export FEDSYN
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+FED="$ROOT/scripts/federation.sh"
+tmp=$(mktemp -d /tmp/fedsyn-t0005-XXXXXX)
+trap '"$FED" stop "$tmp/f" 2>/dev/null; rm -rf "$tmp"' EXIT
+export OPENBLAS_NUM_THREADS=1 FEDSYN_LOG_EVERY=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; local x; for x in "${@:2}"; do sed "s|^|# |" "$x" | tail -8; done; }
+
+/usr/bin/python3 - "$tmp/data" <<'PY'
+import os, struct, sys
+d = sys.argv[1]; os.makedirs(d)
+n = 200
+open(os.path.join(d, "train-images-idx3-ubyte"), "wb").write(struct.pack(">IIII", 2051, n, 28, 28) + bytes((i * 7) % 256 for i in range(n * 784)))
+open(os.path.join(d, "train-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 2049, n) + bytes(i % 10 for i in range(n)))
+PY
+
+f=$tmp/f
+"$FED" init "$f" --nodes 4 --data "$tmp/data" --width 4 --rounds 1 --local-iters 5 --batch 16 \
+    --timeout-ms 8000 --port 7500 >/dev/null 2>"$tmp/err"
+"$FED" start "$f" alice bob
+$FEDSYN keygen --dir "$f/keys/eve" >/dev/null 2>&1
+for i in $(seq 50); do [[ -S $f/state/alice/control.sock ]] && break; sleep 0.2; done
+sleep 0.5
+poke() { "$TOOLS/fedpoke" "$f/keys/$1" tcp://127.0.0.1:7500 "$f/keys/alice/identity.pub" "$f/genesis.fsl" "$2" 2>>"$tmp/poke.err"; }
+for w in nan forged stale wrongfed stranger truncated oversized garbage valid replay; do poke carol "$w"; done
+poke eve hello
+sleep 0.5
+log=$f/logs/alice.log
+expect() { # description, pattern
+    if grep -q -- "$2" "$log"; then ok "$1"; else not_ok "$1 (no '$2' in alice's log)" "$log" "$tmp/poke.err"; fi
+}
+echo "1..13"
+expect "a NaN weight is refused, naming the weight" "update from carol refused: .*weight 17 is NaN"
+expect "a forged signature is refused" "update from carol refused: .*signature does not verify"
+expect "a stale round is refused" "update from carol refused: .*for round 0, this is round 1 (stale)"
+expect "another federation's update is refused" "refused: .*belongs to another federation"
+expect "an update signed by a non-member is refused" "refused: .*sender is not a member"
+expect "a truncated message is refused" "update from carol refused: message: body length"
+expect "a chunk declaring 2 GiB is dropped before any allocation" "dropped a 2147483648-byte message from carol: the limit is"
+expect "an unknown frame is dropped" "dropped a frame of 5 bytes from carol: unknown framing"
+expect "the valid update is accepted" "update from carol accepted"
+expect "its replay is refused" "update from carol refused: .*a second update for round 1 (replay)"
+expect "a stranger's CurveZMQ key is refused at the handshake" "refused a connection on .*neither a member's nor a permitted joiner's"
+if "$FED" wait "$f" 60 >"$tmp/out" 2>"$tmp/err"; then ok "the round still closes and the nodes exit cleanly"
+else not_ok "the round still closes and the nodes exit cleanly" "$tmp/err" "$log"; fi
+if "$FED" check "$f" alice bob >"$tmp/out" 2>"$tmp/err" &&
+   $FEDSYN ledger export --json "$f/state/alice/ledger.fsl" | grep -q '"samples": 100,'; then
+    ok "alice's and bob's ledgers agree and count carol's one valid update"
+else not_ok "alice's and bob's ledgers agree and count carol's one valid update" "$tmp/out" "$tmp/err" "$log"; fi
