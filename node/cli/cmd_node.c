@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ledger/chain.h"
 #include "netcfg/config.h"
 #include "node/cli/cli.h"
 #include "node/fed/node.h"
@@ -212,6 +213,21 @@ int cmd_netcfg(int argc, char **argv)
     fs_err_t err = {0};
     if (config_load(argv[2], &cfg, &err) < 0) {
         return cli_fail("netcfg check", &err, NULL);
+    }
+    // With a ledger at hand, the [federation] expectations meet its genesis.
+    char ledger[CONFIG_PATH_MAX + 16];
+    snprintf(ledger, sizeof ledger, "%s/ledger.fsl", cfg.dir);
+    const char *src = access(ledger, F_OK) == 0 ? ledger : cfg.genesis[0] ? cfg.genesis : NULL;
+    if (src) {
+        chain_t *chain = chain_open(src, CHAIN_READ_ONLY, NULL, &err);
+        if (!chain) {
+            return cli_fail("netcfg check", &err, NULL);
+        }
+        int rc = config_check_genesis(&cfg, &chain_state(chain)->genesis, &err);
+        chain_destroy(&chain);
+        if (rc < 0) {
+            return cli_fail("netcfg check", &err, NULL);
+        }
     }
     printf("%s: ok: node %s, listen %s, %d peer%s, data %s%s%s\n", argv[2], cfg.name, cfg.listen,
            cfg.n_peers, cfg.n_peers == 1 ? "" : "s", cfg.dataset, cfg.labels[0] ? " labels " : "",
