@@ -258,6 +258,65 @@ int chain_append(chain_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
     return 0;
 }
 
+int chain_replace_head(chain_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
+{
+    if (self->sticky.code) {
+        return fs_err_set(err, self->sticky.code, "%s (reopen the ledger to go on)",
+                          self->sticky.msg);
+    }
+    if (self->fd < 0) {
+        return fs_err_set(err, FS_EINVAL, "%s: opened read-only", self->path);
+    }
+    if (self->n_offsets < 2) {
+        return fs_err_set(err, FS_EINVAL, "%s: the genesis is never replaced", self->path);
+    }
+    // The candidate must be valid on top of everything before the head.
+    uint64_t head = self->n_offsets - 1;
+    ledger_state_t *st = ledger_state_new();
+    int rc = 0;
+    for (uint64_t i = 0; i < head && rc == 0; i++) {
+        const uint8_t *r = NULL;
+        size_t len = 0;
+        rc = chain_record(self, i, &r, &len) < 0 ? FS_EINVAL : s_apply(st, i, r, len, err);
+    }
+    if (rc == 0) {
+        rc = ledger_state_apply(st, rec, n, err);
+    }
+    if (rc < 0) {
+        ledger_state_destroy(&st);
+        return rc;
+    }
+    size_t head_off = self->offsets[head];
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    bytes_put(&w, self->file.data, head_off);
+    s_frame(&w, rec, n);
+    // A new file replaces the old one atomically (a crash leaves either);
+    // then the handle moves to it and locks it.
+    rc = fsio_write_atomic(self->path, w.data, w.len, 0644, err);
+    int fd = rc < 0 ? -1 : open(self->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (rc == 0 && (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)) {
+        fs_err_set(&self->sticky, FS_EIO, "%s: reopening after replacing the head: %s",
+                   self->path, strerror(errno));
+        rc = fs_err_set(err, FS_EIO, "%s", self->sticky.msg);
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+    if (rc < 0) {
+        bytes_writer_reset(&w);
+        ledger_state_destroy(&st);
+        return rc;
+    }
+    close(self->fd);
+    self->fd = fd;
+    bytes_writer_reset(&self->file);
+    self->file = w;
+    ledger_state_destroy(&self->state);
+    self->state = st;
+    return 0;
+}
+
 const ledger_state_t *chain_state(const chain_t *self)
 {
     return self->state;

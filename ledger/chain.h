@@ -61,6 +61,13 @@ void chain_destroy(chain_t **self_p);
 int chain_append(chain_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
     __attribute__((warn_unused_result));
 
+// Replaces the head block by rec, which must be valid on top of the blocks
+// before it (the fork rule, docs/federation.md, decides when a node does
+// this).  The new file is written beside the old and renamed over it, so a
+// crash leaves one or the other whole.  The genesis is never replaced.
+int chain_replace_head(chain_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
+    __attribute__((warn_unused_result));
+
 const ledger_state_t *chain_state(const chain_t *self);
 uint64_t chain_height(const chain_t *self);
 // Borrowed view of record `index` (valid until the next append); 0 or -1.

@@ -45,7 +45,7 @@ static const field_t s_fields[] = {
     EXPTXT("model", EXPECT_MODEL),
     EXPTXT("dataset", EXPECT_DATASET),
     EXPNUM("rounds", EXPECT_ROUNDS, 0, 4294967295.0),
-    EXPNUM("local-iters", EXPECT_LOCAL_ITERS, 1, 4294967295.0),
+    EXPNUM("local-iters", EXPECT_LOCAL_ITERS, 0, 4294967295.0),
     EXPTXT("mechanism", EXPECT_MECHANISM),
     EXPNUM("scale", EXPECT_SCALE, 0, 1e9),
     EXPNUM("agg-scale", EXPECT_AGG_SCALE, 0, 1e9),
@@ -246,7 +246,7 @@ static int s_field(const field_t *f, const zpl_entry_t *e, const char *base, nod
             return fs_err_set(err, FS_EINVAL, "%s:%d: federation/%s: expected 1 to %d characters",
                               file, e->line, f->key, GENESIS_TEXT_MAX);
         }
-        snprintf(cfg->expect[f->expect].text, sizeof cfg->expect[0].text, "%s", e->value);
+        memcpy(cfg->expect[f->expect].text, e->value, strlen(e->value) + 1); // length checked above
         break;
     }
     cfg->expect[f->expect].set = 1;

@@ -50,3 +50,13 @@ PY
 echo
 echo "ledger and envelope ($REPS_LEDGER runs each; medians, min-max):"
 "$BUILD/bench/bench_ledger" 10000 16 "$REPS_LEDGER"
+
+# The federation (issue 4): the time per round outside training and the
+# bytes each node sends, for the paper's 4.8 MB model with 3, 8 and 16
+# local nodes (scripts/bench-federation.sh; needs the MNIST files).
+echo
+if [[ -f data/mnist/train-images-idx3-ubyte || -f data/mnist/train-images-idx3-ubyte.gz ]]; then
+    FEDSYN="$PWD/$BUILD/fedsyn" scripts/bench-federation.sh ${BENCH_FED_SIZES:-3 8 16}
+else
+    echo "federation: skipped (run 'make data' first)"
+fi

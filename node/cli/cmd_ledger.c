@@ -58,7 +58,8 @@ static void s_help_init(void)
            "  --timeout-ms T      first attempt's round deadline (default 60000)\n"
            "  --attempt-extra-ms T  added per failed attempt (default 5000)\n"
            "  --rounds R          planned rounds (default 10; 0: no end)\n"
-           "  --local-iters I     local iterations per round (default 50)\n"
+           "  --local-iters I     local iterations per round (default 50; 0: members send\n"
+           "                      the global model back, which measures the protocol alone)\n"
            "  --quorum Q          fewest contributors in a block (default 1)\n"
            "  --inactive-after K  rounds missed before a member is removed (default 3)\n"
            "  --out PATH          the ledger file to create (refuses to replace one)\n\n"
@@ -126,7 +127,7 @@ static int s_init(int argc, char **argv)
         case 't': bad = cli_int(CMD, "timeout-ms", optarg, 1, 86400000, &timeout); break;
         case 'x': bad = cli_int(CMD, "attempt-extra-ms", optarg, 0, 86400000, &extra); break;
         case 'r': bad = cli_int(CMD, "rounds", optarg, 0, 1000000, &rounds); break;
-        case 'i': bad = cli_int(CMD, "local-iters", optarg, 1, 1000000, &iters); break;
+        case 'i': bad = cli_int(CMD, "local-iters", optarg, 0, 1000000, &iters); break;
         case 'q': bad = cli_int(CMD, "quorum", optarg, 1, LEDGER_MAX_MEMBERS, &quorum); break;
         case 'K': bad = cli_int(CMD, "inactive-after", optarg, 0, 65535, &inactive); break;
         case 'o': out = optarg; break;

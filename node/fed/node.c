@@ -17,6 +17,7 @@
 #include "ledger/assemble.h"
 #include "ledger/budget.h"
 #include "ledger/chain.h"
+#include "ledger/election.h"
 #include "node/base/bytes.h"
 #include "node/base/fsio.h"
 #include "node/base/log.h"
@@ -580,6 +581,7 @@ static void s_send_update(node_t *self)
 // The aggregator's close: average, assemble, sign, append, send.
 static void s_close_round(node_t *self)
 {
+    int64_t t0 = s_mono();
     const ledger_state_t *st = s_state(self);
     const genesis_t *g = &st->genesis;
     fs_err_t err = {0};
@@ -668,6 +670,9 @@ static void s_close_round(node_t *self)
             uint8_t bh[32];
             block_hash(w.data, w.len, bh);
             s_seen(self, bh);
+            log_info("round %llu closed: %d updates averaged, block signed, appended and "
+                     "queued to %zu peers in %lld ms", (unsigned long long)self->round,
+                     self->n_got, transport_peer_count(self->net), (long long)(s_mono() - t0));
             s_print_round(self, &s_state(self)->last);
             s_enter_round(self);
         }
@@ -738,6 +743,7 @@ static void s_process_update(node_t *self, const uint8_t *buf, size_t n, int fro
 }
 
 static int s_setup_ledger(node_t *self, fs_err_t *err);
+static void s_keep_evidence(node_t *self, const uint8_t *rec, size_t n);
 
 static void s_handle_hello(node_t *self, transport_msg_t *msg)
 {
@@ -876,12 +882,44 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
             log_warn("sync reply from %s: record %u: %s", who, i, err.msg);
             return;
         }
-        if (m.round < chain_height(self->chain)) {
+        uint64_t h = chain_height(self->chain);
+        if (m.round + 1 == h && h >= 2 && i + 1 < s.k) {
+            // The peer's block for our head's index has a successor: its
+            // chain is longer, and a block with a successor is final.
+            const uint8_t *ours;
+            size_t ours_n;
+            if (chain_record(self->chain, h - 1, &ours, &ours_n) == 0 &&
+                (ours_n != s.len[i] || memcmp(ours, s.rec[i], ours_n) != 0)) {
+                uint8_t *keep = xmalloc(ours_n);
+                memcpy(keep, ours, ours_n);
+                if (chain_replace_head(self->chain, s.rec[i], s.len[i], &err) < 0) {
+                    log_warn("sync reply from %s: block %llu refused: %s", who,
+                             (unsigned long long)m.round, err.msg);
+                    free(keep);
+                    return;
+                }
+                log_warn("fork at block %llu: %s's chain is longer; replaced our head (kept in "
+                         "%s/evidence/)", (unsigned long long)m.round, who, self->cfg.dir);
+                s_keep_evidence(self, keep, ours_n);
+                free(keep);
+                appended++;
+                self->have_global = 0;
+            }
+            continue;
+        }
+        if (m.round < h) {
             continue;
         }
         if (chain_append(self->chain, s.rec[i], s.len[i], &err) < 0) {
             log_warn("sync reply from %s: block %llu refused: %s", who,
                      (unsigned long long)m.round, err.msg);
+            sigmsg_t first;
+            fs_err_t e2 = {0};
+            if (m.round == h && h >= 2 &&
+                sigmsg_decode(s.rec[0], s.len[0], BLOCK_MAX_BYTES, &first, &e2) == 0 &&
+                first.round >= h) {
+                s_sync_request(self, msg->peer, h - 1); // maybe our head is the odd one
+            }
             return;
         }
         appended++;
@@ -910,6 +948,102 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
     }
 }
 
+// Keeps a block that lost the fork rule as evidence (DIR/evidence/).
+static void s_keep_evidence(node_t *self, const uint8_t *rec, size_t n)
+{
+    uint8_t h[32];
+    char hex[65], path[CONFIG_PATH_MAX + 128];
+    block_hash(rec, n, h);
+    bytes_to_hex(h, 32, hex);
+    snprintf(path, sizeof path, "%s/evidence", self->cfg.dir);
+    fs_err_t err = {0};
+    if (fsio_mkdirs(path, &err) == 0) {
+        snprintf(path, sizeof path, "%s/evidence/block-%s.rec", self->cfg.dir, hex);
+        if (fsio_write_atomic(path, rec, n, 0644, &err) < 0) {
+            log_warn("cannot keep the evidence: %s", err.msg);
+        }
+    }
+}
+
+// A valid block for the index of our head that is not our head: the fork
+// rule (ledger/election.h: the lower attempt wins, then the lower hash)
+// decides.  When it wins we replace our head (chain_replace_head verifies
+// it on the blocks before) and adopt its model; either way the loser is
+// kept as evidence and the winner is sent on, so every node converges.
+static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
+                             const uint8_t *model, size_t count, int from)
+{
+    const uint8_t *ours;
+    size_t ours_n;
+    uint8_t theirs_h[32], ours_h[32];
+    if (chain_record(self->chain, chain_height(self->chain) - 1, &ours, &ours_n) < 0) {
+        return;
+    }
+    block_hash(rec, rec_len, theirs_h);
+    block_hash(ours, ours_n, ours_h);
+    if (memcmp(theirs_h, ours_h, 32) == 0 || s_seen(self, theirs_h)) {
+        return; // our own head again, or a loser already judged
+    }
+    fs_err_t err = {0};
+    sigmsg_t m;
+    block_t *b = xmalloc(sizeof *b);
+    int rc = sigmsg_decode(rec, rec_len, BLOCK_MAX_BYTES, &m, &err);
+    rc = rc ? rc : block_decode(&m, b, &err);
+    const block_t *head = &s_state(self)->last;
+    const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "a sync reply";
+    if (rc == 0 && election_prefer(b->attempt, theirs_h, head->attempt, ours_h) > 0) {
+        uint8_t mh[32];
+        float *w = NULL;
+        if (model && count == self->n) {
+            w = xmalloc(count * sizeof(float));
+            memcpy(w, model, count * sizeof(float));
+            hash_model(w, count, mh);
+        }
+        uint8_t *keep = xmalloc(ours_n);
+        memcpy(keep, ours, ours_n);
+        if (!w || memcmp(mh, b->model_hash, 32) != 0) {
+            log_warn("competing block %llu from %s wins the fork rule but came without its "
+                     "model: asking for it", (unsigned long long)b->index, who);
+        } else if ((rc = chain_replace_head(self->chain, rec, rec_len, &err)) < 0) {
+            log_warn("competing block %llu from %s refused: %s", (unsigned long long)b->index,
+                     who, err.msg);
+        } else {
+            log_warn("fork at block %llu: replaced our head (attempt %u) by %s's block (attempt "
+                     "%u), which the fork rule prefers; ours kept in %s/evidence/",
+                     (unsigned long long)b->index, head->attempt, who, b->attempt,
+                     self->cfg.dir);
+            s_keep_evidence(self, keep, ours_n);
+            free(self->global);
+            self->global = w;
+            w = NULL;
+            self->have_global = 1;
+            s_save_global(self);
+            bytes_writer_t out;
+            bytes_writer_init(&out);
+            wire_block_encode(&out, rec, rec_len, self->global, self->n);
+            s_broadcast(self, WIRE_BLOCK, out.data, out.len, from, 1, 0);
+            bytes_writer_reset(&out);
+            s_enter_round(self);
+        }
+        free(keep);
+        free(w);
+    } else if (rc == 0) {
+        log_warn("competing block %llu from %s loses the fork rule to ours (attempt %u vs %u): "
+                 "kept ours and sent it back", (unsigned long long)b->index, who, b->attempt,
+                 head->attempt);
+        s_keep_evidence(self, rec, rec_len);
+        if (from >= 0 && self->have_global) {
+            bytes_writer_t out;
+            bytes_writer_init(&out);
+            wire_block_encode(&out, ours, ours_n, self->global, self->n);
+            transport_send(self->net, from, WIRE_BLOCK, out.data, out.len, 1);
+            bytes_writer_reset(&out);
+        }
+    }
+    s_seen(self, theirs_h);
+    free(b);
+}
+
 static void s_handle_block(node_t *self, transport_msg_t *msg)
 {
     const uint8_t *rec, *model;
@@ -929,6 +1063,10 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         return;
     }
     uint64_t h = chain_height(self->chain);
+    if (m.round + 1 == h && h >= 2) {
+        s_competing_head(self, rec, rec_len, model, count, msg->peer);
+        return;
+    }
     if (m.round < h) {
         const uint8_t *ours;
         size_t n;
@@ -937,9 +1075,9 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         if (chain_record(self->chain, m.round, &ours, &n) == 0) {
             block_hash(ours, n, b);
             if (memcmp(a, b, 32) != 0 && !s_seen(self, a)) {
-                log_warn("block %llu from %s differs from ours (kept ours, which a later block "
-                         "already extends or which the fork rule prefers; see "
-                         "docs/federation.md)", (unsigned long long)m.round, who);
+                log_warn("block %llu from %s differs from ours, which later blocks extend: "
+                         "kept ours (a block with a successor is final; docs/federation.md)",
+                         (unsigned long long)m.round, who);
             }
         }
         return;
@@ -1512,6 +1650,11 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
         zclock_sleep(20); // let the last messages (a leave, a block) reach the peers
     }
     zpoller_destroy(&poller);
+    uint64_t in, out;
+    transport_counters(self->net, &in, &out);
+    log_info("traffic: %llu bytes sent, %llu received; ledger height %llu",
+             (unsigned long long)out, (unsigned long long)in,
+             self->chain ? (unsigned long long)chain_height(self->chain) : 0ULL);
     if (*stop) {
         rc = fs_err_set(err, FS_EINTR, "stopped by a signal at height %llu (a restart catches "
                         "up from the peers)",

@@ -89,6 +89,68 @@ static void s_write(const char *path, const uint8_t *d, size_t n)
     fclose(f);
 }
 
+// The fork rule's tool: the head block is replaced by a competing block
+// for the same index, valid on the blocks before it; anything else is
+// refused and leaves the file as it was.
+static void test_chain_replace_head(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_PAPER);
+    const char *path = s_path("fork.fsl");
+    fs_err_t err = {0, ""};
+    chain_t *c = chain_create(path, fx->recs[0], fx->lens[0], &err);
+    assert_non_null(c);
+    assert_int_equal(chain_replace_head(c, fx->recs[0], fx->lens[0], &err), FS_EINVAL);
+    for (int r = 0; r < 2; r++) {
+        fedfx_round(fx, 0);
+        assert_int_equal(chain_append(c, fx->recs[fx->n_recs - 1], fx->lens[fx->n_recs - 1], &err),
+                         0);
+    }
+    // A competing block 3 (only member 1 contributed: a deadline close),
+    // then the block 3 everyone contributed to, which the chain takes.
+    block_t *alt = malloc(sizeof *alt);
+    fedfx_next(fx, 2, alt);
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fedfx_sign(fx, alt, NULL, &w);
+    fedfx_round(fx, 0);
+    assert_int_equal(chain_append(c, fx->recs[3], fx->lens[3], &err), 0);
+    size_t before_n;
+    uint8_t *before = s_read(path, &before_n);
+    // Refused: a record for another index, a record signed by a stranger.
+    assert_int_not_equal(chain_replace_head(c, fx->recs[2], fx->lens[2], &err), 0);
+    bytes_writer_t bad;
+    bytes_writer_init(&bad);
+    fedfx_sign(fx, alt, fx->ids[2] == fedfx_identity(fx, alt->aggregator) ? fx->ids[0] : fx->ids[2],
+               &bad);
+    assert_int_equal(chain_replace_head(c, bad.data, bad.len, &err), FS_EVERIFY);
+    size_t after_n;
+    uint8_t *after = s_read(path, &after_n);
+    assert_int_equal(after_n, before_n);
+    assert_memory_equal(after, before, before_n);
+    free(after);
+    // Accepted: the competing block; the file holds it, reopens valid.
+    assert_int_equal(chain_replace_head(c, w.data, w.len, &err), 0);
+    assert_int_equal(chain_height(c), 4);
+    const uint8_t *rec;
+    size_t n;
+    assert_int_equal(chain_record(c, 3, &rec, &n), 0);
+    assert_int_equal(n, w.len);
+    assert_memory_equal(rec, w.data, n);
+    assert_int_equal(chain_state(c)->last.n_contrib, 1);
+    chain_destroy(&c);
+    c = chain_open(path, CHAIN_WRITE, NULL, &err); // verified again, writable
+    assert_non_null(c);
+    assert_int_equal(chain_height(c), 4);
+    assert_int_equal(chain_state(c)->last.n_contrib, 1);
+    chain_destroy(&c);
+    bytes_writer_reset(&w);
+    bytes_writer_reset(&bad);
+    free(before);
+    free(alt);
+    fedfx_destroy(&fx);
+}
+
 // A crash while appending leaves any prefix of the last record: each one
 // opens, with the last block cut off and a count of the bytes cut.
 static void test_chain_torn_tail(void **state)
@@ -248,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_chain_torn_tail),
         cmocka_unit_test(test_chain_damaged_middle),
         cmocka_unit_test(test_chain_one_writer_and_sticky_errors),
+        cmocka_unit_test(test_chain_replace_head),
     };
     return cmocka_run_group_tests_name("chain", tests, NULL, s_teardown);
 }
