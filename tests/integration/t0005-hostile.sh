@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# t0005-hostile.sh - a running node facing bad input on the wire.  alice and
-# bob run; carol's keys are used by build/tools/fedpoke to send, one by one,
+# t0005-hostile.sh - a running node facing bad input on the wire.  Of three
+# founders only alice runs (bob never comes, so the round cannot close as
+# "all arrived" and alice aggregates it at her attempt's deadline, whatever
+# her rank); carol's keys are used by build/tools/fedpoke to send, one by one,
 # an update with a NaN weight, a forged signature, a stale round, another
 # federation's id, an update signed by a non-member, a truncated message, a
 # chunk declaring 2 GiB, an unknown frame, then a valid update and a replay
@@ -31,9 +33,9 @@ open(os.path.join(d, "train-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 
 PY
 
 f=$tmp/f
-"$FED" init "$f" --nodes 4 --data "$tmp/data" --width 4 --rounds 1 --local-iters 5 --batch 16 \
-    --timeout-ms 8000 --port 7500 >/dev/null 2>"$tmp/err"
-"$FED" start "$f" alice bob
+"$FED" init "$f" --nodes 3 --data "$tmp/data" --width 4 --rounds 1 --local-iters 5 --batch 16 \
+    --timeout-ms 12000 --attempt-extra-ms 1000 --port 7500 >/dev/null 2>"$tmp/err"
+"$FED" start "$f" alice
 $FEDSYN keygen --dir "$f/keys/eve" >/dev/null 2>&1
 for i in $(seq 50); do [[ -S $f/state/alice/control.sock ]] && break; sleep 0.2; done
 sleep 0.5
@@ -57,9 +59,9 @@ expect "an unknown frame is dropped" "dropped a frame of 5 bytes from carol: unk
 expect "the valid update is accepted" "update from carol accepted"
 expect "its replay is refused" "update from carol refused: .*a second update for round 1 (replay)"
 expect "a stranger's CurveZMQ key is refused at the handshake" "refused a connection on .*neither a member's nor a permitted joiner's"
-if "$FED" wait "$f" 60 >"$tmp/out" 2>"$tmp/err"; then ok "the round still closes and the nodes exit cleanly"
-else not_ok "the round still closes and the nodes exit cleanly" "$tmp/err" "$log"; fi
-if "$FED" check "$f" alice bob >"$tmp/out" 2>"$tmp/err" &&
+if "$FED" wait "$f" 90 >"$tmp/out" 2>"$tmp/err"; then ok "the round still closes and the node exits cleanly"
+else not_ok "the round still closes and the node exits cleanly" "$tmp/err" "$log"; fi
+if $FEDSYN ledger verify "$f/state/alice/ledger.fsl" >"$tmp/out" 2>"$tmp/err" &&
    $FEDSYN ledger export --json "$f/state/alice/ledger.fsl" | grep -q '"samples": 100,'; then
-    ok "alice's and bob's ledgers agree and count carol's one valid update"
-else not_ok "alice's and bob's ledgers agree and count carol's one valid update" "$tmp/out" "$tmp/err" "$log"; fi
+    ok "alice's ledger is valid and counts carol's one valid update"
+else not_ok "alice's ledger is valid and counts carol's one valid update" "$tmp/out" "$tmp/err" "$log"; fi

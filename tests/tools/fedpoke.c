@@ -132,7 +132,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 100 && transport_flush(net); i++) {
         zclock_sleep(20);
     }
-    zclock_sleep(500); // let the frames leave before the socket closes
+    zclock_sleep(300); // let the frames leave before the socket closes
     transport_destroy(&net);
     zsys_dir_delete("%s", dir);
     identity_destroy(&stranger);
