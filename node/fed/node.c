@@ -58,6 +58,7 @@ typedef struct {
     int64_t seen_ms;         // when (monotonic)
     int64_t first_ms;        // its first hello
     int64_t redial_ms;       // our last re-dial of it
+    uint8_t hears[TRANSPORT_MAX_PEERS / 8]; // our peers it heard from (its last hello)
 } peer_info_t;
 
 struct node {
@@ -105,6 +106,7 @@ struct node {
     int leaving, left;
     int64_t finished_at;          // when the planned rounds were done
     double round_t0;              // wall seconds, for the per-round line
+    int save_pending;             // global.fsm is behind the head's model
 };
 
 static int64_t s_mono(void)
@@ -451,8 +453,18 @@ static void s_print_round(node_t *self, const block_t *b)
     fflush(stdout);
 }
 
+// The global model is saved once the node's sends are out (saving 4.8 MB
+// with fsync takes tens of milliseconds that would otherwise delay the
+// block's distribution).  A crash in between leaves an older global.fsm,
+// which the restart detects by its hash and fetches again from a peer.
 static void s_save_global(node_t *self)
 {
+    self->save_pending = 1;
+}
+
+static void s_save_global_now(node_t *self)
+{
+    self->save_pending = 0;
     fs_err_t err = {0};
     if (global_save(self->global_path, &self->arch, self->global, chain_height(self->chain) - 1,
                     s_state(self)->model_hash, self->cfg.dataset, &err) < 0) {
@@ -516,30 +528,13 @@ static void s_send_update(node_t *self)
             }
         }
         memcpy(c->key, agg_key, 32);
-        memset(c->digest, 0, 32);
         c->samples = self->samples;
         c->w = xmalloc(self->n * sizeof(float));
         memcpy(c->w, self->update, self->n * sizeof(float));
-        // the block records our envelope digest too: seal it to ourselves
-        bytes_writer_t w;
-        bytes_writer_init(&w);
-        envelope_t hdr = {0};
-        const genesis_t *g = &s_state(self)->genesis;
-        memcpy(hdr.fed_id, self->fed_id, 32);
-        hdr.round = self->round;
-        memcpy(hdr.base_hash, s_state(self)->model_hash, 32);
-        hdr.samples = self->samples;
-        hdr.mechanism = g->mechanism;
-        hdr.clip = g->mechanism == NOISE_LAPLACE_CLIPPED ? g->clip : 0;
-        hdr.scale = g->mechanism == NOISE_NONE ? 0 : g->member_scale;
-        fs_err_t err = {0};
-        if (envelope_seal(&w, &hdr, self->me, self->pub, self->update, self->n, &err) == 0) {
-            sigmsg_t m;
-            if (sigmsg_decode(w.data, w.len, w.len, &m, &err) == 0) {
-                memcpy(c->digest, m.digest, 32);
-            }
-        }
-        bytes_writer_reset(&w);
+        // The aggregator seals nothing to itself: its entry in the block
+        // records the hash of its update instead of an envelope digest
+        // (docs/ledger.md §6).
+        hash_model(c->w, self->n, c->digest);
         self->n_got++;
         log_info("round %llu: my update counted (I aggregate attempt %u)",
                  (unsigned long long)self->round, self->attempt);
@@ -779,6 +774,14 @@ static void s_handle_hello(node_t *self, transport_msg_t *msg)
         log_info("peer %s at %s (height %llu)", h->me.id.name, h->me.endpoint,
                  (unsigned long long)h->height);
         s_hello(self, p);
+    }
+    // Whom it hears: a block from one of them reaches it without our relay.
+    memset(self->peer[p].hears, 0, sizeof self->peer[p].hears);
+    for (int i = 0; i < h->n_peers; i++) {
+        int q = transport_find(self->net, h->peers[i].id.sign_pk);
+        if (q >= 0 && h->peers[i].heard) {
+            self->peer[p].hears[q / 8] |= (uint8_t)(1u << (q % 8));
+        }
     }
     // Does it hear us?  If not, our dial was refused before it knew our key.
     int heard = 0, listed = 0;
@@ -1096,7 +1099,18 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
     }
     s_seen(self, bh);
     self->peer[msg->peer].height = h + 1;
-    s_broadcast(self, WIRE_BLOCK, msg->data, msg->n, msg->peer, 1, h + 1);
+    // Gossip on, except to peers that said they have it or that hear its
+    // aggregator, who sent it to all it is connected to (in a full mesh
+    // nobody relays; with gaps, relays fill them).
+    int agg = transport_find(self->net, m.signer);
+    for (size_t i = 0; i < transport_peer_count(self->net); i++) {
+        int skip = (int)i == msg->peer || (int)i == agg ||
+                   !transport_peer_connected(self->net, (int)i) || self->peer[i].height > h ||
+                   (agg >= 0 && (self->peer[i].hears[agg / 8] >> (agg % 8) & 1));
+        if (!skip) {
+            transport_send(self->net, (int)i, WIRE_BLOCK, msg->data, msg->n, 1);
+        }
+    }
     s_hello(self, -1);
 }
 
@@ -1618,7 +1632,10 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
             local_polled = 1;
         }
         size_t queued = transport_flush(self->net);
-        void *which = zpoller_wait(poller, queued ? 5 : 50);
+        if (queued == 0 && self->save_pending) {
+            s_save_global_now(self);
+        }
+        void *which = zpoller_wait(poller, queued ? 1 : 50);
         if (which == transport_inbox(self->net)) {
             transport_msg_t msg;
             // drain what is there (bounded, so ticks still run)
@@ -1650,6 +1667,9 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
         zclock_sleep(20); // let the last messages (a leave, a block) reach the peers
     }
     zpoller_destroy(&poller);
+    if (self->save_pending) {
+        s_save_global_now(self);
+    }
     uint64_t in, out;
     transport_counters(self->net, &in, &out);
     log_info("traffic: %llu bytes sent, %llu received; ledger height %llu",

@@ -18,7 +18,7 @@
 // CurveZMQ checks ZMQ_MAXMSGSIZE against the encrypted frame (MESSAGE
 // command, nonce, MAC: 33 bytes more), so the limit leaves room for them.
 #define FRAME_LIMIT (TRANSPORT_CHUNK + CHUNK_HEADER + 256)
-#define PEER_HWM 16      // frames libzmq may hold per peer beyond our queues
+#define PEER_HWM 32      // frames libzmq may hold per peer beyond our queues (2 MB)
 #define MAX_PARTIALS 64  // messages being reassembled at once
 
 typedef struct {
