@@ -123,7 +123,8 @@ check-asan:
 	  $(TEST_SRC:tests/%.c=build/asan/tests/%) $(INTEGRATION)
 
 check-valgrind: tests
-	@FEDSYN_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	@FEDSYN_TEST_SLOW=$${FEDSYN_TEST_SLOW:-20} \
+	  FEDSYN_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	  FEDSYN=$(abspath $(BIN)) FEDSYN_TOOLS=$(abspath $(BUILD)/tools) OPENBLAS_NUM_THREADS=1 \
 	  prove -e '' $(INTEGRATION)
 

@@ -151,10 +151,15 @@ cmd_start() {
     local n
     for n in "${names[@]}"; do
         [[ -f $dir/$n.zpl ]] || die "start: no node '$n' in $dir"
-        # stdout (one line per round) and stderr (progress) to the node's logs
-        ( cd "$dir" && exec $WRAP "$FEDSYN" node --config "$n.zpl" \
-              >> "logs/$n.out" 2>> "logs/$n.log" ) &
-        echo $! > "$dir/run/$n.pid"
+        # stdout (one line per round) and stderr (progress) to the node's
+        # logs; the node's pid in run/NAME.pid, its exit status in run/NAME.rc
+        rm -f "$dir/run/$n.rc" "$dir/run/$n.pid"
+        ( cd "$dir" || exit 1
+          $WRAP "$FEDSYN" node --config "$n.zpl" >> "logs/$n.out" 2>> "logs/$n.log" &
+          echo $! > "run/$n.pid"
+          wait $!
+          echo $? > "run/$n.rc" ) &
+        while [[ ! -s $dir/run/$n.pid ]]; do sleep 0.05; done
     done
 }
 
@@ -172,11 +177,14 @@ cmd_wait() {
             fi
             sleep 0.2
         done
-        if ! wait "$pid" 2> /dev/null; then
-            local code; code=$(wait "$pid" 2> /dev/null; echo $?)
-            true "$code"
+        local k=0
+        while [[ ! -s $dir/run/$n.rc ]] && (( k++ < 50 )); do sleep 0.1; done
+        local code; code=$(cat "$dir/run/$n.rc" 2> /dev/null || echo '?')
+        if [[ $code != 0 ]]; then
+            echo "federation.sh: $n exited with status $code" >&2
+            rc=1
         fi
-        rm -f "$f"
+        rm -f "$f" "$dir/run/$n.rc"
     done
     # exit statuses: each node's last stderr line says how it ended
     for n in $(cat "$dir/.founders") $(cat "$dir/.spares"); do

@@ -21,6 +21,9 @@ tmp=$(mktemp -d /tmp/fedsyn-t0004-XXXXXX)
 cleanup() { for d in "$tmp"/f*; do [[ -d $d ]] && "$FED" stop "$d" 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 export OPENBLAS_NUM_THREADS=1 FEDSYN_LOG_EVERY=0
+# Under valgrind (make check-valgrind) everything runs ~20x slower: deadlines
+# and waits are multiplied by FEDSYN_TEST_SLOW.
+S=${FEDSYN_TEST_SLOW:-1}
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; local x; for x in "${@:2}"; do sed "s|^|# $(basename "$x"): |" "$x" | tail -8; done; }
@@ -61,9 +64,9 @@ echo "1..16"
 # 1. three founders, three rounds
 f1=$tmp/f1
 "$FED" init "$f1" --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --data "$DATA" --width 4 \
-    --rounds 3 --local-iters 3 --batch 16 --timeout-ms 8000 --port 7400 >/dev/null 2>"$tmp/err"
+    --rounds 3 --local-iters 3 --batch 16 --timeout-ms $((8000 * S)) --port 7400 >/dev/null 2>"$tmp/err"
 "$FED" start "$f1"
-if "$FED" wait "$f1" 120 >"$tmp/out" 2>"$tmp/err"; then ok "three nodes finish three rounds"
+if "$FED" wait "$f1" $((120 * S)) >"$tmp/out" 2>"$tmp/err"; then ok "three nodes finish three rounds"
 else not_ok "three nodes finish three rounds" "$tmp/err" "$f1/logs/alice.log" "$f1/logs/bob.log"; fi
 check "their ledgers are valid and byte-identical" "$FED" check "$f1"
 check "each node printed one line per round" \
@@ -78,11 +81,11 @@ assert len(b) == 3 and all(len(x["block"]["contributors"]) == 3 for x in b), b'
 # 2. failover: kill the aggregator of round 2 while it trains
 f2=$tmp/f2
 "$FED" init "$f2" --nodes 3 --data "$DATA" --limit 300 --width 4 --rounds 6 --local-iters 60 \
-    --batch 16 --timeout-ms 3000 --attempt-extra-ms 1000 --inactive-after 1 --port 7410 \
+    --batch 16 --timeout-ms $((3000 * S)) --attempt-extra-ms $((1000 * S)) --inactive-after 1 --port 7410 \
     >/dev/null 2>"$tmp/err"
 "$FED" start "$f2"
 victim=""
-if wait_for 60 bash -c "cd $f2 && $FEDSYN status --config alice.zpl | grep -q 'round       2, attempt 0'"; then
+if wait_for $((60 * S)) bash -c "cd $f2 && $FEDSYN status --config alice.zpl | grep -q 'round       2, attempt 0'"; then
     victim=$(status_of "$f2" alice | sed -n 's/^round .*aggregator \([a-z]*\).*/\1/p')
 fi
 if [[ -n $victim ]]; then
@@ -95,7 +98,7 @@ survivors=$(for x in alice bob carol; do [[ $x != "$victim" ]] && echo "$x"; don
 first=${survivors%% *}
 vkey=$(cut -d' ' -f3 "$f2/keys/${victim:-none}/identity.pub" 2>/dev/null)
 check "the next candidate closes round 2 (attempt >= 1) and marks $victim inactive" \
-    wait_for 60 json_blocks "$f2/state/$first/ledger.fsl" "
+    wait_for $((60 * S)) json_blocks "$f2/state/$first/ledger.fsl" "
 import json, sys
 b = json.load(sys.stdin)['blocks']
 assert len(b) > 2
@@ -103,9 +106,8 @@ r2 = b[2]
 assert r2['block']['attempt'] >= 1 and r2['signer_name'] != '$victim', r2
 assert any(l['key'] == '$vkey' and l['reason'] == 'inactive' for l in r2['block']['left'])"
 # restart the victim: it catches up from its peers and asks to rejoin
-(cd "$f2" && exec $FEDSYN node --config "$victim.zpl" >>"logs/$victim.out" 2>>"logs/$victim.log") &
-echo $! >"$f2/run/$victim.pid"
-if "$FED" wait "$f2" 180 >"$tmp/out" 2>"$tmp/err"; then ok "all three finish after the restart"
+"$FED" start "$f2" "$victim"
+if "$FED" wait "$f2" $((180 * S)) >"$tmp/out" 2>"$tmp/err"; then ok "all three finish after the restart"
 else not_ok "all three finish after the restart" "$tmp/err" "$f2/logs/$victim.log"; fi
 check "all three ledgers agree (the restarted node caught up)" "$FED" check "$f2"
 check "the restarted node synced the chain and rejoined" \
@@ -114,16 +116,16 @@ check "the restarted node synced the chain and rejoined" \
 # 3. a joiner with one bootstrap peer; a member leaves
 f3=$tmp/f3
 "$FED" init "$f3" --nodes 3 --spares 1 --data "$DATA" --limit 300 --width 4 --rounds 10 \
-    --local-iters 20 --batch 16 --timeout-ms 4000 --port 7420 >/dev/null 2>"$tmp/err"
+    --local-iters 20 --batch 16 --timeout-ms $((4000 * S)) --port 7420 >/dev/null 2>"$tmp/err"
 "$FED" start "$f3"
-wait_for 30 grep -q ': round 1 ' "$f3/logs/alice.out"
+wait_for $((30 * S)) grep -q ': round 1 ' "$f3/logs/alice.out"
 "$FED" start "$f3" dave
 check "dave (one bootstrap peer, on the allow-list) is admitted" \
-    wait_for 60 bash -c "cd $f3 && $FEDSYN status --config dave.zpl | grep -q 'member      active'"
+    wait_for $((60 * S)) bash -c "cd $f3 && $FEDSYN status --config dave.zpl | grep -q 'member      active'"
 check "fedsyn node leave: carol's leave is recorded and carol exits" \
     bash -c "cd $f3 && $FEDSYN node leave --config carol.zpl | grep -q leaving && \
-             for i in \$(seq 100); do kill -0 \$(cat run/carol.pid) 2>/dev/null || exit 0; sleep 0.3; done; exit 1"
-if "$FED" wait "$f3" 180 >"$tmp/out" 2>"$tmp/err"; then ok "the others finish the planned rounds"
+             for i in \$(seq $((100 * S))); do kill -0 \$(cat run/carol.pid) 2>/dev/null || exit 0; sleep 0.3; done; exit 1"
+if "$FED" wait "$f3" $((180 * S)) >"$tmp/out" 2>"$tmp/err"; then ok "the others finish the planned rounds"
 else not_ok "the others finish the planned rounds" "$tmp/err" "$f3/logs/dave.log"; fi
 check "alice, bob and dave agree; the ledger records dave's join and carol's leave" \
     bash -c "'$FED' check '$f3' alice bob dave && $FEDSYN ledger export --json $f3/state/alice/ledger.fsl | \

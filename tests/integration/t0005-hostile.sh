@@ -20,6 +20,7 @@ FED="$ROOT/scripts/federation.sh"
 tmp=$(mktemp -d /tmp/fedsyn-t0005-XXXXXX)
 trap '"$FED" stop "$tmp/f" 2>/dev/null; rm -rf "$tmp"' EXIT
 export OPENBLAS_NUM_THREADS=1 FEDSYN_LOG_EVERY=0
+S=${FEDSYN_TEST_SLOW:-1}   # deadlines x S under valgrind
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; local x; for x in "${@:2}"; do sed "s|^|# |" "$x" | tail -8; done; }
@@ -34,10 +35,10 @@ PY
 
 f=$tmp/f
 "$FED" init "$f" --nodes 3 --data "$tmp/data" --width 4 --rounds 1 --local-iters 5 --batch 16 \
-    --timeout-ms 12000 --attempt-extra-ms 1000 --port 7500 >/dev/null 2>"$tmp/err"
+    --timeout-ms $((12000 * S)) --attempt-extra-ms $((1000 * S)) --port 7500 >/dev/null 2>"$tmp/err"
 "$FED" start "$f" alice
 $FEDSYN keygen --dir "$f/keys/eve" >/dev/null 2>&1
-for i in $(seq 50); do [[ -S $f/state/alice/control.sock ]] && break; sleep 0.2; done
+for i in $(seq $((50 * S))); do [[ -S $f/state/alice/control.sock ]] && break; sleep 0.2; done
 sleep 0.5
 poke() { "$TOOLS/fedpoke" "$f/keys/$1" tcp://127.0.0.1:7500 "$f/keys/alice/identity.pub" "$f/genesis.fsl" "$2" 2>>"$tmp/poke.err"; }
 for w in nan forged stale wrongfed stranger truncated oversized garbage valid replay; do poke carol "$w"; done
@@ -59,7 +60,7 @@ expect "an unknown frame is dropped" "dropped a frame of 5 bytes from carol: unk
 expect "the valid update is accepted" "update from carol accepted"
 expect "its replay is refused" "update from carol refused: .*a second update for round 1 (replay)"
 expect "a stranger's CurveZMQ key is refused at the handshake" "refused a connection on .*neither a member's nor a permitted joiner's"
-if "$FED" wait "$f" 90 >"$tmp/out" 2>"$tmp/err"; then ok "the round still closes and the node exits cleanly"
+if "$FED" wait "$f" $((90 * S)) >"$tmp/out" 2>"$tmp/err"; then ok "the round still closes and the node exits cleanly"
 else not_ok "the round still closes and the node exits cleanly" "$tmp/err" "$log"; fi
 if $FEDSYN ledger verify "$f/state/alice/ledger.fsl" >"$tmp/out" 2>"$tmp/err" &&
    $FEDSYN ledger export --json "$f/state/alice/ledger.fsl" | grep -q '"samples": 100,'; then
