@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "crypto/keyring.h"
 #include "ledger/budget.h"
 #include "ledger/chain.h"
+#include "node/fed/global.h"
 #include "ledger/election.h"
 #include "node/base/bytes.h"
 #include "node/cli/cli.h"
@@ -320,6 +322,37 @@ static int s_parse_help(int argc, char **argv, const char *sub, const char *help
     return -1;
 }
 
+// A node keeps its global model as global.fsm beside its ledger: when it is
+// there, it must be the model whose hash the head block records.
+static int s_check_model_beside(const char *ledger, const ledger_state_t *st)
+{
+    char path[4096];
+    const char *slash = strrchr(ledger, '/');
+    snprintf(path, sizeof path, "%.*sglobal.fsm", slash ? (int)(slash - ledger + 1) : 0, ledger);
+    if (access(path, F_OK) != 0) {
+        return 0;
+    }
+    fs_err_t err = {0, ""};
+    dcgan_config_t arch;
+    if (global_arch(st->genesis.model, &arch, &err) < 0) {
+        cli_fail(CMD " verify", &err, NULL);
+        return -1;
+    }
+    size_t ng, n;
+    global_sizes(&arch, &ng, &n);
+    float *w = malloc(n * sizeof *w);
+    int rc = w ? global_load(path, &arch, w, st->model_hash, &err) : FS_EIO;
+    free(w);
+    if (rc < 0) {
+        fs_err_prefix(&err, rc, "model check: ");
+        cli_fail(CMD " verify", &err, "a node fetches the head's model from a peer when it "
+                 "restarts");
+        return -1;
+    }
+    printf("%s: the head's model (block %llu)\n", path, (unsigned long long)st->height - 1);
+    return 0;
+}
+
 static int s_verify(int argc, char **argv)
 {
     static const char help[] =
@@ -328,7 +361,8 @@ static int s_verify(int argc, char **argv)
         "the aggregator's election and signature, expected members and\n"
         "contributors (weights p_k = n_k / sum n), signed join and leave requests,\n"
         "the admission rule, the privacy parameters and epsilon totals.\n"
-        "Several ledgers (one per node) must also agree: two different blocks for\n"
+        "A node's global.fsm beside a ledger is checked against the head's model\n"
+        "hash.  Several ledgers (one per node) must also agree: two different blocks for\n"
         "one round signed by the same key are printed as equivocation evidence.\n"
         "Exit 0 when all is valid; 1 with the first bad block and the reason.\n\n"
         "example: fedsyn ledger verify nodes/*/ledger.fsl\n";
@@ -360,6 +394,9 @@ static int s_verify(int argc, char **argv)
                "verified in %.3f s\n",
                path, (unsigned long long)st->height, (unsigned long long)(st->height - 1),
                ledger_state_active(st, keys), hex, dt);
+        if (s_check_model_beside(path, st) < 0) {
+            rc = EXIT_FAIL;
+        }
     }
     for (int i = 1; i < n && rc == EXIT_OK; i++) {
         if (s_compare(argv[optind], chains[0], argv[optind + i], chains[i]) < 0) {
