@@ -26,7 +26,8 @@ typedef struct {
 } field_t;
 
 #define STR(sec, key, member, req) \
-    {sec, key, K_STR, offsetof(node_config_t, member), sizeof(((node_config_t *)0)->member), 0, 0, 0, req}
+    {sec, key, K_STR, offsetof(node_config_t, member), sizeof(((node_config_t *)0)->member), \
+     0, 0, 0, req}
 #define PATH(sec, key, member, req) \
     {sec, key, K_PATH, offsetof(node_config_t, member), CONFIG_PATH_MAX, 0, 0, 0, req}
 #define LONG(sec, key, member, lo, hi) \
@@ -472,7 +473,8 @@ int config_check_genesis(const node_config_t *cfg, const genesis_t *g, fs_err_t 
     rc = rc ? rc : s_mismatch_text(cfg, EXPECT_DATASET, g->dataset, err);
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_ROUNDS, g->rounds, err);
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_LOCAL_ITERS, g->local_iters, err);
-    rc = rc ? rc : s_mismatch_text(cfg, EXPECT_MECHANISM, config_mechanism_keyword(g->mechanism), err);
+    rc = rc ? rc
+            : s_mismatch_text(cfg, EXPECT_MECHANISM, config_mechanism_keyword(g->mechanism), err);
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_SCALE, g->member_scale, err);
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_AGG_SCALE, g->agg_scale, err);
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_CLIP, g->clip, err);

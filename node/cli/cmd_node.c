@@ -25,7 +25,7 @@ static void s_config_help(void)
            "  node\n"
            "      name = alice                    display name (required)\n"
            "      keys = keys/alice               identity from fedsyn keygen (required)\n"
-           "      dir = state/alice               ledger.fsl, global.fsm, control socket (required)\n"
+           "      dir = state/alice               ledger, global model, control socket (required)\n"
            "      listen = tcp://127.0.0.1:7101   where peers reach this node (required)\n"
            "      advertise = tcp://host:7101     the endpoint peers dial (default: listen)\n"
            "  federation\n"

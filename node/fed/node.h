@@ -24,6 +24,9 @@
  *     aggregator; a non-member asks to join until a block admits it.
  * The rules that decide between competing blocks are in docs/federation.md.
  *
+ * The implementation is split by job: node.c (setup, loop), round.c,
+ * gossip.c, membership.c, control.c, sharing node_int.h.
+ *
  * Usage: node/cli/cmd_node.c; tests/integration/t0004-federation.sh
  */
 #ifndef FS_FED_NODE_H

@@ -1,0 +1,500 @@
+/* gossip.c - talking to peers: hellos (heights, peers, who hears whom),
+ * sync requests and replies, blocks from peers and their relay, join and
+ * leave requests, and the fork rule at the head. */
+#include "node/fed/node_int.h"
+
+static void s_keep_evidence(node_t *self, const uint8_t *rec, size_t n);
+
+void fed_broadcast(node_t *self, uint8_t type, const uint8_t *data, size_t n, int except,
+                        int bulk, uint64_t skip_height_at_least)
+{
+    for (size_t i = 0; i < transport_peer_count(self->net); i++) {
+        if ((int)i == except || !transport_peer_connected(self->net, (int)i)) {
+            continue;
+        }
+        if (skip_height_at_least && self->peer[i].height >= skip_height_at_least) {
+            continue; // it said it has this already
+        }
+        transport_send(self->net, (int)i, type, data, n, bulk);
+    }
+}
+
+void fed_hello(node_t *self, int only_peer)
+{
+    if (!self->have_fed) {
+        return;
+    }
+    wire_hello_t h;
+    memset(&h, 0, sizeof h);
+    h.me.id = *self->pub;
+    snprintf(h.me.endpoint, sizeof h.me.endpoint, "%s", self->cfg.advertise);
+    if (self->chain) {
+        h.height = chain_height(self->chain);
+        memcpy(h.head, fed_state(self)->head_hash, 32);
+    }
+    for (size_t i = 0; i < transport_peer_count(self->net) && h.n_peers < WIRE_HELLO_MAX_PEERS;
+         i++) {
+        const char *ep = transport_peer_endpoint(self->net, (int)i);
+        if (ep[0]) {
+            h.peers[h.n_peers].id = *transport_peer_id(self->net, (int)i);
+            snprintf(h.peers[h.n_peers].endpoint, sizeof h.peers[0].endpoint, "%s", ep);
+            h.peers[h.n_peers].heard =
+                self->peer[i].seen_ms && fed_mono() - self->peer[i].seen_ms < 3000;
+            h.n_peers++;
+        }
+    }
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    wire_hello_encode(&w, &h, self->fed_id, self->me);
+    if (only_peer >= 0) {
+        transport_send(self->net, only_peer, WIRE_HELLO, w.data, w.len, 0);
+    } else {
+        fed_broadcast(self, WIRE_HELLO, w.data, w.len, -1, 0, 0);
+    }
+    bytes_writer_reset(&w);
+}
+
+void fed_sync_request(node_t *self, int peer, uint64_t from)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(from >> (8 * i));
+    }
+    transport_send(self->net, peer, WIRE_SYNCREQ, b, 8, 0);
+    self->last_sync = fed_mono();
+}
+
+static void s_handle_hello(node_t *self, transport_msg_t *msg)
+{
+    if (!self->have_fed) {
+        return;
+    }
+    wire_hello_t *h = xmalloc(sizeof *h);
+    fs_err_t err = {0};
+    if (wire_hello_decode(msg->data, msg->n, self->fed_id, h, &err) < 0) {
+        log_warn("hello refused: %s", err.msg);
+        free(h);
+        return;
+    }
+    if (!fed_acceptable(self, &h->me.id)) {
+        log_warn("hello from %s refused: not a member, a permitted joiner or a configured peer",
+                 h->me.id.name);
+        free(h);
+        return;
+    }
+    int known = transport_find(self->net, h->me.id.sign_pk) >= 0;
+    int p = transport_peer(self->net, &h->me.id, h->me.endpoint);
+    if (p < 0) {
+        free(h);
+        return;
+    }
+    transport_bind_rid(self->net, p, msg->rid, msg->rid_len);
+    self->peer[p].height = h->height;
+    self->peer[p].seen_ms = fed_mono();
+    if (!self->peer[p].first_ms) {
+        self->peer[p].first_ms = fed_mono();
+    }
+    if (!known) {
+        log_info("peer %s at %s (height %llu)", h->me.id.name, h->me.endpoint,
+                 (unsigned long long)h->height);
+        fed_hello(self, p);
+    }
+    // Whom it hears: a block from one of them reaches it without our relay.
+    memset(self->peer[p].hears, 0, sizeof self->peer[p].hears);
+    for (int i = 0; i < h->n_peers; i++) {
+        int q = transport_find(self->net, h->peers[i].id.sign_pk);
+        if (q >= 0 && h->peers[i].heard) {
+            self->peer[p].hears[q / 8] |= (uint8_t)(1u << (q % 8));
+        }
+    }
+    // Does it hear us?  If not, our dial was refused before it knew our key.
+    int heard = 0, listed = 0;
+    for (int i = 0; i < h->n_peers; i++) {
+        if (memcmp(h->peers[i].id.sign_pk, self->pub->sign_pk, 32) == 0) {
+            listed = 1;
+            heard = h->peers[i].heard;
+        }
+    }
+    if (!heard && (listed || h->n_peers < WIRE_HELLO_MAX_PEERS) &&
+        fed_mono() - self->peer[p].redial_ms > 3000 && fed_mono() - self->peer[p].first_ms > 3000) {
+        log_info("peer %s does not hear us: re-dialling %s", h->me.id.name, h->me.endpoint);
+        transport_reconnect(self->net, p);
+        self->peer[p].redial_ms = fed_mono();
+    }
+    for (int i = 0; i < h->n_peers; i++) {
+        const wire_peer_t *q = &h->peers[i];
+        if (memcmp(q->id.sign_pk, self->pub->sign_pk, 32) != 0 &&
+            transport_find(self->net, q->id.sign_pk) < 0 && fed_acceptable(self, &q->id)) {
+            transport_allow(self->net, &q->id, &err);
+            transport_peer(self->net, &q->id, q->endpoint);
+        }
+    }
+    uint64_t mine = self->chain ? chain_height(self->chain) : 0;
+    if ((h->height > mine || (self->chain && !self->have_global && h->height >= mine)) &&
+        fed_mono() - self->last_sync > SYNC_RETRY_MS / 2) {
+        fed_sync_request(self, p, mine);
+    }
+    free(h);
+}
+
+static void s_handle_syncreq(node_t *self, transport_msg_t *msg)
+{
+    if (!self->chain || msg->n != 8) {
+        return;
+    }
+    uint64_t from = 0;
+    for (int i = 0; i < 8; i++) {
+        from |= (uint64_t)msg->data[i] << (8 * i);
+    }
+    uint64_t h = chain_height(self->chain);
+    if (from > h) {
+        return;
+    }
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    size_t at;
+    wire_sync_begin(&w, &at);
+    uint64_t end = from + WIRE_SYNC_MAX_RECORDS < h ? from + WIRE_SYNC_MAX_RECORDS : h;
+    for (uint64_t i = from; i < end; i++) {
+        const uint8_t *rec;
+        size_t n;
+        if (chain_record(self->chain, i, &rec, &n) == 0) {
+            wire_sync_add(&w, at, rec, n);
+        }
+    }
+    int with_model = end == h && self->have_global;
+    wire_sync_end(&w, with_model ? self->global : NULL, with_model ? self->n : 0);
+    transport_send(self->net, msg->peer, WIRE_SYNCREP, w.data, w.len, 1);
+    bytes_writer_reset(&w);
+}
+
+static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
+{
+    wire_sync_t s;
+    fs_err_t err = {0};
+    const char *who = transport_peer_id(self->net, msg->peer)->name;
+    if (wire_sync_decode(msg->data, msg->n, &s, &err) < 0) {
+        log_warn("sync reply from %s refused: %s", who, err.msg);
+        return;
+    }
+    uint32_t i = 0;
+    if (!self->chain && s.k > 0) {
+        // The genesis: it must be the federation the configuration names.
+        uint8_t fed[32];
+        genesis_t *g = xmalloc(sizeof *g);
+        sigmsg_t m;
+        int rc = genesis_decode(s.rec[0], s.len[0], g, fed, &m, &err);
+        free(g);
+        if (rc < 0 || memcmp(fed, self->fed_id, 32) != 0) {
+            log_warn("sync reply from %s refused: %s", who,
+                     rc < 0 ? err.msg : "its genesis is another federation's");
+            return;
+        }
+        self->chain = chain_create(self->ledger_path, s.rec[0], s.len[0], &err);
+        if (!self->chain || fed_setup_ledger(self, &err) < 0) {
+            log_error("cannot start the ledger: %s", err.msg);
+            chain_destroy(&self->chain);
+            return;
+        }
+        log_info("fetched the genesis from %s; verifying the chain", who);
+        i = 1;
+    }
+    if (!self->chain) {
+        return;
+    }
+    int appended = 0;
+    for (; i < s.k; i++) {
+        sigmsg_t m;
+        if (sigmsg_decode(s.rec[i], s.len[i], BLOCK_MAX_BYTES, &m, &err) < 0) {
+            log_warn("sync reply from %s: record %u: %s", who, i, err.msg);
+            return;
+        }
+        uint64_t h = chain_height(self->chain);
+        if (m.round + 1 == h && h >= 2 && i + 1 < s.k) {
+            // The peer's block for our head's index has a successor: its
+            // chain is longer, and a block with a successor is final.
+            const uint8_t *ours;
+            size_t ours_n;
+            if (chain_record(self->chain, h - 1, &ours, &ours_n) == 0 &&
+                (ours_n != s.len[i] || memcmp(ours, s.rec[i], ours_n) != 0)) {
+                uint8_t *keep = xmalloc(ours_n);
+                memcpy(keep, ours, ours_n);
+                if (chain_replace_head(self->chain, s.rec[i], s.len[i], &err) < 0) {
+                    log_warn("sync reply from %s: block %llu refused: %s", who,
+                             (unsigned long long)m.round, err.msg);
+                    free(keep);
+                    return;
+                }
+                log_warn("fork at block %llu: %s's chain is longer; replaced our head (kept in "
+                         "%s/evidence/)", (unsigned long long)m.round, who, self->cfg.dir);
+                s_keep_evidence(self, keep, ours_n);
+                free(keep);
+                appended++;
+                self->have_global = 0;
+            }
+            continue;
+        }
+        if (m.round < h) {
+            continue;
+        }
+        if (chain_append(self->chain, s.rec[i], s.len[i], &err) < 0) {
+            log_warn("sync reply from %s: block %llu refused: %s", who,
+                     (unsigned long long)m.round, err.msg);
+            sigmsg_t first;
+            fs_err_t e2 = {0};
+            if (m.round == h && h >= 2 &&
+                sigmsg_decode(s.rec[0], s.len[0], BLOCK_MAX_BYTES, &first, &e2) == 0 &&
+                first.round >= h) {
+                fed_sync_request(self, msg->peer, h - 1); // maybe our head is the odd one
+            }
+            return;
+        }
+        appended++;
+        self->have_global = 0;
+    }
+    if (s.model && !self->have_global) {
+        uint8_t h[32];
+        float *w = xmalloc(s.count * sizeof(float) + 1);
+        memcpy(w, s.model, s.count * sizeof(float));
+        hash_model(w, s.count, h);
+        if (s.count == self->n && memcmp(h, fed_state(self)->model_hash, 32) == 0) {
+            free(self->global);
+            self->global = w;
+            self->have_global = 1;
+            fed_save_global(self);
+        } else {
+            free(w);
+            log_warn("sync reply from %s: its model is not the head's", who);
+        }
+    }
+    if (appended) {
+        log_info("synced %d blocks from %s; height %llu", appended, who,
+                 (unsigned long long)chain_height(self->chain));
+        fed_enter_round(self);
+        fed_hello(self, -1);
+    }
+}
+
+// Keeps a block that lost the fork rule as evidence (DIR/evidence/).
+static void s_keep_evidence(node_t *self, const uint8_t *rec, size_t n)
+{
+    uint8_t h[32];
+    char hex[65], path[CONFIG_PATH_MAX + 128];
+    block_hash(rec, n, h);
+    bytes_to_hex(h, 32, hex);
+    snprintf(path, sizeof path, "%s/evidence", self->cfg.dir);
+    fs_err_t err = {0};
+    if (fsio_mkdirs(path, &err) == 0) {
+        snprintf(path, sizeof path, "%s/evidence/block-%s.rec", self->cfg.dir, hex);
+        if (fsio_write_atomic(path, rec, n, 0644, &err) < 0) {
+            log_warn("cannot keep the evidence: %s", err.msg);
+        }
+    }
+}
+
+// A valid block for the index of our head that is not our head: the fork
+// rule (ledger/election.h: the lower attempt wins, then the lower hash)
+// decides.  When it wins we replace our head (chain_replace_head verifies
+// it on the blocks before) and adopt its model; either way the loser is
+// kept as evidence and the winner is sent on, so every node converges.
+static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
+                             const uint8_t *model, size_t count, int from)
+{
+    const uint8_t *ours;
+    size_t ours_n;
+    uint8_t theirs_h[32], ours_h[32];
+    if (chain_record(self->chain, chain_height(self->chain) - 1, &ours, &ours_n) < 0) {
+        return;
+    }
+    block_hash(rec, rec_len, theirs_h);
+    block_hash(ours, ours_n, ours_h);
+    if (memcmp(theirs_h, ours_h, 32) == 0 || fed_seen(self, theirs_h)) {
+        return; // our own head again, or a loser already judged
+    }
+    fs_err_t err = {0};
+    sigmsg_t m;
+    block_t *b = xmalloc(sizeof *b);
+    int rc = sigmsg_decode(rec, rec_len, BLOCK_MAX_BYTES, &m, &err);
+    rc = rc ? rc : block_decode(&m, b, &err);
+    const block_t *head = &fed_state(self)->last;
+    const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "a sync reply";
+    if (rc == 0 && election_prefer(b->attempt, theirs_h, head->attempt, ours_h) > 0) {
+        uint8_t mh[32];
+        float *w = NULL;
+        if (model && count == self->n) {
+            w = xmalloc(count * sizeof(float));
+            memcpy(w, model, count * sizeof(float));
+            hash_model(w, count, mh);
+        }
+        uint8_t *keep = xmalloc(ours_n);
+        memcpy(keep, ours, ours_n);
+        if (!w || memcmp(mh, b->model_hash, 32) != 0) {
+            log_warn("competing block %llu from %s wins the fork rule but came without its "
+                     "model: asking for it", (unsigned long long)b->index, who);
+        } else if ((rc = chain_replace_head(self->chain, rec, rec_len, &err)) < 0) {
+            log_warn("competing block %llu from %s refused: %s", (unsigned long long)b->index,
+                     who, err.msg);
+        } else {
+            log_warn("fork at block %llu: replaced our head (attempt %u) by %s's block (attempt "
+                     "%u), which the fork rule prefers; ours kept in %s/evidence/",
+                     (unsigned long long)b->index, head->attempt, who, b->attempt,
+                     self->cfg.dir);
+            s_keep_evidence(self, keep, ours_n);
+            free(self->global);
+            self->global = w;
+            w = NULL;
+            self->have_global = 1;
+            fed_save_global(self);
+            bytes_writer_t out;
+            bytes_writer_init(&out);
+            wire_block_encode(&out, rec, rec_len, self->global, self->n);
+            fed_broadcast(self, WIRE_BLOCK, out.data, out.len, from, 1, 0);
+            bytes_writer_reset(&out);
+            fed_enter_round(self);
+        }
+        free(keep);
+        free(w);
+    } else if (rc == 0) {
+        log_warn("competing block %llu from %s loses the fork rule to ours (attempt %u vs %u): "
+                 "kept ours and sent it back", (unsigned long long)b->index, who, b->attempt,
+                 head->attempt);
+        s_keep_evidence(self, rec, rec_len);
+        if (from >= 0 && self->have_global) {
+            bytes_writer_t out;
+            bytes_writer_init(&out);
+            wire_block_encode(&out, ours, ours_n, self->global, self->n);
+            transport_send(self->net, from, WIRE_BLOCK, out.data, out.len, 1);
+            bytes_writer_reset(&out);
+        }
+    }
+    fed_seen(self, theirs_h);
+    free(b);
+}
+
+static void s_handle_block(node_t *self, transport_msg_t *msg)
+{
+    const uint8_t *rec, *model;
+    size_t rec_len, count;
+    fs_err_t err = {0};
+    const char *who = transport_peer_id(self->net, msg->peer)->name;
+    if (!self->chain) {
+        return;
+    }
+    if (wire_block_decode(msg->data, msg->n, &rec, &rec_len, &model, &count, &err) < 0) {
+        log_warn("block from %s refused: %s", who, err.msg);
+        return;
+    }
+    sigmsg_t m;
+    if (sigmsg_decode(rec, rec_len, BLOCK_MAX_BYTES, &m, &err) < 0) {
+        log_warn("block from %s refused: %s", who, err.msg);
+        return;
+    }
+    uint64_t h = chain_height(self->chain);
+    if (m.round + 1 == h && h >= 2) {
+        s_competing_head(self, rec, rec_len, model, count, msg->peer);
+        return;
+    }
+    if (m.round < h) {
+        const uint8_t *ours;
+        size_t n;
+        uint8_t a[32], b[32];
+        block_hash(rec, rec_len, a);
+        if (chain_record(self->chain, m.round, &ours, &n) == 0) {
+            block_hash(ours, n, b);
+            if (memcmp(a, b, 32) != 0 && !fed_seen(self, a)) {
+                log_warn("block %llu from %s differs from ours, which later blocks extend: "
+                         "kept ours (a block with a successor is final; docs/federation.md)",
+                         (unsigned long long)m.round, who);
+            }
+        }
+        return;
+    }
+    if (m.round > h) {
+        if (fed_mono() - self->last_sync > SYNC_RETRY_MS / 2) {
+            fed_sync_request(self, msg->peer, h);
+        }
+        return;
+    }
+    uint8_t bh[32];
+    block_hash(rec, rec_len, bh);
+    if (fed_accept_block(self, rec, rec_len, model, count, &err) < 0) {
+        log_warn("block %llu from %s refused: %s", (unsigned long long)m.round, who, err.msg);
+        return;
+    }
+    fed_seen(self, bh);
+    self->peer[msg->peer].height = h + 1;
+    // Gossip on, except to peers that said they have it or that hear its
+    // aggregator, who sent it to all it is connected to (in a full mesh
+    // nobody relays; with gaps, relays fill them).
+    int agg = transport_find(self->net, m.signer);
+    for (size_t i = 0; i < transport_peer_count(self->net); i++) {
+        int skip = (int)i == msg->peer || (int)i == agg ||
+                   !transport_peer_connected(self->net, (int)i) || self->peer[i].height > h ||
+                   (agg >= 0 && (self->peer[i].hears[agg / 8] >> (agg % 8) & 1));
+        if (!skip) {
+            transport_send(self->net, (int)i, WIRE_BLOCK, msg->data, msg->n, 1);
+        }
+    }
+    fed_hello(self, -1);
+}
+
+static void s_handle_request(node_t *self, transport_msg_t *msg, int type)
+{
+    sigmsg_t m;
+    fs_err_t err = {0};
+    if (!self->chain || sigmsg_decode(msg->data, msg->n, BLOCK_REQUEST_MAX, &m, &err) < 0 ||
+        sigmsg_check_version(&m, &err) < 0 || m.type != type ||
+        memcmp(m.fed_id, self->fed_id, 32) != 0 || sigmsg_verify(&m, &err) < 0) {
+        log_warn("%s request refused: %s", wire_type_name(msg->type),
+                 err.msg[0] ? err.msg : "wrong type or federation");
+        return;
+    }
+    if (fed_seen(self, m.digest)) {
+        return;
+    }
+    char nb[9];
+    if (type == SIGMSG_JOIN) {
+        if (fed_is_active(self, m.signer)) {
+            return;
+        }
+        log_info("join request from %s", fed_name(self, m.signer, nb));
+        fed_add_pending(self->joins, &self->n_joins, m.signer, msg->data, msg->n);
+    } else {
+        if (!fed_is_active(self, m.signer)) {
+            return;
+        }
+        log_info("leave notice from %s", fed_name(self, m.signer, nb));
+        fed_add_pending(self->leaves, &self->n_leaves, m.signer, msg->data, msg->n);
+    }
+    fed_broadcast(self, msg->type, msg->data, msg->n, msg->peer, 0, 0);
+}
+
+void fed_handle(node_t *self, transport_msg_t *msg)
+{
+    log_debug("received %s (%zu bytes) from %s", wire_type_name(msg->type), msg->n,
+              msg->peer >= 0 ? transport_peer_id(self->net, msg->peer)->name : "?");
+    if (msg->type == WIRE_HELLO) {
+        s_handle_hello(self, msg);
+        return;
+    }
+    if (msg->peer < 0) {
+        log_warn("a %s message from a connection that has not said hello: dropped",
+                 wire_type_name(msg->type));
+        return;
+    }
+    switch (msg->type) {
+    case WIRE_BLOCK: s_handle_block(self, msg); break;
+    case WIRE_UPDATE:
+        if (self->chain) {
+            fed_process_update(self, msg->data, msg->n, msg->peer);
+        }
+        break;
+    case WIRE_JOIN: s_handle_request(self, msg, SIGMSG_JOIN); break;
+    case WIRE_LEAVE: s_handle_request(self, msg, SIGMSG_LEAVE); break;
+    case WIRE_SYNCREQ: s_handle_syncreq(self, msg); break;
+    case WIRE_SYNCREP: s_handle_syncrep(self, msg); break;
+    default:
+        log_warn("unknown message type %d from %s: dropped", msg->type,
+                 transport_peer_id(self->net, msg->peer)->name);
+    }
+}

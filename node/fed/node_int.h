@@ -1,0 +1,165 @@
+/* node_int.h - the node's state and the functions its files share.
+ *
+ * Internal to node/fed/ (node.c, round.c, gossip.c, membership.c,
+ * control.c); everything else uses node/fed/node.h.  One node_t is owned by
+ * one thread (the event loop); the training thread touches only local_t.
+ */
+#ifndef FS_FED_NODE_INT_H
+#define FS_FED_NODE_INT_H
+
+#include "node/fed/node.h"
+
+
+#include <czmq.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "crypto/envelope.h"
+#include "crypto/hash.h"
+#include "crypto/keyring.h"
+#include "crypto/replay.h"
+#include "ledger/assemble.h"
+#include "ledger/budget.h"
+#include "ledger/chain.h"
+#include "ledger/election.h"
+#include "node/base/bytes.h"
+#include "node/base/fsio.h"
+#include "node/base/log.h"
+#include "node/base/mem.h"
+#include "node/base/rng.h"
+#include "node/data/idx.h"
+#include "node/fed/fedavg.h"
+#include "node/fed/global.h"
+#include "node/fed/local.h"
+#include "node/fed/transport.h"
+#include "node/fed/wire.h"
+#include "node/nn/blas.h"
+#include "node/privacy/noise.h"
+
+#define HELLO_EVERY_MS 1000
+#define SYNC_RETRY_MS 1000
+#define JOIN_RETRY_MS 3000
+#define LINGER_MS 3000       // after the last round: serve peers that lag
+#define MAX_PENDING 16       // join / leave requests waiting for a block
+#define MAX_EARLY 16         // updates for the next round, kept until it starts
+#define SEEN_SLOTS 4096      // gossip de-duplication (message digests)
+
+typedef struct {
+    uint8_t key[32];
+    uint8_t *req;            // the signed request
+    size_t n;
+} pending_t;
+
+typedef struct {
+    uint8_t key[32];
+    uint8_t digest[32];
+    uint64_t samples;
+    float *w;
+} contrib_t;
+
+typedef struct {
+    uint64_t height;         // the height it announced
+    int64_t seen_ms;         // when (monotonic)
+    int64_t first_ms;        // its first hello
+    int64_t redial_ms;       // our last re-dial of it
+    uint8_t hears[TRANSPORT_MAX_PEERS / 8]; // our peers it heard from (its last hello)
+} peer_info_t;
+
+struct node {
+    node_config_t cfg;
+    identity_t *me;
+    const identity_pub_t *pub;
+    char ledger_path[CONFIG_PATH_MAX + 32];
+    char global_path[CONFIG_PATH_MAX + 32];
+    char allow_dir[CONFIG_PATH_MAX + 32];
+    char control_ep[CONFIG_PATH_MAX + 32];
+    transport_t *net;
+    zsock_t *control;
+    // ledger and model
+    chain_t *chain;               // NULL until the genesis is known
+    uint8_t fed_id[32];
+    int have_fed;
+    dcgan_config_t arch;
+    size_t n;                     // parameters in the global vector
+    float *global;
+    int have_global;              // global matches the head's model hash
+    local_t *local;               // NULL when the node holds no data
+    keyring_t *members;           // the active members (envelope senders)
+    replay_t *replay;
+    // the round
+    uint64_t round;               // = chain height
+    uint32_t attempt;
+    int64_t round_start;          // monotonic ms
+    int trained;                  // update holds this round's noised weights
+    float *update;
+    uint64_t samples;
+    uint32_t sent_attempt;        // attempts + 1 already sent to (0: none)
+    contrib_t got[LEDGER_MAX_MEMBERS];
+    int n_got;
+    uint8_t *early[MAX_EARLY];    // raw envelopes for round + 1
+    size_t early_n[MAX_EARLY];
+    int n_early;
+    pending_t joins[MAX_PENDING], leaves[MAX_PENDING];
+    int n_joins, n_leaves;
+    // gossip and peers
+    uint8_t seen[SEEN_SLOTS][32];
+    size_t seen_next;
+    peer_info_t peer[TRANSPORT_MAX_PEERS];
+    int64_t last_hello, last_sync, last_join, last_leave;
+    // leaving and ending
+    int leaving, left;
+    int64_t finished_at;          // when the planned rounds were done
+    double round_t0;              // wall seconds, for the per-round line
+    int save_pending;             // global.fsm is behind the head's model
+};
+
+// node.c: setup, the event loop, shared helpers
+int64_t fed_mono(void);
+uint64_t fed_wall_ms(void);
+const ledger_state_t *fed_state(const node_t *self);
+const char *fed_name(const node_t *self, const uint8_t key[32], char buf[9]);
+int fed_is_active(const node_t *self, const uint8_t key[32]);
+int fed_seen(node_t *self, const uint8_t digest[32]);
+int fed_setup_ledger(node_t *self, fs_err_t *err);
+
+// round.c: training results, updates, the aggregator's close, accepting blocks
+uint32_t fed_planned(const node_t *self);
+int fed_federation_done(const node_t *self);
+int64_t fed_attempt_deadline(const node_t *self, uint32_t attempt);
+void fed_free_got(node_t *self);
+void fed_enter_round(node_t *self);
+void fed_save_global(node_t *self);
+void fed_save_global_now(node_t *self);
+int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uint8_t *model,
+                     size_t count, fs_err_t *err);
+void fed_send_update(node_t *self);
+void fed_close_round(node_t *self);
+void fed_process_update(node_t *self, const uint8_t *buf, size_t n, int from);
+void fed_training_done(node_t *self);
+
+// gossip.c: hellos, sync, blocks from peers, the fork rule at the head, relays
+// Queues a message to every connected peer but `except`, skipping those that
+// announced a height >= skip_height_at_least (when nonzero).
+void fed_broadcast(node_t *self, uint8_t type, const uint8_t *data, size_t n, int except,
+                   int bulk, uint64_t skip_height_at_least);
+void fed_hello(node_t *self, int only_peer);
+void fed_sync_request(node_t *self, int peer, uint64_t from);
+void fed_handle(node_t *self, transport_msg_t *msg);
+
+// membership.c: admission, pending join/leave requests, leaving
+void fed_allow_members(node_t *self);
+int fed_acceptable(const node_t *self, const identity_pub_t *id);
+void fed_free_pending(pending_t *p, int *n);
+void fed_drop_recorded_pending(node_t *self);
+void fed_add_pending(pending_t *p, int *n, const uint8_t key[32], const uint8_t *req,
+                     size_t len);
+void fed_start_leave(node_t *self);
+
+// control.c: the control socket (status, leave)
+void fed_handle_control(node_t *self);
+
+#endif

@@ -1,0 +1,393 @@
+/* round.c - one round: the trained update (noise, seal, send), updates
+ * arriving at the aggregator, its close (FedAvg, block, append, send), and
+ * accepting a block (docs/federation.md "One round"). */
+#include "node/fed/node_int.h"
+
+uint32_t fed_planned(const node_t *self)
+{
+    return fed_state(self)->genesis.rounds;
+}
+
+int fed_federation_done(const node_t *self)
+{
+    return self->chain && fed_planned(self) && chain_height(self->chain) > fed_planned(self);
+}
+
+int64_t fed_attempt_deadline(const node_t *self, uint32_t attempt)
+{
+    const genesis_t *g = &fed_state(self)->genesis;
+    int64_t t = self->round_start;
+    for (uint32_t a = 0; a <= attempt; a++) {
+        t += (int64_t)g->round_timeout_ms + (int64_t)a * g->attempt_extra_ms;
+    }
+    return t;
+}
+
+void fed_free_got(node_t *self)
+{
+    for (int i = 0; i < self->n_got; i++) {
+        free(self->got[i].w);
+    }
+    self->n_got = 0;
+}
+
+void fed_enter_round(node_t *self)
+{
+    const ledger_state_t *st = fed_state(self);
+    self->round = chain_height(self->chain);
+    self->attempt = 0;
+    self->round_start = fed_mono();
+    self->round_t0 = (double)fed_wall_ms() / 1000.0;
+    self->trained = 0;
+    self->sent_attempt = 0;
+    fed_free_got(self);
+    replay_prune(self->replay, self->round);
+    keyring_destroy(&self->members);
+    self->members = keyring_new();
+    for (int i = 0; i < st->n_members; i++) {
+        if (st->members[i].active) {
+            keyring_add(self->members, &st->members[i].id);
+        }
+    }
+    fed_drop_recorded_pending(self);
+    fed_allow_members(self);
+    // Updates that arrived before we had the previous block.
+    int n_early = self->n_early;
+    self->n_early = 0;
+    for (int i = 0; i < n_early; i++) {
+        fed_process_update(self, self->early[i], self->early_n[i], -1);
+        free(self->early[i]);
+    }
+}
+
+static void s_print_round(node_t *self, const block_t *b)
+{
+    char agg[9], eps[48];
+    if (budget_is_formal(b->privacy.mechanism)) {
+        snprintf(eps, sizeof eps, "eps %.3g (total %.3g)", b->privacy.eps_aggregate,
+                 b->privacy.eps_total);
+    } else {
+        snprintf(eps, sizeof eps, "eps none (%s)",
+                 b->privacy.mechanism == NOISE_PAPER ? "no formal guarantee" : "no noise");
+    }
+    char mh[9];
+    hash_short(b->model_hash, mh);
+    double s = (double)fed_wall_ms() / 1000.0 - self->round_t0;
+    printf("%s: round %llu  aggregator %s (attempt %u)  contributors %u/%u  %s  joined %u  "
+           "left %u  %s  model %s  %.1f s\n",
+           self->pub->name, (unsigned long long)b->index, fed_name(self, b->aggregator, agg),
+           b->attempt, b->n_contrib, b->n_expected, close_reason_name(b->close_reason),
+           b->n_joined, b->n_left, eps, mh, s);
+    fflush(stdout);
+}
+
+// The global model is saved once the node's sends are out (saving 4.8 MB
+// with fsync takes tens of milliseconds that would otherwise delay the
+// block's distribution).  A crash in between leaves an older global.fsm,
+// which the restart detects by its hash and fetches again from a peer.
+void fed_save_global(node_t *self)
+{
+    self->save_pending = 1;
+}
+
+void fed_save_global_now(node_t *self)
+{
+    self->save_pending = 0;
+    fs_err_t err = {0};
+    if (global_save(self->global_path, &self->arch, self->global, chain_height(self->chain) - 1,
+                    fed_state(self)->model_hash, self->cfg.dataset, &err) < 0) {
+        log_warn("cannot save the global model (a restart will fetch it again): %s", err.msg);
+    }
+}
+
+// A block record and its model, from a peer or from ourselves: verify,
+// append, adopt.  Returns 0 when appended.
+int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uint8_t *model,
+                          size_t count, fs_err_t *err)
+{
+    sigmsg_t m;
+    block_t *b = xmalloc(sizeof *b);
+    int rc = sigmsg_decode(rec, rec_len, BLOCK_MAX_BYTES, &m, err);
+    if (rc == 0) {
+        rc = block_decode(&m, b, err);
+    }
+    if (rc == 0 && model) {
+        uint8_t h[32];
+        float *w = xmalloc(count * sizeof(float) + 1);
+        memcpy(w, model, count * sizeof(float));
+        hash_model(w, count, h);
+        if (count != self->n || memcmp(h, b->model_hash, 32) != 0) {
+            rc = fs_err_set(err, FS_EVERIFY, "block %llu: the model sent with it does not hash "
+                            "to the block's model hash", (unsigned long long)m.round);
+            free(w);
+        } else {
+            free(self->global);
+            self->global = w;
+        }
+    }
+    if (rc == 0) {
+        rc = chain_append(self->chain, rec, rec_len, err);
+    }
+    if (rc == 0) {
+        self->have_global = model != NULL;
+        if (model) {
+            fed_save_global(self);
+        }
+        s_print_round(self, &fed_state(self)->last);
+        fed_enter_round(self);
+    }
+    free(b);
+    return rc;
+}
+
+// Noise, seal and send (or keep, when we aggregate) our update for the
+// current attempt.
+void fed_send_update(node_t *self)
+{
+    uint8_t agg_key[32];
+    assemble_aggregator(fed_state(self), self->attempt, agg_key);
+    self->sent_attempt = self->attempt + 1;
+    char nb[9];
+    if (memcmp(agg_key, self->pub->sign_pk, 32) == 0) {
+        contrib_t *c = &self->got[self->n_got];
+        for (int i = 0; i < self->n_got; i++) {
+            if (memcmp(self->got[i].key, agg_key, 32) == 0) {
+                return; // already counted
+            }
+        }
+        memcpy(c->key, agg_key, 32);
+        c->samples = self->samples;
+        c->w = xmalloc(self->n * sizeof(float));
+        memcpy(c->w, self->update, self->n * sizeof(float));
+        // The aggregator seals nothing to itself: its entry in the block
+        // records the hash of its update instead of an envelope digest
+        // (docs/ledger.md §6).
+        hash_model(c->w, self->n, c->digest);
+        self->n_got++;
+        log_info("round %llu: my update counted (I aggregate attempt %u)",
+                 (unsigned long long)self->round, self->attempt);
+        return;
+    }
+    const identity_pub_t *agg = keyring_find(self->members, agg_key);
+    if (!agg) {
+        return;
+    }
+    const genesis_t *g = &fed_state(self)->genesis;
+    envelope_t hdr = {0};
+    memcpy(hdr.fed_id, self->fed_id, 32);
+    hdr.round = self->round;
+    memcpy(hdr.base_hash, fed_state(self)->model_hash, 32);
+    hdr.samples = self->samples;
+    hdr.mechanism = g->mechanism;
+    hdr.clip = g->mechanism == NOISE_LAPLACE_CLIPPED ? g->clip : 0;
+    hdr.scale = g->mechanism == NOISE_NONE ? 0 : g->member_scale;
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fs_err_t err = {0};
+    if (envelope_seal(&w, &hdr, self->me, agg, self->update, self->n, &err) < 0) {
+        log_error("round %llu: cannot seal the update: %s", (unsigned long long)self->round,
+                  err.msg);
+        bytes_writer_reset(&w);
+        return;
+    }
+    int p = transport_find(self->net, agg_key);
+    if (p >= 0 && transport_peer_connected(self->net, p)) {
+        transport_send(self->net, p, WIRE_UPDATE, w.data, w.len, 1);
+    } else {
+        fed_broadcast(self, WIRE_UPDATE, w.data, w.len, -1, 1, 0); // relayed by gossip
+    }
+    log_info("round %llu: update sent to %s (attempt %u, %zu bytes)",
+             (unsigned long long)self->round, fed_name(self, agg_key, nb), self->attempt, w.len);
+    bytes_writer_reset(&w);
+}
+
+// The aggregator's close: average, assemble, sign, append, send.
+void fed_close_round(node_t *self)
+{
+    int64_t t0 = fed_mono();
+    const ledger_state_t *st = fed_state(self);
+    const genesis_t *g = &st->genesis;
+    fs_err_t err = {0};
+    assemble_contrib_t ac[LEDGER_MAX_MEMBERS];
+    const float *ws[LEDGER_MAX_MEMBERS];
+    uint64_t samples[LEDGER_MAX_MEMBERS];
+    for (int i = 0; i < self->n_got; i++) {
+        memcpy(ac[i].key, self->got[i].key, 32);
+        memcpy(ac[i].envelope, self->got[i].digest, 32);
+        ac[i].samples = self->got[i].samples;
+        ws[i] = self->got[i].w;
+        samples[i] = self->got[i].samples;
+    }
+    float *next = xmalloc(self->n * sizeof(float));
+    if (fedavg_aggregate(next, ws, samples, (size_t)self->n_got, self->n,
+                         g->mechanism == NOISE_NONE ? 0 : g->agg_scale, &err) < 0) {
+        log_error("round %llu: %s", (unsigned long long)self->round, err.msg);
+        free(next);
+        return;
+    }
+    uint8_t mh[32];
+    hash_model(next, self->n, mh);
+    // membership changes: joins, requested leaves, then the inactive
+    const uint8_t *jr[BLOCK_MAX_CHANGES];
+    size_t jl[BLOCK_MAX_CHANGES];
+    size_t nj = 0;
+    for (int i = 0; i < self->n_joins && nj < BLOCK_MAX_CHANGES; i++) {
+        if (!fed_is_active(self, self->joins[i].key)) {
+            jr[nj] = self->joins[i].req;
+            jl[nj++] = self->joins[i].n;
+        }
+    }
+    uint8_t lk[BLOCK_MAX_CHANGES][32];
+    const uint8_t *lr[BLOCK_MAX_CHANGES];
+    size_t ll[BLOCK_MAX_CHANGES];
+    size_t nl = 0;
+    for (int i = 0; i < self->n_leaves && nl < BLOCK_MAX_CHANGES; i++) {
+        if (fed_is_active(self, self->leaves[i].key)) {
+            memcpy(lk[nl], self->leaves[i].key, 32);
+            lr[nl] = self->leaves[i].req;
+            ll[nl++] = self->leaves[i].n;
+        }
+    }
+    if (g->inactive_after) {
+        for (int i = 0; i < st->n_members && nl < BLOCK_MAX_CHANGES; i++) {
+            const ledger_member_t *m = &st->members[i];
+            int counted = 0, listed = 0;
+            for (int k = 0; k < self->n_got; k++) {
+                counted |= memcmp(self->got[k].key, m->id.sign_pk, 32) == 0;
+            }
+            for (size_t k = 0; k < nl; k++) {
+                listed |= memcmp(lk[k], m->id.sign_pk, 32) == 0;
+            }
+            if (m->active && !counted && !listed && m->missed + 1 >= g->inactive_after) {
+                memcpy(lk[nl], m->id.sign_pk, 32);
+                lr[nl] = NULL;
+                ll[nl++] = 0;
+            }
+        }
+    }
+    uint64_t now = fed_wall_ms();
+    if (now < st->head_time_ms) {
+        now = st->head_time_ms; // time never goes back in the ledger
+    }
+    block_t *b = xmalloc(sizeof *b);
+    int rc = assemble_block(st, self->attempt, now, ac, (size_t)self->n_got, jr, jl, nj,
+                            (const uint8_t(*)[32])lk, lr, ll, nl, mh, b, &err);
+    if (rc == 0) {
+        bytes_writer_t w;
+        bytes_writer_init(&w);
+        block_encode(&w, b, self->fed_id, self->me);
+        // Appended (and fsync'd) before it is sent: after a crash we never
+        // sign a second block for this round.
+        free(self->global);
+        self->global = next;
+        next = NULL;
+        rc = chain_append(self->chain, w.data, w.len, &err);
+        if (rc == 0) {
+            self->have_global = 1;
+            fed_save_global(self);
+            bytes_writer_t msg;
+            bytes_writer_init(&msg);
+            wire_block_encode(&msg, w.data, w.len, self->global, self->n);
+            fed_broadcast(self, WIRE_BLOCK, msg.data, msg.len, -1, 1, 0);
+            bytes_writer_reset(&msg);
+            uint8_t bh[32];
+            block_hash(w.data, w.len, bh);
+            fed_seen(self, bh);
+            log_info("round %llu closed: %d updates averaged, block signed, appended and "
+                     "queued to %zu peers in %lld ms", (unsigned long long)self->round,
+                     self->n_got, transport_peer_count(self->net), (long long)(fed_mono() - t0));
+            s_print_round(self, &fed_state(self)->last);
+            fed_enter_round(self);
+        }
+        bytes_writer_reset(&w);
+    }
+    if (rc < 0) {
+        log_error("round %llu: could not make the block: %s", (unsigned long long)self->round,
+                  err.msg);
+    }
+    free(next);
+    free(b);
+}
+
+void fed_process_update(node_t *self, const uint8_t *buf, size_t n, int from)
+{
+    sigmsg_t m;
+    fs_err_t err = {0};
+    const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "(queued)";
+    if (sigmsg_decode(buf, n, ENVELOPE_MAX_BYTES, &m, &err) < 0 || m.type != SIGMSG_UPDATE ||
+        m.body_len < 32) {
+        log_warn("update from %s refused: %s", who, err.msg[0] ? err.msg : "not an update");
+        return;
+    }
+    if (memcmp(m.body, self->pub->sign_pk, 32) != 0) {
+        // for another aggregator: relay once (gossip)
+        if (!fed_seen(self, m.digest)) {
+            int p = transport_find(self->net, m.body);
+            if (p >= 0 && p != from && transport_peer_connected(self->net, p)) {
+                transport_send(self->net, p, WIRE_UPDATE, buf, n, 1);
+            } else {
+                fed_broadcast(self, WIRE_UPDATE, buf, n, from, 1, 0);
+            }
+        }
+        return;
+    }
+    if (m.round == self->round + 1 && self->n_early < MAX_EARLY) {
+        self->early[self->n_early] = xmalloc(n);
+        memcpy(self->early[self->n_early], buf, n);
+        self->early_n[self->n_early++] = n;
+        return; // we lack the previous block yet
+    }
+    envelope_expect_t ex = {self->fed_id, self->round, self->me, self->members, self->n,
+                            ENVELOPE_MAX_BYTES};
+    envelope_t hdr;
+    float *w = NULL;
+    char nb[9];
+    int rc = envelope_open(buf, n, &ex, self->replay, &hdr, &w, &err);
+    if (rc == 0 && memcmp(hdr.base_hash, fed_state(self)->model_hash, 32) != 0) {
+        rc = fs_err_set(&err, FS_ESTALE, "trained from another global model than round %llu's",
+                        (unsigned long long)self->round);
+    }
+    if (rc < 0) {
+        log_warn("round %llu: update from %s refused: %s", (unsigned long long)self->round,
+                 fed_name(self, m.signer, nb), err.msg);
+        free(w);
+        return;
+    }
+    contrib_t *c = &self->got[self->n_got++];
+    memcpy(c->key, hdr.sender, 32);
+    memcpy(c->digest, hdr.digest, 32);
+    c->samples = hdr.samples;
+    c->w = w;
+    log_info("round %llu: update from %s accepted (%llu samples, %d of %zu)",
+             (unsigned long long)self->round, fed_name(self, hdr.sender, nb),
+             (unsigned long long)hdr.samples, self->n_got, keyring_size(self->members));
+}
+
+void fed_training_done(node_t *self)
+{
+    local_stats_t st;
+    const float *w = local_result(self->local, &st);
+    if (!self->chain || st.round != self->round || !self->have_global) {
+        return; // the round moved on while we trained
+    }
+    const genesis_t *g = &fed_state(self)->genesis;
+    memcpy(self->update, w, self->n * sizeof(float));
+    int bad = 0;
+    for (size_t i = 0; i < self->n && !bad; i++) {
+        bad = !isfinite(self->update[i]);
+    }
+    if (bad) {
+        log_error("round %llu: local training diverged (NaN or Inf weights); not sending",
+                  (unsigned long long)self->round);
+        return;
+    }
+    double norm = noise_member_release(self->update, self->global, self->n, g->mechanism, g->clip,
+                                       g->member_scale);
+    self->trained = 1;
+    log_info("round %llu: trained %d iterations in %.1f s (%.0f img/s, d_loss %.3f, g_loss "
+             "%.3f)%s", (unsigned long long)self->round, st.iters, st.seconds, st.images_per_s,
+             st.d_loss, st.g_loss, g->mechanism == NOISE_LAPLACE_CLIPPED ? "; update clipped" : "");
+    if (g->mechanism == NOISE_LAPLACE_CLIPPED) {
+        log_debug("update L1 norm %.4g, clip %.4g", norm, g->clip);
+    }
+}
