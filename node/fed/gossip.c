@@ -417,7 +417,11 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
     }
     uint8_t bh[32];
     block_hash(rec, rec_len, bh);
-    if (fed_accept_block(self, rec, rec_len, model, count, &err) < 0) {
+    int64_t t0 = fed_mono();
+    int arc = fed_accept_block(self, rec, rec_len, model, count, &err);
+    log_debug("block %llu checked and appended in %lld ms", (unsigned long long)m.round,
+              (long long)(fed_mono() - t0));
+    if (arc < 0) {
         log_warn("block %llu from %s refused: %s", (unsigned long long)m.round, who, err.msg);
         return;
     }

@@ -362,6 +362,7 @@ static void s_tick(node_t *self)
     }
     // training and sending
     if (active && !self->leaving && self->local && !self->trained && !local_busy(self->local)) {
+        log_debug("round %llu: training starts", (unsigned long long)self->round);
         local_start(self->local, self->global, self->n, self->round, (int)st->genesis.local_iters);
     }
     if (self->trained && active && !self->leaving && self->sent_attempt != self->attempt + 1) {
