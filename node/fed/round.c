@@ -103,32 +103,35 @@ void fed_save_global_now(node_t *self)
 // A block record and its model, from a peer or from ourselves: verify,
 // append, adopt.  Returns 0 when appended.
 int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uint8_t *model,
-                          size_t count, fs_err_t *err)
+                     size_t count, fs_err_t *err)
 {
     sigmsg_t m;
     block_t *b = xmalloc(sizeof *b);
+    float *w = NULL;
     int rc = sigmsg_decode(rec, rec_len, BLOCK_MAX_BYTES, &m, err);
     if (rc == 0) {
         rc = block_decode(&m, b, err);
     }
     if (rc == 0 && model) {
         uint8_t h[32];
-        float *w = xmalloc(count * sizeof(float) + 1);
+        w = xmalloc(count * sizeof(float) + 1);
         memcpy(w, model, count * sizeof(float));
         hash_model(w, count, h);
         if (count != self->n || memcmp(h, b->model_hash, 32) != 0) {
             rc = fs_err_set(err, FS_EVERIFY, "block %llu: the model sent with it does not hash "
                             "to the block's model hash", (unsigned long long)m.round);
-            free(w);
-        } else {
-            free(self->global);
-            self->global = w;
         }
     }
     if (rc == 0) {
         rc = chain_append(self->chain, rec, rec_len, err);
     }
     if (rc == 0) {
+        // Only a block the ledger accepted replaces the global model.
+        if (w) {
+            free(self->global);
+            self->global = w;
+            w = NULL;
+        }
         self->have_global = model != NULL;
         if (model) {
             fed_save_global(self);
@@ -136,6 +139,7 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
         s_print_round(self, &fed_state(self)->last);
         fed_enter_round(self);
     }
+    free(w);
     free(b);
     return rc;
 }
@@ -278,11 +282,11 @@ void fed_close_round(node_t *self)
         block_encode(&w, b, self->fed_id, self->me);
         // Appended (and fsync'd) before it is sent: after a crash we never
         // sign a second block for this round.
-        free(self->global);
-        self->global = next;
-        next = NULL;
         rc = chain_append(self->chain, w.data, w.len, &err);
         if (rc == 0) {
+            free(self->global);
+            self->global = next;
+            next = NULL;
             self->have_global = 1;
             fed_save_global(self);
             bytes_writer_t msg;
