@@ -237,7 +237,7 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
         if (m.round < h) {
             continue;
         }
-        if (chain_append(self->chain, s.rec[i], s.len[i], &err) < 0) {
+        if (fed_append(self, s.rec[i], s.len[i], &err) < 0) {
             log_warn("sync reply from %s: block %llu refused: %s", who,
                      (unsigned long long)m.round, err.msg);
             sigmsg_t first;

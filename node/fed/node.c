@@ -105,6 +105,17 @@ static dataset_t *s_load_data(const node_config_t *cfg, fs_err_t *err)
 }
 
 // Once the genesis is known: federation id, architecture, model, trainer.
+int fed_append(node_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
+{
+    int rc = chain_append(self->chain, rec, n, err);
+    if (rc == FS_EIO && !self->fatal.code) {
+        fs_err_set(&self->fatal, FS_EIO, "%s", err ? err->msg : "ledger write failed");
+        log_error("the ledger could not be written (%s): stopping; restart the node once the "
+                  "disk is fixed, it re-verifies the ledger and catches up", self->fatal.msg);
+    }
+    return rc;
+}
+
 int fed_setup_ledger(node_t *self, fs_err_t *err)
 {
     const ledger_state_t *st = fed_state(self);
@@ -143,6 +154,12 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
         fs_err_t e2 = {0};
         self->have_global =
             global_load(self->global_path, &self->arch, self->global, st->model_hash, &e2) == 0;
+        if (!self->have_global && self->cfg.n_peers == 0) {
+            return fs_err_set(err, FS_EINVAL, "the global model of height %llu is not on disk "
+                              "(%s) and %s names no peer to fetch it from",
+                              (unsigned long long)chain_height(self->chain), e2.msg,
+                              self->cfg.file);
+        }
         if (!self->have_global) {
             log_info("the global model of height %llu will be fetched from a peer (%s)",
                      (unsigned long long)chain_height(self->chain), e2.msg);
@@ -437,7 +454,7 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
             fed_training_done(self);
         }
         s_tick(self);
-        if (self->left) {
+        if (self->left || self->fatal.code) {
             break;
         }
         // Linger to serve lagging peers; a peer that is gone keeps its
@@ -459,7 +476,9 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
     log_info("traffic: %llu bytes sent, %llu received; ledger height %llu",
              (unsigned long long)out, (unsigned long long)in,
              self->chain ? (unsigned long long)chain_height(self->chain) : 0ULL);
-    if (*stop) {
+    if (self->fatal.code) {
+        rc = fs_err_set(err, self->fatal.code, "%s", self->fatal.msg);
+    } else if (*stop) {
         rc = fs_err_set(err, FS_EINTR, "stopped by a signal at height %llu (a restart catches "
                         "up from the peers)",
                         self->chain ? (unsigned long long)chain_height(self->chain) : 0ULL);

@@ -115,6 +115,7 @@ struct node {
     int64_t finished_at;          // when the planned rounds were done
     double round_t0;              // wall seconds, for the per-round line
     int save_pending;             // global.fsm is behind the head's model
+    fs_err_t fatal;               // a failed ledger write: the node stops
 };
 
 // node.c: setup, the event loop, shared helpers
@@ -125,6 +126,10 @@ const char *fed_name(const node_t *self, const uint8_t key[32], char buf[9]);
 int fed_is_active(const node_t *self, const uint8_t key[32]);
 int fed_seen(node_t *self, const uint8_t digest[32]);
 int fed_setup_ledger(node_t *self, fs_err_t *err);
+// Appends a record to the ledger; a write or fsync failure is fatal for the
+// node (its state on disk is unknown: stop, PostgreSQL's rule), any other
+// refusal is only returned.
+int fed_append(node_t *self, const uint8_t *rec, size_t n, fs_err_t *err);
 
 // round.c: training results, updates, the aggregator's close, accepting blocks
 uint32_t fed_planned(const node_t *self);

@@ -123,7 +123,7 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
         }
     }
     if (rc == 0) {
-        rc = chain_append(self->chain, rec, rec_len, err);
+        rc = fed_append(self, rec, rec_len, err);
     }
     if (rc == 0) {
         // Only a block the ledger accepted replaces the global model.
@@ -282,7 +282,7 @@ void fed_close_round(node_t *self)
         block_encode(&w, b, self->fed_id, self->me);
         // Appended (and fsync'd) before it is sent: after a crash we never
         // sign a second block for this round.
-        rc = chain_append(self->chain, w.data, w.len, &err);
+        rc = fed_append(self, w.data, w.len, &err);
         if (rc == 0) {
             free(self->global);
             self->global = next;

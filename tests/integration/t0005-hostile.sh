@@ -9,7 +9,9 @@
 # of it; and a stranger's key dials in.  Each refusal must be logged with
 # what was wrong, the valid update must be accepted, and the round (dave
 # never comes: it closes at the deadline) must go
-# on to a valid ledger.  Emits TAP.
+# on to a valid ledger.  Then a one-member federation whose disk fills up
+# (RLIMIT_FSIZE): the node stops at the first failed ledger write, and its
+# restart cuts the torn tail and finishes.  Emits TAP.
 set -u
 FEDSYN=${FEDSYN:-build/fedsyn}
 FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
@@ -48,7 +50,7 @@ log=$f/logs/alice.log
 expect() { # description, pattern
     if grep -q -- "$2" "$log"; then ok "$1"; else not_ok "$1 (no '$2' in alice's log)" "$log" "$tmp/poke.err"; fi
 }
-echo "1..13"
+echo "1..15"
 expect "a NaN weight is refused, naming the weight" "update from carol refused: .*weight 17 is NaN"
 expect "a forged signature is refused" "update from carol refused: .*signature does not verify"
 expect "a stale round is refused" "update from carol refused: .*for round 0, this is round 1 (stale)"
@@ -66,3 +68,23 @@ if $FEDSYN ledger verify "$f/state/alice/ledger.fsl" >"$tmp/out" 2>"$tmp/err" &&
    $FEDSYN ledger export --json "$f/state/alice/ledger.fsl" | grep -q '"samples": 100,'; then
     ok "alice's ledger is valid and counts carol's one valid update"
 else not_ok "alice's ledger is valid and counts carol's one valid update" "$tmp/out" "$tmp/err" "$log"; fi
+
+# A full disk: the first failed ledger write stops the node (exit 1, the
+# reason in its log); the restart cuts the torn tail and finishes the rounds.
+g=$tmp/g
+# (RLIMIT_FSIZE is per file: 100 KiB holds the 83 KB model but not the
+# ledger of 300 rounds.)
+"$FED" init "$g" --nodes 1 --data "$tmp/data" --width 4 --rounds 300 --local-iters 0 --batch 16 \
+    --timeout-ms $((5000 * S)) --port 7520 >/dev/null 2>"$tmp/err"
+(cd "$g" && trap '' XFSZ && ulimit -f 100 && exec ${FEDSYN_WRAP:-} $FEDSYN node --config alice.zpl) \
+    >/dev/null 2> >(cat >"$g/logs/full.log")
+code=$?
+sleep 0.3
+if [[ $code == 1 ]] && grep -q 'the ledger could not be written (.*File too large): stopping' "$g/logs/full.log"; then
+    ok "a failed ledger write stops the node with the reason"
+else not_ok "a failed ledger write stops the node with the reason (exit $code)" "$g/logs/full.log"; fi
+if (cd "$g" && ${FEDSYN_WRAP:-} $FEDSYN node --config alice.zpl >/dev/null 2>"logs/again.log") &&
+   grep -q 'cut a torn tail' "$g/logs/again.log" &&
+   $FEDSYN ledger verify "$g/state/alice/ledger.fsl" 2>&1 | grep -q 'genesis + 300 rounds'; then
+    ok "the restart cuts the torn tail and finishes the rounds"
+else not_ok "the restart cuts the torn tail and finishes the rounds" "$g/logs/again.log"; fi
