@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -89,6 +90,55 @@ static int s_damaged(const chain_t *self, uint64_t index, const uint8_t *rec, si
                       self->path, (unsigned long long)index);
 }
 
+// Signatures are independent of the chain's state, and Ed25519
+// verification is most of the cost of opening a ledger: a first pass
+// checks them on up to 8 threads, then the state checks run in order and
+// skip the signature of a record marked good.  A record marked bad is
+// judged by the full ledger_state_apply, which names its failure in order.
+typedef struct {
+    const uint8_t *data;    // the file
+    const size_t *off;      // record offsets (of the length fields)
+    size_t first, step, n;  // this worker's share: first, first+step, ... < n
+    uint8_t *ok;            // ok[i] = 1 when record i's signature verifies
+} sig_job_t;
+
+static void *s_sig_worker(void *arg)
+{
+    sig_job_t *j = arg;
+    for (size_t i = j->first; i < j->n; i += j->step) {
+        const uint8_t *rec = j->data + j->off[i] + 4;
+        size_t len = bytes_load_u32(j->data + j->off[i]);
+        sigmsg_t m;
+        j->ok[i] = sigmsg_decode(rec, len, BLOCK_MAX_BYTES, &m, NULL) == 0 &&
+                   sigmsg_verify(&m, NULL) == 0;
+    }
+    return NULL;
+}
+
+static void s_check_signatures(const uint8_t *data, const size_t *off, size_t n, uint8_t *ok)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t k = cores < 1 ? 1 : cores > 8 ? 8 : (size_t)cores;
+    if (n < 64) {
+        k = 1; // not worth a thread
+    }
+    pthread_t tid[8];
+    sig_job_t job[8];
+    size_t started = 0;
+    for (size_t t = 0; t < k; t++) {
+        job[t] = (sig_job_t){data, off, t, k, n, ok};
+        if (t > 0 && pthread_create(&tid[t], NULL, s_sig_worker, &job[t]) == 0) {
+            started = t;
+        } else if (t > 0) {
+            break; // no thread: the records it would have checked stay 0 (full check)
+        }
+    }
+    s_sig_worker(&job[0]);
+    for (size_t t = 1; t <= started; t++) {
+        pthread_join(tid[t], NULL);
+    }
+}
+
 // Walks the records of self->file, verifying each; sets *good_end to the
 // end of the last whole, valid record.
 static int s_load(chain_t *self, size_t *good_end, fs_err_t *err)
@@ -102,7 +152,12 @@ static int s_load(chain_t *self, size_t *good_end, fs_err_t *err)
         return fs_err_set(err, FS_ECORRUPT, "%s: ledger file version %u, this fedsyn reads %d",
                           self->path, bytes_load_u32(d + 8), CHAIN_VERSION);
     }
-    uint64_t index = 0;
+    // Pass 1: framing and checksums, in order.  It stops at a torn tail, or
+    // at damage (reported after the records before it are judged, so that
+    // the first failure in file order is the one reported).
+    size_t *offs = NULL, n_recs = 0, cap = 0;
+    int damaged = 0, bad_length = 0;
+    size_t bad_len = 0;
     while (off < size) {
         size_t left = size - off;
         if (left < 4) {
@@ -111,8 +166,9 @@ static int s_load(chain_t *self, size_t *good_end, fs_err_t *err)
         size_t len = bytes_load_u32(d + off);
         if (len == 0 || len > BLOCK_MAX_BYTES) {
             // A torn write leaves a prefix, never a wrong whole length.
-            return fs_err_set(err, FS_ECORRUPT, "%s: block %llu: record length %zu outside 1..%u",
-                              self->path, (unsigned long long)index, len, BLOCK_MAX_BYTES);
+            bad_length = 1;
+            bad_len = len;
+            break;
         }
         if (left < len + CHAIN_FRAME_BYTES) {
             break; // the file ends inside this record
@@ -120,23 +176,58 @@ static int s_load(chain_t *self, size_t *good_end, fs_err_t *err)
         const uint8_t *rec = d + off + 4;
         int last = left == len + CHAIN_FRAME_BYTES;
         if (bytes_load_u32(rec + len) != s_crc(rec, len)) {
-            if (last && index > 0) {
-                break; // the last record was not fully written
+            if (!(last && n_recs > 0)) {
+                damaged = 1; // not a torn last record
             }
-            return s_damaged(self, index, rec, len, err);
+            break;
         }
-        int rc = s_apply(self->state, index, rec, len, err);
-        if (rc < 0) {
-            return fs_err_prefix(err, rc, "%s: ", self->path);
+        if (n_recs == cap) {
+            cap = cap ? 2 * cap : 1024;
+            offs = xrealloc(offs, cap * sizeof *offs);
         }
-        s_push_offset(self, off);
+        offs[n_recs++] = off;
         off += len + CHAIN_FRAME_BYTES;
-        index++;
     }
-    if (index == 0) {
+    // Pass 2: signatures on all cores (genesis excluded: its own decoder
+    // checks it).  Pass 3: the state checks, in order.
+    uint8_t *sig_ok = xcalloc(n_recs ? n_recs : 1, 1);
+    if (n_recs > 1) {
+        s_check_signatures(d, offs, n_recs, sig_ok);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n_recs && rc == 0; i++) {
+        const uint8_t *rec = d + offs[i] + 4;
+        size_t len = bytes_load_u32(d + offs[i]);
+        if (i == 0 || !sig_ok[i]) {
+            rc = s_apply(self->state, i, rec, len, err);
+        } else {
+            rc = ledger_state_apply_presigned(self->state, rec, len, err);
+        }
+        if (rc < 0) {
+            rc = fs_err_prefix(err, rc, "%s: ", self->path);
+        } else {
+            s_push_offset(self, offs[i]);
+        }
+    }
+    free(sig_ok);
+    size_t end = n_recs ? offs[n_recs - 1] + bytes_load_u32(d + offs[n_recs - 1]) + CHAIN_FRAME_BYTES
+                        : CHAIN_HEADER_BYTES;
+    free(offs);
+    if (rc < 0) {
+        return rc;
+    }
+    if (bad_length) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: block %llu: record length %zu outside 1..%u",
+                          self->path, (unsigned long long)n_recs, bad_len, BLOCK_MAX_BYTES);
+    }
+    if (damaged) {
+        size_t len = bytes_load_u32(d + end);
+        return s_damaged(self, n_recs, d + end + 4, len, err);
+    }
+    if (n_recs == 0) {
         return fs_err_set(err, FS_ECORRUPT, "%s: no whole genesis record", self->path);
     }
-    *good_end = off;
+    *good_end = end;
     return 0;
 }
 

@@ -60,6 +60,13 @@ int ledger_state_start(ledger_state_t *self, const uint8_t *rec, size_t n, fs_er
 // self->last holds it decoded.
 int ledger_state_apply(ledger_state_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
     __attribute__((warn_unused_result));
+// The same, for a record whose sigmsg signature the caller has already
+// checked against the record's own signer field (ledger/chain.c checks the
+// signatures of a whole file on several threads first); every other check
+// runs as in ledger_state_apply, including that the signer is the elected
+// aggregator.
+int ledger_state_apply_presigned(ledger_state_t *self, const uint8_t *rec, size_t n,
+                                 fs_err_t *err) __attribute__((warn_unused_result));
 
 // The active members' signing keys, ascending; returns how many.
 size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[32]);

@@ -24,6 +24,8 @@ export OPENBLAS_NUM_THREADS=1 FEDSYN_LOG_EVERY=0
 # Under valgrind (make check-valgrind) everything runs ~20x slower: deadlines
 # and waits are multiplied by FEDSYN_TEST_SLOW.
 S=${FEDSYN_TEST_SLOW:-1}
+# Training is ~100x slower under valgrind: local iterations shrink by S.
+iters() { local v=$(($1 / S)); echo $((v < 1 ? 1 : v)); }
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; local x; for x in "${@:2}"; do sed "s|^|# $(basename "$x"): |" "$x" | tail -8; done; }
@@ -64,7 +66,7 @@ echo "1..17"
 # 1. three founders, three rounds
 f1=$tmp/f1
 "$FED" init "$f1" --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --data "$DATA" --width 4 \
-    --rounds 3 --local-iters 3 --batch 16 --timeout-ms $((8000 * S)) --port 7400 >/dev/null 2>"$tmp/err"
+    --rounds 3 --local-iters $(iters 3) --batch 16 --timeout-ms $((8000 * S)) --port 7400 >/dev/null 2>"$tmp/err"
 "$FED" start "$f1"
 if "$FED" wait "$f1" $((120 * S)) >"$tmp/out" 2>"$tmp/err"; then ok "three nodes finish three rounds"
 else not_ok "three nodes finish three rounds" "$tmp/err" "$f1/logs/alice.log" "$f1/logs/bob.log"; fi
@@ -89,7 +91,7 @@ check "ledger verify checks each node's global.fsm against the head's model hash
 
 # 2. failover: kill the aggregator of a round (2 or later) while it trains
 f2=$tmp/f2
-"$FED" init "$f2" --nodes 3 --data "$DATA" --limit 300 --width 4 --rounds 6 --local-iters 150 \
+"$FED" init "$f2" --nodes 3 --data "$DATA" --limit 300 --width 4 --rounds 6 --local-iters $(iters 150) \
     --batch 16 --timeout-ms $((3000 * S)) --attempt-extra-ms $((1000 * S)) --inactive-after 1 --port 7410 \
     >/dev/null 2>"$tmp/err"
 "$FED" start "$f2"
@@ -126,7 +128,7 @@ check "the restarted node synced the chain and rejoined" \
 # 3. a joiner with one bootstrap peer; a member leaves
 f3=$tmp/f3
 "$FED" init "$f3" --nodes 3 --spares 1 --data "$DATA" --limit 300 --width 4 --rounds 10 \
-    --local-iters 20 --batch 16 --timeout-ms $((4000 * S)) --port 7420 >/dev/null 2>"$tmp/err"
+    --local-iters $(iters 20) --batch 16 --timeout-ms $((4000 * S)) --port 7420 >/dev/null 2>"$tmp/err"
 "$FED" start "$f3"
 wait_for $((30 * S)) grep -q ': round 1 ' "$f3/logs/alice.out"
 "$FED" start "$f3" dave
