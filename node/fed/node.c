@@ -285,6 +285,9 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
     if (transport_listen(self->net, cfg->listen, err) < 0) {
         goto fail;
     }
+    char fpr[IDENTITY_FPR_CHARS];
+    identity_fingerprint(self->pub, fpr);
+    log_info("listening on %s as %s (%s)", cfg->listen, self->pub->name, fpr);
     return self;
 fail:
     node_destroy(&self);

@@ -330,6 +330,15 @@ void transport_send(transport_t *self, int peer, uint8_t type, const uint8_t *da
     }
 }
 
+void transport_set_linger(transport_t *self, int ms)
+{
+    for (size_t i = 0; i < self->n_peers; i++) {
+        if (self->peers[i].dealer) {
+            zsock_set_linger(self->peers[i].dealer, ms);
+        }
+    }
+}
+
 void transport_send_frame(transport_t *self, int peer, const uint8_t *frame, size_t n)
 {
     zlist_append(self->peers[peer].control, zframe_new(frame, n));

@@ -79,6 +79,10 @@ int transport_peer_connected(const transport_t *self, int peer);
 // Queues a message to a peer; bulk messages yield to control messages.
 void transport_send(transport_t *self, int peer, uint8_t type, const uint8_t *data, size_t n,
                     int bulk);
+// How long queued frames may still go out after the transport is destroyed
+// (libzmq's linger, honoured when the process's ZeroMQ context ends; the
+// node uses 0, a short-lived sender such as tests/tools/fedpoke more).
+void transport_set_linger(transport_t *self, int ms);
 // Queues one raw frame as is (the tests use it to send malformed frames).
 void transport_send_frame(transport_t *self, int peer, const uint8_t *frame, size_t n);
 // Sends whatever the peers' sockets take now (never blocks); returns the

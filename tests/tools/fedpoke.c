@@ -132,7 +132,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < 100 && transport_flush(net); i++) {
         zclock_sleep(20);
     }
-    zclock_sleep(300); // let the frames leave before the socket closes
+    // Until the frames have left: the node may still be in the handshake
+    // (slow under valgrind), and ZeroMQ's context waits this long at exit.
+    transport_set_linger(net, 20000);
+    zclock_sleep(300);
     transport_destroy(&net);
     zsys_dir_delete("%s", dir);
     identity_destroy(&stranger);
