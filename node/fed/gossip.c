@@ -6,7 +6,7 @@
 static void s_keep_evidence(node_t *self, const uint8_t *rec, size_t n);
 
 void fed_broadcast(node_t *self, uint8_t type, const uint8_t *data, size_t n, int except,
-                        int bulk, uint64_t skip_height_at_least)
+                   int bulk, uint64_t skip_height_at_least)
 {
     for (size_t i = 0; i < transport_peer_count(self->net); i++) {
         if ((int)i == except || !transport_peer_connected(self->net, (int)i)) {

@@ -75,7 +75,7 @@ void fed_drop_recorded_pending(node_t *self)
 }
 
 void fed_add_pending(pending_t *p, int *n, const uint8_t key[32], const uint8_t *req,
-                          size_t len)
+                     size_t len)
 {
     for (int i = 0; i < *n; i++) {
         if (memcmp(p[i].key, key, 32) == 0) {
