@@ -253,17 +253,10 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
         self->have_global = 0;
     }
     if (s.model && !self->have_global) {
-        uint8_t h[32];
-        float *w = xmalloc(s.count * sizeof(float) + 1);
-        memcpy(w, s.model, s.count * sizeof(float));
-        hash_model(w, s.count, h);
-        if (s.count == self->n && memcmp(h, fed_state(self)->model_hash, 32) == 0) {
-            free(self->global);
-            self->global = w;
-            self->have_global = 1;
-            fed_save_global(self);
+        float *w = fed_model_check(self, s.model, s.count, fed_state(self)->model_hash);
+        if (w) {
+            fed_adopt_model(self, w);
         } else {
-            free(w);
             log_warn("sync reply from %s: its model is not the head's", who);
         }
     }
@@ -319,18 +312,12 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
     const block_t *head = &fed_state(self)->last;
     const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "a sync reply";
     if (rc == 0 && election_prefer(b->attempt, theirs_h, head->attempt, ours_h) > 0) {
-        uint8_t mh[32];
-        float *w = NULL;
-        if (model && count == self->n) {
-            w = xmalloc(count * sizeof(float));
-            memcpy(w, model, count * sizeof(float));
-            hash_model(w, count, mh);
-        }
+        float *w = fed_model_check(self, model, count, b->model_hash);
         uint8_t *keep = xmalloc(ours_n);
         memcpy(keep, ours, ours_n);
-        if (!w || memcmp(mh, b->model_hash, 32) != 0) {
+        if (!w) {
             log_warn("competing block %llu from %s wins the fork rule but came without its "
-                     "model: asking for it", (unsigned long long)b->index, who);
+                     "model: kept ours", (unsigned long long)b->index, who);
         } else if ((rc = chain_replace_head(self->chain, rec, rec_len, &err)) < 0) {
             log_warn("competing block %llu from %s refused: %s", (unsigned long long)b->index,
                      who, err.msg);
@@ -340,11 +327,8 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
                      (unsigned long long)b->index, head->attempt, who, b->attempt,
                      self->cfg.dir);
             s_keep_evidence(self, keep, ours_n);
-            free(self->global);
-            self->global = w;
+            fed_adopt_model(self, w);
             w = NULL;
-            self->have_global = 1;
-            fed_save_global(self);
             bytes_writer_t out;
             bytes_writer_init(&out);
             wire_block_encode(&out, rec, rec_len, self->global, self->n);

@@ -138,6 +138,13 @@ int64_t fed_attempt_deadline(const node_t *self, uint32_t attempt);
 void fed_free_got(node_t *self);
 void fed_enter_round(node_t *self);
 void fed_save_global(node_t *self);
+// A model received from a peer (count float32 at bytes, maybe unaligned):
+// a new vector when it has the global model's size and hashes to `want`,
+// else NULL.
+float *fed_model_check(const node_t *self, const uint8_t *bytes, size_t count,
+                       const uint8_t want[32]);
+// Makes w (taken over) the global model and schedules its save.
+void fed_adopt_model(node_t *self, float *w);
 void fed_save_global_now(node_t *self);
 int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uint8_t *model,
                      size_t count, fs_err_t *err);

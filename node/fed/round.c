@@ -90,6 +90,31 @@ void fed_save_global(node_t *self)
     self->save_pending = 1;
 }
 
+float *fed_model_check(const node_t *self, const uint8_t *bytes, size_t count,
+                       const uint8_t want[32])
+{
+    if (!bytes || count != self->n) {
+        return NULL;
+    }
+    uint8_t h[32];
+    float *w = xmalloc(count * sizeof(float));
+    memcpy(w, bytes, count * sizeof(float));
+    hash_model(w, count, h);
+    if (memcmp(h, want, 32) != 0) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void fed_adopt_model(node_t *self, float *w)
+{
+    free(self->global);
+    self->global = w;
+    self->have_global = 1;
+    fed_save_global(self);
+}
+
 void fed_save_global_now(node_t *self)
 {
     self->save_pending = 0;
@@ -112,15 +137,9 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
     if (rc == 0) {
         rc = block_decode(&m, b, err);
     }
-    if (rc == 0 && model) {
-        uint8_t h[32];
-        w = xmalloc(count * sizeof(float) + 1);
-        memcpy(w, model, count * sizeof(float));
-        hash_model(w, count, h);
-        if (count != self->n || memcmp(h, b->model_hash, 32) != 0) {
-            rc = fs_err_set(err, FS_EVERIFY, "block %llu: the model sent with it does not hash "
-                            "to the block's model hash", (unsigned long long)m.round);
-        }
+    if (rc == 0 && model && !(w = fed_model_check(self, model, count, b->model_hash))) {
+        rc = fs_err_set(err, FS_EVERIFY, "block %llu: the model sent with it does not hash to "
+                        "the block's model hash", (unsigned long long)m.round);
     }
     if (rc == 0) {
         rc = fed_append(self, rec, rec_len, err);
@@ -128,13 +147,10 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
     if (rc == 0) {
         // Only a block the ledger accepted replaces the global model.
         if (w) {
-            free(self->global);
-            self->global = w;
+            fed_adopt_model(self, w);
             w = NULL;
-        }
-        self->have_global = model != NULL;
-        if (model) {
-            fed_save_global(self);
+        } else {
+            self->have_global = 0; // a sync reply fetches it
         }
         s_print_round(self, &fed_state(self)->last);
         fed_enter_round(self);
@@ -284,11 +300,8 @@ void fed_close_round(node_t *self)
         // sign a second block for this round.
         rc = fed_append(self, w.data, w.len, &err);
         if (rc == 0) {
-            free(self->global);
-            self->global = next;
+            fed_adopt_model(self, next);
             next = NULL;
-            self->have_global = 1;
-            fed_save_global(self);
             bytes_writer_t msg;
             bytes_writer_init(&msg);
             wire_block_encode(&msg, w.data, w.len, self->global, self->n);

@@ -198,12 +198,18 @@ int transport_allow(transport_t *self, const identity_pub_t *id, fs_err_t *err)
     if (zsys_file_exists(path)) {
         return 0;
     }
+    // zcert_save_public writes in place; written beside the directory and
+    // renamed in, a crash never leaves a half certificate that zauth would
+    // skip (and that would look present here) for good.
+    char tmp[720];
+    snprintf(tmp, sizeof tmp, "%s.tmp", self->allow_dir);
     uint8_t zero[32] = {0};
     zcert_t *cert = zcert_new_from(id->curve_pk, zero);
     zcert_set_meta(cert, "name", "%s", id->name);
-    int rc = zcert_save_public(cert, path);
+    int rc = zcert_save_public(cert, tmp);
     zcert_destroy(&cert);
-    if (rc < 0) {
+    if (rc < 0 || rename(tmp, path) < 0) {
+        unlink(tmp);
         return fs_err_set(err, FS_EIO, "%s: cannot write the peer certificate", path);
     }
     return 0;

@@ -173,13 +173,6 @@ static void test_hash_domains(void **state)
     assert_memory_equal(a, b, 32);
 }
 
-static int s_teardown(void **state)
-{
-    (void)state;
-    fixture_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     hash_library_init();
@@ -190,5 +183,5 @@ int main(void)
         cmocka_unit_test(test_identity_public_line_refused),
         cmocka_unit_test(test_hash_domains),
     };
-    return cmocka_run_group_tests_name("identity", tests, NULL, s_teardown);
+    return cmocka_run_group_tests_name("identity", tests, NULL, fixture_teardown);
 }

@@ -201,13 +201,6 @@ static void test_partitions(void **state)
     dataset_destroy(&d);
 }
 
-static int s_teardown(void **state)
-{
-    (void)state;
-    fixture_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,5 +210,5 @@ int main(void)
         cmocka_unit_test(test_cifar_loader),
         cmocka_unit_test(test_partitions),
     };
-    return cmocka_run_group_tests_name("data", tests, NULL, s_teardown);
+    return cmocka_run_group_tests_name("data", tests, NULL, fixture_teardown);
 }

@@ -295,13 +295,6 @@ static void test_chain_one_writer_and_sticky_errors(void **state)
     fedfx_destroy(&fx);
 }
 
-static int s_teardown(void **state)
-{
-    (void)state;
-    fixture_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     hash_library_init();
@@ -312,5 +305,5 @@ int main(void)
         cmocka_unit_test(test_chain_one_writer_and_sticky_errors),
         cmocka_unit_test(test_chain_replace_head),
     };
-    return cmocka_run_group_tests_name("chain", tests, NULL, s_teardown);
+    return cmocka_run_group_tests_name("chain", tests, NULL, fixture_teardown);
 }

@@ -106,13 +106,6 @@ static void test_model_file_messages(void **state)
     assert_int_equal(err.code, FS_EIO);
 }
 
-static int s_teardown(void **state)
-{
-    (void)state;
-    fixture_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,5 +114,5 @@ int main(void)
         cmocka_unit_test(test_model_file_refuses_every_bit_flip),
         cmocka_unit_test(test_model_file_messages),
     };
-    return cmocka_run_group_tests_name("model_file", tests, NULL, s_teardown);
+    return cmocka_run_group_tests_name("model_file", tests, NULL, fixture_teardown);
 }

@@ -90,3 +90,10 @@ dataset_t *fixture_shapes(int n, uint64_t seed)
     }
     return d;
 }
+
+int fixture_teardown(void **state)
+{
+    (void)state;
+    fixture_cleanup();
+    return 0;
+}

@@ -13,6 +13,8 @@ dataset_t *fixture_shapes(int n, uint64_t seed);
 // A fresh temporary directory (removed by fixture_cleanup).
 const char *fixture_tmpdir(void);
 void fixture_cleanup(void);
+// The cmocka group teardown that calls fixture_cleanup.
+int fixture_teardown(void **state);
 // Writes bytes to <tmpdir>/name and returns the full path (static buffer
 // per call slot: up to 8 live paths).
 const char *fixture_write(const char *name, const void *data, size_t n);

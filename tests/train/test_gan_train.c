@@ -177,13 +177,6 @@ static void test_short_training_moves_towards_data(void **state)
     dataset_destroy(&data);
 }
 
-static int s_teardown(void **state)
-{
-    (void)state;
-    fixture_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,5 +186,5 @@ int main(void)
         cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_short_training_moves_towards_data),
     };
-    return cmocka_run_group_tests_name("gan_train", tests, NULL, s_teardown);
+    return cmocka_run_group_tests_name("gan_train", tests, NULL, fixture_teardown);
 }
