@@ -17,6 +17,7 @@ static const char *const s_noise_names[NOISE_MECHANISM_COUNT] = {
     "none",
     "paper-laplace (no formal guarantee)",
     "laplace-clipped",
+    "gaussian-clipped",
 };
 static_assert(sizeof s_noise_names / sizeof s_noise_names[0] == NOISE_MECHANISM_COUNT,
               "one name per mechanism");

@@ -54,6 +54,7 @@ typedef enum {
     NOISE_PAPER = 1,           // FedSyn: Laplace(b) on the weights, no clip:
                                // no formal guarantee
     NOISE_LAPLACE_CLIPPED = 2, // update clipped to L1 norm C, then Laplace(b)
+    NOISE_GAUSSIAN_CLIPPED = 3, // update clipped to L2 norm C, then N(0, sigma^2)
     NOISE_MECHANISM_COUNT
 } noise_mechanism_t;
 

@@ -89,12 +89,12 @@ int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
     p->clip = g->clip;
     p->member_scale = g->member_scale;
     p->agg_scale = g->agg_scale;
-    p->eps_member = budget_member_epsilon(g->mechanism, g->clip, g->member_scale);
-    p->eps_aggregate =
-        budget_aggregate_epsilon(g->mechanism, g->clip, g->member_scale, g->agg_scale, max_w);
+    budget_params_t bp = budget_params_of(g);
+    p->eps_member = budget_member_epsilon(&bp);
+    p->eps_aggregate = budget_aggregate_epsilon(&bp, max_w);
     p->eps_total = st->eps_total + p->eps_member;
-    p->eps_total_adv = budget_advanced(st->rounds_charged + (budget_is_formal(g->mechanism) ? 1 : 0),
-                                       p->eps_member, g->delta);
+    p->eps_total_adv =
+        budget_composed_epsilon(&bp, st->rounds_charged + (budget_is_formal(g->mechanism) ? 1 : 0));
     memcpy(b->model_hash, model_hash, 32);
     b->close_reason = n_contrib == n_active ? CLOSE_ALL_ARRIVED : CLOSE_DEADLINE;
     return 0;

@@ -1,33 +1,66 @@
 /* budget.h - the privacy loss a round spends, as the ledger records it.
  *
- * With NOISE_LAPLACE_CLIPPED a member releases w_G + clip_C(w - w_G) +
- * Laplace(b)^d.  Replacing the member's whole data set moves the clipped
- * update by at most 2C in L1 norm, so the release is epsilon = 2C/b
- * differentially private (the Laplace mechanism, Dwork & Roth 2014, Thm 3.6).
- * The global model is post-processing of the members' releases, so it is at
- * most that; the aggregator's own Laplace(b_G) on the weighted sum, whose
- * sensitivity to member k is 2C p_k, also bounds it by 2C max_k p_k / b_G.
- * Over k rounds epsilons add up (basic composition) or, for a chosen delta,
- * compose as min(k eps, eps sqrt(2k ln(1/delta)) + k eps (e^eps - 1))
- * (advanced composition, Dwork, Rothblum & Vadhan 2010).  NOISE_NONE and
- * NOISE_PAPER (noise without a clip: unbounded sensitivity) give no formal
- * guarantee and record 0, displayed as "none" - never a made-up epsilon.
- * docs/privacy.md works the formulas out.  Usage: see tests/ledger/test_state.c
+ * Laplace (NOISE_LAPLACE_CLIPPED): a member releases
+ * w_G + clip_C(w - w_G) + Laplace(b)^d with an L1 clip.  Replacing the
+ * member's whole data set moves the clipped update by at most 2C in L1
+ * norm, so one release is eps = 2C/b differentially private (the Laplace
+ * mechanism, Dwork & Roth 2014, Thm 3.6).  Over k rounds epsilons add up
+ * (basic composition) or, for the genesis delta, compose as
+ * min(k eps, eps sqrt(2k ln(1/delta)) + k eps (e^eps - 1)) (advanced
+ * composition, Dwork, Rothblum & Vadhan 2010).
+ *
+ * Gaussian (NOISE_GAUSSIAN_CLIPPED): an L2 clip C and N(0, sigma^2) per
+ * parameter.  The L2 sensitivity is 2C, so one release has Renyi DP
+ * alpha -> alpha rho with rho = (2C)^2 / (2 sigma^2) (Mironov 2017, Prop. 7),
+ * k rounds have k rho, and the accountant turns that into (eps, delta) by
+ * minimising over alpha rdp + ln((alpha-1)/alpha) - (ln delta + ln alpha)/(alpha-1)
+ * (Canonne, Kamath & Steinke 2020, Prop. 12; Balle et al. 2020).  The
+ * per-round figures are that conversion for one round at delta; the "basic"
+ * total adds them up (valid at k delta), the tight total is the RDP one.
+ *
+ * The global model: the aggregate is post-processing of the members'
+ * releases, so it spends at most what a member spends; the aggregator's own
+ * noise on the weighted sum, whose sensitivity to member k is 2C p_k, also
+ * bounds it on its own (2C max p_k / b_G; for Gaussian the RDP curve
+ * (2C max p_k)^2 / (2 sigma_G^2)).  The recorded figure is the smaller.
+ *
+ * NOISE_NONE and NOISE_PAPER (noise without a clip: unbounded sensitivity)
+ * give no formal guarantee and record 0, displayed as "none" - never a
+ * made-up epsilon.  docs/privacy.md works the formulas out.
+ * Usage: see tests/ledger/test_state.c
  */
 #ifndef FS_LEDGER_BUDGET_H
 #define FS_LEDGER_BUDGET_H
 
 #include <stdint.h>
 
+#include "ledger/block.h"
+
+// A federation's DP settings (from its genesis).
+typedef struct {
+    int mechanism;       // noise_mechanism_t
+    double clip;         // C: L1 (Laplace) or L2 (Gaussian) clip of an update
+    double member_scale; // members' Laplace b, or Gaussian sigma
+    double agg_scale;    // aggregator's b_G, or sigma_G
+    double delta;        // delta of the (eps, delta) totals
+} budget_params_t;
+
+// The settings a genesis fixes.
+budget_params_t budget_params_of(const genesis_t *g);
 // 1 when the mechanism has a formal epsilon.
 int budget_is_formal(int mechanism);
 // Epsilon of one member's release in one round (0 when not formal).
-double budget_member_epsilon(int mechanism, double clip, double member_scale);
+double budget_member_epsilon(const budget_params_t *p);
 // Epsilon of the round's global model given the largest weight p_k.
-double budget_aggregate_epsilon(int mechanism, double clip, double member_scale,
-                                double agg_scale, double max_weight);
+double budget_aggregate_epsilon(const budget_params_t *p, double max_weight);
+// The tight total after k charged rounds: advanced composition (Laplace) or
+// the RDP accountant (Gaussian); 0 when not formal or k == 0.
+double budget_composed_epsilon(const budget_params_t *p, uint64_t k);
 // Advanced composition of k rounds of eps each at delta (0 when eps is 0).
 double budget_advanced(uint64_t k, double eps, double delta);
+// (eps, delta) of a mechanism whose Renyi DP is alpha -> alpha rho for
+// every alpha > 1 (Gaussian mechanisms and their compositions).
+double budget_rdp_linear_epsilon(double rho, double delta);
 // Equality for recorded doubles: relative 1e-9 (they are recomputed by
 // every verifier, possibly in another language).
 int budget_same(double a, double b);

@@ -57,9 +57,10 @@ static int s_check(const genesis_t *g, fs_err_t *err)
                               names[i], v[i]);
         }
     }
-    if (g->mechanism == NOISE_LAPLACE_CLIPPED && (g->clip <= 0 || g->member_scale <= 0)) {
-        return fs_err_set(err, FS_ECORRUPT,
-                          "genesis: laplace-clipped needs clip > 0 and member_scale > 0");
+    if ((g->mechanism == NOISE_LAPLACE_CLIPPED || g->mechanism == NOISE_GAUSSIAN_CLIPPED) &&
+        (g->clip <= 0 || g->member_scale <= 0)) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: %s needs clip > 0 and member_scale > 0",
+                          noise_mechanism_name(g->mechanism));
     }
     if (!isfinite(g->delta) || g->delta <= 0 || g->delta >= 1) {
         return fs_err_set(err, FS_ECORRUPT, "genesis: delta is %g, expected 0 < delta < 1",

@@ -239,11 +239,11 @@ static int s_check_privacy(const ledger_state_t *self, const block_t *b, fs_err_
     for (int i = 0; i < b->n_contrib; i++) {
         max_w = b->contrib[i].weight > max_w ? b->contrib[i].weight : max_w;
     }
-    double eps = budget_member_epsilon(g->mechanism, g->clip, g->member_scale);
-    double eps_agg =
-        budget_aggregate_epsilon(g->mechanism, g->clip, g->member_scale, g->agg_scale, max_w);
+    budget_params_t bp = budget_params_of(g);
+    double eps = budget_member_epsilon(&bp);
+    double eps_agg = budget_aggregate_epsilon(&bp, max_w);
     double total = self->eps_total + eps;
-    double adv = budget_advanced(self->rounds_charged + 1, eps, g->delta);
+    double adv = budget_composed_epsilon(&bp, self->rounds_charged + 1);
     const double want[] = {eps, eps_agg, total, adv};
     const double got[] = {p->eps_member, p->eps_aggregate, p->eps_total, p->eps_total_adv};
     const char *names[] = {"eps_member", "eps_aggregate", "eps_total", "eps_total_adv"};

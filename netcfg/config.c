@@ -439,9 +439,13 @@ int config_load(const char *path, node_config_t *cfg, fs_err_t *err)
 
 const char *config_mechanism_keyword(int mechanism)
 {
-    return mechanism == NOISE_NONE ? "none" : mechanism == NOISE_PAPER ? "paper"
-                                            : mechanism == NOISE_LAPLACE_CLIPPED ? "laplace-clipped"
-                                                                                 : "unknown";
+    switch (mechanism) {
+    case NOISE_NONE: return "none";
+    case NOISE_PAPER: return "paper";
+    case NOISE_LAPLACE_CLIPPED: return "laplace-clipped";
+    case NOISE_GAUSSIAN_CLIPPED: return "gaussian-clipped";
+    default: return "unknown";
+    }
 }
 
 static int s_mismatch_num(const node_config_t *cfg, int key, double have, fs_err_t *err)

@@ -23,7 +23,7 @@
 #   --groups "0,1,2/3,4,5,6/7,8,9" (labels per node; "" = all labels) ["" ]
 #   --limit N [0: all]   --dataset mnist|fashion [mnist]   --data DIR [data/mnist]
 #   --width W [16]   --rounds R [3]   --local-iters I [20]   --batch B [64]
-#   --noise paper|laplace-clipped|none [paper]   --scale B [1e-4]
+#   --noise paper|laplace-clipped|gaussian-clipped|none [paper]   --scale B [1e-4]
 #   --agg-scale B [= scale]   --clip C [0]   --timeout-ms T [30000]
 #   --attempt-extra-ms T [5000]   --quorum Q [1]   --inactive-after K [3]
 #   --port P [7100: node i listens on P+i]   --open (anyone may join)

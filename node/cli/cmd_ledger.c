@@ -52,11 +52,15 @@ static void s_help_init(void)
            "  --dataset NAME      mnist (default) or fashion\n"
            "  --seed S            seed of the initial global model (default 1)\n"
            "  --noise MODE        none, paper (Laplace on weights, no clip: no formal\n"
-           "                      guarantee) or laplace-clipped (default paper)\n"
-           "  --clip C            L1 clip of each update (laplace-clipped)\n"
-           "  --scale B           members' Laplace scale (default 1e-4)\n"
-           "  --agg-scale B       aggregator's Laplace scale (default: --scale)\n"
-           "  --delta D           delta for advanced composition (default 1e-5)\n"
+           "                      guarantee), laplace-clipped (L1 clip + Laplace) or\n"
+           "                      gaussian-clipped (L2 clip + Gaussian, RDP accounting)\n"
+           "                      (default paper); docs/privacy.md\n"
+           "  --clip C            clip of each update: L1 (laplace-clipped) or L2\n"
+           "                      (gaussian-clipped)\n"
+           "  --scale B           members' Laplace scale b or Gaussian sigma (default 1e-4)\n"
+           "  --agg-scale B       the aggregator's (default: --scale)\n"
+           "  --delta D           delta of the (eps, delta) totals: advanced composition\n"
+           "                      or the RDP accountant (default 1e-5)\n"
            "  --timeout-ms T      first attempt's round deadline (default 60000)\n"
            "  --attempt-extra-ms T  added per failed attempt (default 5000)\n"
            "  --rounds R          planned rounds (default 10; 0: no end)\n"
@@ -152,10 +156,12 @@ static int s_init(int argc, char **argv)
         int mech = strcmp(noise, "none") == 0              ? NOISE_NONE
                    : strcmp(noise, "paper") == 0           ? NOISE_PAPER
                    : strcmp(noise, "laplace-clipped") == 0 ? NOISE_LAPLACE_CLIPPED
+                   : strcmp(noise, "gaussian-clipped") == 0 ? NOISE_GAUSSIAN_CLIPPED
                                                            : -1;
         keyring_add(members, identity_public(founder));
         if (mech < 0) {
-            rc = cli_usage(CMD " init", "--noise '%s': expected none, paper or laplace-clipped",
+            rc = cli_usage(CMD " init", "--noise '%s': expected none, paper, laplace-clipped or "
+                                           "gaussian-clipped",
                            noise);
         } else if (keyring_size(members) > LEDGER_MAX_MEMBERS ||
                    keyring_size(allowed) > LEDGER_MAX_MEMBERS) {
@@ -419,9 +425,12 @@ static int s_show(int argc, char **argv)
         "usage: fedsyn ledger show PATH\n\n"
         "Verifies the ledger and prints the federation's parameters and one line\n"
         "per round: index, time (UTC), aggregator (rank/attempt), contributors of\n"
-        "expected, joined/left, close reason, epsilon spent this round and in\n"
-        "total, and the global model's hash.  'none' means the noise mode has no\n"
-        "formal guarantee.\n\n"
+        "expected, joined/left, close reason, the privacy spent and the global\n"
+        "model's hash.  Privacy columns: eps = what one member's release spent this\n"
+        "round, eps(G) = what the global model spent, basic = running total under\n"
+        "basic composition, tight = running total at the genesis delta (advanced\n"
+        "composition for laplace-clipped, the RDP accountant for gaussian-clipped).\n"
+        "'none' means the noise mode has no formal guarantee (docs/privacy.md).\n\n"
         "example: fedsyn ledger show nodes/a/ledger.fsl\n";
     int rc0 = s_parse_help(argc, argv, CMD " show", help, NULL);
     if (rc0 >= 0) {
@@ -453,30 +462,34 @@ static int s_show(int argc, char **argv)
            "inactive after %u, admission %s\n\n",
            noise_mechanism_name(g->mechanism), g->clip, g->member_scale, g->agg_scale, g->delta,
            g->quorum, g->inactive_after, admission_name(g->admission));
-    printf("%5s  %-20s  %-16s  %7s  %-9s  %-12s  %9s  %9s  %s\n", "round", "time (UTC)",
-           "aggregator", "contrib", "join/left", "close", "eps", "eps total", "model");
+    if (!budget_is_formal(g->mechanism)) {
+        printf("privacy: no formal guarantee (%s); no epsilon is claimed\n\n",
+               g->mechanism == NOISE_NONE ? "no noise" : "noise without a clip");
+    }
+    printf("%5s  %-20s  %-16s  %7s  %-9s  %-12s  %8s  %8s  %8s  %8s  %s\n", "round",
+           "time (UTC)", "aggregator", "contrib", "join/left", "close", "eps", "eps(G)", "basic",
+           "tight", "model");
     for (uint64_t i = 1; i < chain_height(chain); i++) {
         chain_record(chain, i, &rec, &n);
         if (ledger_state_apply(st, rec, n, &err) < 0) {
             abort(); // verified by chain_open
         }
         const block_t *b = &st->last;
-        char agg[64], buf[9], eps[16], tot[16], model[17], jl[16];
+        char agg[64], buf[9], eps[4][16], model[17], jl[16];
         snprintf(agg, sizeof agg, "%s %u/%u", s_name_of(st, b->aggregator, buf), b->rank,
                  b->attempt);
         s_time(b->time_ms, when, sizeof when);
-        if (budget_is_formal(b->privacy.mechanism)) {
-            snprintf(eps, sizeof eps, "%.4g", b->privacy.eps_member);
-            snprintf(tot, sizeof tot, "%.4g", b->privacy.eps_total);
-        } else {
-            snprintf(eps, sizeof eps, "none");
-            snprintf(tot, sizeof tot, "none");
+        const double v[4] = {b->privacy.eps_member, b->privacy.eps_aggregate,
+                             b->privacy.eps_total, b->privacy.eps_total_adv};
+        for (int k = 0; k < 4; k++) {
+            snprintf(eps[k], sizeof eps[k], budget_is_formal(b->privacy.mechanism) ? "%.4g" : "none",
+                     v[k]);
         }
         bytes_to_hex(b->model_hash, 8, model);
         snprintf(jl, sizeof jl, "+%u/-%u", b->n_joined, b->n_left);
-        printf("%5llu  %-20s  %-16s  %3u/%-3u  %-9s  %-12s  %9s  %9s  %s\n",
+        printf("%5llu  %-20s  %-16s  %3u/%-3u  %-9s  %-12s  %8s  %8s  %8s  %8s  %s\n",
                (unsigned long long)b->index, when, agg, b->n_contrib, b->n_expected, jl,
-               close_reason_name(b->close_reason), eps, tot, model);
+               close_reason_name(b->close_reason), eps[0], eps[1], eps[2], eps[3], model);
         for (int k = 0; k < b->n_joined; k++) {
             printf("       joined: %s\n", b->joined[k].id.name);
         }

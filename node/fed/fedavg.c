@@ -40,11 +40,11 @@ int fedavg_weighted(float *out, const float *const *w, const uint64_t *samples, 
 }
 
 int fedavg_aggregate(float *out, const float *const *w, const uint64_t *samples, size_t k,
-                     size_t n, double agg_scale, fs_err_t *err)
+                     size_t n, int mechanism, double agg_scale, fs_err_t *err)
 {
     int rc = fedavg_weighted(out, w, samples, k, n, err);
     if (rc == 0) {
-        noise_laplace_add(out, n, agg_scale);
+        noise_aggregate_add(out, n, mechanism, agg_scale);
     }
     return rc;
 }

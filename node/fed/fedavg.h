@@ -22,9 +22,11 @@
 // FS_EINVAL when k == 0 or the samples sum to 0.
 int fedavg_weighted(float *out, const float *const *w, const uint64_t *samples, size_t k,
                     size_t n, fs_err_t *err) __attribute__((warn_unused_result));
-// The whole of equation 2: the weighted average, then Laplace(agg_scale).
+// The whole of equation 2: the weighted average, then the aggregator's noise
+// of scale agg_scale under the mechanism (Laplace, or Gaussian for
+// NOISE_GAUSSIAN_CLIPPED; node/privacy/noise.h).
 int fedavg_aggregate(float *out, const float *const *w, const uint64_t *samples, size_t k,
-                     size_t n, double agg_scale, fs_err_t *err)
+                     size_t n, int mechanism, double agg_scale, fs_err_t *err)
     __attribute__((warn_unused_result));
 
 #endif

@@ -62,10 +62,10 @@ void fed_enter_round(node_t *self)
 
 static void s_print_round(node_t *self, const block_t *b)
 {
-    char agg[9], eps[48];
+    char agg[9], eps[80];
     if (budget_is_formal(b->privacy.mechanism)) {
-        snprintf(eps, sizeof eps, "eps %.3g (total %.3g)", b->privacy.eps_aggregate,
-                 b->privacy.eps_total);
+        snprintf(eps, sizeof eps, "eps %.3g (total %.3g basic, %.3g tight)",
+                 b->privacy.eps_member, b->privacy.eps_total, b->privacy.eps_total_adv);
     } else {
         snprintf(eps, sizeof eps, "eps none (%s)",
                  b->privacy.mechanism == NOISE_PAPER ? "no formal guarantee" : "no noise");
@@ -199,7 +199,7 @@ void fed_send_update(node_t *self)
     memcpy(hdr.base_hash, fed_state(self)->model_hash, 32);
     hdr.samples = self->samples;
     hdr.mechanism = g->mechanism;
-    hdr.clip = g->mechanism == NOISE_LAPLACE_CLIPPED ? g->clip : 0;
+    hdr.clip = budget_is_formal(g->mechanism) ? g->clip : 0;
     hdr.scale = g->mechanism == NOISE_NONE ? 0 : g->member_scale;
     bytes_writer_t w;
     bytes_writer_init(&w);
@@ -239,7 +239,7 @@ void fed_close_round(node_t *self)
         samples[i] = self->got[i].samples;
     }
     float *next = xmalloc(self->n * sizeof(float));
-    if (fedavg_aggregate(next, ws, samples, (size_t)self->n_got, self->n,
+    if (fedavg_aggregate(next, ws, samples, (size_t)self->n_got, self->n, g->mechanism,
                          g->mechanism == NOISE_NONE ? 0 : g->agg_scale, &err) < 0) {
         log_error("round %llu: %s", (unsigned long long)self->round, err.msg);
         free(next);
@@ -403,8 +403,9 @@ void fed_training_done(node_t *self)
     self->trained = 1;
     log_info("round %llu: trained %d iterations in %.1f s (%.0f img/s, d_loss %.3f, g_loss "
              "%.3f)%s", (unsigned long long)self->round, st.iters, st.seconds, st.images_per_s,
-             st.d_loss, st.g_loss, g->mechanism == NOISE_LAPLACE_CLIPPED ? "; update clipped" : "");
-    if (g->mechanism == NOISE_LAPLACE_CLIPPED) {
-        log_debug("update L1 norm %.4g, clip %.4g", norm, g->clip);
+             st.d_loss, st.g_loss, budget_is_formal(g->mechanism) ? "; update clipped" : "");
+    if (budget_is_formal(g->mechanism)) {
+        log_debug("update %s norm %.4g, clip %.4g",
+                  g->mechanism == NOISE_GAUSSIAN_CLIPPED ? "L2" : "L1", norm, g->clip);
     }
 }

@@ -25,7 +25,7 @@ fails_with() { # description, exit code, message fragment, command...
 }
 PY=/usr/bin/python3
 
-echo "1..18"
+echo "1..21"
 check "keygen --help and ledger --help" bash -c "$RUN keygen --help | grep -q usage && $RUN ledger --help | grep -q verify"
 for x in a b c; do $RUN keygen --dir "$tmp/keys/$x" >"$tmp/$x.pub" 2>"$tmp/err"; done
 check "keygen writes a 0600 secret and a 0700 directory" \
@@ -53,6 +53,14 @@ check "ledger show prints one line per round with epsilon" \
 check "ledger export --json is JSON with signed bytes" \
     bash -c "$RUN ledger export --json $tmp/l.fsl | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"blocks\"])==13 and all(\"signed_bytes\" in b for b in d[\"blocks\"])'"
 check "the PyNaCl verifier written from docs/ledger.md accepts it" $PY "$HERE/verify_ledger.py" "$tmp/l.fsl"
+check "privacy: the scale solved for a target epsilon spends exactly it after R rounds" \
+    bash -c "$RUN privacy --noise gaussian-clipped --clip 1 --target-eps 8 --rounds 20 | grep -E '^ +20 ' | grep -qE ' 8\$'"
+fails_with "privacy: an unknown mechanism is a usage error" 2 "expected laplace-clipped" \
+    $RUN privacy --noise laplacian --clip 1 --scale 1
+# the Gaussian mechanism's RDP figures, recomputed by the independent verifier
+"$TOOLS/mkledger" "$tmp/g.fsl" 3 6 3
+check "a gaussian-clipped ledger: show prints basic and tight totals, the PyNaCl verifier agrees" \
+    bash -c "$RUN ledger show $tmp/g.fsl | grep -q gaussian-clipped && $PY $HERE/verify_ledger.py $tmp/g.fsl"
 
 # damage in the middle: one byte of block 5's prev_hash
 size5=$($PY - "$tmp/l.fsl" <<'PY'

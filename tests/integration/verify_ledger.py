@@ -76,6 +76,39 @@ def same(a, b):
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
+def rdp_linear_eps(rho, delta):
+    # min over alpha > 1 of alpha*rho + ln((alpha-1)/alpha) - (ln delta + ln alpha)/(alpha-1):
+    # a grid over log10(alpha - 1), then golden-section search around the best.
+    def f(x):
+        a = 1 + 10 ** x
+        return max(0.0, a * rho + math.log1p(-1 / a) - (math.log(delta) + math.log(a)) / (a - 1))
+    xs = [-4 + 10 * i / 2000 for i in range(2001)]
+    bx = min(xs, key=f)
+    lo, hi = bx - 0.005, bx + 0.005
+    g = (math.sqrt(5) - 1) / 2
+    for _ in range(200):
+        a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+        if f(a) < f(b):
+            hi = b
+        else:
+            lo = a
+    return min(f(bx), f((lo + hi) / 2))
+
+
+def round_privacy(mech, clip, bm, bg, delta, pmax, k1):
+    # (eps_member, eps_aggregate, tight total after k1 charged rounds)
+    if mech == 2:
+        eps = 2 * clip / bm
+        eps_agg = min(eps, 2 * clip * pmax / bg) if bg > 0 else eps
+        return eps, eps_agg, advanced(k1, eps, delta)
+    if mech == 3:
+        rho = (2 * clip) ** 2 / (2 * bm * bm)
+        rho_agg = min(rho, (2 * clip * pmax) ** 2 / (2 * bg * bg)) if bg > 0 else rho
+        return (rdp_linear_eps(rho, delta), rdp_linear_eps(rho_agg, delta),
+                rdp_linear_eps(k1 * rho, delta))
+    return 0.0, 0.0, 0.0
+
+
 def advanced(k, eps, delta):
     if eps <= 0 or k == 0:
         return 0.0
@@ -177,11 +210,10 @@ def verify(path):
                     raise Bad("contributor weight")
                 if len(contrib) < quorum or (close == 1) != (len(contrib) == len(keys)):
                     raise Bad("quorum or close reason")
-                eps = 2 * clip / bm if mech == 2 else 0.0
                 pmax = max(c[3] for c in contrib)
-                eps_agg = min(eps, 2 * clip * pmax / bg) if (eps > 0 and bg > 0) else eps
-                k1 = k + (1 if mech == 2 else 0)
-                want = [eps, eps_agg, eps_total + eps, advanced(k1, eps, delta)]
+                k1 = k + (1 if mech in (2, 3) else 0)
+                eps, eps_agg, tight = round_privacy(mech, clip, bm, bg, delta, pmax, k1)
+                want = [eps, eps_agg, eps_total + eps, tight]
                 if pm != mech or not all(same(a, b) for a, b in zip(p[3:], want)):
                     raise Bad("privacy numbers")
                 eps_total, k = eps_total + eps, k1

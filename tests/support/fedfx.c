@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "crypto/hash.h"
+#include "ledger/budget.h"
 #include "ledger/chain.h"
 #include "node/base/fsio.h"
 
@@ -36,7 +37,7 @@ fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism)
     g->model_seed = 7;
     memset(g->initial_model_hash, 0xab, 32);
     g->mechanism = (uint8_t)mechanism;
-    g->clip = mechanism == NOISE_LAPLACE_CLIPPED ? 1.0 : 0;
+    g->clip = budget_is_formal(mechanism) ? 1.0 : 0;
     g->member_scale = mechanism != NOISE_NONE ? 0.5 : 0;
     g->agg_scale = mechanism != NOISE_NONE ? 0.25 : 0;
     g->delta = 1e-5;
