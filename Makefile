@@ -49,7 +49,7 @@ FUZZ_SECONDS ?= 300
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: fuzz fuzz-build fuzzers all test check-asan check-valgrind bench demo deps data clean help tests \
+.PHONY: fuzz fuzz-build fuzzers all test check-asan check-valgrind bench demo deps data clean help tests experiments \
         evaluators results
 
 all: $(BIN)
@@ -142,6 +142,17 @@ demo: deps
 	scripts/fetch-data.sh
 	scripts/demo.sh
 
+# The seeds' experiments on fedsyn's own federation (docs/results-fedsyn.md):
+# MODE=quick (about an hour on 2 cores), full, or smoke (minutes).  Each run
+# writes runs/experiments/fedsyn-MODE-TIMESTAMP/ and never overwrites one.
+MODE ?= quick
+experiments: all
+	FEDSYN_WITH_PLOT=1 scripts/install-deps.sh
+	scripts/fetch-data.sh
+	@test -f evaluators/mnist.fsm || $(BIN) evaluator train --dataset mnist --epochs 4 \
+	  --out evaluators/mnist.fsm
+	scripts/experiments/fedsyn.sh --$(MODE)
+
 clean:
 	rm -rf build
 
@@ -155,6 +166,7 @@ help:
 	@echo "make check-valgrind  integration tests under valgrind"
 	@echo "make fuzz       libFuzzer on the block and envelope decoders (FUZZ_SECONDS each)"
 	@echo "make bench      speed and memory against PyTorch (python3-torch)"
+	@echo "make experiments  FedSyn's Table I on the federation (MODE=quick|full|smoke)"
 	@echo "make clean      remove build/"
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) \

@@ -13,6 +13,10 @@ PKGS+=(dataset-fashion-mnist)
 if [[ "${FEDSYN_WITH_TORCH:-0}" == 1 ]]; then
     PKGS+=(python3-torch python3-numpy)
 fi
+# the experiments' plots (make experiments)
+if [[ "${FEDSYN_WITH_PLOT:-0}" == 1 ]]; then
+    PKGS+=(gnuplot-nox)
+fi
 
 missing=()
 # tools count as present when their command exists, whoever installed them

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# fedsyn.sh - the FedSyn paper's section IV on fedsyn's own federation.
+#
+# Every federated row is a real federation: three `fedsyn node` processes on
+# loopback (scripts/federation.sh), the label split {0,1,2} {3,4,5,6} {7,8,9}
+# (weights about 0.3 / 0.4 / 0.3), the same node and round code users run.
+#
+#   central      one GAN on all of MNIST, the same number of iterations as
+#                one member trains in the whole federation (the paper's
+#                reference and upper bound)
+#   alone-G      each member's own GAN on its labels only, same iterations
+#   paper-b      the federation with the paper's noise (Laplace(b) on the
+#                weights, no clip: no formal guarantee), b = 1e-6 ... 1,
+#                aggregator scale = b
+#   gauss-eps-E / laplace-eps-E   clipped DP rows: the scale that spends a
+#                tight total of E over the run (fedsyn privacy --target-eps)
+#
+# Each row is scored with `fedsyn eval`: FID against the real test set, FID
+# against the central GAN's samples (the paper's measure), label coverage;
+# and gets a 10x10 sample grid.  scripts/experiments/summarize.py writes the
+# table (table.md), the metrics (results.json) and FID against the scale
+# (fid-vs-scale.png, gnuplot) beside the paper's Table I.
+#
+# usage: scripts/experiments/fedsyn.sh [--quick | --full] [--out DIR]
+#                                      [--scales "1e-6 1e-5 ..."] [--port P]
+#   --quick  width 32, batch 64, 10 rounds x 150 local iterations, 5,000
+#            samples per score (about an hour on 2 cores)
+#   --full   the paper's width 128 and batch 256, 20 rounds x 59 local
+#            iterations (one local epoch of the largest member), 10,000 samples
+#   --smoke  width 16, 2 rounds x 10 iterations: checks the pipeline in minutes
+#   --dp-eps "8 1000"  targets of the clipped DP rows
+# Results go to runs/experiments/fedsyn-MODE-TIMESTAMP/ (never overwritten).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+FEDSYN=${FEDSYN:-$root/build/fedsyn}
+mode=quick out="" port=7600
+scales="1e-6 1e-5 1e-4 1e-3 1e-2 1e-1 1"
+dp_eps="8 1000"
+while (( $# )); do
+    case $1 in
+        --quick) mode=quick ;;
+        --full) mode=full ;;
+        --smoke) mode=smoke ;;
+        --out) out=$2; shift ;;
+        --scales) scales=$2; shift ;;
+        --dp-eps) dp_eps=$2; shift ;;
+        --port) port=$2; shift ;;
+        -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "fedsyn.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+case $mode in
+    smoke) width=16 batch=32 rounds=2 iters=10 neval=1000 timeout=60000 ;;
+    quick) width=32 batch=64 rounds=10 iters=150 neval=5000 timeout=300000 ;;
+    full) width=128 batch=256 rounds=20 iters=59 neval=10000 timeout=1800000 ;;
+esac
+out=${out:-runs/experiments/fedsyn-$mode-$(date +%Y%m%d-%H%M%S)}
+[[ -e $out ]] && { echo "fedsyn.sh: $out exists; results are never overwritten" >&2; exit 2; }
+[[ -x $FEDSYN ]] || { echo "fedsyn.sh: $FEDSYN missing: run 'make'" >&2; exit 2; }
+[[ -f data/mnist/train-images-idx3-ubyte ]] || [[ -f data/mnist/train-images-idx3-ubyte.gz ]] ||
+    { echo "fedsyn.sh: no MNIST in data/mnist: run 'make data'" >&2; exit 2; }
+[[ -f evaluators/mnist.fsm ]] ||
+    { echo "fedsyn.sh: no evaluator: run 'build/fedsyn evaluator train --dataset mnist'" >&2; exit 2; }
+mkdir -p "$out"
+total_iters=$(( rounds * iters ))
+t_start=$SECONDS
+
+log() { echo "[$(date +%H:%M:%S) +$(( (SECONDS - t_start) / 60 ))m] fedsyn-exp: $*" | tee -a "$out/progress.log" >&2; }
+
+cat > "$out/settings.json" <<EOF
+{"experiment": "fedsyn", "mode": "$mode", "width": $width, "batch": $batch, "rounds": $rounds,
+ "local_iters": $iters, "eval_samples": $neval, "scales": "$scales", "dp_eps": "$dp_eps",
+ "groups": "0,1,2/3,4,5,6/7,8,9", "machine": "$(nproc) cores, $(uname -m)",
+ "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
+ "command": "scripts/experiments/fedsyn.sh --$mode --scales '$scales' --dp-eps '$dp_eps'"}
+EOF
+log "mode $mode: dcgan:$width, batch $batch, $rounds rounds x $iters local iterations; results in $out"
+
+# score ROW MODEL: grid, samples and metrics of one row (the reference is
+# the central GAN, once it exists)
+score() {
+    local row=$1 model=$2 ref=()
+    [[ -f $out/central/gan.fsm && $row != central ]] && ref=(--reference "$out/central/gan.fsm")
+    "$FEDSYN" sample --model "$model" --n 100 --grid "$out/$row/grid.png" > /dev/null 2>&1
+    "$FEDSYN" eval --model "$model" --n "$neval" "${ref[@]}" --json \
+        > "$out/$row/eval.json" 2> "$out/$row/eval.log"
+    log "$row: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["fid_reference"]; print("FID test %.1f, FID vs central %s, %d classes" % (d["fid_test"], "-" if r is None else "%.1f" % r, d["coverage"]["classes_present"]))' "$out/$row/eval.json")"
+}
+
+# train_alone ROW LABELS: one GAN trained by `fedsyn train` (central, alone-*)
+train_alone() {
+    local row=$1 labels=$2 args=()
+    [[ -n $labels ]] && args+=(--labels "$labels")
+    mkdir -p "$out/$row"
+    log "$row: training ${labels:-all labels}, $total_iters iterations"
+    local t0=$SECONDS
+    "$FEDSYN" train --dataset mnist "${args[@]}" --width "$width" --batch "$batch" \
+        --epochs 1 --iters "$total_iters" --seed 1 --out "$out/$row/gan.fsm" \
+        2> "$out/$row/train.log"
+    echo $(( SECONDS - t0 )) > "$out/$row/seconds"
+    tail -1 "$out/$row/train.log" | tee -a "$out/progress.log" >&2
+    score "$row" "$out/$row/gan.fsm"
+}
+
+# federate ROW NOISE SCALE [CLIP]: one federation of three nodes
+federate() {
+    local row=$1 noise=$2 scale=$3 clip=${4:-0}
+    log "$row: federation of 3, noise $noise, scale $scale${4:+, clip $clip}"
+    local t0=$SECONDS
+    FEDSYN_LOG_EVERY=$(( iters / 2 )) OPENBLAS_NUM_THREADS=1 scripts/federation.sh run "$out/$row" \
+        --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --width "$width" --batch "$batch" \
+        --rounds "$rounds" --local-iters "$iters" --noise "$noise" --scale "$scale" \
+        --agg-scale "$scale" --clip "$clip" --timeout-ms "$timeout" --port "$port" \
+        > "$out/$row.run.log" 2>&1 || { log "$row: federation failed (see $out/$row.run.log)"; return 1; }
+    echo $(( SECONDS - t0 )) > "$out/$row/seconds"
+    grep -E "round [0-9]+ " "$out/$row/logs/alice.out" | tail -1 | cut -c1-160 >&2 || true
+    "$FEDSYN" ledger show "$out/$row/state/alice/ledger.fsl" > "$out/$row/ledger.txt"
+    score "$row" "$out/$row/state/alice/global.fsm"
+}
+
+train_alone central ""
+train_alone alone-012 "0,1,2"
+train_alone alone-3456 "3,4,5,6"
+train_alone alone-789 "7,8,9"
+for b in $scales; do
+    federate "paper-$b" paper "$b"
+done
+for e in $dp_eps; do
+    s=$("$FEDSYN" privacy --noise gaussian-clipped --clip 1 --target-eps "$e" --rounds "$rounds" |
+        awk 'NR == 1 { print $2 }')
+    federate "gauss-eps-$e" gaussian-clipped "$s" 1
+    s=$("$FEDSYN" privacy --noise laplace-clipped --clip 1 --target-eps "$e" --rounds "$rounds" |
+        awk 'NR == 1 { print $2 }')
+    federate "laplace-eps-$e" laplace-clipped "$s" 1
+done
+python3 scripts/experiments/summarize.py "$out"
+log "done in $(( (SECONDS - t_start) / 60 )) min: $out/table.md, $out/fid-vs-scale.png"
