@@ -50,7 +50,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: fuzz fuzz-build fuzzers all test check-asan check-valgrind bench demo deps data clean help tests experiments \
-        evaluators results
+        experiments
 
 all: $(BIN)
 

@@ -68,7 +68,22 @@ double budget_composed_epsilon(const budget_params_t *p, uint64_t k)
     if (p->mechanism == NOISE_GAUSSIAN_CLIPPED) {
         return budget_rdp_linear_epsilon((double)k * s_member_rho(p), p->delta);
     }
-    return budget_advanced(k, budget_member_epsilon(p), p->delta);
+    return budget_pure_composed(k, budget_member_epsilon(p), p->delta);
+}
+
+double budget_pure_composed(uint64_t k, double eps, double delta)
+{
+    if (eps <= 0 || k == 0) {
+        return 0;
+    }
+    double best = budget_advanced(k, eps, delta); // <= k eps already
+    // eps-DP is eps^2/2-zCDP (Bun & Steinke 2016, Prop. 1.4); zCDP adds up
+    // and converts as rho + 2 sqrt(rho ln(1/delta)) (their Prop. 1.3).
+    double rho = (double)k * eps * eps / 2;
+    double zcdp = rho + 2 * sqrt(rho * log(1 / delta));
+    best = zcdp < best ? zcdp : best;
+    double rdp = budget_laplace_rdp_epsilon(k, eps, delta);
+    return rdp < best ? rdp : best;
 }
 
 double budget_advanced(uint64_t k, double eps, double delta)
@@ -81,18 +96,54 @@ double budget_advanced(uint64_t k, double eps, double delta)
     return adv < kd * eps ? adv : kd * eps;
 }
 
-// The conversion at one order alpha (Canonne, Kamath & Steinke 2020).
-static double s_rdp_to_eps(double rho, double delta, double alpha)
+// An RDP curve alpha -> rdp(alpha) of k composed rounds.
+typedef struct {
+    int laplace;  // 0: alpha rho (Gaussian), 1: k times Laplace's curve at eps
+    double rho;   // Gaussian: the slope of all rounds together
+    double k, eps; // Laplace: rounds and per-round eps
+} s_curve_t;
+
+// Laplace mechanism's RDP at order alpha with eps = sensitivity / b
+// (Mironov 2017, Table II):
+//   1/(alpha-1) ln( alpha/(2alpha-1) e^((alpha-1) eps) + (alpha-1)/(2alpha-1) e^(-alpha eps) )
+// = eps + ln(1 + (alpha-1)/(2alpha-1) (e^((1-2alpha) eps) - 1)) / (alpha-1),
+// the second form being the one that neither overflows nor cancels.
+static double s_laplace_rdp(double alpha, double eps)
 {
-    double eps = alpha * rho + log1p(-1 / alpha) - (log(delta) + log(alpha)) / (alpha - 1);
+    double t = (alpha - 1) / (2 * alpha - 1) * expm1((1 - 2 * alpha) * eps);
+    return eps + log1p(t) / (alpha - 1);
+}
+
+// The conversion at one order alpha (Canonne, Kamath & Steinke 2020).
+static double s_rdp_to_eps(const s_curve_t *c, double delta, double alpha)
+{
+    double rdp = c->laplace ? c->k * s_laplace_rdp(alpha, c->eps) : alpha * c->rho;
+    double eps = rdp + log1p(-1 / alpha) - (log(delta) + log(alpha)) / (alpha - 1);
     return eps > 0 ? eps : 0;
 }
+
+static double s_rdp_minimum(const s_curve_t *c, double delta);
 
 double budget_rdp_linear_epsilon(double rho, double delta)
 {
     if (!(rho > 0) || !(delta > 0) || delta >= 1) {
         return rho > 0 ? INFINITY : 0;
     }
+    s_curve_t c = {.laplace = 0, .rho = rho};
+    return s_rdp_minimum(&c, delta);
+}
+
+double budget_laplace_rdp_epsilon(uint64_t k, double eps, double delta)
+{
+    if (!(eps > 0) || k == 0 || !(delta > 0) || delta >= 1) {
+        return eps > 0 && k > 0 ? INFINITY : 0;
+    }
+    s_curve_t c = {.laplace = 1, .k = (double)k, .eps = eps};
+    return s_rdp_minimum(&c, delta);
+}
+
+static double s_rdp_minimum(const s_curve_t *c, double delta)
+{
     // The minimum over alpha > 1.  A fixed log grid finds the bracket, and a
     // fixed number of golden-section steps refines it: every verifier does
     // the same arithmetic, so the recorded value reproduces to the last bit
@@ -101,7 +152,7 @@ double budget_rdp_linear_epsilon(double rho, double delta)
     double best_x = 0, best = INFINITY;
     for (int i = 0; i <= GRID; i++) {
         double x = -4 + 10.0 * i / GRID; // alpha - 1 from 1e-4 to 1e6
-        double e = s_rdp_to_eps(rho, delta, 1 + pow(10, x));
+        double e = s_rdp_to_eps(c, delta, 1 + pow(10, x));
         if (e < best) {
             best = e;
             best_x = x;
@@ -110,21 +161,21 @@ double budget_rdp_linear_epsilon(double rho, double delta)
     double lo = best_x - 10.0 / GRID, hi = best_x + 10.0 / GRID;
     const double phi = 0.6180339887498949;
     double a = hi - phi * (hi - lo), b = lo + phi * (hi - lo);
-    double fa = s_rdp_to_eps(rho, delta, 1 + pow(10, a));
-    double fb = s_rdp_to_eps(rho, delta, 1 + pow(10, b));
+    double fa = s_rdp_to_eps(c, delta, 1 + pow(10, a));
+    double fb = s_rdp_to_eps(c, delta, 1 + pow(10, b));
     for (int i = 0; i < 60; i++) {
         if (fa < fb) {
             hi = b;
             b = a;
             fb = fa;
             a = hi - phi * (hi - lo);
-            fa = s_rdp_to_eps(rho, delta, 1 + pow(10, a));
+            fa = s_rdp_to_eps(c, delta, 1 + pow(10, a));
         } else {
             lo = a;
             a = b;
             fa = fb;
             b = lo + phi * (hi - lo);
-            fb = s_rdp_to_eps(rho, delta, 1 + pow(10, b));
+            fb = s_rdp_to_eps(c, delta, 1 + pow(10, b));
         }
     }
     double refined = fa < fb ? fa : fb;

@@ -5,9 +5,11 @@
  * member's whole data set moves the clipped update by at most 2C in L1
  * norm, so one release is eps = 2C/b differentially private (the Laplace
  * mechanism, Dwork & Roth 2014, Thm 3.6).  Over k rounds epsilons add up
- * (basic composition) or, for the genesis delta, compose as
- * min(k eps, eps sqrt(2k ln(1/delta)) + k eps (e^eps - 1)) (advanced
- * composition, Dwork, Rothblum & Vadhan 2010).
+ * (basic composition); the tight total at the genesis delta is the smallest
+ * of k eps, advanced composition eps sqrt(2k ln(1/delta)) + k eps (e^eps - 1)
+ * (Dwork, Rothblum & Vadhan 2010), zCDP (eps^2/2 per round, Bun & Steinke
+ * 2016) and the RDP accountant over the Laplace mechanism's Renyi curve
+ * (Mironov 2017, Table II), each valid at delta.
  *
  * Gaussian (NOISE_GAUSSIAN_CLIPPED): an L2 clip C and N(0, sigma^2) per
  * parameter.  The L2 sensitivity is 2C, so one release has Renyi DP
@@ -58,6 +60,12 @@ double budget_aggregate_epsilon(const budget_params_t *p, double max_weight);
 double budget_composed_epsilon(const budget_params_t *p, uint64_t k);
 // Advanced composition of k rounds of eps each at delta (0 when eps is 0).
 double budget_advanced(uint64_t k, double eps, double delta);
+// The best (eps, delta) bound fedsyn knows for k rounds of an eps-DP
+// mechanism: the smallest of basic, advanced, zCDP and the Laplace RDP
+// accountant (all valid at delta).
+double budget_pure_composed(uint64_t k, double eps, double delta);
+// k rounds of the Laplace mechanism of eps each through its RDP curve.
+double budget_laplace_rdp_epsilon(uint64_t k, double eps, double delta);
 // (eps, delta) of a mechanism whose Renyi DP is alpha -> alpha rho for
 // every alpha > 1 (Gaussian mechanisms and their compositions).
 double budget_rdp_linear_epsilon(double rho, double delta);

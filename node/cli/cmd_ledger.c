@@ -419,6 +419,26 @@ static int s_verify(int argc, char **argv)
     return rc;
 }
 
+// Each member's own spending: a member releases something only in the
+// rounds it contributed to, so its totals count those (the per-block totals
+// above charge every round, the worst case for any member).
+static void s_show_member_budgets(const ledger_state_t *st, const uint64_t *contributed)
+{
+    const genesis_t *g = &st->genesis;
+    if (!budget_is_formal(g->mechanism)) {
+        return;
+    }
+    budget_params_t bp = budget_params_of(g);
+    double eps = budget_member_epsilon(&bp);
+    printf("\nper member (rounds it contributed to; delta %g):\n", g->delta);
+    printf("  %-16s  %8s  %10s  %10s\n", "member", "rounds", "basic", "tight");
+    for (int i = 0; i < st->n_members; i++) {
+        printf("  %-16s  %8llu  %10.4g  %10.4g\n", st->members[i].id.name,
+               (unsigned long long)contributed[i], (double)contributed[i] * eps,
+               budget_composed_epsilon(&bp, contributed[i]));
+    }
+}
+
 static int s_show(int argc, char **argv)
 {
     static const char help[] =
@@ -469,12 +489,17 @@ static int s_show(int argc, char **argv)
     printf("%5s  %-20s  %-16s  %7s  %-9s  %-12s  %8s  %8s  %8s  %8s  %s\n", "round",
            "time (UTC)", "aggregator", "contrib", "join/left", "close", "eps", "eps(G)", "basic",
            "tight", "model");
+    uint64_t contributed[LEDGER_MAX_MEMBERS] = {0}; // releases per member
     for (uint64_t i = 1; i < chain_height(chain); i++) {
         chain_record(chain, i, &rec, &n);
         if (ledger_state_apply(st, rec, n, &err) < 0) {
             abort(); // verified by chain_open
         }
         const block_t *b = &st->last;
+        for (int k = 0; k < b->n_contrib; k++) {
+            const ledger_member_t *mem = ledger_state_member(st, b->contrib[k].key);
+            contributed[mem - st->members]++;
+        }
         char agg[64], buf[9], eps[4][16], model[17], jl[16];
         snprintf(agg, sizeof agg, "%s %u/%u", s_name_of(st, b->aggregator, buf), b->rank,
                  b->attempt);
@@ -498,6 +523,7 @@ static int s_show(int argc, char **argv)
                    leave_reason_name(b->left[k].reason));
         }
     }
+    s_show_member_budgets(st, contributed);
     ledger_state_destroy(&st);
     chain_destroy(&chain);
     return EXIT_OK;

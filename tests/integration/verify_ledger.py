@@ -76,12 +76,12 @@ def same(a, b):
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-def rdp_linear_eps(rho, delta):
-    # min over alpha > 1 of alpha*rho + ln((alpha-1)/alpha) - (ln delta + ln alpha)/(alpha-1):
+def rdp_eps(curve, delta):
+    # min over alpha > 1 of curve(alpha) + ln((alpha-1)/alpha) - (ln delta + ln alpha)/(alpha-1):
     # a grid over log10(alpha - 1), then golden-section search around the best.
     def f(x):
         a = 1 + 10 ** x
-        return max(0.0, a * rho + math.log1p(-1 / a) - (math.log(delta) + math.log(a)) / (a - 1))
+        return max(0.0, curve(a) + math.log1p(-1 / a) - (math.log(delta) + math.log(a)) / (a - 1))
     xs = [-4 + 10 * i / 2000 for i in range(2001)]
     bx = min(xs, key=f)
     lo, hi = bx - 0.005, bx + 0.005
@@ -95,12 +95,26 @@ def rdp_linear_eps(rho, delta):
     return min(f(bx), f((lo + hi) / 2))
 
 
+def rdp_linear_eps(rho, delta):
+    return rdp_eps(lambda a: a * rho, delta)
+
+
+def laplace_tight(k, eps, delta):
+    # the smallest of basic/advanced, zCDP and the Laplace RDP accountant
+    if k == 0:
+        return 0.0
+    rho = k * eps * eps / 2
+    zcdp = rho + 2 * math.sqrt(rho * math.log(1 / delta))
+    lap = lambda a: k * (eps + math.log1p((a - 1) / (2 * a - 1) * math.expm1((1 - 2 * a) * eps)) / (a - 1))
+    return min(advanced(k, eps, delta), zcdp, rdp_eps(lap, delta))
+
+
 def round_privacy(mech, clip, bm, bg, delta, pmax, k1):
     # (eps_member, eps_aggregate, tight total after k1 charged rounds)
     if mech == 2:
         eps = 2 * clip / bm
         eps_agg = min(eps, 2 * clip * pmax / bg) if bg > 0 else eps
-        return eps, eps_agg, advanced(k1, eps, delta)
+        return eps, eps_agg, laplace_tight(k1, eps, delta)
     if mech == 3:
         rho = (2 * clip) ** 2 / (2 * bm * bm)
         rho_agg = min(rho, (2 * clip * pmax) ** 2 / (2 * bg * bg)) if bg > 0 else rho
