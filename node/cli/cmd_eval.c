@@ -13,11 +13,11 @@
 #include "node/metrics/fid.h"
 #include "node/models/classifier.h"
 #include "node/train/checkpoint.h"
+#include "node/train/sampler.h"
 
 #define CMD "eval"
 #define EVAL_BATCH 256
 
-dataset_t *sample_generate(model_t *g, const dcgan_config_t *a, int n, uint64_t seed);
 
 static void s_help(void)
 {
@@ -26,7 +26,9 @@ static void s_help(void)
            "  FID against the real test set (with a floor: real train vs test, and a\n"
            "  ceiling: uniform noise vs test), FID against a reference generator's\n"
            "  samples (the FedSyn paper's measure), label coverage, and CAS.\n\n"
-           "  --model PATH        generator checkpoint; draws --n images from it\n"
+           "  --model PATH        generator file (DCGAN or CVAE); draws --n images from\n"
+           "                      it.  A CVAE's samples carry their labels: CAS runs\n"
+           "                      with the true labels (Ravuri & Vinyals 2019)\n"
            "  --samples IDX       or score these images (IDX file)\n"
            "  --sample-labels IDX labels of --samples (enables CAS)\n"
            "  --n N               images to draw (default 10000)\n"
@@ -108,7 +110,7 @@ int cmd_eval(int argc, char **argv)
 
     fs_err_t err = {0, ""};
     int rc = 0;
-    model_t *ev = NULL, *g = NULL;
+    model_t *ev = NULL;
     dataset_t *gen = NULL, *ref = NULL, *test = NULL, *train = NULL, *noise = NULL;
     fid_stats_t *s_gen = NULL, *s_test = NULL, *s_ref = NULL, *s_train = NULL, *s_noise = NULL;
     float *probs = NULL;
@@ -118,24 +120,14 @@ int cmd_eval(int argc, char **argv)
         return cli_fail(CMD, &err, "train one with 'fedsyn evaluator train --dataset NAME'");
     }
     if (model) {
-        dcgan_config_t arch;
-        rc = checkpoint_load_generator(model, EVAL_BATCH, &arch, &g, &err);
-        if (rc == 0) {
-            gen = sample_generate(g, &arch, (int)n, (uint64_t)seed);
-        }
+        rc = sampler_draw(model, (int)n, (uint64_t)seed, EVAL_BATCH, &gen, &err);
     } else {
         rc = idx_load(samples, labels, &gen, &err);
     }
     rc = rc ? rc : cli_load_split(dir, 0, &test, &err);
     rc = rc ? rc : cli_load_split(dir, 1, &train, &err);
     if (rc == 0 && reference) {
-        dcgan_config_t arch;
-        model_t *rg = NULL;
-        rc = checkpoint_load_generator(reference, EVAL_BATCH, &arch, &rg, &err);
-        if (rc == 0) {
-            ref = sample_generate(rg, &arch, gen->n, (uint64_t)seed + 1);
-        }
-        model_destroy(&rg);
+        rc = sampler_draw(reference, gen->n, (uint64_t)seed + 1, EVAL_BATCH, &ref, &err);
     }
     if (rc == 0 && (gen->c != 1 || gen->h != 28 || gen->w != 28)) {
         rc = fs_err_set(&err, FS_EINVAL, "samples are %dx%dx%d: the evaluator takes 1x28x28",
@@ -258,6 +250,5 @@ int cmd_eval(int argc, char **argv)
     dataset_destroy(&train);
     dataset_destroy(&noise);
     model_destroy(&ev);
-    model_destroy(&g);
     return rc ? cli_fail(CMD, &err, NULL) : EXIT_OK;
 }

@@ -6,7 +6,7 @@
 #include "node/cli/cli.h"
 #include "node/data/idx.h"
 #include "node/image/png_grid.h"
-#include "node/train/checkpoint.h"
+#include "node/train/sampler.h"
 
 #define CMD "sample"
 #define SAMPLE_BATCH 256
@@ -14,32 +14,17 @@
 static void s_help(void)
 {
     printf("usage: fedsyn sample --model PATH [options]\n\n"
-           "Draws images from a generator checkpoint.\n\n"
-           "  --model PATH   generator checkpoint (from fedsyn train)\n"
+           "Draws images from a generator: a DCGAN checkpoint, or a CVAE file whose\n"
+           "samples are labelled (sample i has label i mod 10: with 10 columns,\n"
+           "column c of the grid shows label c).\n\n"
+           "  --model PATH   generator file (from fedsyn train or a node's global.fsm)\n"
            "  --n N          how many images (default 100)\n"
            "  --grid PATH    write them as a PNG grid (first 400 at most)\n"
            "  --cols C       grid columns (default 10)\n"
            "  --idx PATH     write them as an IDX image file (uint8)\n"
+           "  --labels PATH  a CVAE's labels as an IDX label file\n"
            "  --seed S       latent seed (default 1)\n\n"
            "example: fedsyn sample --model runs/gan.fsm --n 100 --grid grid.png\n");
-}
-
-// Generates n images into a new dataset; shared with `fedsyn eval`.
-dataset_t *sample_generate(model_t *g, const dcgan_config_t *a, int n, uint64_t seed);
-
-dataset_t *sample_generate(model_t *g, const dcgan_config_t *a, int n, uint64_t seed)
-{
-    dataset_t *d = dataset_new(n, a->img_c, a->img_h, a->img_w, 0);
-    rng_t rng;
-    rng_seed(&rng, seed);
-    const int b = model_max_batch(g);
-    float *z = malloc(sizeof(float) * (size_t)b * a->latent);
-    for (int s = 0; s < n; s += b) {
-        int k = n - s < b ? n - s : b;
-        gan_generate(g, a->latent, k, &rng, z, d->x + (size_t)s * dataset_image_size(d));
-    }
-    free(z);
-    return d;
 }
 
 int cmd_sample(int argc, char **argv)
@@ -47,8 +32,9 @@ int cmd_sample(int argc, char **argv)
     static const struct option opts[] = {{"model", 1, 0, 'm'}, {"n", 1, 0, 'n'},
                                          {"grid", 1, 0, 'g'},  {"cols", 1, 0, 'c'},
                                          {"idx", 1, 0, 'i'},   {"seed", 1, 0, 's'},
-                                         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
-    const char *model = NULL, *grid = NULL, *idx = NULL;
+                                         {"labels", 1, 0, 'l'}, {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *model = NULL, *grid = NULL, *idx = NULL, *labels = NULL;
     long n = 100, cols = 10, seed = 1;
     optind = 1;
     opterr = 0;
@@ -59,6 +45,7 @@ int cmd_sample(int argc, char **argv)
         case 'm': model = optarg; break;
         case 'g': grid = optarg; break;
         case 'i': idx = optarg; break;
+        case 'l': labels = optarg; break;
         case 'n': bad = cli_int(CMD, "n", optarg, 1, 1000000, &n); break;
         case 'c': bad = cli_int(CMD, "cols", optarg, 1, 100, &cols); break;
         case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &seed); break;
@@ -76,25 +63,26 @@ int cmd_sample(int argc, char **argv)
         return cli_usage(CMD, "nothing to write: give --grid and/or --idx");
     }
     fs_err_t err = {0, ""};
-    dcgan_config_t arch;
-    model_t *g = NULL;
-    if (checkpoint_load_generator(model, SAMPLE_BATCH, &arch, &g, &err)) {
-        return cli_fail(CMD, &err, "pass a checkpoint written by 'fedsyn train'");
+    dataset_t *d = NULL;
+    if (sampler_draw(model, (int)n, (uint64_t)seed, SAMPLE_BATCH, &d, &err)) {
+        return cli_fail(CMD, &err, "pass a file written by 'fedsyn train' or a node's global.fsm");
     }
-    dataset_t *d = sample_generate(g, &arch, (int)n, (uint64_t)seed);
+    if (labels && (!d->y || !idx)) {
+        dataset_destroy(&d);
+        return cli_usage(CMD, "--labels needs --idx and a labelled generator (a CVAE)");
+    }
     int rc = 0;
     if (grid) {
         rc = png_grid_save(grid, d->x, n > 400 ? 400 : (int)n, d->c, d->h, d->w, (int)cols, 2,
                            &err);
     }
     if (rc == 0 && idx) {
-        rc = idx_save(d, idx, NULL, &err);
+        rc = idx_save(d, idx, labels, &err);
     }
     if (rc == 0) {
         fprintf(stderr, "fedsyn sample: %ld images%s%s%s%s\n", n, grid ? " -> " : "",
                 grid ? grid : "", idx ? " -> " : "", idx ? idx : "");
     }
     dataset_destroy(&d);
-    model_destroy(&g);
     return rc ? cli_fail(CMD, &err, NULL) : EXIT_OK;
 }

@@ -1,10 +1,12 @@
-/* cmd_train.c - `fedsyn train`: the FedSyn GAN on local data. */
+/* cmd_train.c - `fedsyn train`: the FedSyn GAN (or, with --model cvae,
+ * GenFL's CVAE: train_cvae.c) on local data. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "node/cli/cli.h"
+#include "node/cli/train_opts.h"
 #include "node/image/png_grid.h"
 #include "node/nn/blas.h"
 #include "node/train/checkpoint.h"
@@ -15,9 +17,12 @@
 static void s_help(void)
 {
     printf("usage: fedsyn train [options]\n\n"
-           "Trains the FedSyn paper's DCGAN (Keras architecture, BCE, Adam 2e-4/0.5).\n"
-           "Progress (epoch, iteration, D/G loss, D accuracy on real and fake,\n"
-           "images/s, ETA) goes to stderr.\n\n"
+           "Trains the FedSyn paper's DCGAN (Keras architecture, BCE, Adam 2e-4/0.5),\n"
+           "or with --model cvae GenFL's conditional VAE (Adam 1e-3, negative ELBO).\n"
+           "Progress (epoch, iteration, D/G loss, D accuracy on real and fake, or\n"
+           "the CVAE's loss, reconstruction and KL; images/s, ETA) goes to stderr.\n\n"
+           "  --model SPEC          dcgan:W (default, W from --width) or cvae:H (hidden\n"
+           "                        width H, default 400: 'cvae' alone)\n"
            "  --dataset NAME        mnist (default) or fashion\n"
            "  --data DIR            directory with the IDX files (default data/NAME)\n"
            "  --labels SPEC         keep only these labels, e.g. 0,1,2 or 3-6\n"
@@ -26,24 +31,21 @@ static void s_help(void)
            "  --iters N             iterations per epoch instead (for short runs)\n"
            "  --width W             generator channels (default 128, the paper's);\n"
            "                        the discriminator gets W/2\n"
-           "  --batch B             batch (default 256: D sees B/2 real + B/2 fake)\n"
+           "  --batch B             batch (default 256: D sees B/2 real + B/2 fake;\n"
+           "                        the CVAE's default is 64)\n"
            "  --seed S              seed for weights, latents, shuffles (default 1)\n"
            "  --out PATH            model file to write (default runs/gan.fsm)\n"
            "  --resume PATH         start from this checkpoint's weights\n"
            "  --checkpoint-every N  also save PATH.epochN.fsm (and a grid) every N epochs\n"
-           "  --grid PATH           write a 10x10 sample grid PNG at the end\n"
+           "  --grid PATH           write a 10x10 sample grid PNG at the end (CVAE:\n"
+           "                        row r shows label r)\n"
            "  --threads T           OpenBLAS threads (default: OpenBLAS's)\n"
            "  --quiet               no progress lines\n\n"
-           "example: fedsyn train --epochs 5 --grid runs/grid.png --out runs/gan.fsm\n");
+           "example: fedsyn train --epochs 5 --grid runs/grid.png --out runs/gan.fsm\n"
+           "         fedsyn train --model cvae --epochs 10 --out runs/cvae.fsm\n");
 }
 
-typedef struct {
-    const char *dataset, *data_dir, *labels, *out, *grid, *resume;
-    long limit, epochs, iters, width, batch, seed, every, threads;
-    int quiet;
-} s_opts_t;
-
-static int s_parse(int argc, char **argv, s_opts_t *o)
+static int s_parse(int argc, char **argv, train_opts_t *o)
 {
     static const struct option opts[] = {
         {"dataset", 1, 0, 'D'}, {"data", 1, 0, 'd'},   {"labels", 1, 0, 'l'},
@@ -51,9 +53,9 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         {"width", 1, 0, 'w'},   {"batch", 1, 0, 'b'},  {"seed", 1, 0, 's'},
         {"out", 1, 0, 'o'},     {"grid", 1, 0, 'g'},   {"checkpoint-every", 1, 0, 'c'},
         {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'},  {"resume", 1, 0, 'r'},
-        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
-    *o = (s_opts_t){"mnist", NULL, NULL, "runs/gan.fsm", NULL, NULL, 0, 1, 0, 128, 256, 1,
-                    0, 0, 0};
+        {"model", 1, 0, 'm'},   {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+    *o = (train_opts_t){.dataset = "mnist", .out = NULL, .epochs = 1, .width = 128, .batch = 0,
+                        .seed = 1};
     optind = 1;
     opterr = 0;
     int c;
@@ -75,6 +77,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         case 'c': bad = cli_int(CMD, "checkpoint-every", optarg, 1, 100000, &o->every); break;
         case 't': bad = cli_int(CMD, "threads", optarg, 1, 256, &o->threads); break;
         case 'q': o->quiet = 1; break;
+        case 'm': o->model = optarg; break;
         case 'h': s_help(); return 1;
         default:
             return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -86,7 +89,27 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     if (optind < argc) {
         return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
     }
-    if (o->batch % 2) {
+    if (o->model) {
+        long h = CVAE_HIDDEN;
+        if (strcmp(o->model, "cvae") == 0 ||
+            (strncmp(o->model, "cvae:", 5) == 0 &&
+             cli_int(CMD, "model cvae:H", o->model + 5, 2, 8192, &h) == 0)) {
+            o->cvae_hidden = (int)h;
+        } else if (strncmp(o->model, "dcgan:", 6) == 0) {
+            if (cli_int(CMD, "model dcgan:W", o->model + 6, 2, 1024, &o->width)) {
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(o->model, "dcgan") != 0) {
+            return cli_usage(CMD, "--model '%s': expected dcgan:W or cvae:H", o->model);
+        }
+    }
+    if (!o->batch) {
+        o->batch = o->cvae_hidden ? 64 : 256;
+    }
+    if (!o->out) {
+        o->out = o->cvae_hidden ? "runs/cvae.fsm" : "runs/gan.fsm";
+    }
+    if (!o->cvae_hidden && o->batch % 2) {
         return cli_usage(CMD, "--batch %ld: must be even (half real, half fake)", o->batch);
     }
     return 0;
@@ -108,7 +131,7 @@ static int s_save_grid(const char *path, gan_trainer_t *t, fs_err_t *err)
     return rc;
 }
 
-static void s_stem(const char *path, char *stem, size_t n)
+void train_stem(const char *path, char *stem, size_t n)
 {
     snprintf(stem, n, "%s", path);
     size_t l = strlen(stem);
@@ -119,7 +142,7 @@ static void s_stem(const char *path, char *stem, size_t n)
 
 int cmd_train(int argc, char **argv)
 {
-    s_opts_t o;
+    train_opts_t o;
     int rc = s_parse(argc, argv, &o);
     if (rc) {
         return rc == 1 ? EXIT_OK : rc;
@@ -146,6 +169,11 @@ int cmd_train(int argc, char **argv)
     }
     if (o.limit && o.limit < data->n) {
         data->n = (int)o.limit; // the first N images; the buffer keeps its size
+    }
+    if (o.cvae_hidden) {
+        rc = train_cvae_run(&o, data);
+        dataset_destroy(&data);
+        return rc;
     }
     dcgan_config_t arch = dcgan_config_width((int)o.width);
     arch.img_c = data->c;
@@ -176,7 +204,7 @@ int cmd_train(int argc, char **argv)
             iters, blas_threads());
     cli_catch_signals();
     char stem[1024], path[1100];
-    s_stem(o.out, stem, sizeof stem);
+    train_stem(o.out, stem, sizeof stem);
     double t0 = cli_now(), last = t0;
     long done = 0;
     int ep = 0;

@@ -2,7 +2,8 @@
  *
  * A GAN checkpoint holds a "meta" text section (architecture, width, latent
  * size, image shape, epoch), the generator's and the discriminator's flat
- * parameters.  A classifier file holds "meta" and "classifier".
+ * parameters.  A CVAE file holds "meta", "encoder" and "decoder".  A
+ * classifier file holds "meta" and "classifier".
  *
  * Usage: see tests/train/test_gan_train.c
  */
@@ -11,6 +12,7 @@
 
 #include "node/base/err.h"
 #include "node/models/dcgan.h"
+#include "node/train/cvae_train.h"
 #include "node/train/gan_train.h"
 
 int checkpoint_save_gan(const char *path, gan_trainer_t *t, int epoch, const char *dataset,
@@ -22,6 +24,18 @@ int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *a
 int checkpoint_load_gan(const char *path, gan_trainer_t *t, int *epoch_out, fs_err_t *err);
 // Reads only the architecture recorded in a GAN checkpoint.
 int checkpoint_read_arch(const char *path, dcgan_config_t *arch, fs_err_t *err);
+
+// GenFL's CVAE: "meta" (arch=cvae hidden latent classes img epoch dataset),
+// "encoder" and "decoder".
+int checkpoint_save_cvae(const char *path, cvae_trainer_t *t, int epoch, const char *dataset,
+                         fs_err_t *err);
+// Builds the decoder from a CVAE file's meta and loads its weights.
+int checkpoint_load_cvae_decoder(const char *path, int max_batch, cvae_config_t *arch_out,
+                                 model_t **dec_out, fs_err_t *err);
+// Loads both networks into a trainer built with the same architecture.
+int checkpoint_load_cvae(const char *path, cvae_trainer_t *t, fs_err_t *err);
+// The "arch" a model file records ("dcgan", "cvae", "classifier") into out.
+int checkpoint_kind(const char *path, char *out, size_t out_bytes, fs_err_t *err);
 
 int checkpoint_save_classifier(const char *path, model_t *c, const char *dataset,
                                double test_accuracy, fs_err_t *err);

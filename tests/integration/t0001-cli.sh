@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..14"
+echo "1..21"
 check "fedsyn --help" $RUN --help
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
@@ -49,6 +49,15 @@ size=$(stat -c %s "$tmp/s.idx" 2>/dev/null || echo 0)
 if [[ $size -eq $((16 + 20 * 784)) ]]; then ok "sample IDX holds 20 images"; else not_ok "sample IDX size $size"; fi
 check "evaluator trains on the fixture" $RUN evaluator train --data "$tmp/data" --epochs 1 --out "$tmp/ev.fsm"
 check "eval --json reports FID, coverage and pseudo-label CAS" bash -c "$RUN eval --model '$tmp/gan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --pseudo-cas --cas-epochs 1 --json | grep -q '\"fid_test\".*\"classes_present\".*pseudo'"
+# GenFL's CVAE through the same commands: labelled samples, CAS with true labels
+check "train a narrow CVAE on the fixture" $RUN train --model cvae:16 --data "$tmp/data" --batch 16 --iters 5 --epochs 2 --out "$tmp/cvae.fsm" --grid "$tmp/cgrid.png"
+if grep -q "epoch 2/2 iter 5/5  loss .* (recon .*, kl .*)" "$tmp/err"; then ok "CVAE progress shows loss, reconstruction and KL"; else not_ok "CVAE progress line"; fi
+check "sample from a CVAE writes images and their labels" $RUN sample --model "$tmp/cvae.fsm" --n 20 --idx "$tmp/c.idx" --labels "$tmp/c.lab"
+if [[ $(od -An -tu1 -v -w20 -j8 "$tmp/c.lab" | tr -s ' ' | sed 's/^ //') == "0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9" ]]; then ok "CVAE labels are balanced, i mod 10"; else not_ok "CVAE labels"; fi
+check "eval of a CVAE runs CAS with its true labels" bash -c "$RUN eval --model '$tmp/cvae.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --cas-epochs 1 --json | grep -q '\"labels\": \"true\"'"
+fails_with_text() { local name=$1 want=$2; shift 2; "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?; if [[ $rc -ne 0 ]] && grep -q "$want" "$tmp/err"; then ok "$name"; else not_ok "$name (rc $rc)"; fi; }
+fails_with_text "sample refuses a classifier file, naming what it is" "a classifier file is not a generator" $RUN sample --model "$tmp/ev.fsm" --grid "$tmp/x.png"
+fails_with_text "train --model refuses an unknown model" "expected dcgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
 head -c 1000 "$tmp/gan.fsm" > "$tmp/cut.fsm"
 $RUN sample --model "$tmp/cut.fsm" --grid "$tmp/x.png" >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [[ $rc -ne 0 ]] && grep -q "cut.fsm.*truncated" "$tmp/err"; then ok "truncated model file refused, named"; else not_ok "truncated model (rc $rc)"; fi

@@ -1,0 +1,20 @@
+/* train_opts.h - the options of `fedsyn train`, shared by its GAN path
+ * (cmd_train.c) and its CVAE path (train_cvae.c). */
+#ifndef FS_CLI_TRAIN_OPTS_H
+#define FS_CLI_TRAIN_OPTS_H
+
+#include "node/data/dataset.h"
+
+typedef struct {
+    const char *dataset, *data_dir, *labels, *out, *grid, *resume, *model;
+    long limit, epochs, iters, width, batch, seed, every, threads;
+    int quiet;
+    int cvae_hidden; // > 0 when --model cvae[:H]
+} train_opts_t;
+
+// The CVAE path of `fedsyn train` on loaded data (owned by the caller).
+int train_cvae_run(const train_opts_t *o, const dataset_t *data);
+// "runs/x.fsm" -> "runs/x" (the stem checkpoints are named after).
+void train_stem(const char *path, char *stem, size_t n);
+
+#endif
