@@ -11,8 +11,9 @@
 #include "netcfg/zpl.h"
 #include "node/base/bytes.h"
 #include "node/base/fsio.h"
+#include "node/data/partition.h"
 
-typedef enum { K_STR, K_PATH, K_LONG, K_ID, K_EXPECT_NUM, K_EXPECT_TEXT } kind_t;
+typedef enum { K_STR, K_PATH, K_LONG, K_DOUBLE, K_ID, K_EXPECT_NUM, K_EXPECT_TEXT } kind_t;
 
 typedef struct {
     const char *section;
@@ -32,6 +33,8 @@ typedef struct {
     {sec, key, K_PATH, offsetof(node_config_t, member), CONFIG_PATH_MAX, 0, 0, 0, req}
 #define LONG(sec, key, member, lo, hi) \
     {sec, key, K_LONG, offsetof(node_config_t, member), 0, lo, hi, 0, 0}
+#define DOUBLE(sec, key, member, lo, hi) \
+    {sec, key, K_DOUBLE, offsetof(node_config_t, member), 0, lo, hi, 0, 0}
 #define EXPNUM(key, e, lo, hi) {"federation", key, K_EXPECT_NUM, 0, 0, lo, hi, e, 0}
 #define EXPTXT(key, e) {"federation", key, K_EXPECT_TEXT, 0, 0, 0, 0, e, 0}
 
@@ -60,6 +63,10 @@ static const field_t s_fields[] = {
     STR("data", "labels", labels, 0),
     LONG("data", "limit", limit, 0, 100000000),
     LONG("data", "seed", data_seed, 0, 2147483647),
+    STR("data", "partition", partition, 0),
+    LONG("data", "clients", clients, 1, PARTITION_MAX_CLIENTS),
+    LONG("data", "client", client, 0, PARTITION_MAX_CLIENTS - 1),
+    DOUBLE("data", "alpha", alpha, 1e-6, 1e6),
     LONG("train", "batch", batch, 2, 4096),
     LONG("train", "threads", threads, 1, 256),
     LONG("train", "log-every", log_every, 0, 1000000),
@@ -227,6 +234,13 @@ static int s_field(const field_t *f, const zpl_entry_t *e, const char *base, nod
                               f->lo, f->hi);
         }
         *(long *)(void *)dst = (long)v;
+        return 0;
+    case K_DOUBLE:
+        if (s_number(e->value, &v) < 0 || v < f->lo || v > f->hi) {
+            return fs_err_set(err, FS_EINVAL, "%s:%d: %s/%s = '%s': expected a number from %g "
+                              "to %g", file, e->line, f->section, f->key, e->value, f->lo, f->hi);
+        }
+        *(double *)(void *)dst = v;
         return 0;
     case K_ID:
         if (strlen(e->value) != 64 || bytes_from_hex(e->value, cfg->fed_id, 32) < 0) {
@@ -413,6 +427,23 @@ int config_parse(const char *text, size_t n, const char *file, const char *base,
     }
     if (rc == 0 && cfg->labels[0]) {
         rc = s_labels_check(cfg->labels, file, err);
+    }
+    if (rc == 0 && cfg->partition[0]) {
+        int dir = strcmp(cfg->partition, "dirichlet") == 0, iid = strcmp(cfg->partition, "iid") == 0;
+        if (!dir && !iid) {
+            rc = fs_err_set(err, FS_EINVAL, "%s: data/partition = '%s': expected dirichlet or iid",
+                            file, cfg->partition);
+        } else if (cfg->clients < 1 || cfg->client >= cfg->clients) {
+            rc = fs_err_set(err, FS_EINVAL, "%s: data/partition %s needs data/clients N and "
+                            "data/client K with 0 <= K < N (this node's share)", file,
+                            cfg->partition);
+        } else if (dir && !(cfg->alpha > 0)) {
+            rc = fs_err_set(err, FS_EINVAL, "%s: data/partition dirichlet needs data/alpha "
+                            "(e.g. 0.1; larger is closer to IID)", file);
+        } else if (cfg->labels[0]) {
+            rc = fs_err_set(err, FS_EINVAL, "%s: data/labels and data/partition exclude each "
+                            "other: give one", file);
+        }
     }
     return rc;
 }

@@ -72,7 +72,11 @@ typedef struct {
     char data_dir[CONFIG_PATH_MAX];      // directory of the IDX files
     char labels[64];                     // e.g. "0,1,2" ("" = all)
     long limit;                          // at most this many images (0 = all)
-    long data_seed;                      // which images when limited
+    long data_seed;                      // which images when limited or partitioned
+    char partition[16];                  // "" (labels/limit), "dirichlet" or "iid"
+    long clients;                        // members the data set is split among
+    long client;                         // this node's share, 0 .. clients-1
+    double alpha;                        // Dirichlet concentration
     // train
     long batch;                          // local mini-batch
     long threads;                        // OpenBLAS threads for training

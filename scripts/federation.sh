@@ -22,7 +22,11 @@
 #   --nodes N [3]   --spares K [0] (identities on the allow-list, not founders)
 #   --groups "0,1,2/3,4,5,6/7,8,9" (labels per node; "" = all labels) ["" ]
 #   --limit N [0: all]   --dataset mnist|fashion [mnist]   --data DIR [data/mnist]
-#   --width W [16]   --rounds R [3]   --local-iters I [20]   --batch B [64]
+#   --partition dirichlet|iid (GenFL's split over all identities, founders and
+#       spares: member i holds share i; replaces --groups)  --alpha A [1]
+#   --data-seed S [1] (the split's seed, the same for every member)
+#   --width W [16]   --model dcgan:W|cvae:H [dcgan:W]
+#   --rounds R [3]   --local-iters I [20]   --batch B [64]
 #   --noise paper|laplace-clipped|gaussian-clipped|none [paper]   --scale B [1e-4]
 #   --agg-scale B [= scale]   --clip C [0]   --timeout-ms T [30000]
 #   --attempt-extra-ms T [5000]   --quorum Q [1]   --inactive-after K [3]
@@ -70,9 +74,19 @@ write_config() { # DIR NAME INDEX LABELS ROLE(founder|joiner)
         echo "data"
         echo "    set = $(cat "$dir/.dataset")"
         echo "    dir = $(cat "$dir/.data")"
-        [[ -n $labels ]] && echo "    labels = $labels"
+        if [[ -s $dir/.partition ]]; then
+            # one split for all: the same seed everywhere, share i each
+            read -r kind alpha clients pseed < "$dir/.partition"
+            echo "    partition = $kind"
+            [[ $kind == dirichlet ]] && echo "    alpha = $alpha"
+            echo "    clients = $clients"
+            echo "    client = $i"
+            echo "    seed = $pseed"
+        else
+            [[ -n $labels ]] && echo "    labels = $labels"
+            echo "    seed = $(( i + 1 ))"
+        fi
         echo "    limit = $(cat "$dir/.limit")"
-        echo "    seed = $(( i + 1 ))"
         echo "train"
         echo "    batch = $(cat "$dir/.batch")"
         echo "    log-every = $(cat "$dir/.logevery")"
@@ -83,7 +97,8 @@ cmd_init() {
     local dir=$1; shift
     local nodes=3 spares=0 groups="" limit=0 dataset=mnist data="$root/data/mnist" width=16
     local rounds=3 iters=20 batch=64 noise=paper scale=1e-4 agg="" clip=0 timeout=30000
-    local extra=5000 quorum=1 inactive=3 port=7100 open=0
+    local extra=5000 quorum=1 inactive=3 port=7100 open=0 model="" partition="" alpha=1
+    local data_seed=1
     while (( $# )); do
         case $1 in
             --nodes) nodes=$2; shift ;; --spares) spares=$2; shift ;;
@@ -96,6 +111,8 @@ cmd_init() {
             --timeout-ms) timeout=$2; shift ;; --attempt-extra-ms) extra=$2; shift ;;
             --quorum) quorum=$2; shift ;; --inactive-after) inactive=$2; shift ;;
             --port) port=$2; shift ;; --open) open=1 ;;
+            --model) model=$2; shift ;; --partition) partition=$2; shift ;;
+            --alpha) alpha=$2; shift ;; --data-seed) data_seed=$2; shift ;;
             *) die "init: unknown option '$1' (see the header of scripts/federation.sh)" ;;
         esac
         shift
@@ -106,6 +123,12 @@ cmd_init() {
     data=$(cd "$data" && pwd)
     echo "$port" > "$dir/.port"; echo "$dataset" > "$dir/.dataset"; echo "$data" > "$dir/.data"
     echo "$limit" > "$dir/.limit"; echo "$batch" > "$dir/.batch"
+    if [[ -n $partition ]]; then
+        [[ $partition == dirichlet || $partition == iid ]] ||
+            die "init: --partition '$partition': expected dirichlet or iid"
+        [[ -z $groups ]] || die "init: --groups and --partition exclude each other"
+        echo "$partition $alpha $(( nodes + spares )) $data_seed" > "$dir/.partition"
+    fi
     echo "${FEDSYN_LOG_EVERY:-10}" > "$dir/.logevery"
     IFS=/ read -r -a group_list <<< "$groups"
     local founders=() spare_names=() members=() allow=() i name
@@ -126,7 +149,8 @@ cmd_init() {
     local extra_args=()
     (( open )) && extra_args+=(--open)
     "$FEDSYN" ledger init --key "$dir/keys/${founders[0]}" "${members[@]}" "${allow[@]}" \
-        "${extra_args[@]}" --name "loopback-$nodes" --width "$width" --dataset "$dataset" \
+        "${extra_args[@]}" --name "loopback-$nodes" --model "${model:-dcgan:$width}" \
+        --dataset "$dataset" \
         --noise "$noise" --scale "$scale" --agg-scale "${agg:-$scale}" --clip "$clip" \
         --timeout-ms "$timeout" --attempt-extra-ms "$extra" --rounds "$rounds" \
         --local-iters "$iters" --quorum "$quorum" --inactive-after "$inactive" \
@@ -254,7 +278,7 @@ cmd_run() {
     return $rc
 }
 
-(( $# >= 2 )) || { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+(( $# >= 2 )) || { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 sub=$1; shift
 case $sub in
     init) cmd_init "$@" ;; start) cmd_start "$@" ;; wait) cmd_wait "$@" ;;

@@ -19,6 +19,7 @@
 #include "node/base/bytes.h"
 #include "node/cli/cli.h"
 #include "node/models/dcgan.h"
+#include "node/train/workload.h"
 
 #define CMD "ledger"
 
@@ -49,6 +50,8 @@ static void s_help_init(void)
            "  --open              anyone may join (default: only --allow keys)\n"
            "  --name NAME         federation name (default fedsyn)\n"
            "  --width W           DCGAN generator width (default 128, the paper's)\n"
+           "  --model SPEC        what the federation trains: dcgan:W (default, W from\n"
+           "                      --width) or cvae:H (GenFL's CVAE, hidden width H)\n"
            "  --dataset NAME      mnist (default) or fashion\n"
            "  --seed S            seed of the initial global model (default 1)\n"
            "  --noise MODE        none, paper (Laplace on weights, no clip: no formal\n"
@@ -73,20 +76,14 @@ static void s_help_init(void)
            "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n");
 }
 
-// hash_model of the initial global vector: generator then discriminator,
-// seeded as gan_trainer_new seeds them.
-static void s_initial_hash(int width, uint64_t seed, uint8_t out[32])
+// hash_model of the initial global vector (node/train/workload.h), seeded
+// as the workload's trainer seeds it.
+static void s_initial_hash(const workload_arch_t *arch, uint64_t seed, uint8_t out[32])
 {
-    dcgan_config_t arch = dcgan_config_width(width);
-    model_t *g = dcgan_generator_new(&arch, 1, seed * 2 + 1);
-    model_t *d = dcgan_discriminator_new(&arch, 1, seed * 2 + 2);
-    hash_state_t st;
-    hash_init(&st, HASH_TAG_MODEL);
-    hash_update(&st, model_params(g), model_param_count(g) * sizeof(float));
-    hash_update(&st, model_params(d), model_param_count(d) * sizeof(float));
-    hash_final(&st, out);
-    model_destroy(&g);
-    model_destroy(&d);
+    size_t n;
+    float *w = workload_initial(arch, seed, &n);
+    hash_model(w, n, out);
+    free(w);
 }
 
 static int s_init(int argc, char **argv)
@@ -98,9 +95,12 @@ static int s_init(int argc, char **argv)
         {"clip", 1, 0, 'c'},       {"scale", 1, 0, 'b'},      {"agg-scale", 1, 0, 'g'},
         {"delta", 1, 0, 'd'},      {"timeout-ms", 1, 0, 't'}, {"attempt-extra-ms", 1, 0, 'x'},
         {"rounds", 1, 0, 'r'},     {"local-iters", 1, 0, 'i'}, {"quorum", 1, 0, 'q'},
-        {"inactive-after", 1, 0, 'K'}, {"out", 1, 0, 'o'},    {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"inactive-after", 1, 0, 'K'}, {"out", 1, 0, 'o'},    {"model", 1, 0, 'M'},
+        {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
     const char *key = NULL, *out = NULL, *name = "fedsyn", *dataset = "mnist", *noise = "paper";
+    const char *model = NULL;
+    char model_buf[GENESIS_TEXT_MAX + 1];
+    workload_arch_t arch;
     long width = DCGAN_G_WIDTH, seed = 1, timeout = 60000, extra = 5000, rounds = 10,
          iters = 50, quorum = 1, inactive = 3;
     double clip = 0, scale = 1e-4, agg_scale = -1, delta = 1e-5;
@@ -123,6 +123,7 @@ static int s_init(int argc, char **argv)
         case 'O': open_rule = 1; break;
         case 'n': name = optarg; break;
         case 'w': bad = cli_int(CMD, "width", optarg, 2, 1024, &width); break;
+        case 'M': model = optarg; break;
         case 'D': dataset = optarg; break;
         case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &seed); break;
         case 'N': noise = optarg; break;
@@ -143,6 +144,14 @@ static int s_init(int argc, char **argv)
         if (bad) {
             rc = EXIT_USAGE;
         }
+    }
+    if (rc == EXIT_OK && !model) {
+        snprintf(model_buf, sizeof model_buf, "dcgan:%ld", width);
+        model = model_buf;
+    }
+    if (rc == EXIT_OK && (strlen(model) > GENESIS_TEXT_MAX || workload_parse(model, &arch, &err))) {
+        rc = cli_usage(CMD " init", "--model '%s': %s", model,
+                       err.msg[0] ? err.msg : "too long");
     }
     identity_t *founder = NULL;
     genesis_t *g = calloc(1, sizeof *g);
@@ -181,10 +190,10 @@ static int s_init(int argc, char **argv)
             for (size_t i = 0; i < keyring_size(members); i++) {
                 g->members[i] = *keyring_at(members, i);
             }
-            snprintf(g->model, sizeof g->model, "dcgan:%ld", width);
+            snprintf(g->model, sizeof g->model, "%s", model);
             snprintf(g->dataset, sizeof g->dataset, "%s", dataset);
             g->model_seed = (uint64_t)seed;
-            s_initial_hash((int)width, (uint64_t)seed, g->initial_model_hash);
+            s_initial_hash(&arch, (uint64_t)seed, g->initial_model_hash);
             g->mechanism = (uint8_t)mech;
             g->clip = clip;
             g->member_scale = mech == NOISE_NONE ? 0 : scale;
@@ -339,7 +348,7 @@ static int s_check_model_beside(const char *ledger, const ledger_state_t *st)
         return 0;
     }
     fs_err_t err = {0, ""};
-    dcgan_config_t arch;
+    workload_arch_t arch;
     if (global_arch(st->genesis.model, &arch, &err) < 0) {
         cli_fail(CMD " verify", &err, NULL);
         return -1;

@@ -8,13 +8,13 @@
 
 #include "node/base/log.h"
 #include "node/base/mem.h"
-#include "node/train/gan_train.h"
 
 struct local {
     zactor_t *actor;
-    gan_trainer_t *trainer;
+    workload_arch_t arch;
+    workload_trainer_t *trainer;
     dataset_t *data;
-    size_t n, ng;
+    size_t n;
     float *in;           // the round's global vector (main thread writes before START)
     float *out;          // the trained vector (actor writes before DONE)
     uint64_t round;
@@ -26,30 +26,27 @@ struct local {
 
 static void s_train(local_t *self)
 {
-    model_t *g = gan_trainer_generator(self->trainer);
-    model_t *d = gan_trainer_discriminator(self->trainer);
-    memcpy(model_params(g), self->in, self->ng * sizeof(float));
-    memcpy(model_params(d), self->in + self->ng, (self->n - self->ng) * sizeof(float));
+    workload_trainer_load(self->trainer, self->in);
     int64_t t0 = zclock_mono();
-    gan_step_stats_t st = {0};
-    int batch = model_max_batch(g);
+    workload_stats_t st = {0, 0};
+    int batch = workload_trainer_batch(self->trainer);
     int i = 0;
     for (; i < self->iters && !atomic_load(&self->stop); i++) {
-        gan_train_step(self->trainer, &st);
+        workload_trainer_step(self->trainer, &st);
         atomic_store(&self->done_iters, i + 1);
         if (self->log_every && ((i + 1) % self->log_every == 0 || i + 1 == self->iters)) {
             double s = (double)(zclock_mono() - t0) / 1000.0;
             double ips = s > 0 ? (double)(i + 1) * batch / s : 0;
             double eta = (double)(self->iters - i - 1) * s / (i + 1);
-            log_info("round %llu: local iter %d/%d  d_loss %.3f  g_loss %.3f  %.0f img/s  "
-                     "ETA %.0fs", (unsigned long long)self->round, i + 1, self->iters,
-                     st.d_loss, st.g_loss, ips, eta);
+            log_info("round %llu: local iter %d/%d  %s %.3f  %s %.3f  %.0f img/s  ETA %.0fs",
+                     (unsigned long long)self->round, i + 1, self->iters,
+                     workload_stat_name(&self->arch, 0), st.a, workload_stat_name(&self->arch, 1),
+                     st.b, ips, eta);
         }
     }
-    memcpy(self->out, model_params(g), self->ng * sizeof(float));
-    memcpy(self->out + self->ng, model_params(d), (self->n - self->ng) * sizeof(float));
+    workload_trainer_export(self->trainer, self->out);
     double s = (double)(zclock_mono() - t0) / 1000.0;
-    self->stats = (local_stats_t){self->round, i, st.d_loss, st.g_loss, s,
+    self->stats = (local_stats_t){self->round, i, st.a, st.b, s,
                                   s > 0 ? (double)i * batch / s : 0};
 }
 
@@ -71,21 +68,19 @@ static void s_actor(zsock_t *pipe, void *arg)
     }
 }
 
-local_t *local_new(const dcgan_config_t *arch, dataset_t *data, uint64_t seed, int batch,
+local_t *local_new(const workload_arch_t *arch, dataset_t *data, uint64_t seed, int batch,
                    int log_every, fs_err_t *err)
 {
     local_t *self = xcalloc(1, sizeof *self);
     self->data = data;
-    gan_train_config_t cfg = gan_train_config_paper();
-    cfg.batch = batch;
-    cfg.seed = seed;
-    self->trainer = gan_trainer_new(arch, &cfg);
-    if (gan_trainer_set_data(self->trainer, data, err) < 0) {
+    self->arch = *arch;
+    self->trainer = workload_trainer_new(arch, batch, seed);
+    if (workload_trainer_set_data(self->trainer, data, err) < 0) {
         local_destroy(&self);
         return NULL;
     }
-    self->ng = model_param_count(gan_trainer_generator(self->trainer));
-    self->n = self->ng + model_param_count(gan_trainer_discriminator(self->trainer));
+    size_t nf;
+    workload_sizes(arch, &nf, &self->n);
     self->in = xfloats(self->n);
     self->out = xfloats(self->n);
     self->log_every = log_every;
@@ -101,7 +96,7 @@ void local_destroy(local_t **self_p)
     local_t *self = *self_p;
     atomic_store(&self->stop, 1);
     zactor_destroy(&self->actor); // waits for a running round to stop
-    gan_trainer_destroy(&self->trainer);
+    workload_trainer_destroy(&self->trainer);
     dataset_destroy(&self->data);
     free(self->in);
     free(self->out);

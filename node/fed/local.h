@@ -1,11 +1,12 @@
 /* local.h - a member's local training, run on a thread of its own so that
  * the node keeps answering peers (hellos, relays, sync) while it trains.
  *
- * The actor (czmq zactor) owns the GAN trainer and the member's data.  The
- * node hands it the global vector of a round; it loads it into both
- * networks, runs the round's iterations (Adam state carries over from round
- * to round: it is the member's own optimiser, never shared), logs progress
- * (iteration, losses, images per second, ETA) and signals its pipe.  The
+ * The actor (czmq zactor) owns the workload's trainer (the GAN or the CVAE,
+ * node/train/workload.h) and the member's data.  The node hands it the
+ * global vector of a round; it loads it into both networks, runs the
+ * round's iterations (Adam state carries over from round to round: it is
+ * the member's own optimiser, never shared), logs progress (iteration,
+ * losses, images per second, ETA) and signals its pipe.  The
  * node reads the result with local_result; the trained vector is then
  * noised by node/privacy and sealed.
  *
@@ -19,22 +20,22 @@
 
 #include "node/base/err.h"
 #include "node/data/dataset.h"
-#include "node/models/dcgan.h"
+#include "node/train/workload.h"
 
 typedef struct local local_t;
 
 typedef struct {
     uint64_t round;     // the round trained for
     int iters;          // iterations run
-    double d_loss;      // last iteration's losses
-    double g_loss;
+    double loss_a;      // last iteration's losses (d_loss and g_loss, or
+    double loss_b;      // loss and kl: workload_stat_name)
     double seconds;     // wall time
     double images_per_s;
 } local_stats_t;
 
 // Takes ownership of data.  seed varies shuffles, latents and dropout per
 // member; batch is the local mini-batch.
-local_t *local_new(const dcgan_config_t *arch, dataset_t *data, uint64_t seed, int batch,
+local_t *local_new(const workload_arch_t *arch, dataset_t *data, uint64_t seed, int batch,
                    int log_every, fs_err_t *err);
 void local_destroy(local_t **self_p);
 // Starts training round `round` from global (n floats, copied).

@@ -2,6 +2,8 @@
  * other files share (see node.h, node_int.h, docs/federation.md). */
 #include "node/fed/node_int.h"
 
+#include "node/data/partition.h"
+
 int64_t fed_mono(void)
 {
     return zclock_mono();
@@ -82,7 +84,30 @@ static dataset_t *s_load_data(const node_config_t *cfg, fs_err_t *err)
         return NULL;
     }
     dataset_t *d = all;
-    if (cfg->labels[0]) {
+    if (cfg->partition[0]) {
+        // Every member draws the same split from the same seed and keeps
+        // its own share: the shares are disjoint and cover the data set.
+        rng_t rng;
+        rng_seed(&rng, (uint64_t)cfg->data_seed);
+        partition_t *part = NULL;
+        int prc = strcmp(cfg->partition, "dirichlet") == 0
+                      ? partition_dirichlet(all, (int)cfg->clients, cfg->alpha, &rng, &part, err)
+                      : partition_iid(all, (int)cfg->clients, &rng, &part, err);
+        if (prc < 0) {
+            dataset_destroy(&all);
+            return NULL;
+        }
+        d = dataset_subset(all, part->idx[cfg->client], part->count[cfg->client]);
+        partition_destroy(&part);
+        dataset_destroy(&all);
+        if (d->n == 0) {
+            fs_err_set(err, FS_EINVAL, "%s: data/client %ld's share of the %s split is empty "
+                       "(try another data/seed or a larger alpha)", cfg->file, cfg->client,
+                       cfg->partition);
+            dataset_destroy(&d);
+            return NULL;
+        }
+    } else if (cfg->labels[0]) {
         uint8_t keep[10];
         if (dataset_parse_labels(cfg->labels, keep, err) < 0) {
             dataset_destroy(&all);
@@ -146,7 +171,7 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
         hash_model(self->global, n, h);
         if (memcmp(h, st->genesis.initial_model_hash, 32) != 0) {
             return fs_err_set(err, FS_EVERIFY, "the genesis's initial model hash does not match "
-                              "dcgan seed %llu on this build",
+                              "%s seed %llu on this build", st->genesis.model,
                               (unsigned long long)st->genesis.model_seed);
         }
         self->have_global = 1;
@@ -173,12 +198,8 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
         return err ? err->code : FS_EINVAL;
     }
     if (data) {
-        if (data->n < self->cfg.batch) {
-            int have = data->n;
-            dataset_destroy(&data);
-            return fs_err_set(err, FS_EINVAL, "%s: only %d images for batch %ld", self->cfg.file,
-                              have, self->cfg.batch);
-        }
+        // Fewer images than a batch is fine: the trainers reshuffle and go on
+        // (a skewed Dirichlet share can be that small).
         self->samples = (uint64_t)data->n;
         uint64_t seed = 0;
         for (int i = 0; i < 8; i++) {
@@ -189,8 +210,21 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
         if (!self->local) {
             return err ? err->code : FS_EINVAL;
         }
-        log_info("local data: %d images (labels %s), %zu parameters", data->n,
-                 self->cfg.labels[0] ? self->cfg.labels : "all", n);
+        int counts[10] = {0};
+        if (data->y) {
+            dataset_label_counts(data, counts);
+        }
+        char share[96];
+        if (self->cfg.partition[0]) {
+            snprintf(share, sizeof share, "%s share %ld of %ld", self->cfg.partition,
+                     self->cfg.client, self->cfg.clients);
+        } else {
+            snprintf(share, sizeof share, "labels %s", self->cfg.labels[0] ? self->cfg.labels : "all");
+        }
+        log_info("local data: %d images (%s; per label %d %d %d %d %d %d %d %d %d %d), "
+                 "%s with %zu parameters", data->n, share, counts[0], counts[1], counts[2],
+                 counts[3], counts[4], counts[5], counts[6], counts[7], counts[8], counts[9],
+                 self->arch.kind == WORKLOAD_CVAE ? "CVAE" : "DCGAN", n);
     }
     fed_enter_round(self);
     return 0;

@@ -83,7 +83,7 @@ struct node {
     chain_t *chain;               // NULL until the genesis is known
     uint8_t fed_id[32];
     int have_fed;
-    dcgan_config_t arch;
+    workload_arch_t arch;
     size_t n;                     // parameters in the global vector
     float *global;
     int have_global;              // global matches the head's model hash

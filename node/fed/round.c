@@ -401,9 +401,10 @@ void fed_training_done(node_t *self)
     double norm = noise_member_release(self->update, self->global, self->n, g->mechanism, g->clip,
                                        g->member_scale);
     self->trained = 1;
-    log_info("round %llu: trained %d iterations in %.1f s (%.0f img/s, d_loss %.3f, g_loss "
-             "%.3f)%s", (unsigned long long)self->round, st.iters, st.seconds, st.images_per_s,
-             st.d_loss, st.g_loss, budget_is_formal(g->mechanism) ? "; update clipped" : "");
+    log_info("round %llu: trained %d iterations in %.1f s (%.0f img/s, %s %.3f, %s %.3f)%s",
+             (unsigned long long)self->round, st.iters, st.seconds, st.images_per_s,
+             workload_stat_name(&self->arch, 0), st.loss_a, workload_stat_name(&self->arch, 1),
+             st.loss_b, budget_is_formal(g->mechanism) ? "; update clipped" : "");
     if (budget_is_formal(g->mechanism)) {
         log_debug("update %s norm %.4g, clip %.4g",
                   g->mechanism == NOISE_GAUSSIAN_CLIPPED ? "L2" : "L1", norm, g->clip);

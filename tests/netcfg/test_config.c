@@ -116,6 +116,14 @@ static void test_config_mistakes_name_the_line(void **state)
          "x.zpl:8: peer identity:"},
         {"peers\n    friend\n", "x.zpl:7: expected 'peer'"},
         {"node\n", "x.zpl:6: section 'node' appears twice"},
+        {"data\n    partition = zipf\n", "data/partition = 'zipf': expected dirichlet or iid"},
+        {"data\n    partition = dirichlet\n    clients = 10\n    client = 2\n",
+         "dirichlet needs data/alpha"},
+        {"data\n    partition = iid\n    clients = 3\n    client = 3\n",
+         "data/client K with 0 <= K < N"},
+        {"data\n    alpha = -1\n", "x.zpl:7: data/alpha = '-1': expected a number from 1e-06"},
+        {"data\n    partition = iid\n    clients = 3\n    labels = 0,1\n",
+         "data/labels and data/partition exclude each other"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[1024];
@@ -128,6 +136,15 @@ static void test_config_mistakes_name_the_line(void **state)
                      bad[i].expect);
         }
     }
+    // A Dirichlet share: GenFL's split, every member the same seed.
+    const char *ok = "node\n    name = a\n    keys = k\n    dir = d\n    listen = tcp://h:1\n"
+                     "data\n    partition = dirichlet\n    alpha = 0.1\n    clients = 10\n"
+                     "    client = 9\n    seed = 4\n";
+    node_config_t pc;
+    fs_err_t perr = {0};
+    assert_int_equal(config_parse(ok, strlen(ok), "p.zpl", "", &pc, &perr), 0);
+    assert_string_equal(pc.partition, "dirichlet");
+    assert_true(pc.alpha == 0.1 && pc.clients == 10 && pc.client == 9 && pc.data_seed == 4);
     // Missing required keys are named.
     node_config_t cfg;
     fs_err_t err = {0};

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
         return s_die(argv[4], &err);
     }
     const ledger_state_t *st = chain_state(chain);
-    dcgan_config_t arch;
+    workload_arch_t arch;
     if (global_arch(st->genesis.model, &arch, &err) < 0) {
         return s_die("model", &err);
     }

@@ -1,0 +1,68 @@
+/* workload.h - the models a federation can train, behind one interface.
+ *
+ * A genesis names its model as a spec: "dcgan:W" (the FedSyn GAN, width W)
+ * or "cvae:H" (GenFL's CVAE, hidden width H).  Whatever the kind, the
+ * federation sees one flat float vector (FedAvg, clipping, noise, hashing
+ * and sealing all work on it): generator ++ discriminator for the GAN,
+ * encoder ++ decoder for the CVAE.  The trainer behind a workload keeps its
+ * own optimiser state between rounds; the vector is all that is shared.
+ *
+ * Usage: see tests/train/test_workload.c
+ */
+#ifndef FS_TRAIN_WORKLOAD_H
+#define FS_TRAIN_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/base/err.h"
+#include "node/data/dataset.h"
+#include "node/models/cvae.h"
+#include "node/models/dcgan.h"
+
+typedef enum { WORKLOAD_DCGAN = 1, WORKLOAD_CVAE = 2 } workload_kind_t;
+
+typedef struct {
+    workload_kind_t kind;
+    dcgan_config_t gan;  // when kind == WORKLOAD_DCGAN
+    cvae_config_t cvae;  // when kind == WORKLOAD_CVAE
+} workload_arch_t;
+
+// Parses "dcgan:W" (W even, 2..1024) or "cvae:H" (H 2..8192), for 28 x 28
+// single-channel images.
+int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
+    __attribute__((warn_unused_result));
+// Sizes of the vector: the first part (generator or encoder) and the whole.
+void workload_sizes(const workload_arch_t *arch, size_t *n_first, size_t *n_total);
+// The initial vector (a new array of *n floats) for a seed: the weights a
+// trainer built with the same seed starts from.
+float *workload_initial(const workload_arch_t *arch, uint64_t seed, size_t *n);
+// Saves w atomically in the kind's file format (a DCGAN checkpoint or a CVAE
+// file, readable by fedsyn sample and eval); `extra` is appended to the
+// meta line ("key=value ...", may be empty).
+int workload_save(const char *path, const workload_arch_t *arch, const float *w,
+                  const char *dataset, const char *extra, fs_err_t *err)
+    __attribute__((warn_unused_result));
+// Loads a file of this architecture into w (workload_sizes floats).
+int workload_load(const char *path, const workload_arch_t *arch, float *w, fs_err_t *err)
+    __attribute__((warn_unused_result));
+
+// The trainer.  Losses are reported as two numbers whose names depend on
+// the kind (d_loss/g_loss, or loss/kl).
+typedef struct {
+    double a, b;
+} workload_stats_t;
+typedef struct workload_trainer workload_trainer_t;
+
+workload_trainer_t *workload_trainer_new(const workload_arch_t *arch, int batch, uint64_t seed);
+void workload_trainer_destroy(workload_trainer_t **self_p);
+// Borrows data for the trainer's life (the CVAE needs labels).
+int workload_trainer_set_data(workload_trainer_t *t, const dataset_t *data, fs_err_t *err);
+void workload_trainer_load(workload_trainer_t *t, const float *w);
+void workload_trainer_export(const workload_trainer_t *t, float *w);
+void workload_trainer_step(workload_trainer_t *t, workload_stats_t *stats);
+int workload_trainer_batch(const workload_trainer_t *t);
+// "d_loss" / "g_loss" or "loss" / "kl".
+const char *workload_stat_name(const workload_arch_t *arch, int which);
+
+#endif

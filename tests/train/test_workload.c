@@ -1,0 +1,109 @@
+/* test_workload.c - the models a federation trains, behind one interface:
+ * specs, the flat vector (sizes, the initial value every founder must
+ * agree on), files readable by `fedsyn sample`, and a trainer's round. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node/base/mem.h"
+#include "node/train/sampler.h"
+#include "node/train/workload.h"
+#include "tests/support/fixtures.h"
+
+static void test_workload_specs(void **state)
+{
+    (void)state;
+    workload_arch_t a;
+    fs_err_t err = {0};
+    assert_int_equal(workload_parse("dcgan:16", &a, &err), 0);
+    assert_int_equal(a.kind, WORKLOAD_DCGAN);
+    assert_int_equal(a.gan.g_width, 16);
+    assert_int_equal(workload_parse("cvae:64", &a, &err), 0);
+    assert_int_equal(a.kind, WORKLOAD_CVAE);
+    assert_int_equal(a.cvae.hidden, 64);
+    const char *bad[] = {"dcgan:15", "dcgan:", "cvae:1", "cvae:x", "gan:16", "cvae"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(workload_parse(bad[i], &a, &err), FS_EINVAL);
+        assert_non_null(strstr(err.msg, bad[i]));
+    }
+}
+
+// For both kinds: the initial vector is what a trainer of the same seed
+// starts from, a trainer's round moves it, and the file round-trips.
+static void test_workload_vector_and_file(void **state)
+{
+    (void)state;
+    const char *specs[] = {"dcgan:8", "cvae:16"};
+    dataset_t *data = fixture_shapes(64, 2);
+    for (int s = 0; s < 2; s++) {
+        workload_arch_t a;
+        fs_err_t err = {0};
+        assert_int_equal(workload_parse(specs[s], &a, &err), 0);
+        size_t nf, n, n2;
+        workload_sizes(&a, &nf, &n);
+        assert_true(nf > 0 && n > nf);
+        float *w0 = workload_initial(&a, 5, &n2);
+        assert_int_equal(n2, n);
+        workload_trainer_t *t = workload_trainer_new(&a, 16, 5);
+        float *w = xfloats(n);
+        workload_trainer_export(t, w);
+        assert_memory_equal(w, w0, n * sizeof(float));
+        assert_int_equal(workload_trainer_set_data(t, data, &err), 0);
+        workload_stats_t st;
+        for (int i = 0; i < 3; i++) {
+            workload_trainer_step(t, &st);
+        }
+        assert_true(isfinite(st.a) && isfinite(st.b));
+        workload_trainer_export(t, w);
+        assert_memory_not_equal(w, w0, n * sizeof(float));
+        // load puts a vector back exactly
+        workload_trainer_load(t, w0);
+        float *back = xfloats(n);
+        workload_trainer_export(t, back);
+        assert_memory_equal(back, w0, n * sizeof(float));
+        // the file: same vector back, and `fedsyn sample` can draw from it
+        char name[32];
+        snprintf(name, sizeof name, "w%d.fsm", s);
+        const char *path = fixture_write(name, "", 0);
+        assert_int_equal(workload_save(path, &a, w, "mnist", "height=3", &err), 0);
+        memset(back, 0, n * sizeof(float));
+        assert_int_equal(workload_load(path, &a, back, &err), 0);
+        assert_memory_equal(back, w, n * sizeof(float));
+        dataset_t *drawn = NULL;
+        assert_int_equal(sampler_draw(path, 12, 1, 8, &drawn, &err), 0);
+        assert_int_equal(drawn->n, 12);
+        assert_true((drawn->y != NULL) == (a.kind == WORKLOAD_CVAE));
+        dataset_destroy(&drawn);
+        // another architecture's file is refused with the section named
+        workload_arch_t other;
+        assert_int_equal(workload_parse(s == 0 ? "dcgan:16" : "cvae:32", &other, &err), 0);
+        size_t onf, on;
+        workload_sizes(&other, &onf, &on);
+        float *ow = xfloats(on);
+        assert_int_equal(workload_load(path, &other, ow, &err), FS_ECORRUPT);
+        assert_non_null(strstr(err.msg, path));
+        free(ow);
+        free(back);
+        free(w);
+        free(w0);
+        workload_trainer_destroy(&t);
+        assert_null(t);
+    }
+    dataset_destroy(&data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_workload_specs),
+        cmocka_unit_test(test_workload_vector_and_file),
+    };
+    return cmocka_run_group_tests_name("workload", tests, NULL, fixture_teardown);
+}
