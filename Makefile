@@ -142,7 +142,8 @@ demo: deps
 	scripts/fetch-data.sh
 	scripts/demo.sh
 
-# The seeds' experiments on fedsyn's own federation (docs/results-fedsyn.md):
+# The seeds' experiments on fedsyn's own federation (docs/results-fedsyn.md,
+# docs/results-genfl.md):
 # MODE=quick (about an hour on 2 cores), full, or smoke (minutes).  Each run
 # writes runs/experiments/fedsyn-MODE-TIMESTAMP/ and never overwrites one.
 MODE ?= quick
@@ -151,7 +152,10 @@ experiments: all
 	scripts/fetch-data.sh
 	@test -f evaluators/mnist.fsm || $(BIN) evaluator train --dataset mnist --epochs 4 \
 	  --out evaluators/mnist.fsm
+	@test $(MODE) != full || test -f evaluators/fashion.fsm || $(BIN) evaluator train \
+	  --dataset fashion --epochs 8 --out evaluators/fashion.fsm
 	scripts/experiments/fedsyn.sh --$(MODE)
+	scripts/experiments/genfl.sh --$(MODE)
 
 clean:
 	rm -rf build
@@ -166,7 +170,7 @@ help:
 	@echo "make check-valgrind  integration tests under valgrind"
 	@echo "make fuzz       libFuzzer on the block and envelope decoders (FUZZ_SECONDS each)"
 	@echo "make bench      speed and memory against PyTorch (python3-torch)"
-	@echo "make experiments  FedSyn's Table I on the federation (MODE=quick|full|smoke)"
+	@echo "make experiments  FedSyn's Table I and GenFL's CVAE on the federation (MODE=quick|full|smoke)"
 	@echo "make clean      remove build/"
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) \

@@ -33,7 +33,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-FEDSYN=${FEDSYN:-$root/build/fedsyn}
 mode=quick out="" port=7600
 scales="1e-6 1e-5 1e-4 1e-3 1e-2 1e-1 1"
 dp_eps="8 1000"
@@ -58,12 +57,16 @@ case $mode in
 esac
 out=${out:-runs/experiments/fedsyn-$mode-$(date +%Y%m%d-%H%M%S)}
 [[ -e $out ]] && { echo "fedsyn.sh: $out exists; results are never overwritten" >&2; exit 2; }
-[[ -x $FEDSYN ]] || { echo "fedsyn.sh: $FEDSYN missing: run 'make'" >&2; exit 2; }
+[[ -x ${FEDSYN:-build/fedsyn} ]] || { echo "fedsyn.sh: ${FEDSYN:-build/fedsyn} missing: run 'make'" >&2; exit 2; }
 [[ -f data/mnist/train-images-idx3-ubyte ]] || [[ -f data/mnist/train-images-idx3-ubyte.gz ]] ||
     { echo "fedsyn.sh: no MNIST in data/mnist: run 'make data'" >&2; exit 2; }
 [[ -f evaluators/mnist.fsm ]] ||
     { echo "fedsyn.sh: no evaluator: run 'build/fedsyn evaluator train --dataset mnist'" >&2; exit 2; }
-mkdir -p "$out"
+mkdir -p "$out/bin"
+# a private copy of the binary: rebuilding build/ during a run cannot change it
+cp "${FEDSYN:-build/fedsyn}" "$out/bin/fedsyn"
+FEDSYN=$(cd "$out/bin" && pwd)/fedsyn
+export FEDSYN
 total_iters=$(( rounds * iters ))
 t_start=$SECONDS
 
