@@ -46,6 +46,7 @@ static const field_t s_fields[] = {
     STR("node", "advertise", advertise, 0),
     {"federation", "id", K_ID, 0, 0, 0, 0, 0, 0},
     PATH("federation", "genesis", genesis, 0),
+    PATH("federation", "initial", initial, 0),
     EXPTXT("model", EXPECT_MODEL),
     EXPTXT("dataset", EXPECT_DATASET),
     EXPNUM("rounds", EXPECT_ROUNDS, 0, 4294967295.0),

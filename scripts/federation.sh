@@ -25,7 +25,8 @@
 #   --partition dirichlet|iid (GenFL's split over all identities, founders and
 #       spares: member i holds share i; replaces --groups)  --alpha A [1]
 #   --data-seed S [1] (the split's seed, the same for every member)
-#   --width W [16]   --model dcgan:W|cvae:H [dcgan:W]
+#   --width W [16]   --model dcgan:W|cvae:H|classifier [dcgan:W]
+#   --initial FILE (round 0's model, pinned by hash in the genesis)
 #   --rounds R [3]   --local-iters I [20]   --batch B [64]
 #   --noise paper|laplace-clipped|gaussian-clipped|none [paper]   --scale B [1e-4]
 #   --agg-scale B [= scale]   --clip C [0]   --timeout-ms T [30000]
@@ -53,6 +54,7 @@ write_config() { # DIR NAME INDEX LABELS ROLE(founder|joiner)
         echo "federation"
         if [[ $role == founder ]]; then echo "    genesis = genesis.fsl"
         else echo "    id = $(cat "$dir/.fedid")"; fi
+        [[ -s $dir/.initial ]] && echo "    initial = $(cat "$dir/.initial")"
         echo "peers"
         local j n
         for n in $(cat "$dir/.founders"); do
@@ -98,7 +100,7 @@ cmd_init() {
     local nodes=3 spares=0 groups="" limit=0 dataset=mnist data="$root/data/mnist" width=16
     local rounds=3 iters=20 batch=64 noise=paper scale=1e-4 agg="" clip=0 timeout=30000
     local extra=5000 quorum=1 inactive=3 port=7100 open=0 model="" partition="" alpha=1
-    local data_seed=1
+    local data_seed=1 initial=""
     while (( $# )); do
         case $1 in
             --nodes) nodes=$2; shift ;; --spares) spares=$2; shift ;;
@@ -113,6 +115,7 @@ cmd_init() {
             --port) port=$2; shift ;; --open) open=1 ;;
             --model) model=$2; shift ;; --partition) partition=$2; shift ;;
             --alpha) alpha=$2; shift ;; --data-seed) data_seed=$2; shift ;;
+            --initial) initial=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift ;;
             *) die "init: unknown option '$1' (see the header of scripts/federation.sh)" ;;
         esac
         shift
@@ -123,6 +126,11 @@ cmd_init() {
     data=$(cd "$data" && pwd)
     echo "$port" > "$dir/.port"; echo "$dataset" > "$dir/.dataset"; echo "$data" > "$dir/.data"
     echo "$limit" > "$dir/.limit"; echo "$batch" > "$dir/.batch"
+    local init_args=()
+    if [[ -n $initial ]]; then
+        echo "$initial" > "$dir/.initial"
+        init_args=(--initial "$initial")
+    fi
     if [[ -n $partition ]]; then
         [[ $partition == dirichlet || $partition == iid ]] ||
             die "init: --partition '$partition': expected dirichlet or iid"
@@ -149,7 +157,7 @@ cmd_init() {
     local extra_args=()
     (( open )) && extra_args+=(--open)
     "$FEDSYN" ledger init --key "$dir/keys/${founders[0]}" "${members[@]}" "${allow[@]}" \
-        "${extra_args[@]}" --name "loopback-$nodes" --model "${model:-dcgan:$width}" \
+        "${extra_args[@]}" "${init_args[@]}" --name "loopback-$nodes" --model "${model:-dcgan:$width}" \
         --dataset "$dataset" \
         --noise "$noise" --scale "$scale" --agg-scale "${agg:-$scale}" --clip "$clip" \
         --timeout-ms "$timeout" --attempt-extra-ms "$extra" --rounds "$rounds" \
@@ -278,7 +286,7 @@ cmd_run() {
     return $rc
 }
 
-(( $# >= 2 )) || { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+(( $# >= 2 )) || { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 sub=$1; shift
 case $sub in
     init) cmd_init "$@" ;; start) cmd_start "$@" ;; wait) cmd_wait "$@" ;;

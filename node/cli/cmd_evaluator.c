@@ -1,5 +1,7 @@
 /* cmd_evaluator.c - `fedsyn evaluator train`: the classifier behind the
- * metrics, trained once on the real training set and reused. */
+ * metrics, trained once on the real training set and reused; `fedsyn
+ * evaluator test`: any classifier file's accuracy on a real test set (a
+ * federation's global classifier, GenFL's downstream model). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +18,13 @@
 
 static void s_help(void)
 {
-    printf("usage: fedsyn evaluator train [options]\n\n"
-           "Trains the evaluation CNN (features for FID, labels for coverage) on a\n"
-           "real training set and reports its test accuracy.\n\n"
+    printf("usage: fedsyn evaluator train [options]\n"
+           "       fedsyn evaluator test --model PATH [--dataset NAME] [--data DIR] [--json]\n\n"
+           "train: trains the evaluation CNN (features for FID, labels for coverage) on\n"
+           "a training set (real, or any IDX directory, e.g. a CVAE's labelled samples\n"
+           "for GenFL's pre-training) and reports its test accuracy.\n"
+           "test: the accuracy of a classifier file (an evaluator, or a federation's\n"
+           "global.fsm of model 'classifier') on the test set, overall and per class.\n\n"
            "  --dataset NAME   mnist (default) or fashion\n"
            "  --data DIR       directory with the IDX files (default data/NAME)\n"
            "  --epochs N       epochs (default 4)\n"
@@ -42,14 +48,69 @@ static void s_progress(void *ctx, int epoch, int epochs, int iter, int iters, do
             iter, iters, loss, rate, eta);
 }
 
+static int s_test(int argc, char **argv)
+{
+    static const struct option opts[] = {{"model", 1, 0, 'm'}, {"dataset", 1, 0, 'D'},
+                                         {"data", 1, 0, 'd'},  {"json", 0, 0, 'j'},
+                                         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+    const char *model = NULL, *dataset = "mnist", *dir = NULL;
+    int json = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'D': dataset = optarg; break;
+        case 'd': dir = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': s_help(); return EXIT_OK;
+        default: return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!model) {
+        return cli_usage(CMD, "test: --model is required");
+    }
+    if (!dir && !(dir = cli_dataset_dir(dataset))) {
+        return cli_usage(CMD, "--dataset '%s': expected mnist or fashion", dataset);
+    }
+    fs_err_t err = {0, ""};
+    model_t *m = NULL;
+    dataset_t *test = NULL;
+    if (checkpoint_load_classifier(model, EVAL_BATCH, &m, NULL, 0, &err) ||
+        cli_load_split(dir, 0, &test, &err)) {
+        model_destroy(&m);
+        return cli_fail(CMD, &err, "pass a classifier file (fedsyn evaluator train, or the "
+                        "global.fsm of a federation of model 'classifier')");
+    }
+    double per[10];
+    double acc = classifier_accuracy(m, test, per);
+    if (json) {
+        printf("{\"model\": \"%s\", \"dataset\": \"%s\", \"test_images\": %d, "
+               "\"accuracy\": %.4f, \"per_class\": [", model, dataset, test->n, acc);
+    } else {
+        printf("%s: test accuracy %.4f on %d %s images\nper class:", model, acc, test->n,
+               dataset);
+    }
+    for (int k = 0; k < 10; k++) {
+        printf(json ? "%s%.4f" : "%s%.3f", json ? (k ? ", " : "") : " ", per[k]);
+    }
+    printf(json ? "]}\n" : "\n");
+    model_destroy(&m);
+    dataset_destroy(&test);
+    return EXIT_OK;
+}
+
 int cmd_evaluator(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "test") == 0) {
+        return s_test(argc - 1, argv + 1);
+    }
     if (argc < 2 || strcmp(argv[1], "train") != 0) {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             s_help();
             return EXIT_OK;
         }
-        return cli_usage(CMD, "expected 'fedsyn evaluator train'");
+        return cli_usage(CMD, "expected 'fedsyn evaluator train' or 'fedsyn evaluator test'");
     }
     argc--;
     argv++;

@@ -17,6 +17,7 @@
 #include "node/fed/global.h"
 #include "ledger/election.h"
 #include "node/base/bytes.h"
+#include "node/base/mem.h"
 #include "node/cli/cli.h"
 #include "node/models/dcgan.h"
 #include "node/train/workload.h"
@@ -51,7 +52,11 @@ static void s_help_init(void)
            "  --name NAME         federation name (default fedsyn)\n"
            "  --width W           DCGAN generator width (default 128, the paper's)\n"
            "  --model SPEC        what the federation trains: dcgan:W (default, W from\n"
-           "                      --width) or cvae:H (GenFL's CVAE, hidden width H)\n"
+           "                      --width), cvae:H (GenFL's CVAE, hidden width H) or\n"
+           "                      classifier (GenFL's downstream model)\n"
+           "  --initial FILE      round 0's model from this file (e.g. a classifier\n"
+           "                      pre-trained on synthetic data), pinned by its hash;\n"
+           "                      every member gives the same file as federation/initial\n"
            "  --dataset NAME      mnist (default) or fashion\n"
            "  --seed S            seed of the initial global model (default 1)\n"
            "  --noise MODE        none, paper (Laplace on weights, no clip: no formal\n"
@@ -96,9 +101,9 @@ static int s_init(int argc, char **argv)
         {"delta", 1, 0, 'd'},      {"timeout-ms", 1, 0, 't'}, {"attempt-extra-ms", 1, 0, 'x'},
         {"rounds", 1, 0, 'r'},     {"local-iters", 1, 0, 'i'}, {"quorum", 1, 0, 'q'},
         {"inactive-after", 1, 0, 'K'}, {"out", 1, 0, 'o'},    {"model", 1, 0, 'M'},
-        {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+        {"initial", 1, 0, 'I'},    {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
     const char *key = NULL, *out = NULL, *name = "fedsyn", *dataset = "mnist", *noise = "paper";
-    const char *model = NULL;
+    const char *model = NULL, *initial = NULL;
     char model_buf[GENESIS_TEXT_MAX + 1];
     workload_arch_t arch;
     long width = DCGAN_G_WIDTH, seed = 1, timeout = 60000, extra = 5000, rounds = 10,
@@ -124,6 +129,7 @@ static int s_init(int argc, char **argv)
         case 'n': name = optarg; break;
         case 'w': bad = cli_int(CMD, "width", optarg, 2, 1024, &width); break;
         case 'M': model = optarg; break;
+        case 'I': initial = optarg; break;
         case 'D': dataset = optarg; break;
         case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &seed); break;
         case 'N': noise = optarg; break;
@@ -193,7 +199,19 @@ static int s_init(int argc, char **argv)
             snprintf(g->model, sizeof g->model, "%s", model);
             snprintf(g->dataset, sizeof g->dataset, "%s", dataset);
             g->model_seed = (uint64_t)seed;
-            s_initial_hash(&arch, (uint64_t)seed, g->initial_model_hash);
+            if (initial) {
+                size_t nf, nw;
+                workload_sizes(&arch, &nf, &nw);
+                float *w = xfloats(nw);
+                if (workload_load(initial, &arch, w, &err) < 0) {
+                    rc = cli_fail(CMD " init", &err, "--initial must be a file of --model's kind");
+                } else {
+                    hash_model(w, nw, g->initial_model_hash);
+                }
+                free(w);
+            } else {
+                s_initial_hash(&arch, (uint64_t)seed, g->initial_model_hash);
+            }
             g->mechanism = (uint8_t)mech;
             g->clip = clip;
             g->member_scale = mech == NOISE_NONE ? 0 : scale;
@@ -214,8 +232,10 @@ static int s_init(int argc, char **argv)
             bytes_writer_init(&w);
             uint8_t fed_id[32];
             chain_t *chain = NULL;
-            if (genesis_encode(&w, g, founder, fed_id, &err) < 0 ||
-                !(chain = chain_create(out, w.data, w.len, &err))) {
+            if (rc != EXIT_OK) {
+                // --initial was refused above
+            } else if (genesis_encode(&w, g, founder, fed_id, &err) < 0 ||
+                       !(chain = chain_create(out, w.data, w.len, &err))) {
                 rc = cli_fail(CMD " init", &err, NULL);
             } else {
                 char hex[65];

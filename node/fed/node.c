@@ -167,12 +167,24 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
     self->n = n;
     self->update = xrealloc(self->update, n * sizeof(float));
     if (chain_height(self->chain) == 1) {
+        // Round 0's model: the seeded initial weights, or the file the
+        // genesis pinned by hash (a pre-trained model: GenFL).
+        if (self->cfg.initial[0] &&
+            (rc = workload_load(self->cfg.initial, &self->arch, self->global, err)) < 0) {
+            return rc;
+        }
         uint8_t h[32];
         hash_model(self->global, n, h);
         if (memcmp(h, st->genesis.initial_model_hash, 32) != 0) {
+            if (self->cfg.initial[0]) {
+                return fs_err_set(err, FS_EVERIFY, "%s: federation/initial %s is not the "
+                                  "model the genesis pinned (hash differs)", self->cfg.file,
+                                  self->cfg.initial);
+            }
             return fs_err_set(err, FS_EVERIFY, "the genesis's initial model hash does not match "
-                              "%s seed %llu on this build", st->genesis.model,
-                              (unsigned long long)st->genesis.model_seed);
+                              "%s seed %llu on this build (a genesis founded with --initial "
+                              "FILE needs the same file as federation/initial)",
+                              st->genesis.model, (unsigned long long)st->genesis.model_seed);
         }
         self->have_global = 1;
     } else {
@@ -224,7 +236,7 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
         log_info("local data: %d images (%s; per label %d %d %d %d %d %d %d %d %d %d), "
                  "%s with %zu parameters", data->n, share, counts[0], counts[1], counts[2],
                  counts[3], counts[4], counts[5], counts[6], counts[7], counts[8], counts[9],
-                 self->arch.kind == WORKLOAD_CVAE ? "CVAE" : "DCGAN", n);
+                 self->arch.kind == WORKLOAD_CVAE ? "CVAE" : self->arch.kind == WORKLOAD_DCGAN ? "DCGAN" : "classifier", n);
     }
     fed_enter_round(self);
     return 0;

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "node/base/mem.h"
+#include "node/models/classifier.h"
+#include "node/nn/adam.h"
+#include "node/nn/loss.h"
 #include "node/nn/model_file.h"
 #include "node/train/cvae_train.h"
 #include "node/train/gan_train.h"
@@ -32,14 +35,23 @@ int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
         arch->cvae = cvae_config_hidden((int)h);
         return 0;
     }
-    return fs_err_set(err, FS_EINVAL, "model '%s': expected dcgan:WIDTH or cvae:HIDDEN", spec);
+    if (strcmp(spec, "classifier") == 0) {
+        arch->kind = WORKLOAD_CLASSIFIER;
+        return 0;
+    }
+    return fs_err_set(err, FS_EINVAL, "model '%s': expected dcgan:WIDTH, cvae:HIDDEN or "
+                      "classifier", spec);
 }
 
-// The two networks of an architecture, seeded as their trainers seed them.
+// The networks of an architecture, seeded as their trainers seed them
+// (*second is NULL for the classifier).
 static void s_networks(const workload_arch_t *a, int batch, uint64_t seed, model_t **first,
                        model_t **second)
 {
-    if (a->kind == WORKLOAD_DCGAN) {
+    if (a->kind == WORKLOAD_CLASSIFIER) {
+        *first = classifier_new(1, 28, 28, batch, seed * 2 + 1);
+        *second = NULL;
+    } else if (a->kind == WORKLOAD_DCGAN) {
         *first = dcgan_generator_new(&a->gan, batch, seed * 2 + 1);
         *second = dcgan_discriminator_new(&a->gan, batch, seed * 2 + 2);
     } else {
@@ -53,7 +65,7 @@ void workload_sizes(const workload_arch_t *arch, size_t *n_first, size_t *n_tota
     model_t *f, *s;
     s_networks(arch, 1, 1, &f, &s);
     *n_first = model_param_count(f);
-    *n_total = *n_first + model_param_count(s);
+    *n_total = *n_first + (s ? model_param_count(s) : 0);
     model_destroy(&f);
     model_destroy(&s);
 }
@@ -62,10 +74,12 @@ float *workload_initial(const workload_arch_t *arch, uint64_t seed, size_t *n)
 {
     model_t *f, *s;
     s_networks(arch, 1, seed, &f, &s);
-    size_t nf = model_param_count(f), ns = model_param_count(s);
+    size_t nf = model_param_count(f), ns = s ? model_param_count(s) : 0;
     float *w = xmalloc((nf + ns) * sizeof(float));
     memcpy(w, model_params(f), nf * sizeof(float));
-    memcpy(w + nf, model_params(s), ns * sizeof(float));
+    if (s) {
+        memcpy(w + nf, model_params(s), ns * sizeof(float));
+    }
     model_destroy(&f);
     model_destroy(&s);
     *n = nf + ns;
@@ -75,8 +89,11 @@ float *workload_initial(const workload_arch_t *arch, uint64_t seed, size_t *n)
 // Section names of the two parts, as checkpoint.c writes them.
 static void s_section_names(const workload_arch_t *a, const char **first, const char **second)
 {
-    *first = a->kind == WORKLOAD_DCGAN ? "generator" : "encoder";
-    *second = a->kind == WORKLOAD_DCGAN ? "discriminator" : "decoder";
+    *first = a->kind == WORKLOAD_DCGAN ? "generator"
+             : a->kind == WORKLOAD_CVAE ? "encoder"
+                                        : "classifier";
+    *second = a->kind == WORKLOAD_DCGAN ? "discriminator" : a->kind == WORKLOAD_CVAE ? "decoder"
+                                                                                    : NULL;
 }
 
 int workload_save(const char *path, const workload_arch_t *arch, const float *w,
@@ -92,6 +109,9 @@ int workload_save(const char *path, const workload_arch_t *arch, const float *w,
                        "arch=dcgan latent=%d g_width=%d d_width=%d img=%dx%dx%d epoch=0 "
                        "dataset=%s %s\n",
                        a->latent, a->g_width, a->d_width, a->img_c, a->img_h, a->img_w, dataset,
+                       extra ? extra : "");
+    } else if (arch->kind == WORKLOAD_CLASSIFIER) {
+        len = snprintf(meta, sizeof meta, "arch=classifier img=1x28x28 dataset=%s %s\n", dataset,
                        extra ? extra : "");
     } else {
         const cvae_config_t *a = &arch->cvae;
@@ -109,8 +129,10 @@ int workload_save(const char *path, const workload_arch_t *arch, const float *w,
         {"", SECTION_FLOATS, w + nf, (n - nf) * sizeof(float)},
     };
     snprintf(s[1].name, sizeof s[1].name, "%s", first);
-    snprintf(s[2].name, sizeof s[2].name, "%s", second);
-    return model_file_save(path, s, 3, err);
+    if (second) {
+        snprintf(s[2].name, sizeof s[2].name, "%s", second);
+    }
+    return model_file_save(path, s, second ? 3 : 2, err);
 }
 
 int workload_load(const char *path, const workload_arch_t *arch, float *w, fs_err_t *err)
@@ -124,25 +146,118 @@ int workload_load(const char *path, const workload_arch_t *arch, float *w, fs_er
     const char *first, *second;
     s_section_names(arch, &first, &second);
     int rc = model_file_floats(f, first, w, nf, err);
-    rc = rc ? rc : model_file_floats(f, second, w + nf, n - nf, err);
+    if (second) {
+        rc = rc ? rc : model_file_floats(f, second, w + nf, n - nf, err);
+    }
     model_file_destroy(&f);
     return rc ? fs_err_prefix(err, rc, "%s: ", path) : 0;
 }
+
+// The classifier's step (GenFL's downstream model): shuffled mini-batches,
+// softmax cross-entropy, Adam 1e-3, as classifier_train does it.
+typedef struct {
+    model_t *m;
+    adam_t *adam;
+    rng_t rng;
+    const dataset_t *data;
+    uint32_t *order;
+    int cursor;
+    float *x;
+    uint8_t *y;
+} s_classifier_t;
 
 struct workload_trainer {
     workload_arch_t arch;
     int batch;
     gan_trainer_t *gan;
     cvae_trainer_t *cvae;
-    model_t *first, *second; // borrowed from the trainer
+    s_classifier_t *clf;
+    model_t *first, *second; // borrowed (second is NULL for the classifier)
 };
+
+static s_classifier_t *s_classifier_new(int batch, uint64_t seed)
+{
+    s_classifier_t *c = xcalloc(1, sizeof *c);
+    c->m = classifier_new(1, 28, 28, batch, seed * 2 + 1);
+    model_seed_dropout(c->m, seed + 7);
+    c->adam = adam_new(model_param_count(c->m), 1e-3f, 0.9f, 0.999f, 1e-7f);
+    rng_seed(&c->rng, seed ^ 0xc1a55u);
+    c->x = xfloats((size_t)batch * 784);
+    c->y = xmalloc((size_t)batch);
+    return c;
+}
+
+static void s_classifier_destroy(s_classifier_t **self_p)
+{
+    s_classifier_t *c = *self_p;
+    if (!c) {
+        return;
+    }
+    model_destroy(&c->m);
+    adam_destroy(&c->adam);
+    free(c->order);
+    free(c->x);
+    free(c->y);
+    free(c);
+    *self_p = NULL;
+}
+
+static int s_classifier_set_data(s_classifier_t *c, const dataset_t *d, fs_err_t *err)
+{
+    if (!d->y || d->n < 1) {
+        return fs_err_set(err, FS_EINVAL, "the classifier needs a non-empty labelled set");
+    }
+    if (dataset_image_size(d) != model_input_size(c->m)) {
+        return fs_err_set(err, FS_EINVAL, "images have %zu pixels, the classifier takes %zu",
+                          dataset_image_size(d), model_input_size(c->m));
+    }
+    free(c->order);
+    c->order = xmalloc(sizeof(uint32_t) * (size_t)d->n);
+    rng_permutation(&c->rng, c->order, (size_t)d->n);
+    c->cursor = 0;
+    c->data = d;
+    return 0;
+}
+
+static void s_classifier_step(s_classifier_t *c, int batch, workload_stats_t *st)
+{
+    const size_t img = 784;
+    for (int i = 0; i < batch; i++) {
+        if (c->cursor == c->data->n) {
+            rng_permutation(&c->rng, c->order, (size_t)c->data->n);
+            c->cursor = 0;
+        }
+        uint32_t k = c->order[c->cursor++];
+        memcpy(c->x + (size_t)i * img, c->data->x + (size_t)k * img, sizeof(float) * img);
+        c->y[i] = c->data->y[k];
+    }
+    const float *logits = model_forward(c->m, c->x, batch, true);
+    int right = 0;
+    for (int i = 0; i < batch; i++) {
+        const float *z = logits + (size_t)i * CLASSIFIER_CLASSES;
+        int best = 0;
+        for (int j = 1; j < CLASSIFIER_CLASSES; j++) {
+            best = z[j] > z[best] ? j : best;
+        }
+        right += best == c->y[i];
+    }
+    double loss =
+        loss_softmax_xent(logits, c->y, batch, CLASSIFIER_CLASSES, model_output_grad(c->m));
+    model_zero_grads(c->m);
+    model_backward(c->m, false);
+    adam_step(c->adam, model_params(c->m), model_grads(c->m));
+    *st = (workload_stats_t){loss, (double)right / batch};
+}
 
 workload_trainer_t *workload_trainer_new(const workload_arch_t *arch, int batch, uint64_t seed)
 {
     workload_trainer_t *t = xcalloc(1, sizeof *t);
     t->arch = *arch;
     t->batch = batch;
-    if (arch->kind == WORKLOAD_DCGAN) {
+    if (arch->kind == WORKLOAD_CLASSIFIER) {
+        t->clf = s_classifier_new(batch, seed);
+        t->first = t->clf->m;
+    } else if (arch->kind == WORKLOAD_DCGAN) {
         gan_train_config_t cfg = gan_train_config_paper();
         cfg.batch = batch;
         cfg.seed = seed;
@@ -168,28 +283,34 @@ void workload_trainer_destroy(workload_trainer_t **self_p)
     workload_trainer_t *t = *self_p;
     gan_trainer_destroy(&t->gan);
     cvae_trainer_destroy(&t->cvae);
+    s_classifier_destroy(&t->clf);
     free(t);
     *self_p = NULL;
 }
 
 int workload_trainer_set_data(workload_trainer_t *t, const dataset_t *data, fs_err_t *err)
 {
-    return t->gan ? gan_trainer_set_data(t->gan, data, err)
-                  : cvae_trainer_set_data(t->cvae, data, err);
+    return t->gan    ? gan_trainer_set_data(t->gan, data, err)
+           : t->cvae ? cvae_trainer_set_data(t->cvae, data, err)
+                     : s_classifier_set_data(t->clf, data, err);
 }
 
 void workload_trainer_load(workload_trainer_t *t, const float *w)
 {
-    size_t nf = model_param_count(t->first), ns = model_param_count(t->second);
+    size_t nf = model_param_count(t->first);
     memcpy(model_params(t->first), w, nf * sizeof(float));
-    memcpy(model_params(t->second), w + nf, ns * sizeof(float));
+    if (t->second) {
+        memcpy(model_params(t->second), w + nf, model_param_count(t->second) * sizeof(float));
+    }
 }
 
 void workload_trainer_export(const workload_trainer_t *t, float *w)
 {
-    size_t nf = model_param_count(t->first), ns = model_param_count(t->second);
+    size_t nf = model_param_count(t->first);
     memcpy(w, model_params_const(t->first), nf * sizeof(float));
-    memcpy(w + nf, model_params_const(t->second), ns * sizeof(float));
+    if (t->second) {
+        memcpy(w + nf, model_params_const(t->second), model_param_count(t->second) * sizeof(float));
+    }
 }
 
 void workload_trainer_step(workload_trainer_t *t, workload_stats_t *stats)
@@ -198,10 +319,12 @@ void workload_trainer_step(workload_trainer_t *t, workload_stats_t *stats)
         gan_step_stats_t st;
         gan_train_step(t->gan, &st);
         *stats = (workload_stats_t){st.d_loss, st.g_loss};
-    } else {
+    } else if (t->cvae) {
         cvae_step_stats_t st;
         cvae_train_step(t->cvae, &st);
         *stats = (workload_stats_t){st.loss, st.kl};
+    } else {
+        s_classifier_step(t->clf, t->batch, stats);
     }
 }
 
@@ -215,5 +338,5 @@ const char *workload_stat_name(const workload_arch_t *arch, int which)
     if (arch->kind == WORKLOAD_DCGAN) {
         return which == 0 ? "d_loss" : "g_loss";
     }
-    return which == 0 ? "loss" : "kl";
+    return which == 0 ? "loss" : arch->kind == WORKLOAD_CVAE ? "kl" : "acc";
 }

@@ -1,10 +1,12 @@
 /* workload.h - the models a federation can train, behind one interface.
  *
- * A genesis names its model as a spec: "dcgan:W" (the FedSyn GAN, width W)
- * or "cvae:H" (GenFL's CVAE, hidden width H).  Whatever the kind, the
- * federation sees one flat float vector (FedAvg, clipping, noise, hashing
- * and sealing all work on it): generator ++ discriminator for the GAN,
- * encoder ++ decoder for the CVAE.  The trainer behind a workload keeps its
+ * A genesis names its model as a spec: "dcgan:W" (the FedSyn GAN, width W),
+ * "cvae:H" (GenFL's CVAE, hidden width H) or "classifier" (GenFL's
+ * downstream model: the LeNet-style CNN of node/models/classifier.h, softmax
+ * cross-entropy, Adam 1e-3).  Whatever the kind, the federation sees one
+ * flat float vector (FedAvg, clipping, noise, hashing and sealing all work
+ * on it): generator ++ discriminator for the GAN, encoder ++ decoder for the
+ * CVAE, the one network of the classifier.  The trainer behind a workload keeps its
  * own optimiser state between rounds; the vector is all that is shared.
  *
  * Usage: see tests/train/test_workload.c
@@ -20,7 +22,7 @@
 #include "node/models/cvae.h"
 #include "node/models/dcgan.h"
 
-typedef enum { WORKLOAD_DCGAN = 1, WORKLOAD_CVAE = 2 } workload_kind_t;
+typedef enum { WORKLOAD_DCGAN = 1, WORKLOAD_CVAE = 2, WORKLOAD_CLASSIFIER = 3 } workload_kind_t;
 
 typedef struct {
     workload_kind_t kind;
@@ -28,18 +30,19 @@ typedef struct {
     cvae_config_t cvae;  // when kind == WORKLOAD_CVAE
 } workload_arch_t;
 
-// Parses "dcgan:W" (W even, 2..1024) or "cvae:H" (H 2..8192), for 28 x 28
-// single-channel images.
+// Parses "dcgan:W" (W even, 2..1024), "cvae:H" (H 2..8192) or
+// "classifier", for 28 x 28 single-channel images.
 int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
     __attribute__((warn_unused_result));
-// Sizes of the vector: the first part (generator or encoder) and the whole.
+// Sizes of the vector: the first part (generator, encoder, or the whole
+// classifier) and the whole.
 void workload_sizes(const workload_arch_t *arch, size_t *n_first, size_t *n_total);
 // The initial vector (a new array of *n floats) for a seed: the weights a
 // trainer built with the same seed starts from.
 float *workload_initial(const workload_arch_t *arch, uint64_t seed, size_t *n);
-// Saves w atomically in the kind's file format (a DCGAN checkpoint or a CVAE
-// file, readable by fedsyn sample and eval); `extra` is appended to the
-// meta line ("key=value ...", may be empty).
+// Saves w atomically in the kind's file format (a DCGAN checkpoint, a CVAE
+// file or a classifier file, readable by fedsyn sample / eval / evaluator
+// test); `extra` is appended to the meta line ("key=value ...", may be empty).
 int workload_save(const char *path, const workload_arch_t *arch, const float *w,
                   const char *dataset, const char *extra, fs_err_t *err)
     __attribute__((warn_unused_result));
@@ -48,7 +51,7 @@ int workload_load(const char *path, const workload_arch_t *arch, float *w, fs_er
     __attribute__((warn_unused_result));
 
 // The trainer.  Losses are reported as two numbers whose names depend on
-// the kind (d_loss/g_loss, or loss/kl).
+// the kind (d_loss/g_loss, loss/kl, or loss/acc on the batch).
 typedef struct {
     double a, b;
 } workload_stats_t;
@@ -62,7 +65,7 @@ void workload_trainer_load(workload_trainer_t *t, const float *w);
 void workload_trainer_export(const workload_trainer_t *t, float *w);
 void workload_trainer_step(workload_trainer_t *t, workload_stats_t *stats);
 int workload_trainer_batch(const workload_trainer_t *t);
-// "d_loss" / "g_loss" or "loss" / "kl".
+// "d_loss" / "g_loss", "loss" / "kl" or "loss" / "acc".
 const char *workload_stat_name(const workload_arch_t *arch, int which);
 
 #endif

@@ -29,11 +29,13 @@
 #            iterations (one local epoch of the largest member), 10,000 samples
 #   --smoke  width 16, 2 rounds x 10 iterations: checks the pipeline in minutes
 #   --dp-eps "8 1000"  targets of the clipped DP rows
+#   --continue DIR  finish an interrupted run in DIR: rows that have their
+#            eval.json are kept, the others are (re)made with the same mode
 # Results go to runs/experiments/fedsyn-MODE-TIMESTAMP/ (never overwritten).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-mode=quick out="" port=7600
+mode=quick out="" port=7600 resume=0
 scales="1e-6 1e-5 1e-4 1e-3 1e-2 1e-1 1"
 dp_eps="8 1000"
 while (( $# )); do
@@ -42,21 +44,27 @@ while (( $# )); do
         --full) mode=full ;;
         --smoke) mode=smoke ;;
         --out) out=$2; shift ;;
+        --continue) out=$2; resume=1; shift ;;
         --scales) scales=$2; shift ;;
         --dp-eps) dp_eps=$2; shift ;;
         --port) port=$2; shift ;;
-        -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "fedsyn.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
+if (( resume )); then
+    [[ -f $out/settings.json ]] || { echo "fedsyn.sh: $out has no settings.json to continue" >&2; exit 2; }
+    mode=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mode"])' "$out/settings.json")
+fi
 case $mode in
     smoke) width=16 batch=32 rounds=2 iters=10 neval=1000 timeout=60000 ;;
     quick) width=32 batch=64 rounds=10 iters=150 neval=5000 timeout=300000 ;;
     full) width=128 batch=256 rounds=20 iters=59 neval=10000 timeout=1800000 ;;
 esac
 out=${out:-runs/experiments/fedsyn-$mode-$(date +%Y%m%d-%H%M%S)}
-[[ -e $out ]] && { echo "fedsyn.sh: $out exists; results are never overwritten" >&2; exit 2; }
+[[ -e $out ]] && (( ! resume )) &&
+    { echo "fedsyn.sh: $out exists; results are never overwritten (--continue $out finishes it)" >&2; exit 2; }
 [[ -x ${FEDSYN:-build/fedsyn} ]] || { echo "fedsyn.sh: ${FEDSYN:-build/fedsyn} missing: run 'make'" >&2; exit 2; }
 [[ -f data/mnist/train-images-idx3-ubyte ]] || [[ -f data/mnist/train-images-idx3-ubyte.gz ]] ||
     { echo "fedsyn.sh: no MNIST in data/mnist: run 'make data'" >&2; exit 2; }
@@ -72,7 +80,7 @@ t_start=$SECONDS
 
 log() { echo "[$(date +%H:%M:%S) +$(( (SECONDS - t_start) / 60 ))m] fedsyn-exp: $*" | tee -a "$out/progress.log" >&2; }
 
-cat > "$out/settings.json" <<EOF
+(( resume )) || cat > "$out/settings.json" <<EOF
 {"experiment": "fedsyn", "mode": "$mode", "width": $width, "batch": $batch, "rounds": $rounds,
  "local_iters": $iters, "eval_samples": $neval, "scales": "$scales", "dp_eps": "$dp_eps",
  "groups": "0,1,2/3,4,5,6/7,8,9", "machine": "$(nproc) cores, $(uname -m)",
@@ -92,9 +100,18 @@ score() {
     log "$row: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["fid_reference"]; print("FID test %.1f, FID vs central %s, %d classes" % (d["fid_test"], "-" if r is None else "%.1f" % r, d["coverage"]["classes_present"]))' "$out/$row/eval.json")"
 }
 
+# done ROW: the row was scored in an earlier pass (--continue); a partial
+# row is cleared for a fresh start
+done_row() {
+    [[ -f $out/$1/eval.json ]] && { log "$1: kept from the earlier pass"; return 0; }
+    rm -rf "${out:?}/$1" "$out/$1.run.log"
+    return 1
+}
+
 # train_alone ROW LABELS: one GAN trained by `fedsyn train` (central, alone-*)
 train_alone() {
     local row=$1 labels=$2 args=()
+    done_row "$row" && return 0
     [[ -n $labels ]] && args+=(--labels "$labels")
     mkdir -p "$out/$row"
     log "$row: training ${labels:-all labels}, $total_iters iterations"
@@ -110,6 +127,7 @@ train_alone() {
 # federate ROW NOISE SCALE [CLIP]: one federation of three nodes
 federate() {
     local row=$1 noise=$2 scale=$3 clip=${4:-0}
+    done_row "$row" && return 0
     log "$row: federation of 3, noise $noise, scale $scale${4:+, clip $clip}"
     local t0=$SECONDS
     FEDSYN_LOG_EVERY=$(( iters / 2 )) OPENBLAS_NUM_THREADS=1 scripts/federation.sh run "$out/$row" \
@@ -127,16 +145,17 @@ train_alone central ""
 train_alone alone-012 "0,1,2"
 train_alone alone-3456 "3,4,5,6"
 train_alone alone-789 "7,8,9"
+# a failed row is logged and the sweep goes on
 for b in $scales; do
-    federate "paper-$b" paper "$b"
+    federate "paper-$b" paper "$b" || true
 done
 for e in $dp_eps; do
     s=$("$FEDSYN" privacy --noise gaussian-clipped --clip 1 --target-eps "$e" --rounds "$rounds" |
         awk 'NR == 1 { print $2 }')
-    federate "gauss-eps-$e" gaussian-clipped "$s" 1
+    federate "gauss-eps-$e" gaussian-clipped "$s" 1 || true
     s=$("$FEDSYN" privacy --noise laplace-clipped --clip 1 --target-eps "$e" --rounds "$rounds" |
         awk 'NR == 1 { print $2 }')
-    federate "laplace-eps-$e" laplace-clipped "$s" 1
+    federate "laplace-eps-$e" laplace-clipped "$s" 1 || true
 done
 python3 scripts/experiments/summarize.py "$out"
 log "done in $(( (SECONDS - t_start) / 60 )) min: $out/table.md, $out/fid-vs-scale.png"

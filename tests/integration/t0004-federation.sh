@@ -9,7 +9,8 @@
 #   3. a new node with one bootstrap peer joins (allow-list), trains, and a
 #      member leaves with `fedsyn node leave`: both recorded, all agree;
 #   4. `fedsyn status` answers; `fedsyn netcfg check` names a bad line;
-#   5. a CVAE federation of four on a Dirichlet split of the labels.
+#   5. a CVAE federation of four on a Dirichlet split of the labels;
+#   6. a classifier federation starting from a pre-trained file pinned by hash.
 # Emits TAP.
 set -u
 FEDSYN=${FEDSYN:-build/fedsyn}
@@ -62,7 +63,7 @@ EOF
 }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..20"
+echo "1..22"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -174,3 +175,25 @@ check "the four shares are disjoint parts of one split: sizes add up to the data
              awk '{ s += \$1; n++ } END { exit !(n == 4 && s == 1800) }'"
 check "the global CVAE draws labelled samples (images and labels)" \
     $FEDSYN sample --model "$f5/state/carol/global.fsm" --n 20 --idx "$tmp/c.idx" --labels "$tmp/c.lab"
+
+# 6. GenFL's downstream model: a classifier federation whose round 0 is a
+#    pre-trained file pinned by hash in the genesis (every member gives the
+#    same file); a member holding another file is refused, naming it
+pre=$tmp/pre; mkdir -p "$pre"
+for s in images-idx3 labels-idx1; do
+    ln -s "$DATA/train-$s-ubyte" "$pre/train-$s-ubyte"; ln -s "$DATA/train-$s-ubyte" "$pre/t10k-$s-ubyte"
+done
+$FEDSYN evaluator train --data "$pre" --epochs 1 --limit 200 --out "$tmp/pre.fsm" >/dev/null 2>&1
+$FEDSYN evaluator train --data "$pre" --epochs 1 --limit 100 --seed 2 --out "$tmp/other.fsm" >/dev/null 2>&1
+f6=$tmp/f6
+"$FED" init "$f6" --nodes 3 --data "$DATA" --model classifier --initial "$tmp/pre.fsm" \
+    --partition iid --rounds 2 --local-iters $(iters 5) --batch 16 --noise none \
+    --timeout-ms $((8000 * S)) --port 7450 >/dev/null 2>"$tmp/err"
+sed -i "s|initial = .*|initial = $tmp/other.fsm|" "$f6/carol.zpl"
+"$FED" start "$f6"
+"$FED" wait "$f6" $((120 * S)) >/dev/null 2>&1
+check "a member whose federation/initial is another file stops, naming it" \
+    grep -q "federation/initial $tmp/other.fsm is not the model the genesis pinned" "$f6/logs/carol.log"
+check "the others train the pinned pre-trained classifier: identical ledgers, a test accuracy" \
+    bash -c "'$FED' check '$f6' alice bob && $FEDSYN evaluator test --model $f6/state/alice/global.fsm \
+             --data $pre --json | grep -q '\"accuracy\"'"
