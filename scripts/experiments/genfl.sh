@@ -18,9 +18,12 @@
 #   --full   MNIST and Fashion-MNIST, seeds 1 2 3, 10 clients, 20 rounds x 94
 #            local iterations (one local epoch of an average client)
 #   --smoke  4 clients, 2 rounds x 5 iterations, cvae:32: checks the pipeline
+# Then scripts/experiments/genfl_downstream.sh trains the downstream
+# classifier by FedAvg on the same splits, without and with pre-training on
+# each federation's CVAE.
 # Results go to runs/experiments/genfl-MODE-TIMESTAMP/ (never overwritten):
-# one folder per dataset/seed/alpha (ledgers, models, grid, eval.json), and
-# table.md + results.json from scripts/experiments/summarize_genfl.py.
+# one folder per dataset/seed/alpha (ledgers, models, grid, eval.json,
+# downstream/), and table.md + results.json from summarize_genfl.py.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -30,7 +33,7 @@ while (( $# )); do
         --quick) mode=quick ;; --full) mode=full ;; --smoke) mode=smoke ;;
         --out) out=$2; shift ;; --datasets) datasets=$2; shift ;;
         --seeds) seeds=$2; shift ;; --alphas) alphas=$2; shift ;; --port) port=$2; shift ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "genfl.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -92,5 +95,12 @@ for d in $datasets; do
         done
     done
 done
+# the downstream classifier, without and with pre-training on each CVAE
+case $mode in
+    smoke) down=(--rounds 2 --iters 3 --samples 500 --pretrain-epochs 1) ;;
+    quick) down=(--rounds 10 --iters 20 --samples 10000 --pretrain-epochs 2) ;;
+    full) down=(--rounds 20 --iters 94 --samples 60000 --pretrain-epochs 3) ;;
+esac
+scripts/experiments/genfl_downstream.sh "$out" "${down[@]}"
 python3 scripts/experiments/summarize_genfl.py "$out"
 log "done in $(( (SECONDS - t_start) / 60 )) min: $out/table.md"

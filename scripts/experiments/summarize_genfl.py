@@ -45,18 +45,23 @@ def main():
             continue
         ev = json.load(open(path))
         sec = os.path.join(run, name, "seconds")
+        acc_path = os.path.join(run, name, "downstream", "acc.json")
+        acc = json.load(open(acc_path)) if os.path.exists(acc_path) else {}
         rows.setdefault((m.group(3), m.group(1)), []).append({
             "seed": int(m.group(2)), "cas": ev["cas"]["accuracy"], "fid": ev["fid_test"],
             "classes": ev["coverage"]["classes_present"],
+            "without": acc.get("without"), "with": acc.get("with"),
+            "pretrained_only": acc.get("pretrained_only"),
             "seconds": int(open(sec).read()) if os.path.exists(sec) else None})
     if not rows:
         print("summarize_genfl: no scored rows in %s" % run, file=sys.stderr)
         sys.exit(1)
     datasets = [d for d in ("mnist", "fashion") if any(k[1] == d for k in rows)]
     splits = sorted({k[0] for k in rows}, key=split_key)
-    head = "| split | " + " | ".join(
-        "%s CAS (%%) | %s FID | %s classes" % (d, d, d) for d in datasets) + " |"
-    lines = [head, "|" + "---|" * (1 + 3 * len(datasets))]
+    cols = ["CAS (%)", "FID", "classes", "classifier without pre-training (%)",
+            "classifier with pre-training (%)", "pre-trained, before FL (%)"]
+    head = "| split | " + " | ".join("%s %s" % (d, c) for d in datasets for c in cols) + " |"
+    lines = [head, "|" + "---|" * (1 + len(cols) * len(datasets))]
     for a in splits:
         cells = ["IID" if a == "iid" else "Dirichlet α = %s" % a]
         for d in datasets:
@@ -64,6 +69,8 @@ def main():
             cells.append(mean_sd([x["cas"] for x in r], 100))
             cells.append(mean_sd([x["fid"] for x in r], 1, 1))
             cells.append(mean_sd([x["classes"] for x in r], 1, 1))
+            for k in ("without", "with", "pretrained_only"):
+                cells.append(mean_sd([x[k] for x in r if x[k] is not None], 100))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("CVAE cvae:%s trained by FedAvg over %d clients, %d rounds x %d local iterations; "
@@ -71,6 +78,17 @@ def main():
                  "real test set; FID in the evaluator's features." % (
                      settings["model"].split(":")[1], settings["clients"], settings["rounds"],
                      settings["local_iters"], settings["cas_epochs"], settings["eval_samples"]))
+    ds_path = os.path.join(run, "downstream-settings.json")
+    if os.path.exists(ds_path):
+        ds = json.load(open(ds_path))
+        lines.append("Downstream classifier (the evaluator's LeNet-style CNN, not the poster's "
+                     "ExquisiteNetV1) trained by FedAvg over the same clients and split, %d rounds "
+                     "x %d local iterations of batch %d; pre-training: %d epochs on %d labelled "
+                     "samples of the federation's global CVAE, pinned as round 0's model by the "
+                     "classifier federation's genesis. Accuracy on the real test set." % (
+                         ds["rounds"], ds["local_iters"], ds["batch"], ds["pretrain_epochs"],
+                         ds["pretrain_samples"]))
+        settings = dict(settings, downstream=ds)
     json.dump({"settings": settings, "rows": {"%s/%s" % k: v for k, v in rows.items()}},
               open(os.path.join(run, "results.json"), "w"), indent=1)
     open(os.path.join(run, "table.md"), "w").write("\n".join(lines) + "\n")
