@@ -21,7 +21,7 @@ static const command_t s_commands[] = {
     {"status", cmd_status, "ask a running node for its view: round, aggregator, peers"},
     {"netcfg", cmd_netcfg, "check a node configuration file (file:line errors)"},
     {"privacy", cmd_privacy, "what DP settings cost over R rounds, or the scale for a target eps"},
-    {"evaluator", cmd_evaluator, "train the evaluation classifier behind FID and CAS"},
+    {"evaluator", cmd_evaluator, "train the evaluation classifier (train); any classifier's accuracy (test)"},
 };
 
 static void s_help(FILE *out)
