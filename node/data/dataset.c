@@ -113,3 +113,27 @@ void dataset_label_counts(const dataset_t *d, int counts[10])
         }
     }
 }
+
+void dataset_order_reset(dataset_order_t *o, int n, rng_t *rng)
+{
+    free(o->order);
+    o->order = xmalloc(sizeof(uint32_t) * (size_t)n);
+    o->n = n;
+    rng_permutation(rng, o->order, (size_t)n);
+    o->cursor = 0;
+}
+
+uint32_t dataset_order_next(dataset_order_t *o, rng_t *rng)
+{
+    if (o->cursor == o->n) {
+        rng_permutation(rng, o->order, (size_t)o->n);
+        o->cursor = 0;
+    }
+    return o->order[o->cursor++];
+}
+
+void dataset_order_free(dataset_order_t *o)
+{
+    free(o->order);
+    *o = (dataset_order_t){0};
+}

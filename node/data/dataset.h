@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "node/base/err.h"
+#include "node/base/rng.h"
 
 typedef struct {
     int n;          // number of images
@@ -30,5 +31,18 @@ dataset_t *dataset_subset(const dataset_t *d, const uint32_t *idx, int k);
 int dataset_parse_labels(const char *spec, uint8_t keep[10], fs_err_t *err);
 // Counts per label (labelled sets).
 void dataset_label_counts(const dataset_t *d, int counts[10]);
+
+// Epochs of mini-batches: the indices 0..n-1 in a shuffled order, shuffled
+// again whenever they run out (the trainers draw their batches from it).
+typedef struct {
+    uint32_t *order; // a permutation of 0..n-1
+    int n;
+    int cursor;      // next position in order
+} dataset_order_t;
+// (Re)starts o over n >= 1 indices with a fresh permutation from rng.
+void dataset_order_reset(dataset_order_t *o, int n, rng_t *rng);
+// The next index, reshuffling first when the pass is complete.
+uint32_t dataset_order_next(dataset_order_t *o, rng_t *rng);
+void dataset_order_free(dataset_order_t *o);
 
 #endif

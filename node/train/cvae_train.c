@@ -23,8 +23,7 @@ struct cvae_trainer {
     float *x;        // batch x image (the step's examples)
     uint8_t *y;      // batch labels
     const dataset_t *data;
-    uint32_t *order;
-    int cursor;
+    dataset_order_t order;
 };
 
 cvae_train_config_t cvae_train_config_default(void)
@@ -77,7 +76,7 @@ void cvae_trainer_destroy(cvae_trainer_t **self_p)
     free(t->eps);
     free(t->x);
     free(t->y);
-    free(t->order);
+    dataset_order_free(&t->order);
     free(t);
     *self_p = NULL;
 }
@@ -95,10 +94,7 @@ int cvae_trainer_set_data(cvae_trainer_t *t, const dataset_t *data, fs_err_t *er
     if (data->n < 1) {
         return fs_err_set(err, FS_EINVAL, "data set is empty");
     }
-    free(t->order);
-    t->order = xmalloc(sizeof(uint32_t) * (size_t)data->n);
-    rng_permutation(&t->rng, t->order, (size_t)data->n);
-    t->cursor = 0;
+    dataset_order_reset(&t->order, data->n, &t->rng);
     t->data = data;
     return 0;
 }
@@ -167,11 +163,7 @@ void cvae_train_step(cvae_trainer_t *t, cvae_step_stats_t *stats)
     const int b = t->cfg.batch;
     const size_t img = dataset_image_size(t->data);
     for (int i = 0; i < b; i++) {
-        if (t->cursor == t->data->n) {
-            rng_permutation(&t->rng, t->order, (size_t)t->data->n);
-            t->cursor = 0;
-        }
-        uint32_t idx = t->order[t->cursor++];
+        uint32_t idx = dataset_order_next(&t->order, &t->rng);
         memcpy(t->x + (size_t)i * img, t->data->x + (size_t)idx * img, sizeof(float) * img);
         t->y[i] = t->data->y[idx];
     }

@@ -19,8 +19,7 @@ struct gan_trainer {
     float *targets;     // batch: 1 then 0 (D step)
     float *ones;        // batch: all 1 (G step)
     const dataset_t *data;
-    uint32_t *order;    // shuffled indices into data
-    int cursor;         // next position in order
+    dataset_order_t order; // shuffled passes over data
 };
 
 gan_train_config_t gan_train_config_paper(void)
@@ -66,7 +65,7 @@ void gan_trainer_destroy(gan_trainer_t **self_p)
     free(t->d_in);
     free(t->targets);
     free(t->ones);
-    free(t->order);
+    dataset_order_free(&t->order);
     free(t);
     *self_p = NULL;
 }
@@ -81,10 +80,7 @@ int gan_trainer_set_data(gan_trainer_t *t, const dataset_t *data, fs_err_t *err)
     if (data->n < 1) {
         return fs_err_set(err, FS_EINVAL, "data set is empty");
     }
-    free(t->order);
-    t->order = xmalloc(sizeof(uint32_t) * (size_t)data->n);
-    rng_permutation(&t->rng, t->order, (size_t)data->n);
-    t->cursor = 0;
+    dataset_order_reset(&t->order, data->n, &t->rng);
     t->data = data;
     return 0;
 }
@@ -98,12 +94,9 @@ void gan_generate(model_t *g, int latent, int n, rng_t *rng, float *z_buf, float
 
 static void s_next_real(gan_trainer_t *t, float *dst)
 {
-    if (t->cursor == t->data->n) {
-        rng_permutation(&t->rng, t->order, (size_t)t->data->n);
-        t->cursor = 0;
-    }
     const size_t img = dataset_image_size(t->data);
-    memcpy(dst, t->data->x + (size_t)t->order[t->cursor++] * img, sizeof(float) * img);
+    uint32_t k = dataset_order_next(&t->order, &t->rng);
+    memcpy(dst, t->data->x + (size_t)k * img, sizeof(float) * img);
 }
 
 void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)

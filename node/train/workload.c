@@ -160,8 +160,7 @@ typedef struct {
     adam_t *adam;
     rng_t rng;
     const dataset_t *data;
-    uint32_t *order;
-    int cursor;
+    dataset_order_t order;
     float *x;
     uint8_t *y;
 } s_classifier_t;
@@ -195,7 +194,7 @@ static void s_classifier_destroy(s_classifier_t **self_p)
     }
     model_destroy(&c->m);
     adam_destroy(&c->adam);
-    free(c->order);
+    dataset_order_free(&c->order);
     free(c->x);
     free(c->y);
     free(c);
@@ -211,10 +210,7 @@ static int s_classifier_set_data(s_classifier_t *c, const dataset_t *d, fs_err_t
         return fs_err_set(err, FS_EINVAL, "images have %zu pixels, the classifier takes %zu",
                           dataset_image_size(d), model_input_size(c->m));
     }
-    free(c->order);
-    c->order = xmalloc(sizeof(uint32_t) * (size_t)d->n);
-    rng_permutation(&c->rng, c->order, (size_t)d->n);
-    c->cursor = 0;
+    dataset_order_reset(&c->order, d->n, &c->rng);
     c->data = d;
     return 0;
 }
@@ -223,11 +219,7 @@ static void s_classifier_step(s_classifier_t *c, int batch, workload_stats_t *st
 {
     const size_t img = 784;
     for (int i = 0; i < batch; i++) {
-        if (c->cursor == c->data->n) {
-            rng_permutation(&c->rng, c->order, (size_t)c->data->n);
-            c->cursor = 0;
-        }
-        uint32_t k = c->order[c->cursor++];
+        uint32_t k = dataset_order_next(&c->order, &c->rng);
         memcpy(c->x + (size_t)i * img, c->data->x + (size_t)k * img, sizeof(float) * img);
         c->y[i] = c->data->y[k];
     }

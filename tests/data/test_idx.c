@@ -201,6 +201,39 @@ static void test_partitions(void **state)
     dataset_destroy(&d);
 }
 
+// Mini-batches come from shuffled passes: every pass of n draws visits each
+// index once, and a new pass has a new order.
+static void test_dataset_order(void **state)
+{
+    (void)state;
+    rng_t rng;
+    rng_seed(&rng, 3);
+    dataset_order_t o = {0};
+    dataset_order_reset(&o, 7, &rng);
+    uint32_t first[7];
+    for (int pass = 0; pass < 3; pass++) {
+        int seen[7] = {0};
+        for (int i = 0; i < 7; i++) {
+            uint32_t k = dataset_order_next(&o, &rng);
+            assert_true(k < 7);
+            seen[k]++;
+            if (pass == 0) {
+                first[i] = k;
+            }
+        }
+        for (int k = 0; k < 7; k++) {
+            assert_int_equal(seen[k], 1);
+        }
+    }
+    int same = 1;
+    for (int i = 0; i < 7; i++) {
+        same &= dataset_order_next(&o, &rng) == first[i];
+    }
+    assert_false(same); // reshuffled (7! orders: a repeat is a 1/5040 event, fixed seed)
+    dataset_order_free(&o);
+    assert_null(o.order);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_idx_refuses_bad_files),
         cmocka_unit_test(test_cifar_loader),
         cmocka_unit_test(test_partitions),
+        cmocka_unit_test(test_dataset_order),
     };
     return cmocka_run_group_tests_name("data", tests, NULL, fixture_teardown);
 }
