@@ -14,6 +14,9 @@
 #                aggregator scale = b
 #   gauss-eps-E / laplace-eps-E   clipped DP rows: the scale that spends a
 #                tight total of E over the run (fedsyn privacy --target-eps)
+#   oneshot-b    the paper's own schedule as the literature reads it: one
+#                round in which each member trains all its iterations, then
+#                a single aggregation (RESEARCH.md), Laplace scale b
 #
 # Each row is scored with `fedsyn eval`: FID against the real test set, FID
 # against the central GAN's samples (the paper's measure), label coverage;
@@ -29,6 +32,7 @@
 #            iterations (one local epoch of the largest member), 10,000 samples
 #   --smoke  width 16, 2 rounds x 10 iterations: checks the pipeline in minutes
 #   --dp-eps "8 1000"  targets of the clipped DP rows
+#   --oneshot "1e-5"   Laplace scales of the one-shot rows ("" for none)
 #   --continue DIR  finish an interrupted run in DIR: rows that have their
 #            eval.json are kept, the others are (re)made with the same mode
 # Results go to runs/experiments/fedsyn-MODE-TIMESTAMP/ (never overwritten).
@@ -38,6 +42,7 @@ cd "$root"
 mode=quick out="" port=7600 resume=0
 scales="1e-6 1e-5 1e-4 1e-3 1e-2 1e-1 1"
 dp_eps="8 1000"
+oneshot="1e-5"
 while (( $# )); do
     case $1 in
         --quick) mode=quick ;;
@@ -47,8 +52,9 @@ while (( $# )); do
         --continue) out=$2; resume=1; shift ;;
         --scales) scales=$2; shift ;;
         --dp-eps) dp_eps=$2; shift ;;
+        --oneshot) oneshot=$2; shift ;;
         --port) port=$2; shift ;;
-        -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "fedsyn.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -124,16 +130,17 @@ train_alone() {
     score "$row" "$out/$row/gan.fsm"
 }
 
-# federate ROW NOISE SCALE [CLIP]: one federation of three nodes
+# federate ROW NOISE SCALE [CLIP [ROUNDS ITERS]]: one federation of three nodes
 federate() {
-    local row=$1 noise=$2 scale=$3 clip=${4:-0}
+    local row=$1 noise=$2 scale=$3 clip=${4:-0} f_rounds=${5:-$rounds} f_iters=${6:-$iters}
     done_row "$row" && return 0
     log "$row: federation of 3, noise $noise, scale $scale${4:+, clip $clip}"
     local t0=$SECONDS
-    FEDSYN_LOG_EVERY=$(( iters / 2 )) OPENBLAS_NUM_THREADS=1 scripts/federation.sh run "$out/$row" \
+    FEDSYN_LOG_EVERY=$(( f_iters / 2 )) OPENBLAS_NUM_THREADS=1 scripts/federation.sh run "$out/$row" \
         --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --width "$width" --batch "$batch" \
-        --rounds "$rounds" --local-iters "$iters" --noise "$noise" --scale "$scale" \
-        --agg-scale "$scale" --clip "$clip" --timeout-ms "$timeout" --port "$port" \
+        --rounds "$f_rounds" --local-iters "$f_iters" --noise "$noise" --scale "$scale" \
+        --agg-scale "$scale" --clip "$clip" --timeout-ms "$(( timeout * rounds / f_rounds ))" \
+        --port "$port" \
         > "$out/$row.run.log" 2>&1 || { log "$row: federation failed (see $out/$row.run.log)"; return 1; }
     echo $(( SECONDS - t0 )) > "$out/$row/seconds"
     grep -E "round [0-9]+ " "$out/$row/logs/alice.out" | tail -1 | cut -c1-160 >&2 || true
@@ -156,6 +163,9 @@ for e in $dp_eps; do
     s=$("$FEDSYN" privacy --noise laplace-clipped --clip 1 --target-eps "$e" --rounds "$rounds" |
         awk 'NR == 1 { print $2 }')
     federate "laplace-eps-$e" laplace-clipped "$s" 1 || true
+done
+for b in $oneshot; do
+    federate "oneshot-$b" paper "$b" 0 1 "$total_iters" || true
 done
 python3 scripts/experiments/summarize.py "$out"
 log "done in $(( (SECONDS - t_start) / 60 )) min: $out/table.md, $out/fid-vs-scale.png"

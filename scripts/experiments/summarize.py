@@ -25,7 +25,7 @@ FEDSYN = os.environ.get("FEDSYN", os.path.join(ROOT, "build", "fedsyn"))
 
 
 def row_kind(name):
-    for prefix in ("central", "alone-", "paper-", "gauss-eps-", "laplace-eps-"):
+    for prefix in ("central", "alone-", "paper-", "gauss-eps-", "laplace-eps-", "oneshot-"):
         if name.startswith(prefix):
             return prefix.rstrip("-")
     return None
@@ -60,7 +60,7 @@ def load_rows(run):
             row["scale"] = g.get("member_scale")
             row["mechanism"] = g.get("mechanism")
         rows.append(row)
-    order = {"central": 0, "alone": 1, "paper": 2, "gauss-eps": 3, "laplace-eps": 4}
+    order = {"central": 0, "alone": 1, "paper": 2, "oneshot": 3, "gauss-eps": 4, "laplace-eps": 5}
     rows.sort(key=lambda r: (order[r["kind"]], r.get("scale") or 0, r["row"]))
     return rows
 
@@ -75,7 +75,8 @@ def eps_text(row):
         return "-"
     p = led["privacy"] or {}
     if not p.get("formal"):
-        return "none (no formal guarantee)" if row["kind"] == "paper" else "none"
+        return ("none (no formal guarantee)" if row["kind"] in ("paper", "oneshot")
+                else "none")
     return "%.3g (basic %.3g), delta %g" % (p["eps_total_adv"], p["eps_total"],
                                             led["genesis"].get("delta", 0))
 
