@@ -49,7 +49,7 @@ FUZZ_SECONDS ?= 300
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: fuzz fuzz-build fuzzers all test check-asan check-valgrind bench demo deps data clean help tests experiments \
+.PHONY: fuzz fuzz-build fuzzers all test check-asan check-valgrind bench demo deps data clean help tests \
         experiments
 
 all: $(BIN)
@@ -170,7 +170,7 @@ help:
 	@echo "make check-valgrind  integration tests under valgrind"
 	@echo "make fuzz       libFuzzer on the block and envelope decoders (FUZZ_SECONDS each)"
 	@echo "make bench      speed and memory against PyTorch (python3-torch)"
-	@echo "make experiments  FedSyn's Table I and GenFL's CVAE on the federation (MODE=quick|full|smoke)"
+	@echo "make experiments  the seeds' experiments on the federation (MODE=quick|full|smoke)"
 	@echo "make clean      remove build/"
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) \

@@ -430,7 +430,8 @@ int config_parse(const char *text, size_t n, const char *file, const char *base,
         rc = s_labels_check(cfg->labels, file, err);
     }
     if (rc == 0 && cfg->partition[0]) {
-        int dir = strcmp(cfg->partition, "dirichlet") == 0, iid = strcmp(cfg->partition, "iid") == 0;
+        int dir = strcmp(cfg->partition, "dirichlet") == 0;
+        int iid = strcmp(cfg->partition, "iid") == 0;
         if (!dir && !iid) {
             rc = fs_err_set(err, FS_EINVAL, "%s: data/partition = '%s': expected dirichlet or iid",
                             file, cfg->partition);

@@ -231,12 +231,13 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
             snprintf(share, sizeof share, "%s share %ld of %ld", self->cfg.partition,
                      self->cfg.client, self->cfg.clients);
         } else {
-            snprintf(share, sizeof share, "labels %s", self->cfg.labels[0] ? self->cfg.labels : "all");
+            snprintf(share, sizeof share, "labels %s",
+                     self->cfg.labels[0] ? self->cfg.labels : "all");
         }
         log_info("local data: %d images (%s; per label %d %d %d %d %d %d %d %d %d %d), "
                  "%s with %zu parameters", data->n, share, counts[0], counts[1], counts[2],
                  counts[3], counts[4], counts[5], counts[6], counts[7], counts[8], counts[9],
-                 self->arch.kind == WORKLOAD_CVAE ? "CVAE" : self->arch.kind == WORKLOAD_DCGAN ? "DCGAN" : "classifier", n);
+                 workload_kind_name(&self->arch), n);
     }
     fed_enter_round(self);
     return 0;

@@ -325,6 +325,12 @@ int workload_trainer_batch(const workload_trainer_t *t)
     return t->batch;
 }
 
+const char *workload_kind_name(const workload_arch_t *arch)
+{
+    return arch->kind == WORKLOAD_DCGAN ? "DCGAN" : arch->kind == WORKLOAD_CVAE ? "CVAE"
+                                                                                : "classifier";
+}
+
 const char *workload_stat_name(const workload_arch_t *arch, int which)
 {
     if (arch->kind == WORKLOAD_DCGAN) {

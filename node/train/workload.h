@@ -65,6 +65,8 @@ void workload_trainer_load(workload_trainer_t *t, const float *w);
 void workload_trainer_export(const workload_trainer_t *t, float *w);
 void workload_trainer_step(workload_trainer_t *t, workload_stats_t *stats);
 int workload_trainer_batch(const workload_trainer_t *t);
+// "DCGAN", "CVAE" or "classifier".
+const char *workload_kind_name(const workload_arch_t *arch);
 // "d_loss" / "g_loss", "loss" / "kl" or "loss" / "acc".
 const char *workload_stat_name(const workload_arch_t *arch, int which);
 
