@@ -84,17 +84,18 @@ def eps_text(row):
 def write_table(run, settings, rows):
     lines = [
         "| row | noise | scale | epsilon after the run (tight) | FID vs test | FID vs central "
-        "| classes | class shares 0..9 | TV from real | wall |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| classes | groups {0-2} {3-6} {7-9} | class shares 0..9 | TV from real | wall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ev = r["eval"]
         cov = ev["coverage"]
         shares = " ".join(("%.2f" % s).lstrip("0") for s in cov["share"])
         noise = r.get("mechanism") or ("-" if r["kind"] != "alone" else "-")
-        lines.append("| %s | %s | %s | %s | %s | %s | %d | %s | %.2f | %s |" % (
+        groups = " ".join("%.2f" % g for g in cov["groups"])
+        lines.append("| %s | %s | %s | %s | %s | %s | %d | %s | %s | %.2f | %s |" % (
             r["row"], noise, fmt(r.get("scale"), "%g"), eps_text(r), fmt(ev["fid_test"]),
-            fmt(ev["fid_reference"]), cov["classes_present"], shares, cov["tv_from_real"],
+            fmt(ev["fid_reference"]), cov["classes_present"], groups, shares, cov["tv_from_real"],
             "%dm%02ds" % divmod(r["seconds"], 60) if "seconds" in r else "-"))
     floor = rows[0]["eval"]["fid_floor_train_vs_test"] if rows else None
     ceiling = rows[0]["eval"]["fid_ceiling_noise_vs_test"] if rows else None
