@@ -91,9 +91,10 @@ int cmd_privacy(int argc, char **argv)
                : strcmp(noise, "paper") == 0 || strcmp(noise, "none") == 0 ? -2
                                                                            : -1;
     if (mech == -2) {
-        printf("%s: no formal guarantee (no clip bounds a member's influence), so no "
-               "epsilon exists to compute; use laplace-clipped or gaussian-clipped\n",
-               noise);
+        printf("%s: no formal guarantee (%s), so no epsilon exists to compute; use "
+               "laplace-clipped or gaussian-clipped\n",
+               noise, strcmp(noise, "none") == 0 ? "no noise at all"
+                                                 : "no clip bounds a member's influence");
         return EXIT_OK;
     }
     if (mech < 0) {
