@@ -152,10 +152,9 @@ MODE ?= quick
 experiments: all
 	FEDSYN_WITH_PLOT=1 scripts/install-deps.sh
 	scripts/fetch-data.sh
-	@test -f evaluators/mnist.fsm || $(BIN) evaluator train --dataset mnist --epochs 4 \
-	  --out evaluators/mnist.fsm
+	@test -f evaluators/mnist.fsm || $(BIN) evaluator train --dataset mnist
 	@test $(MODE) != full || test -f evaluators/fashion.fsm || $(BIN) evaluator train \
-	  --dataset fashion --epochs 8 --out evaluators/fashion.fsm
+	  --dataset fashion
 	scripts/experiments/fedsyn.sh --$(MODE)
 	scripts/experiments/genfl.sh --$(MODE)
 

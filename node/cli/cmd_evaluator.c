@@ -27,12 +27,17 @@ static void s_help(void)
            "global.fsm of model 'classifier') on the test set, overall and per class.\n\n"
            "  --dataset NAME   mnist (default) or fashion\n"
            "  --data DIR       directory with the IDX files (default data/NAME)\n"
-           "  --epochs N       epochs (default 4)\n"
+           "  --epochs N       epochs (default 8)\n"
+           "  --shift K        shift each training image by up to K pixels (default 2;\n"
+           "                   0 trains on the images as they are)\n"
+           "  --lr-final LR    cosine-decay Adam's 1e-3 down to LR (default 1e-5;\n"
+           "                   0 keeps 1e-3 throughout)\n"
            "  --limit N        use only the first N training images\n"
            "  --seed S         seed (default 1)\n"
            "  --out PATH       evaluator file (default evaluators/NAME.fsm)\n"
            "  --threads T      OpenBLAS threads\n\n"
-           "example: fedsyn evaluator train --dataset fashion --epochs 8\n");
+           "The defaults are the evaluator recipe (MNIST >= 99%%, Fashion-MNIST >= 90%%).\n"
+           "example: fedsyn evaluator train --dataset fashion\n");
 }
 
 static void s_progress(void *ctx, int epoch, int epochs, int iter, int iters, double loss,
@@ -117,9 +122,11 @@ int cmd_evaluator(int argc, char **argv)
     static const struct option opts[] = {
         {"dataset", 1, 0, 'D'}, {"data", 1, 0, 'd'}, {"epochs", 1, 0, 'e'},
         {"limit", 1, 0, 'n'},   {"seed", 1, 0, 's'}, {"out", 1, 0, 'o'},
-        {"threads", 1, 0, 't'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"threads", 1, 0, 't'}, {"shift", 1, 0, 'S'},  {"lr-final", 1, 0, 'L'},
+        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     const char *dataset = "mnist", *dir = NULL, *out = NULL;
-    long epochs = 4, limit = 0, seed = 1, threads = 0;
+    long epochs = 8, limit = 0, seed = 1, threads = 0, shift = 2;
+    double lr_final = 1e-5;
     optind = 1;
     opterr = 0;
     int c;
@@ -133,6 +140,8 @@ int cmd_evaluator(int argc, char **argv)
         case 'n': bad = cli_int(CMD, "limit", optarg, 1, 10000000, &limit); break;
         case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &seed); break;
         case 't': bad = cli_int(CMD, "threads", optarg, 1, 256, &threads); break;
+        case 'S': bad = cli_int(CMD, "shift", optarg, 0, 8, &shift); break;
+        case 'L': bad = cli_double(CMD, "lr-final", optarg, 0, 1e-3, &lr_final); break;
         case 'h': s_help(); return EXIT_OK;
         default: return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -157,8 +166,13 @@ int cmd_evaluator(int argc, char **argv)
         train->n = (int)limit;
     }
     model_t *m = classifier_new(train->c, train->h, train->w, EVAL_BATCH, (uint64_t)seed);
-    classifier_train_config_t cfg = {(int)epochs, EVAL_BATCH, 1e-3f, (uint64_t)seed + 7,
-                                     s_progress, NULL};
+    classifier_train_config_t cfg = {.epochs = (int)epochs,
+                                     .batch = EVAL_BATCH,
+                                     .lr = 1e-3f,
+                                     .seed = (uint64_t)seed + 7,
+                                     .progress = s_progress,
+                                     .lr_final = (float)lr_final,
+                                     .shift = (int)shift};
     double t0 = cli_now();
     int rc = classifier_train(m, train, &cfg, &err);
     double acc = 0, per[10];

@@ -12,7 +12,8 @@ int cas_run(const dataset_t *synthetic, const dataset_t *real_test, int epochs,
         return fs_err_set(err, FS_EINVAL, "cas: the synthetic set has no labels");
     }
     model_t *m = classifier_new(synthetic->c, synthetic->h, synthetic->w, CAS_BATCH, seed);
-    classifier_train_config_t cfg = {epochs, CAS_BATCH, 1e-3f, seed + 1, progress, NULL};
+    classifier_train_config_t cfg = {.epochs = epochs, .batch = CAS_BATCH, .lr = 1e-3f,
+                                     .seed = seed + 1, .progress = progress};
     int rc = classifier_train(m, synthetic, &cfg, err);
     if (rc == 0) {
         out->accuracy = classifier_accuracy(m, real_test, out->per_class);

@@ -18,11 +18,38 @@ static double s_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+void classifier_shift_image(float *dst, const float *src, int c, int h, int w, int dx, int dy)
+{
+    memset(dst, 0, sizeof(float) * (size_t)c * (size_t)h * (size_t)w);
+    const int x0 = dx > 0 ? dx : 0, x1 = dx < 0 ? w + dx : w;
+    const int y0 = dy > 0 ? dy : 0, y1 = dy < 0 ? h + dy : h;
+    for (int ch = 0; ch < c; ch++) {
+        for (int y = y0; y < y1; y++) {
+            const float *s = src + ((size_t)ch * h + (size_t)(y - dy)) * w;
+            float *d = dst + ((size_t)ch * h + (size_t)y) * w;
+            memcpy(d + x0, s + (x0 - dx), sizeof(float) * (size_t)(x1 - x0));
+        }
+    }
+}
+
+float classifier_lr_at(const classifier_train_config_t *cfg, double done)
+{
+    if (cfg->lr_final <= 0) {
+        return cfg->lr;
+    }
+    const double lo = (double)cfg->lr_final, hi = (double)cfg->lr;
+    return (float)(lo + 0.5 * (hi - lo) * (1 + cos(M_PI * done)));
+}
+
 int classifier_train(model_t *m, const dataset_t *d, const classifier_train_config_t *cfg,
                      fs_err_t *err)
 {
     if (!d->y || d->n < 1) {
         return fs_err_set(err, FS_EINVAL, "classifier training needs a non-empty labelled set");
+    }
+    if (cfg->shift < 0 || cfg->shift >= d->h || cfg->shift >= d->w) {
+        return fs_err_set(err, FS_EINVAL, "shift %d: expected 0 to %d pixels", cfg->shift,
+                          (d->h < d->w ? d->h : d->w) - 1);
     }
     if (cfg->batch < 1 || cfg->batch > model_max_batch(m)) {
         return fs_err_set(err, FS_EINVAL, "batch %d: expected 1 to %d", cfg->batch,
@@ -41,6 +68,7 @@ int classifier_train(model_t *m, const dataset_t *d, const classifier_train_conf
     float *xb = xfloats((size_t)cfg->batch * img);
     uint8_t *yb = xmalloc((size_t)cfg->batch);
     const int iters = (d->n + cfg->batch - 1) / cfg->batch;
+    const double total_steps = (double)iters * cfg->epochs;
     for (int e = 0; e < cfg->epochs; e++) {
         rng_permutation(&rng, order, (size_t)d->n);
         double t0 = s_now(), loss_sum = 0;
@@ -48,9 +76,18 @@ int classifier_train(model_t *m, const dataset_t *d, const classifier_train_conf
             int n = d->n - it * cfg->batch < cfg->batch ? d->n - it * cfg->batch : cfg->batch;
             for (int i = 0; i < n; i++) {
                 uint32_t k = order[it * cfg->batch + i];
-                memcpy(xb + (size_t)i * img, d->x + (size_t)k * img, sizeof(float) * img);
+                if (cfg->shift > 0) {
+                    const int span = 2 * cfg->shift + 1;
+                    int dx = (int)rng_below(&rng, (uint64_t)span) - cfg->shift;
+                    int dy = (int)rng_below(&rng, (uint64_t)span) - cfg->shift;
+                    classifier_shift_image(xb + (size_t)i * img, d->x + (size_t)k * img, d->c, d->h,
+                                  d->w, dx, dy);
+                } else {
+                    memcpy(xb + (size_t)i * img, d->x + (size_t)k * img, sizeof(float) * img);
+                }
                 yb[i] = d->y[k];
             }
+            adam->lr = classifier_lr_at(cfg, ((double)e * iters + it) / total_steps);
             const float *logits = model_forward(m, xb, n, true);
             double loss = loss_softmax_xent(logits, yb, n, CLASSIFIER_CLASSES,
                                             model_output_grad(m));

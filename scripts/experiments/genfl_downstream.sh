@@ -64,7 +64,10 @@ for row_dir in "$dir"/*-seed*-alpha*/; do
     "$FEDSYN" sample --model "$row_dir/state/alice/global.fsm" --n "$samples" --seed "$s" \
         --idx "$pre/train-images-idx3-ubyte" --labels "$pre/train-labels-idx1-ubyte" 2>/dev/null
     for f in "$root/data/$d"/t10k-*; do ln -sf "$f" "$pre/"; done
+    # the plain recipe (Adam 1e-3 throughout, images as drawn), not the
+    # evaluator's shifts and decay: pre-training sees the CVAE's samples only
     "$FEDSYN" evaluator train --data "$pre" --epochs "$epochs" --seed "$s" --out "$pre/pre.fsm" \
+        --shift 0 --lr-final 0 \
         > "$pre/train.txt" 2> "$pre/train.log"
     for mode in without with; do
         init=()

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..21"
+echo "1..22"
 check "fedsyn --help" $RUN --help
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
@@ -57,6 +57,7 @@ if [[ $(od -An -tu1 -v -w20 -j8 "$tmp/c.lab" | tr -s ' ' | sed 's/^ //') == "0 1
 check "eval of a CVAE runs CAS with its true labels" bash -c "$RUN eval --model '$tmp/cvae.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --cas-epochs 1 --json | grep -q '\"labels\": \"true\"'"
 fails_with_text() { local name=$1 want=$2; shift 2; "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?; if [[ $rc -ne 0 ]] && grep -q "$want" "$tmp/err"; then ok "$name"; else not_ok "$name (rc $rc)"; fi; }
 fails_with_text "sample refuses a classifier file, naming what it is" "a classifier file is not a generator" $RUN sample --model "$tmp/ev.fsm" --grid "$tmp/x.png"
+fails_with_text "evaluator train refuses an out-of-range shift, naming it" "shift '9': expected a whole number from 0 to 8" $RUN evaluator train --data "$tmp/data" --shift 9
 fails_with_text "train --model refuses an unknown model" "expected dcgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
 head -c 1000 "$tmp/gan.fsm" > "$tmp/cut.fsm"
 $RUN sample --model "$tmp/cut.fsm" --grid "$tmp/x.png" >"$tmp/out" 2>"$tmp/err"; rc=$?
