@@ -36,8 +36,6 @@ int envelope_seal(bytes_writer_t *out, const envelope_t *hdr, const identity_t *
         return fs_err_set(err, FS_EINVAL, "update of %zu weights: expected 1 to %u", count,
                           ENVELOPE_MAX_WEIGHTS);
     }
-    uint8_t weights_hash[32];
-    hash_model(weights, count, weights_hash);
     size_t start = sigmsg_begin(out, SIGMSG_UPDATE, hdr->fed_id, hdr->round, sender);
     bytes_put(out, recipient->sign_pk, 32);
     bytes_put(out, hdr->base_hash, 32);
@@ -45,7 +43,6 @@ int envelope_seal(bytes_writer_t *out, const envelope_t *hdr, const identity_t *
     bytes_put_u8(out, hdr->mechanism);
     bytes_put_f64(out, hdr->clip);
     bytes_put_f64(out, hdr->scale);
-    bytes_put(out, weights_hash, 32);
     bytes_put_u32(out, (uint32_t)count);
     uint8_t nonce[crypto_box_NONCEBYTES];
     randombytes_buf(nonce, sizeof nonce);
@@ -75,7 +72,6 @@ static int s_decode_body(const sigmsg_t *m, envelope_t *hdr, const uint8_t **non
     hdr->mechanism = bytes_get_u8(&r);
     hdr->clip = bytes_get_f64(&r);
     hdr->scale = bytes_get_f64(&r);
-    bytes_get(&r, hdr->weights_hash, 32);
     hdr->count = bytes_get_u32(&r);
     *nonce = bytes_view(&r, crypto_box_NONCEBYTES);
     uint32_t declared = bytes_get_u32(&r);
@@ -180,23 +176,14 @@ int envelope_open(const uint8_t *buf, size_t n, const envelope_expect_t *ex, rep
         return fs_err_set(err, FS_EVERIFY, "update from member %s: decryption failed",
                           sender->name);
     }
-    // 10. plaintext hash
-    uint8_t h[32];
-    hash_model(w, hdr->count, h);
-    if (memcmp(h, hdr->weights_hash, 32) != 0) {
-        free(w);
-        return fs_err_set(err, FS_EVERIFY,
-                          "update from member %s: weights do not match their signed hash",
-                          sender->name);
-    }
-    // 11. weight count
+    // 10. weight count
     if (hdr->count != ex->expected_count) {
         free(w);
         return fs_err_set(err, FS_EVERIFY,
                           "update from member %s: %u weights, the model has %zu", sender->name,
                           hdr->count, ex->expected_count);
     }
-    // 12. finite values
+    // 11. finite values
     for (size_t i = 0; i < hdr->count; i++) {
         if (!isfinite(w[i])) {
             rc = fs_err_set(err, FS_EVERIFY, "update from member %s: weight %zu is %s",

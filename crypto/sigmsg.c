@@ -41,7 +41,7 @@ void sigmsg_finish(bytes_writer_t *w, size_t start, const identity_t *signer)
     bytes_put(w, sig, sizeof sig);
 }
 
-int sigmsg_decode(const uint8_t *buf, size_t n, size_t max_bytes, sigmsg_t *out, fs_err_t *err)
+int sigmsg_parse(const uint8_t *buf, size_t n, size_t max_bytes, sigmsg_t *out, fs_err_t *err)
 {
     memset(out, 0, sizeof *out);
     if (n > max_bytes) {
@@ -83,8 +83,21 @@ int sigmsg_decode(const uint8_t *buf, size_t n, size_t max_bytes, sigmsg_t *out,
     out->signed_len = SIGMSG_HEADER_BYTES + (size_t)body_len;
     out->signature = buf + out->signed_len;
     out->total_len = n;
-    hash_digest(HASH_TAG_SIGMSG, buf, out->signed_len, out->digest);
     return 0;
+}
+
+void sigmsg_compute_digest(const uint8_t *buf, sigmsg_t *m)
+{
+    hash_digest(HASH_TAG_SIGMSG, buf, m->signed_len, m->digest);
+}
+
+int sigmsg_decode(const uint8_t *buf, size_t n, size_t max_bytes, sigmsg_t *out, fs_err_t *err)
+{
+    int rc = sigmsg_parse(buf, n, max_bytes, out, err);
+    if (rc == 0) {
+        sigmsg_compute_digest(buf, out);
+    }
+    return rc;
 }
 
 int sigmsg_check_version(const sigmsg_t *m, fs_err_t *err)

@@ -1,11 +1,13 @@
 /* mem.c - aborting allocators and the allocation counter (see mem.h). */
 #include "node/base/mem.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned long s_count;
+// atomic: the training and file-writer threads allocate too
+static atomic_ulong s_count;
 
 static void s_die(size_t n, const char *file, int line)
 {
@@ -20,7 +22,7 @@ void *mem_malloc(size_t n, const char *file, int line)
     if (!p) {
         s_die(n, file, line);
     }
-    s_count++;
+    atomic_fetch_add_explicit(&s_count, 1, memory_order_relaxed);
     return p;
 }
 
@@ -30,7 +32,7 @@ void *mem_calloc(size_t k, size_t n, const char *file, int line)
     if (!p) {
         s_die(k * n, file, line);
     }
-    s_count++;
+    atomic_fetch_add_explicit(&s_count, 1, memory_order_relaxed);
     return p;
 }
 
@@ -40,7 +42,7 @@ void *mem_realloc(void *p, size_t n, const char *file, int line)
     if (!q) {
         s_die(n, file, line);
     }
-    s_count++;
+    atomic_fetch_add_explicit(&s_count, 1, memory_order_relaxed);
     return q;
 }
 
@@ -61,8 +63,11 @@ float *mem_floats(size_t count, const char *file, int line)
         s_die(bytes, file, line);
     }
     memset(p, 0, bytes ? bytes : 64);
-    s_count++;
+    atomic_fetch_add_explicit(&s_count, 1, memory_order_relaxed);
     return p;
 }
 
-unsigned long mem_allocation_count(void) { return s_count; }
+unsigned long mem_allocation_count(void)
+{
+    return atomic_load_explicit(&s_count, memory_order_relaxed);
+}

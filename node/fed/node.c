@@ -348,6 +348,7 @@ void node_destroy(node_t **self_p)
     }
     node_t *self = *self_p;
     local_destroy(&self->local);
+    saver_destroy(&self->saver);
     fed_free_got(self);
     for (int i = 0; i < self->n_early; i++) {
         free(self->early[i]);
@@ -428,7 +429,14 @@ static void s_tick(node_t *self)
         return;
     }
     // training and sending
-    if (active && !self->leaving && self->local && !self->trained && !local_busy(self->local)) {
+    // Training waits (at most TRAIN_HOLD_MS) until our outgoing queues are
+    // empty: an aggregator that just closed a round sends the block first,
+    // which every other member waits for, and its own noise and seal would
+    // compete with that send for the CPU.  A peer that is gone keeps its
+    // queue full, hence the bound.
+    int sends_done = self->out_queued == 0 || now - self->round_start > TRAIN_HOLD_MS;
+    if (active && !self->leaving && self->local && !self->trained && !local_busy(self->local) &&
+        sends_done) {
         log_debug("round %llu: training starts", (unsigned long long)self->round);
         local_start(self->local, self->global, self->n, self->round, (int)st->genesis.local_iters);
     }
@@ -483,17 +491,26 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
             local_polled = 1;
         }
         size_t queued = transport_flush(self->net);
+        self->out_queued = queued;
         if (queued == 0 && self->save_pending) {
             fed_save_global_now(self);
         }
         void *which = zpoller_wait(poller, queued ? 1 : 50);
         if (which == transport_inbox(self->net)) {
             transport_msg_t msg;
-            // drain what is there (bounded, so ticks still run)
+            // drain what is there (bounded, so ticks still run); a new
+            // block ends the drain at once, so that the tick starts this
+            // node's training for the next round before the updates queued
+            // behind it are opened (an aggregator's own update then trains
+            // on the other core while it opens theirs)
+            const uint64_t height = self->chain ? chain_height(self->chain) : 0;
             for (int k = 0; k < 256 && (zsock_events(which) & ZMQ_POLLIN); k++) {
                 if (transport_read(self->net, &msg) == 1) {
                     fed_handle(self, &msg);
                     free(msg.data);
+                    if (self->chain && chain_height(self->chain) != height) {
+                        break;
+                    }
                 }
             }
         } else if (which == transport_monitor(self->net)) {
@@ -520,6 +537,9 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
     zpoller_destroy(&poller);
     if (self->save_pending) {
         fed_save_global_now(self);
+    }
+    if (self->saver) {
+        saver_flush(self->saver); // global.fsm is on disk when the node returns
     }
     uint64_t in, out;
     transport_counters(self->net, &in, &out);

@@ -35,6 +35,7 @@
 #include "node/fed/fedavg.h"
 #include "node/fed/global.h"
 #include "node/fed/local.h"
+#include "node/fed/saver.h"
 #include "node/fed/transport.h"
 #include "node/fed/wire.h"
 #include "node/nn/blas.h"
@@ -44,6 +45,7 @@
 #define SYNC_RETRY_MS 1000
 #define JOIN_RETRY_MS 3000
 #define LINGER_MS 3000       // after the last round: serve peers that lag
+#define TRAIN_HOLD_MS 250    // longest a new round's training waits for our sends
 #define MAX_PENDING 16       // join / leave requests waiting for a block
 #define MAX_EARLY 16         // updates for the next round, kept until it starts
 #define SEEN_SLOTS 4096      // gossip de-duplication (message digests)
@@ -115,6 +117,8 @@ struct node {
     int64_t finished_at;          // when the planned rounds were done
     double round_t0;              // wall seconds, for the per-round line
     int save_pending;             // global.fsm is behind the head's model
+    saver_t *saver;               // writes global.fsm (created at the first save)
+    size_t out_queued;            // frames still in our outgoing queues
     fs_err_t fatal;               // a failed ledger write: the node stops
 };
 

@@ -81,10 +81,11 @@ static void s_print_round(node_t *self, const block_t *b)
     fflush(stdout);
 }
 
-// The global model is saved once the node's sends are out (saving 4.8 MB
-// with fsync takes tens of milliseconds that would otherwise delay the
-// block's distribution).  A crash in between leaves an older global.fsm,
-// which the restart detects by its hash and fetches again from a peer.
+// The global model is saved once the node's sends are out, and then by the
+// writer thread (saver.h): saving 4.8 MB with fsync takes 10-20 ms that
+// would otherwise delay the block's distribution and the member's update.
+// A crash in between leaves an older global.fsm, which the restart detects
+// by its hash and fetches again from a peer.
 void fed_save_global(node_t *self)
 {
     self->save_pending = 1;
@@ -115,14 +116,15 @@ void fed_adopt_model(node_t *self, float *w)
     fed_save_global(self);
 }
 
+// Hands a copy of the head's model to the background writer (saver.h).
 void fed_save_global_now(node_t *self)
 {
     self->save_pending = 0;
-    fs_err_t err = {0};
-    if (global_save(self->global_path, &self->arch, self->global, chain_height(self->chain) - 1,
-                    fed_state(self)->model_hash, self->cfg.dataset, &err) < 0) {
-        log_warn("cannot save the global model (a restart will fetch it again): %s", err.msg);
+    if (!self->saver) {
+        self->saver = saver_new(self->global_path, &self->arch, self->cfg.dataset);
     }
+    saver_put(self->saver, self->global, self->n, chain_height(self->chain) - 1,
+              fed_state(self)->model_hash);
 }
 
 // A block record and its model, from a peer or from ourselves: verify,
@@ -331,13 +333,15 @@ void fed_process_update(node_t *self, const uint8_t *buf, size_t n, int from)
     sigmsg_t m;
     fs_err_t err = {0};
     const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "(queued)";
-    if (sigmsg_decode(buf, n, ENVELOPE_MAX_BYTES, &m, &err) < 0 || m.type != SIGMSG_UPDATE ||
+    // framing only: envelope_open below decodes again with the digest
+    if (sigmsg_parse(buf, n, ENVELOPE_MAX_BYTES, &m, &err) < 0 || m.type != SIGMSG_UPDATE ||
         m.body_len < 32) {
         log_warn("update from %s refused: %s", who, err.msg[0] ? err.msg : "not an update");
         return;
     }
     if (memcmp(m.body, self->pub->sign_pk, 32) != 0) {
-        // for another aggregator: relay once (gossip)
+        // for another aggregator: relay once (gossip), known by its digest
+        sigmsg_compute_digest(buf, &m);
         if (!fed_seen(self, m.digest)) {
             int p = transport_find(self->net, m.body);
             if (p >= 0 && p != from && transport_peer_connected(self->net, p)) {

@@ -1,0 +1,140 @@
+/* saver.c - the global model's background writer (see saver.h). */
+#include "node/fed/saver.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/base/log.h"
+#include "node/base/mem.h"
+#include "node/fed/global.h"
+
+typedef struct {
+    float *w;
+    size_t n, cap;
+    uint64_t height;
+    uint8_t hash[32];
+} snapshot_t;
+
+struct saver {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;  // the thread: a snapshot is pending, or stop
+    pthread_cond_t idle;  // saver_flush: nothing pending, nothing being written
+    char path[1024];
+    char dataset[64];
+    workload_arch_t arch;
+    snapshot_t pending;   // filled by saver_put (under lock)
+    snapshot_t writing;   // owned by the thread while it writes
+    int has_pending, busy, stop, failures;
+};
+
+static void s_copy(snapshot_t *s, const float *w, size_t n, uint64_t height,
+                   const uint8_t hash[32])
+{
+    if (s->cap < n) {
+        free(s->w);
+        s->w = xfloats(n);
+        s->cap = n;
+    }
+    memcpy(s->w, w, n * sizeof(float));
+    s->n = n;
+    s->height = height;
+    memcpy(s->hash, hash, 32);
+}
+
+static void *s_run(void *arg)
+{
+    saver_t *self = arg;
+    pthread_mutex_lock(&self->lock);
+    for (;;) {
+        while (!self->has_pending && !self->stop) {
+            pthread_cond_wait(&self->wake, &self->lock);
+        }
+        if (!self->has_pending) {
+            break; // stop, and nothing left to write
+        }
+        // take the pending snapshot by swapping buffers: saver_put may
+        // fill the other one while this one is written
+        snapshot_t t = self->writing;
+        self->writing = self->pending;
+        self->pending = t;
+        self->has_pending = 0;
+        self->busy = 1;
+        pthread_mutex_unlock(&self->lock);
+        fs_err_t err = {0, ""};
+        int rc = global_save(self->path, &self->arch, self->writing.w, self->writing.height,
+                             self->writing.hash, self->dataset, &err);
+        if (rc < 0) {
+            log_warn("cannot save the global model (a restart will fetch it again): %s",
+                     err.msg);
+        }
+        pthread_mutex_lock(&self->lock);
+        self->failures += rc < 0;
+        self->busy = 0;
+        if (!self->has_pending) {
+            pthread_cond_broadcast(&self->idle);
+        }
+    }
+    pthread_cond_broadcast(&self->idle);
+    pthread_mutex_unlock(&self->lock);
+    return NULL;
+}
+
+saver_t *saver_new(const char *path, const workload_arch_t *arch, const char *dataset)
+{
+    saver_t *self = xcalloc(1, sizeof *self);
+    snprintf(self->path, sizeof self->path, "%s", path);
+    snprintf(self->dataset, sizeof self->dataset, "%s", dataset ? dataset : "");
+    self->arch = *arch;
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->wake, NULL);
+    pthread_cond_init(&self->idle, NULL);
+    if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
+        // like an allocation failure: the process cannot go on usefully
+        fprintf(stderr, "fedsyn: cannot start the global model's writer thread\n");
+        abort();
+    }
+    return self;
+}
+
+void saver_put(saver_t *self, const float *w, size_t n, uint64_t height, const uint8_t hash[32])
+{
+    pthread_mutex_lock(&self->lock);
+    s_copy(&self->pending, w, n, height, hash);
+    self->has_pending = 1;
+    pthread_cond_signal(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+}
+
+int saver_flush(saver_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    while (self->has_pending || self->busy) {
+        pthread_cond_wait(&self->idle, &self->lock);
+    }
+    int failures = self->failures;
+    pthread_mutex_unlock(&self->lock);
+    return failures;
+}
+
+void saver_destroy(saver_t **self_p)
+{
+    if (!self_p || !*self_p) {
+        return;
+    }
+    saver_t *self = *self_p;
+    pthread_mutex_lock(&self->lock);
+    self->stop = 1;
+    pthread_cond_signal(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL); // writes what is pending first
+    pthread_mutex_destroy(&self->lock);
+    pthread_cond_destroy(&self->wake);
+    pthread_cond_destroy(&self->idle);
+    free(self->pending.w);
+    free(self->writing.w);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,38 @@
+/* saver.h - writes the global model file (global.fsm) off the main thread.
+ *
+ * Saving the paper's 4.8 MB model with fsync takes 10-20 ms.  On the main
+ * thread that time sat on the round's critical path: a member that adopted
+ * a block saved while its update was still to be sealed and sent.  The
+ * saver owns a thread and one pending snapshot: saver_put copies the
+ * vector (about 1 ms) and returns; a newer snapshot replaces one that has
+ * not been written yet (only the head's model matters).  Each write is
+ * global_save's atomic replace, so a crash at any point leaves the
+ * previous file or the new one, never a torn one; a restart compares the
+ * file's hash with the ledger's head and fetches the model again when it
+ * is behind.
+ *
+ * Usage: see tests/fed/test_saver.c
+ */
+#ifndef FS_FED_SAVER_H
+#define FS_FED_SAVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/train/workload.h"
+
+typedef struct saver saver_t;
+
+// A saver for `path` (the architecture and data set name go into the
+// file's meta line; both are copied).
+saver_t *saver_new(const char *path, const workload_arch_t *arch, const char *dataset);
+// Queues a copy of w (n floats, the model of ledger height `height` with
+// hash `hash`) and returns without waiting for the disk.
+void saver_put(saver_t *self, const float *w, size_t n, uint64_t height, const uint8_t hash[32]);
+// Waits until every queued snapshot is on disk (or failed, with a warning).
+// Returns the number of writes that failed since the saver started.
+int saver_flush(saver_t *self);
+// Flushes, stops the thread and frees.
+void saver_destroy(saver_t **self_p);
+
+#endif
