@@ -4,7 +4,8 @@
 # 1,204,994 parameters, a 4.8 MB update) and local-iters 0, so that members
 # send the global model straight back and a round is nothing but protocol:
 # noise, seal + sign, chunked send, open + verify, FedAvg, block, append
-# (fsync), model save (fsync), distribution, verification by every node.
+# (fsync), distribution, verification by every node (each node's model save,
+# with fsync, runs on its writer thread).
 # Each N runs with no noise (the protocol alone, the costs the issue lists)
 # and with the paper's Laplace noise (1.2 M draws per member and for the
 # aggregate).  Reports, per N: the median time between consecutive blocks (rounds 2..R,
@@ -14,7 +15,7 @@
 #   usage: scripts/bench-federation.sh [N...]   (default: 3 8 16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${BENCH_FED_ROUNDS:-6}
+ROUNDS=${BENCH_FED_ROUNDS:-20}
 WIDTH=${BENCH_FED_WIDTH:-128}
 sizes=("$@")
 (( ${#sizes[@]} )) || sizes=(3 8 16)

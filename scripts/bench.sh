@@ -17,6 +17,7 @@ REPS_LEDGER=${REPS_LEDGER:-5}
 echo "bench: $(nproc) cores, $THREADS threads, $ITERS iterations each"
 peak=$("$BUILD/bench/bench_sgemm")
 echo "sgemm:   $peak"
+echo "crypto:  $("$BUILD/bench/bench_crypto")   (per 4.8 MB model: the federation's floor)"
 /usr/bin/time -f "%M" -o /tmp/fedsyn-bench-rss "$BUILD/bench/bench_gan_step" "$ITERS" 128 > /tmp/fedsyn-bench-c.json
 rss_kb=$(cat /tmp/fedsyn-bench-rss)
 echo "fedsyn:  $(cat /tmp/fedsyn-bench-c.json)"
