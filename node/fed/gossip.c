@@ -475,6 +475,7 @@ void fed_handle(node_t *self, transport_msg_t *msg)
     case WIRE_UPDATE:
         if (self->chain) {
             fed_process_update(self, msg->data, msg->n, msg->peer);
+            msg->data = NULL; // taken
         }
         break;
     case WIRE_JOIN: s_handle_request(self, msg, SIGMSG_JOIN); break;

@@ -267,6 +267,7 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
         goto fail;
     }
     self->pub = identity_public(self->me);
+    self->opener = opener_new(self->me);
     // Size limit for one message: an update or a block with the model, for
     // the largest model a genesis may name here (dcgan:1024 is ~75 M
     // parameters; the envelope limit of 16 Mi weights bounds it first).
@@ -349,6 +350,7 @@ void node_destroy(node_t **self_p)
     node_t *self = *self_p;
     local_destroy(&self->local);
     saver_destroy(&self->saver);
+    opener_destroy(&self->opener); // its workers use the identity
     fed_free_got(self);
     for (int i = 0; i < self->n_early; i++) {
         free(self->early[i]);
@@ -479,6 +481,9 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
     if (self->local) {
         zpoller_add(poller, local_pipe(self->local));
     }
+    for (int i = 0; i < OPENER_THREADS; i++) {
+        zpoller_add(poller, opener_pipe(self->opener, i));
+    }
     int local_polled = self->local != NULL;
     int rc = 0;
     while (!*stop) {
@@ -519,6 +524,15 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
             fed_handle_control(self);
         } else if (self->local && which == local_pipe(self->local)) {
             fed_training_done(self);
+        } else if (which) {
+            for (int i = 0; i < OPENER_THREADS; i++) {
+                if (which == opener_pipe(self->opener, i)) {
+                    open_job_t *job = opener_collect(self->opener, which);
+                    if (job) {
+                        fed_finish_update(self, job);
+                    }
+                }
+            }
         }
         s_tick(self);
         if (self->left || self->fatal.code) {

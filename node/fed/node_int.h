@@ -35,6 +35,7 @@
 #include "node/fed/fedavg.h"
 #include "node/fed/global.h"
 #include "node/fed/local.h"
+#include "node/fed/opener.h"
 #include "node/fed/saver.h"
 #include "node/fed/transport.h"
 #include "node/fed/wire.h"
@@ -118,6 +119,7 @@ struct node {
     double round_t0;              // wall seconds, for the per-round line
     int save_pending;             // global.fsm is behind the head's model
     saver_t *saver;               // writes global.fsm (created at the first save)
+    opener_t *opener;             // opens updates on worker threads
     size_t out_queued;            // frames still in our outgoing queues
     fs_err_t fatal;               // a failed ledger write: the node stops
 };
@@ -154,7 +156,11 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
                      size_t count, fs_err_t *err);
 void fed_send_update(node_t *self);
 void fed_close_round(node_t *self);
-void fed_process_update(node_t *self, const uint8_t *buf, size_t n, int from);
+// Takes buf (malloc'd); an update for this round goes to the opener.
+void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from);
+// An opened update (from the opener's pipe, or opened inline): replay and
+// base-model checks, then counted or refused with a warning.  Takes job.
+void fed_finish_update(node_t *self, open_job_t *job);
 void fed_training_done(node_t *self);
 
 // gossip.c: hellos, sync, blocks from peers, the fork rule at the head, relays

@@ -55,8 +55,7 @@ void fed_enter_round(node_t *self)
     int n_early = self->n_early;
     self->n_early = 0;
     for (int i = 0; i < n_early; i++) {
-        fed_process_update(self, self->early[i], self->early_n[i], -1);
-        free(self->early[i]);
+        fed_process_update(self, self->early[i], self->early_n[i], -1); // takes it
     }
 }
 
@@ -328,15 +327,19 @@ void fed_close_round(node_t *self)
     free(b);
 }
 
-void fed_process_update(node_t *self, const uint8_t *buf, size_t n, int from)
+// Takes buf (n bytes, malloc'd): routes an update for another aggregator,
+// keeps one for the next round, and hands one for this round to the
+// opener's workers; fed_finish_update takes it from there.
+void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
 {
     sigmsg_t m;
     fs_err_t err = {0};
     const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "(queued)";
-    // framing only: envelope_open below decodes again with the digest
+    // framing only: envelope_open decodes again with the digest
     if (sigmsg_parse(buf, n, ENVELOPE_MAX_BYTES, &m, &err) < 0 || m.type != SIGMSG_UPDATE ||
         m.body_len < 32) {
         log_warn("update from %s refused: %s", who, err.msg[0] ? err.msg : "not an update");
+        free(buf);
         return;
     }
     if (memcmp(m.body, self->pub->sign_pk, 32) != 0) {
@@ -350,38 +353,74 @@ void fed_process_update(node_t *self, const uint8_t *buf, size_t n, int from)
                 fed_broadcast(self, WIRE_UPDATE, buf, n, from, 1, 0);
             }
         }
+        free(buf);
         return;
     }
     if (m.round == self->round + 1 && self->n_early < MAX_EARLY) {
-        self->early[self->n_early] = xmalloc(n);
-        memcpy(self->early[self->n_early], buf, n);
+        self->early[self->n_early] = buf;
         self->early_n[self->n_early++] = n;
         return; // we lack the previous block yet
     }
-    envelope_expect_t ex = {self->fed_id, self->round, self->me, self->members, self->n,
-                            ENVELOPE_MAX_BYTES};
-    envelope_t hdr;
-    float *w = NULL;
+    open_job_t *job = xcalloc(1, sizeof *job);
+    job->buf = buf;
+    job->n = n;
+    memcpy(job->fed_id, self->fed_id, 32);
+    job->round = self->round;
+    memcpy(job->signer, m.signer, 32);
+    const identity_pub_t *sender = keyring_find(self->members, m.signer);
+    if (sender) {
+        job->sender = *sender;
+        job->sender_known = 1;
+    }
+    job->expected_count = self->n;
+    job->from = from;
+    if (opener_submit(self->opener, job) < 0) {
+        opener_run(self->me, job); // all workers busy: open it here
+        fed_finish_update(self, job);
+    }
+}
+
+void fed_finish_update(node_t *self, open_job_t *job)
+{
     char nb[9];
-    int rc = envelope_open(buf, n, &ex, self->replay, &hdr, &w, &err);
-    if (rc == 0 && memcmp(hdr.base_hash, fed_state(self)->model_hash, 32) != 0) {
-        rc = fs_err_set(&err, FS_ESTALE, "trained from another global model than round %llu's",
-                        (unsigned long long)self->round);
+    if (!self->chain || job->round != self->round) {
+        log_debug("an update for round %llu was opened after the round closed: dropped",
+                  (unsigned long long)job->round);
+        opener_job_free(&job);
+        return;
+    }
+    int rc = job->rc;
+    fs_err_t err = job->err;
+    const envelope_t *hdr = &job->hdr;
+    // 8. replay: checked here, where the replay set lives (opener.h)
+    if (rc == 0 && replay_seen(self->replay, hdr->sender, hdr->round)) {
+        rc = fs_err_set(&err, FS_EREPLAY,
+                        "update from member %s: a second update for round %llu (replay)",
+                        job->sender.name, (unsigned long long)hdr->round);
+    }
+    if (rc == 0) {
+        replay_mark(self->replay, hdr->sender, hdr->round);
+        if (memcmp(hdr->base_hash, fed_state(self)->model_hash, 32) != 0) {
+            rc = fs_err_set(&err, FS_ESTALE, "trained from another global model than round %llu's",
+                            (unsigned long long)self->round);
+        }
     }
     if (rc < 0) {
         log_warn("round %llu: update from %s refused: %s", (unsigned long long)self->round,
-                 fed_name(self, m.signer, nb), err.msg);
-        free(w);
+                 fed_name(self, job->signer, nb), err.msg);
+        opener_job_free(&job);
         return;
     }
     contrib_t *c = &self->got[self->n_got++];
-    memcpy(c->key, hdr.sender, 32);
-    memcpy(c->digest, hdr.digest, 32);
-    c->samples = hdr.samples;
-    c->w = w;
+    memcpy(c->key, hdr->sender, 32);
+    memcpy(c->digest, hdr->digest, 32);
+    c->samples = hdr->samples;
+    c->w = job->w;
+    job->w = NULL;
     log_info("round %llu: update from %s accepted (%llu samples, %d of %zu)",
-             (unsigned long long)self->round, fed_name(self, hdr.sender, nb),
-             (unsigned long long)hdr.samples, self->n_got, keyring_size(self->members));
+             (unsigned long long)self->round, fed_name(self, hdr->sender, nb),
+             (unsigned long long)hdr->samples, self->n_got, keyring_size(self->members));
+    opener_job_free(&job);
 }
 
 void fed_training_done(node_t *self)
