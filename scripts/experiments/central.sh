@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# central.sh - the central GAN on all of MNIST (issue 2's reference and the
+# FedSyn paper's): trains the paper's DCGAN (width 128, batch 256, Adam 2e-4,
+# beta1 0.5) with a checkpoint and a sample grid after every epoch, then
+# scores every checkpoint with `fedsyn eval` (10,000 samples: FID against the
+# real test set, its floor and ceiling, label coverage) and writes
+# DIR/table.md.  Training stops on Ctrl-C with a saved model; run it again
+# with the same DIR to score what is there (scores already made are kept).
+#   usage: scripts/experiments/central.sh DIR [--epochs N] [--eval-only]
+#          [--n SAMPLES] [--threads T]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dir=${1:?usage: scripts/experiments/central.sh DIR [--epochs N] [--eval-only] [--n SAMPLES]}
+shift
+epochs=10 eval_only=0 n=10000 threads=2
+while (($#)); do
+    case $1 in
+    --epochs) epochs=$2; shift 2 ;;
+    --eval-only) eval_only=1; shift ;;
+    --n) n=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "central.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+mkdir -p "$dir"
+# a private copy of the binary: rebuilding build/ during a long run changes nothing here
+[[ -x $dir/fedsyn ]] || cp "${FEDSYN:-build/fedsyn}" "$dir/fedsyn"
+FEDSYN=$dir/fedsyn
+[[ -f evaluators/mnist.fsm ]] ||
+    { echo "central.sh: no evaluators/mnist.fsm: run 'build/fedsyn evaluator train --dataset mnist'" >&2; exit 2; }
+if ((!eval_only)); then
+    echo "central.sh: training $epochs epochs into $dir (progress in $dir/train.log)" >&2
+    rc=0
+    "$FEDSYN" train --dataset mnist --epochs "$epochs" --checkpoint-every 1 --threads "$threads" \
+        --out "$dir/gan.fsm" --grid "$dir/final.png" 2> "$dir/train.log" || rc=$?
+    # 130: stopped by Ctrl-C, which saves; score what is there either way
+    ((rc == 0 || rc == 130)) || echo "central.sh: training failed (exit $rc, see $dir/train.log); scoring the checkpoints there are" >&2
+fi
+for f in "$dir"/gan.epoch*.fsm; do
+    [[ -f $f ]] || continue
+    e=${f##*.epoch}; e=${e%.fsm}
+    [[ -s $dir/eval.epoch$e.json ]] && continue
+    echo "central.sh: scoring epoch $e ($n samples)" >&2
+    "$FEDSYN" eval --model "$f" --n "$n" --json > "$dir/eval.epoch$e.json.tmp" 2> "$dir/eval.epoch$e.log"
+    mv "$dir/eval.epoch$e.json.tmp" "$dir/eval.epoch$e.json"
+done
+python3 - "$dir" <<'PY'
+import glob, json, os, re, sys
+d = sys.argv[1]
+rows = []
+for f in glob.glob(os.path.join(d, "eval.epoch*.json")):
+    e = int(re.search(r"epoch(\d+)\.json$", f).group(1))
+    rows.append((e, json.load(open(f))))
+rows.sort()
+out = ["| epoch | FID vs test | classes (share >= 2%) | entropy | TV from real | confident (p >= 0.9) | class shares 0..9 |",
+       "|---:|---:|---:|---:|---:|---:|---|"]
+for e, r in rows:
+    c = r["coverage"]
+    out.append(f"| {e} | {r['fid_test']:.1f} | {c['classes_present']} | {c['entropy']:.2f} | "
+               f"{c['tv_from_real']:.2f} | {100 * c['confident']:.1f}% | "
+               + " ".join(f"{s:.2f}".lstrip("0") for s in c["share"]) + " |")
+if rows:
+    r = rows[-1][1]
+    out.append("")
+    out.append(f"{r['samples']} samples per score; FID floor (real train vs test) "
+               f"{r['fid_floor_train_vs_test']:.2f}, ceiling (uniform noise vs test) "
+               f"{r['fid_ceiling_noise_vs_test']:.1f}; evaluator {r['evaluator']}.")
+open(os.path.join(d, "table.md"), "w").write("\n".join(out) + "\n")
+print("\n".join(out))
+PY
