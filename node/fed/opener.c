@@ -10,7 +10,6 @@
 
 struct opener {
     zactor_t *worker[OPENER_THREADS];
-    const identity_t *me;
     int next;       // round-robin
     int in_flight;
 };
@@ -56,7 +55,6 @@ static void s_worker(zsock_t *pipe, void *arg)
 opener_t *opener_new(const identity_t *me)
 {
     opener_t *self = xcalloc(1, sizeof *self);
-    self->me = me;
     for (int i = 0; i < OPENER_THREADS; i++) {
         self->worker[i] = zactor_new(s_worker, (void *)me);
     }
@@ -71,19 +69,19 @@ void opener_destroy(opener_t **self_p)
     opener_t *self = *self_p;
     // Every job handed out comes back on its worker's pipe, in order:
     // collect them all (a worker finishes its current open first).
+    zpoller_t *p = zpoller_new(NULL);
+    for (int i = 0; i < OPENER_THREADS; i++) {
+        zpoller_add(p, self->worker[i]);
+    }
     while (self->in_flight > 0) {
-        zpoller_t *p = zpoller_new(NULL);
-        for (int i = 0; i < OPENER_THREADS; i++) {
-            zpoller_add(p, self->worker[i]);
-        }
         void *which = zpoller_wait(p, -1);
-        zpoller_destroy(&p);
         if (!which) {
-            break;
+            break; // interrupted: what is left is the process's exit to reclaim
         }
         open_job_t *job = opener_collect(self, which);
         opener_job_free(&job);
     }
+    zpoller_destroy(&p);
     for (int i = 0; i < OPENER_THREADS; i++) {
         zactor_destroy(&self->worker[i]);
     }

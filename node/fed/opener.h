@@ -27,7 +27,10 @@
 #include "node/base/err.h"
 
 #define OPENER_THREADS 2
-#define OPENER_MAX_JOBS 32 // in flight at once; beyond, opener_submit refuses
+// In flight at once; beyond, opener_submit refuses and the caller opens
+// the update itself: more queued jobs would not open faster, and each holds
+// a message (4.8 MB for the paper's model), so this bounds their memory.
+#define OPENER_MAX_JOBS 8
 
 typedef struct opener opener_t;
 

@@ -1,8 +1,9 @@
 /* classifier_train.h - training and running the evaluation classifier.
  *
- * Adam(1e-3), softmax cross-entropy, shuffled mini-batches; the CAS
- * classifier and the downstream federation use it as it is; the evaluator
- * adds a cosine learning-rate decay and random shifts (see the config).  Usage: see tests/metrics/test_classifier.c
+ * Adam(1e-3), softmax cross-entropy, shuffled mini-batches.  The CAS
+ * classifier and GenFL's pre-training (`evaluator train --shift 0
+ * --lr-final 0`) use it plain; the evaluator adds a cosine learning-rate
+ * decay and random shifts (see the config).  Usage: see tests/metrics/test_classifier.c
  */
 #ifndef FS_TRAIN_CLASSIFIER_TRAIN_H
 #define FS_TRAIN_CLASSIFIER_TRAIN_H
