@@ -24,6 +24,11 @@ echo "fedsyn:  $(cat /tmp/fedsyn-bench-c.json)"
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
     /usr/bin/python3 tests/bench/torch_gan.py "$ITERS" "$THREADS" > /tmp/fedsyn-bench-t.json
     echo "pytorch: $(cat /tmp/fedsyn-bench-t.json)"
+    # the two compute the same network: one D and one G step compared
+    equiv=$(mktemp -d)
+    "$BUILD/bench/bench_torch_equiv" "$equiv"
+    /usr/bin/python3 tests/bench/torch_equiv.py "$equiv" | tail -1
+    rm -rf "$equiv"
 else
     echo '{"seconds": []}' > /tmp/fedsyn-bench-t.json
     echo "pytorch: not installed (FEDSYN_WITH_TORCH=1 make deps installs python3-torch)"

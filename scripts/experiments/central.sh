@@ -6,10 +6,15 @@
 # real test set, its floor and ceiling, label coverage) and writes
 # DIR/table.md.  Training stops on Ctrl-C with a saved model; run it again
 # with the same DIR to score what is there (scores already made are kept).
+# When DIR already holds checkpoints, training continues from the latest
+# (its weights and epoch count; Adam's moments start afresh, as with
+# `fedsyn train --resume`) up to --epochs in total, so a run
+# cut short (a session's end) goes on where it stopped.
 #   usage: scripts/experiments/central.sh DIR [--epochs N] [--eval-only]
 #          [--n SAMPLES] [--threads T]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+[[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,14p' "$0"; exit 0; }
 dir=${1:?usage: scripts/experiments/central.sh DIR [--epochs N] [--eval-only] [--n SAMPLES]}
 shift
 epochs=10 eval_only=0 n=10000 threads=2
@@ -19,7 +24,7 @@ while (($#)); do
     --eval-only) eval_only=1; shift ;;
     --n) n=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "central.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -30,10 +35,24 @@ FEDSYN=$dir/fedsyn
 [[ -f evaluators/mnist.fsm ]] ||
     { echo "central.sh: no evaluators/mnist.fsm: run 'build/fedsyn evaluator train --dataset mnist'" >&2; exit 2; }
 if ((!eval_only)); then
-    echo "central.sh: training $epochs epochs into $dir (progress in $dir/train.log)" >&2
+    done_epochs=0 resume=()
+    for f in "$dir"/gan.epoch*.fsm; do
+        [[ -f $f ]] || continue
+        e=${f##*.epoch}; e=${e%.fsm}
+        ((e > done_epochs)) && done_epochs=$e
+    done
+    if ((done_epochs > 0)); then
+        resume=(--resume "$dir/gan.epoch$done_epochs.fsm")
+    fi
     rc=0
-    "$FEDSYN" train --dataset mnist --epochs "$epochs" --checkpoint-every 1 --threads "$threads" \
-        --out "$dir/gan.fsm" --grid "$dir/final.png" 2> "$dir/train.log" || rc=$?
+    if ((done_epochs >= epochs)); then
+        echo "central.sh: $dir already holds epoch $done_epochs of $epochs: scoring only" >&2
+    else
+        echo "central.sh: training epochs $((done_epochs + 1))-$epochs into $dir (progress in $dir/train.log)" >&2
+        "$FEDSYN" train --dataset mnist --epochs $((epochs - done_epochs)) "${resume[@]}" \
+            --checkpoint-every 1 --threads "$threads" \
+            --out "$dir/gan.fsm" --grid "$dir/final.png" 2>> "$dir/train.log" || rc=$?
+    fi
     # 130: stopped by Ctrl-C, which saves; score what is there either way
     ((rc == 0 || rc == 130)) || echo "central.sh: training failed (exit $rc, see $dir/train.log); scoring the checkpoints there are" >&2
 fi
