@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto/hash.h"
+#include "node/base/floats.h"
 #include "node/base/mem.h"
 
 static_assert(crypto_box_NONCEBYTES == 24, "nonce size in the format");
@@ -184,13 +185,12 @@ int envelope_open(const uint8_t *buf, size_t n, const envelope_expect_t *ex, rep
                           hdr->count, ex->expected_count);
     }
     // 11. finite values
-    for (size_t i = 0; i < hdr->count; i++) {
-        if (!isfinite(w[i])) {
-            rc = fs_err_set(err, FS_EVERIFY, "update from member %s: weight %zu is %s",
-                            sender->name, i, isnan(w[i]) ? "NaN" : "infinite");
-            free(w);
-            return rc;
-        }
+    size_t bad = floats_first_nonfinite(w, hdr->count);
+    if (bad < hdr->count) {
+        rc = fs_err_set(err, FS_EVERIFY, "update from member %s: weight %zu is %s", sender->name,
+                        bad, isnan(w[bad]) ? "NaN" : "infinite");
+        free(w);
+        return rc;
     }
     if (replay) {
         replay_mark(replay, m.signer, m.round);

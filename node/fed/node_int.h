@@ -27,6 +27,7 @@
 #include "ledger/chain.h"
 #include "ledger/election.h"
 #include "node/base/bytes.h"
+#include "node/base/floats.h"
 #include "node/base/fsio.h"
 #include "node/base/log.h"
 #include "node/base/mem.h"

@@ -432,11 +432,7 @@ void fed_training_done(node_t *self)
     }
     const genesis_t *g = &fed_state(self)->genesis;
     memcpy(self->update, w, self->n * sizeof(float));
-    int bad = 0;
-    for (size_t i = 0; i < self->n && !bad; i++) {
-        bad = !isfinite(self->update[i]);
-    }
-    if (bad) {
+    if (floats_first_nonfinite(self->update, self->n) < self->n) {
         log_error("round %llu: local training diverged (NaN or Inf weights); not sending",
                   (unsigned long long)self->round);
         return;

@@ -155,14 +155,22 @@ void model_reshape(model_t *m, int c, int h, int w, layout_t layout)
 
 void model_finalize(model_t *m, int max_batch, uint64_t seed)
 {
-    assert(!m->finalized && m->n_layers > 0 && max_batch > 0);
+    assert(!m->finalized && m->n_layers > 0 && max_batch >= 0);
     assert(m->layout == LAYOUT_BATCH_FIRST);
     m->max_batch = max_batch;
     m->n_params = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        m->n_params += m->layers[i].n_weights + m->layers[i].n_bias;
+    }
+    if (max_batch == 0) {
+        // the shape only: sizing a parameter vector (a federation does it
+        // for every model it saves) must not pay for buffers and the
+        // initialisation of a million weights
+        return;
+    }
     size_t widest = m->input_size, ws_per_image_max = 0;
     for (int i = 0; i < m->n_layers; i++) {
         layer_t *l = &m->layers[i];
-        m->n_params += l->n_weights + l->n_bias;
         if (layer_out_size(l) > widest) {
             widest = layer_out_size(l);
         }

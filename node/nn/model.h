@@ -47,6 +47,8 @@ void model_reshape(model_t *m, int c, int h, int w, layout_t layout);
 
 // Allocates every buffer for batches of up to max_batch and initialises the
 // parameters from seed (Keras's initialisers).  Call once, after building.
+// max_batch 0 makes a shape-only model: model_param_count and the layers'
+// shapes are valid, nothing is allocated, and it cannot run.
 void model_finalize(model_t *m, int max_batch, uint64_t seed);
 
 // Runs the network on n <= max_batch samples (batch-first, c*h*w floats

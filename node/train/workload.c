@@ -63,7 +63,7 @@ static void s_networks(const workload_arch_t *a, int batch, uint64_t seed, model
 void workload_sizes(const workload_arch_t *arch, size_t *n_first, size_t *n_total)
 {
     model_t *f, *s;
-    s_networks(arch, 1, 1, &f, &s);
+    s_networks(arch, 0, 0, &f, &s); // shape-only models (model.h)
     *n_first = model_param_count(f);
     *n_total = *n_first + (s ? model_param_count(s) : 0);
     model_destroy(&f);

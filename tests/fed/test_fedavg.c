@@ -47,6 +47,32 @@ static void test_fedavg_usage(void **state)
     assert_memory_not_equal(out, out2, sizeof out);
 }
 
+// A vector longer than the average's block of 4,096 (two full blocks and a
+// tail): every element is the weighted mean computed naively in double.
+static void test_fedavg_long_vector(void **state)
+{
+    (void)state;
+    const size_t n = 2 * 4096 + 13;
+    float *a = calloc(n, sizeof *a), *b = calloc(n, sizeof *b), *out = calloc(n, sizeof *out);
+    assert_true(a && b && out);
+    for (size_t i = 0; i < n; i++) {
+        a[i] = (float)i * 0.001f;
+        b[i] = 1.0f - (float)(i % 97);
+    }
+    const float *w[2] = {a, b};
+    uint64_t samples[2] = {1, 3};
+    fs_err_t err = {0};
+    assert_int_equal(fedavg_weighted(out, w, samples, 2, n, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        double want = 0.25 * (double)a[i] + 0.75 * (double)b[i];
+        float tol = (float)(1e-6 * (1.0 + fabs(want)));
+        assert_float_equal(out[i], (float)want, tol);
+    }
+    free(a);
+    free(b);
+    free(out);
+}
+
 // Laplace(0, b): P(|X| > t) = exp(-t/b), E|X| = b, symmetric.  Checked on
 // 400,000 draws at 5 standard errors (a wrong scale by 2% fails).
 static void test_laplace_distribution(void **state)
@@ -181,6 +207,7 @@ int main(void)
     hash_library_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fedavg_usage),
+        cmocka_unit_test(test_fedavg_long_vector),
         cmocka_unit_test(test_laplace_distribution),
         cmocka_unit_test(test_clip_and_release),
         cmocka_unit_test(test_gaussian_distribution),

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "node/base/rng.h"
+#include "node/models/dcgan.h"
 #include "node/nn/model.h"
 #include "tests/support/gradcheck.h"
 
@@ -72,6 +73,21 @@ static void test_layers_usage(void **state)
     model_destroy(&m);
     assert_null(m);
     model_destroy(&m); // idempotent
+}
+
+// max_batch 0: the shape only, for sizing a parameter vector - the same
+// count as the full model, nothing allocated.
+static void test_shape_only_model(void **state)
+{
+    (void)state;
+    const dcgan_config_t arch = dcgan_config_paper();
+    model_t *full = dcgan_generator_new(&arch, 1, 1);
+    model_t *shape = dcgan_generator_new(&arch, 0, 0);
+    assert_int_equal(model_param_count(shape), model_param_count(full));
+    assert_int_equal(model_param_count(shape), 1164289); // the paper's generator
+    assert_null(model_params(shape));
+    model_destroy(&shape);
+    model_destroy(&full);
 }
 
 static void test_dense_grad(void **state)
@@ -274,6 +290,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layers_usage),
+        cmocka_unit_test(test_shape_only_model),
         cmocka_unit_test(test_dense_grad),
         cmocka_unit_test(test_conv2d_grad),
         cmocka_unit_test(test_conv2d_t_grad),
