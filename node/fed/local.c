@@ -1,6 +1,7 @@
 /* local.c - the training actor (see local.h). */
 #include "node/fed/local.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@ struct local {
     workload_trainer_t *trainer;
     dataset_t *data;
     size_t n;
-    float *in;           // the round's global vector (main thread writes before START)
     float *out;          // the trained vector (actor writes before DONE)
     uint64_t round;
     int iters, log_every, busy;
@@ -26,7 +26,6 @@ struct local {
 
 static void s_train(local_t *self)
 {
-    workload_trainer_load(self->trainer, self->in);
     int64_t t0 = zclock_mono();
     workload_stats_t st = {0, 0};
     int batch = workload_trainer_batch(self->trainer);
@@ -81,7 +80,6 @@ local_t *local_new(const workload_arch_t *arch, dataset_t *data, uint64_t seed, 
     }
     size_t nf;
     workload_sizes(arch, &nf, &self->n);
-    self->in = xfloats(self->n);
     self->out = xfloats(self->n);
     self->log_every = log_every;
     self->actor = zactor_new(s_actor, self);
@@ -98,7 +96,6 @@ void local_destroy(local_t **self_p)
     zactor_destroy(&self->actor); // waits for a running round to stop
     workload_trainer_destroy(&self->trainer);
     dataset_destroy(&self->data);
-    free(self->in);
     free(self->out);
     free(self);
     *self_p = NULL;
@@ -106,7 +103,11 @@ void local_destroy(local_t **self_p)
 
 void local_start(local_t *self, const float *global, size_t n, uint64_t round, int iters)
 {
-    memcpy(self->in, global, (n < self->n ? n : self->n) * sizeof(float));
+    assert(!self->busy && n == self->n);
+    // The actor is idle (it signalled DONE, or never started), so this
+    // thread may load its trainer; the TRAIN message below orders these
+    // writes before the actor's reads.  One copy instead of two.
+    workload_trainer_load(self->trainer, global);
     self->round = round;
     self->iters = iters;
     self->busy = 1;
@@ -119,7 +120,7 @@ void *local_pipe(local_t *self)
     return self->actor;
 }
 
-const float *local_result(local_t *self, local_stats_t *stats)
+void local_take_result(local_t *self, float **buf, local_stats_t *stats)
 {
     char *reply = zstr_recv(self->actor);
     free(reply);
@@ -127,7 +128,9 @@ const float *local_result(local_t *self, local_stats_t *stats)
     if (stats) {
         *stats = self->stats;
     }
-    return self->out;
+    float *trained = self->out;
+    self->out = *buf;
+    *buf = trained;
 }
 
 int local_busy(const local_t *self)

@@ -7,8 +7,9 @@
  * round's iterations (Adam state carries over from round to round: it is
  * the member's own optimiser, never shared), logs progress (iteration,
  * losses, images per second, ETA) and signals its pipe.  The
- * node reads the result with local_result; the trained vector is then
- * noised by node/privacy and sealed.
+ * node takes the result with local_take_result, which swaps buffers rather
+ * than copying 4.8 MB; the trained vector is then noised by node/privacy
+ * and sealed.
  *
  * Usage: see node/fed/node.c
  */
@@ -38,13 +39,16 @@ typedef struct {
 local_t *local_new(const workload_arch_t *arch, dataset_t *data, uint64_t seed, int batch,
                    int log_every, fs_err_t *err);
 void local_destroy(local_t **self_p);
-// Starts training round `round` from global (n floats, copied).
+// Starts training round `round` from global (n == local_param_count floats,
+// loaded into the networks before it returns).  Not while busy.
 void local_start(local_t *self, const float *global, size_t n, uint64_t round, int iters);
 // The socket that becomes readable when the round's training is done.
 void *local_pipe(local_t *self);
-// After the pipe is readable: the trained vector (borrowed until the next
-// start) and its statistics.
-const float *local_result(local_t *self, local_stats_t *stats);
+// After the pipe is readable: exchanges *buf (local_param_count floats,
+// malloc'd, the caller's) with the trained vector, so the caller owns the
+// trained vector and the actor writes the next round into the old buffer;
+// fills the round's statistics.
+void local_take_result(local_t *self, float **buf, local_stats_t *stats);
 int local_busy(const local_t *self);
 size_t local_param_count(const local_t *self);
 uint64_t local_samples(const local_t *self);

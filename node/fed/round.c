@@ -426,12 +426,12 @@ void fed_finish_update(node_t *self, open_job_t *job)
 void fed_training_done(node_t *self)
 {
     local_stats_t st;
-    const float *w = local_result(self->local, &st);
+    // self->update now holds the trained vector (a swap, not a copy)
+    local_take_result(self->local, &self->update, &st);
     if (!self->chain || st.round != self->round || !self->have_global) {
         return; // the round moved on while we trained
     }
     const genesis_t *g = &fed_state(self)->genesis;
-    memcpy(self->update, w, self->n * sizeof(float));
     if (floats_first_nonfinite(self->update, self->n) < self->n) {
         log_error("round %llu: local training diverged (NaN or Inf weights); not sending",
                   (unsigned long long)self->round);

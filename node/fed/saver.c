@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/base/log.h"
 #include "node/base/mem.h"
@@ -27,8 +28,23 @@ struct saver {
     workload_arch_t arch;
     snapshot_t pending;   // filled by saver_put (under lock)
     snapshot_t writing;   // owned by the thread while it writes
-    int has_pending, busy, stop, failures;
+    int has_pending, busy, stop, failures, flushing, writes;
+    int64_t min_interval_ms;
 };
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Waits on `wake` until `deadline_ms` (monotonic) at the latest.
+static void s_wait_until(saver_t *self, int64_t deadline_ms)
+{
+    struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
+    pthread_cond_timedwait(&self->wake, &self->lock, &ts);
+}
 
 static void s_copy(snapshot_t *s, const float *w, size_t n, uint64_t height,
                    const uint8_t hash[32])
@@ -47,6 +63,7 @@ static void s_copy(snapshot_t *s, const float *w, size_t n, uint64_t height,
 static void *s_run(void *arg)
 {
     saver_t *self = arg;
+    int64_t last_write = 0;
     pthread_mutex_lock(&self->lock);
     for (;;) {
         while (!self->has_pending && !self->stop) {
@@ -54,6 +71,12 @@ static void *s_run(void *arg)
         }
         if (!self->has_pending) {
             break; // stop, and nothing left to write
+        }
+        // at most one write per interval; newer snapshots replace the
+        // pending one meanwhile.  A flush or stop writes at once.
+        while (self->has_pending && !self->stop && !self->flushing && last_write &&
+               s_now_ms() - last_write < self->min_interval_ms) {
+            s_wait_until(self, last_write + self->min_interval_ms);
         }
         // take the pending snapshot by swapping buffers: saver_put may
         // fill the other one while this one is written
@@ -70,8 +93,10 @@ static void *s_run(void *arg)
             log_warn("cannot save the global model (a restart will fetch it again): %s",
                      err.msg);
         }
+        last_write = s_now_ms();
         pthread_mutex_lock(&self->lock);
         self->failures += rc < 0;
+        self->writes += rc == 0;
         self->busy = 0;
         if (!self->has_pending) {
             pthread_cond_broadcast(&self->idle);
@@ -88,8 +113,13 @@ saver_t *saver_new(const char *path, const workload_arch_t *arch, const char *da
     snprintf(self->path, sizeof self->path, "%s", path);
     snprintf(self->dataset, sizeof self->dataset, "%s", dataset ? dataset : "");
     self->arch = *arch;
+    self->min_interval_ms = SAVER_MIN_INTERVAL_MS;
     pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->wake, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->wake, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&self->idle, NULL);
     if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
         // like an allocation failure: the process cannot go on usefully
@@ -111,12 +141,31 @@ void saver_put(saver_t *self, const float *w, size_t n, uint64_t height, const u
 int saver_flush(saver_t *self)
 {
     pthread_mutex_lock(&self->lock);
+    self->flushing++;
+    pthread_cond_signal(&self->wake); // a snapshot waiting out the interval goes now
     while (self->has_pending || self->busy) {
         pthread_cond_wait(&self->idle, &self->lock);
     }
+    self->flushing--;
     int failures = self->failures;
     pthread_mutex_unlock(&self->lock);
     return failures;
+}
+
+void saver_set_min_interval(saver_t *self, int ms)
+{
+    pthread_mutex_lock(&self->lock);
+    self->min_interval_ms = ms;
+    pthread_cond_signal(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+}
+
+int saver_writes(saver_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    int n = self->writes;
+    pthread_mutex_unlock(&self->lock);
+    return n;
 }
 
 void saver_destroy(saver_t **self_p)

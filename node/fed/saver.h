@@ -5,7 +5,17 @@
  * a block saved while its update was still to be sealed and sent.  The
  * saver owns a thread and one pending snapshot: saver_put copies the
  * vector (about 1 ms) and returns; a newer snapshot replaces one that has
- * not been written yet (only the head's model matters).  Each write is
+ * not been written yet (only the head's model matters).
+ *
+ * It writes at most once per SAVER_MIN_INTERVAL_MS.  A round with real
+ * training takes longer than that, so every round's model is written; when
+ * rounds come faster (protocol-only benchmarks: about 10 a second) the
+ * write, its CRC and the kernel's page-cache copy were a tenth of a node's
+ * CPU, and they now happen for every fifth round or so.  The latest
+ * snapshot is always written: after the interval, at saver_flush and at
+ * saver_destroy.  What a crash can lose is the same as before, only over a
+ * longer window: the file lags the ledger and the restart fetches the
+ * head's model from a peer.  Each write is
  * global_save's atomic replace, so a crash at any point leaves the
  * previous file or the new one, never a torn one; a restart compares the
  * file's hash with the ledger's head and fetches the model again when it
@@ -23,6 +33,8 @@
 
 typedef struct saver saver_t;
 
+#define SAVER_MIN_INTERVAL_MS 500
+
 // A saver for `path` (the architecture and data set name go into the
 // file's meta line; both are copied).
 saver_t *saver_new(const char *path, const workload_arch_t *arch, const char *dataset);
@@ -32,6 +44,10 @@ void saver_put(saver_t *self, const float *w, size_t n, uint64_t height, const u
 // Waits until every queued snapshot is on disk (or failed, with a warning).
 // Returns the number of writes that failed since the saver started.
 int saver_flush(saver_t *self);
+// Changes the minimum time between two writes (0: write every snapshot).
+void saver_set_min_interval(saver_t *self, int ms);
+// The number of snapshots written so far (coalesced ones are not).
+int saver_writes(saver_t *self);
 // Flushes, stops the thread and frees.
 void saver_destroy(saver_t **self_p);
 

@@ -1,6 +1,7 @@
 /* test_saver.c - the global model's background writer: what saver_put
  * queues reaches the disk as a loadable file with the right hash; of many
- * quick puts the last one is what stays; destroy writes what is pending;
+ * quick puts the last one is what stays; writes at most once per
+ * interval, and a flush does not wait it out; destroy writes what is pending;
  * a failing write is counted, not fatal. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,6 +73,45 @@ static void test_last_put_wins_and_destroy_writes_it(void **state)
     free(w);
 }
 
+// Rounds faster than the interval: of a burst of puts, the first is written
+// at once and the rest coalesce into one write at flush (or two, when
+// the thread woke after the burst), and the file holds the last.
+static void test_interval_coalesces_writes(void **state)
+{
+    (void)state;
+    workload_arch_t arch;
+    assert_int_equal(global_arch("cvae:16", &arch, NULL), 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/interval.fsm", fixture_tmpdir());
+    saver_t *s = saver_new(path, &arch, "mnist");
+    saver_set_min_interval(s, 60000); // nothing but the flush ends the wait
+    size_t n;
+    uint8_t h[32];
+    float *w = NULL;
+    for (uint64_t k = 1; k <= 20; k++) {
+        free(w);
+        w = s_model(&arch, k, &n, h);
+        saver_put(s, w, n, k, h);
+    }
+    assert_int_equal(saver_flush(s), 0); // does not wait out the minute
+    assert_in_range(saver_writes(s), 1, 2);
+    float *back = calloc(n, sizeof(float));
+    fs_err_t err = {0, ""};
+    assert_int_equal(global_load(path, &arch, back, h, &err), 0);
+    assert_memory_equal(back, w, n * sizeof(float));
+    // interval 0: every put that the thread sees is written
+    saver_set_min_interval(s, 0);
+    int before = saver_writes(s);
+    saver_put(s, w, n, 21, h);
+    assert_int_equal(saver_flush(s), 0);
+    saver_put(s, w, n, 22, h);
+    assert_int_equal(saver_flush(s), 0);
+    assert_int_equal(saver_writes(s), before + 2);
+    saver_destroy(&s);
+    free(back);
+    free(w);
+}
+
 static void test_failed_write_is_counted(void **state)
 {
     (void)state;
@@ -97,6 +137,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_saver_usage),
         cmocka_unit_test(test_last_put_wins_and_destroy_writes_it),
+        cmocka_unit_test(test_interval_coalesces_writes),
         cmocka_unit_test(test_failed_write_is_counted),
     };
     return cmocka_run_group_tests_name("saver", tests, NULL, fixture_teardown);
