@@ -21,7 +21,12 @@ sizes=("$@")
 (( ${#sizes[@]} )) || sizes=(3 8 16)
 export OPENBLAS_NUM_THREADS=1 FEDSYN_LOG_EVERY=0
 base=$(mktemp -d /tmp/fedsyn-bench-fed-XXXXXX)
-trap 'rm -rf "$base"' EXIT
+# BENCH_FED_KEEP=1 keeps the nodes' logs and ledgers (to look into an outlier)
+if [[ ${BENCH_FED_KEEP:-0} == 1 ]]; then
+    echo "bench-federation: keeping $base"
+else
+    trap 'rm -rf "$base"' EXIT
+fi
 data=${BENCH_FED_DATA:-data/mnist}
 echo "federation: dcgan:$WIDTH, local-iters 0, $ROUNDS rounds, $(nproc) cores, data $data"
 NOISES=${BENCH_FED_NOISE:-none paper}
