@@ -13,11 +13,15 @@
 # usage: scripts/experiments/genfl.sh [--quick | --full | --smoke] [--out DIR]
 #            [--datasets "mnist fashion"] [--seeds "1 2 3"]
 #            [--alphas "iid 100 10 1 0.1 0.01"] [--port P]
+#        scripts/experiments/genfl.sh --continue DIR
 #   --quick  MNIST, seed 1, 10 clients, 20 rounds x 30 local iterations,
 #            cvae:400, 10,000 samples per score (about half an hour on 2 cores)
 #   --full   MNIST and Fashion-MNIST, seeds 1 2 3, 10 clients, 20 rounds x 94
 #            local iterations (one local epoch of an average client)
 #   --smoke  4 clients, 2 rounds x 5 iterations, cvae:32: checks the pipeline
+#   --continue DIR  goes on with a run that was cut (a session's end): the
+#            settings come from DIR/settings.json, finished rows (eval.json)
+#            are kept, a row cut half-way is run again from the start
 # Then scripts/experiments/genfl_downstream.sh trains the downstream
 # classifier by FedAvg on the same splits, without and with pre-training on
 # each federation's CVAE.
@@ -27,17 +31,30 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-mode=quick out="" port=7800 datasets="" seeds="" alphas="iid 100 10 1 0.1 0.01"
+mode=quick out="" port=7800 datasets="" seeds="" alphas="iid 100 10 1 0.1 0.01" cont=""
 while (( $# )); do
     case $1 in
         --quick) mode=quick ;; --full) mode=full ;; --smoke) mode=smoke ;;
         --out) out=$2; shift ;; --datasets) datasets=$2; shift ;;
         --seeds) seeds=$2; shift ;; --alphas) alphas=$2; shift ;; --port) port=$2; shift ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --continue) cont=$2; shift ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "genfl.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
+if [[ -n $cont ]]; then
+    [[ -f $cont/settings.json ]] || { echo "genfl.sh: $cont/settings.json not found: not a genfl run folder" >&2; exit 2; }
+    # the cut run's own settings, whatever else was given
+    eval "$(python3 - "$cont/settings.json" <<'PY'
+import json, shlex, sys
+s = json.load(open(sys.argv[1]))
+for k in ("mode", "datasets", "seeds", "alphas"):
+    print(f"{k}={shlex.quote(str(s[k]))}")
+PY
+)"
+    out=$cont
+fi
 case $mode in
     smoke) clients=4 rounds=2 iters=5 hidden=32 neval=1000 cas=1 ;;
     quick) clients=10 rounds=20 iters=30 hidden=400 neval=10000 cas=3 ;;
@@ -46,10 +63,12 @@ esac
 [[ -n $datasets ]] || { [[ $mode == full ]] && datasets="mnist fashion" || datasets=mnist; }
 [[ -n $seeds ]] || { [[ $mode == full ]] && seeds="1 2 3" || seeds=1; }
 out=${out:-runs/experiments/genfl-$mode-$(date +%Y%m%d-%H%M%S)}
-[[ -e $out ]] && { echo "genfl.sh: $out exists; results are never overwritten" >&2; exit 2; }
-mkdir -p "$out/bin"
-# a private copy of the binary: rebuilding build/ during a run cannot change it
-cp "${FEDSYN:-build/fedsyn}" "$out/bin/fedsyn"
+if [[ -z $cont ]]; then
+    [[ -e $out ]] && { echo "genfl.sh: $out exists; results are never overwritten (--continue $out goes on with it)" >&2; exit 2; }
+    mkdir -p "$out/bin"
+    # a private copy of the binary: rebuilding build/ during a run cannot change it
+    cp "${FEDSYN:-build/fedsyn}" "$out/bin/fedsyn"
+fi
 FEDSYN=$(cd "$out/bin" && pwd)/fedsyn
 export FEDSYN
 for d in $datasets; do
@@ -59,7 +78,7 @@ for d in $datasets; do
 done
 t_start=$SECONDS
 log() { echo "[$(date +%H:%M:%S) +$(( (SECONDS - t_start) / 60 ))m] genfl-exp: $*" | tee -a "$out/progress.log" >&2; }
-cat > "$out/settings.json" <<EOF
+[[ -n $cont ]] || cat > "$out/settings.json" <<EOF
 {"experiment": "genfl", "mode": "$mode", "clients": $clients, "rounds": $rounds,
  "local_iters": $iters, "batch": 64, "model": "cvae:$hidden", "eval_samples": $neval,
  "cas_epochs": $cas, "datasets": "$datasets", "seeds": "$seeds", "alphas": "$alphas",
@@ -67,11 +86,16 @@ cat > "$out/settings.json" <<EOF
  "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
  "command": "scripts/experiments/genfl.sh --$mode --datasets '$datasets' --seeds '$seeds' --alphas '$alphas'"}
 EOF
+[[ -z $cont ]] || log "continuing the cut run in $out (its settings.json; finished rows kept)"
 log "mode $mode: cvae:$hidden, $clients clients, $rounds rounds x $iters local iterations; results in $out"
 for d in $datasets; do
     for s in $seeds; do
         for a in $alphas; do
             row=$d-seed$s-alpha$a
+            if [[ -s $out/$row/eval.json ]]; then
+                continue # finished before the run was cut
+            fi
+            rm -rf "$out/$row" # a federation cut half-way starts again
             part=(--partition dirichlet --alpha "$a")
             [[ $a == iid ]] && part=(--partition iid)
             log "$row: federation of $clients"

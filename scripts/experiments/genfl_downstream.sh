@@ -53,7 +53,8 @@ log "classifier: $clients clients, $rounds rounds x $iters local iterations; pre
 for row_dir in "$dir"/*-seed*-alpha*/; do
     row=$(basename "$row_dir")
     row_dir=${row_dir%/}
-    [[ -f $row_dir/state/alice/global.fsm && ! -f $row_dir/downstream/acc.json ]] || continue
+    # rows whose CVAE federation finished (eval.json) and whose downstream has not
+    [[ -s $row_dir/eval.json && ! -f $row_dir/downstream/acc.json ]] || continue
     rm -rf "$row_dir/downstream"
     d=${row%%-seed*}; rest=${row#*-seed}; s=${rest%%-alpha*}; a=${rest#*-alpha}
     part=(--partition dirichlet --alpha "$a")
