@@ -59,6 +59,14 @@ $(BUILD)/obj/%.o: %.c
 	@echo "  CC    $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# The engine's element-wise loops (activations, im2col, bias) run on
+# tens of millions of floats per step: let GCC vectorise loops that need a
+# scalar epilogue too (-O2 alone only takes loops of exact vector multiples).
+# -fno-trapping-math lets it turn the activations' selects into vector code
+# (fedsyn never enables floating-point traps).  Element-wise results are
+# unchanged: no -ffast-math, so no reassociation and no finite-math.
+$(BUILD)/obj/node/nn/%.o: CFLAGS += -fvect-cost-model=dynamic -fno-trapping-math
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

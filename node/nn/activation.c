@@ -25,8 +25,11 @@ static void s_leaky_forward(layer_t *l, const float *x, float *y, int n, bool tr
 {
     (void)training;
     const float a = l->slope;
+    // a select of the factor, not of the value: branch-free, so GCC
+    // vectorises it, and v * 1.0f is exactly v
     for (size_t i = 0, e = s_count(l, n); i < e; i++) {
-        y[i] = x[i] > 0 ? x[i] : a * x[i];
+        const float v = x[i];
+        y[i] = v * (v > 0 ? 1.0f : a);
     }
 }
 
@@ -36,7 +39,7 @@ static void s_leaky_backward(layer_t *l, const float *x, const float *y, float *
     (void)x;
     const float a = l->slope;
     for (size_t i = 0, e = s_count(l, n); i < e; i++) {
-        dx[i] = y[i] > 0 ? dy[i] : a * dy[i];
+        dx[i] = dy[i] * (y[i] > 0 ? 1.0f : a);
     }
 }
 
