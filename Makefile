@@ -65,7 +65,9 @@ $(BUILD)/obj/%.o: %.c
 # -fno-trapping-math lets it turn the activations' selects into vector code
 # (fedsyn never enables floating-point traps).  Element-wise results are
 # unchanged: no -ffast-math, so no reassociation and no finite-math.
-$(BUILD)/obj/node/nn/%.o: CFLAGS += -fvect-cost-model=dynamic -fno-trapping-math
+# (GCC's flag; the clang fuzz build keeps clang's own vectoriser.)
+NN_VEC := -fno-trapping-math $(if $(findstring clang,$(CC)),,-fvect-cost-model=dynamic)
+$(BUILD)/obj/node/nn/%.o: CFLAGS += $(NN_VEC)
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

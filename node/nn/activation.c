@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "node/nn/layer.h"
+#include "node/nn/parallel.h"
 
 static size_t s_count(const layer_t *l, int n) { return (size_t)n * layer_out_size(l); }
 
@@ -21,15 +22,41 @@ static void s_shape(layer_t *l, int c, int h, int w, layout_t layout)
     l->in_place = true;
 }
 
+// Element-wise passes split by element ranges over the engine's threads
+// (parallel.h); each element's arithmetic is the same on any thread count.
+#define ELEMENT_GRAIN 32768
+
+typedef struct {
+    const float *x, *y, *dy;
+    float *out;
+    float a;
+} s_elem_t;
+
+static void s_leaky_fwd_range(void *arg, size_t begin, size_t end)
+{
+    const s_elem_t *p = arg;
+    const float a = p->a;
+    // a select of the factor, not of the value: branch-free, so GCC
+    // vectorises it, and v * 1.0f is exactly v
+    for (size_t i = begin; i < end; i++) {
+        const float v = p->x[i];
+        p->out[i] = v * (v > 0 ? 1.0f : a);
+    }
+}
+
 static void s_leaky_forward(layer_t *l, const float *x, float *y, int n, bool training)
 {
     (void)training;
-    const float a = l->slope;
-    // a select of the factor, not of the value: branch-free, so GCC
-    // vectorises it, and v * 1.0f is exactly v
-    for (size_t i = 0, e = s_count(l, n); i < e; i++) {
-        const float v = x[i];
-        y[i] = v * (v > 0 ? 1.0f : a);
+    s_elem_t p = {x, NULL, NULL, y, l->slope};
+    parallel_for(s_count(l, n), ELEMENT_GRAIN, s_leaky_fwd_range, &p);
+}
+
+static void s_leaky_bwd_range(void *arg, size_t begin, size_t end)
+{
+    const s_elem_t *p = arg;
+    const float a = p->a;
+    for (size_t i = begin; i < end; i++) {
+        p->out[i] = p->dy[i] * (p->y[i] > 0 ? 1.0f : a);
     }
 }
 
@@ -37,10 +64,8 @@ static void s_leaky_backward(layer_t *l, const float *x, const float *y, float *
                              float *dx, int n)
 {
     (void)x;
-    const float a = l->slope;
-    for (size_t i = 0, e = s_count(l, n); i < e; i++) {
-        dx[i] = dy[i] * (y[i] > 0 ? 1.0f : a);
-    }
+    s_elem_t p = {NULL, y, dy, dx, l->slope};
+    parallel_for(s_count(l, n), ELEMENT_GRAIN, s_leaky_bwd_range, &p);
 }
 
 static void s_sigmoid_forward(layer_t *l, const float *x, float *y, int n, bool training)

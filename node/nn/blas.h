@@ -14,7 +14,9 @@ void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta,
                float *c, int ldc);
 
-// Sets OpenBLAS's thread count (0 leaves its default).
+// The engine's thread count (0 leaves the default: OPENBLAS_NUM_THREADS,
+// or the cores).  Large products are split over that many threads of the
+// engine's pool (parallel.h); OpenBLAS itself runs single-threaded.
 void blas_set_threads(int threads);
 int blas_threads(void);
 

@@ -33,9 +33,7 @@ static void s_forward(layer_t *l, const float *x, float *y, int n, bool training
         int nc = n - n0 < l->chunk ? n - n0 : l->chunk;
         if (!l->gather_mode) {
             size_t ld = (size_t)nc * p_out;
-            for (int j = 0; j < nc; j++) {
-                im2col(&l->geom, x + (size_t)(n0 + j) * p_in, cs_in, l->ws + j * p_out, ld);
-            }
+            im2col_images(&l->geom, x + (size_t)n0 * p_in, p_in, cs_in, l->ws, p_out, ld, nc);
             blas_gemm(false, false, l->out_c, (int)ld, k, 1.0f, l->w, k, l->ws, (int)ld,
                       0.0f, y + (size_t)n0 * p_out, (int)cs_out);
         } else {
@@ -47,10 +45,8 @@ static void s_forward(layer_t *l, const float *x, float *y, int n, bool training
                           l->ws + (size_t)co * kk * ld, (int)ld);
             }
             channel_zero_chunk(y, l->out_c, cs_out, (size_t)n0 * p_out, (size_t)nc * p_out);
-            for (int j = 0; j < nc; j++) {
-                im2col_gather_sum(&g, l->ws + j * p_in, ld, y + (size_t)(n0 + j) * p_out,
-                                  cs_out);
-            }
+            im2col_gather_sum_images(&g, l->ws, p_in, ld, y + (size_t)n0 * p_out, p_out, cs_out,
+                                     nc);
         }
     }
     channel_bias_add(y, l->b, l->out_c, cs_out);
@@ -68,27 +64,21 @@ static void s_backward(layer_t *l, const float *x, const float *y, float *dy,
         const float *dy0 = dy + (size_t)n0 * p_out;
         if (!l->gather_mode) {
             size_t ld = (size_t)nc * p_out;
-            for (int j = 0; j < nc; j++) {
-                im2col(&l->geom, x + (size_t)(n0 + j) * p_in, cs_in, l->ws + j * p_out, ld);
-            }
+            im2col_images(&l->geom, x + (size_t)n0 * p_in, p_in, cs_in, l->ws, p_out, ld, nc);
             blas_gemm(false, true, l->out_c, k, (int)ld, 1.0f, dy0, (int)cs_out, l->ws,
                       (int)ld, 1.0f, l->dw, k);
             if (dx) {
                 blas_gemm(true, false, k, (int)ld, l->out_c, 1.0f, l->w, k, dy0,
                           (int)cs_out, 0.0f, l->ws, (int)ld);
                 channel_zero_chunk(dx, l->in_c, cs_in, (size_t)n0 * p_in, (size_t)nc * p_in);
-                for (int j = 0; j < nc; j++) {
-                    col2im(&l->geom, l->ws + j * p_out, ld, dx + (size_t)(n0 + j) * p_in,
-                           cs_in);
-                }
+                col2im_images(&l->geom, l->ws, p_out, ld, dx + (size_t)n0 * p_in, p_in, cs_in,
+                              nc);
             }
         } else {
             conv_geom_t g = s_gather_geom(l);
             size_t ld = (size_t)nc * p_in;
-            for (int j = 0; j < nc; j++) {
-                im2col_scatter(&g, dy + (size_t)(n0 + j) * p_out, cs_out, l->ws + j * p_in,
-                               ld);
-            }
+            im2col_scatter_images(&g, dy + (size_t)n0 * p_out, p_out, cs_out, l->ws, p_in, ld,
+                                  nc);
             for (int co = 0; co < l->out_c; co++) {
                 const float *z = l->ws + (size_t)co * kk * ld;
                 blas_gemm(false, true, l->in_c, kk, (int)ld, 1.0f, x + (size_t)n0 * p_in,

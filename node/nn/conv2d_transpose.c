@@ -24,9 +24,7 @@ static void s_forward(layer_t *l, const float *x, float *y, int n, bool training
         blas_gemm(true, false, m, (int)ld, l->in_c, 1.0f, l->w, m, x + (size_t)n0 * p_in,
                   (int)cs_in, 0.0f, l->ws, (int)ld);
         channel_zero_chunk(y, l->out_c, cs_out, (size_t)n0 * p_out, (size_t)nc * p_out);
-        for (int j = 0; j < nc; j++) {
-            col2im(&l->geom, l->ws + j * p_in, ld, y + (size_t)(n0 + j) * p_out, cs_out);
-        }
+        col2im_images(&l->geom, l->ws, p_in, ld, y + (size_t)n0 * p_out, p_out, cs_out, nc);
     }
     channel_bias_add(y, l->b, l->out_c, cs_out);
 }
@@ -41,9 +39,7 @@ static void s_backward(layer_t *l, const float *x, const float *y, float *dy,
     for (int n0 = 0; n0 < n; n0 += l->chunk) {
         int nc = n - n0 < l->chunk ? n - n0 : l->chunk;
         size_t ld = (size_t)nc * p_in;
-        for (int j = 0; j < nc; j++) {
-            im2col(&l->geom, dy + (size_t)(n0 + j) * p_out, cs_out, l->ws + j * p_in, ld);
-        }
+        im2col_images(&l->geom, dy + (size_t)n0 * p_out, p_out, cs_out, l->ws, p_in, ld, nc);
         blas_gemm(false, true, l->in_c, m, (int)ld, 1.0f, x + (size_t)n0 * p_in,
                   (int)cs_in, l->ws, (int)ld, 1.0f, l->dw, m);
         if (dx) {

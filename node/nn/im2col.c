@@ -5,6 +5,8 @@
  */
 #include "node/nn/im2col.h"
 
+#include "node/nn/parallel.h"
+
 #include <string.h>
 
 // Range [lo, hi) of ox for which ix = ox*s + kj - pl lies inside [0, w).
@@ -142,4 +144,76 @@ void im2col_scatter(const conv_geom_t *g, const float *d, size_t cstride, float 
             }
         }
     }
+}
+
+// The same four, for `count` images at once, split by image over the
+// engine's threads (parallel.h): image j's planes start at planes +
+// j * plane_step, its matrix columns at mat + j * mat_step.  Images write
+// disjoint memory, so the result is the same on any number of threads.
+typedef struct {
+    int op; // 0 im2col, 1 col2im, 2 gather_sum, 3 scatter
+    const conv_geom_t *g;
+    const float *in_planes;
+    float *out_planes;
+    const float *in_mat;
+    float *out_mat;
+    size_t plane_step, cstride, mat_step, ld;
+} s_images_t;
+
+static void s_images_range(void *arg, size_t begin, size_t end)
+{
+    const s_images_t *a = arg;
+    for (size_t j = begin; j < end; j++) {
+        switch (a->op) {
+        case 0:
+            im2col(a->g, a->in_planes + j * a->plane_step, a->cstride, a->out_mat + j * a->mat_step,
+                   a->ld);
+            break;
+        case 1:
+            col2im(a->g, a->in_mat + j * a->mat_step, a->ld, a->out_planes + j * a->plane_step,
+                   a->cstride);
+            break;
+        case 2:
+            im2col_gather_sum(a->g, a->in_mat + j * a->mat_step, a->ld,
+                              a->out_planes + j * a->plane_step, a->cstride);
+            break;
+        default:
+            im2col_scatter(a->g, a->in_planes + j * a->plane_step, a->cstride,
+                           a->out_mat + j * a->mat_step, a->ld);
+            break;
+        }
+    }
+}
+
+static void s_images(s_images_t *a, int count)
+{
+    parallel_for((size_t)count, 1, s_images_range, a);
+}
+
+void im2col_images(const conv_geom_t *g, const float *img, size_t img_step, size_t cstride,
+                   float *col, size_t col_step, size_t ld, int count)
+{
+    s_images_t a = {0, g, img, NULL, NULL, col, img_step, cstride, col_step, ld};
+    s_images(&a, count);
+}
+
+void col2im_images(const conv_geom_t *g, const float *col, size_t col_step, size_t ld,
+                   float *img, size_t img_step, size_t cstride, int count)
+{
+    s_images_t a = {1, g, NULL, img, col, NULL, img_step, cstride, col_step, ld};
+    s_images(&a, count);
+}
+
+void im2col_gather_sum_images(const conv_geom_t *g, const float *z, size_t z_step, size_t ld,
+                              float *out, size_t out_step, size_t cstride, int count)
+{
+    s_images_t a = {2, g, NULL, out, z, NULL, out_step, cstride, z_step, ld};
+    s_images(&a, count);
+}
+
+void im2col_scatter_images(const conv_geom_t *g, const float *d, size_t d_step, size_t cstride,
+                           float *z, size_t z_step, size_t ld, int count)
+{
+    s_images_t a = {3, g, d, NULL, NULL, z, d_step, cstride, z_step, ld};
+    s_images(&a, count);
 }

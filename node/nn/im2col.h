@@ -43,4 +43,16 @@ void im2col_gather_sum(const conv_geom_t *g, const float *z, size_t ld, float *o
 void im2col_scatter(const conv_geom_t *g, const float *d, size_t cstride, float *z,
                     size_t ld);
 
+// The four above for `count` images (image j's planes at +j*step on the
+// plane side, its columns at +j*step on the matrix side), split by image
+// over the engine's threads (node/nn/parallel.h).
+void im2col_images(const conv_geom_t *g, const float *img, size_t img_step, size_t cstride,
+                   float *col, size_t col_step, size_t ld, int count);
+void col2im_images(const conv_geom_t *g, const float *col, size_t col_step, size_t ld,
+                   float *img, size_t img_step, size_t cstride, int count);
+void im2col_gather_sum_images(const conv_geom_t *g, const float *z, size_t z_step, size_t ld,
+                              float *out, size_t out_step, size_t cstride, int count);
+void im2col_scatter_images(const conv_geom_t *g, const float *d, size_t d_step, size_t cstride,
+                           float *z, size_t z_step, size_t ld, int count);
+
 #endif
