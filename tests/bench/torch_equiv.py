@@ -62,6 +62,20 @@ def compare(what, ours, theirs):
     print(f"  {what:<28} relative difference {rel:.2e}")
 
 
+def backward_and_step(net, mapping, opt):
+    """Compares a net's gradients (already computed), steps its optimiser and
+    compares the step itself: the weights move by about lr, far below their
+    size, so the step and not the new weights is what tells."""
+    for i, mod in mapping.items():
+        compare(f"{net.upper()} layer {i} weight grad", load(f"{net}{i}_dw"), mod.weight.grad)
+        compare(f"{net.upper()} layer {i} bias grad", load(f"{net}{i}_db"), mod.bias.grad)
+    opt.step()
+    for i, mod in mapping.items():
+        before = load(f"{net}{i}_w")
+        compare(f"{net.upper()} layer {i} Adam step", load(f"{net}step{i}_w") - before,
+                mod.weight - before.reshape(mod.weight.shape))
+
+
 z = load("z", (BATCH, 100))
 x_ours = load("x", (BATCH, 1, 28, 28))
 compare("G(z) (half batch)", x_ours[HALF:], G(z[:HALF]))
@@ -72,14 +86,7 @@ loss = bce(logits, t)
 compare("D loss", load("d_loss"), loss)
 od.zero_grad()
 loss.backward()
-for i, mod in D_MAP.items():
-    compare(f"D layer {i} weight grad", load(f"d{i}_dw"), mod.weight.grad)
-    compare(f"D layer {i} bias grad", load(f"d{i}_db"), mod.bias.grad)
-od.step()
-for i, mod in D_MAP.items():
-    # the step itself: the weights move by about lr, far below their size
-    compare(f"D layer {i} Adam step", load(f"dstep{i}_w") - load(f"d{i}_w"),
-            mod.weight - load(f"d{i}_w", mod.weight.shape))
+backward_and_step("d", D_MAP, od)
 
 og.zero_grad()
 for p in D.parameters():
@@ -87,13 +94,7 @@ for p in D.parameters():
 loss = bce(D(G(z)), torch.ones(BATCH, 1))
 compare("G loss", load("g_loss"), loss)
 loss.backward()
-for i, mod in G_MAP.items():
-    compare(f"G layer {i} weight grad", load(f"g{i}_dw"), mod.weight.grad)
-    compare(f"G layer {i} bias grad", load(f"g{i}_db"), mod.bias.grad)
-og.step()
-for i, mod in G_MAP.items():
-    compare(f"G layer {i} Adam step", load(f"gstep{i}_w") - load(f"g{i}_w"),
-            mod.weight - load(f"g{i}_w", mod.weight.shape))
+backward_and_step("g", G_MAP, og)
 
 verdict = "same" if worst <= TOL else "DIFFERENT"
 print(f"torch equivalence: {checked} arrays, worst relative difference {worst:.2e} "
