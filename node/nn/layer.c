@@ -14,12 +14,17 @@ size_t conv_ws_per_image(const layer_t *l)
     case LAYER_CONV2D:
         return l->gather_mode ? (size_t)l->out_c * kk * l->in_h * l->in_w
                               : (size_t)l->in_c * kk * l->out_h * l->out_w;
-    case LAYER_CONV2D_T:
-        return (size_t)l->out_c * kk * l->in_h * l->in_w;
+    case LAYER_CONV2D_T: {
+        size_t backward = (size_t)l->out_c * kk * l->in_h * l->in_w;
+        size_t forward = conv2d_t_forward_ws_per_image(l);
+        return backward > forward ? backward : forward;
+    }
     default:
         return 0;
     }
 }
+
+size_t conv_ws_fixed(const layer_t *l) { return l->kind == LAYER_CONV2D_T ? l->n_weights : 0; }
 
 void layer_init_params(layer_t *l, rng_t *rng)
 {

@@ -96,8 +96,13 @@ void dropout_init(layer_t *l, int c, int h, int w, layout_t layout, float rate);
 void sigmoid_init(layer_t *l, int c, int h, int w, layout_t layout);
 void reshape_init(layer_t *l, int c, int h, int w, layout_t from, layout_t to);
 
-// Floats of scratch a convolution needs for `images` images at once.
+// Floats of scratch a convolution needs per image of a chunk, and once per
+// call before the chunk's share (conv2d_transpose keeps its repacked
+// weights there): a chunk of c images needs fixed + c * per_image.
 size_t conv_ws_per_image(const layer_t *l);
+size_t conv_ws_fixed(const layer_t *l);
+// conv2d_transpose's forward share per image (its phase patches and result).
+size_t conv2d_t_forward_ws_per_image(const layer_t *l);
 
 // Keras-compatible initial values (Glorot uniform kernels, zero biases).
 void layer_init_params(layer_t *l, rng_t *rng);

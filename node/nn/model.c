@@ -168,24 +168,28 @@ void model_finalize(model_t *m, int max_batch, uint64_t seed)
         // initialisation of a million weights
         return;
     }
-    size_t widest = m->input_size, ws_per_image_max = 0;
+    // the workspace holds a whole batch for the widest convolution, or as
+    // much as MODEL_WS_MAX_FLOATS allows but at least one image of each
+    size_t widest = m->input_size, ws = 0, ws_least = 0;
     for (int i = 0; i < m->n_layers; i++) {
         layer_t *l = &m->layers[i];
         if (layer_out_size(l) > widest) {
             widest = layer_out_size(l);
         }
-        if (conv_ws_per_image(l) > ws_per_image_max) {
-            ws_per_image_max = conv_ws_per_image(l);
+        const size_t per = conv_ws_per_image(l), fixed = conv_ws_fixed(l);
+        if (fixed + per * (size_t)max_batch > ws) {
+            ws = fixed + per * (size_t)max_batch;
+        }
+        if (per && fixed + per > ws_least) {
+            ws_least = fixed + per;
         }
     }
     m->params = xfloats(m->n_params);
     m->grads = xfloats(m->n_params);
     m->bytes = 2 * m->n_params * sizeof(float);
 
-    // the workspace holds at least one image of the widest convolution
-    size_t ws = ws_per_image_max * (size_t)max_batch;
     if (ws > MODEL_WS_MAX_FLOATS) {
-        ws = MODEL_WS_MAX_FLOATS > ws_per_image_max ? MODEL_WS_MAX_FLOATS : ws_per_image_max;
+        ws = MODEL_WS_MAX_FLOATS > ws_least ? MODEL_WS_MAX_FLOATS : ws_least;
     }
     m->ws_floats = ws;
     m->ws = ws ? xfloats(ws) : NULL;
@@ -222,7 +226,7 @@ void model_finalize(model_t *m, int max_batch, uint64_t seed)
         if (per) {
             l->ws = m->ws;
             l->ws_floats = m->ws_floats;
-            size_t chunk = m->ws_floats / per;
+            size_t chunk = (m->ws_floats - conv_ws_fixed(l)) / per;
             l->chunk = (int)(chunk > (size_t)max_batch ? (size_t)max_batch : chunk);
         }
     }

@@ -142,6 +142,9 @@ static void test_conv2d_t_grad(void **state)
     s_conv_case(3, 2, 3, 2, PAD_SAME, true);
     s_conv_case(2, 3, 3, 1, PAD_VALID, true);
     s_conv_case(3, 3, 5, 2, PAD_VALID, true);
+    s_conv_case(2, 3, 2, 3, PAD_SAME, true);  // k < s: output phases with no tap
+    s_conv_case(3, 2, 1, 2, PAD_VALID, true); // likewise, 'valid'
+    s_conv_case(2, 2, 5, 2, PAD_SAME, true);  // phases of 3 and 2 taps
 }
 
 static void s_elementwise_case(int kind)
@@ -247,6 +250,69 @@ static void test_conv2d_matches_naive(void **state)
     s_reference_case(2, 3, 4, 2);
 }
 
+// Naive conv-transpose: every input pixel scatters W times itself into the
+// output, the definition the phase-by-phase forward must reproduce.
+static void s_conv_t_reference_case(int cin, int cout, int h, int k, int s, pad_mode_t pad)
+{
+    const int n = 3;
+    model_t *m = model_new("ref_t", cin, h, h);
+    model_reshape(m, cin, h, h, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d_t(m, cout, k, s, pad);
+    layer_t *l = model_layer(m, 1);
+    const int oh = l->out_h, ow = l->out_w, pt = l->geom.pad_top, pl = l->geom.pad_left;
+    model_reshape(m, cout, oh, ow, LAYOUT_BATCH_FIRST);
+    model_finalize(m, n, 11);
+    for (size_t i = 0; i < l->n_bias; i++) {
+        l->b[i] = 0.5f - 0.25f * (float)i;
+    }
+    float *x = s_random((size_t)n * cin * h * h, 12, 0);
+    const float *y = model_forward(m, x, n, false);
+    double *ref = calloc((size_t)n * cout * oh * ow, sizeof(double));
+    for (int i = 0; i < n; i++) {
+        for (int ci = 0; ci < cin; ci++) {
+            for (int iy = 0; iy < h; iy++) {
+                for (int ix = 0; ix < h; ix++) {
+                    const double v = x[((i * cin + ci) * h + iy) * h + ix];
+                    for (int co = 0; co < cout; co++) {
+                        for (int ky = 0; ky < k; ky++) {
+                            for (int kx = 0; kx < k; kx++) {
+                                int oy = iy * s + ky - pt, ox = ix * s + kx - pl;
+                                if (oy < 0 || oy >= oh || ox < 0 || ox >= ow) {
+                                    continue;
+                                }
+                                ref[((i * cout + co) * oh + oy) * ow + ox] +=
+                                    v * (double)l->w[((ci * cout + co) * k + ky) * k + kx];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        for (int co = 0; co < cout; co++) {
+            for (int p = 0; p < oh * ow; p++) {
+                size_t at = ((size_t)i * cout + co) * oh * ow + p;
+                assert_float_equal(y[at], (float)(ref[at] + (double)l->b[co]), 1e-4);
+            }
+        }
+    }
+    free(ref);
+    free(x);
+    model_destroy(&m);
+}
+
+static void test_conv2d_t_matches_naive(void **state)
+{
+    (void)state;
+    s_conv_t_reference_case(3, 4, 7, 4, 2, PAD_SAME);  // the generator's geometry
+    s_conv_t_reference_case(2, 3, 5, 3, 2, PAD_SAME);
+    s_conv_t_reference_case(2, 2, 4, 5, 2, PAD_VALID);
+    s_conv_t_reference_case(2, 3, 4, 2, 3, PAD_SAME);  // k < s
+    s_conv_t_reference_case(3, 2, 6, 3, 1, PAD_SAME);  // stride 1
+    s_conv_t_reference_case(1, 2, 3, 1, 2, PAD_VALID); // 1x1 kernel
+}
+
 // <conv(x), y> == <x, conv_t(y)> when conv_t shares conv's weights.
 static void test_conv_transpose_is_adjoint(void **state)
 {
@@ -297,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_activation_grads),
         cmocka_unit_test(test_reshape_grad),
         cmocka_unit_test(test_conv2d_matches_naive),
+        cmocka_unit_test(test_conv2d_t_matches_naive),
         cmocka_unit_test(test_conv_transpose_is_adjoint),
     };
     return cmocka_run_group_tests_name("layers", tests, NULL, NULL);
