@@ -2,7 +2,10 @@
 #include "node/base/rng.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 static uint64_t s_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -111,4 +114,43 @@ void rng_normal_floats(rng_t *rng, float *out, size_t n)
     for (size_t i = 0; i < n; i++) {
         out[i] = (float)rng_normal(rng);
     }
+}
+
+void rng_to_text(const rng_t *rng, char out[RNG_TEXT_BYTES])
+{
+    snprintf(out, RNG_TEXT_BYTES, "%016" PRIx64 ":%016" PRIx64 ":%016" PRIx64 ":%016" PRIx64
+             ":%d:%a", rng->s[0], rng->s[1], rng->s[2], rng->s[3], rng->has_spare != 0,
+             rng->spare);
+}
+
+int rng_from_text(rng_t *rng, const char *text)
+{
+    rng_t r;
+    const char *p = text;
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        // exactly 16 hex digits, then ':'
+        for (int d = 0; d < 16; d++) {
+            if (!((p[d] >= '0' && p[d] <= '9') || (p[d] >= 'a' && p[d] <= 'f'))) {
+                return -1;
+            }
+        }
+        r.s[i] = strtoull(p, &end, 16);
+        if (end != p + 16 || *end != ':') {
+            return -1;
+        }
+        p = end + 1;
+    }
+    if ((p[0] != '0' && p[0] != '1') || p[1] != ':') {
+        return -1;
+    }
+    r.has_spare = p[0] == '1';
+    char *end;
+    r.spare = strtod(p + 2, &end);
+    if (end == p + 2 || (*end && *end != ' ' && *end != '\n') || !isfinite(r.spare) ||
+        (r.s[0] | r.s[1] | r.s[2] | r.s[3]) == 0) {
+        return -1; // xoshiro's all-zero state never leaves zero
+    }
+    *rng = r;
+    return 0;
 }

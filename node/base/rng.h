@@ -31,4 +31,11 @@ void rng_permutation(rng_t *rng, uint32_t *out, size_t n);
 // Fills out[0..n) with standard normals.
 void rng_normal_floats(rng_t *rng, float *out, size_t n);
 
+// The whole state as text with no spaces (checkpoints that resume exactly):
+// four 16-digit hex words, the spare flag and the spare normal in %a form.
+#define RNG_TEXT_BYTES 96
+void rng_to_text(const rng_t *rng, char out[RNG_TEXT_BYTES]);
+// Parses rng_to_text's form; -1 when malformed (rng untouched).
+int rng_from_text(rng_t *rng, const char *text);
+
 #endif

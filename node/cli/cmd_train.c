@@ -34,8 +34,14 @@ static void s_help(void)
            "  --batch B             batch (default 256: D sees B/2 real + B/2 fake;\n"
            "                        the CVAE's default is 64)\n"
            "  --seed S              seed for weights, latents, shuffles (default 1)\n"
-           "  --out PATH            model file to write (default runs/gan.fsm)\n"
-           "  --resume PATH         start from this checkpoint's weights\n"
+           "  --out PATH            model file to write (default runs/gan.fsm); it also\n"
+           "                        keeps the trainer's state, rewritten at each\n"
+           "                        checkpoint and on Ctrl-C, for --resume\n"
+           "  --to-epoch T          train until T epochs are done in all (with --resume:\n"
+           "                        counting the checkpoint's), instead of --epochs\n"
+           "  --resume PATH         go on from a checkpoint: exactly where it stopped\n"
+           "                        (optimiser, random streams, data order) when PATH\n"
+           "                        is an --out file, else from its weights\n"
            "  --checkpoint-every N  also save PATH.epochN.fsm (and a grid) every N epochs\n"
            "  --grid PATH           write a 10x10 sample grid PNG at the end (CVAE:\n"
            "                        row r shows label r)\n"
@@ -53,12 +59,13 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         {"width", 1, 0, 'w'},   {"batch", 1, 0, 'b'},  {"seed", 1, 0, 's'},
         {"out", 1, 0, 'o'},     {"grid", 1, 0, 'g'},   {"checkpoint-every", 1, 0, 'c'},
         {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'},  {"resume", 1, 0, 'r'},
-        {"model", 1, 0, 'm'},   {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+        {"model", 1, 0, 'm'},   {"help", 0, 0, 'h'},   {"to-epoch", 1, 0, 'T'},
+        {0, 0, 0, 0}};
     *o = (train_opts_t){.dataset = "mnist", .out = NULL, .epochs = 1, .width = 128, .batch = 0,
                         .seed = 1};
     optind = 1;
     opterr = 0;
-    int c;
+    int c, epochs_given = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
@@ -66,7 +73,11 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         case 'd': o->data_dir = optarg; break;
         case 'l': o->labels = optarg; break;
         case 'n': bad = cli_int(CMD, "limit", optarg, 1, 10000000, &o->limit); break;
-        case 'e': bad = cli_int(CMD, "epochs", optarg, 1, 100000, &o->epochs); break;
+        case 'e':
+            bad = cli_int(CMD, "epochs", optarg, 1, 100000, &o->epochs);
+            epochs_given = 1;
+            break;
+        case 'T': bad = cli_int(CMD, "to-epoch", optarg, 1, 100000, &o->to_epoch); break;
         case 'i': bad = cli_int(CMD, "iters", optarg, 1, 100000000, &o->iters); break;
         case 'w': bad = cli_int(CMD, "width", optarg, 2, 1024, &o->width); break;
         case 'b': bad = cli_int(CMD, "batch", optarg, 2, 4096, &o->batch); break;
@@ -102,6 +113,12 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         } else if (strcmp(o->model, "dcgan") != 0) {
             return cli_usage(CMD, "--model '%s': expected dcgan:W or cvae:H", o->model);
         }
+    }
+    if (o->to_epoch && epochs_given) {
+        return cli_usage(CMD, "give --epochs (more epochs) or --to-epoch (epochs in all), not both");
+    }
+    if (o->to_epoch && o->cvae_hidden) {
+        return cli_usage(CMD, "--to-epoch applies to the GAN; use --epochs with --model cvae");
     }
     if (!o->batch) {
         o->batch = o->cvae_hidden ? 64 : 256;
@@ -183,36 +200,58 @@ int cmd_train(int argc, char **argv)
     cfg.batch = (int)o.batch;
     cfg.seed = (uint64_t)o.seed;
     gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
-    int start_epoch = 0;
-    if (o.resume && checkpoint_load_gan(o.resume, t, &start_epoch, &err)) {
+    checkpoint_resume_t at = {0, 0, false, false};
+    // the data first: restoring a checkpoint's data order needs them
+    if (gan_trainer_set_data(t, data, &err) ||
+        (o.resume && checkpoint_resume_gan(o.resume, t, &at, &err))) {
         gan_trainer_destroy(&t);
         dataset_destroy(&data);
-        return cli_fail(CMD, &err, "resume from a checkpoint of the same --width");
-    }
-    if (gan_trainer_set_data(t, data, &err)) {
-        gan_trainer_destroy(&t);
-        dataset_destroy(&data);
-        return cli_fail(CMD, &err, NULL);
+        return cli_fail(CMD, &err,
+                        o.resume ? "resume from a checkpoint of the same --width" : NULL);
     }
     const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
-    const long total = iters * o.epochs;
+    if (at.iter >= iters) { // stopped at the end of an epoch of these settings
+        at.epoch++;
+        at.iter = 0;
+    }
+    const long end_epoch = o.to_epoch ? o.to_epoch : at.epoch + o.epochs;
+    if (end_epoch <= at.epoch) {
+        fprintf(stderr, "fedsyn train: %s already holds %d epochs (--to-epoch %ld): nothing to do\n",
+                o.resume, at.epoch, o.to_epoch);
+        gan_trainer_destroy(&t);
+        dataset_destroy(&data);
+        return EXIT_OK;
+    }
+    const long total = (end_epoch - at.epoch) * iters - at.iter;
     fprintf(stderr,
             "fedsyn train: %d images (%s), G %zu + D %zu parameters (width %ld), batch %ld, "
-            "%ld epochs x %ld iterations, %d BLAS threads\n",
+            "epochs %d-%ld x %ld iterations, %d BLAS threads\n",
             data->n, dir, model_param_count(gan_trainer_generator(t)),
-            model_param_count(gan_trainer_discriminator(t)), o.width, o.batch, o.epochs,
-            iters, blas_threads());
+            model_param_count(gan_trainer_discriminator(t)), o.width, o.batch, at.epoch + 1,
+            end_epoch, iters, blas_threads());
+    if (at.exact) {
+        fprintf(stderr,
+                "fedsyn train: resuming %s exactly: epoch %d, iteration %d, Adam step %ld%s\n",
+                o.resume, at.epoch + 1, at.iter, gan_trainer_adam_g(t)->t,
+                at.fresh_order ? "; the data differ in size from the checkpoint's, so their "
+                                 "order starts afresh" : "");
+    } else if (o.resume) {
+        fprintf(stderr,
+                "fedsyn train: resuming %s from its weights (%d epochs): it holds no trainer "
+                "state, so Adam's moments and the data order start afresh\n",
+                o.resume, at.epoch);
+    }
     cli_catch_signals();
     char stem[1024], path[1100];
     train_stem(o.out, stem, sizeof stem);
     double t0 = cli_now(), last = t0;
-    long done = 0;
-    int ep = 0;
+    long done = 0, k = at.iter;
+    int epoch = at.epoch; // whole epochs done
     gan_step_stats_t st = {0, 0, 0, 0};
-    for (ep = 0; ep < o.epochs && !cli_interrupted; ep++) {
+    while (epoch < end_epoch && !cli_interrupted) {
         double sum_d = 0, sum_g = 0, sum_r = 0, sum_f = 0;
-        long k;
-        for (k = 0; k < iters && !cli_interrupted; k++) {
+        const long k0 = k;
+        for (; k < iters && !cli_interrupted; k++) {
             gan_train_step(t, &st);
             done++;
             sum_d += st.d_loss;
@@ -221,32 +260,37 @@ int cmd_train(int argc, char **argv)
             sum_f += st.d_acc_fake;
             double now = cli_now();
             if (!o.quiet && (now - last >= 2.0 || k + 1 == iters)) {
-                double rate = (double)done * o.batch / (now - t0);
+                double rate = (double)done * o.batch / (now - t0), seen = (double)(k + 1 - k0);
                 char eta[32];
                 cli_duration((double)(total - done) * o.batch / rate, eta, sizeof eta);
                 fprintf(stderr,
                         "epoch %d/%ld iter %ld/%ld  d_loss %.3f g_loss %.3f  "
                         "d_acc real %.2f fake %.2f  %.0f img/s  ETA %s\n",
-                        start_epoch + ep + 1, start_epoch + o.epochs, k + 1, iters,
-                        sum_d / (k + 1), sum_g / (k + 1), sum_r / (k + 1), sum_f / (k + 1), rate,
-                        eta);
+                        epoch + 1, end_epoch, k + 1, iters, sum_d / seen, sum_g / seen,
+                        sum_r / seen, sum_f / seen, rate, eta);
                 last = now;
             }
         }
-        if (o.every && (ep + 1) % o.every == 0 && !cli_interrupted) {
-            snprintf(path, sizeof path, "%s.epoch%d.fsm", stem, start_epoch + ep + 1);
-            if (checkpoint_save_gan(path, t, start_epoch + ep + 1, o.dataset, &err) == 0) {
-                snprintf(path, sizeof path, "%s.epoch%d.png", stem, start_epoch + ep + 1);
+        if (cli_interrupted) {
+            break; // k iterations of this epoch are done; the state below records them
+        }
+        epoch++;
+        k = 0;
+        if (o.every && epoch % o.every == 0) {
+            // the epoch's weights and grid, and --out with the state to resume from
+            snprintf(path, sizeof path, "%s.epoch%d.fsm", stem, epoch);
+            if (checkpoint_save_gan(path, t, epoch, o.dataset, &err) == 0 &&
+                checkpoint_save_gan_state(o.out, t, epoch, 0, o.dataset, &err) == 0) {
+                snprintf(path, sizeof path, "%s.epoch%d.png", stem, epoch);
                 s_save_grid(path, t, &err);
-                fprintf(stderr, "checkpoint: %s.epoch%d.fsm and .png\n", stem,
-                        start_epoch + ep + 1);
+                fprintf(stderr, "checkpoint: %s.epoch%d.fsm and .png; %s resumes here\n", stem,
+                        epoch, o.out);
             } else {
                 fprintf(stderr, "fedsyn train: warning: %s\n", err.msg);
             }
         }
     }
-    int epochs_done = start_epoch + (cli_interrupted ? ep - 1 : ep);
-    rc = checkpoint_save_gan(o.out, t, epochs_done, o.dataset, &err);
+    rc = checkpoint_save_gan_state(o.out, t, epoch, (int)k, o.dataset, &err);
     if (rc == 0 && o.grid) {
         rc = s_save_grid(o.grid, t, &err);
     }
@@ -255,6 +299,10 @@ int cmd_train(int argc, char **argv)
     if (rc == 0) {
         fprintf(stderr, "fedsyn train: %ld iterations in %s; wrote %s%s%s\n", done, took,
                 o.out, o.grid ? " and " : "", o.grid ? o.grid : "");
+        if (cli_interrupted) {
+            fprintf(stderr, "fedsyn train: stopped in epoch %d at iteration %ld; "
+                            "'--resume %s' goes on from there\n", epoch + 1, k, o.out);
+        }
     }
     gan_trainer_destroy(&t);
     dataset_destroy(&data);

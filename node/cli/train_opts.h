@@ -7,7 +7,7 @@
 
 typedef struct {
     const char *dataset, *data_dir, *labels, *out, *grid, *resume, *model;
-    long limit, epochs, iters, width, batch, seed, every, threads;
+    long limit, epochs, iters, width, batch, seed, every, threads, to_epoch;
     int quiet;
     int cvae_hidden; // > 0 when --model cvae[:H]
 } train_opts_t;

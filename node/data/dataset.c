@@ -119,6 +119,7 @@ void dataset_order_reset(dataset_order_t *o, int n, rng_t *rng)
     free(o->order);
     o->order = xmalloc(sizeof(uint32_t) * (size_t)n);
     o->n = n;
+    o->drawn_from = *rng;
     rng_permutation(rng, o->order, (size_t)n);
     o->cursor = 0;
 }
@@ -126,10 +127,19 @@ void dataset_order_reset(dataset_order_t *o, int n, rng_t *rng)
 uint32_t dataset_order_next(dataset_order_t *o, rng_t *rng)
 {
     if (o->cursor == o->n) {
+        o->drawn_from = *rng;
         rng_permutation(rng, o->order, (size_t)o->n);
         o->cursor = 0;
     }
     return o->order[o->cursor++];
+}
+
+void dataset_order_restore(dataset_order_t *o, int n, const rng_t *drawn_from, int cursor)
+{
+    assert(n >= 1 && cursor >= 0 && cursor <= n);
+    rng_t r = *drawn_from;
+    dataset_order_reset(o, n, &r);
+    o->cursor = cursor;
 }
 
 void dataset_order_free(dataset_order_t *o)

@@ -35,14 +35,18 @@ void dataset_label_counts(const dataset_t *d, int counts[10]);
 // Epochs of mini-batches: the indices 0..n-1 in a shuffled order, shuffled
 // again whenever they run out (the trainers draw their batches from it).
 typedef struct {
-    uint32_t *order; // a permutation of 0..n-1
+    uint32_t *order;   // a permutation of 0..n-1
     int n;
-    int cursor;      // next position in order
+    int cursor;        // next position in order
+    rng_t drawn_from;  // the generator's state just before order was drawn
 } dataset_order_t;
 // (Re)starts o over n >= 1 indices with a fresh permutation from rng.
 void dataset_order_reset(dataset_order_t *o, int n, rng_t *rng);
 // The next index, reshuffling first when the pass is complete.
 uint32_t dataset_order_next(dataset_order_t *o, rng_t *rng);
 void dataset_order_free(dataset_order_t *o);
+// Rebuilds the pass a checkpoint recorded: the permutation drawn from
+// `drawn_from` over n indices, positioned at cursor (0 <= cursor <= n).
+void dataset_order_restore(dataset_order_t *o, int n, const rng_t *drawn_from, int cursor);
 
 #endif

@@ -320,3 +320,5 @@ const float *model_activation(const model_t *m, int i)
 size_t model_memory_bytes(const model_t *m) { return m->bytes; }
 
 void model_seed_dropout(model_t *m, uint64_t seed) { rng_seed(&m->dropout_rng, seed); }
+
+rng_t *model_dropout_rng(model_t *m) { return &m->dropout_rng; }

@@ -84,5 +84,7 @@ const float *model_activation(const model_t *m, int i);
 size_t model_memory_bytes(const model_t *m);
 // Re-seeds the dropout randomness (tests freeze masks this way).
 void model_seed_dropout(model_t *m, uint64_t seed);
+// The dropout masks' generator (a checkpoint that resumes exactly saves it).
+rng_t *model_dropout_rng(model_t *m);
 
 #endif

@@ -10,6 +10,8 @@
 #ifndef FS_TRAIN_CHECKPOINT_H
 #define FS_TRAIN_CHECKPOINT_H
 
+#include <stdbool.h>
+
 #include "node/base/err.h"
 #include "node/models/dcgan.h"
 #include "node/train/cvae_train.h"
@@ -22,6 +24,28 @@ int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *a
                               model_t **g_out, fs_err_t *err);
 // Loads both networks into a trainer built with the same architecture.
 int checkpoint_load_gan(const char *path, gan_trainer_t *t, int *epoch_out, fs_err_t *err);
+
+// A checkpoint that resumes exactly also holds the trainer's state: both
+// optimisers' moments and step counts, the latents' and shuffles' generator,
+// both networks' dropout generators and the pass over the data (where it
+// stands and the generator state it was drawn from).  About three times
+// the size of the weights alone; `fedsyn train` keeps it in --out.
+int checkpoint_save_gan_state(const char *path, gan_trainer_t *t, int epoch, int iter,
+                              const char *dataset, fs_err_t *err);
+
+// Where a resumed run stands.
+typedef struct {
+    int epoch;        // whole epochs done
+    int iter;         // iterations done into the next epoch (0 for weights only)
+    bool exact;       // the file held the trainer's state and it was restored
+    bool fresh_order; // ...except the data order: the data set has another size
+} checkpoint_resume_t;
+
+// Loads the weights and, where the file holds it, the trainer's state.  Call
+// after gan_trainer_set_data: restoring the data order needs the data.
+int checkpoint_resume_gan(const char *path, gan_trainer_t *t, checkpoint_resume_t *out,
+                          fs_err_t *err);
+
 // Reads only the architecture recorded in a GAN checkpoint.
 int checkpoint_read_arch(const char *path, dcgan_config_t *arch, fs_err_t *err);
 

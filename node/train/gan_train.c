@@ -149,4 +149,6 @@ model_t *gan_trainer_generator(gan_trainer_t *t) { return t->g; }
 model_t *gan_trainer_discriminator(gan_trainer_t *t) { return t->d; }
 adam_t *gan_trainer_adam_g(gan_trainer_t *t) { return t->adam_g; }
 adam_t *gan_trainer_adam_d(gan_trainer_t *t) { return t->adam_d; }
+rng_t *gan_trainer_rng(gan_trainer_t *t) { return &t->rng; }
+dataset_order_t *gan_trainer_order(gan_trainer_t *t) { return &t->order; }
 const dcgan_config_t *gan_trainer_arch(const gan_trainer_t *t) { return &t->arch; }

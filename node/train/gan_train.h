@@ -51,6 +51,11 @@ model_t *gan_trainer_discriminator(gan_trainer_t *t);
 adam_t *gan_trainer_adam_g(gan_trainer_t *t);
 adam_t *gan_trainer_adam_d(gan_trainer_t *t);
 const dcgan_config_t *gan_trainer_arch(const gan_trainer_t *t);
+// The latents' and shuffles' generator and the pass over the data: with the
+// optimisers and the networks' dropout generators, all a checkpoint needs to
+// continue training exactly where it stopped (checkpoint.h).
+rng_t *gan_trainer_rng(gan_trainer_t *t);
+dataset_order_t *gan_trainer_order(gan_trainer_t *t);
 
 // Generates n images (n <= batch) from fresh latents drawn from rng into
 // out (n x image floats), in inference mode.

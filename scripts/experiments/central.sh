@@ -6,10 +6,11 @@
 # real test set, its floor and ceiling, label coverage) and writes
 # DIR/table.md.  Training stops on Ctrl-C with a saved model; run it again
 # with the same DIR to score what is there (scores already made are kept).
-# When DIR already holds checkpoints, training continues from the latest
-# (its weights and epoch count; Adam's moments start afresh, as with
-# `fedsyn train --resume`) up to --epochs in total, so a run
-# cut short (a session's end) goes on where it stopped.
+# When DIR already holds a run, training goes on up to --epochs in total:
+# exactly where it stopped from DIR/gan.fsm (rewritten with the trainer's
+# state after every epoch and on Ctrl-C), else from the latest epoch's
+# weights (runs from before that state existed), so a run cut short (a
+# session's end) goes on where it stopped.
 #   usage: scripts/experiments/central.sh DIR [--epochs N] [--eval-only]
 #          [--n SAMPLES] [--threads T]
 set -euo pipefail
@@ -29,8 +30,10 @@ while (($#)); do
     esac
 done
 mkdir -p "$dir"
-# a private copy of the binary: rebuilding build/ during a long run changes nothing here
-[[ -x $dir/fedsyn ]] || cp "${FEDSYN:-build/fedsyn}" "$dir/fedsyn"
+# a private copy of the binary, taken afresh at each start (by rename, so a
+# copy still running is not disturbed): rebuilding build/ during a long
+# run changes nothing there
+cp "${FEDSYN:-build/fedsyn}" "$dir/fedsyn.new" && mv -f "$dir/fedsyn.new" "$dir/fedsyn"
 FEDSYN=$dir/fedsyn
 [[ -f evaluators/mnist.fsm ]] ||
     { echo "central.sh: no evaluators/mnist.fsm: run 'build/fedsyn evaluator train --dataset mnist'" >&2; exit 2; }
@@ -41,15 +44,18 @@ if ((!eval_only)); then
         e=${f##*.epoch}; e=${e%.fsm}
         ((e > done_epochs)) && done_epochs=$e
     done
-    if ((done_epochs > 0)); then
+    if [[ -f $dir/gan.fsm ]] && { ((done_epochs == 0)) || [[ ! $dir/gan.epoch$done_epochs.fsm -nt $dir/gan.fsm ]]; }; then
+        resume=(--resume "$dir/gan.fsm")
+    elif ((done_epochs > 0)); then
         resume=(--resume "$dir/gan.epoch$done_epochs.fsm")
     fi
     rc=0
     if ((done_epochs >= epochs)); then
         echo "central.sh: $dir already holds epoch $done_epochs of $epochs: scoring only" >&2
     else
-        echo "central.sh: training epochs $((done_epochs + 1))-$epochs into $dir (progress in $dir/train.log)" >&2
-        "$FEDSYN" train --dataset mnist --epochs $((epochs - done_epochs)) "${resume[@]}" \
+        echo "central.sh: training up to epoch $epochs into $dir${resume:+ from ${resume[1]}} (progress in $dir/train.log)" >&2
+        echo "central.sh: $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')" >> "$dir/train.log"
+        "$FEDSYN" train --dataset mnist --to-epoch "$epochs" "${resume[@]}" \
             --checkpoint-every 1 --threads "$threads" \
             --out "$dir/gan.fsm" --grid "$dir/final.png" 2>> "$dir/train.log" || rc=$?
     fi

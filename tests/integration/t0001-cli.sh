@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..22"
+echo "1..26"
 check "fedsyn --help" $RUN --help
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
@@ -44,6 +44,13 @@ PY
 check "train a narrow GAN on the fixture" $RUN train --data "$tmp/data" --width 8 --batch 16 --iters 5 --epochs 2 --checkpoint-every 1 --out "$tmp/gan.fsm" --grid "$tmp/grid.png"
 if grep -q "epoch 2/2 iter 5/5" "$tmp/err" && grep -q "img/s" "$tmp/err" && grep -q "ETA" "$tmp/err"; then ok "progress shows epoch, iteration, img/s, ETA"; else not_ok "progress line"; fi
 if [[ -s $tmp/gan.fsm && -s $tmp/gan.epoch1.fsm && -s $tmp/gan.epoch1.png ]] && head -c 8 "$tmp/grid.png" | od -An -c | grep -q "P   N   G"; then ok "model, checkpoints and PNG grid written"; else not_ok "outputs missing"; fi
+# --out keeps the trainer's state: two halves give the very same file as one run
+$RUN train --data "$tmp/data" --width 8 --batch 16 --iters 5 --epochs 1 --out "$tmp/half.fsm" --quiet 2>"$tmp/err" &&
+    $RUN train --data "$tmp/data" --width 8 --batch 16 --iters 5 --resume "$tmp/half.fsm" --to-epoch 2 --out "$tmp/half.fsm" --quiet 2>"$tmp/err"
+if grep -q "resuming .*half.fsm exactly: epoch 2, iteration 0, Adam step 5" "$tmp/err"; then ok "resume says it goes on exactly, from where"; else not_ok "resume message"; fi
+if cmp -s "$tmp/gan.fsm" "$tmp/half.fsm"; then ok "two halves (--epochs 1, then --resume --to-epoch 2) equal one run, bit for bit"; else not_ok "resumed run differs from one run"; fi
+says_ok() { local name=$1 want=$2; shift 2; "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?; if [[ $rc -eq 0 ]] && grep -q "$want" "$tmp/err"; then ok "$name"; else not_ok "$name (rc $rc)"; fi; }
+says_ok "--to-epoch at or below the checkpoint's epochs does nothing, and says so" "already holds 2 epochs" $RUN train --data "$tmp/data" --width 8 --batch 16 --iters 5 --resume "$tmp/half.fsm" --to-epoch 2 --out "$tmp/none.fsm"
 check "sample writes a grid and an IDX file" $RUN sample --model "$tmp/gan.fsm" --n 20 --grid "$tmp/s.png" --idx "$tmp/s.idx"
 size=$(stat -c %s "$tmp/s.idx" 2>/dev/null || echo 0)
 if [[ $size -eq $((16 + 20 * 784)) ]]; then ok "sample IDX holds 20 images"; else not_ok "sample IDX size $size"; fi
@@ -58,6 +65,7 @@ check "eval of a CVAE runs CAS with its true labels" bash -c "$RUN eval --model 
 fails_with_text() { local name=$1 want=$2; shift 2; "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?; if [[ $rc -ne 0 ]] && grep -q "$want" "$tmp/err"; then ok "$name"; else not_ok "$name (rc $rc)"; fi; }
 fails_with_text "sample refuses a classifier file, naming what it is" "a classifier file is not a generator" $RUN sample --model "$tmp/ev.fsm" --grid "$tmp/x.png"
 fails_with_text "evaluator train refuses an out-of-range shift, naming it" "shift '9': expected a whole number from 0 to 8" $RUN evaluator train --data "$tmp/data" --shift 9
+fails_with_text "train refuses --epochs beside --to-epoch" "not both" $RUN train --data "$tmp/data" --epochs 2 --to-epoch 3
 fails_with_text "train --model refuses an unknown model" "expected dcgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
 head -c 1000 "$tmp/gan.fsm" > "$tmp/cut.fsm"
 $RUN sample --model "$tmp/cut.fsm" --grid "$tmp/x.png" >"$tmp/out" 2>"$tmp/err"; rc=$?

@@ -15,6 +15,7 @@
 
 #include "node/base/mem.h"
 #include "node/metrics/fid.h"
+#include "node/nn/model_file.h"
 #include "node/train/checkpoint.h"
 #include "node/train/gan_train.h"
 #include "tests/support/fixtures.h"
@@ -115,6 +116,113 @@ static void test_checkpoint_round_trip(void **state)
     dataset_destroy(&data);
 }
 
+static void s_steps(gan_trainer_t *t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        gan_train_step(t, NULL);
+    }
+}
+
+static void s_assert_same_weights(gan_trainer_t *a, gan_trainer_t *b)
+{
+    model_t *ms[2][2] = {{gan_trainer_generator(a), gan_trainer_discriminator(a)},
+                         {gan_trainer_generator(b), gan_trainer_discriminator(b)}};
+    for (int i = 0; i < 2; i++) {
+        assert_memory_equal(model_params(ms[0][i]), model_params(ms[1][i]),
+                            sizeof(float) * model_param_count(ms[0][i]));
+    }
+}
+
+// Training 3 steps, saving, and resuming for 4 more (past a reshuffle of the
+// 20 images, with dropout on) gives the same bits as 7 steps in one go.
+static void test_checkpoint_resumes_exactly(void **state)
+{
+    (void)state;
+    dataset_t *data = fixture_shapes(20, 1);
+    gan_trainer_t *a = s_narrow(7, 8);
+    assert_int_equal(gan_trainer_set_data(a, data, NULL), 0);
+    s_steps(a, 3);
+    char path[512], weights[512];
+    snprintf(path, sizeof path, "%s/state.fsm", fixture_tmpdir());
+    snprintf(weights, sizeof weights, "%s/weights.fsm", fixture_tmpdir());
+    fs_err_t err = {0, ""};
+    assert_int_equal(checkpoint_save_gan_state(path, a, 0, 3, "shapes", &err), 0);
+    assert_int_equal(checkpoint_save_gan(weights, a, 0, "shapes", &err), 0);
+    s_steps(a, 4);
+
+    // another seed: everything that matters must come from the file
+    gan_trainer_t *b = s_narrow(99, 8);
+    assert_int_equal(gan_trainer_set_data(b, data, NULL), 0);
+    checkpoint_resume_t at;
+    assert_int_equal(checkpoint_resume_gan(path, b, &at, &err), 0);
+    assert_true(at.exact);
+    assert_false(at.fresh_order);
+    assert_int_equal(at.epoch, 0);
+    assert_int_equal(at.iter, 3);
+    assert_int_equal(gan_trainer_adam_g(b)->t, 3);
+    s_steps(b, 4);
+    s_assert_same_weights(a, b);
+    assert_memory_equal(gan_trainer_adam_g(a)->v, gan_trainer_adam_g(b)->v,
+                        sizeof(float) * gan_trainer_adam_g(a)->n);
+
+    // the weights alone resume too, but not exactly
+    gan_trainer_t *c = s_narrow(99, 8);
+    assert_int_equal(gan_trainer_set_data(c, data, NULL), 0);
+    assert_int_equal(checkpoint_resume_gan(weights, c, &at, &err), 0);
+    assert_false(at.exact);
+    assert_int_equal(at.iter, 0);
+    assert_int_equal(gan_trainer_adam_g(c)->t, 0);
+
+    // other data: the optimiser state still, a fresh order
+    dataset_t *more = fixture_shapes(24, 1);
+    gan_trainer_t *d = s_narrow(99, 8);
+    assert_int_equal(gan_trainer_set_data(d, more, NULL), 0);
+    assert_int_equal(checkpoint_resume_gan(path, d, &at, &err), 0);
+    assert_true(at.exact && at.fresh_order);
+    gan_trainer_destroy(&a);
+    gan_trainer_destroy(&b);
+    gan_trainer_destroy(&c);
+    gan_trainer_destroy(&d);
+    dataset_destroy(&data);
+    dataset_destroy(&more);
+}
+
+// A trainer section with a bad value is refused, naming the value.
+static void test_checkpoint_state_refused(void **state)
+{
+    (void)state;
+    dataset_t *data = fixture_shapes(20, 1);
+    gan_trainer_t *t = s_narrow(7, 8);
+    assert_int_equal(gan_trainer_set_data(t, data, NULL), 0);
+    model_t *g = gan_trainer_generator(t), *d = gan_trainer_discriminator(t);
+    const char *meta = "arch=dcgan latent=100 g_width=16 d_width=8 img=1x28x28 epoch=2\n";
+    const char *bad[] = {
+        "iter=1 adam_steps_g=-4 adam_steps_d=1", // a negative step count
+        "iter=1 adam_steps_g=1 adam_steps_d=1 order_n=20 order_cursor=21", // past the end
+        "iter=1 adam_steps_g=1 adam_steps_d=1 order_n=20 order_cursor=0 rng=12:zz",
+    };
+    const char *names[] = {"adam_steps_g", "order_cursor", "'rng'"};
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad-state.fsm", fixture_tmpdir());
+    for (int i = 0; i < 3; i++) {
+        model_section_t s[3] = {
+            {"meta", SECTION_TEXT, meta, strlen(meta)},
+            {"generator", SECTION_FLOATS, model_params(g), model_param_count(g) * 4},
+            {"discriminator", SECTION_FLOATS, model_params(d), model_param_count(d) * 4},
+        };
+        model_section_t all[4] = {s[0], s[1], s[2], {"trainer", SECTION_TEXT, bad[i],
+                                                      strlen(bad[i])}};
+        fs_err_t err = {0, ""};
+        assert_int_equal(model_file_save(path, all, 4, &err), 0);
+        checkpoint_resume_t at;
+        assert_int_not_equal(checkpoint_resume_gan(path, t, &at, &err), 0);
+        assert_non_null(strstr(err.msg, names[i]));
+        assert_false(at.exact);
+    }
+    gan_trainer_destroy(&t);
+    dataset_destroy(&data);
+}
+
 // 7x7 average-pooled pixels: a fixed feature space that needs no training.
 static fid_stats_t *s_pooled_stats(const float *x, int n)
 {
@@ -184,6 +292,8 @@ int main(void)
         cmocka_unit_test(test_gan_step_allocates_nothing),
         cmocka_unit_test(test_gan_is_reproducible),
         cmocka_unit_test(test_checkpoint_round_trip),
+        cmocka_unit_test(test_checkpoint_resumes_exactly),
+        cmocka_unit_test(test_checkpoint_state_refused),
         cmocka_unit_test(test_short_training_moves_towards_data),
     };
     return cmocka_run_group_tests_name("gan_train", tests, NULL, fixture_teardown);
