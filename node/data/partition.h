@@ -4,7 +4,8 @@
  *    FedSyn split {0,1,2} {3,4,5,6} {7,8,9});
  *  - Dirichlet(alpha): for every class, shares over the members are drawn
  *    from Dirichlet(alpha) and the class's images are dealt out in those
- *    shares (GenFL; small alpha = skewed, large alpha = nearly IID);
+ *    shares (GenFL; small alpha = skewed, large alpha = nearly IID); a draw
+ *    that leaves a member with no image is drawn again;
  *  - IID: a random equal split.
  * Every image goes to exactly one member.
  *
@@ -20,6 +21,8 @@
 #include "node/data/dataset.h"
 
 #define PARTITION_MAX_CLIENTS 1024
+// Dirichlet draws tried before a split that leaves a member empty is refused.
+#define PARTITION_DIRICHLET_DRAWS 1000
 
 typedef struct {
     int n_clients;  // members

@@ -251,6 +251,7 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
         }
         appended++;
         self->have_global = 0;
+        fed_print_round(self, &fed_state(self)->last);
     }
     if (s.model && !self->have_global) {
         float *w = fed_model_check(self, s.model, s.count, fed_state(self)->model_hash);

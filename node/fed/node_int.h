@@ -144,6 +144,9 @@ int fed_federation_done(const node_t *self);
 int64_t fed_attempt_deadline(const node_t *self, uint32_t attempt);
 void fed_free_got(node_t *self);
 void fed_enter_round(node_t *self);
+// The one stdout line per round (fedsyn node's output), for block b: every
+// block this node appends prints it, whether it came by gossip or by sync.
+void fed_print_round(node_t *self, const block_t *b);
 void fed_save_global(node_t *self);
 // A model received from a peer (count float32 at bytes, maybe unaligned):
 // a new vector when it has the global model's size and hashes to `want`,

@@ -59,7 +59,7 @@ void fed_enter_round(node_t *self)
     }
 }
 
-static void s_print_round(node_t *self, const block_t *b)
+void fed_print_round(node_t *self, const block_t *b)
 {
     char agg[9], eps[80];
     if (budget_is_formal(b->privacy.mechanism)) {
@@ -153,7 +153,7 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
         } else {
             self->have_global = 0; // a sync reply fetches it
         }
-        s_print_round(self, &fed_state(self)->last);
+        fed_print_round(self, &fed_state(self)->last);
         fed_enter_round(self);
     }
     free(w);
@@ -314,7 +314,7 @@ void fed_close_round(node_t *self)
             log_info("round %llu closed: %d updates averaged, block signed, appended and "
                      "queued to %zu peers in %lld ms", (unsigned long long)self->round,
                      self->n_got, transport_peer_count(self->net), (long long)(fed_mono() - t0));
-            s_print_round(self, &fed_state(self)->last);
+            fed_print_round(self, &fed_state(self)->last);
             fed_enter_round(self);
         }
         bytes_writer_reset(&w);

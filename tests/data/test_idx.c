@@ -195,6 +195,21 @@ static void test_partitions(void **state)
         partition_destroy(&p);
     }
     assert_int_equal(partition_dirichlet(d, 10, 0, &rng, &p, &err), FS_EINVAL);
+    // alpha 0.01: many first draws leave a member empty; none survives
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        rng_seed(&rng, seed);
+        assert_int_equal(partition_dirichlet(d, 10, 0.01, &rng, &p, &err), 0);
+        for (int k = 0; k < 10; k++) {
+            assert_true(p->count[k] > 0);
+        }
+        partition_destroy(&p);
+    }
+    // ...and where no draw can give every member an image, a clear refusal
+    dataset_t *few = fixture_shapes(12, 1);
+    assert_int_equal(partition_dirichlet(few, 10, 0.001, &rng, &p, &err), FS_EINVAL);
+    assert_null(p);
+    assert_non_null(strstr(err.msg, "left a member with no images"));
+    dataset_destroy(&few);
     assert_int_equal(partition_iid(d, 3, &rng, &p, &err), 0);
     assert_int_equal(p->count[0] + p->count[1] + p->count[2], 1000);
     partition_destroy(&p);
