@@ -150,22 +150,27 @@ int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *a
     return rc;
 }
 
+// Both networks' weights into t; a message names the file.
+static int s_load_gan_weights(const model_file_t *f, const char *path, gan_trainer_t *t,
+                              fs_err_t *err)
+{
+    model_t *g = gan_trainer_generator(t), *d = gan_trainer_discriminator(t);
+    int rc = model_file_floats(f, "generator", model_params(g), model_param_count(g), err);
+    rc = rc ? rc
+            : model_file_floats(f, "discriminator", model_params(d), model_param_count(d),
+                                err);
+    return rc ? fs_err_prefix(err, rc, "%s: ", path) : 0;
+}
+
 int checkpoint_load_gan(const char *path, gan_trainer_t *t, int *epoch_out, fs_err_t *err)
 {
     model_file_t *f = model_file_load(path, err);
     if (!f) {
         return err ? err->code : FS_ECORRUPT;
     }
-    model_t *g = gan_trainer_generator(t), *d = gan_trainer_discriminator(t);
-    int rc = model_file_floats(f, "generator", model_params(g), model_param_count(g), err);
-    rc = rc ? rc
-            : model_file_floats(f, "discriminator", model_params(d), model_param_count(d),
-                                err);
+    int rc = s_load_gan_weights(f, path, t, err);
     if (rc == 0 && epoch_out) {
         rc = s_meta_int(f, path, "epoch", epoch_out, err);
-    }
-    if (rc) {
-        fs_err_prefix(err, rc, "%s: ", path);
     }
     model_file_destroy(&f);
     return rc;
@@ -222,13 +227,7 @@ int checkpoint_resume_gan(const char *path, gan_trainer_t *t, checkpoint_resume_
         return err ? err->code : FS_ECORRUPT;
     }
     model_t *g = gan_trainer_generator(t), *d = gan_trainer_discriminator(t);
-    int rc = model_file_floats(f, "generator", model_params(g), model_param_count(g), err);
-    rc = rc ? rc
-            : model_file_floats(f, "discriminator", model_params(d), model_param_count(d),
-                                err);
-    if (rc) {
-        fs_err_prefix(err, rc, "%s: ", path);
-    }
+    int rc = s_load_gan_weights(f, path, t, err);
     rc = rc ? rc : s_meta_int(f, path, "epoch", &out->epoch, err);
     if (rc || !model_file_text(f, "trainer")) {
         model_file_destroy(&f);
