@@ -12,8 +12,8 @@
  * input, one sgemm with K = in_c * taps, and a strided copy into the
  * output.  The textbook route (col = W^T x, then col2im) gives an sgemm
  * with K = in_c and an out_c*kh*kw-row result that has to be zeroed,
- * written and scattered back; on the FedSyn generator it ran at ~60% of
- * the speed of the backward pass's products (docs/engine.md).
+ * written and scattered back: on the FedSyn generator, col2im and that
+ * zeroing took 17% of a training step's perf samples (docs/engine.md).
  *
  * Backward: im2col of dy and two sgemms (dW = x col^T, dx = W col).
  */
