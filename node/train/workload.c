@@ -181,7 +181,7 @@ static s_classifier_t *s_classifier_new(int batch, uint64_t seed)
     model_seed_dropout(c->m, seed + 7);
     c->adam = adam_new(model_param_count(c->m), 1e-3f, 0.9f, 0.999f, 1e-7f);
     rng_seed(&c->rng, seed ^ 0xc1a55u);
-    c->x = xfloats((size_t)batch * 784);
+    c->x = xfloats((size_t)batch * model_input_size(c->m));
     c->y = xmalloc((size_t)batch);
     return c;
 }
@@ -217,7 +217,7 @@ static int s_classifier_set_data(s_classifier_t *c, const dataset_t *d, fs_err_t
 
 static void s_classifier_step(s_classifier_t *c, int batch, workload_stats_t *st)
 {
-    const size_t img = 784;
+    const size_t img = dataset_image_size(c->data); // = the model's input (set_data checked)
     for (int i = 0; i < batch; i++) {
         uint32_t k = dataset_order_next(&c->order, &c->rng);
         memcpy(c->x + (size_t)i * img, c->data->x + (size_t)k * img, sizeof(float) * img);
