@@ -35,11 +35,14 @@
 #   --oneshot "1e-5"   Laplace scales of the one-shot rows ("" for none)
 #   --continue DIR  finish an interrupted run in DIR: rows that have their
 #            eval.json are kept, the others are (re)made with the same mode
+#   --rescore DIR   score every finished row of DIR again with the current
+#            build and evaluator (after a better evaluator); each old
+#            eval.json is kept as eval.TIMESTAMP.json, then the table is redone
 # Results go to runs/experiments/fedsyn-MODE-TIMESTAMP/ (never overwritten).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-mode=quick out="" port=7600 resume=0
+mode=quick out="" port=7600 resume=0 rescore=0
 scales="1e-6 1e-5 1e-4 1e-3 1e-2 1e-1 1"
 dp_eps="8 1000"
 oneshot="1e-5"
@@ -50,11 +53,12 @@ while (( $# )); do
         --smoke) mode=smoke ;;
         --out) out=$2; shift ;;
         --continue) out=$2; resume=1; shift ;;
+        --rescore) out=$2; resume=1; rescore=1; shift ;;
         --scales) scales=$2; shift ;;
         --dp-eps) dp_eps=$2; shift ;;
         --oneshot) oneshot=$2; shift ;;
         --port) port=$2; shift ;;
-        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "fedsyn.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -77,9 +81,12 @@ out=${out:-runs/experiments/fedsyn-$mode-$(date +%Y%m%d-%H%M%S)}
 [[ -f evaluators/mnist.fsm ]] ||
     { echo "fedsyn.sh: no evaluator: run 'build/fedsyn evaluator train --dataset mnist'" >&2; exit 2; }
 mkdir -p "$out/bin"
-# a private copy of the binary: rebuilding build/ during a run cannot change it
-cp "${FEDSYN:-build/fedsyn}" "$out/bin/fedsyn"
-FEDSYN=$(cd "$out/bin" && pwd)/fedsyn
+# a private copy of the binary: rebuilding build/ during a run cannot change
+# it (a rescore gets its own, leaving the one that trained the rows alone)
+bin=fedsyn
+(( rescore )) && bin=fedsyn-rescore
+cp "${FEDSYN:-build/fedsyn}" "$out/bin/$bin"
+FEDSYN=$(cd "$out/bin" && pwd)/$bin
 export FEDSYN
 total_iters=$(( rounds * iters ))
 t_start=$SECONDS
@@ -147,6 +154,29 @@ federate() {
     "$FEDSYN" ledger show "$out/$row/state/alice/ledger.fsl" > "$out/$row/ledger.txt"
     score "$row" "$out/$row/state/alice/global.fsm"
 }
+
+if (( rescore )); then
+    stamp=$(date +%Y%m%d-%H%M%S)
+    log "rescoring the finished rows with $(git rev-parse --short HEAD 2>/dev/null || echo '?')'s build and evaluators/mnist.fsm (old scores kept as eval.$stamp.json)"
+    # central first: the others are scored against its samples
+    rows=(central)
+    for e in "$out"/*/eval.json; do
+        row=$(basename "$(dirname "$e")")
+        [[ $row == central ]] || rows+=("$row")
+    done
+    for row in "${rows[@]}"; do
+        e=$out/$row/eval.json
+        [[ -f $e ]] || continue
+        model=$out/$row/gan.fsm
+        [[ -f $model ]] || model=$out/$row/state/alice/global.fsm
+        [[ -f $model ]] || { log "$row: no model file, not rescored"; continue; }
+        mv "$e" "$out/$row/eval.$stamp.json"
+        score "$row" "$model"
+    done
+    python3 scripts/experiments/summarize.py "$out"
+    log "rescored in $(( (SECONDS - t_start) / 60 )) min: $out/table.md"
+    exit 0
+fi
 
 train_alone central ""
 train_alone alone-012 "0,1,2"

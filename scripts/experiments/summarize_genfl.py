@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """summarize_genfl.py - the table of one GenFL experiment folder.
 
-usage: scripts/experiments/summarize_genfl.py RUNDIR
+usage: scripts/experiments/summarize_genfl.py RUNDIR [RUNDIR ...] [--out DIR]
 
 Reads RUNDIR/settings.json and every RUNDIR/DATASET-seedS-alphaA/eval.json
 (fedsyn eval --json of the federation's global CVAE) and writes
-RUNDIR/results.json and RUNDIR/table.md: per split (IID, then alpha from
-large to small) and data set, the CVAE's CAS as mean +- standard deviation
-over the seeds, with FID against the real test set and the classes present.
+results.json and table.md into RUNDIR (or DIR): per split (IID, then alpha
+from large to small) and data set, the CVAE's CAS as mean +- standard
+deviation over the seeds, with FID against the real test set and the
+classes present, and the downstream classifier's accuracies.
+
+Several RUNDIRs (e.g. one per seed, run on different days) are pooled into
+one table written to --out; they must share the settings that shape a
+figure (clients, rounds, iterations, model, scoring, downstream budget), and
+no (data set, seed, split) may appear twice, and every row of a data set
+must have been scored by the same evaluator.
 """
 import json
 import os
@@ -31,13 +38,62 @@ def mean_sd(xs, scale=1.0, digits=2):
     return ("%." + str(digits) + "f ± %." + str(digits) + "f") % (m, statistics.stdev(xs) * scale)
 
 
+# settings that change what a figure means; runs pooled into one table must agree
+SAME = ("clients", "rounds", "local_iters", "batch", "model", "eval_samples", "cas_epochs")
+SAME_DOWN = ("rounds", "local_iters", "batch", "pretrain_epochs", "pretrain_samples")
+
+
+def die(msg):
+    print("summarize_genfl: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def load_settings(run):
+    s = json.load(open(os.path.join(run, "settings.json")))
+    ds_path = os.path.join(run, "downstream-settings.json")
+    if os.path.exists(ds_path):
+        s = dict(s, downstream=json.load(open(ds_path)))
+    return s
+
+
+def check_same(first, run0, other, run):
+    for k in SAME:
+        if first.get(k) != other.get(k):
+            die("%s has %s=%r but %s has %r: these runs cannot share a table"
+                % (run, k, other.get(k), run0, first.get(k)))
+    a, b = first.get("downstream"), other.get("downstream")
+    if a and b:
+        for k in SAME_DOWN:
+            if a.get(k) != b.get(k):
+                die("%s's downstream has %s=%r but %s's has %r: these runs cannot share a table"
+                    % (run, k, b.get(k), run0, a.get(k)))
+
+
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    out = None
+    if "--out" in args:
+        i = args.index("--out")
+        if i + 1 >= len(args):
+            die("--out needs a folder")
+        out = args[i + 1]
+        del args[i:i + 2]
+    if not args or any(a.startswith("-") for a in args):
         print(__doc__)
         sys.exit(2)
-    run = sys.argv[1]
-    settings = json.load(open(os.path.join(run, "settings.json")))
+    if len(args) > 1 and out is None:
+        die("pooling %d runs needs --out DIR (where table.md and results.json go)" % len(args))
+    out = out or args[0]
+    settings = load_settings(args[0])
     rows = {}
+    where = {}
+    for run in args:
+        check_same(settings, args[0], load_settings(run), run)
+        s_rows(run, rows, where)
+    s_table(settings, rows, out, args)
+
+
+def s_rows(run, rows, where):
     for name in sorted(os.listdir(run)):
         m = ROW.match(name)
         path = os.path.join(run, name, "eval.json")
@@ -47,15 +103,31 @@ def main():
         sec = os.path.join(run, name, "seconds")
         acc_path = os.path.join(run, name, "downstream", "acc.json")
         acc = json.load(open(acc_path)) if os.path.exists(acc_path) else {}
+        key = (m.group(1), m.group(2), m.group(3))
+        if key in where:
+            die("%s appears in both %s and %s" % (name, where[key], run))
+        where[key] = run
         rows.setdefault((m.group(3), m.group(1)), []).append({
             "seed": int(m.group(2)), "cas": ev["cas"]["accuracy"], "fid": ev["fid_test"],
             "classes": ev["coverage"]["classes_present"],
             "without": acc.get("without"), "with": acc.get("with"),
             "pretrained_only": acc.get("pretrained_only"),
-            "seconds": int(open(sec).read()) if os.path.exists(sec) else None})
+            "seconds": int(open(sec).read()) if os.path.exists(sec) else None,
+            "floor": ev["fid_floor_train_vs_test"], "run": run})
+
+
+def s_table(settings, rows, out, runs):
     if not rows:
-        print("summarize_genfl: no scored rows in %s" % run, file=sys.stderr)
-        sys.exit(1)
+        die("no scored rows in %s" % " ".join(runs))
+    # FID from two evaluators cannot be averaged.  The real train-vs-test FID
+    # every eval.json carries depends only on the evaluator (the data are
+    # fixed), so a differing floor means a differing evaluator.
+    for d in {k[1] for k in rows}:
+        floors = {(x["floor"], x["run"]) for k, r in rows.items() if k[1] == d for x in r}
+        if len({f for f, _ in floors}) > 1:
+            die("%s rows were scored by different evaluators (train-vs-test FID %s): "
+                "score them again with one ('fedsyn eval')" % (
+                    d, ", ".join("%.4f in %s" % f for f in sorted(floors))))
     datasets = [d for d in ("mnist", "fashion") if any(k[1] == d for k in rows)]
     splits = sorted({k[0] for k in rows}, key=split_key)
     cols = ["CAS (%)", "FID", "classes", "classifier without pre-training (%)",
@@ -78,9 +150,8 @@ def main():
                  "real test set; FID in the evaluator's features." % (
                      settings["model"].split(":")[1], settings["clients"], settings["rounds"],
                      settings["local_iters"], settings["cas_epochs"], settings["eval_samples"]))
-    ds_path = os.path.join(run, "downstream-settings.json")
-    if os.path.exists(ds_path):
-        ds = json.load(open(ds_path))
+    ds = settings.get("downstream")
+    if ds:
         lines.append("Downstream classifier (the evaluator's LeNet-style CNN, not the poster's "
                      "ExquisiteNetV1) trained by FedAvg over the same clients and split, %d rounds "
                      "x %d local iterations of batch %d; pre-training: %d epochs on %d labelled "
@@ -88,10 +159,13 @@ def main():
                      "classifier federation's genesis. Accuracy on the real test set." % (
                          ds["rounds"], ds["local_iters"], ds["batch"], ds["pretrain_epochs"],
                          ds["pretrain_samples"]))
-        settings = dict(settings, downstream=ds)
-    json.dump({"settings": settings, "rows": {"%s/%s" % k: v for k, v in rows.items()}},
-              open(os.path.join(run, "results.json"), "w"), indent=1)
-    open(os.path.join(run, "table.md"), "w").write("\n".join(lines) + "\n")
+    seeds = sorted({x["seed"] for r in rows.values() for x in r})
+    lines.append("Seeds pooled: %s, from %s." % (" ".join(map(str, seeds)), " ".join(runs)))
+    os.makedirs(out, exist_ok=True)
+    json.dump({"settings": settings, "runs": runs,
+               "rows": {"%s/%s" % k: v for k, v in rows.items()}},
+              open(os.path.join(out, "results.json"), "w"), indent=1)
+    open(os.path.join(out, "table.md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
