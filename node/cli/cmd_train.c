@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "node/cli/cli.h"
+#include "node/cli/train_loop.h"
 #include "node/cli/train_opts.h"
+#include "node/base/mem.h"
 #include "node/image/png_grid.h"
 #include "node/nn/blas.h"
 #include "node/train/checkpoint.h"
@@ -117,9 +119,6 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
     if (o->to_epoch && epochs_given) {
         return cli_usage(CMD, "give --epochs (more epochs) or --to-epoch (epochs in all), not both");
     }
-    if (o->to_epoch && o->cvae_hidden) {
-        return cli_usage(CMD, "--to-epoch applies to the GAN; use --epochs with --model cvae");
-    }
     if (!o->batch) {
         o->batch = o->cvae_hidden ? 64 : 256;
     }
@@ -132,21 +131,52 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
     return 0;
 }
 
-static int s_save_grid(const char *path, gan_trainer_t *t, fs_err_t *err)
+static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
 {
+    gan_trainer_t *t = trainer;
     const dcgan_config_t *a = gan_trainer_arch(t);
     model_t *g = gan_trainer_generator(t);
     const int n = 100 < model_max_batch(g) ? 100 : model_max_batch(g);
     rng_t rng;
     rng_seed(&rng, 12345); // the same latents at every checkpoint: comparable grids
-    float *z = malloc(sizeof(float) * (size_t)n * a->latent);
-    float *img = malloc(sizeof(float) * (size_t)n * model_output_size(g));
+    float *z = xfloats((size_t)n * a->latent);
+    float *img = xfloats((size_t)n * model_output_size(g));
     gan_generate(g, a->latent, n, &rng, z, img);
     int rc = png_grid_save(path, img, n, a->img_c, a->img_h, a->img_w, 10, 2, err);
     free(z);
     free(img);
     return rc;
 }
+
+static void s_step(void *trainer, double st[TRAIN_LOOP_STATS])
+{
+    gan_step_stats_t s;
+    gan_train_step(trainer, &s);
+    st[0] = s.d_loss;
+    st[1] = s.g_loss;
+    st[2] = s.d_acc_real;
+    st[3] = s.d_acc_fake;
+}
+
+static void s_describe(const double a[TRAIN_LOOP_STATS], char *buf, size_t n)
+{
+    snprintf(buf, n, "d_loss %.3f g_loss %.3f  d_acc real %.2f fake %.2f", a[0], a[1], a[2],
+             a[3]);
+}
+
+static int s_save_weights(const char *path, void *t, int epoch, const char *dataset,
+                          fs_err_t *err)
+{
+    return checkpoint_save_gan(path, t, epoch, dataset, err);
+}
+
+static int s_save_state(const char *path, void *t, int epoch, int iter, const char *dataset,
+                        fs_err_t *err)
+{
+    return checkpoint_save_gan_state(path, t, epoch, iter, dataset, err);
+}
+
+static long s_adam_steps(void *t) { return gan_trainer_adam_g(t)->t; }
 
 void train_stem(const char *path, char *stem, size_t n)
 {
@@ -210,104 +240,14 @@ int cmd_train(int argc, char **argv)
                         o.resume ? "resume from a checkpoint of the same --width" : NULL);
     }
     const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
-    if (at.iter >= iters) { // stopped at the end of an epoch of these settings
-        at.epoch++;
-        at.iter = 0;
-    }
-    const long end_epoch = o.to_epoch ? o.to_epoch : at.epoch + o.epochs;
-    if (end_epoch <= at.epoch) {
-        fprintf(stderr, "fedsyn train: %s already holds %d epochs (--to-epoch %ld): nothing to do\n",
-                o.resume, at.epoch, o.to_epoch);
-        gan_trainer_destroy(&t);
-        dataset_destroy(&data);
-        return EXIT_OK;
-    }
-    const long total = (end_epoch - at.epoch) * iters - at.iter;
-    fprintf(stderr,
-            "fedsyn train: %d images (%s), G %zu + D %zu parameters (width %ld), batch %ld, "
-            "epochs %d-%ld x %ld iterations, %d BLAS threads\n",
-            data->n, dir, model_param_count(gan_trainer_generator(t)),
-            model_param_count(gan_trainer_discriminator(t)), o.width, o.batch, at.epoch + 1,
-            end_epoch, iters, blas_threads());
-    if (at.exact) {
-        fprintf(stderr,
-                "fedsyn train: resuming %s exactly: epoch %d, iteration %d, Adam step %ld%s\n",
-                o.resume, at.epoch + 1, at.iter, gan_trainer_adam_g(t)->t,
-                at.fresh_order ? "; the data differ in size from the checkpoint's, so their "
-                                 "order starts afresh" : "");
-    } else if (o.resume) {
-        fprintf(stderr,
-                "fedsyn train: resuming %s from its weights (%d epochs): it holds no trainer "
-                "state, so Adam's moments and the data order start afresh\n",
-                o.resume, at.epoch);
-    }
-    cli_catch_signals();
-    char stem[1024], path[1100];
-    train_stem(o.out, stem, sizeof stem);
-    double t0 = cli_now(), last = t0;
-    long done = 0, k = at.iter;
-    int epoch = at.epoch; // whole epochs done
-    gan_step_stats_t st = {0, 0, 0, 0};
-    while (epoch < end_epoch && !cli_interrupted) {
-        double sum_d = 0, sum_g = 0, sum_r = 0, sum_f = 0;
-        const long k0 = k;
-        for (; k < iters && !cli_interrupted; k++) {
-            gan_train_step(t, &st);
-            done++;
-            sum_d += st.d_loss;
-            sum_g += st.g_loss;
-            sum_r += st.d_acc_real;
-            sum_f += st.d_acc_fake;
-            double now = cli_now();
-            if (!o.quiet && (now - last >= 2.0 || k + 1 == iters)) {
-                double rate = (double)done * o.batch / (now - t0), seen = (double)(k + 1 - k0);
-                char eta[32];
-                cli_duration((double)(total - done) * o.batch / rate, eta, sizeof eta);
-                fprintf(stderr,
-                        "epoch %d/%ld iter %ld/%ld  d_loss %.3f g_loss %.3f  "
-                        "d_acc real %.2f fake %.2f  %.0f img/s  ETA %s\n",
-                        epoch + 1, end_epoch, k + 1, iters, sum_d / seen, sum_g / seen,
-                        sum_r / seen, sum_f / seen, rate, eta);
-                last = now;
-            }
-        }
-        if (cli_interrupted) {
-            break; // k iterations of this epoch are done; the state below records them
-        }
-        epoch++;
-        k = 0;
-        if (o.every && epoch % o.every == 0) {
-            // the epoch's weights and grid, and --out with the state to resume from
-            snprintf(path, sizeof path, "%s.epoch%d.fsm", stem, epoch);
-            if (checkpoint_save_gan(path, t, epoch, o.dataset, &err) == 0 &&
-                checkpoint_save_gan_state(o.out, t, epoch, 0, o.dataset, &err) == 0) {
-                snprintf(path, sizeof path, "%s.epoch%d.png", stem, epoch);
-                s_save_grid(path, t, &err);
-                fprintf(stderr, "checkpoint: %s.epoch%d.fsm and .png; %s resumes here\n", stem,
-                        epoch, o.out);
-            } else {
-                fprintf(stderr, "fedsyn train: warning: %s\n", err.msg);
-            }
-        }
-    }
-    rc = checkpoint_save_gan_state(o.out, t, epoch, (int)k, o.dataset, &err);
-    if (rc == 0 && o.grid) {
-        rc = s_save_grid(o.grid, t, &err);
-    }
-    char took[32];
-    cli_duration(cli_now() - t0, took, sizeof took);
-    if (rc == 0) {
-        fprintf(stderr, "fedsyn train: %ld iterations in %s; wrote %s%s%s\n", done, took,
-                o.out, o.grid ? " and " : "", o.grid ? o.grid : "");
-        if (cli_interrupted) {
-            fprintf(stderr, "fedsyn train: stopped in epoch %d at iteration %ld; "
-                            "'--resume %s' goes on from there\n", epoch + 1, k, o.out);
-        }
-    }
+    char banner[256];
+    snprintf(banner, sizeof banner, "%d images (%s), G %zu + D %zu parameters (width %ld), batch %ld",
+             data->n, dir, model_param_count(gan_trainer_generator(t)),
+             model_param_count(gan_trainer_discriminator(t)), o.width, o.batch);
+    const train_loop_t loop = {t, s_step, s_describe, s_save_weights, s_save_state, s_save_grid,
+                               s_adam_steps, banner};
+    rc = train_loop_run(&o, &loop, at, iters);
     gan_trainer_destroy(&t);
     dataset_destroy(&data);
-    if (rc) {
-        return cli_fail(CMD, &err, "check that the output directory exists and is writable");
-    }
-    return cli_interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+    return rc;
 }

@@ -5,9 +5,9 @@
 
 #include "node/base/mem.h"
 #include "node/cli/cli.h"
+#include "node/cli/train_loop.h"
 #include "node/cli/train_opts.h"
 #include "node/image/png_grid.h"
-#include "node/nn/blas.h"
 #include "node/train/checkpoint.h"
 #include "node/train/cvae_train.h"
 
@@ -39,6 +39,36 @@ static int s_save_grid(const char *path, cvae_trainer_t *t, fs_err_t *err)
     return rc;
 }
 
+static void s_step(void *trainer, double st[TRAIN_LOOP_STATS])
+{
+    cvae_step_stats_t s;
+    cvae_train_step(trainer, &s);
+    st[0] = s.loss;
+    st[1] = s.recon;
+    st[2] = s.kl;
+}
+
+static void s_describe(const double a[TRAIN_LOOP_STATS], char *buf, size_t n)
+{
+    snprintf(buf, n, "loss %.2f (recon %.2f, kl %.2f)", a[0], a[1], a[2]);
+}
+
+static int s_save_weights(const char *path, void *t, int epoch, const char *dataset,
+                          fs_err_t *err)
+{
+    return checkpoint_save_cvae(path, t, epoch, dataset, err);
+}
+
+static int s_save_state(const char *path, void *t, int epoch, int iter, const char *dataset,
+                        fs_err_t *err)
+{
+    return checkpoint_save_cvae_state(path, t, epoch, iter, dataset, err);
+}
+
+static int s_grid(const char *path, void *t, fs_err_t *err) { return s_save_grid(path, t, err); }
+
+static long s_adam_steps(void *t) { return cvae_trainer_adam_enc(t)->t; }
+
 int train_cvae_run(const train_opts_t *o, const dataset_t *data)
 {
     fs_err_t err = {0, ""};
@@ -50,74 +80,24 @@ int train_cvae_run(const train_opts_t *o, const dataset_t *data)
     cfg.batch = (int)o->batch;
     cfg.seed = (uint64_t)o->seed;
     cvae_trainer_t *t = cvae_trainer_new(&arch, &cfg);
-    if (o->resume && checkpoint_load_cvae(o->resume, t, &err)) {
+    checkpoint_resume_t at = {0, 0, false, false};
+    // the data first: restoring a checkpoint's data order needs them
+    if (cvae_trainer_set_data(t, data, &err) ||
+        (o->resume && checkpoint_resume_cvae(o->resume, t, &at, &err))) {
         cvae_trainer_destroy(&t);
-        return cli_fail(CMD, &err, "resume from a CVAE file of the same --model cvae:H");
-    }
-    if (cvae_trainer_set_data(t, data, &err)) {
-        cvae_trainer_destroy(&t);
-        return cli_fail(CMD, &err, NULL);
+        return cli_fail(CMD, &err,
+                        o->resume ? "resume from a CVAE file of the same --model cvae:H" : NULL);
     }
     const long iters = o->iters ? o->iters : (data->n / o->batch > 0 ? data->n / o->batch : 1);
-    const long total = iters * o->epochs;
-    fprintf(stderr,
-            "fedsyn train: %d images, CVAE encoder %zu + decoder %zu parameters (hidden %d, "
-            "latent %d), batch %ld, %ld epochs x %ld iterations, %d BLAS threads\n",
-            data->n, model_param_count(cvae_trainer_encoder(t)),
-            model_param_count(cvae_trainer_decoder(t)), arch.hidden, arch.latent, o->batch,
-            o->epochs, iters, blas_threads());
-    cli_catch_signals();
-    char stem[1024], path[1100];
-    train_stem(o->out, stem, sizeof stem);
-    double t0 = cli_now(), last = t0;
-    long done = 0;
-    int ep;
-    cvae_step_stats_t st = {0};
-    for (ep = 0; ep < o->epochs && !cli_interrupted; ep++) {
-        double sum = 0, sum_r = 0, sum_k = 0;
-        for (long k = 0; k < iters && !cli_interrupted; k++) {
-            cvae_train_step(t, &st);
-            done++;
-            sum += st.loss;
-            sum_r += st.recon;
-            sum_k += st.kl;
-            double now = cli_now();
-            if (!o->quiet && (now - last >= 2.0 || k + 1 == iters)) {
-                double rate = (double)done * o->batch / (now - t0);
-                char eta[32];
-                cli_duration((double)(total - done) * o->batch / rate, eta, sizeof eta);
-                fprintf(stderr,
-                        "epoch %d/%ld iter %ld/%ld  loss %.2f (recon %.2f, kl %.2f)  %.0f img/s  "
-                        "ETA %s\n",
-                        ep + 1, o->epochs, k + 1, iters, sum / (k + 1), sum_r / (k + 1),
-                        sum_k / (k + 1), rate, eta);
-                last = now;
-            }
-        }
-        if (o->every && (ep + 1) % o->every == 0 && !cli_interrupted) {
-            snprintf(path, sizeof path, "%s.epoch%d.fsm", stem, ep + 1);
-            if (checkpoint_save_cvae(path, t, ep + 1, o->dataset, &err) == 0) {
-                snprintf(path, sizeof path, "%s.epoch%d.png", stem, ep + 1);
-                s_save_grid(path, t, &err);
-                fprintf(stderr, "checkpoint: %s.epoch%d.fsm and .png\n", stem, ep + 1);
-            } else {
-                fprintf(stderr, "fedsyn train: warning: %s\n", err.msg);
-            }
-        }
-    }
-    int rc = checkpoint_save_cvae(o->out, t, cli_interrupted ? ep - 1 : ep, o->dataset, &err);
-    if (rc == 0 && o->grid) {
-        rc = s_save_grid(o->grid, t, &err);
-    }
-    char took[32];
-    cli_duration(cli_now() - t0, took, sizeof took);
-    if (rc == 0) {
-        fprintf(stderr, "fedsyn train: %ld iterations in %s; wrote %s%s%s\n", done, took, o->out,
-                o->grid ? " and " : "", o->grid ? o->grid : "");
-    }
+    char banner[256];
+    snprintf(banner, sizeof banner,
+             "%d images, CVAE encoder %zu + decoder %zu parameters (hidden %d, latent %d), "
+             "batch %ld",
+             data->n, model_param_count(cvae_trainer_encoder(t)),
+             model_param_count(cvae_trainer_decoder(t)), arch.hidden, arch.latent, o->batch);
+    const train_loop_t loop = {t, s_step, s_describe, s_save_weights, s_save_state, s_grid,
+                               s_adam_steps, banner};
+    int rc = train_loop_run(o, &loop, at, iters);
     cvae_trainer_destroy(&t);
-    if (rc) {
-        return cli_fail(CMD, &err, "check that the output directory exists and is writable");
-    }
-    return cli_interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+    return rc;
 }

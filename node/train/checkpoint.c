@@ -11,18 +11,80 @@
 #include "node/models/classifier.h"
 #include "node/nn/model_file.h"
 
-static model_section_t s_floats(const char *name, model_t *m)
-{
-    model_section_t s = {{0}, SECTION_FLOATS, model_params(m), model_param_count(m) * 4};
-    snprintf(s.name, sizeof s.name, "%s", name);
-    return s;
-}
-
 static model_section_t s_vector(const char *name, const float *v, size_t n)
 {
     model_section_t s = {{0}, SECTION_FLOATS, v, n * 4};
-    snprintf(s.name, sizeof s.name, "%s", name);
+    const size_t len = strlen(name);
+    assert(len < sizeof s.name); // the names are this file's own
+    memcpy(s.name, name, len);
     return s;
+}
+
+static model_section_t s_floats(const char *name, model_t *m)
+{
+    return s_vector(name, model_params(m), model_param_count(m));
+}
+
+// A trainer's exact state, network by network: what `fedsyn train --out`
+// keeps besides the weights so that --resume goes on bit for bit.  The GAN
+// and the CVAE differ only in their networks' names.
+typedef struct {
+    const char *suffix[2]; // "g", "d" or "enc", "dec": key and section names
+    model_t *net[2];       // their dropout generators
+    adam_t *adam[2];
+    rng_t *rng;            // latents / reparameterisation noise and shuffles
+    dataset_order_t *order;
+} s_state_t;
+
+static s_state_t s_gan_state(gan_trainer_t *t)
+{
+    return (s_state_t){{"g", "d"},
+                       {gan_trainer_generator(t), gan_trainer_discriminator(t)},
+                       {gan_trainer_adam_g(t), gan_trainer_adam_d(t)},
+                       gan_trainer_rng(t),
+                       gan_trainer_order(t)};
+}
+
+static s_state_t s_cvae_state(cvae_trainer_t *t)
+{
+    return (s_state_t){{"enc", "dec"},
+                       {cvae_trainer_encoder(t), cvae_trainer_decoder(t)},
+                       {cvae_trainer_adam_enc(t), cvae_trainer_adam_dec(t)},
+                       cvae_trainer_rng(t),
+                       cvae_trainer_order(t)};
+}
+
+// Saves the three weight sections s[0..2] (meta and both networks) and,
+// when st is not NULL, the state after `iter` iterations into the epoch:
+// a "trainer" text section and each optimiser's moments.
+static int s_save(const char *path, model_section_t s[8], const s_state_t *st, int iter,
+                  fs_err_t *err)
+{
+    if (!st) {
+        return model_file_save(path, s, 3, err);
+    }
+    assert(iter >= 0);
+    const dataset_order_t *o = st->order;
+    char rng[RNG_TEXT_BYTES], drop0[RNG_TEXT_BYTES], drop1[RNG_TEXT_BYTES],
+        from[RNG_TEXT_BYTES], state[640], names[4][32];
+    rng_to_text(st->rng, rng);
+    rng_to_text(model_dropout_rng(st->net[0]), drop0);
+    rng_to_text(model_dropout_rng(st->net[1]), drop1);
+    rng_to_text(&o->drawn_from, from);
+    int slen = snprintf(state, sizeof state,
+                        "iter=%d adam_steps_%s=%ld adam_steps_%s=%ld rng=%s dropout_%s=%s "
+                        "dropout_%s=%s order_n=%d order_cursor=%d order_from=%s\n",
+                        iter, st->suffix[0], st->adam[0]->t, st->suffix[1], st->adam[1]->t, rng,
+                        st->suffix[0], drop0, st->suffix[1], drop1, o->n, o->cursor, from);
+    assert(slen > 0 && (size_t)slen < sizeof state);
+    s[3] = (model_section_t){"trainer", SECTION_TEXT, state, (size_t)slen};
+    for (int k = 0; k < 2; k++) {
+        snprintf(names[2 * k], sizeof names[0], "adam_%s_m", st->suffix[k]);
+        snprintf(names[2 * k + 1], sizeof names[0], "adam_%s_v", st->suffix[k]);
+        s[4 + 2 * k] = s_vector(names[2 * k], st->adam[k]->m, st->adam[k]->n);
+        s[5 + 2 * k] = s_vector(names[2 * k + 1], st->adam[k]->v, st->adam[k]->n);
+    }
+    return model_file_save(path, s, 8, err);
 }
 
 // iter < 0: the weights alone; otherwise the trainer's state too
@@ -41,27 +103,8 @@ static int s_save_gan(const char *path, gan_trainer_t *t, int epoch, int iter,
         s_floats("generator", gan_trainer_generator(t)),
         s_floats("discriminator", gan_trainer_discriminator(t)),
     };
-    if (iter < 0) {
-        return model_file_save(path, s, 3, err);
-    }
-    adam_t *ag = gan_trainer_adam_g(t), *ad = gan_trainer_adam_d(t);
-    const dataset_order_t *o = gan_trainer_order(t);
-    char rng[RNG_TEXT_BYTES], drop_g[RNG_TEXT_BYTES], drop_d[RNG_TEXT_BYTES],
-        from[RNG_TEXT_BYTES], state[640];
-    rng_to_text(gan_trainer_rng(t), rng);
-    rng_to_text(model_dropout_rng(gan_trainer_generator(t)), drop_g);
-    rng_to_text(model_dropout_rng(gan_trainer_discriminator(t)), drop_d);
-    rng_to_text(&o->drawn_from, from);
-    int slen = snprintf(state, sizeof state,
-                        "iter=%d adam_steps_g=%ld adam_steps_d=%ld rng=%s dropout_g=%s "
-                        "dropout_d=%s order_n=%d order_cursor=%d order_from=%s\n",
-                        iter, ag->t, ad->t, rng, drop_g, drop_d, o->n, o->cursor, from);
-    s[3] = (model_section_t){"trainer", SECTION_TEXT, state, (size_t)slen};
-    s[4] = s_vector("adam_g_m", ag->m, ag->n);
-    s[5] = s_vector("adam_g_v", ag->v, ag->n);
-    s[6] = s_vector("adam_d_m", ad->m, ad->n);
-    s[7] = s_vector("adam_d_v", ad->v, ad->n);
-    return model_file_save(path, s, 8, err);
+    s_state_t st = s_gan_state(t);
+    return s_save(path, s, iter < 0 ? NULL : &st, iter, err);
 }
 
 int checkpoint_save_gan(const char *path, gan_trainer_t *t, int epoch, const char *dataset,
@@ -218,6 +261,68 @@ static int s_state_moments(const model_file_t *f, const char *path, const char *
     return 0;
 }
 
+// Restores the trainer state f holds (a "trainer" section) into st.  The
+// state is parsed whole before any of it is applied, so a bad section
+// leaves the optimisers and generators as they were (the weights are loaded
+// already: a caller stops on any error).  A file without the section is
+// weights only: nothing changes and out->exact stays false.
+static int s_restore(const model_file_t *f, const char *path, const s_state_t *st,
+                     checkpoint_resume_t *out, fs_err_t *err)
+{
+    if (!model_file_text(f, "trainer")) {
+        return 0;
+    }
+    long iter = 0, steps[2] = {0, 0}, order_n = 0, cursor = 0;
+    rng_t rng, drop[2], from;
+    char key[2][4][32];
+    for (int k = 0; k < 2; k++) {
+        snprintf(key[k][0], sizeof key[k][0], "adam_steps_%s", st->suffix[k]);
+        snprintf(key[k][1], sizeof key[k][1], "dropout_%s", st->suffix[k]);
+        snprintf(key[k][2], sizeof key[k][2], "adam_%s_m", st->suffix[k]);
+        snprintf(key[k][3], sizeof key[k][3], "adam_%s_v", st->suffix[k]);
+    }
+    int rc = s_state_long(f, path, "iter", 0, 1L << 30, &iter, err);
+    for (int k = 0; k < 2; k++) {
+        rc = rc ? rc : s_state_long(f, path, key[k][0], 0, 1L << 40, &steps[k], err);
+    }
+    rc = rc ? rc : s_state_long(f, path, "order_n", 1, 1L << 30, &order_n, err);
+    rc = rc ? rc : s_state_long(f, path, "order_cursor", 0, order_n, &cursor, err);
+    rc = rc ? rc : s_state_rng(f, path, "rng", &rng, err);
+    for (int k = 0; k < 2; k++) {
+        rc = rc ? rc : s_state_rng(f, path, key[k][1], &drop[k], err);
+    }
+    rc = rc ? rc : s_state_rng(f, path, "order_from", &from, err);
+    float *mom[2][2] = {{NULL, NULL}, {NULL, NULL}};
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        for (int j = 0; j < 2 && rc == 0; j++) {
+            mom[k][j] = xfloats(st->adam[k]->n);
+            rc = s_state_moments(f, path, key[k][2 + j], mom[k][j], st->adam[k]->n, err);
+        }
+    }
+    if (rc == 0) {
+        for (int k = 0; k < 2; k++) {
+            adam_t *a = st->adam[k];
+            memcpy(a->m, mom[k][0], sizeof(float) * a->n);
+            memcpy(a->v, mom[k][1], sizeof(float) * a->n);
+            a->t = steps[k];
+            *model_dropout_rng(st->net[k]) = drop[k];
+        }
+        *st->rng = rng;
+        if (order_n == st->order->n) {
+            dataset_order_restore(st->order, (int)order_n, &from, (int)cursor);
+        } else {
+            out->fresh_order = true;
+        }
+        out->iter = (int)iter;
+        out->exact = true;
+    }
+    for (int k = 0; k < 2; k++) {
+        free(mom[k][0]);
+        free(mom[k][1]);
+    }
+    return rc;
+}
+
 int checkpoint_resume_gan(const char *path, gan_trainer_t *t, checkpoint_resume_t *out,
                           fs_err_t *err)
 {
@@ -226,68 +331,17 @@ int checkpoint_resume_gan(const char *path, gan_trainer_t *t, checkpoint_resume_
     if (!f) {
         return err ? err->code : FS_ECORRUPT;
     }
-    model_t *g = gan_trainer_generator(t), *d = gan_trainer_discriminator(t);
     int rc = s_load_gan_weights(f, path, t, err);
     rc = rc ? rc : s_meta_int(f, path, "epoch", &out->epoch, err);
-    if (rc || !model_file_text(f, "trainer")) {
-        model_file_destroy(&f);
-        return rc;
-    }
-    // the state is parsed whole before any of it is applied, so a bad state
-    // section leaves the optimisers and generators as they were (the
-    // weights are loaded already: a caller stops on any error)
-    adam_t *ag = gan_trainer_adam_g(t), *ad = gan_trainer_adam_d(t);
-    dataset_order_t *o = gan_trainer_order(t);
-    long iter = 0, steps_g = 0, steps_d = 0, order_n = 0, cursor = 0;
-    rng_t rng, drop_g, drop_d, from;
-    rc = s_state_long(f, path, "iter", 0, 1L << 30, &iter, err);
-    rc = rc ? rc : s_state_long(f, path, "adam_steps_g", 0, 1L << 40, &steps_g, err);
-    rc = rc ? rc : s_state_long(f, path, "adam_steps_d", 0, 1L << 40, &steps_d, err);
-    rc = rc ? rc : s_state_long(f, path, "order_n", 1, 1L << 30, &order_n, err);
-    rc = rc ? rc : s_state_long(f, path, "order_cursor", 0, order_n, &cursor, err);
-    rc = rc ? rc : s_state_rng(f, path, "rng", &rng, err);
-    rc = rc ? rc : s_state_rng(f, path, "dropout_g", &drop_g, err);
-    rc = rc ? rc : s_state_rng(f, path, "dropout_d", &drop_d, err);
-    rc = rc ? rc : s_state_rng(f, path, "order_from", &from, err);
-    float *m_g = NULL, *v_g = NULL, *m_d = NULL, *v_d = NULL;
-    if (rc == 0) {
-        m_g = xfloats(ag->n);
-        v_g = xfloats(ag->n);
-        m_d = xfloats(ad->n);
-        v_d = xfloats(ad->n);
-        rc = s_state_moments(f, path, "adam_g_m", m_g, ag->n, err);
-        rc = rc ? rc : s_state_moments(f, path, "adam_g_v", v_g, ag->n, err);
-        rc = rc ? rc : s_state_moments(f, path, "adam_d_m", m_d, ad->n, err);
-        rc = rc ? rc : s_state_moments(f, path, "adam_d_v", v_d, ad->n, err);
-    }
-    if (rc == 0) {
-        memcpy(ag->m, m_g, sizeof(float) * ag->n);
-        memcpy(ag->v, v_g, sizeof(float) * ag->n);
-        memcpy(ad->m, m_d, sizeof(float) * ad->n);
-        memcpy(ad->v, v_d, sizeof(float) * ad->n);
-        ag->t = steps_g;
-        ad->t = steps_d;
-        *gan_trainer_rng(t) = rng;
-        *model_dropout_rng(g) = drop_g;
-        *model_dropout_rng(d) = drop_d;
-        if (order_n == o->n) {
-            dataset_order_restore(o, (int)order_n, &from, (int)cursor);
-        } else {
-            out->fresh_order = true;
-        }
-        out->iter = (int)iter;
-        out->exact = true;
-    }
-    free(m_g);
-    free(v_g);
-    free(m_d);
-    free(v_d);
+    s_state_t st = s_gan_state(t);
+    rc = rc ? rc : s_restore(f, path, &st, out, err);
     model_file_destroy(&f);
     return rc;
 }
 
-int checkpoint_save_cvae(const char *path, cvae_trainer_t *t, int epoch, const char *dataset,
-                         fs_err_t *err)
+// iter < 0: the weights alone; otherwise the trainer's state too
+static int s_save_cvae(const char *path, cvae_trainer_t *t, int epoch, int iter,
+                       const char *dataset, fs_err_t *err)
 {
     const cvae_config_t *a = cvae_trainer_arch(t);
     char meta[256];
@@ -296,12 +350,26 @@ int checkpoint_save_cvae(const char *path, cvae_trainer_t *t, int epoch, const c
                        "dataset=%s\n",
                        a->hidden, a->latent, a->classes, a->img_c, a->img_h, a->img_w, epoch,
                        dataset ? dataset : "unknown");
-    model_section_t s[3] = {
+    model_section_t s[8] = {
         {"meta", SECTION_TEXT, meta, (size_t)len},
         s_floats("encoder", cvae_trainer_encoder(t)),
         s_floats("decoder", cvae_trainer_decoder(t)),
     };
-    return model_file_save(path, s, 3, err);
+    s_state_t st = s_cvae_state(t);
+    return s_save(path, s, iter < 0 ? NULL : &st, iter, err);
+}
+
+int checkpoint_save_cvae(const char *path, cvae_trainer_t *t, int epoch, const char *dataset,
+                         fs_err_t *err)
+{
+    return s_save_cvae(path, t, epoch, -1, dataset, err);
+}
+
+int checkpoint_save_cvae_state(const char *path, cvae_trainer_t *t, int epoch, int iter,
+                               const char *dataset, fs_err_t *err)
+{
+    assert(iter >= 0);
+    return s_save_cvae(path, t, epoch, iter, dataset, err);
 }
 
 static int s_read_cvae_arch(const model_file_t *f, const char *path, cvae_config_t *a,
@@ -349,18 +417,37 @@ int checkpoint_load_cvae_decoder(const char *path, int max_batch, cvae_config_t 
     return rc;
 }
 
-int checkpoint_load_cvae(const char *path, cvae_trainer_t *t, fs_err_t *err)
+int checkpoint_resume_cvae(const char *path, cvae_trainer_t *t, checkpoint_resume_t *out,
+                           fs_err_t *err)
 {
+    *out = (checkpoint_resume_t){0, 0, false, false};
     model_file_t *f = model_file_load(path, err);
     if (!f) {
         return err ? err->code : FS_ECORRUPT;
     }
-    model_t *e = cvae_trainer_encoder(t), *d = cvae_trainer_decoder(t);
-    int rc = model_file_floats(f, "encoder", model_params(e), model_param_count(e), err);
-    rc = rc ? rc : model_file_floats(f, "decoder", model_params(d), model_param_count(d), err);
-    if (rc) {
-        fs_err_prefix(err, rc, "%s: ", path);
+    cvae_config_t file_arch;
+    const cvae_config_t *a = cvae_trainer_arch(t);
+    int rc = s_read_cvae_arch(f, path, &file_arch, err);
+    if (rc == 0 && (file_arch.hidden != a->hidden || file_arch.latent != a->latent ||
+                    file_arch.classes != a->classes)) {
+        rc = fs_err_set(err, FS_EINVAL,
+                        "%s: a CVAE of hidden %d, latent %d, %d classes; this run builds "
+                        "hidden %d, latent %d, %d classes",
+                        path, file_arch.hidden, file_arch.latent, file_arch.classes, a->hidden,
+                        a->latent, a->classes);
     }
+    if (rc == 0) {
+        model_t *e = cvae_trainer_encoder(t), *d = cvae_trainer_decoder(t);
+        rc = model_file_floats(f, "encoder", model_params(e), model_param_count(e), err);
+        rc = rc ? rc
+                : model_file_floats(f, "decoder", model_params(d), model_param_count(d), err);
+        if (rc) {
+            fs_err_prefix(err, rc, "%s: ", path);
+        }
+    }
+    rc = rc ? rc : s_meta_int(f, path, "epoch", &out->epoch, err);
+    s_state_t st = s_cvae_state(t);
+    rc = rc ? rc : s_restore(f, path, &st, out, err);
     model_file_destroy(&f);
     return rc;
 }

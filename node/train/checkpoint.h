@@ -56,8 +56,15 @@ int checkpoint_save_cvae(const char *path, cvae_trainer_t *t, int epoch, const c
 // Builds the decoder from a CVAE file's meta and loads its weights.
 int checkpoint_load_cvae_decoder(const char *path, int max_batch, cvae_config_t *arch_out,
                                  model_t **dec_out, fs_err_t *err);
-// Loads both networks into a trainer built with the same architecture.
-int checkpoint_load_cvae(const char *path, cvae_trainer_t *t, fs_err_t *err);
+// The CVAE's exact state, as checkpoint_save_gan_state keeps the GAN's:
+// both optimisers, the noise and shuffle generator, the data order.
+int checkpoint_save_cvae_state(const char *path, cvae_trainer_t *t, int epoch, int iter,
+                               const char *dataset, fs_err_t *err);
+// Loads a CVAE file of the trainer's architecture (refused, naming both,
+// if it differs) and, where it holds it, the trainer's state, as
+// checkpoint_resume_gan does.  After cvae_trainer_set_data.
+int checkpoint_resume_cvae(const char *path, cvae_trainer_t *t, checkpoint_resume_t *out,
+                           fs_err_t *err);
 // The "arch" a model file records ("dcgan", "cvae", "classifier") into out.
 int checkpoint_kind(const char *path, char *out, size_t out_bytes, fs_err_t *err);
 

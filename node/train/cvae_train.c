@@ -211,6 +211,10 @@ void cvae_decode(model_t *dec, const cvae_config_t *arch, const float *z, const 
 model_t *cvae_trainer_encoder(cvae_trainer_t *t) { return t->enc; }
 model_t *cvae_trainer_decoder(cvae_trainer_t *t) { return t->dec; }
 const cvae_config_t *cvae_trainer_arch(const cvae_trainer_t *t) { return &t->arch; }
+adam_t *cvae_trainer_adam_enc(cvae_trainer_t *t) { return t->adam_enc; }
+adam_t *cvae_trainer_adam_dec(cvae_trainer_t *t) { return t->adam_dec; }
+rng_t *cvae_trainer_rng(cvae_trainer_t *t) { return &t->rng; }
+dataset_order_t *cvae_trainer_order(cvae_trainer_t *t) { return &t->order; }
 
 void cvae_trainer_reset_optimiser(cvae_trainer_t *t)
 {

@@ -49,6 +49,11 @@ void cvae_train_step(cvae_trainer_t *t, cvae_step_stats_t *stats);
 model_t *cvae_trainer_encoder(cvae_trainer_t *t);
 model_t *cvae_trainer_decoder(cvae_trainer_t *t);
 const cvae_config_t *cvae_trainer_arch(const cvae_trainer_t *t);
+// The state an exact checkpoint keeps (node/train/checkpoint.h).
+adam_t *cvae_trainer_adam_enc(cvae_trainer_t *t);
+adam_t *cvae_trainer_adam_dec(cvae_trainer_t *t);
+rng_t *cvae_trainer_rng(cvae_trainer_t *t);
+dataset_order_t *cvae_trainer_order(cvae_trainer_t *t);
 // Forgets both optimisers' moments (after the federation replaces weights).
 void cvae_trainer_reset_optimiser(cvae_trainer_t *t);
 
