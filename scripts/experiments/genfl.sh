@@ -14,6 +14,7 @@
 #            [--datasets "mnist fashion"] [--seeds "1 2 3"]
 #            [--alphas "iid 100 10 1 0.1 0.01"] [--port P]
 #        scripts/experiments/genfl.sh --continue DIR
+#        scripts/experiments/genfl.sh --rescore DIR
 #   --quick  MNIST, seed 1, 10 clients, 20 rounds x 30 local iterations,
 #            cvae:400, 10,000 samples per score (about half an hour on 2 cores)
 #   --full   MNIST and Fashion-MNIST, seeds 1 2 3, 10 clients, 20 rounds x 94
@@ -22,6 +23,11 @@
 #   --continue DIR  goes on with a run that was cut (a session's end): the
 #            settings come from DIR/settings.json, finished rows (eval.json)
 #            are kept, a row cut half-way is run again from the start
+#   --rescore DIR   scores every finished CVAE of DIR again (FID, coverage,
+#            CAS) with the current build and evaluators, on this machine:
+#            after a better evaluator, or to pool runs made on different
+#            machines (CAS moves by about a point with the BLAS kernels);
+#            each old eval.json is kept as eval.TIMESTAMP.json
 # Then scripts/experiments/genfl_downstream.sh trains the downstream
 # classifier by FedAvg on the same splits, without and with pre-training on
 # each federation's CVAE.
@@ -31,14 +37,15 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-mode=quick out="" port=7800 datasets="" seeds="" alphas="iid 100 10 1 0.1 0.01" cont=""
+mode=quick out="" port=7800 datasets="" seeds="" alphas="iid 100 10 1 0.1 0.01" cont="" rescore=0
 while (( $# )); do
     case $1 in
         --quick) mode=quick ;; --full) mode=full ;; --smoke) mode=smoke ;;
         --out) out=$2; shift ;; --datasets) datasets=$2; shift ;;
         --seeds) seeds=$2; shift ;; --alphas) alphas=$2; shift ;; --port) port=$2; shift ;;
         --continue) cont=$2; shift ;;
-        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --rescore) cont=$2; rescore=1; shift ;;
+        -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "genfl.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -86,6 +93,26 @@ log() { echo "[$(date +%H:%M:%S) +$(( (SECONDS - t_start) / 60 ))m] genfl-exp: $
  "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
  "command": "scripts/experiments/genfl.sh --$mode --datasets '$datasets' --seeds '$seeds' --alphas '$alphas'"}
 EOF
+if (( rescore )); then
+    # a copy of the current build of its own: the binary that trained the
+    # rows stays as it was
+    cp build/fedsyn "$out/bin/fedsyn-rescore"
+    stamp=$(date +%Y%m%d-%H%M%S)
+    log "rescoring with $(git rev-parse --short HEAD 2>/dev/null || echo '?')'s build (old scores kept as eval.$stamp.json)"
+    for e in "$out"/*-seed*-alpha*/eval.json; do
+        [[ -f $e ]] || continue
+        row=$(dirname "$e")
+        d=$(basename "$row"); d=${d%%-seed*}
+        mv "$e" "$row/eval.$stamp.json"
+        t0=$SECONDS
+        "$out/bin/fedsyn-rescore" eval --model "$row/state/alice/global.fsm" --dataset "$d" --n "$neval" \
+            --cas-epochs "$cas" --json > "$row/eval.json" 2> "$row/eval.log"
+        log "$(basename "$row"): $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); o=json.load(open(sys.argv[2])); print("CAS %.4f (was %.4f), FID %.1f (was %.1f), %d classes" % (d["cas"]["accuracy"], o["cas"]["accuracy"], d["fid_test"], o["fid_test"], d["coverage"]["classes_present"]))' "$row/eval.json" "$row/eval.$stamp.json") ($(( SECONDS - t0 )) s)"
+    done
+    python3 scripts/experiments/summarize_genfl.py "$out" > /dev/null
+    log "rescored: $out/table.md"
+    exit 0
+fi
 [[ -z $cont ]] || log "continuing the cut run in $out (its settings.json; finished rows kept)"
 log "mode $mode: cvae:$hidden, $clients clients, $rounds rounds x $iters local iterations; results in $out"
 for d in $datasets; do
