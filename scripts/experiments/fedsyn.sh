@@ -109,7 +109,7 @@ score() {
     [[ -f $out/central/gan.fsm && $row != central ]] && ref=(--reference "$out/central/gan.fsm")
     "$FEDSYN" sample --model "$model" --n 100 --grid "$out/$row/grid.png" > /dev/null 2>&1
     "$FEDSYN" eval --model "$model" --n "$neval" "${ref[@]}" --json \
-        > "$out/$row/eval.json" 2> "$out/$row/eval.log"
+        > "$out/$row/eval.json" 2> "$out/$row/eval.log" || return 1
     log "$row: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["fid_reference"]; print("FID test %.1f, FID vs central %s, %d classes" % (d["fid_test"], "-" if r is None else "%.1f" % r, d["coverage"]["classes_present"]))' "$out/$row/eval.json")"
 }
 
@@ -171,7 +171,10 @@ if (( rescore )); then
         [[ -f $model ]] || model=$out/$row/state/alice/global.fsm
         [[ -f $model ]] || { log "$row: no model file, not rescored"; continue; }
         mv "$e" "$out/$row/eval.$stamp.json"
-        score "$row" "$model"
+        score "$row" "$model" || {
+            mv "$out/$row/eval.$stamp.json" "$e" # the old score stays
+            log "$row: fedsyn eval failed (see $out/$row/eval.log); old score kept"
+        }
     done
     python3 scripts/experiments/summarize.py "$out"
     log "rescored in $(( (SECONDS - t_start) / 60 )) min: $out/table.md"

@@ -103,10 +103,17 @@ if (( rescore )); then
         [[ -f $e ]] || continue
         row=$(dirname "$e")
         d=$(basename "$row"); d=${d%%-seed*}
+        [[ -f $row/state/alice/global.fsm ]] || { log "$(basename "$row"): no global.fsm, not rescored"; continue; }
         mv "$e" "$row/eval.$stamp.json"
         t0=$SECONDS
-        "$out/bin/fedsyn-rescore" eval --model "$row/state/alice/global.fsm" --dataset "$d" --n "$neval" \
-            --cas-epochs "$cas" --json > "$row/eval.json" 2> "$row/eval.log"
+        if ! "$out/bin/fedsyn-rescore" eval --model "$row/state/alice/global.fsm" --dataset "$d" \
+            --n "$neval" --cas-epochs "$cas" --json > "$row/eval.json.tmp" 2> "$row/eval.log"; then
+            rm -f "$row/eval.json.tmp"
+            mv "$row/eval.$stamp.json" "$e" # the old score stays
+            log "$(basename "$row"): fedsyn eval failed (see $row/eval.log); old score kept"
+            continue
+        fi
+        mv "$row/eval.json.tmp" "$e"
         log "$(basename "$row"): $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); o=json.load(open(sys.argv[2])); print("CAS %.4f (was %.4f), FID %.1f (was %.1f), %d classes" % (d["cas"]["accuracy"], o["cas"]["accuracy"], d["fid_test"], o["fid_test"], d["coverage"]["classes_present"]))' "$row/eval.json" "$row/eval.$stamp.json") ($(( SECONDS - t0 )) s)"
     done
     python3 scripts/experiments/summarize_genfl.py "$out" > /dev/null
