@@ -39,6 +39,9 @@ static void s_help(void)
            "  --pseudo-cas        CAS with labels from the evaluator (flagged as such)\n"
            "  --cas-epochs N      epochs of the CAS classifier (default 3)\n"
            "  --seed S            latent seed (default 7)\n"
+           "  --temperature T     the latent's standard deviation for --model (default\n"
+           "                      1: the model's faithful score; the reference is\n"
+           "                      always drawn at 1)\n"
            "  --json              print the result as one JSON object\n\n"
            "example: fedsyn eval --model runs/gan.fsm --reference runs/central.fsm --json\n");
 }
@@ -68,10 +71,11 @@ int cmd_eval(int argc, char **argv)
         {"n", 1, 0, 'n'},         {"evaluator", 1, 0, 'E'}, {"dataset", 1, 0, 'D'},
         {"data", 1, 0, 'd'},      {"reference", 1, 0, 'R'}, {"pseudo-cas", 0, 0, 'P'},
         {"cas-epochs", 1, 0, 'c'}, {"seed", 1, 0, 's'},     {"json", 0, 0, 'j'},
-        {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+        {"temperature", 1, 0, 't'}, {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     const char *model = NULL, *samples = NULL, *labels = NULL, *evaluator = NULL;
     const char *dataset = "mnist", *dir = NULL, *reference = NULL;
     long n = 10000, cas_epochs = 3, seed = 7;
+    double temperature = 1.0;
     int pseudo = 0, json = 0;
     optind = 1;
     opterr = 0;
@@ -91,6 +95,10 @@ int cmd_eval(int argc, char **argv)
         case 'n': bad = cli_int(CMD, "n", optarg, 2, 1000000, &n); break;
         case 'c': bad = cli_int(CMD, "cas-epochs", optarg, 1, 100, &cas_epochs); break;
         case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &seed); break;
+        case 't':
+            bad = cli_double(CMD, "temperature", optarg, 1e-3, SAMPLER_MAX_TEMPERATURE,
+                             &temperature);
+            break;
         case 'h': s_help(); return EXIT_OK;
         default: return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -100,6 +108,9 @@ int cmd_eval(int argc, char **argv)
     }
     if (!model == !samples) {
         return cli_usage(CMD, "give exactly one of --model and --samples");
+    }
+    if (samples && temperature != 1.0) {
+        return cli_usage(CMD, "--temperature applies to --model only");
     }
     if (!dir && !(dir = cli_dataset_dir(dataset))) {
         return cli_usage(CMD, "--dataset '%s': expected mnist or fashion", dataset);
@@ -120,14 +131,17 @@ int cmd_eval(int argc, char **argv)
         return cli_fail(CMD, &err, "train one with 'fedsyn evaluator train --dataset NAME'");
     }
     if (model) {
-        rc = sampler_draw(model, (int)n, (uint64_t)seed, EVAL_BATCH, &gen, &err);
+        sampler_opts_t so = sampler_opts((int)n, (uint64_t)seed, EVAL_BATCH);
+        so.temperature = (float)temperature;
+        rc = sampler_draw(model, &so, &gen, &err);
     } else {
         rc = idx_load(samples, labels, &gen, &err);
     }
     rc = rc ? rc : cli_load_split(dir, 0, &test, &err);
     rc = rc ? rc : cli_load_split(dir, 1, &train, &err);
     if (rc == 0 && reference) {
-        rc = sampler_draw(reference, gen->n, (uint64_t)seed + 1, EVAL_BATCH, &ref, &err);
+        sampler_opts_t so = sampler_opts(gen->n, (uint64_t)seed + 1, EVAL_BATCH);
+        rc = sampler_draw(reference, &so, &ref, &err);
     }
     if (rc == 0 && (gen->c != 1 || gen->h != 28 || gen->w != 28)) {
         rc = fs_err_set(&err, FS_EINVAL, "samples are %dx%dx%d: the evaluator takes 1x28x28",
@@ -191,9 +205,11 @@ int cmd_eval(int argc, char **argv)
     }
     if (rc == 0 && json) {
         printf("{\"samples\": %d, \"source\": \"%s\", \"evaluator\": \"%s\", "
+               "\"temperature\": %g, "
                "\"fid_test\": %.4f, \"fid_floor_train_vs_test\": %.4f, "
                "\"fid_ceiling_noise_vs_test\": %.4f, \"fid_reference\": ",
-               gen->n, model ? model : samples, evaluator, fid_test, fid_floor, fid_ceiling);
+               gen->n, model ? model : samples, evaluator, temperature, fid_test, fid_floor,
+               fid_ceiling);
         if (fid_ref >= 0) {
             printf("%.4f", fid_ref);
         } else {
@@ -217,6 +233,10 @@ int cmd_eval(int argc, char **argv)
         printf("}\n");
     } else if (rc == 0) {
         printf("samples            %d from %s\n", gen->n, model ? model : samples);
+        if (temperature != 1.0) {
+            printf("temperature        %g   (reduced: not the model's faithful score)\n",
+                   temperature);
+        }
         printf("FID vs real test   %.3f   (floor, real train vs test: %.3f; ceiling, noise: "
                "%.3f)\n", fid_test, fid_floor, fid_ceiling);
         if (fid_ref >= 0) {

@@ -88,7 +88,12 @@ int gan_trainer_set_data(gan_trainer_t *t, const dataset_t *data, fs_err_t *err)
 void gan_generate(model_t *g, int latent, int n, rng_t *rng, float *z_buf, float *out)
 {
     rng_normal_floats(rng, z_buf, (size_t)n * latent);
-    const float *y = model_forward(g, z_buf, n, false);
+    gan_decode(g, z_buf, n, out);
+}
+
+void gan_decode(model_t *g, const float *z, int n, float *out)
+{
+    const float *y = model_forward(g, z, n, false);
     memcpy(out, y, sizeof(float) * (size_t)n * model_output_size(g));
 }
 

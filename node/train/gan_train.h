@@ -60,5 +60,7 @@ dataset_order_t *gan_trainer_order(gan_trainer_t *t);
 // Generates n images (n <= batch) from fresh latents drawn from rng into
 // out (n x image floats), in inference mode.
 void gan_generate(model_t *g, int latent, int n, rng_t *rng, float *z_buf, float *out);
+// The same from given latents z (n x latent), e.g. scaled ones (sampler.h).
+void gan_decode(model_t *g, const float *z, int n, float *out);
 
 #endif

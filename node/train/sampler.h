@@ -13,9 +13,27 @@
 #include "node/base/err.h"
 #include "node/data/dataset.h"
 
-// Draws n images from the generator at path with latent seed `seed`,
-// max_batch at a time; *out is a new data set (labelled for a CVAE).
-int sampler_draw(const char *path, int n, uint64_t seed, int max_batch, dataset_t **out,
-                 fs_err_t *err) __attribute__((warn_unused_result));
+#define SAMPLER_MAX_TEMPERATURE 4.0
+
+typedef struct {
+    int n;             // images to draw
+    uint64_t seed;     // latent seed
+    int max_batch;     // images per forward pass
+    // The latent's standard deviation: 1 draws from the distribution the
+    // generator was trained on; below 1 is reduced-temperature sampling
+    // (Kingma & Dhariwal 2018; BigGAN's truncation trick is its cousin),
+    // which trades diversity for cleaner samples.  A score taken below 1 is
+    // not the model's faithful score and must say so.
+    float temperature;
+} sampler_opts_t;
+
+// n, seed and max_batch, at temperature 1.
+sampler_opts_t sampler_opts(int n, uint64_t seed, int max_batch);
+
+// Draws opts->n images from the generator at path, opts->max_batch at a
+// time; *out is a new data set (labelled for a CVAE).  A temperature
+// outside (0, SAMPLER_MAX_TEMPERATURE] is refused.
+int sampler_draw(const char *path, const sampler_opts_t *opts, dataset_t **out, fs_err_t *err)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -85,10 +85,12 @@ static void test_workload_vector_and_file(void **state)
         dataset_t *drawn = NULL;
         if (a.kind == WORKLOAD_CLASSIFIER) {
             // a classifier is not a generator, and the sampler says so
-            assert_int_equal(sampler_draw(path, 12, 1, 8, &drawn, &err), FS_EINVAL);
+            sampler_opts_t so = sampler_opts(12, 1, 8);
+            assert_int_equal(sampler_draw(path, &so, &drawn, &err), FS_EINVAL);
             assert_non_null(strstr(err.msg, "not a generator"));
         } else {
-            assert_int_equal(sampler_draw(path, 12, 1, 8, &drawn, &err), 0);
+            sampler_opts_t so = sampler_opts(12, 1, 8);
+            assert_int_equal(sampler_draw(path, &so, &drawn, &err), 0);
             assert_int_equal(drawn->n, 12);
             assert_true((drawn->y != NULL) == (a.kind == WORKLOAD_CVAE));
             dataset_destroy(&drawn);
