@@ -93,4 +93,29 @@ if rows:
                f"{r['fid_ceiling_noise_vs_test']:.1f}; evaluator {r['evaluator']}.")
 open(os.path.join(d, "table.md"), "w").write("\n".join(out) + "\n")
 print("\n".join(out))
+# the curve: FID (left axis) and the confident share (right) per epoch
+with open(os.path.join(d, "curve.dat"), "w") as f:
+    f.write("# epoch  fid_test  confident_percent  classes\n")
+    for e, r in rows:
+        c = r["coverage"]
+        f.write(f"{e} {r['fid_test']:.4f} {100 * c['confident']:.2f} {c['classes_present']}\n")
 PY
+if command -v gnuplot > /dev/null; then
+    gnuplot <<EOF
+set terminal png size 900,520
+set output '$dir/curve.png'
+set xlabel 'epoch (234 iterations of batch 256)'
+set ylabel 'FID vs real test set (evaluator features)'
+set y2label 'samples the evaluator calls with p >= 0.9 (%)'
+set ytics nomirror
+set y2tics
+set key below
+set grid
+set title 'central FedSyn GAN on all of MNIST ($dir)'
+plot '$dir/curve.dat' using 1:2 with linespoints lw 2 title 'FID vs test', \\
+     '$dir/curve.dat' using 1:3 axes x1y2 with linespoints dt 2 lw 2 title 'confident share (right axis)'
+EOF
+    echo "central.sh: $dir/table.md, $dir/curve.png" >&2
+else
+    echo "central.sh: gnuplot missing (apt-get install gnuplot-nox): no curve.png; data in $dir/curve.dat" >&2
+fi
