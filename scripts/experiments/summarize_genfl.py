@@ -25,6 +25,22 @@ import sys
 ROW = re.compile(r"^(mnist|fashion)-seed(\d+)-alpha(.+)$")
 
 
+# The poster's Table 1 (../shared/seeds/, GenFL): downstream accuracy, mean
+# and sd, per split: MNIST without, MNIST with, Fashion without, Fashion with.
+POSTER_TABLE_1 = {
+    "iid": ((87.08, 1.03), (93.92, 0.28), (71.35, 1.02), (78.21, 0.24)),
+    "100": ((83.78, 5.32), (93.80, 0.33), (70.26, 1.93), (78.32, 0.13)),
+    "10": ((81.70, 8.91), (93.85, 0.16), (70.23, 2.55), (78.00, 0.21)),
+    "1": ((85.87, 2.87), (93.59, 0.26), (69.48, 2.64), (77.70, 0.21)),
+    "0.1": ((41.35, 15.28), (88.24, 2.43), (56.94, 4.32), (68.96, 3.42)),
+    "0.01": ((22.52, 5.24), (57.45, 6.67), (30.90, 4.90), (48.85, 8.39)),
+}
+
+
+def split_name(alpha):
+    return "IID" if alpha == "iid" else "Dirichlet α = %s" % alpha
+
+
 def split_key(alpha):
     return (0, 0) if alpha == "iid" else (1, -float(alpha))
 
@@ -135,7 +151,7 @@ def s_table(settings, rows, out, runs):
     head = "| split | " + " | ".join("%s %s" % (d, c) for d in datasets for c in cols) + " |"
     lines = [head, "|" + "---|" * (1 + len(cols) * len(datasets))]
     for a in splits:
-        cells = ["IID" if a == "iid" else "Dirichlet α = %s" % a]
+        cells = [split_name(a)]
         for d in datasets:
             r = rows.get((a, d), [])
             cells.append(mean_sd([x["cas"] for x in r], 100))
@@ -167,6 +183,50 @@ def s_table(settings, rows, out, runs):
               open(os.path.join(out, "results.json"), "w"), indent=1)
     open(os.path.join(out, "table.md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
+    poster = s_poster_table(rows, splits)
+    open(os.path.join(out, "table-poster.md"), "w").write("\n".join(poster) + "\n")
+    print()
+    print("\n".join(poster))
+
+
+def s_poster_table(rows, splits):
+    """The poster's layout with its figures beside ours, then the paired
+    effect of pre-training: the two classifier federations of one seed share
+    the split, so their difference removes the split's own luck."""
+    names = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}
+    lines = ["| split | " + " | ".join("%s %s pre-training (%%)" % (names[d], k)
+                                       for d in ("mnist", "fashion")
+                                       for k in ("without", "with")) + " |",
+             "|---|---|---|---|---|"]
+    for a in splits:
+        cells = [split_name(a)]
+        for i, d in enumerate(("mnist", "fashion")):
+            for j, k in enumerate(("without", "with")):
+                ours = mean_sd([x[k] for x in rows.get((a, d), []) if x[k] is not None], 100)
+                paper = POSTER_TABLE_1.get(a)
+                cells.append("**%s** (poster %s)" % (ours, "%.2f ± %.2f" % paper[2 * i + j]
+                                                      if paper else "-"))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Paired effect of pre-training (with minus without, accuracy points), seed by seed:", "",
+              "| split | " + " | ".join("%s: seeds %s | mean ± sd | seeds it helps" % (names[d], "/".join(
+                  str(x["seed"]) for x in sorted(rows.get((splits[0], d), []),
+                                                 key=lambda x: x["seed"])))
+                  for d in ("mnist", "fashion")) + " |",
+              "|---|---|---|---|---|---|---|"]
+    for a in splits:
+        cells = [split_name(a)]
+        for d in ("mnist", "fashion"):
+            r = sorted((x for x in rows.get((a, d), []) if x["with"] is not None
+                        and x["without"] is not None), key=lambda x: x["seed"])
+            diff = [100 * (x["with"] - x["without"]) for x in r]
+            cells.append(" / ".join("%+.2f" % v for v in diff) or "-")
+            cells.append(("%+.2f ± %.2f" % (statistics.mean(diff), statistics.stdev(diff))
+                          if len(diff) > 1 else "-"))
+            cells.append("%d of %d" % (sum(v > 0 for v in diff), len(diff)))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Poster: GenFL, Table 1 (ExquisiteNetV1 downstream, its own budget); "
+              "ours: the downstream classifier above."]
+    return lines
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 # t0006-experiment-tables.sh - summarize_genfl.py, which turns GenFL run
 # folders into the table of docs/results-genfl.md: it pools seeds from
 # several folders into mean ± sd, and refuses what cannot share a table
-# (other settings, a row given twice, rows scored by different evaluators).
+# (other settings, a row given twice, rows scored by different evaluators),
+# and lays the downstream accuracies out like the poster's Table 1 with the
+# paired effect of pre-training.
 # Runs on fabricated eval.json files: no training, no data.  Emits TAP.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -12,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-echo "1..6"
+echo "1..7"
 
 # run DIR SEED ALPHA CAS FLOOR [CLIENTS]: one folder holding one scored row
 run() {
@@ -27,9 +29,17 @@ EOF
  "coverage": {"classes_present": 10}, "cas": {"accuracy": $4}}
 EOF
 }
+# acc DIR SEED ALPHA WITHOUT WITH: the row's downstream accuracies
+acc() {
+    mkdir -p "$tmp/$1/mnist-seed$2-alpha$3/downstream"
+    echo "{\"without\": $4, \"with\": $5, \"pretrained_only\": 0.5}" \
+        > "$tmp/$1/mnist-seed$2-alpha$3/downstream/acc.json"
+}
 
 run a 1 iid 0.50 0.6214
 run b 2 iid 0.60 0.6214
+acc a 1 iid 0.90 0.92
+acc b 2 iid 0.80 0.79
 if $sum "$tmp/a" "$tmp/b" --out "$tmp/pool" > /dev/null 2> "$tmp/err" &&
     grep -q "| IID | 55.00 ± 7.07 |" "$tmp/pool/table.md"; then
     ok "two seeds from two folders pool into mean ± sd (55.00 ± 7.07)"
@@ -37,6 +47,14 @@ else
     not_ok "pooling: $(cat "$tmp/err")"
 fi
 if grep -q '"runs"' "$tmp/pool/results.json"; then ok "results.json names the pooled runs"; else not_ok "results.json"; fi
+# poster layout: without 85.00 ± 7.07 beside the poster's IID 87.08; the
+# paired effect: seed 1 +2.00, seed 2 -1.00, mean +0.50 ± 2.12, helps in 1 of 2
+if grep -q "| IID | \*\*85.00 ± 7.07\*\* (poster 87.08 ± 1.03) | \*\*85.50 ± 9.19\*\* (poster 93.92 ± 0.28)" "$tmp/pool/table-poster.md" &&
+    grep -q "| IID | +2.00 / -1.00 | +0.50 ± 2.12 | 1 of 2 |" "$tmp/pool/table-poster.md"; then
+    ok "table-poster.md: the poster's layout beside its figures, and the paired effect seed by seed"
+else
+    not_ok "table-poster.md: $(cat "$tmp/pool/table-poster.md" 2>&1)"
+fi
 
 refused() { # NAME WANT ARGS...: exits non-zero and says WANT
     local name=$1 want=$2
