@@ -234,7 +234,7 @@ int cmd_eval(int argc, char **argv)
     } else if (rc == 0) {
         printf("samples            %d from %s\n", gen->n, model ? model : samples);
         if (temperature != 1.0) {
-            printf("temperature        %g   (reduced: not the model's faithful score)\n",
+            printf("temperature        %g   (not 1: not the model's faithful score)\n",
                    temperature);
         }
         printf("FID vs real test   %.3f   (floor, real train vs test: %.3f; ceiling, noise: "

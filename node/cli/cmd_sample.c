@@ -25,8 +25,8 @@ static void s_help(void)
            "  --labels PATH  a CVAE's labels as an IDX label file\n"
            "  --seed S       latent seed (default 1)\n"
            "  --temperature T  the latent's standard deviation (default 1, what the\n"
-           "                 generator was trained on; below 1 draws cleaner, less\n"
-           "                 varied images)\n\n"
+           "                 generator was trained on; below 1 draws more typical,\n"
+           "                 less varied images)\n\n"
            "example: fedsyn sample --model runs/gan.fsm --n 100 --grid grid.png\n");
 }
 

@@ -22,7 +22,8 @@ typedef struct {
     // The latent's standard deviation: 1 draws from the distribution the
     // generator was trained on; below 1 is reduced-temperature sampling
     // (Kingma & Dhariwal 2018; BigGAN's truncation trick is its cousin),
-    // which trades diversity for cleaner samples.  A score taken below 1 is
+    // which trades diversity for more typical samples (docs/results.md
+    // measures what it buys the central GAN: nothing).  A score taken below 1 is
     // not the model's faithful score and must say so.
     float temperature;
 } sampler_opts_t;

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..27"
+echo "1..30"
 check "fedsyn --help" $RUN --help
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
@@ -70,6 +70,9 @@ fails_with_text "sample refuses a classifier file, naming what it is" "a classif
 fails_with_text "evaluator train refuses an out-of-range shift, naming it" "shift '9': expected a whole number from 0 to 8" $RUN evaluator train --data "$tmp/data" --shift 9
 fails_with_text "train refuses --epochs beside --to-epoch" "not both" $RUN train --data "$tmp/data" --epochs 2 --to-epoch 3
 fails_with_text "train --model refuses an unknown model" "expected dcgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
+fails_with_text "sample refuses a temperature out of range, naming it" "temperature '9': expected a number from 0.001 to 4" $RUN sample --model "$tmp/gan.fsm" --grid "$tmp/x.png" --temperature 9
+fails_with_text "eval refuses --temperature with --samples" "applies to --model only" $RUN eval --samples "$tmp/s.idx" --temperature 0.5
+check "eval --temperature records it in the JSON" bash -c "$RUN eval --model '$tmp/gan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --temperature 0.5 --json | grep -q '\"temperature\": 0.5,'"
 head -c 1000 "$tmp/gan.fsm" > "$tmp/cut.fsm"
 $RUN sample --model "$tmp/cut.fsm" --grid "$tmp/x.png" >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [[ $rc -ne 0 ]] && grep -q "cut.fsm.*truncated" "$tmp/err"; then ok "truncated model file refused, named"; else not_ok "truncated model (rc $rc)"; fi
