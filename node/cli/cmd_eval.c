@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/hash.h"
+#include "node/base/bytes.h"
 #include "node/base/mem.h"
 #include "node/cli/cli.h"
 #include "node/data/idx.h"
@@ -204,12 +206,18 @@ int cmd_eval(int argc, char **argv)
         }
     }
     if (rc == 0 && json) {
+        // The evaluator's weights by hash, not only its path: scores are
+        // comparable only between identical evaluators, wherever they lie.
+        uint8_t ev_hash[HASH_BYTES];
+        char ev_hex[2 * HASH_BYTES + 1];
+        hash_model(model_params(ev), model_param_count(ev), ev_hash);
+        bytes_to_hex(ev_hash, HASH_BYTES, ev_hex);
         printf("{\"samples\": %d, \"source\": \"%s\", \"evaluator\": \"%s\", "
-               "\"temperature\": %g, "
+               "\"evaluator_model_hash\": \"%s\", \"temperature\": %g, "
                "\"fid_test\": %.4f, \"fid_floor_train_vs_test\": %.4f, "
                "\"fid_ceiling_noise_vs_test\": %.4f, \"fid_reference\": ",
-               gen->n, model ? model : samples, evaluator, temperature, fid_test, fid_floor,
-               fid_ceiling);
+               gen->n, model ? model : samples, evaluator, ev_hex, temperature, fid_test,
+               fid_floor, fid_ceiling);
         if (fid_ref >= 0) {
             printf("%.4f", fid_ref);
         } else {

@@ -129,7 +129,8 @@ def s_rows(run, rows, where):
             "without": acc.get("without"), "with": acc.get("with"),
             "pretrained_only": acc.get("pretrained_only"),
             "seconds": int(open(sec).read()) if os.path.exists(sec) else None,
-            "floor": ev["fid_floor_train_vs_test"], "run": run})
+            "floor": ev["fid_floor_train_vs_test"],
+            "evaluator_hash": ev.get("evaluator_model_hash"), "run": run})
 
 
 def s_table(settings, rows, out, runs):
@@ -144,6 +145,14 @@ def s_table(settings, rows, out, runs):
             die("%s rows were scored by different evaluators (train-vs-test FID %s): "
                 "score them again with one ('fedsyn eval')" % (
                     d, ", ".join("%.4f in %s" % f for f in sorted(floors))))
+        # eval.json files written since the evaluator's hash is recorded
+        # name the evaluator exactly; older ones are covered by the floor
+        hashes = {(x["evaluator_hash"], x["run"]) for k, r in rows.items() if k[1] == d
+                  for x in r if x.get("evaluator_hash")}
+        if len({h for h, _ in hashes}) > 1:
+            die("%s rows were scored by different evaluators (evaluator_model_hash %s): "
+                "score them again with one ('fedsyn eval')" % (
+                    d, ", ".join("%s... in %s" % (h[:12], run) for h, run in sorted(hashes))))
     datasets = [d for d in ("mnist", "fashion") if any(k[1] == d for k in rows)]
     splits = sorted({k[0] for k in rows}, key=split_key)
     cols = ["CAS (%)", "FID", "classes", "classifier without pre-training (%)",

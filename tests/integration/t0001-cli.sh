@@ -72,7 +72,7 @@ fails_with_text "train refuses --epochs beside --to-epoch" "not both" $RUN train
 fails_with_text "train --model refuses an unknown model" "expected dcgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
 fails_with_text "sample refuses a temperature out of range, naming it" "temperature '9': expected a number from 0.001 to 4" $RUN sample --model "$tmp/gan.fsm" --grid "$tmp/x.png" --temperature 9
 fails_with_text "eval refuses --temperature with --samples" "applies to --model only" $RUN eval --samples "$tmp/s.idx" --temperature 0.5
-check "eval --temperature records it in the JSON" bash -c "$RUN eval --model '$tmp/gan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --temperature 0.5 --json | grep -q '\"temperature\": 0.5,'"
+check "eval --temperature records it, and the evaluator's hash, in the JSON" bash -c "$RUN eval --model '$tmp/gan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --temperature 0.5 --json | grep -Eq '\"evaluator_model_hash\": \"[0-9a-f]{64}\", \"temperature\": 0.5,'"
 head -c 1000 "$tmp/gan.fsm" > "$tmp/cut.fsm"
 $RUN sample --model "$tmp/cut.fsm" --grid "$tmp/x.png" >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [[ $rc -ne 0 ]] && grep -q "cut.fsm.*truncated" "$tmp/err"; then ok "truncated model file refused, named"; else not_ok "truncated model (rc $rc)"; fi

@@ -14,18 +14,21 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-echo "1..7"
+echo "1..9"
 
-# run DIR SEED ALPHA CAS FLOOR [CLIENTS]: one folder holding one scored row
+# run DIR SEED ALPHA CAS FLOOR [CLIENTS [EVALUATOR_HASH]]: one folder
+# holding one scored row (without a hash: an eval.json from before it was
+# recorded)
 run() {
-    local d=$tmp/$1 clients=${6:-10}
+    local d=$tmp/$1 clients=${6:-10} hash=""
+    [[ -n ${7:-} ]] && hash="\"evaluator_model_hash\": \"$7\", "
     mkdir -p "$d/mnist-seed$2-alpha$3"
     cat > "$d/settings.json" <<EOF
 {"experiment": "genfl", "mode": "quick", "clients": $clients, "rounds": 20, "local_iters": 30,
  "batch": 64, "model": "cvae:400", "eval_samples": 10000, "cas_epochs": 3}
 EOF
     cat > "$d/mnist-seed$2-alpha$3/eval.json" <<EOF
-{"fid_test": 100.0, "fid_floor_train_vs_test": $5,
+{$hash"fid_test": 100.0, "fid_floor_train_vs_test": $5,
  "coverage": {"classes_present": 10}, "cas": {"accuracy": $4}}
 EOF
 }
@@ -68,3 +71,12 @@ run d 3 iid 0.55 0.6565
 refused "rows scored by different evaluators are refused" "different evaluators" "$tmp/a" "$tmp/d" --out "$tmp/x"
 run e 4 iid 0.55 0.6214 4
 refused "runs of different settings are refused, naming the setting" "clients=4" "$tmp/a" "$tmp/e" --out "$tmp/x"
+h1=$(printf '1%.0s' {1..64}) h2=$(printf '2%.0s' {1..64})
+run f 5 iid 0.55 0.6214 10 "$h1"
+run g 6 iid 0.55 0.6214 10 "$h2"
+refused "rows of the same floor but different evaluator hashes are refused" "evaluator_model_hash" "$tmp/f" "$tmp/g" --out "$tmp/x"
+if $sum "$tmp/a" "$tmp/f" --out "$tmp/pool2" > /dev/null 2> "$tmp/err"; then
+    ok "a row with a hash pools with an older row of the same floor"
+else
+    not_ok "old and new rows: $(cat "$tmp/err")"
+fi
