@@ -108,8 +108,11 @@ score() {
     local row=$1 model=$2 ref=()
     [[ -f $out/central/gan.fsm && $row != central ]] && ref=(--reference "$out/central/gan.fsm")
     "$FEDSYN" sample --model "$model" --n 100 --grid "$out/$row/grid.png" > /dev/null 2>&1
+    # eval.json appears whole or not at all: a row with one counts as done
+    # (--continue), so a cut or failed eval must not leave a partial one
     "$FEDSYN" eval --model "$model" --n "$neval" "${ref[@]}" --json \
-        > "$out/$row/eval.json" 2> "$out/$row/eval.log" || return 1
+        > "$out/$row/eval.json.tmp" 2> "$out/$row/eval.log" || { rm -f "$out/$row/eval.json.tmp"; return 1; }
+    mv "$out/$row/eval.json.tmp" "$out/$row/eval.json"
     log "$row: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["fid_reference"]; print("FID test %.1f, FID vs central %s, %d classes" % (d["fid_test"], "-" if r is None else "%.1f" % r, d["coverage"]["classes_present"]))' "$out/$row/eval.json")"
 }
 
@@ -170,9 +173,11 @@ if (( rescore )); then
         model=$out/$row/gan.fsm
         [[ -f $model ]] || model=$out/$row/state/alice/global.fsm
         [[ -f $model ]] || { log "$row: no model file, not rescored"; continue; }
-        mv "$e" "$out/$row/eval.$stamp.json"
+        # the old score is copied aside; eval.json is replaced only by a
+        # complete new one, so a cut leaves the row scored either way
+        cp "$e" "$out/$row/eval.$stamp.json"
         score "$row" "$model" || {
-            mv "$out/$row/eval.$stamp.json" "$e" # the old score stays
+            rm -f "$out/$row/eval.$stamp.json" # eval.json still holds it
             log "$row: fedsyn eval failed (see $out/$row/eval.log); old score kept"
         }
     done

@@ -104,12 +104,13 @@ if (( rescore )); then
         row=$(dirname "$e")
         d=$(basename "$row"); d=${d%%-seed*}
         [[ -f $row/state/alice/global.fsm ]] || { log "$(basename "$row"): no global.fsm, not rescored"; continue; }
-        mv "$e" "$row/eval.$stamp.json"
+        # the old score is copied aside; eval.json is replaced only by a
+        # complete new one, so a cut leaves the row scored either way
+        cp "$e" "$row/eval.$stamp.json"
         t0=$SECONDS
         if ! "$out/bin/fedsyn-rescore" eval --model "$row/state/alice/global.fsm" --dataset "$d" \
             --n "$neval" --cas-epochs "$cas" --json > "$row/eval.json.tmp" 2> "$row/eval.log"; then
-            rm -f "$row/eval.json.tmp"
-            mv "$row/eval.$stamp.json" "$e" # the old score stays
+            rm -f "$row/eval.json.tmp" "$row/eval.$stamp.json" # eval.json still holds it
             log "$(basename "$row"): fedsyn eval failed (see $row/eval.log); old score kept"
             continue
         fi
@@ -148,7 +149,8 @@ for d in $datasets; do
             "$FEDSYN" sample --model "$out/$row/state/alice/global.fsm" --n 100 \
                 --grid "$out/$row/grid.png" > /dev/null 2>&1
             "$FEDSYN" eval --model "$out/$row/state/alice/global.fsm" --dataset "$d" --n "$neval" \
-                --cas-epochs "$cas" --json > "$out/$row/eval.json" 2> "$out/$row/eval.log"
+                --cas-epochs "$cas" --json > "$out/$row/eval.json.tmp" 2> "$out/$row/eval.log"
+            mv "$out/$row/eval.json.tmp" "$out/$row/eval.json" # whole or not at all
             log "$row: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("CAS %.4f, FID %.1f, %d classes" % (d["cas"]["accuracy"], d["fid_test"], d["coverage"]["classes_present"]))' "$out/$row/eval.json") ($(( SECONDS - t0 )) s)"
         done
     done
