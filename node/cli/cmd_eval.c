@@ -28,9 +28,11 @@ static void s_help(void)
            "  FID against the real test set (with a floor: real train vs test, and a\n"
            "  ceiling: uniform noise vs test), FID against a reference generator's\n"
            "  samples (the FedSyn paper's measure), label coverage, and CAS.\n\n"
-           "  --model PATH        generator file (DCGAN or CVAE); draws --n images from\n"
-           "                      it.  A CVAE's samples carry their labels: CAS runs\n"
-           "                      with the true labels (Ravuri & Vinyals 2019)\n"
+           "  --model PATH        generator file (DCGAN, conditional DCGAN or CVAE);\n"
+           "                      draws --n images from it.  A conditional model's\n"
+           "                      samples carry their labels: CAS runs with the true\n"
+           "                      labels (Ravuri & Vinyals 2019), and the label\n"
+           "                      agreement is the share the evaluator files under them\n"
            "  --samples IDX       or score these images (IDX file)\n"
            "  --sample-labels IDX labels of --samples (enables CAS)\n"
            "  --n N               images to draw (default 10000)\n"
@@ -177,6 +179,7 @@ int cmd_eval(int argc, char **argv)
     if (rc == 0 && s_ref) {
         rc = fid_distance(s_gen, s_ref, &fid_ref, &err);
     }
+    double agreement = -1; // labelled samples: evaluator's class == label
     cas_result_t cas = {-1, {0}};
     int cas_kind = 0; // 0 none, 1 true labels, 2 pseudo labels
     if (rc == 0) {
@@ -187,6 +190,9 @@ int cmd_eval(int argc, char **argv)
             real_share[k] = (double)counts[k] / test->n;
         }
         coverage_compute(probs, gen->n, real_share, &cov);
+        if (gen->y) { // the generator's own labels, before any pseudo-labelling
+            agreement = coverage_label_agreement(probs, gen->y, gen->n);
+        }
         if (gen->y || pseudo) {
             if (!gen->y) {
                 gen->y = xmalloc((size_t)gen->n);
@@ -231,7 +237,13 @@ int cmd_eval(int argc, char **argv)
         for (int k = 0; k < 10; k++) {
             printf("%s%.4f", k ? ", " : "", cov.share[k]);
         }
-        printf("]}, \"cas\": ");
+        printf("]}, \"label_agreement\": ");
+        if (agreement >= 0) {
+            printf("%.4f", agreement);
+        } else {
+            printf("null");
+        }
+        printf(", \"cas\": ");
         if (cas_kind) {
             printf("{\"accuracy\": %.4f, \"labels\": \"%s\"}", cas.accuracy,
                    cas_kind == 1 ? "true" : "pseudo (from the evaluator)");
@@ -261,6 +273,10 @@ int cmd_eval(int argc, char **argv)
                cov.entropy, cov.tv_from_real, cov.kl_from_real, cov.confident);
         printf("groups {0,1,2} {3-6} {7,8,9}: %.3f %.3f %.3f (real MNIST mix ~0.31 0.39 0.30)\n",
                cov.group[0], cov.group[1], cov.group[2]);
+        if (agreement >= 0) {
+            printf("label agreement    %.4f   (the evaluator files a sample under the label "
+                   "it was drawn for)\n", agreement);
+        }
         if (cas_kind) {
             printf("CAS                %.4f%s\n", cas.accuracy,
                    cas_kind == 2 ? "   (PSEUDO-LABEL CAS: labels from the evaluator)" : "");

@@ -14,15 +14,15 @@
 static void s_help(void)
 {
     printf("usage: fedsyn sample --model PATH [options]\n\n"
-           "Draws images from a generator: a DCGAN checkpoint, or a CVAE file whose\n"
-           "samples are labelled (sample i has label i mod 10: with 10 columns,\n"
-           "column c of the grid shows label c).\n\n"
+           "Draws images from a generator: a DCGAN checkpoint, or a conditional\n"
+           "DCGAN's (--model cdcgan) or CVAE file, whose samples are labelled (sample\n"
+           "i has label i mod 10: with 10 columns, column c of the grid shows label c).\n\n"
            "  --model PATH   generator file (from fedsyn train or a node's global.fsm)\n"
            "  --n N          how many images (default 100)\n"
            "  --grid PATH    write them as a PNG grid (first 400 at most)\n"
            "  --cols C       grid columns (default 10)\n"
            "  --idx PATH     write them as an IDX image file (uint8)\n"
-           "  --labels PATH  a CVAE's labels as an IDX label file\n"
+           "  --labels PATH  a conditional model's labels as an IDX label file\n"
            "  --seed S       latent seed (default 1)\n"
            "  --temperature T  the latent's standard deviation (default 1, what the\n"
            "                 generator was trained on; below 1 draws more typical,\n"
@@ -80,7 +80,7 @@ int cmd_sample(int argc, char **argv)
     }
     if (labels && (!d->y || !idx)) {
         dataset_destroy(&d);
-        return cli_usage(CMD, "--labels needs --idx and a labelled generator (a CVAE)");
+        return cli_usage(CMD, "--labels needs --idx and a labelled generator (cdcgan or CVAE)");
     }
     int rc = 0;
     if (grid) {

@@ -13,6 +13,7 @@
 #include "node/nn/blas.h"
 #include "node/train/checkpoint.h"
 #include "node/train/gan_train.h"
+#include "node/train/workload.h"
 
 #define CMD "train"
 
@@ -23,8 +24,10 @@ static void s_help(void)
            "or with --model cvae GenFL's conditional VAE (Adam 1e-3, negative ELBO).\n"
            "Progress (epoch, iteration, D/G loss, D accuracy on real and fake, or\n"
            "the CVAE's loss, reconstruction and KL; images/s, ETA) goes to stderr.\n\n"
-           "  --model SPEC          dcgan:W (default, W from --width) or cvae:H (hidden\n"
-           "                        width H, default 400: 'cvae' alone)\n"
+           "  --model SPEC          dcgan:W (default, W from --width), cdcgan:W (the\n"
+           "                        same GAN conditioned on the labels: z + one-hot\n"
+           "                        into G, label planes into D; beyond the paper) or\n"
+           "                        cvae:H (hidden width H, default 400: 'cvae' alone)\n"
            "  --dataset NAME        mnist (default) or fashion\n"
            "  --data DIR            directory with the IDX files (default data/NAME)\n"
            "  --labels SPEC         keep only these labels, e.g. 0,1,2 or 3-6\n"
@@ -44,9 +47,13 @@ static void s_help(void)
            "  --resume PATH         go on from a checkpoint: exactly where it stopped\n"
            "                        (optimiser, random streams, data order) when PATH\n"
            "                        is an --out file, else from its weights\n"
+           "  --init PATH           cdcgan only: start from this unconditional DCGAN\n"
+           "                        checkpoint of the same width (the label inputs'\n"
+           "                        weights start at zero, so training begins from\n"
+           "                        the trained GAN and learns to use the labels)\n"
            "  --checkpoint-every N  also save PATH.epochN.fsm (and a grid) every N epochs\n"
-           "  --grid PATH           write a 10x10 sample grid PNG at the end (CVAE:\n"
-           "                        row r shows label r)\n"
+           "  --grid PATH           write a 10x10 sample grid PNG at the end (CVAE and\n"
+           "                        cdcgan: row r shows label r)\n"
            "  --threads T           OpenBLAS threads (default: OpenBLAS's)\n"
            "  --quiet               no progress lines\n\n"
            "example: fedsyn train --epochs 5 --grid runs/grid.png --out runs/gan.fsm\n"
@@ -62,7 +69,7 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         {"out", 1, 0, 'o'},     {"grid", 1, 0, 'g'},   {"checkpoint-every", 1, 0, 'c'},
         {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'},  {"resume", 1, 0, 'r'},
         {"model", 1, 0, 'm'},   {"help", 0, 0, 'h'},   {"to-epoch", 1, 0, 'T'},
-        {0, 0, 0, 0}};
+        {"init", 1, 0, 'I'},    {0, 0, 0, 0}};
     *o = (train_opts_t){.dataset = "mnist", .out = NULL, .epochs = 1, .width = 128, .batch = 0,
                         .seed = 1};
     optind = 1;
@@ -91,6 +98,7 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         case 't': bad = cli_int(CMD, "threads", optarg, 1, 256, &o->threads); break;
         case 'q': o->quiet = 1; break;
         case 'm': o->model = optarg; break;
+        case 'I': o->init = optarg; break;
         case 'h': s_help(); return 1;
         default:
             return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -108,13 +116,23 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
             (strncmp(o->model, "cvae:", 5) == 0 &&
              cli_int(CMD, "model cvae:H", o->model + 5, 2, 8192, &h) == 0)) {
             o->cvae_hidden = (int)h;
-        } else if (strncmp(o->model, "dcgan:", 6) == 0) {
-            if (cli_int(CMD, "model dcgan:W", o->model + 6, 2, 1024, &o->width)) {
-                return EXIT_USAGE;
+        } else {
+            const char *spec = o->model;
+            o->conditional = spec[0] == 'c' && strncmp(spec, "cvae", 4) != 0;
+            spec += o->conditional;
+            if (strncmp(spec, "dcgan:", 6) == 0) {
+                if (cli_int(CMD, "model dcgan:W", spec + 6, 2, 1024, &o->width)) {
+                    return EXIT_USAGE;
+                }
+            } else if (strcmp(spec, "dcgan") != 0) {
+                return cli_usage(CMD, "--model '%s': expected dcgan:W, cdcgan:W or cvae:H",
+                                 o->model);
             }
-        } else if (strcmp(o->model, "dcgan") != 0) {
-            return cli_usage(CMD, "--model '%s': expected dcgan:W or cvae:H", o->model);
         }
+    }
+    if (o->init && (!o->conditional || o->resume)) {
+        return cli_usage(CMD, "--init starts a cdcgan run from a trained DCGAN: give it with "
+                         "--model cdcgan[:W] and without --resume");
     }
     if (o->to_epoch && epochs_given) {
         return cli_usage(CMD, "give --epochs (more epochs) or --to-epoch (epochs in all), not both");
@@ -140,10 +158,18 @@ static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
     rng_t rng;
     rng_seed(&rng, 12345); // the same latents at every checkpoint: comparable grids
     float *z = xfloats((size_t)n * a->latent);
+    float *in = xfloats((size_t)n * model_input_size(g));
     float *img = xfloats((size_t)n * model_output_size(g));
-    gan_generate(g, a->latent, n, &rng, z, img);
+    uint8_t y[100];
+    for (int i = 0; i < n; i++) {
+        y[i] = (uint8_t)(a->classes ? (i / 10) % a->classes : 0); // row r: label r
+    }
+    rng_normal_floats(&rng, z, (size_t)n * a->latent);
+    dcgan_pack_latent(a, z, y, n, in);
+    gan_decode(g, in, n, img);
     int rc = png_grid_save(path, img, n, a->img_c, a->img_h, a->img_w, 10, 2, err);
     free(z);
+    free(in);
     free(img);
     return rc;
 }
@@ -223,6 +249,7 @@ int cmd_train(int argc, char **argv)
         return rc;
     }
     dcgan_config_t arch = dcgan_config_width((int)o.width);
+    arch.classes = o.conditional ? WORKLOAD_CLASSES : 0;
     arch.img_c = data->c;
     arch.img_h = data->h;
     arch.img_w = data->w;
@@ -233,17 +260,27 @@ int cmd_train(int argc, char **argv)
     checkpoint_resume_t at = {0, 0, false, false};
     // the data first: restoring a checkpoint's data order needs them
     if (gan_trainer_set_data(t, data, &err) ||
-        (o.resume && checkpoint_resume_gan(o.resume, t, &at, &err))) {
+        (o.resume && checkpoint_resume_gan(o.resume, t, &at, &err)) ||
+        (o.init && checkpoint_grow_conditional(o.init, t, &err))) {
         gan_trainer_destroy(&t);
         dataset_destroy(&data);
         return cli_fail(CMD, &err,
-                        o.resume ? "resume from a checkpoint of the same --width" : NULL);
+                        o.resume ? "resume from a checkpoint of the same --model and --width"
+                        : o.init ? "--init takes a checkpoint of 'fedsyn train --model dcgan' "
+                                   "at the same --width"
+                                 : NULL);
+    }
+    if (o.init && !o.quiet) {
+        fprintf(stderr, "fedsyn train: conditional GAN grown from %s (label weights zero)\n",
+                o.init);
     }
     const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
     char banner[256];
-    snprintf(banner, sizeof banner, "%d images (%s), G %zu + D %zu parameters (width %ld), batch %ld",
-             data->n, dir, model_param_count(gan_trainer_generator(t)),
-             model_param_count(gan_trainer_discriminator(t)), o.width, o.batch);
+    snprintf(banner, sizeof banner,
+             "%d images (%s), G %zu + D %zu parameters (width %ld%s), batch %ld", data->n, dir,
+             model_param_count(gan_trainer_generator(t)),
+             model_param_count(gan_trainer_discriminator(t)), o.width,
+             o.conditional ? ", conditioned on 10 labels" : "", o.batch);
     const train_loop_t loop = {t, s_step, s_describe, s_save_weights, s_save_state, s_save_grid,
                                s_adam_steps, banner};
     rc = train_loop_run(&o, &loop, at, iters);

@@ -6,10 +6,11 @@
 #include "node/data/dataset.h"
 
 typedef struct {
-    const char *dataset, *data_dir, *labels, *out, *grid, *resume, *model;
+    const char *dataset, *data_dir, *labels, *out, *grid, *resume, *model, *init;
     long limit, epochs, iters, width, batch, seed, every, threads, to_epoch;
     int quiet;
     int cvae_hidden; // > 0 when --model cvae[:H]
+    int conditional; // --model cdcgan[:W]: the GAN conditioned on the labels
 } train_opts_t;
 
 // The CVAE path of `fedsyn train` on loaded data (owned by the caller).

@@ -4,6 +4,24 @@
 #include <math.h>
 #include <string.h>
 
+static int s_argmax10(const float *p)
+{
+    int best = 0;
+    for (int j = 1; j < 10; j++) {
+        best = p[j] > p[best] ? j : best;
+    }
+    return best;
+}
+
+double coverage_label_agreement(const float *probs, const unsigned char *labels, int n)
+{
+    int agree = 0;
+    for (int i = 0; i < n; i++) {
+        agree += s_argmax10(probs + (size_t)i * 10) == labels[i];
+    }
+    return n ? (double)agree / n : 0;
+}
+
 void coverage_compute(const float *probs, int n, const double real_share[10],
                       coverage_t *out)
 {
@@ -12,10 +30,7 @@ void coverage_compute(const float *probs, int n, const double real_share[10],
     int counts[10] = {0}, confident = 0;
     for (int i = 0; i < n; i++) {
         const float *p = probs + (size_t)i * 10;
-        int best = 0;
-        for (int j = 1; j < 10; j++) {
-            best = p[j] > p[best] ? j : best;
-        }
+        int best = s_argmax10(p);
         counts[best]++;
         confident += p[best] >= (float)COVERAGE_CONFIDENT;
     }

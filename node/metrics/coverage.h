@@ -6,7 +6,7 @@
  * (total variation and KL), the share of confident predictions (max p >=
  * 0.9), and the shares of the FedSyn member groups {0,1,2} {3..6} {7,8,9}.
  *
- * Usage: see tests/metrics/test_coverage.c
+ * Usage: see tests/metrics/test_fid.c (test_coverage)
  */
 #ifndef FS_METRICS_COVERAGE_H
 #define FS_METRICS_COVERAGE_H
@@ -28,5 +28,9 @@ typedef struct {
 // probs: n x 10 rows; real_share: the real data's class mix (10 entries).
 void coverage_compute(const float *probs, int n, const double real_share[10],
                       coverage_t *out);
+
+// For labelled samples (a conditional generator's): the share whose most
+// probable class is the label they were drawn for.  Chance is about 0.1.
+double coverage_label_agreement(const float *probs, const unsigned char *labels, int n);
 
 #endif

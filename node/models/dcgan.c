@@ -2,13 +2,14 @@
 #include "node/models/dcgan.h"
 
 #include <assert.h>
+#include <string.h>
 
 #define LEAKY_SLOPE 0.2f
 #define D_DROPOUT 0.4f
 
 dcgan_config_t dcgan_config_paper(void)
 {
-    return (dcgan_config_t){DCGAN_LATENT, DCGAN_G_WIDTH, DCGAN_D_WIDTH, 1, 28, 28};
+    return (dcgan_config_t){DCGAN_LATENT, DCGAN_G_WIDTH, DCGAN_D_WIDTH, 1, 28, 28, 0};
 }
 
 dcgan_config_t dcgan_config_width(int w)
@@ -20,11 +21,45 @@ dcgan_config_t dcgan_config_width(int w)
     return c;
 }
 
+void dcgan_pack_latent(const dcgan_config_t *cfg, const float *z, const uint8_t *labels,
+                       int n, float *out)
+{
+    const size_t zl = (size_t)cfg->latent, k = (size_t)cfg->classes;
+    for (int i = 0; i < n; i++) {
+        float *o = out + (size_t)i * (zl + k);
+        memcpy(o, z + (size_t)i * zl, sizeof(float) * zl);
+        if (k) {
+            assert(labels[i] < k);
+            memset(o + zl, 0, sizeof(float) * k);
+            o[zl + labels[i]] = 1.0f;
+        }
+    }
+}
+
+void dcgan_pack_image(const dcgan_config_t *cfg, const float *img, const uint8_t *labels,
+                      int n, float *out)
+{
+    const size_t plane = (size_t)cfg->img_h * cfg->img_w, im = plane * cfg->img_c;
+    const size_t k = (size_t)cfg->classes;
+    for (int i = 0; i < n; i++) {
+        float *o = out + (size_t)i * (im + k * plane);
+        memcpy(o, img + (size_t)i * im, sizeof(float) * im);
+        if (k) {
+            assert(labels[i] < k);
+            memset(o + im, 0, sizeof(float) * k * plane);
+            float *on = o + im + (size_t)labels[i] * plane;
+            for (size_t j = 0; j < plane; j++) {
+                on[j] = 1.0f;
+            }
+        }
+    }
+}
+
 model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed)
 {
     assert(cfg->img_h % 4 == 0 && cfg->img_w % 4 == 0);
     const int w = cfg->g_width, h0 = cfg->img_h / 4, w0 = cfg->img_w / 4;
-    model_t *m = model_new("dcgan-generator", cfg->latent, 1, 1);
+    model_t *m = model_new("dcgan-generator", cfg->latent + cfg->classes, 1, 1);
     model_dense(m, w * h0 * w0);
     model_leaky_relu(m, LEAKY_SLOPE);
     model_reshape(m, w, h0, w0, LAYOUT_CHANNEL_MAJOR);
@@ -41,9 +76,9 @@ model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t 
 
 model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed)
 {
-    const int v = cfg->d_width;
-    model_t *m = model_new("dcgan-discriminator", cfg->img_c, cfg->img_h, cfg->img_w);
-    model_reshape(m, cfg->img_c, cfg->img_h, cfg->img_w, LAYOUT_CHANNEL_MAJOR);
+    const int v = cfg->d_width, c = cfg->img_c + cfg->classes;
+    model_t *m = model_new("dcgan-discriminator", c, cfg->img_h, cfg->img_w);
+    model_reshape(m, c, cfg->img_h, cfg->img_w, LAYOUT_CHANNEL_MAJOR);
     model_conv2d(m, v, 3, 2, PAD_SAME);
     model_leaky_relu(m, LEAKY_SLOPE);
     model_dropout(m, D_DROPOUT);

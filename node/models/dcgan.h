@@ -7,6 +7,11 @@
  * Discriminator: Conv2D(V, 3x3, s2, same) + LeakyReLU(0.2) + Dropout(0.4)
  *   -> Conv2D(V, 3x3, s2, same) + LeakyReLU(0.2) + Dropout(0.4)
  *   -> Flatten -> Dense(1).                V = 64: 40,705 parameters.
+ * Conditional variant (classes = K > 0, beyond the paper): the generator
+ * takes z followed by a one-hot label (latent + K inputs) and the
+ * discriminator the image followed by K label planes (the plane of the
+ * image's label all ones, the others zero), Mirza & Osindero's conditional
+ * GAN on the same layers.  K = 0 is the paper's unconditional GAN.
  * The discriminator outputs a logit: its sigmoid is folded into the loss
  * (BCE from logits) and applied by dcgan_d_probability where a probability
  * is wanted.  Images are C x H x W in [0, 1] with H, W divisible by 4.
@@ -29,12 +34,25 @@ typedef struct {
     int g_width;         // generator channels (128 in the paper)
     int d_width;         // discriminator channels (64 in the paper)
     int img_c, img_h, img_w; // image shape (1 x 28 x 28 for MNIST)
+    int classes;         // 0: unconditional (the paper); K: conditioned on K labels
 } dcgan_config_t;
+
+#define DCGAN_MAX_CLASSES 256
 
 // The paper's configuration for 1 x 28 x 28 images.
 dcgan_config_t dcgan_config_paper(void);
 // Paper architecture with generator width w and discriminator width w/2.
 dcgan_config_t dcgan_config_width(int w);
+
+// The generator's input for n samples: each latent (cfg->latent floats of
+// z) followed by the one-hot of its label; out holds n x (latent + classes).
+// With classes 0 it copies z.
+void dcgan_pack_latent(const dcgan_config_t *cfg, const float *z, const uint8_t *labels,
+                       int n, float *out);
+// The discriminator's input for n images: each image followed by its label
+// planes; out holds n x (img_c + classes) x img_h x img_w.
+void dcgan_pack_image(const dcgan_config_t *cfg, const float *img, const uint8_t *labels,
+                      int n, float *out);
 
 model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed);
 model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed);

@@ -10,6 +10,7 @@
 #include "node/base/mem.h"
 #include "node/models/classifier.h"
 #include "node/nn/model_file.h"
+#include "node/nn/widen.h"
 
 static model_section_t s_vector(const char *name, const float *v, size_t n)
 {
@@ -92,12 +93,15 @@ static int s_save_gan(const char *path, gan_trainer_t *t, int epoch, int iter,
                       const char *dataset, fs_err_t *err)
 {
     const dcgan_config_t *a = gan_trainer_arch(t);
-    char meta[256];
+    char meta[256], cond[32] = "";
+    if (a->classes) { // absent for the paper's GAN: its files stay as they were
+        snprintf(cond, sizeof cond, " classes=%d", a->classes);
+    }
     int len = snprintf(meta, sizeof meta,
-                       "arch=dcgan latent=%d g_width=%d d_width=%d img=%dx%dx%d epoch=%d "
+                       "arch=dcgan latent=%d g_width=%d d_width=%d img=%dx%dx%d%s epoch=%d "
                        "dataset=%s\n",
-                       a->latent, a->g_width, a->d_width, a->img_c, a->img_h, a->img_w, epoch,
-                       dataset ? dataset : "unknown");
+                       a->latent, a->g_width, a->d_width, a->img_c, a->img_h, a->img_w, cond,
+                       epoch, dataset ? dataset : "unknown");
     model_section_t s[8] = {
         {"meta", SECTION_TEXT, meta, (size_t)len},
         s_floats("generator", gan_trainer_generator(t)),
@@ -148,6 +152,14 @@ static int s_read_arch(const model_file_t *f, const char *path, dcgan_config_t *
     int rc = s_meta_int(f, path, "latent", &a->latent, err);
     rc = rc ? rc : s_meta_int(f, path, "g_width", &a->g_width, err);
     rc = rc ? rc : s_meta_int(f, path, "d_width", &a->d_width, err);
+    a->classes = 0; // no "classes": the paper's unconditional GAN
+    if (rc == 0 && model_file_meta(f, "meta", "classes", v, sizeof v) == 0) {
+        rc = s_meta_int(f, path, "classes", &a->classes, err);
+        if (rc == 0 && (a->classes < 2 || a->classes > DCGAN_MAX_CLASSES)) {
+            rc = fs_err_set(err, FS_ECORRUPT, "%s: meta 'classes=%d' is outside 2..%d", path,
+                            a->classes, DCGAN_MAX_CLASSES);
+        }
+    }
     if (rc) {
         return rc;
     }
@@ -193,16 +205,83 @@ int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *a
     return rc;
 }
 
+// "width 128/64, unconditional, images 1x28x28" for messages.
+static void s_describe_arch(const dcgan_config_t *a, char *out, size_t n)
+{
+    char cond[32] = "unconditional";
+    if (a->classes) {
+        snprintf(cond, sizeof cond, "conditioned on %d labels", a->classes);
+    }
+    snprintf(out, n, "width %d/%d, latent %d, %s, images %dx%dx%d", a->g_width, a->d_width,
+             a->latent, cond, a->img_c, a->img_h, a->img_w);
+}
+
 // Both networks' weights into t; a message names the file.
 static int s_load_gan_weights(const model_file_t *f, const char *path, gan_trainer_t *t,
                               fs_err_t *err)
 {
+    dcgan_config_t a;
+    const dcgan_config_t *want = gan_trainer_arch(t);
+    int rc = s_read_arch(f, path, &a, err);
+    if (rc) {
+        return rc;
+    }
+    if (a.latent != want->latent || a.g_width != want->g_width ||
+        a.d_width != want->d_width || a.img_c != want->img_c || a.img_h != want->img_h ||
+        a.img_w != want->img_w || a.classes != want->classes) {
+        char have_s[96], want_s[96];
+        s_describe_arch(&a, have_s, sizeof have_s);
+        s_describe_arch(want, want_s, sizeof want_s);
+        return fs_err_set(err, FS_EINVAL,
+                          "%s holds a different architecture, a DCGAN of %s; this run's is %s",
+                          path, have_s, want_s);
+    }
     model_t *g = gan_trainer_generator(t), *d = gan_trainer_discriminator(t);
-    int rc = model_file_floats(f, "generator", model_params(g), model_param_count(g), err);
+    rc = model_file_floats(f, "generator", model_params(g), model_param_count(g), err);
     rc = rc ? rc
             : model_file_floats(f, "discriminator", model_params(d), model_param_count(d),
                                 err);
     return rc ? fs_err_prefix(err, rc, "%s: ", path) : 0;
+}
+
+int checkpoint_grow_conditional(const char *path, gan_trainer_t *t, fs_err_t *err)
+{
+    model_file_t *f = model_file_load(path, err);
+    if (!f) {
+        return err ? err->code : FS_ECORRUPT;
+    }
+    dcgan_config_t a;
+    const dcgan_config_t *want = gan_trainer_arch(t);
+    int rc = s_read_arch(f, path, &a, err);
+    if (rc == 0 && (a.classes || !want->classes || a.latent != want->latent ||
+                    a.g_width != want->g_width || a.d_width != want->d_width ||
+                    a.img_c != want->img_c || a.img_h != want->img_h || a.img_w != want->img_w)) {
+        char have_s[96], want_s[96];
+        s_describe_arch(&a, have_s, sizeof have_s);
+        s_describe_arch(want, want_s, sizeof want_s);
+        rc = fs_err_set(err, FS_EINVAL,
+                        "%s: a conditional GAN grows from an unconditional one of its own "
+                        "width; the file holds a DCGAN of %s, this run's is %s",
+                        path, have_s, want_s);
+    }
+    model_t *g = NULL, *d = NULL;
+    if (rc == 0) {
+        g = dcgan_generator_new(&a, 1, 0);
+        d = dcgan_discriminator_new(&a, 1, 0);
+        rc = model_file_floats(f, "generator", model_params(g), model_param_count(g), err);
+        rc = rc ? rc
+                : model_file_floats(f, "discriminator", model_params(d), model_param_count(d),
+                                    err);
+        if (rc) {
+            fs_err_prefix(err, rc, "%s: ", path);
+        }
+    }
+    rc = rc ? rc : model_widen_inputs(g, gan_trainer_generator(t), err);
+    rc = rc ? rc : model_widen_inputs(d, gan_trainer_discriminator(t), err);
+    model_destroy(&g);
+    model_destroy(&d);
+    model_file_destroy(&f);
+    return rc;
 }
 
 int checkpoint_load_gan(const char *path, gan_trainer_t *t, int *epoch_out, fs_err_t *err)

@@ -22,6 +22,11 @@ int checkpoint_save_gan(const char *path, gan_trainer_t *t, int epoch, const cha
 // Builds a generator from a checkpoint's meta and loads its weights.
 int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *arch_out,
                               model_t **g_out, fs_err_t *err);
+// Starts a conditional trainer (dcgan.h, classes > 0) from an unconditional
+// checkpoint of the same width: its weights, the label inputs' weights zero
+// (nn/widen.h), so the conditional GAN begins as the trained one and learns
+// to use the labels.  The optimisers start afresh.
+int checkpoint_grow_conditional(const char *path, gan_trainer_t *t, fs_err_t *err);
 // Loads both networks into a trainer built with the same architecture.
 int checkpoint_load_gan(const char *path, gan_trainer_t *t, int *epoch_out, fs_err_t *err);
 

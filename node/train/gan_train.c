@@ -13,9 +13,12 @@ struct gan_trainer {
     gan_train_config_t cfg;
     model_t *g, *d;
     adam_t *adam_g, *adam_d;
-    rng_t rng;          // latents and shuffles
-    float *z;           // batch x latent
-    float *d_in;        // batch x image: real half then fake half
+    rng_t rng;          // latents, fake labels and shuffles
+    float *zr;          // batch x latent: drawn latents
+    float *z;           // batch x (latent + classes): the generator's input
+    uint8_t *y;         // batch: labels (conditional only)
+    float *img;         // batch x image: real half then fake half
+    float *d_in;        // batch x (image + label planes): the discriminator's input
     float *targets;     // batch: 1 then 0 (D step)
     float *ones;        // batch: all 1 (G step)
     const dataset_t *data;
@@ -38,9 +41,12 @@ gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_confi
     t->adam_g = adam_new(model_param_count(t->g), cfg->lr, cfg->beta1, 0.999f, 1e-7f);
     t->adam_d = adam_new(model_param_count(t->d), cfg->lr, cfg->beta1, 0.999f, 1e-7f);
     rng_seed(&t->rng, cfg->seed ^ 0x9a17e5u);
-    const size_t img = (size_t)arch->img_c * arch->img_h * arch->img_w;
-    t->z = xfloats((size_t)cfg->batch * arch->latent);
-    t->d_in = xfloats((size_t)cfg->batch * img);
+    const size_t plane = (size_t)arch->img_h * arch->img_w, img = plane * arch->img_c;
+    t->zr = xfloats((size_t)cfg->batch * arch->latent);
+    t->z = xfloats((size_t)cfg->batch * (arch->latent + arch->classes));
+    t->y = xcalloc((size_t)cfg->batch, 1);
+    t->img = xfloats((size_t)cfg->batch * img);
+    t->d_in = xfloats((size_t)cfg->batch * (img + plane * arch->classes));
     t->targets = xfloats((size_t)cfg->batch);
     t->ones = xfloats((size_t)cfg->batch);
     for (int i = 0; i < cfg->batch; i++) {
@@ -61,7 +67,10 @@ void gan_trainer_destroy(gan_trainer_t **self_p)
     model_destroy(&t->d);
     adam_destroy(&t->adam_g);
     adam_destroy(&t->adam_d);
+    free(t->zr);
     free(t->z);
+    free(t->y);
+    free(t->img);
     free(t->d_in);
     free(t->targets);
     free(t->ones);
@@ -80,6 +89,15 @@ int gan_trainer_set_data(gan_trainer_t *t, const dataset_t *data, fs_err_t *err)
     if (data->n < 1) {
         return fs_err_set(err, FS_EINVAL, "data set is empty");
     }
+    if (t->arch.classes && !data->y) {
+        return fs_err_set(err, FS_EINVAL, "a conditional GAN needs labelled data");
+    }
+    for (int i = 0; t->arch.classes && i < data->n; i++) {
+        if (data->y[i] >= t->arch.classes) {
+            return fs_err_set(err, FS_EINVAL, "image %d has label %d but the model has %d classes",
+                              i, data->y[i], t->arch.classes);
+        }
+    }
     dataset_order_reset(&t->order, data->n, &t->rng);
     t->data = data;
     return 0;
@@ -87,6 +105,7 @@ int gan_trainer_set_data(gan_trainer_t *t, const dataset_t *data, fs_err_t *err)
 
 void gan_generate(model_t *g, int latent, int n, rng_t *rng, float *z_buf, float *out)
 {
+    assert(model_input_size(g) == (size_t)latent && "a conditional generator: gan_decode");
     rng_normal_floats(rng, z_buf, (size_t)n * latent);
     gan_decode(g, z_buf, n, out);
 }
@@ -97,26 +116,41 @@ void gan_decode(model_t *g, const float *z, int n, float *out)
     memcpy(out, y, sizeof(float) * (size_t)n * model_output_size(g));
 }
 
-static void s_next_real(gan_trainer_t *t, float *dst)
+static void s_next_real(gan_trainer_t *t, float *dst, uint8_t *label)
 {
     const size_t img = dataset_image_size(t->data);
     uint32_t k = dataset_order_next(&t->order, &t->rng);
     memcpy(dst, t->data->x + (size_t)k * img, sizeof(float) * img);
+    *label = t->data->y ? t->data->y[k] : 0;
+}
+
+// n generator inputs into t->z: latents, then (conditional) uniform labels
+// into y.  The unconditional GAN draws exactly the latents, so its random
+// stream is the one the paper's trainer always drew.
+static void s_draw_inputs(gan_trainer_t *t, int n, uint8_t *y)
+{
+    rng_normal_floats(&t->rng, t->zr, (size_t)n * t->arch.latent);
+    for (int i = 0; t->arch.classes && i < n; i++) {
+        y[i] = (uint8_t)rng_below(&t->rng, (uint64_t)t->arch.classes);
+    }
+    dcgan_pack_latent(&t->arch, t->zr, y, n, t->z);
 }
 
 void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
 {
     assert(t->data && "gan_trainer_set_data first");
-    const int batch = t->cfg.batch, half = batch / 2, latent = t->arch.latent;
+    const int batch = t->cfg.batch, half = batch / 2;
     const size_t img = dataset_image_size(t->data);
+    const size_t d_img = img + (size_t)t->arch.classes * t->arch.img_h * t->arch.img_w;
 
     // discriminator: half real, half fake, one batch (Keras train_on_batch)
     for (int i = 0; i < half; i++) {
-        s_next_real(t, t->d_in + (size_t)i * img);
+        s_next_real(t, t->img + (size_t)i * img, &t->y[i]);
     }
-    rng_normal_floats(&t->rng, t->z, (size_t)half * latent);
+    s_draw_inputs(t, half, t->y + half);
     const float *fake = model_forward(t->g, t->z, half, true);
-    memcpy(t->d_in + (size_t)half * img, fake, sizeof(float) * half * img);
+    memcpy(t->img + (size_t)half * img, fake, sizeof(float) * half * img);
+    dcgan_pack_image(&t->arch, t->img, t->y, batch, t->d_in);
     const float *logits = model_forward(t->d, t->d_in, batch, true);
     double d_loss = loss_bce_logits(logits, t->targets, batch, 1, model_output_grad(t->d));
     int real_ok = 0, fake_ok = 0;
@@ -132,12 +166,16 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     adam_step(t->adam_d, model_params(t->d), model_grads(t->d));
 
     // generator: through the discriminator, whose weights stay fixed
-    rng_normal_floats(&t->rng, t->z, (size_t)batch * latent);
+    s_draw_inputs(t, batch, t->y);
     fake = model_forward(t->g, t->z, batch, true);
-    logits = model_forward(t->d, fake, batch, true);
+    dcgan_pack_image(&t->arch, fake, t->y, batch, t->d_in);
+    logits = model_forward(t->d, t->d_in, batch, true);
     double g_loss = loss_bce_logits(logits, t->ones, batch, 1, model_output_grad(t->d));
     const float *dimg = model_backward(t->d, true);
-    memcpy(model_output_grad(t->g), dimg, sizeof(float) * (size_t)batch * img);
+    float *g_grad = model_output_grad(t->g);
+    for (int i = 0; i < batch; i++) { // the image's gradient; the label planes' is dropped
+        memcpy(g_grad + (size_t)i * img, dimg + (size_t)i * d_img, sizeof(float) * img);
+    }
     model_zero_grads(t->g);
     model_backward(t->g, false);
     adam_step(t->adam_g, model_params(t->g), model_grads(t->g));

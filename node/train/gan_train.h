@@ -2,7 +2,10 @@
  * code does it: the discriminator on half a batch of real and half a batch
  * of generated images (targets 1 and 0), then the generator through the
  * frozen discriminator on a full batch of latents (targets 1).  BCE from
- * logits, Adam(lr, beta1) for both networks.
+ * logits, Adam(lr, beta1) for both networks.  A conditional architecture
+ * (dcgan.h, classes > 0) pairs each real image with its label and each
+ * latent with a label drawn uniformly; the generator's gradient is the one
+ * reaching the image channels of the discriminator's input.
  *
  * Every buffer is allocated in gan_trainer_new / gan_trainer_set_data;
  * gan_train_step allocates nothing.
@@ -58,9 +61,11 @@ rng_t *gan_trainer_rng(gan_trainer_t *t);
 dataset_order_t *gan_trainer_order(gan_trainer_t *t);
 
 // Generates n images (n <= batch) from fresh latents drawn from rng into
-// out (n x image floats), in inference mode.
+// out (n x image floats), in inference mode.  Unconditional generators.
 void gan_generate(model_t *g, int latent, int n, rng_t *rng, float *z_buf, float *out);
-// The same from given latents z (n x latent), e.g. scaled ones (sampler.h).
+// The same from given generator inputs z (n x model_input_size(g): the
+// latents, scaled ones for instance (sampler.h), each followed by its
+// one-hot label for a conditional generator: dcgan_pack_latent).
 void gan_decode(model_t *g, const float *z, int n, float *out);
 
 #endif

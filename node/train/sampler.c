@@ -30,15 +30,22 @@ static int s_draw_gan(const char *path, const sampler_opts_t *o, dataset_t **out
     if (rc) {
         return rc;
     }
-    dataset_t *d = dataset_new(n, a.img_c, a.img_h, a.img_w, 0);
+    // a conditional generator's samples are labelled, label i mod classes
+    dataset_t *d = dataset_new(n, a.img_c, a.img_h, a.img_w, a.classes > 0);
+    for (int i = 0; a.classes && i < n; i++) {
+        d->y[i] = (uint8_t)(i % a.classes);
+    }
     rng_t rng;
     rng_seed(&rng, o->seed);
     float *z = xfloats((size_t)max_batch * a.latent);
+    float *in = xfloats((size_t)max_batch * (a.latent + a.classes));
     for (int s = 0; s < n; s += max_batch) {
         int k = n - s < max_batch ? n - s : max_batch;
         s_latents(&rng, z, (size_t)k * a.latent, o->temperature);
-        gan_decode(g, z, k, d->x + (size_t)s * dataset_image_size(d));
+        dcgan_pack_latent(&a, z, a.classes ? d->y + s : NULL, k, in);
+        gan_decode(g, in, k, d->x + (size_t)s * dataset_image_size(d));
     }
+    free(in);
     free(z);
     model_destroy(&g);
     *out = d;

@@ -1,6 +1,7 @@
 /* sampler.h - images from any generator file fedsyn writes: a DCGAN
- * checkpoint (unlabelled samples) or a CVAE file (labelled samples, label
- * i mod classes for sample i, so the classes are balanced).  `fedsyn
+ * checkpoint (unlabelled samples), a conditional DCGAN's or a CVAE file
+ * (labelled samples, label i mod classes for sample i, so the classes are
+ * balanced).  `fedsyn
  * sample` and `fedsyn eval` draw through it.
  *
  * Usage: see tests/train/test_cvae_train.c

@@ -17,13 +17,15 @@ int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
 {
     char *end;
     memset(arch, 0, sizeof *arch);
-    if (strncmp(spec, "dcgan:", 6) == 0) {
-        long w = strtol(spec + 6, &end, 10);
+    const int conditional = strncmp(spec, "cdcgan:", 7) == 0;
+    if (conditional || strncmp(spec, "dcgan:", 6) == 0) {
+        long w = strtol(spec + 6 + conditional, &end, 10);
         if (*end || w < 2 || w > 1024 || w % 2) {
             return fs_err_set(err, FS_EINVAL, "model '%s': width must be even, 2 to 1024", spec);
         }
         arch->kind = WORKLOAD_DCGAN;
         arch->gan = dcgan_config_width((int)w);
+        arch->gan.classes = conditional ? WORKLOAD_CLASSES : 0;
         return 0;
     }
     if (strncmp(spec, "cvae:", 5) == 0) {
@@ -39,8 +41,8 @@ int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
         arch->kind = WORKLOAD_CLASSIFIER;
         return 0;
     }
-    return fs_err_set(err, FS_EINVAL, "model '%s': expected dcgan:WIDTH, cvae:HIDDEN or "
-                      "classifier", spec);
+    return fs_err_set(err, FS_EINVAL, "model '%s': expected dcgan:WIDTH, cdcgan:WIDTH, "
+                      "cvae:HIDDEN or classifier", spec);
 }
 
 // The networks of an architecture, seeded as their trainers seed them
@@ -105,11 +107,15 @@ int workload_save(const char *path, const workload_arch_t *arch, const float *w,
     int len;
     if (arch->kind == WORKLOAD_DCGAN) {
         const dcgan_config_t *a = &arch->gan;
+        char cond[32] = ""; // as checkpoint.c writes it: only when conditional
+        if (a->classes) {
+            snprintf(cond, sizeof cond, " classes=%d", a->classes);
+        }
         len = snprintf(meta, sizeof meta,
-                       "arch=dcgan latent=%d g_width=%d d_width=%d img=%dx%dx%d epoch=0 "
+                       "arch=dcgan latent=%d g_width=%d d_width=%d img=%dx%dx%d%s epoch=0 "
                        "dataset=%s %s\n",
-                       a->latent, a->g_width, a->d_width, a->img_c, a->img_h, a->img_w, dataset,
-                       extra ? extra : "");
+                       a->latent, a->g_width, a->d_width, a->img_c, a->img_h, a->img_w, cond,
+                       dataset, extra ? extra : "");
     } else if (arch->kind == WORKLOAD_CLASSIFIER) {
         len = snprintf(meta, sizeof meta, "arch=classifier img=1x28x28 dataset=%s %s\n", dataset,
                        extra ? extra : "");

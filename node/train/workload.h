@@ -1,6 +1,7 @@
 /* workload.h - the models a federation can train, behind one interface.
  *
  * A genesis names its model as a spec: "dcgan:W" (the FedSyn GAN, width W),
+ * "cdcgan:W" (the same GAN conditioned on the 10 labels, dcgan.h),
  * "cvae:H" (GenFL's CVAE, hidden width H) or "classifier" (GenFL's
  * downstream model: the LeNet-style CNN of node/models/classifier.h, softmax
  * cross-entropy, Adam 1e-3).  Whatever the kind, the federation sees one
@@ -30,8 +31,10 @@ typedef struct {
     cvae_config_t cvae;  // when kind == WORKLOAD_CVAE
 } workload_arch_t;
 
-// Parses "dcgan:W" (W even, 2..1024), "cvae:H" (H 2..8192) or
-// "classifier", for 28 x 28 single-channel images.
+#define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST
+
+// Parses "dcgan:W" or "cdcgan:W" (W even, 2..1024), "cvae:H" (H 2..8192)
+// or "classifier", for 28 x 28 single-channel images.
 int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
     __attribute__((warn_unused_result));
 // Sizes of the vector: the first part (generator, encoder, or the whole

@@ -10,22 +10,27 @@
 # exactly where it stopped from DIR/gan.fsm (rewritten with the trainer's
 # state after every epoch and on Ctrl-C), else from the latest epoch's
 # weights (runs from before that state existed), so a run cut short (a
-# session's end) goes on where it stopped.
+# session's end) goes on where it stopped.  --model cdcgan trains the same
+# GAN conditioned on the labels instead (beyond the paper; its scores add
+# CAS and the share of samples the evaluator files under their own label);
+# --init CKPT starts it from a trained unconditional checkpoint.
 #   usage: scripts/experiments/central.sh DIR [--epochs N] [--eval-only]
-#          [--n SAMPLES] [--threads T]
+#          [--n SAMPLES] [--threads T] [--model dcgan|cdcgan] [--init CKPT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,14p' "$0"; exit 0; }
+[[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,17p' "$0"; exit 0; }
 dir=${1:?usage: scripts/experiments/central.sh DIR [--epochs N] [--eval-only] [--n SAMPLES]}
 shift
-epochs=10 eval_only=0 n=10000 threads=2
+epochs=10 eval_only=0 n=10000 threads=2 model=dcgan init=()
 while (($#)); do
     case $1 in
     --epochs) epochs=$2; shift 2 ;;
     --eval-only) eval_only=1; shift ;;
     --n) n=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --model) model=$2; shift 2 ;;
+    --init) init=(--init "$2"); shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "central.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -49,13 +54,15 @@ if ((!eval_only)); then
     elif ((done_epochs > 0)); then
         resume=(--resume "$dir/gan.epoch$done_epochs.fsm")
     fi
+    # --init only starts a run: one under way goes on from its own state
+    ((${#resume[@]})) && init=()
     rc=0
     if ((done_epochs >= epochs)); then
         echo "central.sh: $dir already holds epoch $done_epochs of $epochs: scoring only" >&2
     else
         echo "central.sh: training up to epoch $epochs into $dir${resume:+ from ${resume[1]}} (progress in $dir/train.log)" >&2
         echo "central.sh: $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')" >> "$dir/train.log"
-        "$FEDSYN" train --dataset mnist --to-epoch "$epochs" "${resume[@]}" \
+        "$FEDSYN" train --model "$model" --dataset mnist --to-epoch "$epochs" "${resume[@]}" "${init[@]}" \
             --checkpoint-every 1 --threads "$threads" \
             --out "$dir/gan.fsm" --grid "$dir/final.png" 2>> "$dir/train.log" || rc=$?
     fi

@@ -114,6 +114,14 @@ static void test_coverage(void **state)
     assert_true(fabs(c.group[1] - 0.6) < 1e-9 && fabs(c.group[2] - 0.4) < 1e-9);
     assert_true(fabs(c.tv_from_real - 0.8) < 1e-9);
     assert_true(c.entropy > 0 && c.entropy < 0.5);
+    // drawn for labels 3 (the first 50) and 8: the 50 "3"s, 10 more "3"s
+    // drawn for 8 and 40 "8"s agree 50 + 40 times in 100
+    unsigned char y[100];
+    for (int i = 0; i < 100; i++) {
+        y[i] = i < 50 ? 3 : 8;
+    }
+    assert_true(fabs(coverage_label_agreement(p, y, 100) - 0.9) < 1e-9);
+    assert_true(coverage_label_agreement(p, y, 0) == 0);
     free(p);
 }
 

@@ -1,6 +1,6 @@
-/* test_sampler.c - drawing from generator files: at temperature 1 the
- * sampler draws exactly what the trainers' own generate functions draw from
- * the same seed; another temperature decodes the same latents scaled; a
+/* test_sampler.c - drawing from generator files (GAN, conditional GAN,
+ * CVAE): at temperature 1 the sampler draws exactly what the trainers' own
+ * generate functions draw from the same seed; another temperature decodes the same latents scaled; a
  * temperature out of range is refused before any file is read. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,9 +51,21 @@ static float *s_expected(const char *path, const workload_arch_t *a, uint64_t se
         const size_t img = model_output_size(g);
         out = xfloats((size_t)N * img);
         float *z = xfloats((size_t)BATCH * ga.latent);
+        float *in = xfloats((size_t)BATCH * (ga.latent + ga.classes));
+        uint8_t y[N];
+        for (int i = 0; i < N; i++) {
+            y[i] = (uint8_t)(ga.classes ? i % ga.classes : 0);
+        }
         for (int s = 0; s < N; s += BATCH) {
             int k = N - s < BATCH ? N - s : BATCH;
-            if (t == 1.0f) {
+            if (ga.classes) { // conditional: each latent, scaled, then its one-hot
+                rng_normal_floats(&rng, z, (size_t)k * ga.latent);
+                for (size_t i = 0; i < (size_t)k * ga.latent; i++) {
+                    z[i] *= t;
+                }
+                dcgan_pack_latent(&ga, z, y + s, k, in);
+                gan_decode(g, in, k, out + (size_t)s * img);
+            } else if (t == 1.0f) {
                 gan_generate(g, ga.latent, k, &rng, z, out + (size_t)s * img);
             } else {
                 rng_normal_floats(&rng, z, (size_t)k * ga.latent);
@@ -64,6 +76,7 @@ static float *s_expected(const char *path, const workload_arch_t *a, uint64_t se
             }
         }
         free(z);
+        free(in);
         model_destroy(&g);
     } else {
         cvae_config_t ca;
@@ -99,8 +112,8 @@ static float *s_expected(const char *path, const workload_arch_t *a, uint64_t se
 static void test_sampler_temperature(void **state)
 {
     (void)state;
-    const char *specs[] = {"dcgan:8", "cvae:16"};
-    for (int s = 0; s < 2; s++) {
+    const char *specs[] = {"dcgan:8", "cvae:16", "cdcgan:8"};
+    for (int s = 0; s < 3; s++) {
         workload_arch_t a;
         char name[32];
         snprintf(name, sizeof name, "gen%d.fsm", s);
@@ -121,9 +134,11 @@ static void test_sampler_temperature(void **state)
         free(want);
         // the scaling reached the generator: the images differ from T = 1
         assert_true(memcmp(cool->x, one->x, bytes) != 0);
-        // and labels (CVAE) do not depend on the temperature
-        if (one->y) {
-            assert_memory_equal(one->y, cool->y, N);
+        // labelled (CVAE, conditional GAN) as i mod 10, whatever the temperature
+        assert_true(!one->y == !strcmp(specs[s], "dcgan:8"));
+        for (int i = 0; one->y && i < N; i++) {
+            assert_int_equal(one->y[i], i % 10);
+            assert_int_equal(cool->y[i], i % 10);
         }
 
         // refused before anything is drawn, with the value named

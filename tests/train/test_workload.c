@@ -25,27 +25,33 @@ static void test_workload_specs(void **state)
     assert_int_equal(workload_parse("dcgan:16", &a, &err), 0);
     assert_int_equal(a.kind, WORKLOAD_DCGAN);
     assert_int_equal(a.gan.g_width, 16);
+    assert_int_equal(a.gan.classes, 0);
+    assert_int_equal(workload_parse("cdcgan:16", &a, &err), 0);
+    assert_int_equal(a.kind, WORKLOAD_DCGAN);
+    assert_int_equal(a.gan.g_width, 16);
+    assert_int_equal(a.gan.classes, WORKLOAD_CLASSES);
     assert_int_equal(workload_parse("classifier", &a, &err), 0);
     assert_int_equal(a.kind, WORKLOAD_CLASSIFIER);
     assert_string_equal(workload_stat_name(&a, 1), "acc");
     assert_int_equal(workload_parse("cvae:64", &a, &err), 0);
     assert_int_equal(a.kind, WORKLOAD_CVAE);
     assert_int_equal(a.cvae.hidden, 64);
-    const char *bad[] = {"dcgan:15", "dcgan:", "cvae:1", "cvae:x", "gan:16", "cvae"};
+    const char *bad[] = {"dcgan:15", "dcgan:", "cvae:1",  "cvae:x",
+                         "gan:16",   "cvae",   "cdcgan:", "cdcgan:15"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(workload_parse(bad[i], &a, &err), FS_EINVAL);
         assert_non_null(strstr(err.msg, bad[i]));
     }
 }
 
-// For both kinds: the initial vector is what a trainer of the same seed
+// For every kind: the initial vector is what a trainer of the same seed
 // starts from, a trainer's round moves it, and the file round-trips.
 static void test_workload_vector_and_file(void **state)
 {
     (void)state;
-    const char *specs[] = {"dcgan:8", "cvae:16", "classifier"};
+    const char *specs[] = {"dcgan:8", "cvae:16", "classifier", "cdcgan:8"};
     dataset_t *data = fixture_shapes(64, 2);
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < 4; s++) {
         workload_arch_t a;
         fs_err_t err = {0};
         assert_int_equal(workload_parse(specs[s], &a, &err), 0);
@@ -92,7 +98,7 @@ static void test_workload_vector_and_file(void **state)
             sampler_opts_t so = sampler_opts(12, 1, 8);
             assert_int_equal(sampler_draw(path, &so, &drawn, &err), 0);
             assert_int_equal(drawn->n, 12);
-            assert_true((drawn->y != NULL) == (a.kind == WORKLOAD_CVAE));
+            assert_true((drawn->y != NULL) == (a.kind == WORKLOAD_CVAE || a.gan.classes > 0));
             dataset_destroy(&drawn);
         }
         // another architecture's file is refused with the section named
