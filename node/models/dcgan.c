@@ -36,21 +36,25 @@ void dcgan_pack_latent(const dcgan_config_t *cfg, const float *z, const uint8_t 
     }
 }
 
-void dcgan_pack_image(const dcgan_config_t *cfg, const float *img, const uint8_t *labels,
-                      int n, float *out)
+void dcgan_d_logits(const dcgan_config_t *cfg, const float *out, const uint8_t *labels, int n,
+                    float *logits)
 {
-    const size_t plane = (size_t)cfg->img_h * cfg->img_w, im = plane * cfg->img_c;
-    const size_t k = (size_t)cfg->classes;
+    const size_t w = 1 + (size_t)cfg->classes;
     for (int i = 0; i < n; i++) {
-        float *o = out + (size_t)i * (im + k * plane);
-        memcpy(o, img + (size_t)i * im, sizeof(float) * im);
-        if (k) {
-            assert(labels[i] < k);
-            memset(o + im, 0, sizeof(float) * k * plane);
-            float *on = o + im + (size_t)labels[i] * plane;
-            for (size_t j = 0; j < plane; j++) {
-                on[j] = 1.0f;
-            }
+        const float *o = out + (size_t)i * w;
+        logits[i] = cfg->classes ? o[0] + o[1 + labels[i]] : o[0];
+    }
+}
+
+void dcgan_d_logits_grad(const dcgan_config_t *cfg, const float *dlogits,
+                         const uint8_t *labels, int n, float *dout)
+{
+    const size_t w = 1 + (size_t)cfg->classes;
+    memset(dout, 0, sizeof(float) * w * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        dout[(size_t)i * w] = dlogits[i];
+        if (cfg->classes) {
+            dout[(size_t)i * w + 1 + labels[i]] = dlogits[i];
         }
     }
 }
@@ -76,9 +80,9 @@ model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t 
 
 model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed)
 {
-    const int v = cfg->d_width, c = cfg->img_c + cfg->classes;
-    model_t *m = model_new("dcgan-discriminator", c, cfg->img_h, cfg->img_w);
-    model_reshape(m, c, cfg->img_h, cfg->img_w, LAYOUT_CHANNEL_MAJOR);
+    const int v = cfg->d_width;
+    model_t *m = model_new("dcgan-discriminator", cfg->img_c, cfg->img_h, cfg->img_w);
+    model_reshape(m, cfg->img_c, cfg->img_h, cfg->img_w, LAYOUT_CHANNEL_MAJOR);
     model_conv2d(m, v, 3, 2, PAD_SAME);
     model_leaky_relu(m, LEAKY_SLOPE);
     model_dropout(m, D_DROPOUT);
@@ -87,7 +91,7 @@ model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint6
     model_dropout(m, D_DROPOUT);
     layer_t *last = model_layer(m, model_layer_count(m) - 1);
     model_reshape(m, last->out_c, last->out_h, last->out_w, LAYOUT_BATCH_FIRST);
-    model_dense(m, 1);
+    model_dense(m, 1 + cfg->classes); // the score, then (conditional) one row per label
     model_finalize(m, max_batch, seed);
     return m;
 }

@@ -276,8 +276,8 @@ int checkpoint_grow_conditional(const char *path, gan_trainer_t *t, fs_err_t *er
             fs_err_prefix(err, rc, "%s: ", path);
         }
     }
-    rc = rc ? rc : model_widen_inputs(g, gan_trainer_generator(t), err);
-    rc = rc ? rc : model_widen_inputs(d, gan_trainer_discriminator(t), err);
+    rc = rc ? rc : model_grow(g, gan_trainer_generator(t), err);
+    rc = rc ? rc : model_grow(d, gan_trainer_discriminator(t), err);
     model_destroy(&g);
     model_destroy(&d);
     model_file_destroy(&f);

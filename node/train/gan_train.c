@@ -17,8 +17,9 @@ struct gan_trainer {
     float *zr;          // batch x latent: drawn latents
     float *z;           // batch x (latent + classes): the generator's input
     uint8_t *y;         // batch: labels (conditional only)
-    float *img;         // batch x image: real half then fake half
-    float *d_in;        // batch x (image + label planes): the discriminator's input
+    float *img;         // batch x image: real half then fake half (D's input)
+    float *logits;      // batch: D's logits (dcgan_d_logits of its output)
+    float *dlogits;     // batch: the loss's gradient for them
     float *targets;     // batch: 1 then 0 (D step)
     float *ones;        // batch: all 1 (G step)
     const dataset_t *data;
@@ -41,12 +42,13 @@ gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_confi
     t->adam_g = adam_new(model_param_count(t->g), cfg->lr, cfg->beta1, 0.999f, 1e-7f);
     t->adam_d = adam_new(model_param_count(t->d), cfg->lr, cfg->beta1, 0.999f, 1e-7f);
     rng_seed(&t->rng, cfg->seed ^ 0x9a17e5u);
-    const size_t plane = (size_t)arch->img_h * arch->img_w, img = plane * arch->img_c;
+    const size_t img = (size_t)arch->img_c * arch->img_h * arch->img_w;
     t->zr = xfloats((size_t)cfg->batch * arch->latent);
     t->z = xfloats((size_t)cfg->batch * (arch->latent + arch->classes));
     t->y = xcalloc((size_t)cfg->batch, 1);
     t->img = xfloats((size_t)cfg->batch * img);
-    t->d_in = xfloats((size_t)cfg->batch * (img + plane * arch->classes));
+    t->logits = xfloats((size_t)cfg->batch);
+    t->dlogits = xfloats((size_t)cfg->batch);
     t->targets = xfloats((size_t)cfg->batch);
     t->ones = xfloats((size_t)cfg->batch);
     for (int i = 0; i < cfg->batch; i++) {
@@ -71,7 +73,8 @@ void gan_trainer_destroy(gan_trainer_t **self_p)
     free(t->z);
     free(t->y);
     free(t->img);
-    free(t->d_in);
+    free(t->logits);
+    free(t->dlogits);
     free(t->targets);
     free(t->ones);
     dataset_order_free(&t->order);
@@ -124,16 +127,30 @@ static void s_next_real(gan_trainer_t *t, float *dst, uint8_t *label)
     *label = t->data->y ? t->data->y[k] : 0;
 }
 
-// n generator inputs into t->z: latents, then (conditional) uniform labels
-// into y.  The unconditional GAN draws exactly the latents, so its random
-// stream is the one the paper's trainer always drew.
+// n generator inputs into t->z: latents, then (conditional) labels into y,
+// drawn as the data's labels fall (a random image's label).  Uniform labels
+// would ask for labels the data may lack (a federation member holding
+// {0,1,2}), which the discriminator then calls fake whatever G draws: on a
+// two-label fixture that drove G to black images.  The unconditional GAN
+// draws exactly the latents, so its random stream is the paper trainer's.
 static void s_draw_inputs(gan_trainer_t *t, int n, uint8_t *y)
 {
     rng_normal_floats(&t->rng, t->zr, (size_t)n * t->arch.latent);
     for (int i = 0; t->arch.classes && i < n; i++) {
-        y[i] = (uint8_t)rng_below(&t->rng, (uint64_t)t->arch.classes);
+        y[i] = t->data->y[rng_below(&t->rng, (uint64_t)t->data->n)];
     }
     dcgan_pack_latent(&t->arch, t->zr, y, n, t->z);
+}
+
+// D's logits for the batch in x (labels y) into t->logits; returns the loss
+// against targets, its gradient set as D's output gradient.
+static double s_d_forward(gan_trainer_t *t, const float *x, const float *targets, int n)
+{
+    const float *out = model_forward(t->d, x, n, true);
+    dcgan_d_logits(&t->arch, out, t->y, n, t->logits);
+    double loss = loss_bce_logits(t->logits, targets, n, 1, t->dlogits);
+    dcgan_d_logits_grad(&t->arch, t->dlogits, t->y, n, model_output_grad(t->d));
+    return loss;
 }
 
 void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
@@ -141,7 +158,6 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     assert(t->data && "gan_trainer_set_data first");
     const int batch = t->cfg.batch, half = batch / 2;
     const size_t img = dataset_image_size(t->data);
-    const size_t d_img = img + (size_t)t->arch.classes * t->arch.img_h * t->arch.img_w;
 
     // discriminator: half real, half fake, one batch (Keras train_on_batch)
     for (int i = 0; i < half; i++) {
@@ -150,15 +166,13 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     s_draw_inputs(t, half, t->y + half);
     const float *fake = model_forward(t->g, t->z, half, true);
     memcpy(t->img + (size_t)half * img, fake, sizeof(float) * half * img);
-    dcgan_pack_image(&t->arch, t->img, t->y, batch, t->d_in);
-    const float *logits = model_forward(t->d, t->d_in, batch, true);
-    double d_loss = loss_bce_logits(logits, t->targets, batch, 1, model_output_grad(t->d));
+    double d_loss = s_d_forward(t, t->img, t->targets, batch);
     int real_ok = 0, fake_ok = 0;
     for (int i = 0; i < batch; i++) {
         if (i < half) {
-            real_ok += logits[i] > 0;
+            real_ok += t->logits[i] > 0;
         } else {
-            fake_ok += logits[i] <= 0;
+            fake_ok += t->logits[i] <= 0;
         }
     }
     model_zero_grads(t->d);
@@ -168,14 +182,9 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     // generator: through the discriminator, whose weights stay fixed
     s_draw_inputs(t, batch, t->y);
     fake = model_forward(t->g, t->z, batch, true);
-    dcgan_pack_image(&t->arch, fake, t->y, batch, t->d_in);
-    logits = model_forward(t->d, t->d_in, batch, true);
-    double g_loss = loss_bce_logits(logits, t->ones, batch, 1, model_output_grad(t->d));
+    double g_loss = s_d_forward(t, fake, t->ones, batch);
     const float *dimg = model_backward(t->d, true);
-    float *g_grad = model_output_grad(t->g);
-    for (int i = 0; i < batch; i++) { // the image's gradient; the label planes' is dropped
-        memcpy(g_grad + (size_t)i * img, dimg + (size_t)i * d_img, sizeof(float) * img);
-    }
+    memcpy(model_output_grad(t->g), dimg, sizeof(float) * (size_t)batch * img);
     model_zero_grads(t->g);
     model_backward(t->g, false);
     adam_step(t->adam_g, model_params(t->g), model_grads(t->g));

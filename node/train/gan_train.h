@@ -4,8 +4,8 @@
  * frozen discriminator on a full batch of latents (targets 1).  BCE from
  * logits, Adam(lr, beta1) for both networks.  A conditional architecture
  * (dcgan.h, classes > 0) pairs each real image with its label and each
- * latent with a label drawn uniformly; the generator's gradient is the one
- * reaching the image channels of the discriminator's input.
+ * latent with a label drawn uniformly, and scores each image with its
+ * label's projection logit.
  *
  * Every buffer is allocated in gan_trainer_new / gan_trainer_set_data;
  * gan_train_step allocates nothing.
