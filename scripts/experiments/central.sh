@@ -85,12 +85,21 @@ for f in glob.glob(os.path.join(d, "eval.epoch*.json")):
     e = int(re.search(r"epoch(\d+)\.json$", f).group(1))
     rows.append((e, json.load(open(f))))
 rows.sort()
-out = ["| epoch | FID vs test | classes (share >= 2%) | entropy | TV from real | confident (p >= 0.9) | class shares 0..9 |",
-       "|---:|---:|---:|---:|---:|---:|---|"]
+# a conditional GAN's scores also have the label agreement and true-label CAS
+cond = any(r.get("label_agreement") is not None for _, r in rows)
+extra_h = " label agreement | CAS |" if cond else ""
+out = ["| epoch | FID vs test | classes (share >= 2%) | entropy | TV from real | confident (p >= 0.9) |"
+       + extra_h + " class shares 0..9 |",
+       "|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if cond else "") + "---|"]
 for e, r in rows:
     c = r["coverage"]
+    extra = ""
+    if cond:
+        a, cas = r.get("label_agreement"), r.get("cas")
+        extra = (f" {100 * a:.1f}% |" if a is not None else " - |") + \
+                (f" {100 * cas['accuracy']:.1f}% |" if cas else " - |")
     out.append(f"| {e} | {r['fid_test']:.1f} | {c['classes_present']} | {c['entropy']:.2f} | "
-               f"{c['tv_from_real']:.2f} | {100 * c['confident']:.1f}% | "
+               f"{c['tv_from_real']:.2f} | {100 * c['confident']:.1f}% |" + extra + " "
                + " ".join(f"{s:.2f}".lstrip("0") for s in c["share"]) + " |")
 if rows:
     r = rows[-1][1]
