@@ -42,6 +42,7 @@ void dcgan_d_logits(const dcgan_config_t *cfg, const float *out, const uint8_t *
     const size_t w = 1 + (size_t)cfg->classes;
     for (int i = 0; i < n; i++) {
         const float *o = out + (size_t)i * w;
+        assert(!cfg->classes || labels[i] < cfg->classes);
         logits[i] = cfg->classes ? o[0] + o[1 + labels[i]] : o[0];
     }
 }
@@ -54,6 +55,7 @@ void dcgan_d_logits_grad(const dcgan_config_t *cfg, const float *dlogits,
     for (int i = 0; i < n; i++) {
         dout[(size_t)i * w] = dlogits[i];
         if (cfg->classes) {
+            assert(labels[i] < cfg->classes);
             dout[(size_t)i * w + 1 + labels[i]] = dlogits[i];
         }
     }

@@ -205,7 +205,7 @@ int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *a
     return rc;
 }
 
-// "width 128/64, unconditional, images 1x28x28" for messages.
+// "width 128/64, latent 100, unconditional, images 1x28x28" for messages.
 static void s_describe_arch(const dcgan_config_t *a, char *out, size_t n)
 {
     char cond[32] = "unconditional";
