@@ -119,8 +119,8 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
             o->cvae_hidden = (int)h;
         } else {
             const char *spec = o->model;
-            o->conditional = spec[0] == 'c' && strncmp(spec, "cvae", 4) != 0;
-            spec += o->conditional;
+            o->conditional = strncmp(spec, "cdcgan", 6) == 0;
+            spec += o->conditional; // "cdcgan..." parses as "dcgan..."
             if (strncmp(spec, "dcgan:", 6) == 0) {
                 if (cli_int(CMD, "model dcgan:W", spec + 6, 2, 1024, &o->width)) {
                     return EXIT_USAGE;

@@ -216,6 +216,13 @@ static void s_describe_arch(const dcgan_config_t *a, char *out, size_t n)
              a->latent, cond, a->img_c, a->img_h, a->img_w);
 }
 
+// The same layers but for the labels: widths, latent size, image shape.
+static bool s_same_shape(const dcgan_config_t *a, const dcgan_config_t *b)
+{
+    return a->latent == b->latent && a->g_width == b->g_width && a->d_width == b->d_width &&
+           a->img_c == b->img_c && a->img_h == b->img_h && a->img_w == b->img_w;
+}
+
 // Both networks' weights into t; a message names the file.
 static int s_load_gan_weights(const model_file_t *f, const char *path, gan_trainer_t *t,
                               fs_err_t *err)
@@ -226,9 +233,7 @@ static int s_load_gan_weights(const model_file_t *f, const char *path, gan_train
     if (rc) {
         return rc;
     }
-    if (a.latent != want->latent || a.g_width != want->g_width ||
-        a.d_width != want->d_width || a.img_c != want->img_c || a.img_h != want->img_h ||
-        a.img_w != want->img_w || a.classes != want->classes) {
+    if (!s_same_shape(&a, want) || a.classes != want->classes) {
         char have_s[96], want_s[96];
         s_describe_arch(&a, have_s, sizeof have_s);
         s_describe_arch(want, want_s, sizeof want_s);
@@ -253,9 +258,7 @@ int checkpoint_grow_conditional(const char *path, gan_trainer_t *t, fs_err_t *er
     dcgan_config_t a;
     const dcgan_config_t *want = gan_trainer_arch(t);
     int rc = s_read_arch(f, path, &a, err);
-    if (rc == 0 && (a.classes || !want->classes || a.latent != want->latent ||
-                    a.g_width != want->g_width || a.d_width != want->d_width ||
-                    a.img_c != want->img_c || a.img_h != want->img_h || a.img_w != want->img_w)) {
+    if (rc == 0 && (a.classes || !want->classes || !s_same_shape(&a, want))) {
         char have_s[96], want_s[96];
         s_describe_arch(&a, have_s, sizeof have_s);
         s_describe_arch(want, want_s, sizeof want_s);
