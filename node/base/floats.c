@@ -1,4 +1,4 @@
-/* floats.c - checks over float vectors (see floats.h). */
+/* floats.c - checks and running averages over float vectors (see floats.h). */
 #include "node/base/floats.h"
 
 #include <math.h>
@@ -36,4 +36,12 @@ size_t floats_first_nonfinite(const float *w, size_t n)
         }
     }
     return n;
+}
+
+void floats_lerp(float *avg, const float *w, size_t n, float decay)
+{
+    const float k = 1.0f - decay;
+    for (size_t i = 0; i < n; i++) {
+        avg[i] += k * (w[i] - avg[i]);
+    }
 }

@@ -70,9 +70,12 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         {"out", 1, 0, 'o'},     {"grid", 1, 0, 'g'},   {"checkpoint-every", 1, 0, 'c'},
         {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'},  {"resume", 1, 0, 'r'},
         {"model", 1, 0, 'm'},   {"help", 0, 0, 'h'},   {"to-epoch", 1, 0, 'T'},
-        {"init", 1, 0, 'I'},    {0, 0, 0, 0}};
+        {"init", 1, 0, 'I'},    {"lr", 1, 0, 'L'},     {"lr-d", 1, 0, 'R'},
+        {"ema", 1, 0, 'E'},     {"d-dropout", 1, 0, 'P'}, {"g-norm", 1, 0, 'N'},
+        {0, 0, 0, 0}};
     *o = (train_opts_t){.dataset = "mnist", .out = NULL, .epochs = 1, .width = 128, .batch = 0,
-                        .seed = 1};
+                        .seed = 1, .lr = -1, .lr_d = -1, .ema = -1, .d_dropout = -1,
+                        .pixel_norm = -1};
     optind = 1;
     opterr = 0;
     int c, epochs_given = 0;
@@ -100,6 +103,16 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         case 'q': o->quiet = 1; break;
         case 'm': o->model = optarg; break;
         case 'I': o->init = optarg; break;
+        case 'L': bad = cli_double(CMD, "lr", optarg, 1e-7, 1, &o->lr); break;
+        case 'R': bad = cli_double(CMD, "lr-d", optarg, 1e-7, 1, &o->lr_d); break;
+        case 'E': bad = cli_double(CMD, "ema", optarg, 0, 0.99999, &o->ema); break;
+        case 'P': bad = cli_double(CMD, "d-dropout", optarg, 0, 0.9, &o->d_dropout); break;
+        case 'N':
+            if (strcmp(optarg, "pixel") != 0 && strcmp(optarg, "none") != 0) {
+                return cli_usage(CMD, "--g-norm '%s': expected pixel or none", optarg);
+            }
+            o->pixel_norm = strcmp(optarg, "pixel") == 0;
+            break;
         case 'h': s_help(); return 1;
         default:
             return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -119,15 +132,16 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
             o->cvae_hidden = (int)h;
         } else {
             const char *spec = o->model;
-            o->conditional = strncmp(spec, "cdcgan", 6) == 0;
-            spec += o->conditional; // "cdcgan..." parses as "dcgan..."
-            if (strncmp(spec, "dcgan:", 6) == 0) {
-                if (cli_int(CMD, "model dcgan:W", spec + 6, 2, 1024, &o->width)) {
+            o->recipe = strncmp(spec, "cgan", 4) == 0;
+            o->conditional = o->recipe || strncmp(spec, "cdcgan", 6) == 0;
+            spec += o->recipe ? 3 : o->conditional; // "cdcgan", "cgan" parse as "dcgan", "gan"
+            if (strncmp(spec, o->recipe ? "gan:" : "dcgan:", 6 - 2 * o->recipe) == 0) {
+                if (cli_int(CMD, "model WIDTH", strchr(spec, ':') + 1, 2, 1024, &o->width)) {
                     return EXIT_USAGE;
                 }
-            } else if (strcmp(spec, "dcgan") != 0) {
-                return cli_usage(CMD, "--model '%s': expected dcgan:W, cdcgan:W or cvae:H",
-                                 o->model);
+            } else if (strcmp(spec, o->recipe ? "gan" : "dcgan") != 0) {
+                return cli_usage(CMD, "--model '%s': expected dcgan:W, cdcgan:W, cgan:W or "
+                                 "cvae:H", o->model);
             }
         }
     }
@@ -167,7 +181,9 @@ static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
     }
     rng_normal_floats(&rng, z, (size_t)n * a->latent);
     dcgan_pack_latent(a, z, y, n, in);
+    gan_trainer_swap_ema(t); // draw from the average when the trainer keeps one
     gan_decode(g, in, n, img);
+    gan_trainer_swap_ema(t);
     int rc = png_grid_save(path, img, n, a->img_c, a->img_h, a->img_w, 10, 2, err);
     free(z);
     free(in);
@@ -249,14 +265,35 @@ int cmd_train(int argc, char **argv)
         dataset_destroy(&data);
         return rc;
     }
-    dcgan_config_t arch = dcgan_config_width((int)o.width);
-    arch.classes = o.conditional ? WORKLOAD_CLASSES : 0;
+    // the model's own layers and recipe (workload.h), then the options' changes
+    char spec[32];
+    snprintf(spec, sizeof spec, "%s:%ld", o.recipe ? "cgan" : o.conditional ? "cdcgan" : "dcgan",
+             o.width);
+    workload_arch_t wa;
+    if (workload_parse(spec, &wa, &err)) {
+        dataset_destroy(&data);
+        return cli_fail(CMD, &err, NULL);
+    }
+    dcgan_config_t arch = wa.gan;
     arch.img_c = data->c;
     arch.img_h = data->h;
     arch.img_w = data->w;
-    gan_train_config_t cfg = gan_train_config_paper();
-    cfg.batch = (int)o.batch;
-    cfg.seed = (uint64_t)o.seed;
+    if (o.pixel_norm >= 0) {
+        arch.g_pixel_norm = o.pixel_norm;
+    }
+    if (o.d_dropout >= 0) {
+        arch.d_dropout = (float)o.d_dropout;
+    }
+    gan_train_config_t cfg = workload_gan_config(&wa, (int)o.batch, (uint64_t)o.seed);
+    if (o.lr > 0) {
+        cfg.lr = (float)o.lr;
+    }
+    if (o.lr_d > 0) {
+        cfg.lr_d = (float)o.lr_d;
+    }
+    if (o.ema >= 0) {
+        cfg.ema = (float)o.ema;
+    }
     gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
     checkpoint_resume_t at = {0, 0, false, false};
     // the data first: restoring a checkpoint's data order needs them

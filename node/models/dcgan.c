@@ -5,11 +5,11 @@
 #include <string.h>
 
 #define LEAKY_SLOPE 0.2f
-#define D_DROPOUT 0.4f
 
 dcgan_config_t dcgan_config_paper(void)
 {
-    return (dcgan_config_t){DCGAN_LATENT, DCGAN_G_WIDTH, DCGAN_D_WIDTH, 1, 28, 28, 0};
+    return (dcgan_config_t){DCGAN_LATENT, DCGAN_G_WIDTH, DCGAN_D_WIDTH, 1, 28, 28, 0,
+                            DCGAN_D_DROPOUT, 0};
 }
 
 dcgan_config_t dcgan_config_width(int w)
@@ -69,10 +69,19 @@ model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t 
     model_dense(m, w * h0 * w0);
     model_leaky_relu(m, LEAKY_SLOPE);
     model_reshape(m, w, h0, w0, LAYOUT_CHANNEL_MAJOR);
+    if (cfg->g_pixel_norm) {
+        model_pixel_norm(m);
+    }
     model_conv2d_t(m, w, 4, 2, PAD_SAME);
     model_leaky_relu(m, LEAKY_SLOPE);
+    if (cfg->g_pixel_norm) {
+        model_pixel_norm(m);
+    }
     model_conv2d_t(m, w, 4, 2, PAD_SAME);
     model_leaky_relu(m, LEAKY_SLOPE);
+    if (cfg->g_pixel_norm) {
+        model_pixel_norm(m);
+    }
     model_conv2d(m, cfg->img_c, 7, 1, PAD_SAME);
     model_sigmoid(m);
     model_reshape(m, cfg->img_c, cfg->img_h, cfg->img_w, LAYOUT_BATCH_FIRST);
@@ -87,10 +96,14 @@ model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint6
     model_reshape(m, cfg->img_c, cfg->img_h, cfg->img_w, LAYOUT_CHANNEL_MAJOR);
     model_conv2d(m, v, 3, 2, PAD_SAME);
     model_leaky_relu(m, LEAKY_SLOPE);
-    model_dropout(m, D_DROPOUT);
+    if (cfg->d_dropout > 0) { // without dropout D draws no mask: its stream is unused
+        model_dropout(m, cfg->d_dropout);
+    }
     model_conv2d(m, v, 3, 2, PAD_SAME);
     model_leaky_relu(m, LEAKY_SLOPE);
-    model_dropout(m, D_DROPOUT);
+    if (cfg->d_dropout > 0) {
+        model_dropout(m, cfg->d_dropout);
+    }
     layer_t *last = model_layer(m, model_layer_count(m) - 1);
     model_reshape(m, last->out_c, last->out_h, last->out_w, LAYOUT_BATCH_FIRST);
     model_dense(m, 1 + cfg->classes); // the score, then (conditional) one row per label

@@ -42,7 +42,12 @@ typedef struct {
     int d_width;         // discriminator channels (64 in the paper)
     int img_c, img_h, img_w; // image shape (1 x 28 x 28 for MNIST)
     int classes;         // 0: unconditional (the paper); K: conditioned on K labels
+    float d_dropout;     // the discriminator's dropout rate (0.4); changes no weight
+    int g_pixel_norm;    // 1: pixel norm after each of G's hidden layers (beyond
+                         // the paper; no weights, so the sizes stay the same)
 } dcgan_config_t;
+
+#define DCGAN_D_DROPOUT 0.4f
 
 #define DCGAN_MAX_CLASSES 256
 

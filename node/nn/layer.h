@@ -35,6 +35,7 @@ typedef enum {
     LAYER_DROPOUT,
     LAYER_SIGMOID,
     LAYER_RESHAPE,
+    LAYER_PIXEL_NORM,
     LAYER_KIND_COUNT
 } layer_kind_t;
 
@@ -95,6 +96,7 @@ void leaky_relu_init(layer_t *l, int c, int h, int w, layout_t layout, float slo
 void dropout_init(layer_t *l, int c, int h, int w, layout_t layout, float rate);
 void sigmoid_init(layer_t *l, int c, int h, int w, layout_t layout);
 void reshape_init(layer_t *l, int c, int h, int w, layout_t from, layout_t to);
+void pixel_norm_init(layer_t *l, int c, int h, int w, layout_t layout);
 
 // Floats of scratch a convolution needs per image of a chunk, and once per
 // call before the chunk's share (conv2d_transpose keeps its repacked

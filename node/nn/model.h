@@ -40,6 +40,9 @@ void model_conv2d_t(model_t *m, int out_c, int k, int stride, pad_mode_t pad);
 void model_leaky_relu(model_t *m, float slope);
 void model_dropout(model_t *m, float rate);
 void model_sigmoid(model_t *m);
+// Divides each pixel's features by their root mean square over the
+// channels (pixel_norm.c); channel-major shapes only.
+void model_pixel_norm(model_t *m);
 // Reinterprets the per-sample features as c x h x w (same count) and moves
 // the batch to `layout`.  Dense layers need batch-first, convolutions
 // channel-major; the model's output must end batch-first.

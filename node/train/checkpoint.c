@@ -55,14 +55,18 @@ static s_state_t s_cvae_state(cvae_trainer_t *t)
                        cvae_trainer_order(t)};
 }
 
-// Saves the three weight sections s[0..2] (meta and both networks) and,
-// when st is not NULL, the state after `iter` iterations into the epoch:
-// a "trainer" text section and each optimiser's moments.
-static int s_save(const char *path, model_section_t s[8], const s_state_t *st, int iter,
-                  fs_err_t *err)
+// Saves the nw weight sections s[0..nw) (meta, both networks and, for a
+// GAN that keeps one, the generator's average) and, when st is not NULL,
+// the state after `iter` iterations into the epoch: a "trainer" text
+// section and each optimiser's moments, in s[nw..nw+5).
+#define S_MAX_SECTIONS 9
+
+static int s_save(const char *path, model_section_t s[S_MAX_SECTIONS], int nw,
+                  const s_state_t *st, int iter, fs_err_t *err)
 {
+    assert(nw + 5 <= S_MAX_SECTIONS);
     if (!st) {
-        return model_file_save(path, s, 3, err);
+        return model_file_save(path, s, nw, err);
     }
     assert(iter >= 0);
     const dataset_order_t *o = st->order;
@@ -78,14 +82,14 @@ static int s_save(const char *path, model_section_t s[8], const s_state_t *st, i
                         iter, st->suffix[0], st->adam[0]->t, st->suffix[1], st->adam[1]->t, rng,
                         st->suffix[0], drop0, st->suffix[1], drop1, o->n, o->cursor, from);
     assert(slen > 0 && (size_t)slen < sizeof state);
-    s[3] = (model_section_t){"trainer", SECTION_TEXT, state, (size_t)slen};
+    s[nw] = (model_section_t){"trainer", SECTION_TEXT, state, (size_t)slen};
     for (int k = 0; k < 2; k++) {
         snprintf(names[2 * k], sizeof names[0], "adam_%s_m", st->suffix[k]);
         snprintf(names[2 * k + 1], sizeof names[0], "adam_%s_v", st->suffix[k]);
-        s[4 + 2 * k] = s_vector(names[2 * k], st->adam[k]->m, st->adam[k]->n);
-        s[5 + 2 * k] = s_vector(names[2 * k + 1], st->adam[k]->v, st->adam[k]->n);
+        s[nw + 1 + 2 * k] = s_vector(names[2 * k], st->adam[k]->m, st->adam[k]->n);
+        s[nw + 2 + 2 * k] = s_vector(names[2 * k + 1], st->adam[k]->v, st->adam[k]->n);
     }
-    return model_file_save(path, s, 8, err);
+    return model_file_save(path, s, nw + 5, err);
 }
 
 // iter < 0: the weights alone; otherwise the trainer's state too
@@ -93,22 +97,34 @@ static int s_save_gan(const char *path, gan_trainer_t *t, int epoch, int iter,
                       const char *dataset, fs_err_t *err)
 {
     const dcgan_config_t *a = gan_trainer_arch(t);
-    char meta[256], cond[32] = "";
+    char meta[256], cond[48] = "", ema[48] = "";
     if (a->classes) { // absent for the paper's GAN: its files stay as they were
         snprintf(cond, sizeof cond, " classes=%d", a->classes);
     }
+    if (a->g_pixel_norm) { // likewise
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_norm=pixel");
+    }
+    if (gan_trainer_ema(t)) { // likewise absent without an average
+        snprintf(ema, sizeof ema, " ema=%g ema_steps=%ld", (double)gan_trainer_ema_decay(t),
+                 gan_trainer_ema_steps(t));
+    }
     int len = snprintf(meta, sizeof meta,
                        "arch=dcgan latent=%d g_width=%d d_width=%d img=%dx%dx%d%s epoch=%d "
-                       "dataset=%s\n",
+                       "dataset=%s%s\n",
                        a->latent, a->g_width, a->d_width, a->img_c, a->img_h, a->img_w, cond,
-                       epoch, dataset ? dataset : "unknown");
-    model_section_t s[8] = {
+                       epoch, dataset ? dataset : "unknown", ema);
+    model_section_t s[S_MAX_SECTIONS] = {
         {"meta", SECTION_TEXT, meta, (size_t)len},
         s_floats("generator", gan_trainer_generator(t)),
         s_floats("discriminator", gan_trainer_discriminator(t)),
     };
+    int nw = 3;
+    if (gan_trainer_ema(t)) {
+        s[nw++] = s_vector(CHECKPOINT_EMA_SECTION, gan_trainer_ema(t),
+                           model_param_count(gan_trainer_generator(t)));
+    }
     s_state_t st = s_gan_state(t);
-    return s_save(path, s, iter < 0 ? NULL : &st, iter, err);
+    return s_save(path, s, nw, iter < 0 ? NULL : &st, iter, err);
 }
 
 int checkpoint_save_gan(const char *path, gan_trainer_t *t, int epoch, const char *dataset,
@@ -153,6 +169,12 @@ static int s_read_arch(const model_file_t *f, const char *path, dcgan_config_t *
     rc = rc ? rc : s_meta_int(f, path, "g_width", &a->g_width, err);
     rc = rc ? rc : s_meta_int(f, path, "d_width", &a->d_width, err);
     a->classes = 0; // no "classes": the paper's unconditional GAN
+    a->d_dropout = DCGAN_D_DROPOUT; // a training setting, not in the file
+    a->g_pixel_norm = model_file_meta(f, "meta", "g_norm", v, sizeof v) == 0;
+    if (a->g_pixel_norm && strcmp(v, "pixel") != 0) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: meta 'g_norm=%s': this fedsyn knows only "
+                          "'pixel'", path, v);
+    }
     if (rc == 0 && model_file_meta(f, "meta", "classes", v, sizeof v) == 0) {
         rc = s_meta_int(f, path, "classes", &a->classes, err);
         if (rc == 0 && (a->classes < 2 || a->classes > DCGAN_MAX_CLASSES)) {
@@ -194,7 +216,10 @@ int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *a
     int rc = s_read_arch(f, path, arch_out, err);
     if (rc == 0) {
         model_t *g = dcgan_generator_new(arch_out, max_batch, 0);
-        rc = model_file_floats(f, "generator", model_params(g), model_param_count(g), err);
+        char v[32];
+        const bool has_ema = model_file_meta(f, "meta", "ema", v, sizeof v) == 0;
+        rc = model_file_floats(f, has_ema ? CHECKPOINT_EMA_SECTION : "generator",
+                               model_params(g), model_param_count(g), err);
         if (rc) {
             fs_err_prefix(err, rc, "%s: ", path);
             model_destroy(&g);
@@ -212,15 +237,16 @@ static void s_describe_arch(const dcgan_config_t *a, char *out, size_t n)
     if (a->classes) {
         snprintf(cond, sizeof cond, "conditioned on %d labels", a->classes);
     }
-    snprintf(out, n, "width %d/%d, latent %d, %s, images %dx%dx%d", a->g_width, a->d_width,
-             a->latent, cond, a->img_c, a->img_h, a->img_w);
+    snprintf(out, n, "width %d/%d, latent %d, %s%s, images %dx%dx%d", a->g_width, a->d_width,
+             a->latent, cond, a->g_pixel_norm ? ", pixel norm in G" : "", a->img_c, a->img_h,
+             a->img_w);
 }
 
 // The same layers but for the labels: widths, latent size, image shape.
 static bool s_same_shape(const dcgan_config_t *a, const dcgan_config_t *b)
 {
     return a->latent == b->latent && a->g_width == b->g_width && a->d_width == b->d_width &&
-           a->img_c == b->img_c && a->img_h == b->img_h && a->img_w == b->img_w;
+           a->g_pixel_norm == b->g_pixel_norm && a->img_c == b->img_c && a->img_h == b->img_h && a->img_w == b->img_w;
 }
 
 // Both networks' weights into t; a message names the file.
@@ -405,6 +431,36 @@ static int s_restore(const model_file_t *f, const char *path, const s_state_t *s
     return rc;
 }
 
+// The generator's average into a trainer that keeps one: the file's when
+// it has one, else the loaded generator itself (the average starts there).
+static int s_load_ema(const model_file_t *f, const char *path, gan_trainer_t *t,
+                      fs_err_t *err)
+{
+    float *ema = gan_trainer_ema(t);
+    if (!ema) {
+        return 0;
+    }
+    model_t *g = gan_trainer_generator(t);
+    const size_t n = model_param_count(g);
+    char v[32];
+    if (model_file_meta(f, "meta", "ema", v, sizeof v) != 0) {
+        memcpy(ema, model_params(g), n * sizeof(float));
+        gan_trainer_set_ema_steps(t, 0);
+        return 0;
+    }
+    int steps = 0; // a federation's global model records no count: warm up again
+    if (model_file_meta(f, "meta", "ema_steps", v, sizeof v) == 0 &&
+        s_meta_int(f, path, "ema_steps", &steps, err)) {
+        return err ? err->code : FS_ECORRUPT;
+    }
+    int rc = model_file_floats(f, CHECKPOINT_EMA_SECTION, ema, n, err);
+    if (rc) {
+        return fs_err_prefix(err, rc, "%s: ", path);
+    }
+    gan_trainer_set_ema_steps(t, steps);
+    return 0;
+}
+
 int checkpoint_resume_gan(const char *path, gan_trainer_t *t, checkpoint_resume_t *out,
                           fs_err_t *err)
 {
@@ -415,6 +471,7 @@ int checkpoint_resume_gan(const char *path, gan_trainer_t *t, checkpoint_resume_
     }
     int rc = s_load_gan_weights(f, path, t, err);
     rc = rc ? rc : s_meta_int(f, path, "epoch", &out->epoch, err);
+    rc = rc ? rc : s_load_ema(f, path, t, err);
     s_state_t st = s_gan_state(t);
     rc = rc ? rc : s_restore(f, path, &st, out, err);
     model_file_destroy(&f);
@@ -432,13 +489,13 @@ static int s_save_cvae(const char *path, cvae_trainer_t *t, int epoch, int iter,
                        "dataset=%s\n",
                        a->hidden, a->latent, a->classes, a->img_c, a->img_h, a->img_w, epoch,
                        dataset ? dataset : "unknown");
-    model_section_t s[8] = {
+    model_section_t s[S_MAX_SECTIONS] = {
         {"meta", SECTION_TEXT, meta, (size_t)len},
         s_floats("encoder", cvae_trainer_encoder(t)),
         s_floats("decoder", cvae_trainer_decoder(t)),
     };
     s_state_t st = s_cvae_state(t);
-    return s_save(path, s, iter < 0 ? NULL : &st, iter, err);
+    return s_save(path, s, 3, iter < 0 ? NULL : &st, iter, err);
 }
 
 int checkpoint_save_cvae(const char *path, cvae_trainer_t *t, int epoch, const char *dataset,

@@ -17,9 +17,16 @@
 #include "node/train/cvae_train.h"
 #include "node/train/gan_train.h"
 
+// A GAN trainer that keeps an average of its generator (gan_train.h) saves
+// it in this section and records "ema=DECAY" in the meta (and, in a
+// trainer's own file, "ema_steps=N"); samplers load it instead of the
+// generator when it is there.
+#define CHECKPOINT_EMA_SECTION "generator_ema"
+
 int checkpoint_save_gan(const char *path, gan_trainer_t *t, int epoch, const char *dataset,
                         fs_err_t *err);
-// Builds a generator from a checkpoint's meta and loads its weights.
+// Builds a generator from a checkpoint's meta and loads its weights (the
+// average, CHECKPOINT_EMA_SECTION, when the file holds one).
 int checkpoint_load_generator(const char *path, int max_batch, dcgan_config_t *arch_out,
                               model_t **g_out, fs_err_t *err);
 // Starts a conditional trainer (dcgan.h, classes > 0) from an unconditional

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/base/floats.h"
 #include "node/base/mem.h"
 #include "node/nn/loss.h"
 
@@ -22,13 +23,15 @@ struct gan_trainer {
     float *dlogits;     // batch: the loss's gradient for them
     float *targets;     // batch: 1 then 0 (D step)
     float *ones;        // batch: all 1 (G step)
+    float *ema;         // the generator's weight average (cfg.ema > 0), else NULL
+    long ema_steps;     // generator steps averaged into it
     const dataset_t *data;
     dataset_order_t order; // shuffled passes over data
 };
 
 gan_train_config_t gan_train_config_paper(void)
 {
-    return (gan_train_config_t){256, 2e-4f, 0.5f, 1};
+    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
@@ -40,7 +43,14 @@ gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_confi
     t->g = dcgan_generator_new(arch, cfg->batch, cfg->seed * 2 + 1);
     t->d = dcgan_discriminator_new(arch, cfg->batch, cfg->seed * 2 + 2);
     t->adam_g = adam_new(model_param_count(t->g), cfg->lr, cfg->beta1, 0.999f, 1e-7f);
-    t->adam_d = adam_new(model_param_count(t->d), cfg->lr, cfg->beta1, 0.999f, 1e-7f);
+    t->adam_d = adam_new(model_param_count(t->d), cfg->lr_d > 0 ? cfg->lr_d : cfg->lr,
+                         cfg->beta1, 0.999f, 1e-7f);
+    if (cfg->ema > 0) {
+        assert(cfg->ema < 1);
+        const size_t ng = model_param_count(t->g);
+        t->ema = xfloats(ng);
+        memcpy(t->ema, model_params(t->g), ng * sizeof(float));
+    }
     rng_seed(&t->rng, cfg->seed ^ 0x9a17e5u);
     const size_t img = (size_t)arch->img_c * arch->img_h * arch->img_w;
     t->zr = xfloats((size_t)cfg->batch * arch->latent);
@@ -77,6 +87,7 @@ void gan_trainer_destroy(gan_trainer_t **self_p)
     free(t->dlogits);
     free(t->targets);
     free(t->ones);
+    free(t->ema);
     dataset_order_free(&t->order);
     free(t);
     *self_p = NULL;
@@ -188,6 +199,13 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     model_zero_grads(t->g);
     model_backward(t->g, false);
     adam_step(t->adam_g, model_params(t->g), model_grads(t->g));
+    if (t->ema) {
+        const double s = (double)t->ema_steps++;
+        const double warm = (1.0 + s) / (10.0 + s);
+        const double cap = (double)t->cfg.ema;
+        const float d = (float)(warm < cap ? warm : cap);
+        floats_lerp(t->ema, model_params(t->g), model_param_count(t->g), d);
+    }
 
     if (stats) {
         stats->d_loss = d_loss;
@@ -198,6 +216,22 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
 }
 
 model_t *gan_trainer_generator(gan_trainer_t *t) { return t->g; }
+float *gan_trainer_ema(gan_trainer_t *t) { return t->ema; }
+void gan_trainer_swap_ema(gan_trainer_t *t)
+{
+    if (!t->ema) {
+        return;
+    }
+    float *w = model_params(t->g);
+    for (size_t i = 0, n = model_param_count(t->g); i < n; i++) {
+        float keep = w[i];
+        w[i] = t->ema[i];
+        t->ema[i] = keep;
+    }
+}
+float gan_trainer_ema_decay(const gan_trainer_t *t) { return t->cfg.ema; }
+long gan_trainer_ema_steps(const gan_trainer_t *t) { return t->ema_steps; }
+void gan_trainer_set_ema_steps(gan_trainer_t *t, long steps) { t->ema_steps = steps; }
 model_t *gan_trainer_discriminator(gan_trainer_t *t) { return t->d; }
 adam_t *gan_trainer_adam_g(gan_trainer_t *t) { return t->adam_g; }
 adam_t *gan_trainer_adam_d(gan_trainer_t *t) { return t->adam_d; }

@@ -23,9 +23,12 @@
 
 typedef struct {
     int batch;     // images per iteration (256: 128 real + 128 fake for D)
-    float lr;      // Adam learning rate (2e-4)
+    float lr;      // Adam learning rate (2e-4); the generator's when lr_d is set
     float beta1;   // Adam beta1 (0.5)
     uint64_t seed; // weights, latents, shuffles and dropout all follow it
+    float lr_d;    // the discriminator's learning rate; 0: lr (the paper)
+    float ema;     // decay of the generator's weight average kept for
+                   // sampling (gan_trainer_ema); 0: none (the paper)
 } gan_train_config_t;
 
 typedef struct {
@@ -50,6 +53,20 @@ int gan_trainer_set_data(gan_trainer_t *t, const dataset_t *data, fs_err_t *err)
 void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats);
 
 model_t *gan_trainer_generator(gan_trainer_t *t);
+// The exponential moving average of the generator's weights (Yazici et al.
+// 2019, "The unusual effectiveness of averaging in GAN training"), updated
+// after every generator step with decay min(ema, (1 + s) / (10 + s)) at
+// step s, so that early steps do not linger: model_param_count(generator)
+// floats, or NULL when the config's ema is 0.  It is what samples should be
+// drawn from; training never reads it.
+float *gan_trainer_ema(gan_trainer_t *t);
+// Exchanges the generator's weights with the average (no-op without one):
+// call, draw samples, call again to go on training.
+void gan_trainer_swap_ema(gan_trainer_t *t);
+float gan_trainer_ema_decay(const gan_trainer_t *t);
+// Number of generator steps averaged so far (the EMA's step count).
+long gan_trainer_ema_steps(const gan_trainer_t *t);
+void gan_trainer_set_ema_steps(gan_trainer_t *t, long steps);
 model_t *gan_trainer_discriminator(gan_trainer_t *t);
 adam_t *gan_trainer_adam_g(gan_trainer_t *t);
 adam_t *gan_trainer_adam_d(gan_trainer_t *t);

@@ -10,6 +10,7 @@
 #include "node/nn/adam.h"
 #include "node/nn/loss.h"
 #include "node/nn/model_file.h"
+#include "node/train/checkpoint.h"
 #include "node/train/cvae_train.h"
 #include "node/train/gan_train.h"
 
@@ -18,14 +19,19 @@ int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
     char *end;
     memset(arch, 0, sizeof *arch);
     const int conditional = strncmp(spec, "cdcgan:", 7) == 0;
-    if (conditional || strncmp(spec, "dcgan:", 6) == 0) {
-        long w = strtol(spec + 6 + conditional, &end, 10);
+    const int recipe = strncmp(spec, "cgan:", 5) == 0;
+    if (conditional || recipe || strncmp(spec, "dcgan:", 6) == 0) {
+        long w = strtol(strchr(spec, ':') + 1, &end, 10);
         if (*end || w < 2 || w > 1024 || w % 2) {
             return fs_err_set(err, FS_EINVAL, "model '%s': width must be even, 2 to 1024", spec);
         }
         arch->kind = WORKLOAD_DCGAN;
         arch->gan = dcgan_config_width((int)w);
-        arch->gan.classes = conditional ? WORKLOAD_CLASSES : 0;
+        arch->gan.classes = conditional || recipe ? WORKLOAD_CLASSES : 0;
+        if (recipe) {
+            arch->gan.g_pixel_norm = 1;
+            arch->gan_ema = WORKLOAD_CGAN_EMA;
+        }
         return 0;
     }
     if (strncmp(spec, "cvae:", 5) == 0) {
@@ -42,7 +48,7 @@ int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
         return 0;
     }
     return fs_err_set(err, FS_EINVAL, "model '%s': expected dcgan:WIDTH, cdcgan:WIDTH, "
-                      "cvae:HIDDEN or classifier", spec);
+                      "cgan:WIDTH, cvae:HIDDEN or classifier", spec);
 }
 
 // The networks of an architecture, seeded as their trainers seed them
@@ -62,12 +68,19 @@ static void s_networks(const workload_arch_t *a, int batch, uint64_t seed, model
     }
 }
 
+// The generator's average after the two networks (cgan), or none.
+static size_t s_ema_count(const workload_arch_t *a, size_t n_first)
+{
+    return a->kind == WORKLOAD_DCGAN && a->gan_ema > 0 ? n_first : 0;
+}
+
 void workload_sizes(const workload_arch_t *arch, size_t *n_first, size_t *n_total)
 {
     model_t *f, *s;
     s_networks(arch, 0, 0, &f, &s); // shape-only models (model.h)
     *n_first = model_param_count(f);
     *n_total = *n_first + (s ? model_param_count(s) : 0);
+    *n_total += s_ema_count(arch, *n_first);
     model_destroy(&f);
     model_destroy(&s);
 }
@@ -77,14 +90,18 @@ float *workload_initial(const workload_arch_t *arch, uint64_t seed, size_t *n)
     model_t *f, *s;
     s_networks(arch, 1, seed, &f, &s);
     size_t nf = model_param_count(f), ns = s ? model_param_count(s) : 0;
-    float *w = xmalloc((nf + ns) * sizeof(float));
+    size_t ne = s_ema_count(arch, nf);
+    float *w = xmalloc((nf + ns + ne) * sizeof(float));
     memcpy(w, model_params(f), nf * sizeof(float));
     if (s) {
         memcpy(w + nf, model_params(s), ns * sizeof(float));
     }
+    if (ne) { // the average starts at the generator (gan_train.c)
+        memcpy(w + nf + ns, model_params(f), ne * sizeof(float));
+    }
     model_destroy(&f);
     model_destroy(&s);
-    *n = nf + ns;
+    *n = nf + ns + ne;
     return w;
 }
 
@@ -107,9 +124,16 @@ int workload_save(const char *path, const workload_arch_t *arch, const float *w,
     int len;
     if (arch->kind == WORKLOAD_DCGAN) {
         const dcgan_config_t *a = &arch->gan;
-        char cond[32] = ""; // as checkpoint.c writes it: only when conditional
+        char cond[64] = ""; // as checkpoint.c writes them: only when there
         if (a->classes) {
             snprintf(cond, sizeof cond, " classes=%d", a->classes);
+        }
+        if (a->g_pixel_norm) {
+            snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_norm=pixel");
+        }
+        if (arch->gan_ema > 0) {
+            snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " ema=%g",
+                     (double)arch->gan_ema);
         }
         len = snprintf(meta, sizeof meta,
                        "arch=dcgan latent=%d g_width=%d d_width=%d img=%dx%dx%d%s epoch=0 "
@@ -129,16 +153,18 @@ int workload_save(const char *path, const workload_arch_t *arch, const float *w,
     }
     const char *first, *second;
     s_section_names(arch, &first, &second);
-    model_section_t s[3] = {
+    const size_t ne = s_ema_count(arch, nf);
+    model_section_t s[4] = {
         {"meta", SECTION_TEXT, meta, (size_t)len},
         {"", SECTION_FLOATS, w, nf * sizeof(float)},
-        {"", SECTION_FLOATS, w + nf, (n - nf) * sizeof(float)},
+        {"", SECTION_FLOATS, w + nf, (n - nf - ne) * sizeof(float)},
+        {CHECKPOINT_EMA_SECTION, SECTION_FLOATS, w + n - ne, ne * sizeof(float)},
     };
     snprintf(s[1].name, sizeof s[1].name, "%s", first);
     if (second) {
         snprintf(s[2].name, sizeof s[2].name, "%s", second);
     }
-    return model_file_save(path, s, second ? 3 : 2, err);
+    return model_file_save(path, s, ne ? 4 : second ? 3 : 2, err);
 }
 
 int workload_load(const char *path, const workload_arch_t *arch, float *w, fs_err_t *err)
@@ -151,9 +177,13 @@ int workload_load(const char *path, const workload_arch_t *arch, float *w, fs_er
     }
     const char *first, *second;
     s_section_names(arch, &first, &second);
+    const size_t ne = s_ema_count(arch, nf);
     int rc = model_file_floats(f, first, w, nf, err);
     if (second) {
-        rc = rc ? rc : model_file_floats(f, second, w + nf, n - nf, err);
+        rc = rc ? rc : model_file_floats(f, second, w + nf, n - nf - ne, err);
+    }
+    if (ne) {
+        rc = rc ? rc : model_file_floats(f, CHECKPOINT_EMA_SECTION, w + n - ne, ne, err);
     }
     model_file_destroy(&f);
     return rc ? fs_err_prefix(err, rc, "%s: ", path) : 0;
@@ -256,9 +286,7 @@ workload_trainer_t *workload_trainer_new(const workload_arch_t *arch, int batch,
         t->clf = s_classifier_new(batch, seed);
         t->first = t->clf->m;
     } else if (arch->kind == WORKLOAD_DCGAN) {
-        gan_train_config_t cfg = gan_train_config_paper();
-        cfg.batch = batch;
-        cfg.seed = seed;
+        gan_train_config_t cfg = workload_gan_config(arch, batch, seed);
         t->gan = gan_trainer_new(&arch->gan, &cfg);
         t->first = gan_trainer_generator(t->gan);
         t->second = gan_trainer_discriminator(t->gan);
@@ -300,6 +328,10 @@ void workload_trainer_load(workload_trainer_t *t, const float *w)
     if (t->second) {
         memcpy(model_params(t->second), w + nf, model_param_count(t->second) * sizeof(float));
     }
+    float *ema = t->gan ? gan_trainer_ema(t->gan) : NULL;
+    if (ema) {
+        memcpy(ema, w + nf + model_param_count(t->second), nf * sizeof(float));
+    }
 }
 
 void workload_trainer_export(const workload_trainer_t *t, float *w)
@@ -308,6 +340,10 @@ void workload_trainer_export(const workload_trainer_t *t, float *w)
     memcpy(w, model_params_const(t->first), nf * sizeof(float));
     if (t->second) {
         memcpy(w + nf, model_params_const(t->second), model_param_count(t->second) * sizeof(float));
+    }
+    const float *ema = t->gan ? gan_trainer_ema(t->gan) : NULL;
+    if (ema) {
+        memcpy(w + nf + model_param_count(t->second), ema, nf * sizeof(float));
     }
 }
 
@@ -324,6 +360,19 @@ void workload_trainer_step(workload_trainer_t *t, workload_stats_t *stats)
     } else {
         s_classifier_step(t->clf, t->batch, stats);
     }
+}
+
+gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, uint64_t seed)
+{
+    gan_train_config_t cfg = gan_train_config_paper();
+    cfg.batch = batch;
+    cfg.seed = seed;
+    if (arch->gan_lr > 0) {
+        cfg.lr = arch->gan_lr;
+    }
+    cfg.lr_d = arch->gan_lr_d;
+    cfg.ema = arch->gan_ema;
+    return cfg;
 }
 
 int workload_trainer_batch(const workload_trainer_t *t)

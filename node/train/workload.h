@@ -22,6 +22,7 @@
 #include "node/data/dataset.h"
 #include "node/models/cvae.h"
 #include "node/models/dcgan.h"
+#include "node/train/gan_train.h"
 
 typedef enum { WORKLOAD_DCGAN = 1, WORKLOAD_CVAE = 2, WORKLOAD_CLASSIFIER = 3 } workload_kind_t;
 
@@ -29,16 +30,30 @@ typedef struct {
     workload_kind_t kind;
     dcgan_config_t gan;  // when kind == WORKLOAD_DCGAN
     cvae_config_t cvae;  // when kind == WORKLOAD_CVAE
+    // The GAN's training recipe beyond its layers (gan_train.h): the
+    // generator's and discriminator's learning rates and the decay of the
+    // generator's average; 0 means the paper's (lr 2e-4 both, no average).
+    float gan_lr, gan_lr_d, gan_ema;
 } workload_arch_t;
 
 #define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST
+#define WORKLOAD_CGAN_EMA 0.999f // cgan's generator average (docs/results.md)
 
-// Parses "dcgan:W" or "cdcgan:W" (W even, 2..1024), "cvae:H" (H 2..8192)
-// or "classifier", for 28 x 28 single-channel images.
+// Parses "dcgan:W", "cdcgan:W" or "cgan:W" (W even, 2..1024), "cvae:H"
+// (H 2..8192) or "classifier", for 28 x 28 single-channel images.
+//
+// cgan:W is fedsyn's recipe for labelled data (beyond the papers, chosen by
+// measurement, docs/results.md): cdcgan's layers with pixel norm in the
+// generator (dcgan.h), and an exponential moving average of the generator
+// (gan_train.h), which is what its files hand to samplers.  The average
+// travels in the federation's vector as a third part, after the
+// discriminator: averaging members' averages is the average of the
+// averaged weights, because the moving average is linear.
 int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
     __attribute__((warn_unused_result));
 // Sizes of the vector: the first part (generator, encoder, or the whole
-// classifier) and the whole.
+// classifier) and the whole (for cgan, generator ++ discriminator ++ the
+// generator's average).
 void workload_sizes(const workload_arch_t *arch, size_t *n_first, size_t *n_total);
 // The initial vector (a new array of *n floats) for a seed: the weights a
 // trainer built with the same seed starts from.
@@ -68,6 +83,8 @@ void workload_trainer_load(workload_trainer_t *t, const float *w);
 void workload_trainer_export(const workload_trainer_t *t, float *w);
 void workload_trainer_step(workload_trainer_t *t, workload_stats_t *stats);
 int workload_trainer_batch(const workload_trainer_t *t);
+// The GAN trainer's settings for an architecture (batch and seed given).
+gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, uint64_t seed);
 // "DCGAN", "CVAE" or "classifier".
 const char *workload_kind_name(const workload_arch_t *arch);
 // "d_loss" / "g_loss", "loss" / "kl" or "loss" / "acc".

@@ -45,10 +45,27 @@ static void test_floats_every_position(void **state)
     free(w);
 }
 
+// One step of a moving average: avg + (1 - decay)(w - avg) element by
+// element; decay 1 keeps avg, decay 0 takes w, equal inputs stay put.
+static void test_floats_lerp(void **state)
+{
+    (void)state;
+    float avg[4] = {1.0f, -2.0f, 0.5f, 3.0f};
+    const float w[4] = {3.0f, 2.0f, 0.5f, -1.0f};
+    floats_lerp(avg, w, 4, 0.75f);
+    const float want[4] = {1.5f, -1.0f, 0.5f, 2.0f}; // exact in binary
+    assert_memory_equal(avg, want, sizeof want);
+    floats_lerp(avg, w, 4, 1.0f);
+    assert_memory_equal(avg, want, sizeof want);
+    floats_lerp(avg, w, 4, 0.0f);
+    assert_memory_equal(avg, w, sizeof w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_floats_usage),
+        cmocka_unit_test(test_floats_lerp),
         cmocka_unit_test(test_floats_every_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,6 +184,41 @@ static void test_reshape_grad(void **state)
     model_destroy(&m);
 }
 
+// Pixel norm between two convolutions (so the gradient reaches parameters
+// on both sides), against finite differences; and its forward pass against
+// the definition: every pixel's feature vector has unit root mean square.
+static void test_pixel_norm(void **state)
+{
+    (void)state;
+    model_t *m = model_new("pixel_norm", 3, 5, 5);
+    model_reshape(m, 3, 5, 5, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d(m, 4, 3, 1, PAD_SAME);
+    model_pixel_norm(m);
+    model_conv2d(m, 2, 3, 2, PAD_SAME);
+    model_reshape(m, 2, 3, 3, LAYOUT_BATCH_FIRST);
+    model_finalize(m, 2, 6);
+    s_check(m, 2, 0, "pixel_norm");
+
+    float *x = s_random(2 * 75, 3, 0);
+    model_forward(m, x, 2, false);
+    const float *y = model_activation(m, 2); // [4 x 2*5*5], channel-major
+    const float *in = model_activation(m, 1);
+    for (int p = 0; p < 50; p++) {
+        double ss = 0, ss_in = 0;
+        for (int c = 0; c < 4; c++) {
+            ss += (double)y[c * 50 + p] * (double)y[c * 50 + p];
+            ss_in += (double)in[c * 50 + p] * (double)in[c * 50 + p];
+        }
+        assert_true(fabs(ss / 4 - ss_in / (ss_in + 4e-8)) < 1e-5);
+        for (int c = 0; c < 4; c++) { // the direction is kept
+            const double want = (double)in[c * 50 + p] / sqrt(ss_in / 4 + 1e-8);
+            assert_true(fabs((double)y[c * 50 + p] - want) < 1e-5);
+        }
+    }
+    free(x);
+    model_destroy(&m);
+}
+
 // Naive 7-loop convolution: the definition, with Keras 'same' padding.
 static void s_naive_conv(const float *x, const float *w, const float *b, float *y, int n,
                          int cin, int h, int wd, int cout, int k, int s, int pt, int pl,
@@ -362,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_conv2d_t_grad),
         cmocka_unit_test(test_activation_grads),
         cmocka_unit_test(test_reshape_grad),
+        cmocka_unit_test(test_pixel_norm),
         cmocka_unit_test(test_conv2d_matches_naive),
         cmocka_unit_test(test_conv2d_t_matches_naive),
         cmocka_unit_test(test_conv_transpose_is_adjoint),

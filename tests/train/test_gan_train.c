@@ -20,6 +20,7 @@
 #include "node/nn/model_file.h"
 #include "node/train/checkpoint.h"
 #include "node/train/gan_train.h"
+#include "node/train/workload.h"
 #include "tests/support/fixtures.h"
 
 static gan_trainer_t *s_narrow(uint64_t seed, int batch)
@@ -479,9 +480,11 @@ static float *s_conditional_samples(gan_trainer_t *t, int k, int n)
 // drawn for each label lie nearer that label's images than the samples drawn
 // for the other label do.  (The GAN learns the mix of shapes first and the
 // labels later.)
-static void test_conditional_gan_follows_labels(void **state)
+// Trains t for `steps` on the two-label fixture and fails unless each
+// label's samples (from the generator's average when t keeps one) are
+// closer to that label's data than to the other's.
+static void s_assert_follows_labels(gan_trainer_t *t, int steps)
 {
-    (void)state;
     dataset_t *all = fixture_shapes(1024, 9);
     uint8_t keep[10] = {1, 1};
     dataset_t *data = dataset_filter_labels(all, keep);
@@ -493,14 +496,11 @@ static void test_conditional_gan_follows_labels(void **state)
         by[k] = dataset_filter_labels(all, one);
         ds[k] = s_pooled_stats(by[k]->x, by[k]->n);
     }
-    // the paper's Adam 2e-4 at width 16: 400 steps separated rings from bars
-    // on seeds 7-10 and 12; seed 11 fell into the all-black images a
-    // sigmoid-output GAN can collapse to, and Adam 1e-3 did so more often
-    gan_trainer_t *t = s_conditional(16, 7, 64, 2e-4f);
     assert_int_equal(gan_trainer_set_data(t, data, NULL), 0);
-    for (int i = 0; i < 400; i++) {
+    for (int i = 0; i < steps; i++) {
         gan_train_step(t, NULL);
     }
+    gan_trainer_swap_ema(t);
     double fid[2][2]; // [drawn for][data of]
     for (int k = 0; k < 2; k++) {
         float *img = s_conditional_samples(t, k, 256);
@@ -518,13 +518,136 @@ static void test_conditional_gan_follows_labels(void **state)
         fail_msg("samples do not follow their labels (FID rings/bars: label 0 %.4f/%.4f, "
                  "label 1 %.4f/%.4f)", fid[0][0], fid[0][1], fid[1][0], fid[1][1]);
     }
-    gan_trainer_destroy(&t);
+    gan_trainer_swap_ema(t);
     for (int k = 0; k < 2; k++) {
         fid_stats_destroy(&ds[k]);
         dataset_destroy(&by[k]);
     }
     dataset_destroy(&data);
     dataset_destroy(&all);
+}
+
+static void test_conditional_gan_follows_labels(void **state)
+{
+    (void)state;
+    // the paper's Adam 2e-4 at width 16: 400 steps separated rings from bars
+    // on seeds 7-10 and 12; seed 11 fell into the all-black images a
+    // sigmoid-output GAN can collapse to, and Adam 1e-3 did so more often
+    gan_trainer_t *t = s_conditional(16, 7, 64, 2e-4f);
+    s_assert_follows_labels(t, 400);
+    gan_trainer_destroy(&t);
+}
+
+// fedsyn's recipe (workload.h, cgan): pixel norm in G, samples from the
+// generator's average; as many steps as the paper's layers get above.
+static void test_cgan_recipe_follows_labels(void **state)
+{
+    (void)state;
+    workload_arch_t wa;
+    assert_int_equal(workload_parse("cgan:16", &wa, NULL), 0);
+    assert_true(wa.gan.g_pixel_norm && wa.gan_ema > 0);
+    gan_train_config_t cfg = workload_gan_config(&wa, 64, 7);
+    gan_trainer_t *t = gan_trainer_new(&wa.gan, &cfg);
+    assert_non_null(gan_trainer_ema(t));
+    s_assert_follows_labels(t, 400);
+    gan_trainer_destroy(&t);
+}
+
+// The generator's average: training is the same with and without it, and
+// it is the reference average of the generator's weights after every step,
+// with the warm-up decay (1 + s) / (10 + s) until it reaches the cap; it
+// survives a checkpoint, and samplers load it instead of the generator.
+static void test_generator_average(void **state)
+{
+    (void)state;
+    dataset_t *data = fixture_shapes(64, 1);
+    dcgan_config_t arch = dcgan_config_width(8);
+    arch.classes = 10;
+    arch.g_pixel_norm = 1;
+    gan_train_config_t cfg = gan_train_config_paper();
+    cfg.batch = 16;
+    cfg.seed = 3;
+    gan_trainer_t *plain = gan_trainer_new(&arch, &cfg);
+    cfg.ema = 0.5f; // reached at step 8: both branches of the decay below
+    gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
+    assert_null(gan_trainer_ema(plain));
+    assert_int_equal(gan_trainer_set_data(plain, data, NULL), 0);
+    assert_int_equal(gan_trainer_set_data(t, data, NULL), 0);
+    model_t *g = gan_trainer_generator(plain);
+    const size_t n = model_param_count(g);
+    float *ref = xfloats(n);
+    memcpy(ref, model_params(g), n * sizeof(float));
+    assert_memory_equal(gan_trainer_ema(t), ref, n * sizeof(float)); // starts at G
+    for (int s = 0; s < 12; s++) {
+        gan_train_step(plain, NULL);
+        gan_train_step(t, NULL);
+        const double warm = (1.0 + s) / (10.0 + s);
+        const float d = warm < 0.5 ? (float)warm : 0.5f;
+        for (size_t i = 0; i < n; i++) {
+            ref[i] = ref[i] + (1.0f - d) * (model_params(g)[i] - ref[i]);
+        }
+    }
+    s_assert_same_weights(plain, t);
+    assert_memory_equal(gan_trainer_ema(t), ref, n * sizeof(float));
+    assert_int_equal(gan_trainer_ema_steps(t), 12);
+    assert_memory_not_equal(ref, model_params(g), n * sizeof(float));
+
+    // swapping exchanges the two exactly, twice restores them
+    gan_trainer_swap_ema(t);
+    assert_memory_equal(model_params(gan_trainer_generator(t)), ref, n * sizeof(float));
+    gan_trainer_swap_ema(t);
+    assert_memory_equal(gan_trainer_ema(t), ref, n * sizeof(float));
+
+    // a checkpoint keeps it; resuming goes on with the same average
+    char path[512];
+    snprintf(path, sizeof path, "%s/ema.fsm", fixture_tmpdir());
+    fs_err_t err = {0};
+    assert_int_equal(checkpoint_save_gan_state(path, t, 0, 12, "mnist", &err), 0);
+    gan_trainer_t *back = gan_trainer_new(&arch, &cfg);
+    assert_int_equal(gan_trainer_set_data(back, data, NULL), 0);
+    checkpoint_resume_t at;
+    assert_int_equal(checkpoint_resume_gan(path, back, &at, &err), 0);
+    assert_true(at.exact);
+    assert_int_equal(gan_trainer_ema_steps(back), 12);
+    gan_train_step(t, NULL);
+    gan_train_step(back, NULL);
+    s_assert_same_weights(t, back);
+    assert_memory_equal(gan_trainer_ema(t), gan_trainer_ema(back), n * sizeof(float));
+
+    // a sampler gets the average, not the last generator
+    dcgan_config_t ga;
+    model_t *gl = NULL;
+    assert_int_equal(checkpoint_load_generator(path, 4, &ga, &gl, &err), 0);
+    assert_true(ga.g_pixel_norm);
+    assert_memory_equal(model_params(gl), ref, n * sizeof(float));
+    model_destroy(&gl);
+
+    // a trainer without an average reads the file's networks and ignores it
+    gan_train_config_t none = cfg;
+    none.ema = 0;
+    gan_trainer_t *no = gan_trainer_new(&arch, &none);
+    assert_int_equal(gan_trainer_set_data(no, data, NULL), 0);
+    assert_int_equal(checkpoint_resume_gan(path, no, &at, &err), 0);
+    // and one with an average, resumed from a file without one, starts it at G
+    assert_int_equal(checkpoint_save_gan(path, no, 1, "mnist", &err), 0);
+    assert_int_equal(checkpoint_resume_gan(path, back, &at, &err), 0);
+    assert_memory_equal(gan_trainer_ema(back), model_params(gan_trainer_generator(no)),
+                        n * sizeof(float));
+    assert_int_equal(gan_trainer_ema_steps(back), 0);
+    // a file of the other normalisation is refused, naming it
+    arch.g_pixel_norm = 0;
+    gan_trainer_t *other = gan_trainer_new(&arch, &cfg);
+    assert_int_equal(gan_trainer_set_data(other, data, NULL), 0);
+    assert_int_not_equal(checkpoint_resume_gan(path, other, &at, &err), 0);
+    assert_non_null(strstr(err.msg, "pixel norm"));
+
+    gan_trainer_destroy(&other);
+    gan_trainer_destroy(&no);
+    gan_trainer_destroy(&back);
+    gan_trainer_destroy(&t);
+    gan_trainer_destroy(&plain);
+    free(ref);
+    dataset_destroy(&data);
 }
 
 int main(void)
@@ -540,6 +663,8 @@ int main(void)
         cmocka_unit_test(test_conditional_gan_usage),
         cmocka_unit_test(test_conditional_gan_from_trained),
         cmocka_unit_test(test_conditional_gan_follows_labels),
+        cmocka_unit_test(test_cgan_recipe_follows_labels),
+        cmocka_unit_test(test_generator_average),
     };
     return cmocka_run_group_tests_name("gan_train", tests, NULL, fixture_teardown);
 }

@@ -30,6 +30,22 @@ static void test_workload_specs(void **state)
     assert_int_equal(a.kind, WORKLOAD_DCGAN);
     assert_int_equal(a.gan.g_width, 16);
     assert_int_equal(a.gan.classes, WORKLOAD_CLASSES);
+    assert_true(a.gan_ema == 0.0f && !a.gan.g_pixel_norm); // the paper's recipe
+    // fedsyn's recipe: the conditional GAN, pixel norm, the generator's
+    // average as a third part of the vector
+    assert_int_equal(workload_parse("cgan:16", &a, &err), 0);
+    assert_int_equal(a.gan.classes, WORKLOAD_CLASSES);
+    assert_true(a.gan.g_pixel_norm && a.gan_ema > 0);
+    size_t nf, n, cnf, cn;
+    workload_sizes(&a, &nf, &n);
+    workload_arch_t c;
+    assert_int_equal(workload_parse("cdcgan:16", &c, &err), 0);
+    workload_sizes(&c, &cnf, &cn);
+    assert_int_equal(nf, cnf); // pixel norm has no weights
+    assert_int_equal(n, cn + nf);
+    float *w = workload_initial(&a, 3, &n);
+    assert_memory_equal(w + cn, w, nf * sizeof(float)); // the average starts at G
+    free(w);
     assert_int_equal(workload_parse("classifier", &a, &err), 0);
     assert_int_equal(a.kind, WORKLOAD_CLASSIFIER);
     assert_string_equal(workload_stat_name(&a, 1), "acc");
@@ -37,7 +53,7 @@ static void test_workload_specs(void **state)
     assert_int_equal(a.kind, WORKLOAD_CVAE);
     assert_int_equal(a.cvae.hidden, 64);
     const char *bad[] = {"dcgan:15", "dcgan:", "cvae:1",  "cvae:x",
-                         "gan:16",   "cvae",   "cdcgan:", "cdcgan:15"};
+                         "gan:16",   "cvae",   "cdcgan:", "cdcgan:15", "cgan:7", "cgan:"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(workload_parse(bad[i], &a, &err), FS_EINVAL);
         assert_non_null(strstr(err.msg, bad[i]));
@@ -49,9 +65,9 @@ static void test_workload_specs(void **state)
 static void test_workload_vector_and_file(void **state)
 {
     (void)state;
-    const char *specs[] = {"dcgan:8", "cvae:16", "classifier", "cdcgan:8"};
+    const char *specs[] = {"dcgan:8", "cvae:16", "classifier", "cdcgan:8", "cgan:8"};
     dataset_t *data = fixture_shapes(64, 2);
-    for (int s = 0; s < 4; s++) {
+    for (int s = 0; s < 5; s++) {
         workload_arch_t a;
         fs_err_t err = {0};
         assert_int_equal(workload_parse(specs[s], &a, &err), 0);
