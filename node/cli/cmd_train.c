@@ -26,8 +26,10 @@ static void s_help(void)
            "the CVAE's loss, reconstruction and KL; images/s, ETA) goes to stderr.\n\n"
            "  --model SPEC          dcgan:W (default, W from --width), cdcgan:W (the\n"
            "                        same GAN conditioned on the labels: z + one-hot\n"
-           "                        into G, a projection head on D; beyond the paper)\n"
-           "                        or\n"
+           "                        into G, a projection head on D; beyond the paper),\n"
+           "                        cgan:W (cdcgan with fedsyn's recipe, the choice\n"
+           "                        for labelled data: pixel norm in G, and samples\n"
+           "                        from G's moving average, --ema 0.999), or\n"
            "                        cvae:H (hidden width H, default 400: 'cvae' alone)\n"
            "  --dataset NAME        mnist (default) or fashion\n"
            "  --data DIR            directory with the IDX files (default data/NAME)\n"
@@ -56,6 +58,12 @@ static void s_help(void)
            "  --grid PATH           write a 10x10 sample grid PNG at the end (CVAE and\n"
            "                        cdcgan: row r shows label r)\n"
            "  --threads T           OpenBLAS threads (default: OpenBLAS's)\n"
+           "  --lr LR               Adam's learning rate (default 2e-4; G's with --lr-d)\n"
+           "  --lr-d LR             the discriminator's learning rate (default: --lr)\n"
+           "  --ema D               keep G's moving average with decay D for sampling\n"
+           "                        (0 < D < 1; 0: none; default 0.999 for cgan, else 0)\n"
+           "  --d-dropout R         the discriminator's dropout rate (default 0.4)\n"
+           "  --g-norm pixel|none   pixel norm in G (default: pixel for cgan, else none)\n"
            "  --quiet               no progress lines\n\n"
            "example: fedsyn train --epochs 5 --grid runs/grid.png --out runs/gan.fsm\n"
            "         fedsyn train --model cvae --epochs 10 --out runs/cvae.fsm\n");
@@ -134,7 +142,7 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
             const char *spec = o->model;
             o->recipe = strncmp(spec, "cgan", 4) == 0;
             o->conditional = o->recipe || strncmp(spec, "cdcgan", 6) == 0;
-            spec += o->recipe ? 3 : o->conditional; // "cdcgan", "cgan" parse as "dcgan", "gan"
+            spec += o->conditional; // "cdcgan", "cgan" parse as "dcgan", "gan"
             if (strncmp(spec, o->recipe ? "gan:" : "dcgan:", 6 - 2 * o->recipe) == 0) {
                 if (cli_int(CMD, "model WIDTH", strchr(spec, ':') + 1, 2, 1024, &o->width)) {
                     return EXIT_USAGE;
@@ -313,12 +321,16 @@ int cmd_train(int argc, char **argv)
                 o.init);
     }
     const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
-    char banner[256];
+    char banner[320], recipe[96] = "";
+    if (arch.g_pixel_norm || cfg.ema > 0) {
+        snprintf(recipe, sizeof recipe, "%s%s", arch.g_pixel_norm ? ", pixel norm in G" : "",
+                 cfg.ema > 0 ? ", samples from G's moving average" : "");
+    }
     snprintf(banner, sizeof banner,
-             "%d images (%s), G %zu + D %zu parameters (width %ld%s), batch %ld", data->n, dir,
+             "%d images (%s), G %zu + D %zu parameters (width %ld%s%s), batch %ld", data->n, dir,
              model_param_count(gan_trainer_generator(t)),
              model_param_count(gan_trainer_discriminator(t)), o.width,
-             o.conditional ? ", conditioned on 10 labels" : "", o.batch);
+             o.conditional ? ", conditioned on 10 labels" : "", recipe, o.batch);
     const train_loop_t loop = {t, s_step, s_describe, s_save_weights, s_save_state, s_save_grid,
                                s_adam_steps, banner};
     rc = train_loop_run(&o, &loop, at, iters);

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..35"
+echo "1..37"
 check "fedsyn --help" $RUN --help
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
@@ -69,11 +69,17 @@ fails_with_text() { local name=$1 want=$2; shift 2; "$@" >"$tmp/out" 2>"$tmp/err
 fails_with_text "sample refuses a classifier file, naming what it is" "a classifier file is not a generator" $RUN sample --model "$tmp/ev.fsm" --grid "$tmp/x.png"
 fails_with_text "evaluator train refuses an out-of-range shift, naming it" "shift '9': expected a whole number from 0 to 8" $RUN evaluator train --data "$tmp/data" --shift 9
 fails_with_text "train refuses --epochs beside --to-epoch" "not both" $RUN train --data "$tmp/data" --epochs 2 --to-epoch 3
-fails_with_text "train --model refuses an unknown model" "expected dcgan:W, cdcgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
+fails_with_text "train --model refuses an unknown model" "expected dcgan:W, cdcgan:W, cgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
 check "train a narrow conditional GAN on the fixture" $RUN train --model cdcgan:8 --data "$tmp/data" --batch 16 --iters 5 --out "$tmp/cgan.fsm" --grid "$tmp/cggrid.png"
 $RUN sample --model "$tmp/cgan.fsm" --n 20 --idx "$tmp/cg.idx" --labels "$tmp/cg.lab" >"$tmp/out" 2>"$tmp/err"
 if [[ $(od -An -tu1 -v -w20 -j8 "$tmp/cg.lab" | tr -s ' ' | sed 's/^ //') == "0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9" ]]; then ok "a conditional GAN's samples carry labels i mod 10"; else not_ok "conditional GAN labels"; fi
 check "eval of a conditional GAN reports label agreement and true-label CAS" bash -c "$RUN eval --model '$tmp/cgan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --cas-epochs 1 --json | grep -Eq '\"label_agreement\": [01]\.[0-9]{4}, \"cas\": \{\"accuracy\": [0-9.]+, \"labels\": \"true\"'"
+# fedsyn's recipe: two halves equal one run with G's average too, and samplers draw from the average
+$RUN train --model cgan:8 --data "$tmp/data" --batch 16 --iters 5 --epochs 2 --out "$tmp/rg.fsm" --quiet 2>"$tmp/err" &&
+    $RUN train --model cgan:8 --data "$tmp/data" --batch 16 --iters 5 --epochs 1 --out "$tmp/rgh.fsm" --quiet 2>"$tmp/err" &&
+    $RUN train --model cgan:8 --data "$tmp/data" --batch 16 --iters 5 --resume "$tmp/rgh.fsm" --to-epoch 2 --out "$tmp/rgh.fsm" --quiet 2>"$tmp/err"
+if cmp -s "$tmp/rg.fsm" "$tmp/rgh.fsm" && grep -aq "g_norm=pixel .*ema=0.999 ema_steps=10" "$tmp/rg.fsm"; then ok "a cgan's two halves equal one run, its average included"; else not_ok "cgan resume"; fi
+check "sample from a cgan (its average) writes labelled images" $RUN sample --model "$tmp/rg.fsm" --n 20 --idx "$tmp/rg.idx" --labels "$tmp/rg.lab"
 fails_with_text "train --init is refused without --model cdcgan" "give it with --model cdcgan" $RUN train --init "$tmp/gan.fsm" --data "$tmp/data"
 fails_with_text "a conditional run refuses to resume an unconditional file, naming both" "different architecture.*unconditional.*conditioned on 10 labels" $RUN train --model cdcgan:8 --data "$tmp/data" --batch 16 --iters 1 --resume "$tmp/gan.fsm" --out "$tmp/x.fsm"
 fails_with_text "sample refuses a temperature out of range, naming it" "temperature '9': expected a number from 0.001 to 4" $RUN sample --model "$tmp/gan.fsm" --grid "$tmp/x.png" --temperature 9
