@@ -242,11 +242,13 @@ static void s_describe_arch(const dcgan_config_t *a, char *out, size_t n)
              a->img_w);
 }
 
-// The same layers but for the labels: widths, latent size, image shape.
+// The same layers but for the labels: widths, latent size, the generator's
+// normalisation, image shape.
 static bool s_same_shape(const dcgan_config_t *a, const dcgan_config_t *b)
 {
     return a->latent == b->latent && a->g_width == b->g_width && a->d_width == b->d_width &&
-           a->g_pixel_norm == b->g_pixel_norm && a->img_c == b->img_c && a->img_h == b->img_h && a->img_w == b->img_w;
+           a->g_pixel_norm == b->g_pixel_norm && a->img_c == b->img_c &&
+           a->img_h == b->img_h && a->img_w == b->img_w;
 }
 
 // Both networks' weights into t; a message names the file.
