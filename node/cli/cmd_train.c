@@ -28,8 +28,10 @@ static void s_help(void)
            "                        same GAN conditioned on the labels: z + one-hot\n"
            "                        into G, a projection head on D; beyond the paper),\n"
            "                        cgan:W (cdcgan with fedsyn's recipe, the choice\n"
-           "                        for labelled data: pixel norm in G, and samples\n"
-           "                        from G's moving average, --ema 0.999), or\n"
+           "                        for labelled data: pixel norm in G, D of 2W\n"
+           "                        channels with an auxiliary classifier, --aux 1, at\n"
+           "                        --lr-d 1e-4, and samples from G's moving average,\n"
+           "                        --ema 0.999), or\n"
            "                        cvae:H (hidden width H, default 400: 'cvae' alone)\n"
            "  --dataset NAME        mnist (default) or fashion\n"
            "  --data DIR            directory with the IDX files (default data/NAME)\n"
@@ -38,7 +40,7 @@ static void s_help(void)
            "  --epochs N            epochs (default 1); an epoch is images/batch iterations\n"
            "  --iters N             iterations per epoch instead (for short runs)\n"
            "  --width W             generator channels (default 128, the paper's);\n"
-           "                        the discriminator gets W/2\n"
+           "                        the discriminator gets W/2 (cgan: 2W)\n"
            "  --batch B             batch (default 256: D sees B/2 real + B/2 fake;\n"
            "                        the CVAE's default is 64)\n"
            "  --seed S              seed for weights, latents, shuffles (default 1)\n"
@@ -59,11 +61,15 @@ static void s_help(void)
            "                        cdcgan: row r shows label r)\n"
            "  --threads T           OpenBLAS threads (default: OpenBLAS's)\n"
            "  --lr LR               Adam's learning rate (default 2e-4; G's with --lr-d)\n"
-           "  --lr-d LR             the discriminator's learning rate (default: --lr)\n"
+           "  --lr-d LR             the discriminator's learning rate (default: --lr;\n"
+           "                        cgan 1e-4)\n"
            "  --ema D               keep G's moving average with decay D for sampling\n"
            "                        (0 < D < 1; 0: none; default 0.999 for cgan, else 0)\n"
            "  --d-dropout R         the discriminator's dropout rate (default 0.4)\n"
            "  --g-norm pixel|none   pixel norm in G (default: pixel for cgan, else none)\n"
+           "  --d-width V           the discriminator's channels (default: the model's)\n"
+           "  --aux A               conditional GANs: weight of an auxiliary classifier\n"
+           "                        loss on D's label rows (AC-GAN; default: the model's)\n"
            "  --quiet               no progress lines\n\n"
            "example: fedsyn train --epochs 5 --grid runs/grid.png --out runs/gan.fsm\n"
            "         fedsyn train --model cvae --epochs 10 --out runs/cvae.fsm\n");
@@ -80,9 +86,10 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         {"model", 1, 0, 'm'},   {"help", 0, 0, 'h'},   {"to-epoch", 1, 0, 'T'},
         {"init", 1, 0, 'I'},    {"lr", 1, 0, 'L'},     {"lr-d", 1, 0, 'R'},
         {"ema", 1, 0, 'E'},     {"d-dropout", 1, 0, 'P'}, {"g-norm", 1, 0, 'N'},
+        {"d-width", 1, 0, 'V'}, {"aux", 1, 0, 'A'},
         {0, 0, 0, 0}};
     *o = (train_opts_t){.dataset = "mnist", .out = NULL, .epochs = 1, .width = 128, .batch = 0,
-                        .seed = 1, .lr = -1, .lr_d = -1, .ema = -1, .d_dropout = -1,
+                        .seed = 1, .lr = -1, .lr_d = -1, .ema = -1, .d_dropout = -1, .aux = -1,
                         .pixel_norm = -1};
     optind = 1;
     opterr = 0;
@@ -115,6 +122,8 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         case 'R': bad = cli_double(CMD, "lr-d", optarg, 1e-7, 1, &o->lr_d); break;
         case 'E': bad = cli_double(CMD, "ema", optarg, 0, 0.99999, &o->ema); break;
         case 'P': bad = cli_double(CMD, "d-dropout", optarg, 0, 0.9, &o->d_dropout); break;
+        case 'V': bad = cli_int(CMD, "d-width", optarg, 1, 1024, &o->d_width); break;
+        case 'A': bad = cli_double(CMD, "aux", optarg, 0, 100, &o->aux); break;
         case 'N':
             if (strcmp(optarg, "pixel") != 0 && strcmp(optarg, "none") != 0) {
                 return cli_usage(CMD, "--g-norm '%s': expected pixel or none", optarg);
@@ -292,6 +301,9 @@ int cmd_train(int argc, char **argv)
     if (o.d_dropout >= 0) {
         arch.d_dropout = (float)o.d_dropout;
     }
+    if (o.d_width) {
+        arch.d_width = (int)o.d_width;
+    }
     gan_train_config_t cfg = workload_gan_config(&wa, (int)o.batch, (uint64_t)o.seed);
     if (o.lr > 0) {
         cfg.lr = (float)o.lr;
@@ -301,6 +313,9 @@ int cmd_train(int argc, char **argv)
     }
     if (o.ema >= 0) {
         cfg.ema = (float)o.ema;
+    }
+    if (o.aux >= 0) {
+        cfg.aux = (float)o.aux;
     }
     gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
     checkpoint_resume_t at = {0, 0, false, false};
@@ -321,15 +336,14 @@ int cmd_train(int argc, char **argv)
                 o.init);
     }
     const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
-    char banner[320], recipe[96] = "";
-    if (arch.g_pixel_norm || cfg.ema > 0) {
-        snprintf(recipe, sizeof recipe, "%s%s", arch.g_pixel_norm ? ", pixel norm in G" : "",
-                 cfg.ema > 0 ? ", samples from G's moving average" : "");
-    }
+    char banner[384], recipe[160] = "";
+    snprintf(recipe, sizeof recipe, "%s%s%s", arch.g_pixel_norm ? ", pixel norm in G" : "",
+             cfg.aux > 0 && arch.classes ? ", auxiliary classifier in D" : "",
+             cfg.ema > 0 ? ", samples from G's moving average" : "");
     snprintf(banner, sizeof banner,
-             "%d images (%s), G %zu + D %zu parameters (width %ld%s%s), batch %ld", data->n, dir,
-             model_param_count(gan_trainer_generator(t)),
-             model_param_count(gan_trainer_discriminator(t)), o.width,
+             "%d images (%s), G %zu + D %zu parameters (widths %ld/%d%s%s), batch %ld",
+             data->n, dir, model_param_count(gan_trainer_generator(t)),
+             model_param_count(gan_trainer_discriminator(t)), o.width, arch.d_width,
              o.conditional ? ", conditioned on 10 labels" : "", recipe, o.batch);
     const train_loop_t loop = {t, s_step, s_describe, s_save_weights, s_save_state, s_save_grid,
                                s_adam_steps, banner};

@@ -13,7 +13,8 @@ typedef struct {
     int conditional; // --model cdcgan[:W]: the GAN conditioned on the labels
     int pixel_norm;  // --g-norm pixel (1), none (0), or -1: the model's
     int recipe;      // --model cgan[:W]: the conditional GAN with fedsyn's recipe
-    double lr, lr_d, ema, d_dropout; // the GAN's recipe (gan_train.h); < 0: the default
+    double lr, lr_d, ema, d_dropout, aux; // the GAN's recipe (gan_train.h); < 0: the default
+    long d_width;    // the discriminator's channels; 0: the model's (width / 2)
 } train_opts_t;
 
 // The CVAE path of `fedsyn train` on loaded data (owned by the caller).

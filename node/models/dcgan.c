@@ -2,6 +2,7 @@
 #include "node/models/dcgan.h"
 
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 
 #define LEAKY_SLOPE 0.2f
@@ -59,6 +60,35 @@ void dcgan_d_logits_grad(const dcgan_config_t *cfg, const float *dlogits,
             dout[(size_t)i * w + 1 + labels[i]] = dlogits[i];
         }
     }
+}
+
+double dcgan_d_class_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
+                          int n, float weight, float *dout)
+{
+    const int k = cfg->classes;
+    const size_t w = 1 + (size_t)k;
+    assert(k > 0 && n > 0);
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = out + (size_t)i * w + 1;
+        assert(labels[i] < k);
+        double top = z[0], sum = 0;
+        for (int j = 1; j < k; j++) {
+            top = (double)z[j] > top ? (double)z[j] : top;
+        }
+        for (int j = 0; j < k; j++) {
+            sum += exp((double)z[j] - top);
+        }
+        total += top + log(sum) - (double)z[labels[i]];
+        if (dout) {
+            float *d = dout + (size_t)i * w + 1;
+            for (int j = 0; j < k; j++) {
+                double p = exp((double)z[j] - top) / sum - (j == labels[i]);
+                d[j] += (float)((double)weight * p / n);
+            }
+        }
+    }
+    return total / n;
 }
 
 model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed)

@@ -18,6 +18,11 @@
  * the trained GAN, its generator drew its labels 13.7% of the time after an
  * epoch (chance: 10%), and from scratch it collapsed to black images within
  * its first epoch (docs/results.md).
+ * The same label rows can also be read as a classifier's logits (an
+ * auxiliary classifier, dcgan_d_class_loss): fedsyn's recipe trains D to
+ * classify real images with them and G to make its fakes classified as
+ * their labels, which made G follow its labels within a few hundred
+ * iterations (docs/results.md).
  * K = 0 is the paper's unconditional GAN.
  * The discriminator outputs a logit: its sigmoid is folded into the loss
  * (BCE from logits) and applied by dcgan_d_probability where a probability
@@ -68,6 +73,14 @@ void dcgan_d_logits(const dcgan_config_t *cfg, const float *out, const uint8_t *
 // The raw output's gradient from the logits' gradient (its transpose).
 void dcgan_d_logits_grad(const dcgan_config_t *cfg, const float *dlogits,
                          const uint8_t *labels, int n, float *dout);
+
+// The auxiliary classifier's loss (Odena et al. 2017, AC-GAN) on the label
+// rows of n raw outputs: softmax cross-entropy of out[1..K] against the
+// labels, averaged over n.  When dout is not NULL, adds weight times its
+// gradient to dout's label rows (the score's column is left as it is), so
+// it stacks on dcgan_d_logits_grad.  Conditional configurations only.
+double dcgan_d_class_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
+                          int n, float weight, float *dout);
 
 model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed);
 model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed);

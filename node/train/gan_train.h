@@ -29,6 +29,11 @@ typedef struct {
     float lr_d;    // the discriminator's learning rate; 0: lr (the paper)
     float ema;     // decay of the generator's weight average kept for
                    // sampling (gan_trainer_ema); 0: none (the paper)
+    float aux;     // conditional only: weight of an auxiliary classifier loss
+                   // (Odena et al. 2017, AC-GAN) on the projection head's
+                   // label rows, softmax cross-entropy of out[1..K] against
+                   // the label: D learns it on real images, G on its fakes;
+                   // 0: none (the projection alone)
 } gan_train_config_t;
 
 typedef struct {

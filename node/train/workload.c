@@ -30,7 +30,10 @@ int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
         arch->gan.classes = conditional || recipe ? WORKLOAD_CLASSES : 0;
         if (recipe) {
             arch->gan.g_pixel_norm = 1;
+            arch->gan.d_width = (int)w * WORKLOAD_CGAN_D_FACTOR;
             arch->gan_ema = WORKLOAD_CGAN_EMA;
+            arch->gan_aux = WORKLOAD_CGAN_AUX;
+            arch->gan_lr_d = WORKLOAD_CGAN_LR_D;
         }
         return 0;
     }
@@ -372,6 +375,7 @@ gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, u
     }
     cfg.lr_d = arch->gan_lr_d;
     cfg.ema = arch->gan_ema;
+    cfg.aux = arch->gan_aux;
     return cfg;
 }
 

@@ -31,21 +31,31 @@ typedef struct {
     dcgan_config_t gan;  // when kind == WORKLOAD_DCGAN
     cvae_config_t cvae;  // when kind == WORKLOAD_CVAE
     // The GAN's training recipe beyond its layers (gan_train.h): the
-    // generator's and discriminator's learning rates and the decay of the
-    // generator's average; 0 means the paper's (lr 2e-4 both, no average).
-    float gan_lr, gan_lr_d, gan_ema;
+    // generator's and discriminator's learning rates, the decay of the
+    // generator's average and the auxiliary classifier's weight; 0 means
+    // the paper's (lr 2e-4 both, no average, no auxiliary classifier).
+    float gan_lr, gan_lr_d, gan_ema, gan_aux;
 } workload_arch_t;
 
 #define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST
 #define WORKLOAD_CGAN_EMA 0.999f // cgan's generator average (docs/results.md)
+#define WORKLOAD_CGAN_AUX 1.0f   // cgan's auxiliary classifier weight
+#define WORKLOAD_CGAN_D_FACTOR 2 // cgan's discriminator: twice G's channels
+// cgan's discriminator learns at half G's rate: its wider net with the
+// auxiliary classifier otherwise can saturate G into all-black images
+// (seen on the test fixture; docs/results.md).
+#define WORKLOAD_CGAN_LR_D 1e-4f
 
 // Parses "dcgan:W", "cdcgan:W" or "cgan:W" (W even, 2..1024), "cvae:H"
 // (H 2..8192) or "classifier", for 28 x 28 single-channel images.
 //
 // cgan:W is fedsyn's recipe for labelled data (beyond the papers, chosen by
 // measurement, docs/results.md): cdcgan's layers with pixel norm in the
-// generator (dcgan.h), and an exponential moving average of the generator
-// (gan_train.h), which is what its files hand to samplers.  The average
+// generator (dcgan.h) and a discriminator of 2W channels (the paper's has
+// W/2), an auxiliary classifier on the discriminator's label rows
+// (gan_train.h) with the discriminator at half the generator's learning
+// rate, and an exponential moving average of the generator, which
+// is what its files hand to samplers.  The average
 // travels in the federation's vector as a third part, after the
 // discriminator: averaging members' averages is the average of the
 // averaged weights, because the moving average is linear.
