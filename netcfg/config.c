@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "netcfg/zpl.h"
 #include "node/base/bytes.h"
@@ -71,10 +72,15 @@ static const field_t s_fields[] = {
     LONG("train", "batch", batch, 2, 4096),
     LONG("train", "threads", threads, 1, 256),
     LONG("train", "log-every", log_every, 0, 1000000),
+    LONG("quality", "score-every", score_every, 0, 1000000),
+    PATH("quality", "evaluator", evaluator, 0),
+    LONG("quality", "score-samples", score_samples, 10, 1000000),
+    PATH("quality", "test-dir", test_dir, 0),
 };
 #define N_FIELDS (sizeof s_fields / sizeof s_fields[0])
 
-static const char *s_sections[] = {"node", "federation", "peers", "data", "train"};
+static const char *s_sections[] = {"node", "federation", "peers", "data", "train", "quality"};
+#define N_SECTIONS (sizeof s_sections / sizeof s_sections[0])
 
 const char *config_expect_name(int key)
 {
@@ -94,6 +100,7 @@ static void s_defaults(node_config_t *cfg)
     cfg->batch = 64;
     cfg->threads = 1;
     cfg->log_every = 10;
+    cfg->score_samples = 1000;
 }
 
 // Joins base and a relative path into out.
@@ -202,6 +209,47 @@ static int s_labels_check(const char *spec, const char *file, fs_err_t *err)
     }
     return fs_err_set(err, FS_EINVAL, "%s: data/labels = '%s': expected digits and ranges "
                       "separated by commas, e.g. 0,1,2 or 3-6", file, spec);
+}
+
+// The line of section/key in the file (0 when absent), from parse's seen[].
+static int s_line(const int *seen, const char *section, const char *key)
+{
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        if (strcmp(s_fields[i].section, section) == 0 && strcmp(s_fields[i].key, key) == 0) {
+            return seen[i];
+        }
+    }
+    return 0;
+}
+
+// Quality scores need an evaluator file that is there and a test set.
+static int s_quality_check(node_config_t *cfg, const int *seen, fs_err_t *err)
+{
+    if (!cfg->test_dir[0]) {
+        memcpy(cfg->test_dir, cfg->data_dir, sizeof cfg->test_dir);
+    }
+    if (cfg->score_every == 0) {
+        return 0;
+    }
+    int every_line = s_line(seen, "quality", "score-every");
+    if (!cfg->evaluator[0]) {
+        return fs_err_set(err, FS_EINVAL, "%s:%d: quality/score-every = %ld needs quality/"
+                          "evaluator = PATH, an evaluator file (train one with 'fedsyn "
+                          "evaluator train --dataset %s --out PATH')", cfg->file, every_line,
+                          cfg->score_every, cfg->dataset);
+    }
+    if (access(cfg->evaluator, R_OK) != 0) {
+        return fs_err_set(err, FS_EINVAL, "%s:%d: quality/evaluator %s: %s (train one with "
+                          "'fedsyn evaluator train --dataset %s --out %s')", cfg->file,
+                          s_line(seen, "quality", "evaluator"), cfg->evaluator, strerror(errno),
+                          cfg->dataset, cfg->evaluator);
+    }
+    if (!cfg->test_dir[0]) {
+        return fs_err_set(err, FS_EINVAL, "%s:%d: quality/score-every needs a test set: "
+                          "quality/test-dir or data/dir (the directory of "
+                          "t10k-images-idx3-ubyte)", cfg->file, every_line);
+    }
+    return 0;
 }
 
 static int s_field(const field_t *f, const zpl_entry_t *e, const char *base, node_config_t *cfg,
@@ -349,14 +397,14 @@ int config_parse(const char *text, size_t n, const char *file, const char *base,
         return FS_EINVAL;
     }
     int seen[N_FIELDS] = {0};
-    int seen_section[5] = {0};
+    int seen_section[N_SECTIONS] = {0};
     const char *section = NULL;
     int rc = 0;
     for (size_t i = 0; i < doc->n && rc == 0; i++) {
         const zpl_entry_t *e = &doc->entry[i];
         if (e->depth == 0) {
             section = NULL;
-            for (int s = 0; s < 5; s++) {
+            for (size_t s = 0; s < N_SECTIONS; s++) {
                 if (strcmp(e->name, s_sections[s]) == 0) {
                     section = s_sections[s];
                     if (seen_section[s]++) {
@@ -367,7 +415,8 @@ int config_parse(const char *text, size_t n, const char *file, const char *base,
             }
             if (!section && rc == 0) {
                 rc = fs_err_set(err, FS_EINVAL, "%s:%d: unknown section '%s' (expected node, "
-                                "federation, peers, data or train)", file, e->line, e->name);
+                                "federation, peers, data, train or quality)", file, e->line,
+                                e->name);
             } else if (e->has_value && rc == 0) {
                 rc = fs_err_set(err, FS_EINVAL, "%s:%d: section '%s' takes no value; its keys "
                                 "go on the lines below, indented 4 spaces", file, e->line,
@@ -446,6 +495,9 @@ int config_parse(const char *text, size_t n, const char *file, const char *base,
             rc = fs_err_set(err, FS_EINVAL, "%s: data/labels and data/partition exclude each "
                             "other: give one", file);
         }
+    }
+    if (rc == 0) {
+        rc = s_quality_check(cfg, seen, err);
     }
     return rc;
 }

@@ -82,6 +82,11 @@ typedef struct {
     long batch;                          // local mini-batch
     long threads;                        // OpenBLAS threads for training
     long log_every;                      // iterations between progress lines
+    // quality (node/fed/scorer.h)
+    long score_every;                    // score every K-th block's model (0: off)
+    char evaluator[CONFIG_PATH_MAX];     // the evaluator file
+    long score_samples;                  // images drawn per score
+    char test_dir[CONFIG_PATH_MAX];      // the test set's directory (default data/dir)
 } node_config_t;
 
 // Reads and checks a configuration file into *cfg.

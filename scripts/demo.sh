@@ -11,30 +11,37 @@
 # Then: the three ledgers are verified and compared byte for byte, the
 # global generator draws a grid (column c: label c), the audit table is
 # printed, and the evaluator scores 2,000 samples (FID, label agreement,
-# classes drawn).  Without evaluators/mnist.fsm (`fedsyn evaluator train`,
-# 6.5 min, 99.27%) the demo trains a one-epoch evaluator for itself and
-# says so.
+# classes drawn); alice scores the global model every third round as it
+# trains (quality.jsonl, drawn as quality.png).  Without
+# evaluators/mnist.fsm (`fedsyn evaluator train`, 6.5 min, 99.27%) the demo
+# first trains a one-epoch evaluator for itself and says so.
 # Everything lands in runs/demo-TIMESTAMP/ (never overwritten).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=runs/demo-$(date +%Y%m%d-%H%M%S)
 export OPENBLAS_NUM_THREADS=1   # three nodes share the cores
 ROUNDS=${DEMO_ROUNDS:-30} ITERS=${DEMO_ITERS:-50} MODEL=${DEMO_MODEL:-cgan:32}
+evaluator=evaluators/mnist.fsm
+if [ ! -f "$evaluator" ]; then
+    evaluator=$out/evaluator-1epoch.fsm
+    echo "demo: no evaluators/mnist.fsm; training a one-epoch evaluator for the scores"
+    echo "      (the project's scores use 'build/fedsyn evaluator train': 8 epochs, 99.27%)"
+    mkdir -p "$out"
+    OPENBLAS_NUM_THREADS=2 build/fedsyn evaluator train --epochs 1 --out "$evaluator" 2>&1 | tail -n 1
+fi
 echo "demo: 3 nodes, label split 0,1,2 / 3,4,5,6 / 7,8,9, $MODEL, $ROUNDS rounds x $ITERS local iterations"
 FEDSYN_LOG_EVERY=50 scripts/federation.sh run "$out" --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" \
     --model "$MODEL" --rounds "$ROUNDS" --local-iters "$ITERS" --batch 64 \
-    --noise paper --scale 1e-5 --timeout-ms 120000 --port "${DEMO_PORT:-7300}"
+    --noise paper --scale 1e-5 --timeout-ms 120000 --port "${DEMO_PORT:-7300}" \
+    --score-every "${DEMO_SCORE_EVERY:-3}" --score-samples 1000 --score-on alice \
+    --evaluator "$evaluator"
+python3 scripts/quality-plot.py "$out/state/alice/quality.jsonl" --label alice \
+    --title "demo: the global generator while it trains ($MODEL, 1000 samples per score)" \
+    --out "$out/quality.png"
 build/fedsyn sample --model "$out/state/alice/global.fsm" --n 100 --grid "$out/global-grid.png"
 echo
 build/fedsyn ledger show "$out/state/alice/ledger.fsl"
 echo
-evaluator=evaluators/mnist.fsm
-if [ ! -f "$evaluator" ]; then
-    evaluator=$out/evaluator-1epoch.fsm
-    echo "demo: no evaluators/mnist.fsm; training a one-epoch evaluator for the verdict"
-    echo "      (the project's scores use 'build/fedsyn evaluator train': 8 epochs, 99.27%)"
-    OPENBLAS_NUM_THREADS=2 build/fedsyn evaluator train --epochs 1 --out "$evaluator" 2>&1 | tail -n 1
-fi
 OPENBLAS_NUM_THREADS=2 build/fedsyn eval --model "$out/state/alice/global.fsm" --n 2000 \
     --evaluator "$evaluator" --json > "$out/eval.json"
 python3 - "$out/eval.json" <<'PY'
@@ -50,4 +57,5 @@ print("      classes drawn (share >= 2%%): %s of 10, CAS %.1f%%"
 PY
 echo "demo: ledgers $out/state/*/ledger.fsl, global model $out/state/alice/global.fsm,"
 echo "      sample grid $out/global-grid.png (column c: label c), scores $out/eval.json,"
+echo "      quality per round $out/state/alice/quality.jsonl (plot $out/quality.png),"
 echo "      node logs $out/logs/"

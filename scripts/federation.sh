@@ -32,6 +32,10 @@
 #   --agg-scale B [= scale]   --clip C [0]   --timeout-ms T [30000]
 #   --attempt-extra-ms T [5000]   --quorum Q [1]   --inactive-after K [3]
 #   --port P [7100: node i listens on P+i]   --open (anyone may join)
+#   --score-every K [0: off] (each node scores the global model every K rounds
+#       and the last: state/NAME/quality.jsonl; scripts/quality-plot.py draws it)
+#   --evaluator FILE [evaluators/DATASET.fsm]   --score-samples N [1000]
+#   --score-on NAME [every node] (only that node scores: scores share the cores)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 FEDSYN=${FEDSYN:-$root/build/fedsyn}
@@ -92,6 +96,14 @@ write_config() { # DIR NAME INDEX LABELS ROLE(founder|joiner)
         echo "train"
         echo "    batch = $(cat "$dir/.batch")"
         echo "    log-every = $(cat "$dir/.logevery")"
+        local every samples scorer evaluator
+        if [[ -s $dir/.quality ]] && read -r every samples scorer evaluator < "$dir/.quality" &&
+            [[ $scorer == - || $scorer == "$name" ]]; then
+            echo "quality"
+            echo "    score-every = $every"
+            echo "    evaluator = $evaluator"
+            echo "    score-samples = $samples"
+        fi
     } > "$dir/$name.zpl"
 }
 
@@ -100,7 +112,8 @@ cmd_init() {
     local nodes=3 spares=0 groups="" limit=0 dataset=mnist data="$root/data/mnist" width=16
     local rounds=3 iters=20 batch=64 noise=paper scale=1e-4 agg="" clip=0 timeout=30000
     local extra=5000 quorum=1 inactive=3 port=7100 open=0 model="" partition="" alpha=1
-    local data_seed=1 initial=""
+    local data_seed=1 initial="" score_every=0 evaluator="" score_samples=1000
+    local score_on=-
     while (( $# )); do
         case $1 in
             --nodes) nodes=$2; shift ;; --spares) spares=$2; shift ;;
@@ -116,16 +129,33 @@ cmd_init() {
             --model) model=$2; shift ;; --partition) partition=$2; shift ;;
             --alpha) alpha=$2; shift ;; --data-seed) data_seed=$2; shift ;;
             --initial) initial=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift ;;
+            --score-every) score_every=$2; shift ;; --evaluator) evaluator=$2; shift ;;
+            --score-samples) score_samples=$2; shift ;; --score-on) score_on=$2; shift ;;
             *) die "init: unknown option '$1' (see the header of scripts/federation.sh)" ;;
         esac
         shift
     done
     [[ -e $dir/genesis.fsl ]] && die "init: $dir already holds a federation"
     [[ -d $data ]] || die "init: no data at $data (run 'make data')"
+    [[ $score_every =~ ^[0-9]+$ ]] ||
+        die "init: --score-every '$score_every': expected a whole number"
+    if (( score_every > 0 )); then
+        evaluator=${evaluator:-$root/evaluators/$dataset.fsm}
+        [[ -f $evaluator ]] ||
+            die "init: --score-every needs an evaluator and $evaluator is missing (train one" \
+                "with '$FEDSYN evaluator train --dataset $dataset', or give --evaluator FILE)"
+        evaluator=$(cd "$(dirname "$evaluator")" && pwd)/$(basename "$evaluator")
+        [[ -e $data/t10k-images-idx3-ubyte || -e $data/t10k-images-idx3-ubyte.gz ]] ||
+            die "init: --score-every scores against the test set: $data has no" \
+                "t10k-images-idx3-ubyte"
+    fi
     mkdir -p "$dir/keys" "$dir/state" "$dir/logs" "$dir/run"
     data=$(cd "$data" && pwd)
     echo "$port" > "$dir/.port"; echo "$dataset" > "$dir/.dataset"; echo "$data" > "$dir/.data"
     echo "$limit" > "$dir/.limit"; echo "$batch" > "$dir/.batch"
+    if (( score_every > 0 )); then
+        echo "$score_every $score_samples $score_on $evaluator" > "$dir/.quality"
+    fi
     local init_args=()
     if [[ -n $initial ]]; then
         echo "$initial" > "$dir/.initial"
@@ -286,7 +316,7 @@ cmd_run() {
     return $rc
 }
 
-(( $# >= 2 )) || { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+(( $# >= 2 )) || { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 sub=$1; shift
 case $sub in
     init) cmd_init "$@" ;; start) cmd_start "$@" ;; wait) cmd_wait "$@" ;;

@@ -78,19 +78,7 @@ int cli_double(const char *cmd, const char *opt, const char *s, double lo, doubl
 
 int cli_load_split(const char *dir, int train, dataset_t **out, fs_err_t *err)
 {
-    const char *pre = train ? "train" : "t10k";
-    char img[1024], lab[1024];
-    for (int gz = 0; gz < 2; gz++) {
-        snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte%s", dir, pre, gz ? ".gz" : "");
-        snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte%s", dir, pre, gz ? ".gz" : "");
-        if (access(img, R_OK) == 0) {
-            return idx_load(img, access(lab, R_OK) == 0 ? lab : NULL, out, err);
-        }
-    }
-    return fs_err_set(err, FS_EINVAL,
-                      "%s: no %s-images-idx3-ubyte[.gz] here (run 'make data' to fetch MNIST "
-                      "and Fashion-MNIST)",
-                      dir, pre);
+    return idx_load_split(dir, train ? "train" : "t10k", out, err);
 }
 
 const char *cli_dataset_dir(const char *name)

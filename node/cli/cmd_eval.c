@@ -13,6 +13,7 @@
 #include "node/metrics/cas.h"
 #include "node/metrics/coverage.h"
 #include "node/metrics/fid.h"
+#include "node/metrics/scorecard.h"
 #include "node/models/classifier.h"
 #include "node/train/checkpoint.h"
 #include "node/train/sampler.h"
@@ -48,15 +49,6 @@ static void s_help(void)
            "                      always drawn at 1)\n"
            "  --json              print the result as one JSON object\n\n"
            "example: fedsyn eval --model runs/gan.fsm --reference runs/central.fsm --json\n");
-}
-
-static fid_stats_t *s_features(model_t *ev, const dataset_t *d, float *probs, fs_err_t *err)
-{
-    float *feat = xfloats((size_t)d->n * CLASSIFIER_FEATURES);
-    classifier_run(ev, d->x, d->n, probs, feat);
-    fid_stats_t *s = fid_stats_new(feat, d->n, CLASSIFIER_FEATURES, err);
-    free(feat);
-    return s;
 }
 
 static void s_cas_progress(void *ctx, int epoch, int epochs, int iter, int iters, double loss,
@@ -127,7 +119,8 @@ int cmd_eval(int argc, char **argv)
     int rc = 0;
     model_t *ev = NULL;
     dataset_t *gen = NULL, *ref = NULL, *test = NULL, *train = NULL, *noise = NULL;
-    fid_stats_t *s_gen = NULL, *s_test = NULL, *s_ref = NULL, *s_train = NULL, *s_noise = NULL;
+    fid_stats_t *s_gen = NULL, *s_ref = NULL, *s_train = NULL, *s_noise = NULL;
+    scorecard_t *card = NULL;
     float *probs = NULL;
     char ev_dataset[64] = "";
     if (checkpoint_load_classifier(evaluator, EVAL_BATCH, &ev, ev_dataset, sizeof ev_dataset,
@@ -147,69 +140,62 @@ int cmd_eval(int argc, char **argv)
         sampler_opts_t so = sampler_opts(gen->n, (uint64_t)seed + 1, EVAL_BATCH);
         rc = sampler_draw(reference, &so, &ref, &err);
     }
-    if (rc == 0 && (gen->c != 1 || gen->h != 28 || gen->w != 28)) {
-        rc = fs_err_set(&err, FS_EINVAL, "samples are %dx%dx%d: the evaluator takes 1x28x28",
-                        gen->c, gen->h, gen->w);
+    // FID against the test set, coverage and label agreement: the
+    // scorecard, which the node's quality scores share
+    scorecard_result_t res = {0};
+    if (rc == 0 && !(card = scorecard_new(ev, test, &err))) {
+        rc = err.code ? err.code : FS_EINVAL;
     }
-    coverage_t cov;
-    double fid_test = 0, fid_ref = -1, fid_floor = 0, fid_ceiling = 0;
     if (rc == 0) {
         probs = xfloats((size_t)gen->n * CLASSIFIER_CLASSES);
-        s_gen = s_features(ev, gen, probs, &err);
-        s_test = s_gen ? s_features(ev, test, NULL, &err) : NULL;
+        rc = scorecard_score(card, gen, probs, &res, &s_gen, &err);
+    }
+    if (rc == 0) {
         // floor: as many real training images as samples; ceiling: noise
         int k = gen->n < train->n ? gen->n : train->n;
         train->n = k;
-        s_train = s_test ? s_features(ev, train, NULL, &err) : NULL;
+        s_train = scorecard_features(card, train, NULL, &err);
         noise = dataset_new(gen->n, 1, 28, 28, 0);
         rng_t rng;
         rng_seed(&rng, 99);
         for (size_t i = 0; i < (size_t)gen->n * 784; i++) {
             noise->x[i] = (float)rng_uniform(&rng);
         }
-        s_noise = s_train ? s_features(ev, noise, NULL, &err) : NULL;
-        s_ref = s_noise && ref ? s_features(ev, ref, NULL, &err) : NULL;
+        s_noise = s_train ? scorecard_features(card, noise, NULL, &err) : NULL;
+        s_ref = s_noise && ref ? scorecard_features(card, ref, NULL, &err) : NULL;
         if (!s_noise || (ref && !s_ref)) {
             rc = err.code ? err.code : FS_EINVAL;
         }
     }
-    rc = rc ? rc : fid_distance(s_gen, s_test, &fid_test, &err);
+    const fid_stats_t *s_test = card ? scorecard_test_stats(card) : NULL;
+    const coverage_t cov = res.coverage;
+    double fid_test = res.fid_test, fid_ref = -1, fid_floor = 0, fid_ceiling = 0;
     rc = rc ? rc : fid_distance(s_train, s_test, &fid_floor, &err);
     rc = rc ? rc : fid_distance(s_noise, s_test, &fid_ceiling, &err);
     if (rc == 0 && s_ref) {
         rc = fid_distance(s_gen, s_ref, &fid_ref, &err);
     }
-    double agreement = -1; // labelled samples: evaluator's class == label
+    // labelled samples: the evaluator's class == the label (before any
+    // pseudo-labelling below)
+    double agreement = res.label_agreement;
     cas_result_t cas = {-1, {0}};
     int cas_kind = 0; // 0 none, 1 true labels, 2 pseudo labels
-    if (rc == 0) {
-        int counts[10];
-        double real_share[10];
-        dataset_label_counts(test, counts);
-        for (int k = 0; k < 10; k++) {
-            real_share[k] = (double)counts[k] / test->n;
-        }
-        coverage_compute(probs, gen->n, real_share, &cov);
-        if (gen->y) { // the generator's own labels, before any pseudo-labelling
-            agreement = coverage_label_agreement(probs, gen->y, gen->n);
-        }
-        if (gen->y || pseudo) {
-            if (!gen->y) {
-                gen->y = xmalloc((size_t)gen->n);
-                for (int i = 0; i < gen->n; i++) {
-                    const float *p = probs + (size_t)i * 10;
-                    int best = 0;
-                    for (int j = 1; j < 10; j++) {
-                        best = p[j] > p[best] ? j : best;
-                    }
-                    gen->y[i] = (uint8_t)best;
+    if (rc == 0 && (gen->y || pseudo)) {
+        if (!gen->y) {
+            gen->y = xmalloc((size_t)gen->n);
+            for (int i = 0; i < gen->n; i++) {
+                const float *p = probs + (size_t)i * 10;
+                int best = 0;
+                for (int j = 1; j < 10; j++) {
+                    best = p[j] > p[best] ? j : best;
                 }
-                cas_kind = 2;
-            } else {
-                cas_kind = 1;
+                gen->y[i] = (uint8_t)best;
             }
-            rc = cas_run(gen, test, (int)cas_epochs, (uint64_t)seed, s_cas_progress, &cas, &err);
+            cas_kind = 2;
+        } else {
+            cas_kind = 1;
         }
+        rc = cas_run(gen, test, (int)cas_epochs, (uint64_t)seed, s_cas_progress, &cas, &err);
     }
     if (rc == 0 && json) {
         // The evaluator's weights by hash, not only its path: scores are
@@ -284,7 +270,7 @@ int cmd_eval(int argc, char **argv)
     }
     free(probs);
     fid_stats_destroy(&s_gen);
-    fid_stats_destroy(&s_test);
+    scorecard_destroy(&card);
     fid_stats_destroy(&s_ref);
     fid_stats_destroy(&s_train);
     fid_stats_destroy(&s_noise);

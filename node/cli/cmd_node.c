@@ -46,7 +46,15 @@ static void s_config_help(void)
            "      limit = 0                       at most this many images (0: all)\n"
            "      seed = 1                        which images, when limited\n"
            "  train\n"
-           "      batch = 64   threads = 1   log-every = 10\n");
+           "      batch = 64   threads = 1   log-every = 10\n"
+           "  quality                             the member's own scores of the global model\n"
+           "      score-every = 0                 every K rounds (and the last): FID, classes,\n"
+           "                                      label agreement, losses -> DIR/quality.jsonl\n"
+           "                                      and the log (0: off)\n"
+           "      evaluator = evaluators/mnist.fsm   from fedsyn evaluator train (required\n"
+           "                                      with score-every)\n"
+           "      score-samples = 1000            images drawn per score\n"
+           "      test-dir = data/mnist           t10k-images-idx3-ubyte (default: data/dir)\n");
 }
 
 static void s_node_help(void)

@@ -2,8 +2,10 @@
 #include "node/data/idx.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "node/base/fsio.h"
@@ -183,6 +185,22 @@ int idx_load(const char *images_path, const char *labels_path, dataset_t **out,
     free(ib);
     free(lb);
     return rc;
+}
+
+int idx_load_split(const char *dir, const char *prefix, dataset_t **out, fs_err_t *err)
+{
+    char img[1024], lab[1024];
+    for (int gz = 0; gz < 2; gz++) {
+        snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte%s", dir, prefix, gz ? ".gz" : "");
+        snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte%s", dir, prefix, gz ? ".gz" : "");
+        if (access(img, R_OK) == 0) {
+            return idx_load(img, access(lab, R_OK) == 0 ? lab : NULL, out, err);
+        }
+    }
+    return fs_err_set(err, FS_EINVAL,
+                      "%s: no %s-images-idx3-ubyte[.gz] here (run 'make data' to fetch MNIST "
+                      "and Fashion-MNIST)",
+                      dir, prefix);
 }
 
 static int s_save_bytes(const char *path, uint8_t *buf, size_t n, fs_err_t *err)

@@ -23,6 +23,11 @@
 int idx_load(const char *images_path, const char *labels_path, dataset_t **out,
              fs_err_t *err);
 
+// Loads a split of an MNIST-style directory: DIR/PREFIX-images-idx3-ubyte
+// (or .gz) and, when present, its labels (PREFIX "train" or "t10k").  A
+// missing image file is FS_EINVAL naming the directory and 'make data'.
+int idx_load_split(const char *dir, const char *prefix, dataset_t **out, fs_err_t *err);
+
 // Writes images (n x 1 x h x w, clamped to [0,1], scaled to 0..255) as an
 // IDX image file, and labels as an IDX label file when labels_path is set.
 int idx_save(const dataset_t *d, const char *images_path, const char *labels_path,

@@ -202,6 +202,17 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
                      (unsigned long long)chain_height(self->chain), e2.msg);
         }
     }
+    if (self->cfg.score_every > 0 && !self->scorer) {
+        scorer_config_t sc = {self->cfg.name, self->cfg.dir, self->cfg.evaluator,
+                              self->cfg.test_dir, self->cfg.dataset,
+                              (int)self->cfg.score_samples, self->arch};
+        if (!(self->scorer = scorer_new(&sc, err))) {
+            return fs_err_prefix(err, err ? err->code : FS_EINVAL, "%s: ", self->cfg.file);
+        }
+        log_info("quality: the global model is scored every %ld round%s (%ld samples) into "
+                 "%s/%s", self->cfg.score_every, self->cfg.score_every == 1 ? "" : "s",
+                 self->cfg.score_samples, self->cfg.dir, QUALITY_LOG_FILE);
+    }
     if (st->genesis.admission == ADMIT_OPEN && (rc = transport_allow_any(self->net, err)) < 0) {
         return rc;
     }
@@ -350,6 +361,7 @@ void node_destroy(node_t **self_p)
     node_t *self = *self_p;
     local_destroy(&self->local);
     saver_destroy(&self->saver);
+    scorer_destroy(&self->scorer);
     opener_destroy(&self->opener); // its workers use the identity
     fed_free_got(self);
     for (int i = 0; i < self->n_early; i++) {
@@ -554,6 +566,9 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
     }
     if (self->saver) {
         saver_flush(self->saver); // global.fsm is on disk when the node returns
+    }
+    if (self->scorer && !*stop && !self->fatal.code) {
+        scorer_flush(self->scorer); // the last round's score is in quality.jsonl
     }
     uint64_t in, out;
     transport_counters(self->net, &in, &out);

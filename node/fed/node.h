@@ -21,7 +21,9 @@
  *     extra, growing), attempt + 1 elects the next candidate and the members
  *     re-send their update to it;
  *   - join requests and leave notices are gossiped and recorded by the next
- *     aggregator; a non-member asks to join until a block admits it.
+ *     aggregator; a non-member asks to join until a block admits it;
+ *   - with quality/score-every K, the model of every K-th block goes to a
+ *     scoring thread (node/fed/scorer.h): quality.jsonl and a log line.
  * The rules that decide between competing blocks are in docs/federation.md.
  *
  * The implementation is split by job: node.c (setup, loop), round.c,

@@ -37,7 +37,9 @@
 #include "node/fed/global.h"
 #include "node/fed/local.h"
 #include "node/fed/opener.h"
+#include "node/fed/quality_log.h"
 #include "node/fed/saver.h"
+#include "node/fed/scorer.h"
 #include "node/fed/transport.h"
 #include "node/fed/wire.h"
 #include "node/nn/blas.h"
@@ -120,6 +122,9 @@ struct node {
     double round_t0;              // wall seconds, for the per-round line
     int save_pending;             // global.fsm is behind the head's model
     saver_t *saver;               // writes global.fsm (created at the first save)
+    scorer_t *scorer;             // quality scores (quality/score-every), or NULL
+    local_stats_t last_train;     // this member's last finished local round
+    int has_last_train;           // last_train is set
     opener_t *opener;             // opens updates on worker threads
     size_t out_queued;            // frames still in our outgoing queues
     fs_err_t fatal;               // a failed ledger write: the node stops
@@ -153,7 +158,8 @@ void fed_save_global(node_t *self);
 // else NULL.
 float *fed_model_check(const node_t *self, const uint8_t *bytes, size_t count,
                        const uint8_t want[32]);
-// Makes w (taken over) the global model and schedules its save.
+// Makes w (taken over) the global model and schedules its save (and its
+// quality score, when one is due).
 void fed_adopt_model(node_t *self, float *w);
 void fed_save_global_now(node_t *self);
 int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uint8_t *model,

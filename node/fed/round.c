@@ -107,12 +107,33 @@ float *fed_model_check(const node_t *self, const uint8_t *bytes, size_t count,
     return w;
 }
 
+// The head's model goes to the quality scorer (scorer.h) when its block is
+// a multiple of quality/score-every or the last planned one.
+static void s_score_global(node_t *self)
+{
+    if (!self->scorer || !self->chain || chain_height(self->chain) < 2) {
+        return; // the genesis's model is not a round's result
+    }
+    uint64_t index = chain_height(self->chain) - 1;
+    if (index % (uint64_t)self->cfg.score_every != 0 && index != fed_planned(self)) {
+        return;
+    }
+    // this member's losses of the round that made the block, if it trained it
+    scorer_losses_t losses = {{workload_stat_name(&self->arch, 0),
+                               workload_stat_name(&self->arch, 1)},
+                              {self->last_train.loss_a, self->last_train.loss_b}};
+    int trained = self->has_last_train && self->last_train.round == index;
+    scorer_put(self->scorer, self->global, self->n, index, fed_state(self)->model_hash,
+               trained ? &losses : NULL);
+}
+
 void fed_adopt_model(node_t *self, float *w)
 {
     free(self->global);
     self->global = w;
     self->have_global = 1;
     fed_save_global(self);
+    s_score_global(self);
 }
 
 // Hands a copy of the head's model to the background writer (saver.h).
@@ -428,6 +449,8 @@ void fed_training_done(node_t *self)
     local_stats_t st;
     // self->update now holds the trained vector (a swap, not a copy)
     local_take_result(self->local, &self->update, &st);
+    self->last_train = st;
+    self->has_last_train = 1;
     if (!self->chain || st.round != self->round || !self->have_global) {
         return; // the round moved on while we trained
     }

@@ -10,7 +10,10 @@
 #      member leaves with `fedsyn node leave`: both recorded, all agree;
 #   4. `fedsyn status` answers; `fedsyn netcfg check` names a bad line;
 #   5. a CVAE federation of four on a Dirichlet split of the labels;
-#   6. a classifier federation starting from a pre-trained file pinned by hash.
+#   6. a classifier federation starting from a pre-trained file pinned by hash;
+#   7. quality while it trains: members score the global model every round
+#      (quality.jsonl, a log line each, fedsyn eval's numbers), and
+#      scripts/quality-plot.py draws the curve.
 # Emits TAP.
 set -u
 FEDSYN=${FEDSYN:-build/fedsyn}
@@ -72,7 +75,7 @@ EOF
 }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..24"
+echo "1..30"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -233,3 +236,52 @@ check "a member whose federation/initial is another file stops, naming it" \
 check "the others train the pinned pre-trained classifier: identical ledgers, a test accuracy" \
     bash -c "'$FED' check '$f6' alice bob && $FEDSYN evaluator test --model $f6/state/alice/global.fsm \
              --data $pre --json | grep -q '\"accuracy\"'"
+
+# 7. quality while it trains: two members of a conditional GAN score the
+#    global model of every round (quality/score-every 1) with the small
+#    evaluator of section 6, against its test set (the fixture again)
+f7=$tmp/f7
+check "federation.sh init refuses --score-every without an evaluator, naming what to do" \
+    bash -c "'$FED' init $tmp/f7x --data $pre --score-every 1 --evaluator $tmp/none.fsm 2>&1 |
+             grep -q \"fedsyn evaluator train --dataset mnist\" && [[ ! -e $tmp/f7x ]]"
+"$FED" init "$f7" --nodes 2 --data "$pre" --model cdcgan:4 --rounds 3 --local-iters $(iters 3) \
+    --batch 16 --timeout-ms $((8000 * S)) --port 7470 --score-every 1 --evaluator "$tmp/pre.fsm" \
+    --score-samples 100 >/dev/null 2>"$tmp/err"
+"$FED" start "$f7"
+if "$FED" wait "$f7" $((120 * S)) >"$tmp/out" 2>"$tmp/err" && "$FED" check "$f7" >"$tmp/out" 2>&1
+then ok "a federation that scores every round (quality/score-every 1): identical ledgers"
+else not_ok "a federation that scores every round" "$tmp/out" "$tmp/err" "$f7/logs/alice.log"; fi
+check "each member's quality.jsonl: a line per round, the expected keys, the ledger's model" \
+    json_blocks "$f7/state/alice/ledger.fsl" "
+import json, sys
+blocks = json.load(sys.stdin)['blocks']
+keys = ['node', 'round', 'model_hash', 'samples', 'fid_test', 'classes_present', 'class_share',
+        'label_agreement', 'losses', 'evaluator', 'time_ms', 'seconds']
+for name in ('alice', 'bob'):
+    lines = [json.loads(l) for l in open('$f7/state/%s/quality.jsonl' % name)]
+    assert [l['round'] for l in lines] == [1, 2, 3], lines
+    for l in lines:
+        assert list(l) == keys, l
+        assert l['node'] == name and l['samples'] == 100 and len(l['class_share']) == 10, l
+        assert isinstance(l['fid_test'], float) and 0 <= l['classes_present'] <= 10, l
+        assert 0 <= l['label_agreement'] <= 1, l   # a conditional GAN: labelled samples
+        assert l['losses'] is None or sorted(l['losses']) == ['d_loss', 'g_loss'], l
+        assert l['model_hash'] == blocks[l['round']]['block']['model_hash'], l
+    assert any(l['losses'] for l in lines), lines"
+check "each member logs a quality line per score" \
+    bash -c "for x in alice bob; do
+               [[ \$(grep -c 'quality round [0-9]*  FID .* classes .*/10  agreement .* samples' \
+                  $f7/logs/\$x.log) == 3 ]] || exit 1; done"
+check "the last score is fedsyn eval's of the final global model (same draw, same scorecard)" \
+    bash -c "$FEDSYN eval --model $f7/state/bob/global.fsm --n 100 --evaluator $tmp/pre.fsm \
+             --data $pre --cas-epochs 1 --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+e = json.load(sys.stdin)
+q = [json.loads(l) for l in open(\"$f7/state/bob/quality.jsonl\")][-1]
+assert q[\"round\"] == 3, q
+assert (q[\"fid_test\"], q[\"classes_present\"], q[\"label_agreement\"]) == \\
+    (e[\"fid_test\"], e[\"coverage\"][\"classes_present\"], e[\"label_agreement\"]), (q, e)'"
+check "scripts/quality-plot.py draws the curve of both members as a PNG" \
+    bash -c "/usr/bin/python3 $ROOT/scripts/quality-plot.py $f7/state/*/quality.jsonl \
+             --out $tmp/quality.png | grep -q 'bob: 3 scores' &&
+             [[ \$(head -c 8 $tmp/quality.png | od -An -tx1 | tr -d ' ') == 89504e470d0a1a0a ]]"

@@ -124,6 +124,21 @@ static void test_config_mistakes_name_the_line(void **state)
         {"data\n    alpha = -1\n", "x.zpl:7: data/alpha = '-1': expected a number from 1e-06"},
         {"data\n    partition = iid\n    clients = 3\n    labels = 0,1\n",
          "data/labels and data/partition exclude each other"},
+        {"quality\n    score-every = 1\n",
+         "x.zpl:7: quality/score-every = 1 needs quality/evaluator = PATH, an evaluator file "
+         "(train one with 'fedsyn evaluator train --dataset mnist --out PATH')"},
+        {"quality\n    score-every = 1\n    evaluator = /nonexistent/ev.fsm\n",
+         "x.zpl:8: quality/evaluator /nonexistent/ev.fsm: No such file or directory (train one "
+         "with 'fedsyn evaluator train --dataset mnist --out /nonexistent/ev.fsm')"},
+        {"quality\n    score-every = 2\n    evaluator = /dev/null\n",
+         "x.zpl:7: quality/score-every needs a test set: quality/test-dir or data/dir"},
+        {"quality\n    score-every = -1\n",
+         "x.zpl:7: quality/score-every = '-1': expected a whole number from 0"},
+        {"quality\n    score-samples = 5\n",
+         "x.zpl:7: quality/score-samples = '5': expected a whole number from 10"},
+        {"quality\n    every = 1\n", "x.zpl:7: unknown key 'every' in section 'quality' "
+                                      "(expected one of: score-every, evaluator, score-samples, "
+                                      "test-dir)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[1024];
@@ -153,12 +168,36 @@ static void test_config_mistakes_name_the_line(void **state)
     assert_non_null(strstr(err.msg, "y.zpl: node/dir is required"));
 }
 
+// Quality scores (node/fed/scorer.h): off by default; on, they take the
+// test set from data/dir unless quality/test-dir names another.
+static void test_config_quality(void **state)
+{
+    (void)state;
+    static const char *head = "node\n    name = a\n    keys = k\n    dir = d\n"
+                              "    listen = tcp://h:1\ndata\n    dir = /srv/mnist\n";
+    node_config_t cfg;
+    fs_err_t err = {0};
+    assert_int_equal(config_parse(head, strlen(head), "q.zpl", "/etc/fed", &cfg, &err), 0);
+    assert_int_equal(cfg.score_every, 0);
+    assert_int_equal(cfg.score_samples, 1000);
+    assert_string_equal(cfg.test_dir, "/srv/mnist");
+    char text[512];
+    snprintf(text, sizeof text, "%squality\n    score-every = 5\n    evaluator = /dev/null\n"
+             "    score-samples = 200\n    test-dir = test\n", head);
+    assert_int_equal(config_parse(text, strlen(text), "q.zpl", "/etc/fed", &cfg, &err), 0);
+    assert_int_equal(cfg.score_every, 5);
+    assert_string_equal(cfg.evaluator, "/dev/null");
+    assert_int_equal(cfg.score_samples, 200);
+    assert_string_equal(cfg.test_dir, "/etc/fed/test"); // relative to the file
+}
+
 int main(void)
 {
     hash_library_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_usage),
         cmocka_unit_test(test_config_mistakes_name_the_line),
+        cmocka_unit_test(test_config_quality),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
