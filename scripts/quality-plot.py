@@ -303,13 +303,21 @@ def main():
         panels.append(("label_agreement", "label agreement", dict(lo=0, hi=100, percent=True)))
     panels.append(("classes_present", "classes drawn (of 10)", dict(lo=0, hi=10)))
 
-    left, right, top, ph, gap = 110, 30, 70 + (CHAR_H + 10 if args.title else 0), 200, 80
     width = 900
+    # the title wraps at word boundaries instead of running off the image
+    title_lines, cols = [], (width - 32) // CHAR_W
+    for word in args.title.split():
+        if title_lines and len(title_lines[-1]) + 1 + len(word) <= cols:
+            title_lines[-1] += " " + word
+        else:
+            title_lines.append(word[:cols])
+    left, right, ph, gap = 110, 30, 200, 80
+    top = 70 + len(title_lines) * (CHAR_H + 10)
     height = top + len(panels) * ph + (len(panels) - 1) * gap + 2 * CHAR_H + 34
     cv = Canvas(width, height)
     y = 16
-    if args.title:
-        cv.text(left, y, args.title)
+    for line in title_lines:
+        cv.text(16, y, line)
         y += CHAR_H + 10
     x = left
     for label, _, color in series:  # the legend
