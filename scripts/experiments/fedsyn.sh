@@ -18,6 +18,16 @@
 #                round in which each member trains all its iterations, then
 #                a single aggregation (RESEARCH.md), Laplace scale b
 #
+# fedsyn's default for labelled data (cgan:W, the conditional GAN with its
+# recipe, docs/engine.md) gets the same rows at the same budget:
+#   cgan-central, cgan-alone-G   as central and alone-G
+#   cgan-fed     the federation, paper noise b = 1e-5 (the demo's), the
+#                mode's rounds x local iterations
+#   cgan-fed-short  the same iterations in rounds three times as many and
+#                three times as short (the demo's shape)
+#   fashion-cgan-central, fashion-cgan-fed   the same on Fashion-MNIST
+#                (needs evaluators/fashion.fsm)
+#
 # Each row is scored with `fedsyn eval`: FID against the real test set, FID
 # against the central GAN's samples (the paper's measure), label coverage;
 # and gets a 10x10 sample grid.  scripts/experiments/summarize.py writes the
@@ -33,6 +43,8 @@
 #   --smoke  width 16, 2 rounds x 10 iterations: checks the pipeline in minutes
 #   --dp-eps "8 1000"  targets of the clipped DP rows
 #   --oneshot "1e-5"   Laplace scales of the one-shot rows ("" for none)
+#   --rows "paper cgan fashion"  which groups of rows to make (default all
+#            three: paper = the rows of the paper's model above)
 #   --continue DIR  finish an interrupted run in DIR: rows that have their
 #            eval.json are kept, the others are (re)made with the same mode
 #   --rescore DIR   score every finished row of DIR again with the current
@@ -46,6 +58,7 @@ mode=quick out="" port=7600 resume=0 rescore=0
 scales="1e-6 1e-5 1e-4 1e-3 1e-2 1e-1 1"
 dp_eps="8 1000"
 oneshot="1e-5"
+groups="paper cgan fashion"
 while (( $# )); do
     case $1 in
         --quick) mode=quick ;;
@@ -57,8 +70,9 @@ while (( $# )); do
         --scales) scales=$2; shift ;;
         --dp-eps) dp_eps=$2; shift ;;
         --oneshot) oneshot=$2; shift ;;
+        --rows) groups=$2; shift ;;
         --port) port=$2; shift ;;
-        -h|--help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "fedsyn.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -80,6 +94,12 @@ out=${out:-runs/experiments/fedsyn-$mode-$(date +%Y%m%d-%H%M%S)}
     { echo "fedsyn.sh: no MNIST in data/mnist: run 'make data'" >&2; exit 2; }
 [[ -f evaluators/mnist.fsm ]] ||
     { echo "fedsyn.sh: no evaluator: run 'build/fedsyn evaluator train --dataset mnist'" >&2; exit 2; }
+if [[ " $groups " == *" fashion "* ]]; then
+    [[ -f evaluators/fashion.fsm ]] ||
+        { echo "fedsyn.sh: no evaluators/fashion.fsm for the fashion rows: run 'build/fedsyn" \
+               "evaluator train --dataset fashion', or leave them out with --rows" >&2; exit 2; }
+    [[ -d data/fashion ]] || { echo "fedsyn.sh: no data/fashion: run 'make data'" >&2; exit 2; }
+fi
 mkdir -p "$out/bin"
 # a private copy of the binary: rebuilding build/ during a run cannot change
 # it (a rescore gets its own, leaving the one that trained the rows alone)
@@ -96,24 +116,34 @@ log() { echo "[$(date +%H:%M:%S) +$(( (SECONDS - t_start) / 60 ))m] fedsyn-exp: 
 (( resume )) || cat > "$out/settings.json" <<EOF
 {"experiment": "fedsyn", "mode": "$mode", "width": $width, "batch": $batch, "rounds": $rounds,
  "local_iters": $iters, "eval_samples": $neval, "scales": "$scales", "dp_eps": "$dp_eps",
- "groups": "0,1,2/3,4,5,6/7,8,9", "machine": "$(nproc) cores, $(uname -m)",
+ "groups": "0,1,2/3,4,5,6/7,8,9", "rows": "$groups", "machine": "$(nproc) cores, $(uname -m)",
  "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
- "command": "scripts/experiments/fedsyn.sh --$mode --scales '$scales' --dp-eps '$dp_eps'"}
+ "command": "scripts/experiments/fedsyn.sh --$mode --scales '$scales' --dp-eps '$dp_eps' --rows '$groups'"}
 EOF
 log "mode $mode: dcgan:$width, batch $batch, $rounds rounds x $iters local iterations; results in $out"
 
+# row_dataset ROW, row_reference ROW: a row's data set, and the row whose
+# generator is its reference (the central one of the same model and data)
+row_dataset() { [[ $1 == fashion-* ]] && echo fashion || echo mnist; }
+row_reference() {
+    case $1 in
+        fashion-cgan-*) echo fashion-cgan-central ;; cgan-*) echo cgan-central ;; *) echo central ;;
+    esac
+}
+
 # score ROW MODEL: grid, samples and metrics of one row (the reference is
-# the central GAN, once it exists)
+# the row's central GAN, once it exists)
 score() {
-    local row=$1 model=$2 ref=()
-    [[ -f $out/central/gan.fsm && $row != central ]] && ref=(--reference "$out/central/gan.fsm")
+    local row=$1 model=$2 ref=() refrow dataset
+    refrow=$(row_reference "$row") dataset=$(row_dataset "$row")
+    [[ -f $out/$refrow/gan.fsm && $row != "$refrow" ]] && ref=(--reference "$out/$refrow/gan.fsm")
     "$FEDSYN" sample --model "$model" --n 100 --grid "$out/$row/grid.png" > /dev/null 2>&1
     # eval.json appears whole or not at all: a row with one counts as done
     # (--continue), so a cut or failed eval must not leave a partial one
-    "$FEDSYN" eval --model "$model" --n "$neval" "${ref[@]}" --json \
+    "$FEDSYN" eval --model "$model" --n "$neval" --dataset "$dataset" "${ref[@]}" --json \
         > "$out/$row/eval.json.tmp" 2> "$out/$row/eval.log" || { rm -f "$out/$row/eval.json.tmp"; return 1; }
     mv "$out/$row/eval.json.tmp" "$out/$row/eval.json"
-    log "$row: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["fid_reference"]; print("FID test %.1f, FID vs central %s, %d classes" % (d["fid_test"], "-" if r is None else "%.1f" % r, d["coverage"]["classes_present"]))' "$out/$row/eval.json")"
+    log "$row: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["fid_reference"]; a=d.get("label_agreement"); print("FID test %.1f, FID vs central %s, %d classes%s" % (d["fid_test"], "-" if r is None else "%.1f" % r, d["coverage"]["classes_present"], "" if a is None else ", label agreement %.1f%%" % (100 * a)))' "$out/$row/eval.json")"
 }
 
 # done ROW: the row was scored in an earlier pass (--continue); a partial
@@ -124,15 +154,17 @@ done_row() {
     return 1
 }
 
-# train_alone ROW LABELS: one GAN trained by `fedsyn train` (central, alone-*)
+# train_alone ROW LABELS [MODEL]: one GAN trained by `fedsyn train`
+# (central, alone-*; MODEL default dcgan:W)
 train_alone() {
-    local row=$1 labels=$2 args=()
+    local row=$1 labels=$2 model=${3:-dcgan:$width} args=()
     done_row "$row" && return 0
     [[ -n $labels ]] && args+=(--labels "$labels")
     mkdir -p "$out/$row"
-    log "$row: training ${labels:-all labels}, $total_iters iterations"
+    log "$row: $model, training ${labels:-all labels}, $total_iters iterations"
     local t0=$SECONDS
-    "$FEDSYN" train --dataset mnist "${args[@]}" --width "$width" --batch "$batch" \
+    "$FEDSYN" train --dataset "$(row_dataset "$row")" --model "$model" "${args[@]}" \
+        --width "$width" --batch "$batch" \
         --epochs 1 --iters "$total_iters" --seed 1 --out "$out/$row/gan.fsm" \
         2> "$out/$row/train.log"
     echo $(( SECONDS - t0 )) > "$out/$row/seconds"
@@ -140,14 +172,18 @@ train_alone() {
     score "$row" "$out/$row/gan.fsm"
 }
 
-# federate ROW NOISE SCALE [CLIP [ROUNDS ITERS]]: one federation of three nodes
+# federate ROW NOISE SCALE [CLIP [ROUNDS ITERS [MODEL]]]: one federation of
+# three nodes (MODEL default dcgan:W)
 federate() {
     local row=$1 noise=$2 scale=$3 clip=${4:-0} f_rounds=${5:-$rounds} f_iters=${6:-$iters}
+    local model=${7:-dcgan:$width} dataset
+    dataset=$(row_dataset "$row")
     done_row "$row" && return 0
-    log "$row: federation of 3, noise $noise, scale $scale${4:+, clip $clip}"
+    log "$row: federation of 3, $model on $dataset, noise $noise, scale $scale${4:+, clip $clip}"
     local t0=$SECONDS
     FEDSYN_LOG_EVERY=$(( f_iters / 2 )) OPENBLAS_NUM_THREADS=1 scripts/federation.sh run "$out/$row" \
-        --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --width "$width" --batch "$batch" \
+        --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --model "$model" --batch "$batch" \
+        --dataset "$dataset" --data "data/$dataset" \
         --rounds "$f_rounds" --local-iters "$f_iters" --noise "$noise" --scale "$scale" \
         --agg-scale "$scale" --clip "$clip" --timeout-ms "$(( timeout * rounds / f_rounds ))" \
         --port "$port" \
@@ -186,24 +222,38 @@ if (( rescore )); then
     exit 0
 fi
 
-train_alone central ""
-train_alone alone-012 "0,1,2"
-train_alone alone-3456 "3,4,5,6"
-train_alone alone-789 "7,8,9"
-# a failed row is logged and the sweep goes on
-for b in $scales; do
-    federate "paper-$b" paper "$b" || true
-done
-for e in $dp_eps; do
-    s=$("$FEDSYN" privacy --noise gaussian-clipped --clip 1 --target-eps "$e" --rounds "$rounds" |
-        awk 'NR == 1 { print $2 }')
-    federate "gauss-eps-$e" gaussian-clipped "$s" 1 || true
-    s=$("$FEDSYN" privacy --noise laplace-clipped --clip 1 --target-eps "$e" --rounds "$rounds" |
-        awk 'NR == 1 { print $2 }')
-    federate "laplace-eps-$e" laplace-clipped "$s" 1 || true
-done
-for b in $oneshot; do
-    federate "oneshot-$b" paper "$b" 0 1 "$total_iters" || true
-done
+if [[ " $groups " == *" paper "* ]]; then
+    train_alone central ""
+    train_alone alone-012 "0,1,2"
+    train_alone alone-3456 "3,4,5,6"
+    train_alone alone-789 "7,8,9"
+    # a failed row is logged and the sweep goes on
+    for b in $scales; do
+        federate "paper-$b" paper "$b" || true
+    done
+    for e in $dp_eps; do
+        s=$("$FEDSYN" privacy --noise gaussian-clipped --clip 1 --target-eps "$e" --rounds "$rounds" |
+            awk 'NR == 1 { print $2 }')
+        federate "gauss-eps-$e" gaussian-clipped "$s" 1 || true
+        s=$("$FEDSYN" privacy --noise laplace-clipped --clip 1 --target-eps "$e" --rounds "$rounds" |
+            awk 'NR == 1 { print $2 }')
+        federate "laplace-eps-$e" laplace-clipped "$s" 1 || true
+    done
+    for b in $oneshot; do
+        federate "oneshot-$b" paper "$b" 0 1 "$total_iters" || true
+    done
+fi
+if [[ " $groups " == *" cgan "* ]]; then
+    train_alone cgan-central "" "cgan:$width"
+    train_alone cgan-alone-012 "0,1,2" "cgan:$width"
+    train_alone cgan-alone-3456 "3,4,5,6" "cgan:$width"
+    train_alone cgan-alone-789 "7,8,9" "cgan:$width"
+    federate cgan-fed paper 1e-5 0 "$rounds" "$iters" "cgan:$width" || true
+    federate cgan-fed-short paper 1e-5 0 "$(( rounds * 3 ))" "$(( iters / 3 ))" "cgan:$width" || true
+fi
+if [[ " $groups " == *" fashion "* ]]; then
+    train_alone fashion-cgan-central "" "cgan:$width"
+    federate fashion-cgan-fed paper 1e-5 0 "$rounds" "$iters" "cgan:$width" || true
+fi
 python3 scripts/experiments/summarize.py "$out"
-log "done in $(( (SECONDS - t_start) / 60 )) min: $out/table.md, $out/fid-vs-scale.png"
+log "done in $(( (SECONDS - t_start) / 60 )) min: $out/table.md$([[ -f $out/fid-vs-scale.png ]] && echo ", $out/fid-vs-scale.png")"
