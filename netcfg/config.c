@@ -12,7 +12,6 @@
 #include "netcfg/zpl.h"
 #include "node/base/bytes.h"
 #include "node/base/fsio.h"
-#include "node/data/partition.h"
 
 typedef enum { K_STR, K_PATH, K_LONG, K_DOUBLE, K_ID, K_EXPECT_NUM, K_EXPECT_TEXT } kind_t;
 
@@ -66,8 +65,8 @@ static const field_t s_fields[] = {
     LONG("data", "limit", limit, 0, 100000000),
     LONG("data", "seed", data_seed, 0, 2147483647),
     STR("data", "partition", partition, 0),
-    LONG("data", "clients", clients, 1, PARTITION_MAX_CLIENTS),
-    LONG("data", "client", client, 0, PARTITION_MAX_CLIENTS - 1),
+    LONG("data", "clients", clients, 1, CONFIG_MAX_CLIENTS),
+    LONG("data", "client", client, 0, CONFIG_MAX_CLIENTS - 1),
     DOUBLE("data", "alpha", alpha, 1e-6, 1e6),
     LONG("train", "batch", batch, 2, 4096),
     LONG("train", "threads", threads, 1, 256),

@@ -29,6 +29,10 @@
 #define CONFIG_PATH_MAX 512
 #define CONFIG_ENDPOINT_MAX 256
 #define CONFIG_MAX_PEERS 64
+// Most members a data set may be split among (data/clients).  netcfg sits
+// below node/data, so it keeps its own bound; node/fed/node.c, which hands
+// the value to node/data/partition.c, asserts it equals PARTITION_MAX_CLIENTS.
+#define CONFIG_MAX_CLIENTS 1024
 
 typedef struct {
     char endpoint[CONFIG_ENDPOINT_MAX]; // "" when only the identity is known

@@ -2,7 +2,12 @@
  * other files share (see node.h, node_int.h, docs/federation.md). */
 #include "node/fed/node_int.h"
 
+#include <assert.h>
+
 #include "node/data/partition.h"
+
+static_assert(CONFIG_MAX_CLIENTS == PARTITION_MAX_CLIENTS,
+              "a configuration's data/clients bound is the partitioner's");
 
 int64_t fed_mono(void)
 {

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# check-layers.sh - fails on an #include that goes up or sideways in the
+# module layering (docs/layers.md; ../shared/DESIGN.md §3.1).
+#
+# Every source file outside tests/ belongs to the module named by its
+# directory (node/main.c to "node").  A quoted include names a file from
+# the repository root, so its directory is the module it depends on; that
+# module must be the file's own or one listed for it in LAYERS below.  Three
+# library rules ride along: only node/fed and node/cli include czmq or
+# libzmq, node/nn includes neither czmq nor libsodium, and a quoted include
+# always has a directory (so its layer is visible in the line itself).
+# Prints one line per violation, file:line first, and exits 1 if any.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# module: the modules it may include (besides itself), lowest layers first.
+# A new directory must be added here before its files build.
+LAYERS='
+node/base:
+crypto: node/base
+node/nn: node/base
+node/data: node/base
+node/image: node/base
+node/privacy: node/base crypto
+ledger: node/base crypto
+netcfg: node/base crypto ledger
+node/models: node/base node/nn
+node/train: node/base node/nn node/models node/data
+node/metrics: node/base node/nn node/models node/data node/train
+node/fed: node/base crypto ledger netcfg node/nn node/data node/image node/models node/train
+          node/metrics node/privacy
+node/cli: node/base crypto ledger netcfg node/nn node/data node/image node/models node/train
+          node/metrics node/privacy node/fed
+node: node/base crypto ledger netcfg node/nn node/data node/image node/models node/train
+      node/metrics node/privacy node/fed node/cli
+'
+
+files=$(git ls-files --cached --others --exclude-standard -- '*.c' '*.h' | grep -v '^tests/' || true)
+[ -n "$files" ] || { echo "check-layers: no sources found (not a git checkout?)" >&2; exit 1; }
+
+# shellcheck disable=SC2086
+printf '%s\n' "$LAYERS" | awk -v files="$files" '
+    # The layer map: continuation lines (indented) extend the module above.
+    /^[^ \t].*:/ { mod = $1; sub(/:$/, "", mod); known[mod] = 1
+                   for (i = 2; i <= NF; i++) allow[mod, $i] = 1; next }
+    /^[ \t]+[^ \t]/ { for (i = 1; i <= NF; i++) allow[mod, $i] = 1; next }
+    END {
+        n = split(files, list, "\n")
+        bad = 0
+        for (k = 1; k <= n; k++) {
+            f = list[k]
+            m = f; sub(/\/[^\/]*$/, "", m)
+            if (!(m in known)) {
+                printf "%s: module %s is not in the layer map (scripts/check-layers.sh)\n", f, m
+                bad++
+                continue
+            }
+            line = 0
+            while ((getline text < f) > 0) {
+                line++
+                if (text !~ /^[ \t]*#[ \t]*include[ \t]*[<"]/) continue
+                if (text ~ /<(czmq|zmq)\.h>/ && m != "node/fed" && m != "node/cli") {
+                    printf "%s:%d: %s includes czmq/libzmq (only node/fed and node/cli may)\n",
+                           f, line, m
+                    bad++
+                }
+                if (text ~ /<(czmq|sodium)\.h>/ && m == "node/nn") {
+                    printf "%s:%d: node/nn includes czmq or libsodium\n", f, line
+                    bad++
+                }
+                if (text !~ /"/) continue
+                inc = text; sub(/^[^"]*"/, "", inc); sub(/".*$/, "", inc)
+                if (inc !~ /\//) {
+                    printf "%s:%d: \"%s\": write includes from the repository root\n",
+                           f, line, inc
+                    bad++
+                    continue
+                }
+                d = inc; sub(/\/[^\/]*$/, "", d)
+                if (d != m && !((m, d) in allow)) {
+                    printf "%s:%d: %s includes %s: %s may not depend on %s\n",
+                           f, line, m, inc, m, d
+                    bad++
+                }
+            }
+            close(f)
+        }
+        if (bad) {
+            printf "check-layers: %d include(s) against the layering (docs/layers.md)\n", bad
+            exit 1
+        }
+        printf "check-layers: %d files, includes follow the layering\n", n
+    }'
