@@ -64,9 +64,12 @@ static void s_backward(layer_t *l, const float *x, const float *y, float *dy,
         const float *dy0 = dy + (size_t)n0 * p_out;
         if (!l->gather_mode) {
             size_t ld = (size_t)nc * p_out;
-            im2col_images(&l->geom, x + (size_t)n0 * p_in, p_in, cs_in, l->ws, p_out, ld, nc);
-            blas_gemm(false, true, l->out_c, k, (int)ld, 1.0f, dy0, (int)cs_out, l->ws,
-                      (int)ld, 1.0f, l->dw, k);
+            if (!l->skip_param_grads) {
+                im2col_images(&l->geom, x + (size_t)n0 * p_in, p_in, cs_in, l->ws, p_out, ld,
+                              nc);
+                blas_gemm(false, true, l->out_c, k, (int)ld, 1.0f, dy0, (int)cs_out, l->ws,
+                          (int)ld, 1.0f, l->dw, k);
+            }
             if (dx) {
                 blas_gemm(true, false, k, (int)ld, l->out_c, 1.0f, l->w, k, dy0,
                           (int)cs_out, 0.0f, l->ws, (int)ld);
@@ -81,8 +84,10 @@ static void s_backward(layer_t *l, const float *x, const float *y, float *dy,
                                   nc);
             for (int co = 0; co < l->out_c; co++) {
                 const float *z = l->ws + (size_t)co * kk * ld;
-                blas_gemm(false, true, l->in_c, kk, (int)ld, 1.0f, x + (size_t)n0 * p_in,
-                          (int)cs_in, z, (int)ld, 1.0f, l->dw + (size_t)co * k, kk);
+                if (!l->skip_param_grads) {
+                    blas_gemm(false, true, l->in_c, kk, (int)ld, 1.0f, x + (size_t)n0 * p_in,
+                              (int)cs_in, z, (int)ld, 1.0f, l->dw + (size_t)co * k, kk);
+                }
                 if (dx) {
                     blas_gemm(false, false, l->in_c, (int)ld, kk, 1.0f,
                               l->w + (size_t)co * k, kk, z, (int)ld, co == 0 ? 0.0f : 1.0f,
@@ -91,7 +96,9 @@ static void s_backward(layer_t *l, const float *x, const float *y, float *dy,
             }
         }
     }
-    channel_bias_grad(dy, l->db, l->out_c, cs_out);
+    if (!l->skip_param_grads) {
+        channel_bias_grad(dy, l->db, l->out_c, cs_out);
+    }
 }
 
 static const layer_ops_t s_ops = {"conv2d", s_forward, s_backward};

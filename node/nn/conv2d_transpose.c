@@ -167,14 +167,18 @@ static void s_backward(layer_t *l, const float *x, const float *y, float *dy,
         int nc = n - n0 < l->chunk ? n - n0 : l->chunk;
         size_t ld = (size_t)nc * p_in;
         im2col_images(&l->geom, dy + (size_t)n0 * p_out, p_out, cs_out, l->ws, p_in, ld, nc);
-        blas_gemm(false, true, l->in_c, m, (int)ld, 1.0f, x + (size_t)n0 * p_in,
-                  (int)cs_in, l->ws, (int)ld, 1.0f, l->dw, m);
+        if (!l->skip_param_grads) {
+            blas_gemm(false, true, l->in_c, m, (int)ld, 1.0f, x + (size_t)n0 * p_in,
+                      (int)cs_in, l->ws, (int)ld, 1.0f, l->dw, m);
+        }
         if (dx) {
             blas_gemm(false, false, l->in_c, (int)ld, m, 1.0f, l->w, m, l->ws, (int)ld, 0.0f,
                       dx + (size_t)n0 * p_in, (int)cs_in);
         }
     }
-    channel_bias_grad(dy, l->db, l->out_c, cs_out);
+    if (!l->skip_param_grads) {
+        channel_bias_grad(dy, l->db, l->out_c, cs_out);
+    }
 }
 
 static const layer_ops_t s_ops = {"conv2d_transpose", s_forward, s_backward};

@@ -25,10 +25,12 @@ static void s_backward(layer_t *l, const float *x, const float *y, float *dy,
 {
     (void)y;
     const int in = l->in_c, out = l->out_c;
-    blas_gemm(true, false, out, in, n, 1.0f, dy, out, x, in, 1.0f, l->dw, in);
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < out; j++) {
-            l->db[j] += dy[(size_t)i * out + j];
+    if (!l->skip_param_grads) {
+        blas_gemm(true, false, out, in, n, 1.0f, dy, out, x, in, 1.0f, l->dw, in);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < out; j++) {
+                l->db[j] += dy[(size_t)i * out + j];
+            }
         }
     }
     if (dx) {

@@ -49,9 +49,9 @@ typedef struct {
     const char *name;
     // y = f(x) for n samples; training enables dropout.
     void (*forward)(layer_t *l, const float *x, float *y, int n, bool training);
-    // dx = df/dx^T dy; adds parameter gradients into l->dw/l->db.  dx may be
-    // NULL when the caller needs no input gradient.  For in-place layers dx
-    // and dy are the same buffer.
+    // dx = df/dx^T dy; adds parameter gradients into l->dw/l->db unless
+    // l->skip_param_grads.  dx may be NULL when the caller needs no input
+    // gradient.  For in-place layers dx and dy are the same buffer.
     void (*backward)(layer_t *l, const float *x, const float *y, float *dy,
                      float *dx, int n);
 } layer_ops_t;
@@ -67,6 +67,9 @@ struct layer {
     size_t n_weights, n_bias; // parameter counts (views below)
     float *w, *b;             // parameters, inside the model's flat vector
     float *dw, *db;           // their gradients, same offsets
+    // Set by model_backward_input for the duration of its pass: only the
+    // input gradient is wanted, so dw/db are left as they are.
+    bool skip_param_grads;
 
     // convolution
     conv_geom_t geom; // image/column geometry, see im2col.h

@@ -296,6 +296,18 @@ const float *model_backward(model_t *m, bool want_input_grad)
     return want_input_grad ? cur : NULL;
 }
 
+const float *model_backward_input(model_t *m)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        m->layers[i].skip_param_grads = true;
+    }
+    const float *dx = model_backward(m, true);
+    for (int i = 0; i < m->n_layers; i++) {
+        m->layers[i].skip_param_grads = false;
+    }
+    return dx;
+}
+
 void model_zero_grads(model_t *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
 
 float *model_params(model_t *m) { return m->params; }

@@ -66,6 +66,10 @@ float *model_output_grad(model_t *m);
 // model_grads (call model_zero_grads first).  Returns dLoss/dInput (owned by
 // the model, valid until the next call) when want_input_grad, else NULL.
 const float *model_backward(model_t *m, bool want_input_grad);
+// Backward pass for dLoss/dInput alone: the parameter gradients are left as
+// they are (a GAN's generator step differentiates the discriminator for its
+// input only; skipping D's weight gradients saves their GEMMs and im2col).
+const float *model_backward_input(model_t *m);
 
 void model_zero_grads(model_t *m);
 

@@ -200,7 +200,7 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     s_draw_inputs(t, batch, t->y);
     fake = model_forward(t->g, t->z, batch, true);
     double g_loss = s_d_forward(t, fake, t->ones, batch, batch);
-    const float *dimg = model_backward(t->d, true);
+    const float *dimg = model_backward_input(t->d); // D's weights stay fixed
     memcpy(model_output_grad(t->g), dimg, sizeof(float) * (size_t)batch * img);
     model_zero_grads(t->g);
     model_backward(t->g, false);

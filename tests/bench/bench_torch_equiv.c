@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     logits = model_forward(d, y, BATCH, false);
     loss = (float)loss_bce_logits(logits, ones, BATCH, 1, model_output_grad(d));
     s_dump("g_loss", &loss, 1);
-    const float *dimg = model_backward(d, true);
+    const float *dimg = model_backward_input(d);
     memcpy(model_output_grad(g), dimg, sizeof(float) * BATCH * 784);
     model_zero_grads(g);
     model_backward(g, false);

@@ -75,6 +75,65 @@ static void test_layers_usage(void **state)
     model_destroy(&m); // idempotent
 }
 
+// model_backward_input: the same input gradient as model_backward, and the
+// parameter gradients untouched, through every layer kind with weights
+// (conv in both of its modes, conv-transpose, dense).
+static void test_backward_input_only(void **state)
+{
+    (void)state;
+    model_t *m = model_new("input-only", 3, 6, 6);
+    model_reshape(m, 3, 6, 6, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d(m, 4, 3, 2, PAD_SAME);   // im2col mode: 4 x 3 x 3
+    model_leaky_relu(m, 0.2f);
+    model_conv2d_t(m, 5, 3, 2, PAD_SAME); // 5 x 6 x 6
+    model_conv2d(m, 1, 3, 1, PAD_SAME);   // one output channel: gather mode
+    model_reshape(m, 1, 6, 6, LAYOUT_BATCH_FIRST);
+    model_dense(m, 2);
+    model_finalize(m, 3, 5);
+    assert_true(model_layer(m, 4)->gather_mode && !model_layer(m, 1)->gather_mode);
+    const int n = 3;
+    const size_t in = model_input_size(m), np = model_param_count(m);
+    float *x = s_random((size_t)n * in, 21, 0);
+    float *dx_full = malloc(sizeof(float) * (size_t)n * in);
+    float dy[6] = {0.3f, -1.0f, 0.5f, 2.0f, -0.7f, 0.1f};
+
+    model_forward(m, x, n, true);
+    memcpy(model_output_grad(m), dy, sizeof dy);
+    model_zero_grads(m);
+    memcpy(dx_full, model_backward(m, true), sizeof(float) * (size_t)n * in);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < np; i++) {
+        nonzero += model_grads(m)[i] != 0;
+    }
+    assert_true(nonzero > np / 2); // the full pass does write the gradients
+
+    for (size_t i = 0; i < np; i++) {
+        model_grads(m)[i] = 7.0f; // a sentinel the input-only pass must keep
+    }
+    model_forward(m, x, n, true);
+    memcpy(model_output_grad(m), dy, sizeof dy);
+    const float *dx = model_backward_input(m);
+    for (size_t i = 0; i < (size_t)n * in; i++) {
+        assert_float_equal(dx[i], dx_full[i], 1e-6);
+    }
+    for (size_t i = 0; i < np; i++) {
+        assert_float_equal(model_grads(m)[i], 7.0f, 0);
+    }
+    // and the next full pass writes gradients again
+    model_forward(m, x, n, true);
+    memcpy(model_output_grad(m), dy, sizeof dy);
+    model_zero_grads(m);
+    model_backward(m, false);
+    nonzero = 0;
+    for (size_t i = 0; i < np; i++) {
+        nonzero += model_grads(m)[i] != 0;
+    }
+    assert_true(nonzero > np / 2);
+    free(dx_full);
+    free(x);
+    model_destroy(&m);
+}
+
 // max_batch 0: the shape only, for sizing a parameter vector - the same
 // count as the full model, nothing allocated.
 static void test_shape_only_model(void **state)
@@ -392,6 +451,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layers_usage),
         cmocka_unit_test(test_shape_only_model),
+        cmocka_unit_test(test_backward_input_only),
         cmocka_unit_test(test_dense_grad),
         cmocka_unit_test(test_conv2d_grad),
         cmocka_unit_test(test_conv2d_t_grad),
