@@ -13,6 +13,7 @@ typedef struct {
 
 static const command_t s_commands[] = {
     {"train", cmd_train, "train the FedSyn GAN on local data (progress, checkpoints, grids)"},
+    {"fedsim", cmd_fedsim, "a label-split federation's FedAvg training in one process (recipes)"},
     {"sample", cmd_sample, "draw images from a generator: PNG grid and IDX file"},
     {"eval", cmd_eval, "FID, label coverage and CAS of generated images (text or --json)"},
     {"keygen", cmd_keygen, "make a node identity (signing, box and CurveZMQ keys)"},

@@ -18,6 +18,7 @@
 #define EXIT_INTERRUPTED 130
 
 int cmd_train(int argc, char **argv);
+int cmd_fedsim(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_evaluator(int argc, char **argv);

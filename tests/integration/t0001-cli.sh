@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..37"
+echo "1..40"
 check "fedsyn --help" $RUN --help
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
@@ -56,6 +56,9 @@ size=$(stat -c %s "$tmp/s.idx" 2>/dev/null || echo 0)
 if [[ $size -eq $((16 + 20 * 784)) ]]; then ok "sample IDX holds 20 images"; else not_ok "sample IDX size $size"; fi
 check "evaluator trains on the fixture" $RUN evaluator train --data "$tmp/data" --epochs 1 --out "$tmp/ev.fsm"
 check "eval --json reports FID, coverage and pseudo-label CAS" bash -c "$RUN eval --model '$tmp/gan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --pseudo-cas --cas-epochs 1 --json | grep -q '\"fid_test\".*\"classes_present\".*pseudo'"
+# fedsim: two label-split members in one process, scored every round
+check "fedsim trains a two-member federation and scores each round" $RUN fedsim --model cgan:8 --data "$tmp/data" --split 0-4/5-9 --rounds 2 --local-iters 3 --batch 16 --evaluator "$tmp/ev.fsm" --score-every 1 --score-samples 32 --out "$tmp/fsim" --quiet
+check "fedsim's quality.jsonl holds one line per round, its global model samples" bash -c "[ \$(wc -l < '$tmp/fsim/quality.jsonl') = 2 ] && grep -q '\"round\": 2' '$tmp/fsim/quality.jsonl' && $RUN sample --model '$tmp/fsim/global.fsm' --n 20 --grid '$tmp/fsim/g.png' && [ -s '$tmp/fsim/g.png' ]"
 # GenFL's CVAE through the same commands: labelled samples, CAS with true labels
 check "train a narrow CVAE on the fixture" $RUN train --model cvae:16 --data "$tmp/data" --batch 16 --iters 5 --epochs 2 --out "$tmp/cvae.fsm" --grid "$tmp/cgrid.png"
 if grep -q "epoch 2/2 iter 5/5  loss .* (recon .*, kl .*)" "$tmp/err"; then ok "CVAE progress shows loss, reconstruction and KL"; else not_ok "CVAE progress line"; fi
@@ -70,6 +73,7 @@ fails_with_text "sample refuses a classifier file, naming what it is" "a classif
 fails_with_text "evaluator train refuses an out-of-range shift, naming it" "shift '9': expected a whole number from 0 to 8" $RUN evaluator train --data "$tmp/data" --shift 9
 fails_with_text "train refuses --epochs beside --to-epoch" "not both" $RUN train --data "$tmp/data" --epochs 2 --to-epoch 3
 fails_with_text "train --model refuses an unknown model" "expected dcgan:W, cdcgan:W, cgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
+fails_with_text "fedsim names a bad member of --split" "labels 'x'" $RUN fedsim --data "$tmp/data" --split 0-4/x --out "$tmp/fbad"
 check "train a narrow conditional GAN on the fixture" $RUN train --model cdcgan:8 --data "$tmp/data" --batch 16 --iters 5 --out "$tmp/cgan.fsm" --grid "$tmp/cggrid.png"
 $RUN sample --model "$tmp/cgan.fsm" --n 20 --idx "$tmp/cg.idx" --labels "$tmp/cg.lab" >"$tmp/out" 2>"$tmp/err"
 if [[ $(od -An -tu1 -v -w20 -j8 "$tmp/cg.lab" | tr -s ' ' | sed 's/^ //') == "0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9" ]]; then ok "a conditional GAN's samples carry labels i mod 10"; else not_ok "conditional GAN labels"; fi

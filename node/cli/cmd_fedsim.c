@@ -1,0 +1,334 @@
+/* cmd_fedsim.c - `fedsyn fedsim`: a federation's training in one process.
+ *
+ * The members of a label split train the workload (node/train/workload.h)
+ * from the global vector for the round's local iterations, one after the
+ * other, and the round's global vector is their FedAvg (node/fed/fedavg.h,
+ * weighted by sample counts): the arithmetic of `fedsyn node`'s rounds
+ * without the network, the ledger, the crypto and the noise, so that
+ * recipes for federated training can be compared on one seed, one thread
+ * each, with nothing else varying.  Each member keeps its own trainer (its
+ * Adam state and random streams) from round to round, as a node does.
+ *
+ * Beyond FedAvg it can apply a server-side optimiser to the averaged
+ * update (FedAvgM, Hsu et al. 2019; Reddi et al. 2021): with d = avg - g,
+ * m = beta m + d and g += eta m.  eta 1, beta 0 is plain FedAvg.
+ *
+ * The global model is scored every K rounds by the node's own scorer
+ * (node/fed/scorer.h), so DIR/quality.jsonl reads like a node's and
+ * scripts/quality-plot.py draws it.  No resume: runs are minutes long.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "crypto/hash.h"
+#include "node/base/mem.h"
+#include "node/cli/cli.h"
+#include "node/fed/fedavg.h"
+#include "node/fed/scorer.h"
+#include "node/nn/blas.h"
+#include "node/train/workload.h"
+
+#define CMD "fedsim"
+#define FEDSIM_MAX_MEMBERS 16
+
+typedef struct {
+    const char *model, *dataset, *data_dir, *split, *out, *evaluator;
+    long rounds, iters, batch, seed, threads, score_every, score_samples, d_width;
+    double lr, lr_d, ema, aux, server_lr, server_momentum;
+    int quiet;
+} fedsim_opts_t;
+
+static void s_help(void)
+{
+    printf("usage: fedsyn fedsim --out DIR [options]\n\n"
+           "Trains a federation of label-split members in one process: each round\n"
+           "every member trains the model from the global vector for --local-iters\n"
+           "iterations (keeping its own optimiser state, as a node does), and the\n"
+           "next global vector is their FedAvg weighted by sample counts.  No network,\n"
+           "ledger or noise: for comparing training recipes of `fedsyn node`.\n"
+           "Writes DIR/global.fsm and, with --evaluator, DIR/quality.jsonl (a node's\n"
+           "format: scripts/quality-plot.py draws it).\n\n"
+           "  --out DIR             output folder (created)\n"
+           "  --model SPEC          workload spec (default cgan:32; see fedsyn train)\n"
+           "  --dataset NAME        mnist (default) or fashion\n"
+           "  --data DIR            its IDX directory (default data/NAME)\n"
+           "  --split S             members' labels, '/' between members (default\n"
+           "                        0,1,2/3,4,5,6/7,8,9, the FedSyn paper's)\n"
+           "  --rounds R            rounds (default 30)\n"
+           "  --local-iters L       local iterations per round (default 50)\n"
+           "  --batch B             local batch (default 64)\n"
+           "  --seed S              model and member seeds (default 1)\n"
+           "  --threads T           OpenBLAS threads (default 1)\n"
+           "  --lr, --lr-d, --ema, --aux, --d-width   the recipe, as in fedsyn train\n"
+           "  --server-lr ETA       server step on the averaged update (default 1)\n"
+           "  --server-momentum B   server momentum (default 0: plain FedAvg)\n"
+           "  --evaluator PATH      score the global model with this evaluator\n"
+           "  --score-every K       every K rounds and the last (default 5)\n"
+           "  --score-samples N     images per score (default 2000)\n"
+           "  --quiet               no per-round lines\n\n"
+           "example: fedsyn fedsim --out runs/sim --evaluator evaluators/mnist.fsm\n");
+}
+
+static int s_parse(int argc, char **argv, fedsim_opts_t *o)
+{
+    *o = (fedsim_opts_t){.model = "cgan:32", .dataset = "mnist",
+                         .split = "0,1,2/3,4,5,6/7,8,9", .rounds = 30, .iters = 50,
+                         .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
+                         .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
+                         .server_lr = 1, .server_momentum = 0};
+    static const struct option opts[] = {
+        {"out", 1, 0, 'o'},        {"model", 1, 0, 'm'},         {"dataset", 1, 0, 'D'},
+        {"data", 1, 0, 'd'},       {"split", 1, 0, 'S'},         {"rounds", 1, 0, 'r'},
+        {"local-iters", 1, 0, 'i'}, {"batch", 1, 0, 'b'},        {"seed", 1, 0, 's'},
+        {"threads", 1, 0, 't'},    {"lr", 1, 0, 'L'},            {"lr-d", 1, 0, 'R'},
+        {"ema", 1, 0, 'E'},        {"aux", 1, 0, 'A'},           {"d-width", 1, 0, 'V'},
+        {"server-lr", 1, 0, 'e'},  {"server-momentum", 1, 0, 'M'},
+        {"evaluator", 1, 0, 'v'},  {"score-every", 1, 0, 'k'},   {"score-samples", 1, 0, 'n'},
+        {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    int c, bad = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->out = optarg; break;
+        case 'm': o->model = optarg; break;
+        case 'D': o->dataset = optarg; break;
+        case 'd': o->data_dir = optarg; break;
+        case 'S': o->split = optarg; break;
+        case 'r': bad = cli_int(CMD, "rounds", optarg, 1, 1000000, &o->rounds); break;
+        case 'i': bad = cli_int(CMD, "local-iters", optarg, 1, 10000000, &o->iters); break;
+        case 'b': bad = cli_int(CMD, "batch", optarg, 2, 4096, &o->batch); break;
+        case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &o->seed); break;
+        case 't': bad = cli_int(CMD, "threads", optarg, 1, 256, &o->threads); break;
+        case 'L': bad = cli_double(CMD, "lr", optarg, 1e-7, 1, &o->lr); break;
+        case 'R': bad = cli_double(CMD, "lr-d", optarg, 1e-7, 1, &o->lr_d); break;
+        case 'E': bad = cli_double(CMD, "ema", optarg, 0, 0.99999, &o->ema); break;
+        case 'A': bad = cli_double(CMD, "aux", optarg, 0, 100, &o->aux); break;
+        case 'V': bad = cli_int(CMD, "d-width", optarg, 1, 1024, &o->d_width); break;
+        case 'e': bad = cli_double(CMD, "server-lr", optarg, 1e-3, 100, &o->server_lr); break;
+        case 'M':
+            bad = cli_double(CMD, "server-momentum", optarg, 0, 0.999, &o->server_momentum);
+            break;
+        case 'v': o->evaluator = optarg; break;
+        case 'k': bad = cli_int(CMD, "score-every", optarg, 1, 1000000, &o->score_every); break;
+        case 'n': bad = cli_int(CMD, "score-samples", optarg, 2, 1000000, &o->score_samples);
+            break;
+        case 'q': o->quiet = 1; break;
+        case 'h': s_help(); return 1;
+        default: return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (bad) {
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+    }
+    if (!o->out) {
+        return cli_usage(CMD, "--out DIR is required (the folder for global.fsm)");
+    }
+    return 0;
+}
+
+// Splits "0,1,2/3,4,5,6/7,8,9" into members' subsets of data.
+static int s_members(const char *split, const dataset_t *data, dataset_t **members, int *k,
+                     fs_err_t *err)
+{
+    char buf[256];
+    if (strlen(split) >= sizeof buf) {
+        return fs_err_set(err, FS_EINVAL, "--split is longer than %zu characters", sizeof buf - 1);
+    }
+    snprintf(buf, sizeof buf, "%s", split);
+    *k = 0;
+    for (char *save = NULL, *part = strtok_r(buf, "/", &save); part;
+         part = strtok_r(NULL, "/", &save)) {
+        uint8_t keep[10];
+        if (*k == FEDSIM_MAX_MEMBERS) {
+            return fs_err_set(err, FS_EINVAL, "--split names more than %d members",
+                           FEDSIM_MAX_MEMBERS);
+        }
+        if (dataset_parse_labels(part, keep, err)) {
+            return err->code;
+        }
+        members[*k] = dataset_filter_labels(data, keep);
+        if (members[*k]->n == 0) {
+            dataset_destroy(&members[*k]);
+            return fs_err_set(err, FS_EINVAL, "--split member %d ('%s') holds no image", *k + 1,
+                           part);
+        }
+        (*k)++;
+    }
+    if (*k == 0) {
+        return fs_err_set(err, FS_EINVAL, "--split '%s' names no member", split);
+    }
+    return 0;
+}
+
+static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
+{
+    if (workload_parse(o->model, arch, err)) {
+        return err->code;
+    }
+    if (arch->kind != WORKLOAD_DCGAN && (o->lr > 0 || o->lr_d > 0 || o->ema >= 0 ||
+                                         o->aux >= 0 || o->d_width > 0)) {
+        return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --aux and --d-width are for GANs");
+    }
+    if (o->lr > 0) {
+        arch->gan_lr = (float)o->lr;
+    }
+    if (o->lr_d > 0) {
+        arch->gan_lr_d = (float)o->lr_d;
+    }
+    if (o->ema >= 0) {
+        arch->gan_ema = (float)o->ema;
+    }
+    if (o->aux >= 0) {
+        arch->gan_aux = (float)o->aux;
+    }
+    if (o->d_width > 0) {
+        arch->gan.d_width = (int)o->d_width;
+    }
+    return 0;
+}
+
+int cmd_fedsim(int argc, char **argv)
+{
+    fedsim_opts_t o;
+    int rc = s_parse(argc, argv, &o);
+    if (rc) {
+        return rc == 1 ? EXIT_OK : rc;
+    }
+    fs_err_t err = {0, ""};
+    const char *dir = o.data_dir ? o.data_dir : cli_dataset_dir(o.dataset);
+    if (!dir) {
+        return cli_usage(CMD, "--dataset '%s': expected mnist or fashion", o.dataset);
+    }
+    workload_arch_t arch;
+    if (s_arch(&o, &arch, &err)) {
+        return cli_fail(CMD, &err, "see fedsyn train --help for the model specs");
+    }
+    if (mkdir(o.out, 0755) != 0 && errno != EEXIST) {
+        fs_err_set(&err, FS_EIO, "cannot create --out folder %s", o.out);
+        return cli_fail(CMD, &err, "check the path and its parent's permissions");
+    }
+    blas_set_threads((int)o.threads);
+    dataset_t *data = NULL;
+    if (cli_load_split(dir, 1, &data, &err)) {
+        return cli_fail(CMD, &err, "run 'make data' for MNIST and Fashion-MNIST");
+    }
+    dataset_t *members[FEDSIM_MAX_MEMBERS] = {0};
+    int k = 0;
+    rc = s_members(o.split, data, members, &k, &err);
+    dataset_destroy(&data);
+    if (rc) {
+        for (int i = 0; i < k; i++) {
+            dataset_destroy(&members[i]);
+        }
+        return cli_fail(CMD, &err, "e.g. --split 0,1,2/3,4,5,6/7,8,9");
+    }
+
+    size_t n_first, n = 0;
+    workload_sizes(&arch, &n_first, &n);
+    float *global = workload_initial(&arch, (uint64_t)o.seed, &n);
+    float *mom = xfloats(n);
+    float *avg = xfloats(n);
+    memset(mom, 0, n * sizeof(float));
+    float *w[FEDSIM_MAX_MEMBERS] = {0};
+    uint64_t samples[FEDSIM_MAX_MEMBERS];
+    workload_trainer_t *tr[FEDSIM_MAX_MEMBERS] = {0};
+    scorer_t *scorer = NULL;
+    for (int i = 0; i < k; i++) {
+        w[i] = xfloats(n);
+        samples[i] = (uint64_t)members[i]->n;
+        // A member's seed differs from the model's and from the others'.
+        tr[i] = workload_trainer_new(&arch, (int)o.batch, (uint64_t)o.seed * 1000 + 1 + i);
+        if (workload_trainer_set_data(tr[i], members[i], &err)) {
+            rc = cli_fail(CMD, &err, NULL);
+            goto done;
+        }
+        fprintf(stderr, "fedsim: member %d: %d images\n", i + 1, members[i]->n);
+    }
+
+    if (o.evaluator) {
+        char test_dir[1024];
+        snprintf(test_dir, sizeof test_dir, "%s", dir);
+        scorer_config_t sc = {.name = "fedsim", .dir = o.out, .evaluator = o.evaluator,
+                              .test_dir = test_dir, .dataset = o.dataset,
+                              .samples = (int)o.score_samples, .arch = arch};
+        scorer = scorer_new(&sc, &err);
+        if (!scorer) {
+            rc = cli_fail(CMD, &err, "train one with 'fedsyn evaluator train'");
+            goto done_scorer;
+        }
+    }
+
+    cli_catch_signals();
+    const double t0 = cli_now();
+    fprintf(stderr, "fedsim: %s, %d members, %ld rounds x %ld local iterations, batch %ld, "
+            "server lr %g momentum %g\n", o.model, k, o.rounds, o.iters, o.batch, o.server_lr,
+            o.server_momentum);
+    for (long r = 1; r <= o.rounds && !cli_interrupted; r++) {
+        workload_stats_t st[FEDSIM_MAX_MEMBERS];
+        for (int i = 0; i < k; i++) {
+            workload_trainer_load(tr[i], global);
+            for (long it = 0; it < o.iters; it++) {
+                workload_trainer_step(tr[i], &st[i]);
+            }
+            workload_trainer_export(tr[i], w[i]);
+        }
+        if (fedavg_weighted(avg, (const float *const *)w, samples, (size_t)k, n, &err)) {
+            rc = cli_fail(CMD, &err, NULL);
+            goto done_scorer;
+        }
+        // Server step: m = beta m + (avg - g); g += eta m.
+        const float eta = (float)o.server_lr, beta = (float)o.server_momentum;
+        for (size_t j = 0; j < n; j++) {
+            mom[j] = beta * mom[j] + (avg[j] - global[j]);
+            global[j] += eta * mom[j];
+        }
+        if (!o.quiet) {
+            char el[32];
+            cli_duration(cli_now() - t0, el, sizeof el);
+            fprintf(stderr, "fedsim: round %ld/%ld  member 1 %s %.3f %s %.3f  %s\n", r,
+                    o.rounds, workload_stat_name(&arch, 0), st[0].a,
+                    workload_stat_name(&arch, 1), st[0].b, el);
+        }
+        if (scorer && (r % o.score_every == 0 || r == o.rounds)) {
+            uint8_t hash[HASH_BYTES];
+            hash_model(global, n, hash);
+            scorer_losses_t losses = {{workload_stat_name(&arch, 0),
+                                       workload_stat_name(&arch, 1)},
+                                      {st[0].a, st[0].b}};
+            scorer_put(scorer, global, n, (uint64_t)r, hash, &losses);
+        }
+    }
+    char path[1100];
+    snprintf(path, sizeof path, "%s/global.fsm", o.out);
+    if (workload_save(path, &arch, global, o.dataset, "source=fedsim", &err)) {
+        rc = cli_fail(CMD, &err, NULL);
+        goto done_scorer;
+    }
+    char el[32];
+    cli_duration(cli_now() - t0, el, sizeof el);
+    fprintf(stderr, "fedsim: wrote %s after %s%s\n", path, el,
+            cli_interrupted ? " (interrupted)" : "");
+    if (scorer && scorer_flush(scorer) > 0) {
+        fprintf(stderr, "fedsim: warning: some scores failed (see above)\n");
+    }
+    rc = cli_interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+done_scorer:
+    scorer_destroy(&scorer);
+done:
+    // only the first k members were made; the arrays past them are NULL
+    for (int i = 0; i < k; i++) {
+        workload_trainer_destroy(&tr[i]);
+        free(w[i]);
+        dataset_destroy(&members[i]);
+    }
+    free(global);
+    free(mom);
+    free(avg);
+    return rc;
+}
