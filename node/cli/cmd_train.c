@@ -186,7 +186,7 @@ static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
     gan_trainer_t *t = trainer;
     const dcgan_config_t *a = gan_trainer_arch(t);
     model_t *g = gan_trainer_generator(t);
-    const int n = 100 < model_max_batch(g) ? 100 : model_max_batch(g);
+    const int n = 100, chunk = model_max_batch(g); // drawn chunk images at a time
     rng_t rng;
     rng_seed(&rng, 12345); // the same latents at every checkpoint: comparable grids
     float *z = xfloats((size_t)n * a->latent);
@@ -199,7 +199,11 @@ static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
     rng_normal_floats(&rng, z, (size_t)n * a->latent);
     dcgan_pack_latent(a, z, y, n, in);
     gan_trainer_swap_ema(t); // draw from the average when the trainer keeps one
-    gan_decode(g, in, n, img);
+    for (int i = 0; i < n; i += chunk) {
+        const int m = n - i < chunk ? n - i : chunk;
+        gan_decode(g, in + (size_t)i * model_input_size(g), m,
+                   img + (size_t)i * model_output_size(g));
+    }
     gan_trainer_swap_ema(t);
     int rc = png_grid_save(path, img, n, a->img_c, a->img_h, a->img_w, 10, 2, err);
     free(z);

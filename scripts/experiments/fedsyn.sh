@@ -120,7 +120,7 @@ log() { echo "[$(date +%H:%M:%S) +$(( (SECONDS - t_start) / 60 ))m] fedsyn-exp: 
  "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
  "command": "scripts/experiments/fedsyn.sh --$mode --scales '$scales' --dp-eps '$dp_eps' --rows '$groups'"}
 EOF
-log "mode $mode: dcgan:$width, batch $batch, $rounds rounds x $iters local iterations; results in $out"
+log "mode $mode: width $width (dcgan:$width for the paper's rows, cgan:$width for fedsyn's), batch $batch, $rounds rounds x $iters local iterations; results in $out"
 
 # row_dataset ROW, row_reference ROW: a row's data set, and the row whose
 # generator is its reference (the central one of the same model and data)

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..40"
+echo "1..41"
 check "fedsyn --help" $RUN --help
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
@@ -75,6 +75,7 @@ fails_with_text "train refuses --epochs beside --to-epoch" "not both" $RUN train
 fails_with_text "train --model refuses an unknown model" "expected dcgan:W, cdcgan:W, cgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
 fails_with_text "fedsim names a bad member of --split" "labels 'x'" $RUN fedsim --data "$tmp/data" --split 0-4/x --out "$tmp/fbad"
 check "train a narrow conditional GAN on the fixture" $RUN train --model cdcgan:8 --data "$tmp/data" --batch 16 --iters 5 --out "$tmp/cgan.fsm" --grid "$tmp/cggrid.png"
+check "train's grid holds 10 rows of 10 (one per label) even when the batch is 16" python3 -c "import struct,sys; d=open('$tmp/cggrid.png','rb').read(); w,h=struct.unpack('>II',d[16:24]); sys.exit(0 if w==h else 1)"
 $RUN sample --model "$tmp/cgan.fsm" --n 20 --idx "$tmp/cg.idx" --labels "$tmp/cg.lab" >"$tmp/out" 2>"$tmp/err"
 if [[ $(od -An -tu1 -v -w20 -j8 "$tmp/cg.lab" | tr -s ' ' | sed 's/^ //') == "0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9" ]]; then ok "a conditional GAN's samples carry labels i mod 10"; else not_ok "conditional GAN labels"; fi
 check "eval of a conditional GAN reports label agreement and true-label CAS" bash -c "$RUN eval --model '$tmp/cgan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --cas-epochs 1 --json | grep -Eq '\"label_agreement\": [01]\.[0-9]{4}, \"cas\": \{\"accuracy\": [0-9.]+, \"labels\": \"true\"'"
