@@ -115,7 +115,16 @@ typedef struct {
     uint8_t admission;                               // admission_t
     uint16_t n_allowed;                              // allow-list size
     uint8_t allowed[LEDGER_MAX_MEMBERS][32];         // keys admitted later
+    // The aggregator's step on the averaged update (docs/ledger.md §5):
+    // global' = global + server_lr (FedAvg - global), then its noise.  0
+    // means the field is absent: plain FedAvg, the same as 1, and the
+    // encoding of every genesis written before the field existed.
+    double server_lr;
 } genesis_t;
+
+#define GENESIS_SERVER_LR_MAX 10.0
+// The step a genesis asks for: its server_lr, or 1 when absent.
+double genesis_server_lr(const genesis_t *g);
 
 // Appends the signed genesis record; *fed_id receives the federation id
 // (BLAKE2b "fedsyn.fed" of the body).  FS_EINVAL for out-of-range fields.

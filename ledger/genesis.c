@@ -2,6 +2,7 @@
  * (layout: docs/ledger.md §5). */
 #include "ledger/block.h"
 
+#include <stdbool.h>
 #include <math.h>
 #include <string.h>
 
@@ -80,8 +81,19 @@ static int s_check(const genesis_t *g, fs_err_t *err)
         return fs_err_set(err, FS_ECORRUPT, "genesis: allow-list of %u keys exceeds %d",
                           g->n_allowed, LEDGER_MAX_MEMBERS);
     }
+    if (!isfinite(g->server_lr) || g->server_lr < 0 || g->server_lr > GENESIS_SERVER_LR_MAX) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: server_lr is %g, expected 0 < lr <= %g",
+                          g->server_lr, GENESIS_SERVER_LR_MAX);
+    }
     return 0;
 }
+
+double genesis_server_lr(const genesis_t *g) { return g->server_lr > 0 ? g->server_lr : 1.0; }
+
+// The optional trailer is written only for a step other than plain FedAvg,
+// so that a genesis without one keeps the bytes (and federation id) it has
+// always had.
+static bool s_has_server_lr(const genesis_t *g) { return g->server_lr > 0 && g->server_lr != 1; }
 
 int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *founder,
                    uint8_t fed_id[32], fs_err_t *err)
@@ -123,6 +135,9 @@ int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *foun
     bytes_put_u16(&body, g->n_allowed);
     for (int i = 0; i < g->n_allowed; i++) {
         bytes_put(&body, g->allowed[i], 32);
+    }
+    if (s_has_server_lr(g)) {
+        bytes_put_f64(&body, g->server_lr);
     }
     hash_digest(HASH_TAG_FED, body.data, body.len, fed_id);
     size_t start = sigmsg_begin(w, SIGMSG_GENESIS, fed_id, 0, founder);
@@ -195,6 +210,16 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[32
     }
     for (int i = 0; i < g->n_allowed; i++) {
         bytes_get(&r, g->allowed[i], 32);
+    }
+    g->server_lr = 0;
+    if (!r.short_read && bytes_remaining(&r) == 8) {
+        g->server_lr = bytes_get_f64(&r);
+        // one encoding per genesis: a trailer is a step other than FedAvg's
+        if (!(g->server_lr > 0) || g->server_lr == 1) {
+            return fs_err_set(err, FS_ECORRUPT,
+                              "genesis: server_lr trailer is %g, expected 0 < lr <= %g and not 1",
+                              g->server_lr, GENESIS_SERVER_LR_MAX);
+        }
     }
     if (r.short_read) {
         return fs_err_set(err, FS_ECORRUPT, "genesis: body truncated (%zu bytes)", m->body_len);

@@ -31,6 +31,7 @@
 #   --noise paper|laplace-clipped|gaussian-clipped|none [paper]   --scale B [1e-4]
 #   --agg-scale B [= scale]   --clip C [0]   --timeout-ms T [30000]
 #   --attempt-extra-ms T [5000]   --quorum Q [1]   --inactive-after K [3]
+#   --server-lr ETA [1: plain FedAvg] (the aggregator's step on the averaged update)
 #   --port P [7100: node i listens on P+i]   --open (anyone may join)
 #   --score-every K [0: off] (each node scores the global model every K rounds
 #       and the last: state/NAME/quality.jsonl; scripts/quality-plot.py draws it)
@@ -113,7 +114,7 @@ cmd_init() {
     local rounds=3 iters=20 batch=64 noise=paper scale=1e-4 agg="" clip=0 timeout=30000
     local extra=5000 quorum=1 inactive=3 port=7100 open=0 model="" partition="" alpha=1
     local data_seed=1 initial="" score_every=0 evaluator="" score_samples=1000
-    local score_on=-
+    local score_on=- server_lr=1
     while (( $# )); do
         case $1 in
             --nodes) nodes=$2; shift ;; --spares) spares=$2; shift ;;
@@ -131,6 +132,7 @@ cmd_init() {
             --initial) initial=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift ;;
             --score-every) score_every=$2; shift ;; --evaluator) evaluator=$2; shift ;;
             --score-samples) score_samples=$2; shift ;; --score-on) score_on=$2; shift ;;
+            --server-lr) server_lr=$2; shift ;;
             *) die "init: unknown option '$1' (see the header of scripts/federation.sh)" ;;
         esac
         shift
@@ -192,7 +194,7 @@ cmd_init() {
         --noise "$noise" --scale "$scale" --agg-scale "${agg:-$scale}" --clip "$clip" \
         --timeout-ms "$timeout" --attempt-extra-ms "$extra" --rounds "$rounds" \
         --local-iters "$iters" --quorum "$quorum" --inactive-after "$inactive" \
-        --out "$dir/genesis.fsl" > "$dir/logs/genesis.txt"
+        --server-lr "$server_lr" --out "$dir/genesis.fsl" > "$dir/logs/genesis.txt"
     "$FEDSYN" ledger export --json "$dir/genesis.fsl" |
         sed -n 's/.*"fed_id": "\([0-9a-f]*\)".*/\1/p' | head -1 > "$dir/.fedid"
     [[ -s $dir/.fedid ]] || die "init: could not read the federation id"

@@ -79,6 +79,10 @@ static void s_help_init(void)
            "                      the global model back, which measures the protocol alone)\n"
            "  --quorum Q          fewest contributors in a block (default 1)\n"
            "  --inactive-after K  rounds missed before a member is removed (default 3)\n"
+           "  --server-lr ETA     the aggregator's step on the averaged update: the next\n"
+           "                      global is g + ETA (FedAvg - g), then its noise (default\n"
+           "                      1, plain FedAvg; cgan federations learn faster at 2:\n"
+           "                      docs/results.md)\n"
            "  --out PATH          the ledger file to create (refuses to replace one)\n\n"
            "example: fedsyn ledger init --key keys/a --member keys/b/identity.pub \\\n"
            "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n");
@@ -104,14 +108,15 @@ static int s_init(int argc, char **argv)
         {"delta", 1, 0, 'd'},      {"timeout-ms", 1, 0, 't'}, {"attempt-extra-ms", 1, 0, 'x'},
         {"rounds", 1, 0, 'r'},     {"local-iters", 1, 0, 'i'}, {"quorum", 1, 0, 'q'},
         {"inactive-after", 1, 0, 'K'}, {"out", 1, 0, 'o'},    {"model", 1, 0, 'M'},
-        {"initial", 1, 0, 'I'},    {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+        {"initial", 1, 0, 'I'},    {"server-lr", 1, 0, 'e'},  {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *key = NULL, *out = NULL, *name = "fedsyn", *dataset = "mnist", *noise = "paper";
     const char *model = NULL, *initial = NULL;
     char model_buf[GENESIS_TEXT_MAX + 1];
     workload_arch_t arch;
     long width = DCGAN_G_WIDTH, seed = 1, timeout = 60000, extra = 5000, rounds = 10,
          iters = 50, quorum = 1, inactive = 3;
-    double clip = 0, scale = 1e-4, agg_scale = -1, delta = 1e-5;
+    double clip = 0, scale = 1e-4, agg_scale = -1, delta = 1e-5, server_lr = 1;
     int open_rule = 0;
     keyring_t *members = keyring_new(), *allowed = keyring_new();
     fs_err_t err = {0, ""};
@@ -147,6 +152,9 @@ static int s_init(int argc, char **argv)
         case 'q': bad = cli_int(CMD, "quorum", optarg, 1, LEDGER_MAX_MEMBERS, &quorum); break;
         case 'K': bad = cli_int(CMD, "inactive-after", optarg, 0, 65535, &inactive); break;
         case 'o': out = optarg; break;
+        case 'e':
+            bad = cli_double(CMD, "server-lr", optarg, 1e-3, GENESIS_SERVER_LR_MAX, &server_lr);
+            break;
         case 'h': s_help_init(); keyring_destroy(&members); keyring_destroy(&allowed); return EXIT_OK;
         default: rc = cli_usage(CMD " init", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -227,6 +235,7 @@ static int s_init(int argc, char **argv)
             g->quorum = (uint16_t)quorum;
             g->inactive_after = (uint16_t)inactive;
             g->admission = open_rule ? ADMIT_OPEN : ADMIT_ALLOWLIST;
+            g->server_lr = server_lr == 1 ? 0 : server_lr; // 1 is written as absent
             g->n_allowed = (uint16_t)keyring_size(allowed);
             for (size_t i = 0; i < keyring_size(allowed); i++) {
                 memcpy(g->allowed[i], keyring_at(allowed, i)->sign_pk, 32);
@@ -511,9 +520,13 @@ static int s_show(int argc, char **argv)
     printf("federation %s (%.16s), founded %s, %u members, model %s on %s\n", g->name, hex, when,
            g->n_members, g->model, g->dataset);
     printf("noise %s, clip %g, scale %g, aggregator scale %g, delta %g; quorum %u, "
-           "inactive after %u, admission %s\n\n",
+           "inactive after %u, admission %s",
            noise_mechanism_name(g->mechanism), g->clip, g->member_scale, g->agg_scale, g->delta,
            g->quorum, g->inactive_after, admission_name(g->admission));
+    if (genesis_server_lr(g) != 1) {
+        printf("; server step %g on the averaged update", genesis_server_lr(g));
+    }
+    printf("\n\n");
     if (!budget_is_formal(g->mechanism)) {
         printf("privacy: no formal guarantee (%s); no epsilon is claimed\n\n",
                g->mechanism == NOISE_NONE ? "no noise" : "noise without a clip");
@@ -610,7 +623,9 @@ static void s_export_genesis(const genesis_t *g)
         bytes_to_hex(g->allowed[i], 32, hex);
         printf("\"%s\"%s", hex, i + 1 < g->n_allowed ? ", " : "");
     }
-    printf("]}");
+    printf("], ");
+    s_json_double("server_lr", genesis_server_lr(g), 0);
+    printf("}");
 }
 
 static void s_export_block(const block_t *b)

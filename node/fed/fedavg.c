@@ -57,10 +57,25 @@ int fedavg_weighted(float *out, const float *const *w, const uint64_t *samples, 
     return 0;
 }
 
-int fedavg_aggregate(float *out, const float *const *w, const uint64_t *samples, size_t k,
-                     size_t n, int mechanism, double agg_scale, fs_err_t *err)
+void fedavg_server_step(float *out, const float *prev, size_t n, double eta)
 {
+    const float e = (float)eta;
+    for (size_t j = 0; j < n; j++) {
+        out[j] = prev[j] + e * (out[j] - prev[j]);
+    }
+}
+
+int fedavg_aggregate(float *out, const float *const *w, const uint64_t *samples, size_t k,
+                     size_t n, const float *prev, double eta, int mechanism,
+                     double agg_scale, fs_err_t *err)
+{
+    if (eta != 1 && (!prev || !(eta > 0))) {
+        return fs_err_set(err, FS_EINVAL, "server step %g needs the round's global model", eta);
+    }
     int rc = fedavg_weighted(out, w, samples, k, n, err);
+    if (rc == 0 && eta != 1) {
+        fedavg_server_step(out, prev, n, eta);
+    }
     if (rc == 0) {
         noise_aggregate_add(out, n, mechanism, agg_scale);
     }

@@ -261,8 +261,14 @@ void fed_close_round(node_t *self)
         samples[i] = self->got[i].samples;
     }
     float *next = xmalloc(self->n * sizeof(float));
-    if (fedavg_aggregate(next, ws, samples, (size_t)self->n_got, self->n, g->mechanism,
-                         g->mechanism == NOISE_NONE ? 0 : g->agg_scale, &err) < 0) {
+    // The server step starts from the round's global model, which the
+    // aggregator holds whenever it trained this round; without it, it
+    // cannot close (the next candidate will, after the attempt's deadline).
+    const double eta = genesis_server_lr(g);
+    const float *prev = self->have_global ? self->global : NULL;
+    if (fedavg_aggregate(next, ws, samples, (size_t)self->n_got, self->n, prev, eta,
+                         g->mechanism, g->mechanism == NOISE_NONE ? 0 : g->agg_scale,
+                         &err) < 0) {
         log_error("round %llu: %s", (unsigned long long)self->round, err.msg);
         free(next);
         return;

@@ -41,10 +41,37 @@ static void test_fedavg_usage(void **state)
     uint64_t zero[3] = {0, 0, 0};
     assert_int_equal(fedavg_weighted(out, w, zero, 3, 4, &err), FS_EINVAL);
     // With agg_scale 0 the aggregate is the average; with noise it moves.
-    assert_int_equal(fedavg_aggregate(out2, w, n, 3, 4, NOISE_LAPLACE_CLIPPED, 0.0, &err), 0);
+    assert_int_equal(
+        fedavg_aggregate(out2, w, n, 3, 4, NULL, 1.0, NOISE_LAPLACE_CLIPPED, 0.0, &err), 0);
     assert_memory_equal(out, out2, sizeof out);
-    assert_int_equal(fedavg_aggregate(out2, w, n, 3, 4, NOISE_LAPLACE_CLIPPED, 1.0, &err), 0);
+    assert_int_equal(
+        fedavg_aggregate(out2, w, n, 3, 4, NULL, 1.0, NOISE_LAPLACE_CLIPPED, 1.0, &err), 0);
     assert_memory_not_equal(out, out2, sizeof out);
+}
+
+// The server step: from the round's global g, eta 2 goes twice as far as
+// the average; eta 1 is the average itself; a step without g is refused.
+static void test_fedavg_server_step(void **state)
+{
+    (void)state;
+    float a[4] = {1, 2, 3, 4}, b[4] = {0, 0, 0, 0}, c[4] = {-1, 10, 3, 1};
+    const float *w[3] = {a, b, c};
+    uint64_t n[3] = {15000, 20000, 15000};
+    const float g[4] = {1, 1, 1, 1};
+    const float avg[4] = {0.0f, 3.6f, 1.8f, 1.5f};
+    float out[4];
+    fs_err_t err = {0};
+    assert_int_equal(fedavg_aggregate(out, w, n, 3, 4, g, 2.0, NOISE_NONE, 0.0, &err), 0);
+    for (int i = 0; i < 4; i++) {
+        assert_float_equal(out[i], g[i] + 2 * (avg[i] - g[i]), 1e-6);
+    }
+    assert_int_equal(fedavg_aggregate(out, w, n, 3, 4, g, 1.0, NOISE_NONE, 0.0, &err), 0);
+    for (int i = 0; i < 4; i++) {
+        assert_float_equal(out[i], avg[i], 1e-6);
+    }
+    assert_int_equal(fedavg_aggregate(out, w, n, 3, 4, NULL, 2.0, NOISE_NONE, 0.0, &err),
+                     FS_EINVAL);
+    assert_non_null(strstr(err.msg, "global model"));
 }
 
 // A vector longer than the average's block of 4,096 (two full blocks and a
@@ -207,6 +234,7 @@ int main(void)
     hash_library_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fedavg_usage),
+        cmocka_unit_test(test_fedavg_server_step),
         cmocka_unit_test(test_fedavg_long_vector),
         cmocka_unit_test(test_laplace_distribution),
         cmocka_unit_test(test_clip_and_release),

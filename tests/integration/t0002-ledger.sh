@@ -25,7 +25,7 @@ fails_with() { # description, exit code, message fragment, command...
 }
 PY=/usr/bin/python3
 
-echo "1..21"
+echo "1..23"
 check "keygen --help and ledger --help" bash -c "$RUN keygen --help | grep -q usage && $RUN ledger --help | grep -q verify"
 for x in a b c; do $RUN keygen --dir "$tmp/keys/$x" >"$tmp/$x.pub" 2>"$tmp/err"; done
 check "keygen writes a 0600 secret and a 0700 directory" \
@@ -44,6 +44,13 @@ check "ledger init founds a federation of three" \
 check "ledger verify accepts the new ledger" bash -c "$RUN ledger verify $tmp/fed.fsl | grep -q 'valid, 1 blocks'"
 fails_with "ledger init never replaces a ledger" 2 "refusing to replace" \
     $RUN ledger init --key "$tmp/keys/a" --out "$tmp/fed.fsl"
+check "a genesis with a server step: show and export name it, the PyNaCl verifier accepts it" \
+    bash -c "$RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
+               --server-lr 2 --out $tmp/slr.fsl && $RUN ledger show $tmp/slr.fsl |
+             grep -q 'server step 2 on the averaged update' && $RUN ledger export --json $tmp/slr.fsl |
+             grep -q '\"server_lr\": 2}' && $PY $HERE/verify_ledger.py $tmp/slr.fsl"
+fails_with "ledger init refuses a server step out of range, naming it" 2 "server-lr" \
+    $RUN ledger init --key "$tmp/keys/a" --server-lr 11 --out "$tmp/slr11.fsl"
 
 # a ledger of 12 rounds made by the test helper (fixed-seed identities)
 "$TOOLS/mkledger" "$tmp/l.fsl" 4 12 2

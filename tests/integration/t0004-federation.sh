@@ -13,7 +13,8 @@
 #   6. a classifier federation starting from a pre-trained file pinned by hash;
 #   7. quality while it trains: members score the global model every round
 #      (quality.jsonl, a log line each, fedsyn eval's numbers), and
-#      scripts/quality-plot.py draws the curve.
+#      scripts/quality-plot.py draws the curve; its genesis asks for a
+#      server step of 2 (the aggregator's step on the averaged update).
 # Emits TAP.
 set -u
 FEDSYN=${FEDSYN:-build/fedsyn}
@@ -75,7 +76,7 @@ EOF
 }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..30"
+echo "1..31"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -246,11 +247,13 @@ check "federation.sh init refuses --score-every without an evaluator, naming wha
              grep -q \"fedsyn evaluator train --dataset mnist\" && [[ ! -e $tmp/f7x ]]"
 "$FED" init "$f7" --nodes 2 --data "$pre" --model cdcgan:4 --rounds 3 --local-iters $(iters 3) \
     --batch 16 --timeout-ms $((8000 * S)) --port 7470 --score-every 1 --evaluator "$tmp/pre.fsm" \
-    --score-samples 100 >/dev/null 2>"$tmp/err"
+    --score-samples 100 --server-lr 2 >/dev/null 2>"$tmp/err"
 "$FED" start "$f7"
 if "$FED" wait "$f7" $((120 * S)) >"$tmp/out" 2>"$tmp/err" && "$FED" check "$f7" >"$tmp/out" 2>&1
-then ok "a federation that scores every round (quality/score-every 1): identical ledgers"
+then ok "a federation that scores every round (quality/score-every 1), server step 2: identical ledgers"
 else not_ok "a federation that scores every round" "$tmp/out" "$tmp/err" "$f7/logs/alice.log"; fi
+check "its ledger (a genesis with a server step) passes the PyNaCl verifier" \
+    /usr/bin/python3 "$ROOT/tests/integration/verify_ledger.py" "$f7/state/alice/ledger.fsl"
 check "each member's quality.jsonl: a line per round, the expected keys, the ledger's model" \
     json_blocks "$f7/state/alice/ledger.fsl" "
 import json, sys

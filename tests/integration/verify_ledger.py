@@ -176,6 +176,10 @@ def verify(path):
                 quorum, _inactive = r.u(2), r.u(2)
                 r.u(1)
                 [r.take(32) for _ in range(r.u(2))]
+                if len(r.b) - r.o == 8:  # the optional server step (docs/ledger.md 5)
+                    eta = r.f64()
+                    if not (0 < eta <= 10) or eta == 1:
+                        raise Bad("genesis server_lr trailer out of range")
                 r.done()
                 if m["signer"] not in [mm[1] for mm in members]:
                     raise Bad("genesis signer is not a founding member")

@@ -48,6 +48,71 @@ static void test_state_usage(void **state)
     fedfx_destroy(&fx);
 }
 
+// The genesis' optional server step (docs/ledger.md 5): absent and 1 encode
+// the same bytes as a genesis from before the field; 2 adds an 8-byte
+// trailer that decodes back; a trailer that says 1, or a step out of range,
+// is refused.
+static void test_genesis_server_lr(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_PAPER);
+    genesis_t *g = malloc(sizeof *g), *back = malloc(sizeof *back);
+    sigmsg_t m;
+    uint8_t fed_id[32], fed_id2[32];
+    fs_err_t err = {0};
+    assert_int_equal(genesis_decode(fx->recs[0], fx->lens[0], g, fed_id, &m, &err), 0);
+    assert_true(g->server_lr == 0 && genesis_server_lr(g) == 1);
+    const identity_t *founder = fx->ids[0];
+    for (int i = 0; i < 2; i++) { // absent, then 1: the old bytes
+        g->server_lr = i;
+        bytes_writer_t w;
+        bytes_writer_init(&w);
+        assert_int_equal(genesis_encode(&w, g, founder, fed_id2, &err), 0);
+        // Ed25519 signatures are deterministic: the whole record is the same
+        assert_int_equal(w.len, fx->lens[0]);
+        assert_memory_equal(w.data, fx->recs[0], w.len);
+        bytes_writer_reset(&w);
+    }
+    g->server_lr = 2;
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    assert_int_equal(genesis_encode(&w, g, founder, fed_id2, &err), 0);
+    assert_int_equal(w.len, fx->lens[0] + 8);
+    assert_memory_not_equal(fed_id, fed_id2, 32);
+    assert_int_equal(genesis_decode(w.data, w.len, back, fed_id2, &m, &err), 0);
+    assert_true(back->server_lr == 2 && genesis_server_lr(back) == 2);
+    // a state started from it keeps the step
+    ledger_state_t *st = ledger_state_new();
+    assert_int_equal(ledger_state_start(st, w.data, w.len, &err), 0);
+    assert_true(genesis_server_lr(&st->genesis) == 2);
+    ledger_state_destroy(&st);
+
+    // a hand-made trailer of 1.0, correctly hashed and signed: refused
+    bytes_writer_t body, rec;
+    bytes_writer_init(&body);
+    bytes_put(&body, m.body, m.body_len - 8);
+    bytes_put_f64(&body, 1.0);
+    hash_digest(HASH_TAG_FED, body.data, body.len, fed_id2);
+    bytes_writer_init(&rec);
+    size_t start = sigmsg_begin(&rec, SIGMSG_GENESIS, fed_id2, 0, founder);
+    bytes_put(&rec, body.data, body.len);
+    sigmsg_finish(&rec, start, founder);
+    assert_int_equal(genesis_decode(rec.data, rec.len, back, fed_id2, &m, &err), FS_ECORRUPT);
+    assert_non_null(strstr(err.msg, "server_lr"));
+    bytes_writer_reset(&rec);
+    bytes_writer_reset(&body);
+    bytes_writer_reset(&w);
+
+    g->server_lr = GENESIS_SERVER_LR_MAX * 2; // the founder's input: refused, named
+    bytes_writer_init(&w);
+    assert_int_equal(genesis_encode(&w, g, founder, fed_id2, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "server_lr"));
+    bytes_writer_reset(&w);
+    free(back);
+    free(g);
+    fedfx_destroy(&fx);
+}
+
 static void test_budget_formulas(void **state)
 {
     (void)state;
@@ -442,6 +507,7 @@ int main(void)
 {
     hash_library_init();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_genesis_server_lr),
         cmocka_unit_test(test_state_usage),
         cmocka_unit_test(test_budget_formulas),
         cmocka_unit_test(test_budget_gaussian_rdp),
