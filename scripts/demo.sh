@@ -6,7 +6,9 @@
 # conditional GAN with fedsyn's recipe (cgan:32: pixel norm in the
 # generator, a projection discriminator, the generator's moving average for
 # sampling; docs/results.md) for DEMO_ROUNDS rounds of DEMO_ITERS local
-# iterations; each node prints one line per round.  No member holds more
+# iterations, the aggregator taking a server step of DEMO_SERVER_LR (2) on
+# the averaged update (the genesis' server_lr); each node prints one line per
+# round.  No member holds more
 # than four of the ten digits; the global generator draws all ten.
 # Then: the three ledgers are verified and compared byte for byte, the
 # global generator draws a grid (column c: label c), the audit table is
@@ -21,6 +23,7 @@ cd "$(dirname "$0")/.."
 out=runs/demo-$(date +%Y%m%d-%H%M%S)
 export OPENBLAS_NUM_THREADS=1   # three nodes share the cores
 ROUNDS=${DEMO_ROUNDS:-30} ITERS=${DEMO_ITERS:-50} MODEL=${DEMO_MODEL:-cgan:32}
+SERVER_LR=${DEMO_SERVER_LR:-2}
 evaluator=evaluators/mnist.fsm
 if [ ! -f "$evaluator" ]; then
     evaluator=$out/evaluator-1epoch.fsm
@@ -29,10 +32,11 @@ if [ ! -f "$evaluator" ]; then
     mkdir -p "$out"
     OPENBLAS_NUM_THREADS=2 build/fedsyn evaluator train --epochs 1 --out "$evaluator" 2>&1 | tail -n 1
 fi
-echo "demo: 3 nodes, label split 0,1,2 / 3,4,5,6 / 7,8,9, $MODEL, $ROUNDS rounds x $ITERS local iterations"
+echo "demo: 3 nodes, label split 0,1,2 / 3,4,5,6 / 7,8,9, $MODEL, $ROUNDS rounds x $ITERS local iterations, server step $SERVER_LR"
 FEDSYN_LOG_EVERY=50 scripts/federation.sh run "$out" --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" \
     --model "$MODEL" --rounds "$ROUNDS" --local-iters "$ITERS" --batch 64 \
     --noise paper --scale 1e-5 --timeout-ms 120000 --port "${DEMO_PORT:-7300}" \
+    --server-lr "$SERVER_LR" \
     --score-every "${DEMO_SCORE_EVERY:-3}" --score-samples 1000 --score-on alice \
     --evaluator "$evaluator"
 python3 scripts/quality-plot.py "$out/state/alice/quality.jsonl" --label alice \

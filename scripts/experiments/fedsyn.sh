@@ -22,7 +22,9 @@
 # recipe, docs/engine.md) gets the same rows at the same budget:
 #   cgan-central, cgan-alone-G   as central and alone-G
 #   cgan-fed     the federation, paper noise b = 1e-5 (the demo's), the
-#                mode's rounds x local iterations
+#                mode's rounds x local iterations, and the genesis' server
+#                step 2 on the averaged update (fedsyn's federated recipe,
+#                docs/results.md; the paper's rows keep plain FedAvg)
 #   cgan-fed-short  the same iterations in rounds three times as many and
 #                three times as short (the demo's shape)
 #   fashion-cgan-central, fashion-cgan-fed   the same on Fashion-MNIST
@@ -55,6 +57,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 mode=quick out="" port=7600 resume=0 rescore=0
+cgan_server_lr=2 # fedsyn's federated recipe: the genesis' server step (docs/results.md)
 scales="1e-6 1e-5 1e-4 1e-3 1e-2 1e-1 1"
 dp_eps="8 1000"
 oneshot="1e-5"
@@ -176,17 +179,17 @@ train_alone() {
 # three nodes (MODEL default dcgan:W)
 federate() {
     local row=$1 noise=$2 scale=$3 clip=${4:-0} f_rounds=${5:-$rounds} f_iters=${6:-$iters}
-    local model=${7:-dcgan:$width} dataset
+    local model=${7:-dcgan:$width} server_lr=${8:-1} dataset
     dataset=$(row_dataset "$row")
     done_row "$row" && return 0
-    log "$row: federation of 3, $model on $dataset, noise $noise, scale $scale${4:+, clip $clip}"
+    log "$row: federation of 3, $model on $dataset, noise $noise, scale $scale${4:+, clip $clip}, server step $server_lr"
     local t0=$SECONDS
     FEDSYN_LOG_EVERY=$(( f_iters / 2 )) OPENBLAS_NUM_THREADS=1 scripts/federation.sh run "$out/$row" \
         --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --model "$model" --batch "$batch" \
         --dataset "$dataset" --data "data/$dataset" \
         --rounds "$f_rounds" --local-iters "$f_iters" --noise "$noise" --scale "$scale" \
         --agg-scale "$scale" --clip "$clip" --timeout-ms "$(( timeout * rounds / f_rounds ))" \
-        --port "$port" \
+        --port "$port" --server-lr "$server_lr" \
         > "$out/$row.run.log" 2>&1 || { log "$row: federation failed (see $out/$row.run.log)"; return 1; }
     echo $(( SECONDS - t0 )) > "$out/$row/seconds"
     grep -E "round [0-9]+ " "$out/$row/logs/alice.out" | tail -1 | cut -c1-160 >&2 || true
@@ -248,12 +251,14 @@ if [[ " $groups " == *" cgan "* ]]; then
     train_alone cgan-alone-012 "0,1,2" "cgan:$width"
     train_alone cgan-alone-3456 "3,4,5,6" "cgan:$width"
     train_alone cgan-alone-789 "7,8,9" "cgan:$width"
-    federate cgan-fed paper 1e-5 0 "$rounds" "$iters" "cgan:$width" || true
-    federate cgan-fed-short paper 1e-5 0 "$(( rounds * 3 ))" "$(( iters / 3 ))" "cgan:$width" || true
+    federate cgan-fed paper 1e-5 0 "$rounds" "$iters" "cgan:$width" "$cgan_server_lr" || true
+    federate cgan-fed-short paper 1e-5 0 "$(( rounds * 3 ))" "$(( iters / 3 ))" "cgan:$width" \
+        "$cgan_server_lr" || true
 fi
 if [[ " $groups " == *" fashion "* ]]; then
     train_alone fashion-cgan-central "" "cgan:$width"
-    federate fashion-cgan-fed paper 1e-5 0 "$rounds" "$iters" "cgan:$width" || true
+    federate fashion-cgan-fed paper 1e-5 0 "$rounds" "$iters" "cgan:$width" "$cgan_server_lr" \
+        || true
 fi
 python3 scripts/experiments/summarize.py "$out"
 log "done in $(( (SECONDS - t_start) / 60 )) min: $out/table.md$([[ -f $out/fid-vs-scale.png ]] && echo ", $out/fid-vs-scale.png")"
