@@ -50,6 +50,16 @@ print(f"fedsyn throughput: {gflop / mc:.1f} GFLOP/s = {100 * gflop / mc / peak:.
 print(f"fedsyn peak memory (max RSS) training at batch 256: {rss / 1024:.0f} MB")
 PY
 
+# The demo's step: cgan:32 (fedsyn's recipe) at batch 64 on one thread, as
+# each of the demo's three nodes runs it (no PyTorch twin of this recipe).
+OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 64 > /tmp/fedsyn-bench-d.json
+/usr/bin/python3 - <<'PY'
+import json, statistics
+s = json.load(open("/tmp/fedsyn-bench-d.json"))["seconds"]
+print(f"demo step (cgan:32, batch 64, 1 thread) s/iter: median {statistics.median(s):.3f} s "
+      f"(min {min(s):.3f}, max {max(s):.3f}, n={len(s)})")
+PY
+
 # The ledger and the envelope (issue 3): verify 10,000 blocks of 16 members
 # (limit 1 s) and seal + open one 4.8 MB update (limit 40 ms), against the
 # libsodium primitives alone on the same bytes.

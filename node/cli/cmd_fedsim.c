@@ -50,7 +50,8 @@ static void s_help(void)
            "next global vector is their FedAvg weighted by sample counts.  No network,\n"
            "ledger or noise: for comparing training recipes of `fedsyn node`.\n"
            "Writes DIR/global.fsm and, with --evaluator, DIR/quality.jsonl (a node's\n"
-           "format: scripts/quality-plot.py draws it).\n\n"
+           "format: scripts/quality-plot.py draws it).  Ctrl-C stops after the round\n"
+           "in progress and still writes global.fsm.\n\n"
            "  --out DIR             output folder (created)\n"
            "  --model SPEC          workload spec (default cgan:32; see fedsyn train)\n"
            "  --dataset NAME        mnist (default) or fashion\n"
@@ -252,10 +253,8 @@ int cmd_fedsim(int argc, char **argv)
     }
 
     if (o.evaluator) {
-        char test_dir[1024];
-        snprintf(test_dir, sizeof test_dir, "%s", dir);
         scorer_config_t sc = {.name = "fedsim", .dir = o.out, .evaluator = o.evaluator,
-                              .test_dir = test_dir, .dataset = o.dataset,
+                              .test_dir = dir, .dataset = o.dataset,
                               .samples = (int)o.score_samples, .arch = arch};
         scorer = scorer_new(&sc, &err);
         if (!scorer) {

@@ -1,11 +1,18 @@
 /* bench_gan_step.c - seconds per FedSyn GAN training iteration (batch 256)
- * on random data, for scripts/bench.sh.  Prints one JSON line. */
+ * on random data, for scripts/bench.sh.  Prints one JSON line.
+ *
+ *   usage: bench_gan_step [ITERS [WIDTH [SPEC BATCH]]]
+ *
+ * With SPEC (a workload spec such as cgan:32, node/train/workload.h) the
+ * model and recipe are that workload's at that batch (the demo's step):
+ * labelled random data, so a conditional model's label paths run too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "node/nn/blas.h"
 #include "node/train/gan_train.h"
+#include "node/train/workload.h"
 
 static double s_now(void)
 {
@@ -18,8 +25,19 @@ int main(int argc, char **argv)
 {
     int iters = argc > 1 ? atoi(argv[1]) : 10;
     int width = argc > 2 ? atoi(argv[2]) : 128;
+    const char *spec = argc > 4 ? argv[3] : NULL;
     dcgan_config_t arch = dcgan_config_width(width);
     gan_train_config_t cfg = gan_train_config_paper();
+    if (spec) {
+        workload_arch_t wa;
+        fs_err_t err = {0, ""};
+        if (workload_parse(spec, &wa, &err) || wa.kind != WORKLOAD_DCGAN) {
+            fprintf(stderr, "bench_gan_step: '%s': %s\n", spec, err.code ? err.msg : "not a GAN");
+            return 2;
+        }
+        arch = wa.gan;
+        cfg = workload_gan_config(&wa, atoi(argv[4]), 1);
+    }
     gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
     dataset_t *d = dataset_new(1024, 1, 28, 28, 1);
     rng_t rng;
@@ -27,11 +45,21 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < (size_t)d->n * 784; i++) {
         d->x[i] = (float)rng_uniform(&rng);
     }
+    for (int i = 0; d->y && i < d->n; i++) {
+        d->y[i] = (uint8_t)(i % 10);
+    }
     if (gan_trainer_set_data(t, d, NULL) != 0) {
         return 1;
     }
     gan_train_step(t, NULL); // warm-up
-    printf("{\"threads\": %d, \"width\": %d, \"seconds\": [", blas_threads(), width);
+    char name[64];
+    if (spec) {
+        snprintf(name, sizeof name, "%s", spec);
+    } else {
+        snprintf(name, sizeof name, "dcgan:%d", width);
+    }
+    printf("{\"threads\": %d, \"model\": \"%s\", \"batch\": %d, \"seconds\": [", blas_threads(),
+           name, cfg.batch);
     for (int i = 0; i < iters; i++) {
         double t0 = s_now();
         gan_train_step(t, NULL);
