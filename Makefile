@@ -27,7 +27,8 @@ ifeq ($(filter deps help data clean demo,$(MAKECMDGOALS)),)
 endif
 
 LIB_SRC  := $(wildcard node/base/*.c node/nn/*.c node/models/*.c node/data/*.c \
-              node/train/*.c node/metrics/*.c node/image/*.c node/privacy/*.c node/fed/*.c \
+              node/train/*.c node/metrics/*.c node/image/*.c node/privacy/*.c node/proto/*.c \
+              node/fed/*.c \
               crypto/*.c ledger/*.c netcfg/*.c)
 CLI_SRC  := node/main.c $(wildcard node/cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

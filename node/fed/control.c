@@ -15,11 +15,11 @@ static void s_status(node_t *self, char *buf, size_t cap)
         const ledger_state_t *st = fed_state(self);
         uint8_t agg[32];
         char nb[9];
-        assemble_aggregator(st, self->attempt, agg);
+        assemble_aggregator(st, self->rs.attempt, agg);
         OUT("height      %llu (planned rounds %u)\n", (unsigned long long)chain_height(self->chain),
             st->genesis.rounds);
-        OUT("round       %llu, attempt %u, aggregator %s%s\n", (unsigned long long)self->round,
-            self->attempt, fed_name(self, agg, nb),
+        OUT("round       %llu, attempt %u, aggregator %s%s\n", (unsigned long long)self->rs.round,
+            self->rs.attempt, fed_name(self, agg, nb),
             memcmp(agg, self->pub->sign_pk, 32) == 0 ? " (this node)" : "");
         OUT("member      %s%s\n", fed_is_active(self, self->pub->sign_pk) ? "active" : "not active",
             self->leaving ? ", leaving" : "");
@@ -38,12 +38,12 @@ static void s_status(node_t *self, char *buf, size_t cap)
         }
         if (self->local) {
             OUT("training    %s, %d/%u iterations of round %llu\n",
-                local_busy(self->local) ? "running" : (self->trained ? "done" : "idle"),
+                local_busy(self->local) ? "running" : (self->rs.trained ? "done" : "idle"),
                 local_progress(self->local), st->genesis.local_iters,
-                (unsigned long long)self->round);
+                (unsigned long long)self->rs.round);
         }
-        if (self->n_got) {
-            OUT("collected   %d updates for this round\n", self->n_got);
+        if (self->rs.n_got) {
+            OUT("collected   %d updates for this round\n", self->rs.n_got);
         }
     }
     uint64_t in, out;

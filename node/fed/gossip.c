@@ -130,7 +130,7 @@ static void s_handle_hello(node_t *self, transport_msg_t *msg)
         }
     }
     uint64_t mine = self->chain ? chain_height(self->chain) : 0;
-    if ((h->height > mine || (self->chain && !self->have_global && h->height >= mine)) &&
+    if ((h->height > mine || (self->chain && !self->rs.have_model && h->height >= mine)) &&
         fed_mono() - self->last_sync > SYNC_RETRY_MS / 2) {
         fed_sync_request(self, p, mine);
     }
@@ -162,7 +162,7 @@ static void s_handle_syncreq(node_t *self, transport_msg_t *msg)
             wire_sync_add(&w, at, rec, n);
         }
     }
-    int with_model = end == h && self->have_global;
+    int with_model = end == h && self->rs.have_model;
     wire_sync_end(&w, with_model ? self->global : NULL, with_model ? self->n : 0);
     transport_send(self->net, msg->peer, WIRE_SYNCREP, w.data, w.len, 1);
     bytes_writer_reset(&w);
@@ -230,7 +230,7 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
                 s_keep_evidence(self, keep, ours_n);
                 free(keep);
                 appended++;
-                self->have_global = 0;
+                fed_set_have_global(self, 0);
             }
             continue;
         }
@@ -250,10 +250,10 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
             return;
         }
         appended++;
-        self->have_global = 0;
+        fed_set_have_global(self, 0);
         fed_print_round(self, &fed_state(self)->last);
     }
-    if (s.model && !self->have_global) {
+    if (s.model && !self->rs.have_model) {
         float *w = fed_model_check(self, s.model, s.count, fed_state(self)->model_hash);
         if (w) {
             fed_adopt_model(self, w);
@@ -344,7 +344,7 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
                  "kept ours and sent it back", (unsigned long long)b->index, who, b->attempt,
                  head->attempt);
         s_keep_evidence(self, rec, rec_len);
-        if (from >= 0 && self->have_global) {
+        if (from >= 0 && self->rs.have_model) {
             bytes_writer_t out;
             bytes_writer_init(&out);
             wire_block_encode(&out, ours, ours_n, self->global, self->n);

@@ -107,6 +107,9 @@ void fed_start_leave(node_t *self)
         log_info("leaving the federation: the next block will record it");
     }
     self->leaving = 1;
+    round_event_t e = {.kind = ROUND_EV_LEAVING};
+    round_actions_t none;
+    round_on_event(&self->rs, &e, fed_mono(), &none);
     bytes_writer_t w;
     bytes_writer_init(&w);
     block_leave_request(&w, self->fed_id, chain_height(self->chain), self->me);
