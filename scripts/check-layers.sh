@@ -42,7 +42,9 @@ node: node/base crypto ledger netcfg node/nn node/data node/image node/models no
 
 PURE_HEADERS='assert.h stdbool.h stddef.h stdint.h stdlib.h string.h limits.h math.h'
 PURE_BANNED_INCLUDES='node/base/fsio.h node/base/log.h'
-PURE_CALLS='(fopen|fread|fwrite|fprintf|printf|puts|open|read|write|close|time|clock|clock_gettime|gettimeofday|zclock_[a-z]+|rand|random|srand|getenv|randombytes_[a-z]+|sleep|usleep|socket|identity_new)'
+PURE_CALLS='(fopen|fread|fwrite|fprintf|printf|puts|open|read|write|close|time|clock'
+PURE_CALLS+='|clock_gettime|gettimeofday|zclock_[a-z]+|rand|random|srand|getenv'
+PURE_CALLS+='|randombytes_[a-z]+|sleep|usleep|socket|identity_new)'
 
 files=$(git ls-files --cached --others --exclude-standard -- '*.c' '*.h' | grep -v '^tests/' || true)
 [ -n "$files" ] || { echo "check-layers: no sources found (not a git checkout?)" >&2; exit 1; }
@@ -80,7 +82,8 @@ printf '%s\n' "$LAYERS" | awk -v files="$files" -v pure_headers="$PURE_HEADERS" 
                     if (text ~ /^[ \t]*#[ \t]*include[ \t]*</) {
                         h = text; sub(/^[^<]*</, "", h); sub(/>.*$/, "", h)
                         if (!(h in pure_ok)) {
-                            printf "%s:%d: node/proto includes <%s> (the core is pure)\n", f, line, h
+                            printf "%s:%d: node/proto includes <%s> (the core is pure)\n",
+                                   f, line, h
                             bad++
                         }
                     }
