@@ -22,7 +22,7 @@ static void s_status(node_t *self, char *buf, size_t cap)
             self->rs.attempt, fed_name(self, agg, nb),
             memcmp(agg, self->pub->sign_pk, 32) == 0 ? " (this node)" : "");
         OUT("member      %s%s\n", fed_is_active(self, self->pub->sign_pk) ? "active" : "not active",
-            self->leaving ? ", leaving" : "");
+            self->mem.leaving ? ", leaving" : "");
         OUT("members     %zu active:", keyring_size(self->members));
         for (size_t i = 0; i < keyring_size(self->members); i++) {
             OUT(" %s", keyring_at(self->members, i)->name);
@@ -51,11 +51,12 @@ static void s_status(node_t *self, char *buf, size_t cap)
     OUT("traffic     %.1f MB in, %.1f MB out\n", (double)in / 1e6, (double)out / 1e6);
     OUT("peers       %zu\n", transport_peer_count(self->net));
     for (size_t i = 0; i < transport_peer_count(self->net); i++) {
-        double ago = self->peer[i].seen_ms ? (double)(fed_mono() - self->peer[i].seen_ms) / 1000.0
+        const peers_peer_t *pi = &self->peers.peer[i];
+        double ago = pi->seen_ms ? (double)(fed_mono() - pi->seen_ms) / 1000.0
                                            : -1;
         OUT("  %-12s %-28s height %-5llu %s\n", transport_peer_id(self->net, (int)i)->name,
             transport_peer_endpoint(self->net, (int)i),
-            (unsigned long long)self->peer[i].height,
+            (unsigned long long)pi->height,
             ago < 0 ? "never heard" : ago < 3 ? "alive" : "silent");
     }
 #undef OUT
@@ -75,7 +76,7 @@ void fed_handle_control(node_t *self)
         s_status(self, reply, 16384);
     } else if (cmd && strcmp(cmd, "LEAVE") == 0) {
         fed_start_leave(self);
-        snprintf(reply, 16384, "%s", self->leaving ? "leaving: the next block records it\n"
+        snprintf(reply, 16384, "%s", self->mem.leaving ? "leaving: the next block records it\n"
                                                    : "not an active member; stopping\n");
     } else {
         snprintf(reply, 16384, "unknown command (expected STATUS or LEAVE)\n");

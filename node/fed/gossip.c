@@ -12,7 +12,7 @@ void fed_broadcast(node_t *self, uint8_t type, const uint8_t *data, size_t n, in
         if ((int)i == except || !transport_peer_connected(self->net, (int)i)) {
             continue;
         }
-        if (skip_height_at_least && self->peer[i].height >= skip_height_at_least) {
+        if (skip_height_at_least && self->peers.peer[i].height >= skip_height_at_least) {
             continue; // it said it has this already
         }
         transport_send(self->net, (int)i, type, data, n, bulk);
@@ -38,8 +38,7 @@ void fed_hello(node_t *self, int only_peer)
         if (ep[0]) {
             h.peers[h.n_peers].id = *transport_peer_id(self->net, (int)i);
             snprintf(h.peers[h.n_peers].endpoint, sizeof h.peers[0].endpoint, "%s", ep);
-            h.peers[h.n_peers].heard =
-                self->peer[i].seen_ms && fed_mono() - self->peer[i].seen_ms < 3000;
+            h.peers[h.n_peers].heard = peers_heard(&self->peers, (int)i, fed_mono());
             h.n_peers++;
         }
     }
@@ -61,7 +60,7 @@ void fed_sync_request(node_t *self, int peer, uint64_t from)
         b[i] = (uint8_t)(from >> (8 * i));
     }
     transport_send(self->net, peer, WIRE_SYNCREQ, b, 8, 0);
-    self->last_sync = fed_mono();
+    peers_sync_sent(&self->peers, fed_mono());
 }
 
 static void s_handle_hello(node_t *self, transport_msg_t *msg)
@@ -89,37 +88,37 @@ static void s_handle_hello(node_t *self, transport_msg_t *msg)
         return;
     }
     transport_bind_rid(self->net, p, msg->rid, msg->rid_len);
-    self->peer[p].height = h->height;
-    self->peer[p].seen_ms = fed_mono();
-    if (!self->peer[p].first_ms) {
-        self->peer[p].first_ms = fed_mono();
-    }
     if (!known) {
         log_info("peer %s at %s (height %llu)", h->me.id.name, h->me.endpoint,
                  (unsigned long long)h->height);
         fed_hello(self, p);
     }
-    // Whom it hears: a block from one of them reaches it without our relay.
-    memset(self->peer[p].hears, 0, sizeof self->peer[p].hears);
+    // What the hello says, for node/proto/peers.h: whom it hears (a block
+    // from one of them reaches it without our relay) and whether it hears
+    // us (if not, our dial was refused before it knew our key).
+    peers_hello_t ph;
+    memset(&ph, 0, sizeof ph);
+    ph.height = h->height;
+    ph.list_full = h->n_peers >= WIRE_HELLO_MAX_PEERS;
     for (int i = 0; i < h->n_peers; i++) {
         int q = transport_find(self->net, h->peers[i].id.sign_pk);
         if (q >= 0 && h->peers[i].heard) {
-            self->peer[p].hears[q / 8] |= (uint8_t)(1u << (q % 8));
+            ph.hears[q / 8] |= (uint8_t)(1u << (q % 8));
         }
-    }
-    // Does it hear us?  If not, our dial was refused before it knew our key.
-    int heard = 0, listed = 0;
-    for (int i = 0; i < h->n_peers; i++) {
         if (memcmp(h->peers[i].id.sign_pk, self->pub->sign_pk, 32) == 0) {
-            listed = 1;
-            heard = h->peers[i].heard;
+            ph.lists_us = 1;
+            ph.hears_us = h->peers[i].heard;
         }
     }
-    if (!heard && (listed || h->n_peers < WIRE_HELLO_MAX_PEERS) &&
-        fed_mono() - self->peer[p].redial_ms > 3000 && fed_mono() - self->peer[p].first_ms > 3000) {
-        log_info("peer %s does not hear us: re-dialling %s", h->me.id.name, h->me.endpoint);
-        transport_reconnect(self->net, p);
-        self->peer[p].redial_ms = fed_mono();
+    uint64_t mine = self->chain ? chain_height(self->chain) : 0;
+    peers_actions_t acts;
+    peers_on_hello(&self->peers, p, &ph, mine, self->chain && !self->rs.have_model, fed_mono(),
+                   &acts);
+    for (int i = 0; i < acts.n; i++) {
+        if (acts.act[i].kind == PEERS_ACT_REDIAL) {
+            log_info("peer %s does not hear us: re-dialling %s", h->me.id.name, h->me.endpoint);
+            transport_reconnect(self->net, p);
+        }
     }
     for (int i = 0; i < h->n_peers; i++) {
         const wire_peer_t *q = &h->peers[i];
@@ -129,10 +128,10 @@ static void s_handle_hello(node_t *self, transport_msg_t *msg)
             transport_peer(self->net, &q->id, q->endpoint);
         }
     }
-    uint64_t mine = self->chain ? chain_height(self->chain) : 0;
-    if ((h->height > mine || (self->chain && !self->rs.have_model && h->height >= mine)) &&
-        fed_mono() - self->last_sync > SYNC_RETRY_MS / 2) {
-        fed_sync_request(self, p, mine);
+    for (int i = 0; i < acts.n; i++) {
+        if (acts.act[i].kind == PEERS_ACT_SYNC) {
+            fed_sync_request(self, p, acts.act[i].from);
+        }
     }
     free(h);
 }
@@ -302,7 +301,7 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
     }
     block_hash(rec, rec_len, theirs_h);
     block_hash(ours, ours_n, ours_h);
-    if (memcmp(theirs_h, ours_h, 32) == 0 || fed_seen(self, theirs_h)) {
+    if (memcmp(theirs_h, ours_h, 32) == 0 || peers_seen(&self->peers, theirs_h)) {
         return; // our own head again, or a loser already judged
     }
     fs_err_t err = {0};
@@ -352,7 +351,7 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
             bytes_writer_reset(&out);
         }
     }
-    fed_seen(self, theirs_h);
+    peers_seen(&self->peers, theirs_h);
     free(b);
 }
 
@@ -386,7 +385,7 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         block_hash(rec, rec_len, a);
         if (chain_record(self->chain, m.round, &ours, &n) == 0) {
             block_hash(ours, n, b);
-            if (memcmp(a, b, 32) != 0 && !fed_seen(self, a)) {
+            if (memcmp(a, b, 32) != 0 && !peers_seen(&self->peers, a)) {
                 log_warn("block %llu from %s differs from ours, which later blocks extend: "
                          "kept ours (a block with a successor is final; docs/federation.md)",
                          (unsigned long long)m.round, who);
@@ -395,7 +394,7 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         return;
     }
     if (m.round > h) {
-        if (fed_mono() - self->last_sync > SYNC_RETRY_MS / 2) {
+        if (peers_sync_due(&self->peers, fed_mono())) {
             fed_sync_request(self, msg->peer, h);
         }
         return;
@@ -410,17 +409,15 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         log_warn("block %llu from %s refused: %s", (unsigned long long)m.round, who, err.msg);
         return;
     }
-    fed_seen(self, bh);
-    self->peer[msg->peer].height = h + 1;
+    peers_seen(&self->peers, bh);
+    peers_set_height(&self->peers, msg->peer, h + 1);
     // Gossip on, except to peers that said they have it or that hear its
     // aggregator, who sent it to all it is connected to (in a full mesh
     // nobody relays; with gaps, relays fill them).
     int agg = transport_find(self->net, m.signer);
     for (size_t i = 0; i < transport_peer_count(self->net); i++) {
-        int skip = (int)i == msg->peer || (int)i == agg ||
-                   !transport_peer_connected(self->net, (int)i) || self->peer[i].height > h ||
-                   (agg >= 0 && (self->peer[i].hears[agg / 8] >> (agg % 8) & 1));
-        if (!skip) {
+        if (transport_peer_connected(self->net, (int)i) &&
+            peers_relay_to(&self->peers, (int)i, msg->peer, agg, h)) {
             transport_send(self->net, (int)i, WIRE_BLOCK, msg->data, msg->n, 1);
         }
     }
@@ -438,22 +435,18 @@ static void s_handle_request(node_t *self, transport_msg_t *msg, int type)
                  err.msg[0] ? err.msg : "wrong type or federation");
         return;
     }
-    if (fed_seen(self, m.digest)) {
+    if (peers_seen(&self->peers, m.digest)) {
         return;
     }
     char nb[9];
-    if (type == SIGMSG_JOIN) {
-        if (fed_is_active(self, m.signer)) {
-            return;
-        }
-        log_info("join request from %s", fed_name(self, m.signer, nb));
-        fed_add_pending(self->joins, &self->n_joins, m.signer, msg->data, msg->n);
-    } else {
-        if (!fed_is_active(self, m.signer)) {
-            return;
-        }
-        log_info("leave notice from %s", fed_name(self, m.signer, nb));
-        fed_add_pending(self->leaves, &self->n_leaves, m.signer, msg->data, msg->n);
+    int rc = members_on_request(&self->mem, fed_state(self), type, m.signer, msg->data, msg->n);
+    if (rc == 0) {
+        return; // a join from a member, a leave from a non-member
+    }
+    log_info("%s from %s", type == SIGMSG_JOIN ? "join request" : "leave notice",
+             fed_name(self, m.signer, nb));
+    if (rc < 0) {
+        log_warn("%d requests already wait for a block; dropping one", MEMBERS_MAX_PENDING);
     }
     fed_broadcast(self, msg->type, msg->data, msg->n, msg->peer, 0, 0);
 }

@@ -8,6 +8,7 @@
 
 static_assert(CONFIG_MAX_CLIENTS == PARTITION_MAX_CLIENTS,
               "a configuration's data/clients bound is the partitioner's");
+static_assert(PEERS_MAX == TRANSPORT_MAX_PEERS, "node/proto/peers numbers the transport's peers");
 
 int64_t fed_mono(void)
 {
@@ -50,19 +51,6 @@ int fed_is_active(const node_t *self, const uint8_t key[32])
     }
     const ledger_member_t *m = ledger_state_member(fed_state(self), key);
     return m && m->active;
-}
-
-// 1 when the digest was seen before; records it otherwise.
-int fed_seen(node_t *self, const uint8_t digest[32])
-{
-    for (size_t i = 0; i < SEEN_SLOTS; i++) {
-        if (memcmp(self->seen[i], digest, 32) == 0) {
-            return 1;
-        }
-    }
-    memcpy(self->seen[self->seen_next], digest, 32);
-    self->seen_next = (self->seen_next + 1) % SEEN_SLOTS;
-    return 0;
 }
 
 static dataset_t *s_load_data(const node_config_t *cfg, fs_err_t *err)
@@ -264,6 +252,8 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
                  workload_kind_name(&self->arch), n);
     }
     round_init(&self->rs, self->pub->sign_pk, self->local != NULL);
+    members_free(&self->mem);
+    members_init(&self->mem, self->pub->sign_pk, self->local != NULL);
     fed_set_have_global(self, have_global);
     fed_enter_round(self);
     return 0;
@@ -294,6 +284,8 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
     }
     self->pub = identity_public(self->me);
     round_init(&self->rs, self->pub->sign_pk, 0);
+    members_init(&self->mem, self->pub->sign_pk, 0);
+    peers_init(&self->peers);
     self->opener = opener_new(self->me);
     // Size limit for one message: an update or a block with the model, for
     // the largest model a genesis may name here (dcgan:1024 is ~75 M
@@ -383,8 +375,7 @@ void node_destroy(node_t **self_p)
     for (int i = 0; i < self->n_early; i++) {
         free(self->early[i]);
     }
-    fed_free_pending(self->joins, &self->n_joins);
-    fed_free_pending(self->leaves, &self->n_leaves);
+    members_free(&self->mem);
     chain_destroy(&self->chain);
     zsock_destroy(&self->control);
     if (self->control_ep[0]) {
@@ -400,27 +391,42 @@ void node_destroy(node_t **self_p)
     *self_p = NULL;
 }
 
+static void s_perform_peers(node_t *self, const peers_actions_t *acts)
+{
+    for (int i = 0; i < acts->n; i++) {
+        if (acts->act[i].kind == PEERS_ACT_HELLO) {
+            fed_hello(self, -1);
+        } else if (acts->act[i].kind == PEERS_ACT_SYNC) {
+            fed_sync_request(self, acts->act[i].peer, acts->act[i].from);
+        }
+    }
+}
+
 static void s_tick(node_t *self)
 {
     int64_t now = fed_mono();
-    if (now - self->last_hello >= HELLO_EVERY_MS) {
-        fed_hello(self, -1);
-        self->last_hello = now;
-    }
+    peers_actions_t pa;
+    peers_tick_hello(&self->peers, now, &pa);
+    s_perform_peers(self, &pa);
     if (!self->chain) {
         return; // the genesis comes with the first sync reply
     }
-    int active = fed_is_active(self, self->pub->sign_pk);
-    if (self->leaving && !active) {
-        if (!self->left) {
-            log_info("left the federation (recorded in block %llu)",
-                     (unsigned long long)chain_height(self->chain) - 1);
+    // membership: our leave (LEFT once a block recorded it), its notice
+    // again, our join request once caught up (none after the planned rounds)
+    size_t n_peers = transport_peer_count(self->net);
+    int caught_up = !fed_federation_done(self) && n_peers &&
+                    !peers_behind(&self->peers, n_peers, chain_height(self->chain));
+    members_actions_t ma;
+    members_tick(&self->mem, fed_state(self), self->fed_id, self->me, caught_up, now, &ma);
+    fed_perform_members(self, &ma);
+    if (self->mem.left) {
+        for (int i = 0; i < ma.n; i++) {
+            if (ma.act[i].kind == MEMBERS_ACT_LEFT) {
+                log_info("left the federation (recorded in block %llu)",
+                         (unsigned long long)chain_height(self->chain) - 1);
+            }
         }
-        self->left = 1;
         return;
-    }
-    if (self->leaving && now - self->last_leave > JOIN_RETRY_MS) {
-        fed_start_leave(self);
     }
     if (fed_federation_done(self)) {
         if (!self->finished_at) {
@@ -429,32 +435,9 @@ static void s_tick(node_t *self)
         }
         return;
     }
-    if (!active && !self->leaving && self->local && now - self->last_join > JOIN_RETRY_MS) {
-        // caught up with every peer we hear from?
-        int behind = 0;
-        for (size_t i = 0; i < transport_peer_count(self->net); i++) {
-            behind |= self->peer[i].height > chain_height(self->chain);
-        }
-        if (!behind && transport_peer_count(self->net)) {
-            bytes_writer_t w;
-            bytes_writer_init(&w);
-            block_join_request(&w, self->fed_id, chain_height(self->chain), self->me);
-            fed_add_pending(self->joins, &self->n_joins, self->pub->sign_pk, w.data, w.len);
-            fed_broadcast(self, WIRE_JOIN, w.data, w.len, -1, 0, 0);
-            bytes_writer_reset(&w);
-            log_info("asked to join at height %llu", (unsigned long long)chain_height(self->chain));
-        }
-        self->last_join = now;
-    }
     if (!self->rs.have_model) {
-        if (now - self->last_sync > SYNC_RETRY_MS) {
-            for (size_t i = 0; i < transport_peer_count(self->net); i++) {
-                if (self->peer[i].height >= chain_height(self->chain) && self->peer[i].seen_ms) {
-                    fed_sync_request(self, (int)i, chain_height(self->chain));
-                    break;
-                }
-            }
-        }
+        peers_tick_sync(&self->peers, n_peers, chain_height(self->chain), now, &pa);
+        s_perform_peers(self, &pa);
         return;
     }
     // training, sending, the aggregator's close and failover: decided by
@@ -530,7 +513,7 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
             }
         }
         s_tick(self);
-        if (self->left || self->fatal.code) {
+        if (self->mem.left || self->fatal.code) {
             break;
         }
         // Linger to serve lagging peers; a peer that is gone keeps its

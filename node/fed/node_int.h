@@ -44,29 +44,12 @@
 #include "node/fed/wire.h"
 #include "node/nn/blas.h"
 #include "node/privacy/noise.h"
+#include "node/proto/members.h"
+#include "node/proto/peers.h"
 #include "node/proto/round.h"
 
-#define HELLO_EVERY_MS 1000
-#define SYNC_RETRY_MS 1000
-#define JOIN_RETRY_MS 3000
 #define LINGER_MS 3000       // after the last round: serve peers that lag
-#define MAX_PENDING 16       // join / leave requests waiting for a block
 #define MAX_EARLY 16         // updates for the next round, kept until it starts
-#define SEEN_SLOTS 4096      // gossip de-duplication (message digests)
-
-typedef struct {
-    uint8_t key[32];
-    uint8_t *req;            // the signed request
-    size_t n;
-} pending_t;
-
-typedef struct {
-    uint64_t height;         // the height it announced
-    int64_t seen_ms;         // when (monotonic)
-    int64_t first_ms;        // its first hello
-    int64_t redial_ms;       // our last re-dial of it
-    uint8_t hears[TRANSPORT_MAX_PEERS / 8]; // our peers it heard from (its last hello)
-} peer_info_t;
 
 struct node {
     node_config_t cfg;
@@ -95,15 +78,11 @@ struct node {
     uint8_t *early[MAX_EARLY];    // raw envelopes for round + 1
     size_t early_n[MAX_EARLY];
     int n_early;
-    pending_t joins[MAX_PENDING], leaves[MAX_PENDING];
-    int n_joins, n_leaves;
-    // gossip and peers
-    uint8_t seen[SEEN_SLOTS][32];
-    size_t seen_next;
-    peer_info_t peer[TRANSPORT_MAX_PEERS];
-    int64_t last_hello, last_sync, last_join, last_leave;
-    // leaving and ending
-    int leaving, left;
+    // membership (pending joins and leaves, our own join and leave) and
+    // peers (heights, digests seen, hellos, sync timing): node/proto's
+    members_t mem;
+    peers_t peers;
+    // ending
     int64_t finished_at;          // when the planned rounds were done
     double round_t0;              // wall seconds, for the per-round line
     int save_pending;             // global.fsm is behind the head's model
@@ -121,7 +100,6 @@ uint64_t fed_wall_ms(void);
 const ledger_state_t *fed_state(const node_t *self);
 const char *fed_name(const node_t *self, const uint8_t key[32], char buf[9]);
 int fed_is_active(const node_t *self, const uint8_t key[32]);
-int fed_seen(node_t *self, const uint8_t digest[32]);
 int fed_setup_ledger(node_t *self, fs_err_t *err);
 // The head's model is known (1) or must be fetched (0); tells the round.
 void fed_set_have_global(node_t *self, int have);
@@ -168,14 +146,11 @@ void fed_hello(node_t *self, int only_peer);
 void fed_sync_request(node_t *self, int peer, uint64_t from);
 void fed_handle(node_t *self, transport_msg_t *msg);
 
-// membership.c: admission, pending join/leave requests, leaving
+// membership.c: admission, and performing node/proto/members.h's actions
 void fed_allow_members(node_t *self);
 int fed_acceptable(const node_t *self, const identity_pub_t *id);
-void fed_free_pending(pending_t *p, int *n);
-void fed_drop_recorded_pending(node_t *self);
-void fed_add_pending(pending_t *p, int *n, const uint8_t key[32], const uint8_t *req,
-                     size_t len);
 void fed_start_leave(node_t *self);
+void fed_perform_members(node_t *self, const members_actions_t *acts);
 
 // control.c: the control socket (status, leave)
 void fed_handle_control(node_t *self);

@@ -28,7 +28,7 @@ void fed_enter_round(node_t *self)
             keyring_add(self->members, &st->members[i].id);
         }
     }
-    fed_drop_recorded_pending(self);
+    members_on_block(&self->mem, st);
     fed_allow_members(self);
     // Updates that arrived before we had the previous block.
     int n_early = self->n_early;
@@ -233,51 +233,22 @@ static void s_close_round(node_t *self, uint8_t close_reason)
     }
     uint8_t mh[32];
     hash_model(next, self->n, mh);
-    // membership changes: joins, requested leaves, then the inactive
-    const uint8_t *jr[BLOCK_MAX_CHANGES];
-    size_t jl[BLOCK_MAX_CHANGES];
-    size_t nj = 0;
-    for (int i = 0; i < self->n_joins && nj < BLOCK_MAX_CHANGES; i++) {
-        if (!fed_is_active(self, self->joins[i].key)) {
-            jr[nj] = self->joins[i].req;
-            jl[nj++] = self->joins[i].n;
-        }
+    // membership changes (node/proto/members.h): joins, requested leaves,
+    // then the inactive
+    uint8_t counted[LEDGER_MAX_MEMBERS][32];
+    for (int i = 0; i < n_got; i++) {
+        memcpy(counted[i], got[i].key, 32);
     }
-    uint8_t lk[BLOCK_MAX_CHANGES][32];
-    const uint8_t *lr[BLOCK_MAX_CHANGES];
-    size_t ll[BLOCK_MAX_CHANGES];
-    size_t nl = 0;
-    for (int i = 0; i < self->n_leaves && nl < BLOCK_MAX_CHANGES; i++) {
-        if (fed_is_active(self, self->leaves[i].key)) {
-            memcpy(lk[nl], self->leaves[i].key, 32);
-            lr[nl] = self->leaves[i].req;
-            ll[nl++] = self->leaves[i].n;
-        }
-    }
-    if (g->inactive_after) {
-        for (int i = 0; i < st->n_members && nl < BLOCK_MAX_CHANGES; i++) {
-            const ledger_member_t *m = &st->members[i];
-            int counted = 0, listed = 0;
-            for (int k = 0; k < n_got; k++) {
-                counted |= memcmp(got[k].key, m->id.sign_pk, 32) == 0;
-            }
-            for (size_t k = 0; k < nl; k++) {
-                listed |= memcmp(lk[k], m->id.sign_pk, 32) == 0;
-            }
-            if (m->active && !counted && !listed && m->missed + 1 >= g->inactive_after) {
-                memcpy(lk[nl], m->id.sign_pk, 32);
-                lr[nl] = NULL;
-                ll[nl++] = 0;
-            }
-        }
-    }
+    members_changes_t mc;
+    members_changes(&self->mem, st, (const uint8_t(*)[32])counted, (size_t)n_got, &mc);
     uint64_t now = fed_wall_ms();
     if (now < st->head_time_ms) {
         now = st->head_time_ms; // time never goes back in the ledger
     }
     block_t *b = xmalloc(sizeof *b);
-    int rc = assemble_block(st, self->rs.attempt, now, ac, (size_t)n_got, jr, jl, nj,
-                            (const uint8_t(*)[32])lk, lr, ll, nl, mh, b, &err);
+    int rc = assemble_block(st, self->rs.attempt, now, ac, (size_t)n_got, mc.join_reqs,
+                            mc.join_lens, mc.n_join, (const uint8_t(*)[32])mc.leave_keys,
+                            mc.leave_reqs, mc.leave_lens, mc.n_leave, mh, b, &err);
     if (rc == 0) {
         bytes_writer_t w;
         bytes_writer_init(&w);
@@ -295,7 +266,7 @@ static void s_close_round(node_t *self, uint8_t close_reason)
             bytes_writer_reset(&msg);
             uint8_t bh[32];
             block_hash(w.data, w.len, bh);
-            fed_seen(self, bh);
+            peers_seen(&self->peers, bh);
             log_info("round %llu closed: %d updates averaged, block signed, appended and "
                      "queued to %zu peers in %lld ms", (unsigned long long)b->index,
                      n_got, transport_peer_count(self->net), (long long)(fed_mono() - t0));
@@ -330,7 +301,7 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
     if (memcmp(m.body, self->pub->sign_pk, 32) != 0) {
         // for another aggregator: relay once (gossip), known by its digest
         sigmsg_compute_digest(buf, &m);
-        if (!fed_seen(self, m.digest)) {
+        if (!peers_seen(&self->peers, m.digest)) {
             int p = transport_find(self->net, m.body);
             if (p >= 0 && p != from && transport_peer_connected(self->net, p)) {
                 transport_send(self->net, p, WIRE_UPDATE, buf, n, 1);

@@ -77,8 +77,8 @@ sim_known_t sim_known_cause(const sim_t *s)
     for (int i = 0; i < s->n && top; i++) {
         const ledger_member_t *m = ledger_state_member(top->st, s->node[i].pub->sign_pk);
         if (m && m->active && s->node[i].up) {
-            staying += !s->node[i].leaving;
-            leaving += s->node[i].leaving;
+            staying += !s->node[i].mem.leaving;
+            leaving += s->node[i].mem.leaving;
         }
     }
     if (top && staying < s->genesis->quorum && staying + leaving >= s->genesis->quorum) {

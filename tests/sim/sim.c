@@ -22,9 +22,6 @@
 #define SIM_TIMEOUT_MS 1000
 #define SIM_EXTRA_MS 200
 #define SIM_INACTIVE_AFTER 3
-#define SIM_HELLO_MS 1000
-#define SIM_SYNC_RETRY_MS 1000
-#define SIM_JOIN_RETRY_MS 3000
 #define SIM_SYNC_MAX 64
 #define SIM_GENESIS_TIME 1700000000000ull
 #define SIM_QUIET_MS 12000        // faults stopped: rounds go on at least this long
@@ -191,20 +188,12 @@ static int s_index_of(const sim_t *s, const uint8_t key[32])
 
 static int s_is_active(const sim_node_t *nd, const uint8_t key[32])
 {
-    const ledger_member_t *m = ledger_state_member(nd->st, key);
-    return m && m->active;
+    return members_is_active(nd->st, key);
 }
 
 static int s_seen(sim_node_t *nd, const uint8_t digest[32])
 {
-    for (int i = 0; i < SIM_SEEN; i++) {
-        if (memcmp(nd->seen[i], digest, 32) == 0) {
-            return 1;
-        }
-    }
-    memcpy(nd->seen[nd->seen_next], digest, 32);
-    nd->seen_next = (nd->seen_next + 1) % SIM_SEEN;
-    return 0;
+    return peers_seen(nd->peers, digest);
 }
 
 static void s_round_event(sim_t *s, sim_node_t *nd, round_event_t *e)
@@ -241,62 +230,6 @@ static void s_adopt(sim_t *s, sim_node_t *nd, const float *w)
     }
 }
 
-static void s_free_pending(uint8_t **p, int *n)
-{
-    for (int i = 0; i < *n; i++) {
-        free(p[i]);
-    }
-    *n = 0;
-}
-
-static void s_add_pending(uint8_t **p, size_t *len, uint8_t (*keys)[32], int *n,
-                          const uint8_t key[32], const uint8_t *req, size_t rlen)
-{
-    int at = *n;
-    for (int i = 0; i < *n; i++) {
-        if (memcmp(keys[i], key, 32) == 0) {
-            at = i;
-            free(p[i]);
-        }
-    }
-    if (at == SIM_MAX_PENDING) {
-        return;
-    }
-    p[at] = xmalloc(rlen);
-    memcpy(p[at], req, rlen);
-    len[at] = rlen;
-    memcpy(keys[at], key, 32);
-    if (at == *n) {
-        (*n)++;
-    }
-}
-
-static void s_drop_recorded_pending(sim_node_t *nd)
-{
-    int k = 0;
-    for (int i = 0; i < nd->n_joins; i++) {
-        if (s_is_active(nd, nd->join_key[i])) {
-            free(nd->joins[i]);
-        } else {
-            nd->joins[k] = nd->joins[i];
-            nd->join_n[k] = nd->join_n[i];
-            memcpy(nd->join_key[k++], nd->join_key[i], 32);
-        }
-    }
-    nd->n_joins = k;
-    k = 0;
-    for (int i = 0; i < nd->n_leaves; i++) {
-        if (!s_is_active(nd, nd->leave_key[i])) {
-            free(nd->leaves[i]);
-        } else {
-            nd->leaves[k] = nd->leaves[i];
-            nd->leave_n[k] = nd->leave_n[i];
-            memcpy(nd->leave_key[k++], nd->leave_key[i], 32);
-        }
-    }
-    nd->n_leaves = k;
-}
-
 static void s_process_update(sim_t *s, int i, uint8_t *buf, size_t n);
 
 static void s_enter_round(sim_t *s, int i)
@@ -311,7 +244,7 @@ static void s_enter_round(sim_t *s, int i)
             keyring_add(nd->members, &nd->st->members[k].id);
         }
     }
-    s_drop_recorded_pending(nd);
+    members_on_block(&nd->mem, nd->st);
     int n_early = nd->n_early;
     nd->n_early = 0;
     for (int k = 0; k < n_early; k++) {
@@ -434,7 +367,29 @@ static void s_sync_request(sim_t *s, int i, int peer, uint64_t from)
         b[k] = (uint8_t)(from >> (8 * k));
     }
     s_send(s, i, peer, M_SYNCREQ, b, 8);
-    s->node[i].last_sync = s->now;
+    peers_sync_sent(s->node[i].peers, s->now);
+}
+
+static void s_perform_peers(sim_t *s, int i, const peers_actions_t *acts)
+{
+    for (int k = 0; k < acts->n; k++) {
+        if (acts->act[k].kind == PEERS_ACT_HELLO) {
+            s_hello(s, i);
+        } else if (acts->act[k].kind == PEERS_ACT_SYNC) {
+            s_sync_request(s, i, acts->act[k].peer, acts->act[k].from);
+        }
+    }
+}
+
+static void s_perform_members(sim_t *s, int i, const members_actions_t *acts)
+{
+    for (int k = 0; k < acts->n; k++) {
+        const members_action_t *a = &acts->act[k];
+        if (a->kind == MEMBERS_ACT_SEND_JOIN || a->kind == MEMBERS_ACT_SEND_LEAVE) {
+            s_broadcast(s, i, -1, a->kind == MEMBERS_ACT_SEND_JOIN ? M_JOIN : M_LEAVE, a->bytes,
+                        a->n);
+        }
+    }
 }
 
 static uint64_t s_u64(const uint8_t *b)
@@ -508,8 +463,8 @@ static void s_close(sim_t *s, int i)
     const round_contrib_t *got = nd->rs.got;
     int n_got = nd->rs.n_got;
     assemble_contrib_t ac[LEDGER_MAX_MEMBERS];
-    const float *ws[LEDGER_MAX_MEMBERS];
-    uint64_t samples[LEDGER_MAX_MEMBERS];
+    const float *ws[LEDGER_MAX_MEMBERS] = {0};
+    uint64_t samples[LEDGER_MAX_MEMBERS] = {0};
     for (int k = 0; k < n_got; k++) {
         memcpy(ac[k].key, got[k].key, 32);
         memcpy(ac[k].envelope, got[k].digest, 32);
@@ -518,49 +473,24 @@ static void s_close(sim_t *s, int i)
         samples[k] = got[k].samples;
     }
     float next[SIM_MODEL_N];
-    if (fedavg_aggregate(next, ws, samples, (size_t)n_got, SIM_MODEL_N, NOISE_NONE, 0, NULL) < 0) {
+    if (fedavg_aggregate(next, ws, samples, (size_t)n_got, SIM_MODEL_N, NOISE_NONE, 0,
+                         NULL) < 0) {
         return;
     }
     uint8_t mh[32];
     hash_model(next, SIM_MODEL_N, mh);
-    const uint8_t *jr[BLOCK_MAX_CHANGES];
-    size_t jl[BLOCK_MAX_CHANGES], nj = 0;
-    for (int k = 0; k < nd->n_joins && nj < BLOCK_MAX_CHANGES; k++) {
-        if (!s_is_active(nd, nd->join_key[k])) {
-            jr[nj] = nd->joins[k];
-            jl[nj++] = nd->join_n[k];
-        }
+    uint8_t counted[LEDGER_MAX_MEMBERS][32];
+    for (int k = 0; k < n_got; k++) {
+        memcpy(counted[k], got[k].key, 32);
     }
-    uint8_t lk[BLOCK_MAX_CHANGES][32];
-    const uint8_t *lr[BLOCK_MAX_CHANGES];
-    size_t ll[BLOCK_MAX_CHANGES], nl = 0;
-    for (int k = 0; k < nd->n_leaves && nl < BLOCK_MAX_CHANGES; k++) {
-        if (s_is_active(nd, nd->leave_key[k])) {
-            memcpy(lk[nl], nd->leave_key[k], 32);
-            lr[nl] = nd->leaves[k];
-            ll[nl++] = nd->leave_n[k];
-        }
-    }
-    for (int k = 0; k < st->n_members && nl < BLOCK_MAX_CHANGES; k++) {
-        const ledger_member_t *m = &st->members[k];
-        int counted = 0, listed = 0;
-        for (int c = 0; c < n_got; c++) {
-            counted |= memcmp(got[c].key, m->id.sign_pk, 32) == 0;
-        }
-        for (size_t c = 0; c < nl; c++) {
-            listed |= memcmp(lk[c], m->id.sign_pk, 32) == 0;
-        }
-        if (m->active && !counted && !listed && m->missed + 1 >= st->genesis.inactive_after) {
-            memcpy(lk[nl], m->id.sign_pk, 32);
-            lr[nl] = NULL;
-            ll[nl++] = 0;
-        }
-    }
+    members_changes_t mc;
+    members_changes(&nd->mem, st, (const uint8_t(*)[32])counted, (size_t)n_got, &mc);
     block_t *b = xmalloc(sizeof *b);
     fs_err_t err = {0};
     int rc = assemble_block(st, nd->rs.attempt, SIM_GENESIS_TIME + (uint64_t)s->now, ac,
-                            (size_t)n_got, jr, jl, nj, (const uint8_t(*)[32])lk, lr, ll, nl, mh,
-                            b, &err);
+                            (size_t)n_got, mc.join_reqs, mc.join_lens, mc.n_join,
+                            (const uint8_t(*)[32])mc.leave_keys, mc.leave_reqs, mc.leave_lens,
+                            mc.n_leave, mh, b, &err);
     if (rc < 0) {
         s_log(s, "n%d: cannot assemble: %s", i, err.msg);
         free(b);
@@ -729,7 +659,7 @@ static void s_handle_block(sim_t *s, int i, const uint8_t *data, size_t n, int f
         return;
     }
     if (m.round > h) {
-        if (s->now - nd->last_sync > SIM_SYNC_RETRY_MS / 2) {
+        if (peers_sync_due(nd->peers, s->now)) {
             s_sync_request(s, i, from, h);
         }
         return;
@@ -743,10 +673,10 @@ static void s_handle_block(sim_t *s, int i, const uint8_t *data, size_t n, int f
     }
     s_adopt(s, nd, w);
     s_seen(nd, nd->hashes[h]);
-    nd->peer_height[from] = h + 1;
+    peers_set_height(nd->peers, from, h + 1);
     int agg = s_index_of(s, m.signer);
     for (int k = 0; k < s->n; k++) {
-        if (k != from && k != agg && k != i && nd->peer_height[k] <= h) {
+        if (k != i && peers_relay_to(nd->peers, k, from, agg, h)) {
             s_send(s, i, k, M_BLOCK, data, n);
         }
     }
@@ -858,13 +788,14 @@ static void s_handle_hello(sim_t *s, int i, const uint8_t *data, size_t n, int f
     if (n != 8) {
         return;
     }
-    uint64_t h = s_u64(data), mine = nd->n_recs;
-    nd->peer_height[from] = h;
-    nd->peer_seen[from] = s->now;
-    if ((h > mine || (!nd->rs.have_model && h >= mine)) &&
-        s->now - nd->last_sync > SIM_SYNC_RETRY_MS / 2) {
-        s_sync_request(s, i, from, mine);
-    }
+    // a simulated hello says only the height: every node hears every other
+    peers_hello_t h;
+    memset(&h, 0, sizeof h);
+    h.height = s_u64(data);
+    h.lists_us = h.hears_us = 1;
+    peers_actions_t acts;
+    peers_on_hello(nd->peers, from, &h, nd->n_recs, !nd->rs.have_model, s->now, &acts);
+    s_perform_peers(s, i, &acts);
 }
 
 static void s_handle_request(sim_t *s, int i, const uint8_t *data, size_t n, int from, int type)
@@ -879,18 +810,9 @@ static void s_handle_request(sim_t *s, int i, const uint8_t *data, size_t n, int
     if (s_seen(nd, m.digest)) {
         return;
     }
-    if (type == M_JOIN) {
-        if (s_is_active(nd, m.signer)) {
-            return;
-        }
-        s_add_pending(nd->joins, nd->join_n, nd->join_key, &nd->n_joins, m.signer, data, n);
-    } else {
-        if (!s_is_active(nd, m.signer)) {
-            return;
-        }
-        s_add_pending(nd->leaves, nd->leave_n, nd->leave_key, &nd->n_leaves, m.signer, data, n);
+    if (members_on_request(&nd->mem, nd->st, want, m.signer, data, n) != 0) {
+        s_broadcast(s, i, from, type, data, n);
     }
-    s_broadcast(s, i, from, type, data, n);
 }
 
 static void s_deliver(sim_t *s, sim_event_t *e)
@@ -920,19 +842,14 @@ static void s_deliver(sim_t *s, sim_event_t *e)
 static void s_start_leave(sim_t *s, int i)
 {
     sim_node_t *nd = &s->node[i];
-    if (!nd->leaving) {
+    int was = nd->mem.leaving;
+    members_actions_t acts;
+    members_leave(&nd->mem, nd->st, s->fed_id, nd->id, s->now, &acts);
+    if (nd->mem.leaving && !was) {
         round_event_t e = {.kind = ROUND_EV_LEAVING};
         s_round_event(s, nd, &e);
     }
-    nd->leaving = 1;
-    bytes_writer_t w;
-    bytes_writer_init(&w);
-    block_leave_request(&w, s->fed_id, nd->n_recs, nd->id);
-    s_add_pending(nd->leaves, nd->leave_n, nd->leave_key, &nd->n_leaves, nd->pub->sign_pk,
-                  w.data, w.len);
-    s_broadcast(s, i, -1, M_LEAVE, w.data, w.len);
-    bytes_writer_reset(&w);
-    nd->last_leave = s->now;
+    s_perform_members(s, i, &acts);
 }
 
 static int s_frozen(const sim_t *s)
@@ -943,46 +860,23 @@ static int s_frozen(const sim_t *s)
 static void s_tick(sim_t *s, int i)
 {
     sim_node_t *nd = &s->node[i];
-    if (s->now - nd->last_hello >= SIM_HELLO_MS) {
-        s_hello(s, i);
-        nd->last_hello = s->now;
-    }
-    int active = s_is_active(nd, nd->pub->sign_pk);
-    if (nd->leaving && !active) {
+    peers_actions_t pa;
+    peers_tick_hello(nd->peers, s->now, &pa);
+    s_perform_peers(s, i, &pa);
+    // as node.c: caught up when no peer announced more, and it has peers
+    int caught_up = s->n > 1 && !peers_behind(nd->peers, (size_t)s->n, nd->n_recs);
+    members_actions_t ma;
+    members_tick(&nd->mem, nd->st, s->fed_id, nd->id, caught_up, s->now, &ma);
+    s_perform_members(s, i, &ma);
+    if (nd->mem.left) {
         s_log(s, "n%d: left at height %zu", i, nd->n_recs);
         nd->left = 1;
         s_crash(s, i); // it stops (left: no restart)
         return;
     }
-    if (nd->leaving && s->now - nd->last_leave > SIM_JOIN_RETRY_MS) {
-        s_start_leave(s, i);
-    }
-    if (!active && !nd->leaving && s->now - nd->last_join > SIM_JOIN_RETRY_MS) {
-        int behind = 0, known = 0;
-        for (int k = 0; k < s->n; k++) {
-            behind |= nd->peer_height[k] > nd->n_recs;
-            known |= nd->peer_seen[k] != 0;
-        }
-        if (!behind && known) {
-            bytes_writer_t w;
-            bytes_writer_init(&w);
-            block_join_request(&w, s->fed_id, nd->n_recs, nd->id);
-            s_add_pending(nd->joins, nd->join_n, nd->join_key, &nd->n_joins, nd->pub->sign_pk,
-                          w.data, w.len);
-            s_broadcast(s, i, -1, M_JOIN, w.data, w.len);
-            bytes_writer_reset(&w);
-        }
-        nd->last_join = s->now;
-    }
     if (!nd->rs.have_model) {
-        if (s->now - nd->last_sync > SIM_SYNC_RETRY_MS) {
-            for (int k = 0; k < s->n; k++) {
-                if (k != i && nd->peer_height[k] >= nd->n_recs && nd->peer_seen[k]) {
-                    s_sync_request(s, i, k, nd->n_recs);
-                    break;
-                }
-            }
-        }
+        peers_tick_sync(nd->peers, (size_t)s->n, nd->n_recs, s->now, &pa);
+        s_perform_peers(s, i, &pa);
         return;
     }
     if (s_frozen(s)) {
@@ -1015,6 +909,8 @@ static void s_start(sim_t *s, int i)
     nd->replay = replay_new();
     nd->members = keyring_new();
     round_init(&nd->rs, nd->pub->sign_pk, 1);
+    members_init(&nd->mem, nd->pub->sign_pk, 1);
+    nd->peers = xcalloc(1, sizeof *nd->peers);
     int have = 0;
     if (nd->n_recs == 1) {
         s_initial_model(s, nd->global);
@@ -1024,9 +920,6 @@ static void s_start(sim_t *s, int i)
         have = 1;
     }
     s_set_model(s, nd, have);
-    memset(nd->peer_height, 0, sizeof nd->peer_height);
-    memset(nd->peer_seen, 0, sizeof nd->peer_seen);
-    nd->last_hello = nd->last_sync = nd->last_join = nd->last_leave = -100000;
     s_enter_round(s, i);
     s_schedule_tick(s, i, s->now + (int64_t)rng_below(&s->rng, SIM_TICK_MS));
     s_log(s, "n%d: up at height %zu (model %s)", i, nd->n_recs, have ? "on disk" : "to fetch");
@@ -1044,10 +937,9 @@ static void s_crash(sim_t *s, int i)
         free(nd->early[k]);
     }
     nd->n_early = 0;
-    s_free_pending(nd->joins, &nd->n_joins);
-    s_free_pending(nd->leaves, &nd->n_leaves);
-    memset(nd->seen, 0, sizeof nd->seen);
-    nd->leaving = 0; // a restarted leaver would ask again; the simulator does not restart it
+    members_free(&nd->mem); // a restarted leaver would ask again; none restarts here
+    free(nd->peers);
+    nd->peers = NULL;
     if (!nd->left) {
         sim_event_t *e = s_push(s, s->now + 500 + (int64_t)rng_below(&s->rng, 6000), EV_RESTART);
         e->to = i;
@@ -1135,7 +1027,7 @@ static void s_fault(sim_t *s)
     case FAULT_LEAVE: {
         // at most one founder leaves, so that a quorum of founders remains
         for (int k = 0; k < s->n; k++) {
-            if (s->node[k].leaving || s->node[k].left) {
+            if (s->node[k].mem.leaving || s->node[k].left) {
                 return;
             }
         }

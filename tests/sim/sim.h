@@ -8,13 +8,15 @@
  * crash, restart, join and leave is drawn from it, so a failing seed is a
  * permanent reproduction (`build/tests/sim/test_sim --seed S -v`).
  *
- * What the simulated node does around the core mirrors node/fed: the
- * block, sync and fork rules of gossip.c, the pending joins and leaves of
- * membership.c, the close of round_io.c.  Those still live in node/fed's
- * shell (issue 18 step d moves them into node/proto); until then the
- * simulator carries its own copy of them, written from the same rules
- * (docs/federation.md "The state machines as they stand"), and this is
- * the part a reader must compare by hand.
+ The round, membership (pending joins and leaves, our own join and leave,
+ * the block's changes) and peers (heights, digests seen, hello and sync
+ * timing) are node/proto's modules, the same code the node runs.  What the
+ * simulated node does around them mirrors node/fed: the block, sync and
+ * fork rules of gossip.c and the close of round_io.c.  Those still live in
+ * node/fed's shell (issue 18 step d moves them into node/proto); until
+ * then the simulator carries its own copy of them, written from the same
+ * rules (docs/federation.md "The state machines as they stand"), and this
+ * is the part a reader must compare by hand.
  *
  * Simplifications (each a gap to close, not a claim): every node's clock
  * runs at the simulated rate (no skew); a message to a peer goes straight
@@ -32,14 +34,14 @@
 #include "crypto/replay.h"
 #include "ledger/state.h"
 #include "node/base/rng.h"
+#include "node/proto/members.h"
+#include "node/proto/peers.h"
 #include "node/proto/round.h"
 
 #define SIM_MAX_NODES 20
 #define SIM_MAX_RECS 4096
 #define SIM_MODEL_N 4            // the stand-in model: four floats
-#define SIM_MAX_PENDING 16
 #define SIM_MAX_EARLY 16
-#define SIM_SEEN 512
 #define SIM_TICK_MS 50
 #define SIM_FREEZE_MS 4000       // at the end: no new rounds, sync only
 
@@ -96,16 +98,8 @@ typedef struct {
     uint8_t *early[SIM_MAX_EARLY];
     size_t early_n[SIM_MAX_EARLY];
     int n_early;
-    uint8_t *joins[SIM_MAX_PENDING], *leaves[SIM_MAX_PENDING];
-    size_t join_n[SIM_MAX_PENDING], leave_n[SIM_MAX_PENDING];
-    uint8_t join_key[SIM_MAX_PENDING][32], leave_key[SIM_MAX_PENDING][32];
-    int n_joins, n_leaves;
-    uint8_t seen[SIM_SEEN][32];
-    int seen_next;
-    uint64_t peer_height[SIM_MAX_NODES];
-    int64_t peer_seen[SIM_MAX_NODES];
-    int64_t last_hello, last_sync, last_join, last_leave;
-    int leaving;
+    members_t mem;                 // node/proto/members.h
+    peers_t *peers;                // node/proto/peers.h (peer k is node k)
     uint64_t train_round;          // the round the trainer works on
     size_t final_checked;          // records already checked as finalized
     uint32_t epoch;                // bumped at each crash: stale events are dropped
