@@ -3,6 +3,12 @@
  * leave requests, and the fork rule at the head. */
 #include "node/fed/node_int.h"
 
+#include <assert.h>
+
+#include "node/proto/sync.h"
+
+static_assert(SYNC_MAX_RECORDS == WIRE_SYNC_MAX_RECORDS, "one sync reply's records");
+
 static void s_keep_evidence(node_t *self, const uint8_t *rec, size_t n);
 
 void fed_broadcast(node_t *self, uint8_t type, const uint8_t *data, size_t n, int except,
@@ -145,23 +151,23 @@ static void s_handle_syncreq(node_t *self, transport_msg_t *msg)
     for (int i = 0; i < 8; i++) {
         from |= (uint64_t)msg->data[i] << (8 * i);
     }
-    uint64_t h = chain_height(self->chain);
-    if (from > h) {
+    uint64_t start, end;
+    int with_model;
+    if (sync_serve(chain_height(self->chain), from, self->rs.have_model, &start, &end,
+                   &with_model) < 0) {
         return;
     }
     bytes_writer_t w;
     bytes_writer_init(&w);
     size_t at;
     wire_sync_begin(&w, &at);
-    uint64_t end = from + WIRE_SYNC_MAX_RECORDS < h ? from + WIRE_SYNC_MAX_RECORDS : h;
-    for (uint64_t i = from; i < end; i++) {
+    for (uint64_t i = start; i < end; i++) {
         const uint8_t *rec;
         size_t n;
         if (chain_record(self->chain, i, &rec, &n) == 0) {
             wire_sync_add(&w, at, rec, n);
         }
     }
-    int with_model = end == h && self->rs.have_model;
     wire_sync_end(&w, with_model ? self->global : NULL, with_model ? self->n : 0);
     transport_send(self->net, msg->peer, WIRE_SYNCREP, w.data, w.len, 1);
     bytes_writer_reset(&w);
@@ -209,31 +215,31 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
             return;
         }
         uint64_t h = chain_height(self->chain);
-        if (m.round + 1 == h && h >= 2 && i + 1 < s.k) {
+        const uint8_t *ours = NULL;
+        size_t ours_n = 0;
+        int differs = m.round + 1 == h && chain_record(self->chain, h - 1, &ours, &ours_n) == 0 &&
+                      (ours_n != s.len[i] || memcmp(ours, s.rec[i], ours_n) != 0);
+        sync_record_t verdict = sync_judge_record(h, m.round, i + 1 < s.k, differs);
+        if (verdict == SYNC_RECORD_REPLACE_HEAD) {
             // The peer's block for our head's index has a successor: its
             // chain is longer, and a block with a successor is final.
-            const uint8_t *ours;
-            size_t ours_n;
-            if (chain_record(self->chain, h - 1, &ours, &ours_n) == 0 &&
-                (ours_n != s.len[i] || memcmp(ours, s.rec[i], ours_n) != 0)) {
-                uint8_t *keep = xmalloc(ours_n);
-                memcpy(keep, ours, ours_n);
-                if (chain_replace_head(self->chain, s.rec[i], s.len[i], &err) < 0) {
-                    log_warn("sync reply from %s: block %llu refused: %s", who,
-                             (unsigned long long)m.round, err.msg);
-                    free(keep);
-                    return;
-                }
-                log_warn("fork at block %llu: %s's chain is longer; replaced our head (kept in "
-                         "%s/evidence/)", (unsigned long long)m.round, who, self->cfg.dir);
-                s_keep_evidence(self, keep, ours_n);
+            uint8_t *keep = xmalloc(ours_n);
+            memcpy(keep, ours, ours_n);
+            if (chain_replace_head(self->chain, s.rec[i], s.len[i], &err) < 0) {
+                log_warn("sync reply from %s: block %llu refused: %s", who,
+                         (unsigned long long)m.round, err.msg);
                 free(keep);
-                appended++;
-                fed_set_have_global(self, 0);
+                return;
             }
+            log_warn("fork at block %llu: %s's chain is longer; replaced our head (kept in "
+                     "%s/evidence/)", (unsigned long long)m.round, who, self->cfg.dir);
+            s_keep_evidence(self, keep, ours_n);
+            free(keep);
+            appended++;
+            fed_set_have_global(self, 0);
             continue;
         }
-        if (m.round < h) {
+        if (verdict == SYNC_RECORD_SKIP) {
             continue;
         }
         if (fed_append(self, s.rec[i], s.len[i], &err) < 0) {
@@ -241,10 +247,10 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
                      (unsigned long long)m.round, err.msg);
             sigmsg_t first;
             fs_err_t e2 = {0};
-            if (m.round == h && h >= 2 &&
-                sigmsg_decode(s.rec[0], s.len[0], BLOCK_MAX_BYTES, &first, &e2) == 0 &&
-                first.round >= h) {
-                fed_sync_request(self, msg->peer, h - 1); // maybe our head is the odd one
+            uint64_t from;
+            if (sigmsg_decode(s.rec[0], s.len[0], BLOCK_MAX_BYTES, &first, &e2) == 0 &&
+                sync_retry_from(h, m.round, first.round, &from)) {
+                fed_sync_request(self, msg->peer, from); // maybe our head is the odd one
             }
             return;
         }
@@ -311,7 +317,7 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
     rc = rc ? rc : block_decode(&m, b, &err);
     const block_t *head = &fed_state(self)->last;
     const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "a sync reply";
-    if (rc == 0 && election_prefer(b->attempt, theirs_h, head->attempt, ours_h) > 0) {
+    if (rc == 0 && sync_theirs_wins(head->attempt, ours_h, b->attempt, theirs_h)) {
         float *w = fed_model_check(self, model, count, b->model_hash);
         uint8_t *keep = xmalloc(ours_n);
         memcpy(keep, ours, ours_n);
@@ -374,11 +380,12 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         return;
     }
     uint64_t h = chain_height(self->chain);
-    if (m.round + 1 == h && h >= 2) {
+    sync_block_t verdict = sync_judge_block(h, m.round);
+    if (verdict == SYNC_BLOCK_COMPETE) {
         s_competing_head(self, rec, rec_len, model, count, msg->peer);
         return;
     }
-    if (m.round < h) {
+    if (verdict == SYNC_BLOCK_OLD) {
         const uint8_t *ours;
         size_t n;
         uint8_t a[32], b[32];
@@ -393,7 +400,7 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         }
         return;
     }
-    if (m.round > h) {
+    if (verdict == SYNC_BLOCK_AHEAD) {
         if (peers_sync_due(&self->peers, fed_mono())) {
             fed_sync_request(self, msg->peer, h);
         }

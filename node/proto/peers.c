@@ -69,10 +69,13 @@ void peers_tick_sync(peers_t *self, size_t n_peers, uint64_t my_height, int64_t 
     if (now - self->last_sync <= PEERS_SYNC_RETRY_MS) {
         return;
     }
-    for (size_t i = 0; i < n_peers && i < PEERS_MAX; i++) {
+    size_t n = n_peers < PEERS_MAX ? n_peers : PEERS_MAX;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (self->sync_next + k) % n;
         if (self->peer[i].height >= my_height && self->peer[i].seen_ms) {
             s_emit(out, PEERS_ACT_SYNC, (int)i)->from = my_height;
             self->last_sync = now;
+            self->sync_next = i + 1;
             return;
         }
     }

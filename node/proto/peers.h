@@ -9,9 +9,13 @@
  * PEERS_MAX - 1); time is an argument.
  *
  *   peers_tick_hello   HELLO every PEERS_HELLO_MS
- *   peers_tick_sync    the head's model is missing: SYNC from the first
- *                      peer heard at our height or above, every
- *                      PEERS_SYNC_RETRY_MS
+ *   peers_tick_sync    the head's model is missing: SYNC, every
+ *                      PEERS_SYNC_RETRY_MS, from the next peer heard at our
+ *                      height or above, in turn (a hello does not say who
+ *                      holds the model: always asking the first such peer
+ *                      let two nodes that both lack it ask each other for
+ *                      ever while a third that has it went unasked; found
+ *                      by the simulator, tests/sim seed 313)
  *   peers_on_hello     a peer's hello: its height (SYNC when it is ahead,
  *                      or level while our model is missing, at most every
  *                      half retry), whom it hears, and REDIAL when it does
@@ -68,6 +72,7 @@ typedef struct {
     size_t seen_next;
     size_t seen_used;            // slots filled (all, once the ring wrapped)
     int64_t last_hello, last_sync;
+    size_t sync_next;            // where peers_tick_sync looks first
 } peers_t;
 
 // What a peer's hello says besides its height.

@@ -51,6 +51,16 @@ static void test_peers_usage(void **state)
     peers_tick_sync(p, 3, 5, t + 1601, &out);
     assert_int_equal(out.n, 1);
     assert_int_equal(out.act[0].peer, 2);
+    // With two such peers the requests take turns: a peer at our height
+    // may lack the model as we do (the simulator's seed 313).
+    h.height = 5;
+    peers_on_hello(p, 0, &h, 5, 0, t + 1700, &out);
+    peers_tick_sync(p, 3, 5, t + 2702, &out);
+    assert_int_equal(out.act[0].peer, 0);
+    peers_tick_sync(p, 3, 5, t + 3703, &out);
+    assert_int_equal(out.act[0].peer, 2);
+    peers_tick_sync(p, 3, 5, t + 4704, &out);
+    assert_int_equal(out.act[0].peer, 0);
     // A peer that does not hear us: re-dial, but not in its first 3 s,
     // and then at most every 3 s.
     h.hears_us = 0;

@@ -9,14 +9,15 @@
  * permanent reproduction (`build/tests/sim/test_sim --seed S -v`).
  *
  The round, membership (pending joins and leaves, our own join and leave,
- * the block's changes) and peers (heights, digests seen, hello and sync
- * timing) are node/proto's modules, the same code the node runs.  What the
- * simulated node does around them mirrors node/fed: the block, sync and
- * fork rules of gossip.c and the close of round_io.c.  Those still live in
- * node/fed's shell (issue 18 step d moves them into node/proto); until
- * then the simulator carries its own copy of them, written from the same
- * rules (docs/federation.md "The state machines as they stand"), and this
- * is the part a reader must compare by hand.
+ * the block's changes), peers (heights, digests seen, hello and sync
+ * timing) and the sync decisions (which case a block or a reply's record
+ * is, the fork rule) are node/proto's modules, the same code the node
+ * runs.  What the simulated node does with their decisions mirrors
+ * node/fed's shell: verify and append, replace the head, relay, serve and
+ * read sync replies (gossip.c), and the close (round_io.c).  That part is
+ * the simulator's own copy, written from the same rules (docs/federation.md
+ * "The state machines as they stand"), and the part a reader must compare
+ * by hand.
  *
  * Simplifications (each a gap to close, not a claim): every node's clock
  * runs at the simulated rate (no skew); a message to a peer goes straight
@@ -44,15 +45,16 @@
 #define SIM_MAX_EARLY 16
 #define SIM_TICK_MS 50
 #define SIM_FREEZE_MS 4000       // at the end: no new rounds, sync only
+#define SIM_SAVE_MS 500          // global.fsm is written at most twice a second (saver.c)
 
 typedef enum {
-    SIM_MODE_CI = 0,      // partitions leave at most one side with a quorum
-    SIM_MODE_ISSUE19 = 1, // any split, both sides may hold a quorum (issue 19)
+    SIM_MODE_CI = 0,      // partitions leave at most one side with a quorum; no crash-all
+    SIM_MODE_ISSUE19 = 1, // both sides of a split hold a quorum; every node may crash at once
 } sim_mode_t;
 
 typedef enum {
     FAULT_PARTITION, FAULT_CRASH, FAULT_TORN, FAULT_LOSS, FAULT_DUP, FAULT_REORDER,
-    FAULT_JOIN, FAULT_LEAVE, FAULT_MODEL_LAG, FAULT_KIND_COUNT
+    FAULT_JOIN, FAULT_LEAVE, FAULT_MODEL_LAG, FAULT_CRASH_ALL, FAULT_KIND_COUNT
 } sim_fault_t;
 
 typedef enum {
@@ -69,6 +71,8 @@ typedef enum {
     SIM_KNOWN_NONE = 0,
     SIM_KNOWN_FORK,     // two running nodes hold different blocks at one height
     SIM_KNOWN_LEAVER,   // the quorum needs a member that is leaving (it sends nothing)
+    SIM_KNOWN_MODEL_LOST, // no running node holds the head's model (all crashed before
+                          // their global.fsm caught up)
     SIM_KNOWN_COUNT
 } sim_known_t;
 
@@ -88,6 +92,8 @@ typedef struct {
     uint8_t saved_hash[32];
     int torn_armed;               // the next append is torn by a crash
     int lag_saves;                // global.fsm writes still to be skipped
+    int64_t last_save;            // the writer's last global.fsm (at most every SIM_SAVE_MS)
+    int save_pending;             // the head's model is newer than global.fsm
     // volatile
     ledger_state_t *st;
     round_t rs;
