@@ -372,9 +372,6 @@ void node_destroy(node_t **self_p)
     scorer_destroy(&self->scorer);
     opener_destroy(&self->opener); // its workers use the identity
     round_free(&self->rs);
-    for (int i = 0; i < self->n_early; i++) {
-        free(self->early[i]);
-    }
     members_free(&self->mem);
     chain_destroy(&self->chain);
     zsock_destroy(&self->control);

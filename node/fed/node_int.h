@@ -49,7 +49,6 @@
 #include "node/proto/round.h"
 
 #define LINGER_MS 3000       // after the last round: serve peers that lag
-#define MAX_EARLY 16         // updates for the next round, kept until it starts
 
 struct node {
     node_config_t cfg;
@@ -75,9 +74,6 @@ struct node {
     round_t rs;
     float *update;                // the trained, noised update (rs.update borrows it)
     uint64_t samples;
-    uint8_t *early[MAX_EARLY];    // raw envelopes for round + 1
-    size_t early_n[MAX_EARLY];
-    int n_early;
     // membership (pending joins and leaves, our own join and leave) and
     // peers (heights, digests seen, hellos, sync timing): node/proto's
     members_t mem;

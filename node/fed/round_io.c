@@ -31,10 +31,11 @@ void fed_enter_round(node_t *self)
     members_on_block(&self->mem, st);
     fed_allow_members(self);
     // Updates that arrived before we had the previous block.
-    int n_early = self->n_early;
-    self->n_early = 0;
+    uint8_t *early[ROUND_MAX_EARLY];
+    size_t early_n[ROUND_MAX_EARLY];
+    int n_early = round_take_early(&self->rs, early, early_n);
     for (int i = 0; i < n_early; i++) {
-        fed_process_update(self, self->early[i], self->early_n[i], -1); // takes it
+        fed_process_update(self, early[i], early_n[i], -1); // takes it
     }
 }
 
@@ -312,9 +313,7 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
         free(buf);
         return;
     }
-    if (m.round == self->rs.round + 1 && self->n_early < MAX_EARLY) {
-        self->early[self->n_early] = buf;
-        self->early_n[self->n_early++] = n;
+    if (round_keep_early(&self->rs, m.round, buf, n)) {
         return; // we lack the previous block yet
     }
     open_job_t *job = xcalloc(1, sizeof *job);

@@ -50,6 +50,33 @@ void round_init(round_t *self, const uint8_t me[ROUND_KEY_BYTES], int has_data)
 void round_free(round_t *self)
 {
     s_free_got(self);
+    for (int i = 0; i < self->n_early; i++) {
+        free(self->early[i]);
+        self->early[i] = NULL;
+    }
+    self->n_early = 0;
+}
+
+int round_keep_early(round_t *self, uint64_t msg_round, uint8_t *buf, size_t n)
+{
+    if (msg_round != self->round + 1 || self->n_early == ROUND_MAX_EARLY) {
+        return 0;
+    }
+    self->early[self->n_early] = buf;
+    self->early_n[self->n_early++] = n;
+    return 1;
+}
+
+int round_take_early(round_t *self, uint8_t **bufs, size_t *ns)
+{
+    int k = self->n_early;
+    for (int i = 0; i < k; i++) {
+        bufs[i] = self->early[i];
+        ns[i] = self->early_n[i];
+        self->early[i] = NULL;
+    }
+    self->n_early = 0;
+    return k;
 }
 
 void round_begin(round_t *self, const ledger_state_t *st, int64_t now)

@@ -11,6 +11,9 @@
  *                       the election's candidate order, the active set
  *   ROUND_EV_TRAINED    the trainer finished (its update is kept, borrowed)
  *   ROUND_EV_UPDATE     an opened, checked update for this round arrived
+ *   round_keep_early    an update for round + 1 came before its block: kept
+ *                       (at most ROUND_MAX_EARLY) and handed back by
+ *                       round_take_early once that round begins
  *   round_tick          TRAIN when a member may train; SEND_UPDATE once per
  *                       attempt; CLOSE when this node aggregates the attempt
  *                       and every expected member sent (all-arrived), or at
@@ -36,6 +39,7 @@
 #define ROUND_KEY_BYTES 32
 #define ROUND_MAX_ACTIONS 4
 #define ROUND_TRAIN_HOLD_MS 250 // longest training waits for this node's sends
+#define ROUND_MAX_EARLY 16      // updates for the next round, kept until it starts
 
 typedef enum {
     ROUND_ACT_TRAIN = 1,  // start local training of `round` from the head's model
@@ -114,11 +118,15 @@ typedef struct {
     uint32_t sent_attempt;  // attempt + 1 the update was last sent for (0: none)
     int n_got;
     round_contrib_t got[LEDGER_MAX_MEMBERS];
+    // updates for round + 1 that came before its block (raw messages, owned)
+    uint8_t *early[ROUND_MAX_EARLY];
+    size_t early_n[ROUND_MAX_EARLY];
+    int n_early;
 } round_t;
 
 // Starts an empty round state for node `me` (no ledger yet: inactive).
 void round_init(round_t *self, const uint8_t me[ROUND_KEY_BYTES], int has_data);
-// Frees the counted updates.
+// Frees the counted and the kept updates.
 void round_free(round_t *self);
 
 // A block was appended (or the ledger opened): the round after st's head
@@ -135,6 +143,15 @@ int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_act
 // After a CLOSE nothing else is emitted: the caller appends the block and
 // calls round_begin.
 void round_tick(round_t *self, int64_t now, round_actions_t *out);
+
+// Takes buf (n bytes, malloc'd) when it is an update for the next round
+// (msg_round == round + 1) and fewer than ROUND_MAX_EARLY wait: returns 1;
+// else 0 and buf stays the caller's.
+int round_keep_early(round_t *self, uint64_t msg_round, uint8_t *buf, size_t n);
+// Hands every kept update to the caller (bufs and ns hold ROUND_MAX_EARLY;
+// the caller owns and frees them) and returns how many; call it after
+// round_begin and open them for the new round.
+int round_take_early(round_t *self, uint8_t **bufs, size_t *ns);
 
 // The aggregator of an attempt of this round (NULL when no member is active).
 const uint8_t *round_aggregator(const round_t *self, uint32_t attempt);

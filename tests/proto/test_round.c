@@ -222,12 +222,51 @@ static void test_round_leaving_and_stale_training(void **state)
     fedfx_destroy(&fx);
 }
 
+// Updates for the next round wait for its block, then come back to be opened.
+static void test_round_early_updates(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE);
+    round_t r;
+    uint8_t me[32] = {0};
+    round_init(&r, me, 1);
+    round_begin(&r, fx->state, T0);
+    uint8_t *buf = malloc(8);
+    assert_int_equal(round_keep_early(&r, r.round, buf, 8), 0); // this round: open it now
+    assert_int_equal(round_keep_early(&r, r.round + 2, buf, 8), 0);
+    assert_int_equal(round_keep_early(&r, r.round + 1, buf, 8), 1); // taken
+    for (int i = 1; i < ROUND_MAX_EARLY; i++) {
+        assert_int_equal(round_keep_early(&r, r.round + 1, malloc(8), 8), 1);
+    }
+    uint8_t *extra = malloc(8);
+    assert_int_equal(round_keep_early(&r, r.round + 1, extra, 8), 0); // full
+    free(extra);
+    // The block arrives: the round begins, and hands them all back once.
+    fedfx_round(fx, 0);
+    round_begin(&r, fx->state, T0 + 100);
+    uint8_t *bufs[ROUND_MAX_EARLY];
+    size_t ns[ROUND_MAX_EARLY];
+    assert_int_equal(round_take_early(&r, bufs, ns), ROUND_MAX_EARLY);
+    assert_ptr_equal(bufs[0], buf);
+    assert_int_equal(ns[0], 8);
+    assert_int_equal(round_take_early(&r, bufs, ns), 0);
+    for (int i = 0; i < ROUND_MAX_EARLY; i++) {
+        free(bufs[i]);
+    }
+    // What round_free finds is freed by it.
+    assert_int_equal(round_keep_early(&r, r.round + 1, malloc(8), 8), 1);
+    round_free(&r);
+    assert_int_equal(r.n_early, 0);
+    fedfx_destroy(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_usage),
         cmocka_unit_test(test_round_aggregator_closes),
         cmocka_unit_test(test_round_leaving_and_stale_training),
+        cmocka_unit_test(test_round_early_updates),
     };
     return cmocka_run_group_tests_name("proto_round", tests, NULL, NULL);
 }

@@ -256,10 +256,11 @@ static void s_enter_round(sim_t *s, int i)
         }
     }
     members_on_block(&nd->mem, nd->st);
-    int n_early = nd->n_early;
-    nd->n_early = 0;
+    uint8_t *early[ROUND_MAX_EARLY];
+    size_t early_n[ROUND_MAX_EARLY];
+    int n_early = round_take_early(&nd->rs, early, early_n);
     for (int k = 0; k < n_early; k++) {
-        s_process_update(s, i, nd->early[k], nd->early_n[k]); // takes it
+        s_process_update(s, i, early[k], early_n[k]); // takes it
     }
 }
 
@@ -575,9 +576,7 @@ static void s_process_update(sim_t *s, int i, uint8_t *buf, size_t n)
         free(buf);
         return;
     }
-    if (m.round == nd->rs.round + 1 && nd->n_early < SIM_MAX_EARLY) {
-        nd->early[nd->n_early] = buf;
-        nd->early_n[nd->n_early++] = n;
+    if (round_keep_early(&nd->rs, m.round, buf, n)) {
         return;
     }
     envelope_expect_t ex = {s->fed_id, nd->rs.round, nd->id, nd->members, SIM_MODEL_N,
@@ -948,10 +947,6 @@ static void s_crash(sim_t *s, int i)
     round_free(&nd->rs);
     replay_destroy(&nd->replay);
     keyring_destroy(&nd->members);
-    for (int k = 0; k < nd->n_early; k++) {
-        free(nd->early[k]);
-    }
-    nd->n_early = 0;
     members_free(&nd->mem); // a restarted leaver would ask again; none restarts here
     free(nd->peers);
     nd->peers = NULL;

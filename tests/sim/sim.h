@@ -42,7 +42,6 @@
 #define SIM_MAX_NODES 20
 #define SIM_MAX_RECS 4096
 #define SIM_MODEL_N 4            // the stand-in model: four floats
-#define SIM_MAX_EARLY 16
 #define SIM_TICK_MS 50
 #define SIM_FREEZE_MS 4000       // at the end: no new rounds, sync only
 #define SIM_SAVE_MS 500          // global.fsm is written at most twice a second (saver.c)
@@ -101,9 +100,6 @@ typedef struct {
     float update[SIM_MODEL_N];
     keyring_t *members;
     replay_t *replay;
-    uint8_t *early[SIM_MAX_EARLY];
-    size_t early_n[SIM_MAX_EARLY];
-    int n_early;
     members_t mem;                 // node/proto/members.h
     peers_t *peers;                // node/proto/peers.h (peer k is node k)
     uint64_t train_round;          // the round the trainer works on
