@@ -23,9 +23,9 @@ static void s_status(node_t *self, char *buf, size_t cap)
             memcmp(agg, self->pub->sign_pk, 32) == 0 ? " (this node)" : "");
         OUT("member      %s%s\n", fed_is_active(self, self->pub->sign_pk) ? "active" : "not active",
             self->mem.leaving ? ", leaving" : "");
-        OUT("members     %zu active:", keyring_size(self->members));
-        for (size_t i = 0; i < keyring_size(self->members); i++) {
-            OUT(" %s", keyring_at(self->members, i)->name);
+        OUT("members     %zu active:", keyring_size(self->rs.members));
+        for (size_t i = 0; i < keyring_size(self->rs.members); i++) {
+            OUT(" %s", keyring_at(self->rs.members, i)->name);
         }
         OUT("\n");
         if (chain_height(self->chain) > 1) {

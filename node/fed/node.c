@@ -251,6 +251,7 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
                  counts[3], counts[4], counts[5], counts[6], counts[7], counts[8], counts[9],
                  workload_kind_name(&self->arch), n);
     }
+    round_free(&self->rs); // nothing counted yet: the trainer is known only now
     round_init(&self->rs, self->pub->sign_pk, self->local != NULL);
     members_free(&self->mem);
     members_init(&self->mem, self->pub->sign_pk, self->local != NULL);
@@ -263,8 +264,6 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
 {
     node_t *self = xcalloc(1, sizeof *self);
     self->cfg = *cfg;
-    self->replay = replay_new();
-    self->members = keyring_new();
     snprintf(self->ledger_path, sizeof self->ledger_path, "%s/ledger.fsl", cfg->dir);
     snprintf(self->global_path, sizeof self->global_path, "%s/global.fsm", cfg->dir);
     snprintf(self->allow_dir, sizeof self->allow_dir, "%s/allowed-keys", cfg->dir);
@@ -379,8 +378,6 @@ void node_destroy(node_t **self_p)
         unlink(self->control_ep + 6);
     }
     transport_destroy(&self->net);
-    keyring_destroy(&self->members);
-    replay_destroy(&self->replay);
     identity_destroy(&self->me);
     free(self->global);
     free(self->update);

@@ -68,8 +68,6 @@ struct node {
     size_t n;                     // parameters in the global vector
     float *global;                // the head's model when rs.have_model
     local_t *local;               // NULL when the node holds no data
-    keyring_t *members;           // the active members (envelope senders)
-    replay_t *replay;
     // the round: its decisions are node/proto/round.h's; the node performs them
     round_t rs;
     float *update;                // the trained, noised update (rs.update borrows it)

@@ -18,16 +18,8 @@ int fed_federation_done(const node_t *self)
 void fed_enter_round(node_t *self)
 {
     const ledger_state_t *st = fed_state(self);
-    round_begin(&self->rs, st, fed_mono());
+    round_begin(&self->rs, st, fed_mono()); // also the members' keyring, the replay set
     self->round_t0 = (double)fed_wall_ms() / 1000.0;
-    replay_prune(self->replay, self->rs.round);
-    keyring_destroy(&self->members);
-    self->members = keyring_new();
-    for (int i = 0; i < st->n_members; i++) {
-        if (st->members[i].active) {
-            keyring_add(self->members, &st->members[i].id);
-        }
-    }
     members_on_block(&self->mem, st);
     fed_allow_members(self);
     // Updates that arrived before we had the previous block.
@@ -172,7 +164,7 @@ static void s_send_update(node_t *self, const round_action_t *a)
                  (unsigned long long)a->round, a->attempt);
         return;
     }
-    const identity_pub_t *agg = keyring_find(self->members, a->peer);
+    const identity_pub_t *agg = round_member(&self->rs, a->peer);
     if (!agg) {
         return;
     }
@@ -322,7 +314,7 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
     memcpy(job->fed_id, self->fed_id, 32);
     job->round = self->rs.round;
     memcpy(job->signer, m.signer, 32);
-    const identity_pub_t *sender = keyring_find(self->members, m.signer);
+    const identity_pub_t *sender = round_member(&self->rs, m.signer);
     if (sender) {
         job->sender = *sender;
         job->sender_known = 1;
@@ -347,28 +339,24 @@ void fed_finish_update(node_t *self, open_job_t *job)
     int rc = job->rc;
     fs_err_t err = job->err;
     const envelope_t *hdr = &job->hdr;
-    // 8. replay: checked here, where the replay set lives (opener.h)
-    if (rc == 0 && replay_seen(self->replay, hdr->sender, hdr->round)) {
-        rc = fs_err_set(&err, FS_EREPLAY,
-                        "update from member %s: a second update for round %llu (replay)",
-                        job->sender.name, (unsigned long long)hdr->round);
-    }
-    if (rc == 0) {
-        replay_mark(self->replay, hdr->sender, hdr->round);
-        if (memcmp(hdr->base_hash, fed_state(self)->model_hash, 32) != 0) {
-            rc = fs_err_set(&err, FS_ESTALE, "trained from another global model than round %llu's",
-                            (unsigned long long)self->rs.round);
-        }
-    }
+    // 8. replay, and the model it started from: the round's checks
+    // (node/proto/round.h), where the replay set lives (opener.h)
     if (rc == 0) {
         round_event_t e = {.kind = ROUND_EV_UPDATE, .round = hdr->round, .w = job->w,
                            .samples = hdr->samples};
         memcpy(e.key, hdr->sender, 32);
         memcpy(e.digest, hdr->digest, 32);
+        memcpy(e.base, hdr->base_hash, 32);
         round_actions_t none;
         rc = round_on_event(&self->rs, &e, fed_mono(), &none);
         if (rc == 0) {
             job->w = NULL; // the round took it
+        } else if (rc == FS_EREPLAY) {
+            fs_err_set(&err, rc, "update from member %s: a second update for round %llu "
+                       "(replay)", job->sender.name, (unsigned long long)hdr->round);
+        } else if (rc == FS_ESTALE) {
+            fs_err_set(&err, rc, "trained from another global model than round %llu's",
+                       (unsigned long long)self->rs.round);
         } else {
             fs_err_set(&err, rc, "not counted by the round (%s)", fs_strerror(rc));
         }
@@ -381,7 +369,7 @@ void fed_finish_update(node_t *self, open_job_t *job)
     }
     log_info("round %llu: update from %s accepted (%llu samples, %d of %zu)",
              (unsigned long long)self->rs.round, fed_name(self, hdr->sender, nb),
-             (unsigned long long)hdr->samples, self->rs.n_got, keyring_size(self->members));
+             (unsigned long long)hdr->samples, self->rs.n_got, keyring_size(self->rs.members));
     opener_job_free(&job);
 }
 

@@ -45,6 +45,13 @@ void round_init(round_t *self, const uint8_t me[ROUND_KEY_BYTES], int has_data)
     memset(self, 0, sizeof *self);
     memcpy(self->me, me, ROUND_KEY_BYTES);
     self->has_data = has_data;
+    self->members = keyring_new();
+    self->replay = replay_new();
+}
+
+const identity_pub_t *round_member(const round_t *self, const uint8_t key[ROUND_KEY_BYTES])
+{
+    return self->members ? keyring_find(self->members, key) : NULL;
 }
 
 void round_free(round_t *self)
@@ -55,6 +62,8 @@ void round_free(round_t *self)
         self->early[i] = NULL;
     }
     self->n_early = 0;
+    keyring_destroy(&self->members);
+    replay_destroy(&self->replay);
 }
 
 int round_keep_early(round_t *self, uint64_t msg_round, uint8_t *buf, size_t n)
@@ -92,6 +101,15 @@ void round_begin(round_t *self, const ledger_state_t *st, int64_t now)
     self->update = NULL;
     self->n = 0;
     self->sent_attempt = 0;
+    memcpy(self->base_hash, st->model_hash, ROUND_KEY_BYTES);
+    replay_prune(self->replay, self->round);
+    keyring_destroy(&self->members);
+    self->members = keyring_new();
+    for (int i = 0; i < st->n_members; i++) {
+        if (st->members[i].active) {
+            keyring_add(self->members, &st->members[i].id);
+        }
+    }
     uint8_t active[LEDGER_MAX_MEMBERS][ROUND_KEY_BYTES];
     size_t n = ledger_state_active(st, active);
     self->n_expected = n;
@@ -150,6 +168,14 @@ int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_act
     case ROUND_EV_UPDATE:
         if (e->round != self->round) {
             return FS_ESTALE;
+        }
+        // the replay check: one update per sender and round, across attempts
+        if (replay_seen(self->replay, e->key, e->round)) {
+            return FS_EREPLAY;
+        }
+        replay_mark(self->replay, e->key, e->round);
+        if (memcmp(e->base, self->base_hash, ROUND_KEY_BYTES) != 0) {
+            return FS_ESTALE; // trained from another global model
         }
         if (s_counted(self, e->key)) {
             return FS_EREPLAY;

@@ -10,7 +10,11 @@
  *   round_begin         a block was appended: round r = height, attempt 0,
  *                       the election's candidate order, the active set
  *   ROUND_EV_TRAINED    the trainer finished (its update is kept, borrowed)
- *   ROUND_EV_UPDATE     an opened, checked update for this round arrived
+ *   ROUND_EV_UPDATE     an opened update for this round arrived: refused
+ *                       when its sender already sent one this round (the
+ *                       replay set, which outlives rounds) or when it
+ *                       started from another model than the round's; else
+ *                       counted
  *   round_keep_early    an update for round + 1 came before its block: kept
  *                       (at most ROUND_MAX_EARLY) and handed back by
  *                       round_take_early once that round begins
@@ -24,7 +28,8 @@
  * aggregator is the election's candidate of rank a mod n.  Updates counted
  * in an earlier attempt stay counted.  The round owns the counted updates'
  * weight vectors (round_contrib_t.w) and frees them at round_begin and
- * round_free.
+ * round_free.  The round also holds the active members' keyring (whom
+ * updates may come from, whom ours is sealed to) and the replay set.
  *
  * Usage: see tests/proto/test_round.c
  */
@@ -34,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/keyring.h"
+#include "crypto/replay.h"
 #include "ledger/state.h"
 
 #define ROUND_KEY_BYTES 32
@@ -85,6 +92,7 @@ typedef struct {
     uint64_t samples;         // TRAINED, UPDATE: the sender's sample count
     uint8_t key[ROUND_KEY_BYTES];    // UPDATE: the sender
     uint8_t digest[ROUND_KEY_BYTES]; // UPDATE: its envelope digest
+    uint8_t base[ROUND_KEY_BYTES];   // UPDATE: the model it started from
 } round_event_t;
 
 typedef struct {
@@ -107,6 +115,9 @@ typedef struct {
     int active;             // this node is an active member
     size_t n_expected;      // active members
     uint8_t candidates[LEDGER_MAX_MEMBERS][ROUND_KEY_BYTES]; // election order
+    uint8_t base_hash[ROUND_KEY_BYTES]; // the head's model: what updates start from
+    keyring_t *members;     // the active members' identities
+    replay_t *replay;       // (sender, round) of every update counted or refused
     // conditions reported by events
     int have_model, leaving, training;
     size_t outbox;
@@ -124,9 +135,10 @@ typedef struct {
     int n_early;
 } round_t;
 
-// Starts an empty round state for node `me` (no ledger yet: inactive).
+// Starts an empty round state for node `me` (no ledger yet: inactive), on
+// fresh memory or after round_free.
 void round_init(round_t *self, const uint8_t me[ROUND_KEY_BYTES], int has_data);
-// Frees the counted and the kept updates.
+// Frees the counted and the kept updates, the keyring and the replay set.
 void round_free(round_t *self);
 
 // A block was appended (or the ledger opened): the round after st's head
@@ -134,8 +146,9 @@ void round_free(round_t *self);
 void round_begin(round_t *self, const ledger_state_t *st, int64_t now);
 
 // One event.  Returns 0, or for ROUND_EV_UPDATE a negative FS_* code when
-// the update is not counted (another round, a second update from that
-// sender, a full table); then e->w stays the caller's.  Events produce no
+// the update is not counted: FS_ESTALE (another round, or started from
+// another model), FS_EREPLAY (its sender's second this round), FS_ETOOBIG
+// (a full table); then e->w stays the caller's.  Events produce no
 // actions of their own today (out is cleared); round_tick decides.
 int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_actions_t *out);
 
@@ -158,5 +171,7 @@ const uint8_t *round_aggregator(const round_t *self, uint32_t attempt);
 // When attempt `attempt` ends.
 int64_t round_deadline(const round_t *self, uint32_t attempt);
 const char *round_action_name(int kind);
+// The active member with this key, or NULL (borrowed, valid until round_begin).
+const identity_pub_t *round_member(const round_t *self, const uint8_t key[ROUND_KEY_BYTES]);
 
 #endif

@@ -39,6 +39,7 @@ static int s_update(round_t *r, const uint8_t key[32], uint64_t round)
 {
     round_event_t e = {.kind = ROUND_EV_UPDATE, .round = round, .samples = 50};
     memcpy(e.key, key, 32);
+    memcpy(e.base, r->base_hash, 32); // started from the round's model
     memset(e.digest, key[0], 32);
     e.w = calloc(4, sizeof(float));
     round_actions_t out;
@@ -144,9 +145,17 @@ static void test_round_aggregator_closes(void **state)
     // One update: below the quorum, no close even past 80% of the window.
     round_tick(&r, T0 + 4500, &out);
     assert_int_equal(out.n, 0);
-    // Refused: a second one from a, one for another round.
+    // Refused: a second one from a, one for another round, one trained
+    // from another model (its sender's replay is spent then too).
     assert_int_equal(s_update(&r, a, 1), FS_EREPLAY);
     assert_int_equal(s_update(&r, b, 2), FS_ESTALE);
+    const uint8_t *c = round_aggregator(&r, 0); // that is us: any key will do
+    round_event_t stale = {.kind = ROUND_EV_UPDATE, .round = 1, .samples = 50};
+    memcpy(stale.key, c, 32);
+    memset(stale.base, 0x5a, 32);
+    assert_int_equal(round_on_event(&r, &stale, T0, &out), FS_ESTALE);
+    assert_int_equal(s_update(&r, c, 1), FS_EREPLAY);
+    assert_int_equal(round_member(&r, a) != NULL, 1);
     assert_int_equal(s_update(&r, b, 1), 0);
     // Two of three before 80% of the window: wait for the third ...
     round_tick(&r, T0 + 3999, &out);

@@ -246,15 +246,7 @@ static void s_process_update(sim_t *s, int i, uint8_t *buf, size_t n);
 static void s_enter_round(sim_t *s, int i)
 {
     sim_node_t *nd = &s->node[i];
-    round_begin(&nd->rs, nd->st, s->now);
-    replay_prune(nd->replay, nd->rs.round);
-    keyring_destroy(&nd->members);
-    nd->members = keyring_new();
-    for (int k = 0; k < nd->st->n_members; k++) {
-        if (nd->st->members[k].active) {
-            keyring_add(nd->members, &nd->st->members[k].id);
-        }
-    }
+    round_begin(&nd->rs, nd->st, s->now); // also the members' keyring, the replay set
     members_on_block(&nd->mem, nd->st);
     uint8_t *early[ROUND_MAX_EARLY];
     size_t early_n[ROUND_MAX_EARLY];
@@ -442,7 +434,7 @@ static void s_send_update(sim_t *s, int i, const round_action_t *a)
         }
         return;
     }
-    const identity_pub_t *agg = keyring_find(nd->members, a->peer);
+    const identity_pub_t *agg = round_member(&nd->rs, a->peer);
     int to = s_index_of(s, a->peer);
     if (!agg || to < 0) {
         return;
@@ -579,27 +571,19 @@ static void s_process_update(sim_t *s, int i, uint8_t *buf, size_t n)
     if (round_keep_early(&nd->rs, m.round, buf, n)) {
         return;
     }
-    envelope_expect_t ex = {s->fed_id, nd->rs.round, nd->id, nd->members, SIM_MODEL_N,
+    envelope_expect_t ex = {s->fed_id, nd->rs.round, nd->id, nd->rs.members, SIM_MODEL_N,
                             ENVELOPE_MAX_BYTES};
     envelope_t hdr;
     float *w = NULL;
     fs_err_t err = {0};
     int rc = envelope_open(buf, n, &ex, NULL, &hdr, &w, &err);
     free(buf);
-    if (rc == 0 && replay_seen(nd->replay, hdr.sender, hdr.round)) {
-        rc = FS_EREPLAY;
-    }
-    if (rc == 0) {
-        replay_mark(nd->replay, hdr.sender, hdr.round);
-        if (memcmp(hdr.base_hash, nd->st->model_hash, 32) != 0) {
-            rc = FS_ESTALE;
-        }
-    }
     if (rc == 0) {
         round_event_t e = {.kind = ROUND_EV_UPDATE, .round = hdr.round, .w = w,
                            .samples = hdr.samples};
         memcpy(e.key, hdr.sender, 32);
         memcpy(e.digest, hdr.digest, 32);
+        memcpy(e.base, hdr.base_hash, 32);
         round_actions_t none;
         rc = round_on_event(&nd->rs, &e, s->now, &none);
         if (rc == 0) {
@@ -918,8 +902,6 @@ static void s_start(sim_t *s, int i)
     nd->started = 1;
     s_rebuild(nd, nd->n_recs);
     nd->final_checked = nd->final_checked < nd->n_recs ? nd->final_checked : 0;
-    nd->replay = replay_new();
-    nd->members = keyring_new();
     round_init(&nd->rs, nd->pub->sign_pk, 1);
     members_init(&nd->mem, nd->pub->sign_pk, 1);
     nd->peers = xcalloc(1, sizeof *nd->peers);
@@ -945,8 +927,6 @@ static void s_crash(sim_t *s, int i)
     nd->up = 0;
     nd->epoch++;
     round_free(&nd->rs);
-    replay_destroy(&nd->replay);
-    keyring_destroy(&nd->members);
     members_free(&nd->mem); // a restarted leaver would ask again; none restarts here
     free(nd->peers);
     nd->peers = NULL;

@@ -98,8 +98,6 @@ typedef struct {
     round_t rs;
     float global[SIM_MODEL_N];
     float update[SIM_MODEL_N];
-    keyring_t *members;
-    replay_t *replay;
     members_t mem;                 // node/proto/members.h
     peers_t *peers;                // node/proto/peers.h (peer k is node k)
     uint64_t train_round;          // the round the trainer works on
