@@ -426,12 +426,11 @@ static void s_send_update(sim_t *s, int i, const round_action_t *a)
 {
     sim_node_t *nd = &s->node[i];
     if (memcmp(a->peer, nd->pub->sign_pk, 32) == 0) {
-        // counted by the round: its digest is the update's model hash
-        for (int k = 0; k < nd->rs.n_got; k++) {
-            if (memcmp(nd->rs.got[k].key, nd->pub->sign_pk, 32) == 0) {
-                s_record_sent(s, nd->pub->sign_pk, a->round, nd->rs.got[k].digest);
-            }
-        }
+        // counted by the round: the block must name the hash of the update
+        // this node trained (computed here, not taken from the round)
+        uint8_t h[32];
+        hash_model(nd->update, SIM_MODEL_N, h);
+        s_record_sent(s, nd->pub->sign_pk, a->round, h);
         return;
     }
     const identity_pub_t *agg = round_member(&nd->rs, a->peer);

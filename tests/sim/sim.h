@@ -68,7 +68,8 @@ typedef enum {
 // liveness or convergence invariant, recognised at the moment it breaks.
 typedef enum {
     SIM_KNOWN_NONE = 0,
-    SIM_KNOWN_FORK,     // two running nodes hold different blocks at one height
+    SIM_KNOWN_FORK,     // a fork the current rules never repair: two heads at one
+                        // height, or ledgers differing below a head (invariants.c)
     SIM_KNOWN_LEAVER,   // the quorum needs a member that is leaving (it sends nothing)
     SIM_KNOWN_MODEL_LOST, // no running node holds the head's model (all crashed before
                           // their global.fsm caught up)
@@ -167,11 +168,11 @@ typedef struct {
 void sim_install_randombytes(void);
 // Runs one seed to its end or to the first violated invariant that is not
 // excused.  A broken liveness or convergence invariant is excused (known,
-// issue 19) when at that moment a known bug explains it (sim_known_t): two
-// running nodes hold different blocks at one height, a fork the current
-// rules never repair; or the quorum needs a member that is leaving and so
-// sends no update, while its leave needs a block (docs/federation.md "The
-// simulator").  It is still recorded in hit[] and hit_known[] and reported
+// issue 19) when at that moment a known bug explains it (sim_known_t): a
+// fork of a shape the current rules never repair (and none they do repair);
+// the quorum needs a member that is leaving and so sends no update, while
+// its leave needs a block; or no running node holds the head's model
+// (docs/federation.md "The simulator").  It is still recorded in hit[] and hit_known[] and reported
 // apart.  Returns 0 when nothing unexcused broke, else 1 + the first
 // unexcused sim_inv_t.
 int sim_run(uint64_t seed, sim_mode_t mode, int verbose, sim_t **out);
