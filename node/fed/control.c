@@ -15,17 +15,17 @@ static void s_status(node_t *self, char *buf, size_t cap)
         const ledger_state_t *st = fed_state(self);
         uint8_t agg[32];
         char nb[9];
-        assemble_aggregator(st, self->attempt, agg);
+        assemble_aggregator(st, self->rs.attempt, agg);
         OUT("height      %llu (planned rounds %u)\n", (unsigned long long)chain_height(self->chain),
             st->genesis.rounds);
-        OUT("round       %llu, attempt %u, aggregator %s%s\n", (unsigned long long)self->round,
-            self->attempt, fed_name(self, agg, nb),
+        OUT("round       %llu, attempt %u, aggregator %s%s\n", (unsigned long long)self->rs.round,
+            self->rs.attempt, fed_name(self, agg, nb),
             memcmp(agg, self->pub->sign_pk, 32) == 0 ? " (this node)" : "");
         OUT("member      %s%s\n", fed_is_active(self, self->pub->sign_pk) ? "active" : "not active",
-            self->leaving ? ", leaving" : "");
-        OUT("members     %zu active:", keyring_size(self->members));
-        for (size_t i = 0; i < keyring_size(self->members); i++) {
-            OUT(" %s", keyring_at(self->members, i)->name);
+            self->mem.leaving ? ", leaving" : "");
+        OUT("members     %zu active:", keyring_size(self->rs.members));
+        for (size_t i = 0; i < keyring_size(self->rs.members); i++) {
+            OUT(" %s", keyring_at(self->rs.members, i)->name);
         }
         OUT("\n");
         if (chain_height(self->chain) > 1) {
@@ -38,12 +38,12 @@ static void s_status(node_t *self, char *buf, size_t cap)
         }
         if (self->local) {
             OUT("training    %s, %d/%u iterations of round %llu\n",
-                local_busy(self->local) ? "running" : (self->trained ? "done" : "idle"),
+                local_busy(self->local) ? "running" : (self->rs.trained ? "done" : "idle"),
                 local_progress(self->local), st->genesis.local_iters,
-                (unsigned long long)self->round);
+                (unsigned long long)self->rs.round);
         }
-        if (self->n_got) {
-            OUT("collected   %d updates for this round\n", self->n_got);
+        if (self->rs.n_got) {
+            OUT("collected   %d updates for this round\n", self->rs.n_got);
         }
     }
     uint64_t in, out;
@@ -51,11 +51,12 @@ static void s_status(node_t *self, char *buf, size_t cap)
     OUT("traffic     %.1f MB in, %.1f MB out\n", (double)in / 1e6, (double)out / 1e6);
     OUT("peers       %zu\n", transport_peer_count(self->net));
     for (size_t i = 0; i < transport_peer_count(self->net); i++) {
-        double ago = self->peer[i].seen_ms ? (double)(fed_mono() - self->peer[i].seen_ms) / 1000.0
+        const peers_peer_t *pi = &self->peers.peer[i];
+        double ago = pi->seen_ms ? (double)(fed_mono() - pi->seen_ms) / 1000.0
                                            : -1;
         OUT("  %-12s %-28s height %-5llu %s\n", transport_peer_id(self->net, (int)i)->name,
             transport_peer_endpoint(self->net, (int)i),
-            (unsigned long long)self->peer[i].height,
+            (unsigned long long)pi->height,
             ago < 0 ? "never heard" : ago < 3 ? "alive" : "silent");
     }
 #undef OUT
@@ -75,7 +76,7 @@ void fed_handle_control(node_t *self)
         s_status(self, reply, 16384);
     } else if (cmd && strcmp(cmd, "LEAVE") == 0) {
         fed_start_leave(self);
-        snprintf(reply, 16384, "%s", self->leaving ? "leaving: the next block records it\n"
+        snprintf(reply, 16384, "%s", self->mem.leaving ? "leaving: the next block records it\n"
                                                    : "not an active member; stopping\n");
     } else {
         snprintf(reply, 16384, "unknown command (expected STATUS or LEAVE)\n");

@@ -3,6 +3,12 @@
  * leave requests, and the fork rule at the head. */
 #include "node/fed/node_int.h"
 
+#include <assert.h>
+
+#include "node/proto/sync.h"
+
+static_assert(SYNC_MAX_RECORDS == WIRE_SYNC_MAX_RECORDS, "one sync reply's records");
+
 static void s_keep_evidence(node_t *self, const uint8_t *rec, size_t n);
 
 void fed_broadcast(node_t *self, uint8_t type, const uint8_t *data, size_t n, int except,
@@ -12,7 +18,7 @@ void fed_broadcast(node_t *self, uint8_t type, const uint8_t *data, size_t n, in
         if ((int)i == except || !transport_peer_connected(self->net, (int)i)) {
             continue;
         }
-        if (skip_height_at_least && self->peer[i].height >= skip_height_at_least) {
+        if (skip_height_at_least && self->peers.peer[i].height >= skip_height_at_least) {
             continue; // it said it has this already
         }
         transport_send(self->net, (int)i, type, data, n, bulk);
@@ -38,8 +44,7 @@ void fed_hello(node_t *self, int only_peer)
         if (ep[0]) {
             h.peers[h.n_peers].id = *transport_peer_id(self->net, (int)i);
             snprintf(h.peers[h.n_peers].endpoint, sizeof h.peers[0].endpoint, "%s", ep);
-            h.peers[h.n_peers].heard =
-                self->peer[i].seen_ms && fed_mono() - self->peer[i].seen_ms < 3000;
+            h.peers[h.n_peers].heard = peers_heard(&self->peers, (int)i, fed_mono());
             h.n_peers++;
         }
     }
@@ -61,7 +66,7 @@ void fed_sync_request(node_t *self, int peer, uint64_t from)
         b[i] = (uint8_t)(from >> (8 * i));
     }
     transport_send(self->net, peer, WIRE_SYNCREQ, b, 8, 0);
-    self->last_sync = fed_mono();
+    peers_sync_sent(&self->peers, fed_mono());
 }
 
 static void s_handle_hello(node_t *self, transport_msg_t *msg)
@@ -89,37 +94,37 @@ static void s_handle_hello(node_t *self, transport_msg_t *msg)
         return;
     }
     transport_bind_rid(self->net, p, msg->rid, msg->rid_len);
-    self->peer[p].height = h->height;
-    self->peer[p].seen_ms = fed_mono();
-    if (!self->peer[p].first_ms) {
-        self->peer[p].first_ms = fed_mono();
-    }
     if (!known) {
         log_info("peer %s at %s (height %llu)", h->me.id.name, h->me.endpoint,
                  (unsigned long long)h->height);
         fed_hello(self, p);
     }
-    // Whom it hears: a block from one of them reaches it without our relay.
-    memset(self->peer[p].hears, 0, sizeof self->peer[p].hears);
+    // What the hello says, for node/proto/peers.h: whom it hears (a block
+    // from one of them reaches it without our relay) and whether it hears
+    // us (if not, our dial was refused before it knew our key).
+    peers_hello_t ph;
+    memset(&ph, 0, sizeof ph);
+    ph.height = h->height;
+    ph.list_full = h->n_peers >= WIRE_HELLO_MAX_PEERS;
     for (int i = 0; i < h->n_peers; i++) {
         int q = transport_find(self->net, h->peers[i].id.sign_pk);
         if (q >= 0 && h->peers[i].heard) {
-            self->peer[p].hears[q / 8] |= (uint8_t)(1u << (q % 8));
+            ph.hears[q / 8] |= (uint8_t)(1u << (q % 8));
         }
-    }
-    // Does it hear us?  If not, our dial was refused before it knew our key.
-    int heard = 0, listed = 0;
-    for (int i = 0; i < h->n_peers; i++) {
         if (memcmp(h->peers[i].id.sign_pk, self->pub->sign_pk, 32) == 0) {
-            listed = 1;
-            heard = h->peers[i].heard;
+            ph.lists_us = 1;
+            ph.hears_us = h->peers[i].heard;
         }
     }
-    if (!heard && (listed || h->n_peers < WIRE_HELLO_MAX_PEERS) &&
-        fed_mono() - self->peer[p].redial_ms > 3000 && fed_mono() - self->peer[p].first_ms > 3000) {
-        log_info("peer %s does not hear us: re-dialling %s", h->me.id.name, h->me.endpoint);
-        transport_reconnect(self->net, p);
-        self->peer[p].redial_ms = fed_mono();
+    uint64_t mine = self->chain ? chain_height(self->chain) : 0;
+    peers_actions_t acts;
+    peers_on_hello(&self->peers, p, &ph, mine, self->chain && !self->rs.have_model, fed_mono(),
+                   &acts);
+    for (int i = 0; i < acts.n; i++) {
+        if (acts.act[i].kind == PEERS_ACT_REDIAL) {
+            log_info("peer %s does not hear us: re-dialling %s", h->me.id.name, h->me.endpoint);
+            transport_reconnect(self->net, p);
+        }
     }
     for (int i = 0; i < h->n_peers; i++) {
         const wire_peer_t *q = &h->peers[i];
@@ -129,10 +134,10 @@ static void s_handle_hello(node_t *self, transport_msg_t *msg)
             transport_peer(self->net, &q->id, q->endpoint);
         }
     }
-    uint64_t mine = self->chain ? chain_height(self->chain) : 0;
-    if ((h->height > mine || (self->chain && !self->have_global && h->height >= mine)) &&
-        fed_mono() - self->last_sync > SYNC_RETRY_MS / 2) {
-        fed_sync_request(self, p, mine);
+    for (int i = 0; i < acts.n; i++) {
+        if (acts.act[i].kind == PEERS_ACT_SYNC) {
+            fed_sync_request(self, p, acts.act[i].from);
+        }
     }
     free(h);
 }
@@ -146,23 +151,23 @@ static void s_handle_syncreq(node_t *self, transport_msg_t *msg)
     for (int i = 0; i < 8; i++) {
         from |= (uint64_t)msg->data[i] << (8 * i);
     }
-    uint64_t h = chain_height(self->chain);
-    if (from > h) {
+    uint64_t start, end;
+    int with_model;
+    if (sync_serve(chain_height(self->chain), from, self->rs.have_model, &start, &end,
+                   &with_model) < 0) {
         return;
     }
     bytes_writer_t w;
     bytes_writer_init(&w);
     size_t at;
     wire_sync_begin(&w, &at);
-    uint64_t end = from + WIRE_SYNC_MAX_RECORDS < h ? from + WIRE_SYNC_MAX_RECORDS : h;
-    for (uint64_t i = from; i < end; i++) {
+    for (uint64_t i = start; i < end; i++) {
         const uint8_t *rec;
         size_t n;
         if (chain_record(self->chain, i, &rec, &n) == 0) {
             wire_sync_add(&w, at, rec, n);
         }
     }
-    int with_model = end == h && self->have_global;
     wire_sync_end(&w, with_model ? self->global : NULL, with_model ? self->n : 0);
     transport_send(self->net, msg->peer, WIRE_SYNCREP, w.data, w.len, 1);
     bytes_writer_reset(&w);
@@ -210,31 +215,31 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
             return;
         }
         uint64_t h = chain_height(self->chain);
-        if (m.round + 1 == h && h >= 2 && i + 1 < s.k) {
+        const uint8_t *ours = NULL;
+        size_t ours_n = 0;
+        int differs = m.round + 1 == h && chain_record(self->chain, h - 1, &ours, &ours_n) == 0 &&
+                      (ours_n != s.len[i] || memcmp(ours, s.rec[i], ours_n) != 0);
+        sync_record_t verdict = sync_judge_record(h, m.round, i + 1 < s.k, differs);
+        if (verdict == SYNC_RECORD_REPLACE_HEAD) {
             // The peer's block for our head's index has a successor: its
             // chain is longer, and a block with a successor is final.
-            const uint8_t *ours;
-            size_t ours_n;
-            if (chain_record(self->chain, h - 1, &ours, &ours_n) == 0 &&
-                (ours_n != s.len[i] || memcmp(ours, s.rec[i], ours_n) != 0)) {
-                uint8_t *keep = xmalloc(ours_n);
-                memcpy(keep, ours, ours_n);
-                if (chain_replace_head(self->chain, s.rec[i], s.len[i], &err) < 0) {
-                    log_warn("sync reply from %s: block %llu refused: %s", who,
-                             (unsigned long long)m.round, err.msg);
-                    free(keep);
-                    return;
-                }
-                log_warn("fork at block %llu: %s's chain is longer; replaced our head (kept in "
-                         "%s/evidence/)", (unsigned long long)m.round, who, self->cfg.dir);
-                s_keep_evidence(self, keep, ours_n);
+            uint8_t *keep = xmalloc(ours_n);
+            memcpy(keep, ours, ours_n);
+            if (chain_replace_head(self->chain, s.rec[i], s.len[i], &err) < 0) {
+                log_warn("sync reply from %s: block %llu refused: %s", who,
+                         (unsigned long long)m.round, err.msg);
                 free(keep);
-                appended++;
-                self->have_global = 0;
+                return;
             }
+            log_warn("fork at block %llu: %s's chain is longer; replaced our head (kept in "
+                     "%s/evidence/)", (unsigned long long)m.round, who, self->cfg.dir);
+            s_keep_evidence(self, keep, ours_n);
+            free(keep);
+            appended++;
+            fed_set_have_global(self, 0);
             continue;
         }
-        if (m.round < h) {
+        if (verdict == SYNC_RECORD_SKIP) {
             continue;
         }
         if (fed_append(self, s.rec[i], s.len[i], &err) < 0) {
@@ -242,18 +247,18 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
                      (unsigned long long)m.round, err.msg);
             sigmsg_t first;
             fs_err_t e2 = {0};
-            if (m.round == h && h >= 2 &&
-                sigmsg_decode(s.rec[0], s.len[0], BLOCK_MAX_BYTES, &first, &e2) == 0 &&
-                first.round >= h) {
-                fed_sync_request(self, msg->peer, h - 1); // maybe our head is the odd one
+            uint64_t from;
+            if (sigmsg_decode(s.rec[0], s.len[0], BLOCK_MAX_BYTES, &first, &e2) == 0 &&
+                sync_retry_from(h, m.round, first.round, &from)) {
+                fed_sync_request(self, msg->peer, from); // maybe our head is the odd one
             }
             return;
         }
         appended++;
-        self->have_global = 0;
+        fed_set_have_global(self, 0);
         fed_print_round(self, &fed_state(self)->last);
     }
-    if (s.model && !self->have_global) {
+    if (s.model && !self->rs.have_model) {
         float *w = fed_model_check(self, s.model, s.count, fed_state(self)->model_hash);
         if (w) {
             fed_adopt_model(self, w);
@@ -302,7 +307,7 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
     }
     block_hash(rec, rec_len, theirs_h);
     block_hash(ours, ours_n, ours_h);
-    if (memcmp(theirs_h, ours_h, 32) == 0 || fed_seen(self, theirs_h)) {
+    if (memcmp(theirs_h, ours_h, 32) == 0 || peers_seen(&self->peers, theirs_h)) {
         return; // our own head again, or a loser already judged
     }
     fs_err_t err = {0};
@@ -312,7 +317,7 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
     rc = rc ? rc : block_decode(&m, b, &err);
     const block_t *head = &fed_state(self)->last;
     const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "a sync reply";
-    if (rc == 0 && election_prefer(b->attempt, theirs_h, head->attempt, ours_h) > 0) {
+    if (rc == 0 && sync_theirs_wins(head->attempt, ours_h, b->attempt, theirs_h)) {
         float *w = fed_model_check(self, model, count, b->model_hash);
         uint8_t *keep = xmalloc(ours_n);
         memcpy(keep, ours, ours_n);
@@ -344,7 +349,7 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
                  "kept ours and sent it back", (unsigned long long)b->index, who, b->attempt,
                  head->attempt);
         s_keep_evidence(self, rec, rec_len);
-        if (from >= 0 && self->have_global) {
+        if (from >= 0 && self->rs.have_model) {
             bytes_writer_t out;
             bytes_writer_init(&out);
             wire_block_encode(&out, ours, ours_n, self->global, self->n);
@@ -352,7 +357,7 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
             bytes_writer_reset(&out);
         }
     }
-    fed_seen(self, theirs_h);
+    peers_seen(&self->peers, theirs_h);
     free(b);
 }
 
@@ -375,18 +380,19 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         return;
     }
     uint64_t h = chain_height(self->chain);
-    if (m.round + 1 == h && h >= 2) {
+    sync_block_t verdict = sync_judge_block(h, m.round);
+    if (verdict == SYNC_BLOCK_COMPETE) {
         s_competing_head(self, rec, rec_len, model, count, msg->peer);
         return;
     }
-    if (m.round < h) {
+    if (verdict == SYNC_BLOCK_OLD) {
         const uint8_t *ours;
         size_t n;
         uint8_t a[32], b[32];
         block_hash(rec, rec_len, a);
         if (chain_record(self->chain, m.round, &ours, &n) == 0) {
             block_hash(ours, n, b);
-            if (memcmp(a, b, 32) != 0 && !fed_seen(self, a)) {
+            if (memcmp(a, b, 32) != 0 && !peers_seen(&self->peers, a)) {
                 log_warn("block %llu from %s differs from ours, which later blocks extend: "
                          "kept ours (a block with a successor is final; docs/federation.md)",
                          (unsigned long long)m.round, who);
@@ -394,8 +400,8 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         }
         return;
     }
-    if (m.round > h) {
-        if (fed_mono() - self->last_sync > SYNC_RETRY_MS / 2) {
+    if (verdict == SYNC_BLOCK_AHEAD) {
+        if (peers_sync_due(&self->peers, fed_mono())) {
             fed_sync_request(self, msg->peer, h);
         }
         return;
@@ -410,17 +416,15 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         log_warn("block %llu from %s refused: %s", (unsigned long long)m.round, who, err.msg);
         return;
     }
-    fed_seen(self, bh);
-    self->peer[msg->peer].height = h + 1;
+    peers_seen(&self->peers, bh);
+    peers_set_height(&self->peers, msg->peer, h + 1);
     // Gossip on, except to peers that said they have it or that hear its
     // aggregator, who sent it to all it is connected to (in a full mesh
     // nobody relays; with gaps, relays fill them).
     int agg = transport_find(self->net, m.signer);
     for (size_t i = 0; i < transport_peer_count(self->net); i++) {
-        int skip = (int)i == msg->peer || (int)i == agg ||
-                   !transport_peer_connected(self->net, (int)i) || self->peer[i].height > h ||
-                   (agg >= 0 && (self->peer[i].hears[agg / 8] >> (agg % 8) & 1));
-        if (!skip) {
+        if (transport_peer_connected(self->net, (int)i) &&
+            peers_relay_to(&self->peers, (int)i, msg->peer, agg, h)) {
             transport_send(self->net, (int)i, WIRE_BLOCK, msg->data, msg->n, 1);
         }
     }
@@ -438,22 +442,18 @@ static void s_handle_request(node_t *self, transport_msg_t *msg, int type)
                  err.msg[0] ? err.msg : "wrong type or federation");
         return;
     }
-    if (fed_seen(self, m.digest)) {
+    if (peers_seen(&self->peers, m.digest)) {
         return;
     }
     char nb[9];
-    if (type == SIGMSG_JOIN) {
-        if (fed_is_active(self, m.signer)) {
-            return;
-        }
-        log_info("join request from %s", fed_name(self, m.signer, nb));
-        fed_add_pending(self->joins, &self->n_joins, m.signer, msg->data, msg->n);
-    } else {
-        if (!fed_is_active(self, m.signer)) {
-            return;
-        }
-        log_info("leave notice from %s", fed_name(self, m.signer, nb));
-        fed_add_pending(self->leaves, &self->n_leaves, m.signer, msg->data, msg->n);
+    int rc = members_on_request(&self->mem, fed_state(self), type, m.signer, msg->data, msg->n);
+    if (rc == 0) {
+        return; // a join from a member, a leave from a non-member
+    }
+    log_info("%s from %s", type == SIGMSG_JOIN ? "join request" : "leave notice",
+             fed_name(self, m.signer, nb));
+    if (rc < 0) {
+        log_warn("%d requests already wait for a block; dropping one", MEMBERS_MAX_PENDING);
     }
     fed_broadcast(self, msg->type, msg->data, msg->n, msg->peer, 0, 0);
 }

@@ -1,5 +1,6 @@
-/* membership.c - who may talk to this node, pending join and leave
- * requests, and this node's own leave. */
+/* membership.c - who may talk to this node (the transport's allow-list),
+ * and performing what node/proto/members.h decides: our join requests and
+ * leave notices go out, our leave ends the node. */
 #include "node/fed/node_int.h"
 
 void fed_allow_members(node_t *self)
@@ -44,74 +45,35 @@ int fed_acceptable(const node_t *self, const identity_pub_t *id)
     return 0;
 }
 
-void fed_free_pending(pending_t *p, int *n)
+void fed_perform_members(node_t *self, const members_actions_t *acts)
 {
-    for (int i = 0; i < *n; i++) {
-        free(p[i].req);
-    }
-    *n = 0;
-}
-
-void fed_drop_recorded_pending(node_t *self)
-{
-    int k = 0;
-    for (int i = 0; i < self->n_joins; i++) {
-        if (fed_is_active(self, self->joins[i].key)) {
-            free(self->joins[i].req);
-        } else {
-            self->joins[k++] = self->joins[i];
+    for (int i = 0; i < acts->n; i++) {
+        const members_action_t *a = &acts->act[i];
+        switch (a->kind) {
+        case MEMBERS_ACT_SEND_JOIN:
+            fed_broadcast(self, WIRE_JOIN, a->bytes, a->n, -1, 0, 0);
+            log_info("asked to join at height %llu", (unsigned long long)a->height);
+            break;
+        case MEMBERS_ACT_SEND_LEAVE:
+            fed_broadcast(self, WIRE_LEAVE, a->bytes, a->n, -1, 0, 0);
+            break;
+        case MEMBERS_ACT_LEFT: break; // self->mem.left is set; the loop ends
+        default: break;
         }
     }
-    self->n_joins = k;
-    k = 0;
-    for (int i = 0; i < self->n_leaves; i++) {
-        if (!fed_is_active(self, self->leaves[i].key)) {
-            free(self->leaves[i].req);
-        } else {
-            self->leaves[k++] = self->leaves[i];
-        }
-    }
-    self->n_leaves = k;
-}
-
-void fed_add_pending(pending_t *p, int *n, const uint8_t key[32], const uint8_t *req,
-                     size_t len)
-{
-    for (int i = 0; i < *n; i++) {
-        if (memcmp(p[i].key, key, 32) == 0) {
-            free(p[i].req); // a newer request replaces the older
-            p[i].req = xmalloc(len);
-            memcpy(p[i].req, req, len);
-            p[i].n = len;
-            return;
-        }
-    }
-    if (*n == MAX_PENDING) {
-        log_warn("%d requests already wait for a block; dropping one", MAX_PENDING);
-        return;
-    }
-    memcpy(p[*n].key, key, 32);
-    p[*n].req = xmalloc(len);
-    memcpy(p[*n].req, req, len);
-    p[*n].n = len;
-    (*n)++;
 }
 
 void fed_start_leave(node_t *self)
 {
-    if (!self->chain || !fed_is_active(self, self->pub->sign_pk)) {
-        self->left = 1;
-        return;
-    }
-    if (!self->leaving) {
+    int was_leaving = self->mem.leaving;
+    members_actions_t acts;
+    members_leave(&self->mem, self->chain ? fed_state(self) : NULL, self->fed_id, self->me,
+                  fed_mono(), &acts);
+    if (self->mem.leaving && !was_leaving) {
         log_info("leaving the federation: the next block will record it");
+        round_event_t e = {.kind = ROUND_EV_LEAVING};
+        round_actions_t none;
+        round_on_event(&self->rs, &e, fed_mono(), &none);
     }
-    self->leaving = 1;
-    bytes_writer_t w;
-    bytes_writer_init(&w);
-    block_leave_request(&w, self->fed_id, chain_height(self->chain), self->me);
-    fed_add_pending(self->leaves, &self->n_leaves, self->pub->sign_pk, w.data, w.len);
-    fed_broadcast(self, WIRE_LEAVE, w.data, w.len, -1, 0, 0);
-    bytes_writer_reset(&w);
-    self->last_leave = fed_mono();
+    fed_perform_members(self, &acts);
 }

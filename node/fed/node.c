@@ -8,6 +8,7 @@
 
 static_assert(CONFIG_MAX_CLIENTS == PARTITION_MAX_CLIENTS,
               "a configuration's data/clients bound is the partitioner's");
+static_assert(PEERS_MAX == TRANSPORT_MAX_PEERS, "node/proto/peers numbers the transport's peers");
 
 int64_t fed_mono(void)
 {
@@ -50,19 +51,6 @@ int fed_is_active(const node_t *self, const uint8_t key[32])
     }
     const ledger_member_t *m = ledger_state_member(fed_state(self), key);
     return m && m->active;
-}
-
-// 1 when the digest was seen before; records it otherwise.
-int fed_seen(node_t *self, const uint8_t digest[32])
-{
-    for (size_t i = 0; i < SEEN_SLOTS; i++) {
-        if (memcmp(self->seen[i], digest, 32) == 0) {
-            return 1;
-        }
-    }
-    memcpy(self->seen[self->seen_next], digest, 32);
-    self->seen_next = (self->seen_next + 1) % SEEN_SLOTS;
-    return 0;
 }
 
 static dataset_t *s_load_data(const node_config_t *cfg, fs_err_t *err)
@@ -134,7 +122,13 @@ static dataset_t *s_load_data(const node_config_t *cfg, fs_err_t *err)
     return d;
 }
 
-// Once the genesis is known: federation id, architecture, model, trainer.
+void fed_set_have_global(node_t *self, int have)
+{
+    round_event_t e = {.kind = ROUND_EV_MODEL, .flag = have};
+    round_actions_t none;
+    round_on_event(&self->rs, &e, fed_mono(), &none);
+}
+
 int fed_append(node_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
 {
     int rc = chain_append(self->chain, rec, n, err);
@@ -146,8 +140,10 @@ int fed_append(node_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
     return rc;
 }
 
+// Once the genesis is known: federation id, architecture, model, trainer.
 int fed_setup_ledger(node_t *self, fs_err_t *err)
 {
+    int have_global = 0;
     const ledger_state_t *st = fed_state(self);
     if (self->cfg.has_fed_id && memcmp(self->cfg.fed_id, st->fed_id, 32) != 0) {
         return fs_err_set(err, FS_EINVAL, "%s: federation/id does not match the ledger at %s",
@@ -191,18 +187,18 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
                               "FILE needs the same file as federation/initial)",
                               st->genesis.model, (unsigned long long)st->genesis.model_seed);
         }
-        self->have_global = 1;
+        have_global = 1;
     } else {
         fs_err_t e2 = {0};
-        self->have_global =
+        have_global =
             global_load(self->global_path, &self->arch, self->global, st->model_hash, &e2) == 0;
-        if (!self->have_global && self->cfg.n_peers == 0) {
+        if (!have_global && self->cfg.n_peers == 0) {
             return fs_err_set(err, FS_EINVAL, "the global model of height %llu is not on disk "
                               "(%s) and %s names no peer to fetch it from",
                               (unsigned long long)chain_height(self->chain), e2.msg,
                               self->cfg.file);
         }
-        if (!self->have_global) {
+        if (!have_global) {
             log_info("the global model of height %llu will be fetched from a peer (%s)",
                      (unsigned long long)chain_height(self->chain), e2.msg);
         }
@@ -255,6 +251,11 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
                  counts[3], counts[4], counts[5], counts[6], counts[7], counts[8], counts[9],
                  workload_kind_name(&self->arch), n);
     }
+    round_free(&self->rs); // nothing counted yet: the trainer is known only now
+    round_init(&self->rs, self->pub->sign_pk, self->local != NULL);
+    members_free(&self->mem);
+    members_init(&self->mem, self->pub->sign_pk, self->local != NULL);
+    fed_set_have_global(self, have_global);
     fed_enter_round(self);
     return 0;
 }
@@ -263,8 +264,6 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
 {
     node_t *self = xcalloc(1, sizeof *self);
     self->cfg = *cfg;
-    self->replay = replay_new();
-    self->members = keyring_new();
     snprintf(self->ledger_path, sizeof self->ledger_path, "%s/ledger.fsl", cfg->dir);
     snprintf(self->global_path, sizeof self->global_path, "%s/global.fsm", cfg->dir);
     snprintf(self->allow_dir, sizeof self->allow_dir, "%s/allowed-keys", cfg->dir);
@@ -283,6 +282,9 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
         goto fail;
     }
     self->pub = identity_public(self->me);
+    round_init(&self->rs, self->pub->sign_pk, 0);
+    members_init(&self->mem, self->pub->sign_pk, 0);
+    peers_init(&self->peers);
     self->opener = opener_new(self->me);
     // Size limit for one message: an update or a block with the model, for
     // the largest model a genesis may name here (dcgan:1024 is ~75 M
@@ -368,20 +370,14 @@ void node_destroy(node_t **self_p)
     saver_destroy(&self->saver);
     scorer_destroy(&self->scorer);
     opener_destroy(&self->opener); // its workers use the identity
-    fed_free_got(self);
-    for (int i = 0; i < self->n_early; i++) {
-        free(self->early[i]);
-    }
-    fed_free_pending(self->joins, &self->n_joins);
-    fed_free_pending(self->leaves, &self->n_leaves);
+    round_free(&self->rs);
+    members_free(&self->mem);
     chain_destroy(&self->chain);
     zsock_destroy(&self->control);
     if (self->control_ep[0]) {
         unlink(self->control_ep + 6);
     }
     transport_destroy(&self->net);
-    keyring_destroy(&self->members);
-    replay_destroy(&self->replay);
     identity_destroy(&self->me);
     free(self->global);
     free(self->update);
@@ -389,28 +385,42 @@ void node_destroy(node_t **self_p)
     *self_p = NULL;
 }
 
+static void s_perform_peers(node_t *self, const peers_actions_t *acts)
+{
+    for (int i = 0; i < acts->n; i++) {
+        if (acts->act[i].kind == PEERS_ACT_HELLO) {
+            fed_hello(self, -1);
+        } else if (acts->act[i].kind == PEERS_ACT_SYNC) {
+            fed_sync_request(self, acts->act[i].peer, acts->act[i].from);
+        }
+    }
+}
+
 static void s_tick(node_t *self)
 {
     int64_t now = fed_mono();
-    if (now - self->last_hello >= HELLO_EVERY_MS) {
-        fed_hello(self, -1);
-        self->last_hello = now;
-    }
+    peers_actions_t pa;
+    peers_tick_hello(&self->peers, now, &pa);
+    s_perform_peers(self, &pa);
     if (!self->chain) {
         return; // the genesis comes with the first sync reply
     }
-    const ledger_state_t *st = fed_state(self);
-    int active = fed_is_active(self, self->pub->sign_pk);
-    if (self->leaving && !active) {
-        if (!self->left) {
-            log_info("left the federation (recorded in block %llu)",
-                     (unsigned long long)chain_height(self->chain) - 1);
+    // membership: our leave (LEFT once a block recorded it), its notice
+    // again, our join request once caught up (none after the planned rounds)
+    size_t n_peers = transport_peer_count(self->net);
+    int caught_up = !fed_federation_done(self) && n_peers &&
+                    !peers_behind(&self->peers, n_peers, chain_height(self->chain));
+    members_actions_t ma;
+    members_tick(&self->mem, fed_state(self), self->fed_id, self->me, caught_up, now, &ma);
+    fed_perform_members(self, &ma);
+    if (self->mem.left) {
+        for (int i = 0; i < ma.n; i++) {
+            if (ma.act[i].kind == MEMBERS_ACT_LEFT) {
+                log_info("left the federation (recorded in block %llu)",
+                         (unsigned long long)chain_height(self->chain) - 1);
+            }
         }
-        self->left = 1;
         return;
-    }
-    if (self->leaving && now - self->last_leave > JOIN_RETRY_MS) {
-        fed_start_leave(self);
     }
     if (fed_federation_done(self)) {
         if (!self->finished_at) {
@@ -419,75 +429,18 @@ static void s_tick(node_t *self)
         }
         return;
     }
-    if (!active && !self->leaving && self->local && now - self->last_join > JOIN_RETRY_MS) {
-        // caught up with every peer we hear from?
-        int behind = 0;
-        for (size_t i = 0; i < transport_peer_count(self->net); i++) {
-            behind |= self->peer[i].height > chain_height(self->chain);
-        }
-        if (!behind && transport_peer_count(self->net)) {
-            bytes_writer_t w;
-            bytes_writer_init(&w);
-            block_join_request(&w, self->fed_id, chain_height(self->chain), self->me);
-            fed_add_pending(self->joins, &self->n_joins, self->pub->sign_pk, w.data, w.len);
-            fed_broadcast(self, WIRE_JOIN, w.data, w.len, -1, 0, 0);
-            bytes_writer_reset(&w);
-            log_info("asked to join at height %llu", (unsigned long long)chain_height(self->chain));
-        }
-        self->last_join = now;
-    }
-    if (!self->have_global) {
-        if (now - self->last_sync > SYNC_RETRY_MS) {
-            for (size_t i = 0; i < transport_peer_count(self->net); i++) {
-                if (self->peer[i].height >= chain_height(self->chain) && self->peer[i].seen_ms) {
-                    fed_sync_request(self, (int)i, chain_height(self->chain));
-                    break;
-                }
-            }
-        }
+    if (!self->rs.have_model) {
+        peers_tick_sync(&self->peers, n_peers, chain_height(self->chain), now, &pa);
+        s_perform_peers(self, &pa);
         return;
     }
-    // training and sending
-    // Training waits (at most TRAIN_HOLD_MS) until our outgoing queues are
-    // empty: an aggregator that just closed a round sends the block first,
-    // which every other member waits for, and its own noise and seal would
-    // compete with that send for the CPU.  A peer that is gone keeps its
-    // queue full, hence the bound.
-    int sends_done = self->out_queued == 0 || now - self->round_start > TRAIN_HOLD_MS;
-    if (active && !self->leaving && self->local && !self->trained && !local_busy(self->local) &&
-        sends_done) {
-        log_debug("round %llu: training starts", (unsigned long long)self->round);
-        local_start(self->local, self->global, self->n, self->round, (int)st->genesis.local_iters);
-    }
-    if (self->trained && active && !self->leaving && self->sent_attempt != self->attempt + 1) {
-        fed_send_update(self);
-    }
-    // the aggregator's close
-    uint8_t agg[32];
-    assemble_aggregator(st, self->attempt, agg);
-    int64_t deadline = fed_attempt_deadline(self, self->attempt);
-    if (memcmp(agg, self->pub->sign_pk, 32) == 0 && active) {
-        size_t expected = keyring_size(self->members);
-        int64_t close_at = deadline - (int64_t)st->genesis.round_timeout_ms / 5;
-        if ((size_t)self->n_got == expected) {
-            fed_close_round(self);
-            return;
-        }
-        if (now >= close_at && self->n_got >= st->genesis.quorum && self->n_got > 0) {
-            fed_close_round(self);
-            return;
-        }
-    }
-    if (now >= deadline) {
-        char nb[9], nb2[9];
-        uint8_t next[32];
-        assemble_aggregator(st, self->attempt + 1, next);
-        log_warn("round %llu: no block from %s by the deadline of attempt %u; attempt %u, "
-                 "aggregator %s", (unsigned long long)self->round, fed_name(self, agg, nb),
-                 self->attempt, self->attempt + 1, fed_name(self, next, nb2));
-        // Updates already addressed to us stay: if we become the candidate
-        // later this round, they count (their senders' replays would not).
-        self->attempt++;
+    // training, sending, the aggregator's close and failover: decided by
+    // node/proto/round.c, performed here (a close starts the next round,
+    // after which the round emits nothing more this tick)
+    round_actions_t acts;
+    round_tick(&self->rs, now, &acts);
+    for (int i = 0; i < acts.n; i++) {
+        fed_perform(self, &acts.act[i]);
     }
 }
 
@@ -513,7 +466,9 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
             local_polled = 1;
         }
         size_t queued = transport_flush(self->net);
-        self->out_queued = queued;
+        round_event_t oe = {.kind = ROUND_EV_OUTBOX, .count = queued};
+        round_actions_t none;
+        round_on_event(&self->rs, &oe, fed_mono(), &none);
         if (queued == 0 && self->save_pending) {
             fed_save_global_now(self);
         }
@@ -552,7 +507,7 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
             }
         }
         s_tick(self);
-        if (self->left || self->fatal.code) {
+        if (self->mem.left || self->fatal.code) {
             break;
         }
         // Linger to serve lagging peers; a peer that is gone keeps its

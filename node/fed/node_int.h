@@ -44,36 +44,11 @@
 #include "node/fed/wire.h"
 #include "node/nn/blas.h"
 #include "node/privacy/noise.h"
+#include "node/proto/members.h"
+#include "node/proto/peers.h"
+#include "node/proto/round.h"
 
-#define HELLO_EVERY_MS 1000
-#define SYNC_RETRY_MS 1000
-#define JOIN_RETRY_MS 3000
 #define LINGER_MS 3000       // after the last round: serve peers that lag
-#define TRAIN_HOLD_MS 250    // longest a new round's training waits for our sends
-#define MAX_PENDING 16       // join / leave requests waiting for a block
-#define MAX_EARLY 16         // updates for the next round, kept until it starts
-#define SEEN_SLOTS 4096      // gossip de-duplication (message digests)
-
-typedef struct {
-    uint8_t key[32];
-    uint8_t *req;            // the signed request
-    size_t n;
-} pending_t;
-
-typedef struct {
-    uint8_t key[32];
-    uint8_t digest[32];
-    uint64_t samples;
-    float *w;
-} contrib_t;
-
-typedef struct {
-    uint64_t height;         // the height it announced
-    int64_t seen_ms;         // when (monotonic)
-    int64_t first_ms;        // its first hello
-    int64_t redial_ms;       // our last re-dial of it
-    uint8_t hears[TRANSPORT_MAX_PEERS / 8]; // our peers it heard from (its last hello)
-} peer_info_t;
 
 struct node {
     node_config_t cfg;
@@ -91,33 +66,17 @@ struct node {
     int have_fed;
     workload_arch_t arch;
     size_t n;                     // parameters in the global vector
-    float *global;
-    int have_global;              // global matches the head's model hash
+    float *global;                // the head's model when rs.have_model
     local_t *local;               // NULL when the node holds no data
-    keyring_t *members;           // the active members (envelope senders)
-    replay_t *replay;
-    // the round
-    uint64_t round;               // = chain height
-    uint32_t attempt;
-    int64_t round_start;          // monotonic ms
-    int trained;                  // update holds this round's noised weights
-    float *update;
+    // the round: its decisions are node/proto/round.h's; the node performs them
+    round_t rs;
+    float *update;                // the trained, noised update (rs.update borrows it)
     uint64_t samples;
-    uint32_t sent_attempt;        // attempts + 1 already sent to (0: none)
-    contrib_t got[LEDGER_MAX_MEMBERS];
-    int n_got;
-    uint8_t *early[MAX_EARLY];    // raw envelopes for round + 1
-    size_t early_n[MAX_EARLY];
-    int n_early;
-    pending_t joins[MAX_PENDING], leaves[MAX_PENDING];
-    int n_joins, n_leaves;
-    // gossip and peers
-    uint8_t seen[SEEN_SLOTS][32];
-    size_t seen_next;
-    peer_info_t peer[TRANSPORT_MAX_PEERS];
-    int64_t last_hello, last_sync, last_join, last_leave;
-    // leaving and ending
-    int leaving, left;
+    // membership (pending joins and leaves, our own join and leave) and
+    // peers (heights, digests seen, hellos, sync timing): node/proto's
+    members_t mem;
+    peers_t peers;
+    // ending
     int64_t finished_at;          // when the planned rounds were done
     double round_t0;              // wall seconds, for the per-round line
     int save_pending;             // global.fsm is behind the head's model
@@ -126,7 +85,6 @@ struct node {
     local_stats_t last_train;     // this member's last finished local round
     int has_last_train;           // last_train is set
     opener_t *opener;             // opens updates on worker threads
-    size_t out_queued;            // frames still in our outgoing queues
     fs_err_t fatal;               // a failed ledger write: the node stops
 };
 
@@ -136,18 +94,18 @@ uint64_t fed_wall_ms(void);
 const ledger_state_t *fed_state(const node_t *self);
 const char *fed_name(const node_t *self, const uint8_t key[32], char buf[9]);
 int fed_is_active(const node_t *self, const uint8_t key[32]);
-int fed_seen(node_t *self, const uint8_t digest[32]);
 int fed_setup_ledger(node_t *self, fs_err_t *err);
+// The head's model is known (1) or must be fetched (0); tells the round.
+void fed_set_have_global(node_t *self, int have);
 // Appends a record to the ledger; a write or fsync failure is fatal for the
 // node (its state on disk is unknown: stop, PostgreSQL's rule), any other
 // refusal is only returned.
 int fed_append(node_t *self, const uint8_t *rec, size_t n, fs_err_t *err);
 
-// round.c: training results, updates, the aggregator's close, accepting blocks
+// round_io.c: performing the round's actions (training results, updates, the
+// aggregator's close) and accepting blocks
 uint32_t fed_planned(const node_t *self);
 int fed_federation_done(const node_t *self);
-int64_t fed_attempt_deadline(const node_t *self, uint32_t attempt);
-void fed_free_got(node_t *self);
 void fed_enter_round(node_t *self);
 // The one stdout line per round (fedsyn node's output), for block b: every
 // block this node appends prints it, whether it came by gossip or by sync.
@@ -164,8 +122,8 @@ void fed_adopt_model(node_t *self, float *w);
 void fed_save_global_now(node_t *self);
 int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uint8_t *model,
                      size_t count, fs_err_t *err);
-void fed_send_update(node_t *self);
-void fed_close_round(node_t *self);
+// Performs one action of node/proto/round.h.
+void fed_perform(node_t *self, const round_action_t *a);
 // Takes buf (malloc'd); an update for this round goes to the opener.
 void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from);
 // An opened update (from the opener's pipe, or opened inline): replay and
@@ -182,14 +140,11 @@ void fed_hello(node_t *self, int only_peer);
 void fed_sync_request(node_t *self, int peer, uint64_t from);
 void fed_handle(node_t *self, transport_msg_t *msg);
 
-// membership.c: admission, pending join/leave requests, leaving
+// membership.c: admission, and performing node/proto/members.h's actions
 void fed_allow_members(node_t *self);
 int fed_acceptable(const node_t *self, const identity_pub_t *id);
-void fed_free_pending(pending_t *p, int *n);
-void fed_drop_recorded_pending(node_t *self);
-void fed_add_pending(pending_t *p, int *n, const uint8_t key[32], const uint8_t *req,
-                     size_t len);
 void fed_start_leave(node_t *self);
+void fed_perform_members(node_t *self, const members_actions_t *acts);
 
 // control.c: the control socket (status, leave)
 void fed_handle_control(node_t *self);

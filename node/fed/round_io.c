@@ -1,6 +1,8 @@
-/* round.c - one round: the trained update (noise, seal, send), updates
- * arriving at the aggregator, its close (FedAvg, block, append, send), and
- * accepting a block (docs/federation.md "One round"). */
+/* round_io.c - what the node does for the round: performs the actions that
+ * node/proto/round.h decides (train, seal and send the update, the
+ * aggregator's close: FedAvg, block, append, send), feeds it the events
+ * (training results, opened updates), and accepts blocks
+ * (docs/federation.md "One round"). */
 #include "node/fed/node_int.h"
 
 uint32_t fed_planned(const node_t *self)
@@ -13,49 +15,19 @@ int fed_federation_done(const node_t *self)
     return self->chain && fed_planned(self) && chain_height(self->chain) > fed_planned(self);
 }
 
-int64_t fed_attempt_deadline(const node_t *self, uint32_t attempt)
-{
-    const genesis_t *g = &fed_state(self)->genesis;
-    int64_t t = self->round_start;
-    for (uint32_t a = 0; a <= attempt; a++) {
-        t += (int64_t)g->round_timeout_ms + (int64_t)a * g->attempt_extra_ms;
-    }
-    return t;
-}
-
-void fed_free_got(node_t *self)
-{
-    for (int i = 0; i < self->n_got; i++) {
-        free(self->got[i].w);
-    }
-    self->n_got = 0;
-}
-
 void fed_enter_round(node_t *self)
 {
     const ledger_state_t *st = fed_state(self);
-    self->round = chain_height(self->chain);
-    self->attempt = 0;
-    self->round_start = fed_mono();
+    round_begin(&self->rs, st, fed_mono()); // also the members' keyring, the replay set
     self->round_t0 = (double)fed_wall_ms() / 1000.0;
-    self->trained = 0;
-    self->sent_attempt = 0;
-    fed_free_got(self);
-    replay_prune(self->replay, self->round);
-    keyring_destroy(&self->members);
-    self->members = keyring_new();
-    for (int i = 0; i < st->n_members; i++) {
-        if (st->members[i].active) {
-            keyring_add(self->members, &st->members[i].id);
-        }
-    }
-    fed_drop_recorded_pending(self);
+    members_on_block(&self->mem, st);
     fed_allow_members(self);
     // Updates that arrived before we had the previous block.
-    int n_early = self->n_early;
-    self->n_early = 0;
+    uint8_t *early[ROUND_MAX_EARLY];
+    size_t early_n[ROUND_MAX_EARLY];
+    int n_early = round_take_early(&self->rs, early, early_n);
     for (int i = 0; i < n_early; i++) {
-        fed_process_update(self, self->early[i], self->early_n[i], -1); // takes it
+        fed_process_update(self, early[i], early_n[i], -1); // takes it
     }
 }
 
@@ -131,7 +103,7 @@ void fed_adopt_model(node_t *self, float *w)
 {
     free(self->global);
     self->global = w;
-    self->have_global = 1;
+    fed_set_have_global(self, 1);
     fed_save_global(self);
     s_score_global(self);
 }
@@ -172,7 +144,7 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
             fed_adopt_model(self, w);
             w = NULL;
         } else {
-            self->have_global = 0; // a sync reply fetches it
+            fed_set_have_global(self, 0); // a sync reply fetches it
         }
         fed_print_round(self, &fed_state(self)->last);
         fed_enter_round(self);
@@ -182,42 +154,24 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
     return rc;
 }
 
-// Noise, seal and send (or keep, when we aggregate) our update for the
-// current attempt.
-void fed_send_update(node_t *self)
+// Seals and sends our update to the aggregator of the action's attempt
+// (when that is us, round.c has counted it already).
+static void s_send_update(node_t *self, const round_action_t *a)
 {
-    uint8_t agg_key[32];
-    assemble_aggregator(fed_state(self), self->attempt, agg_key);
-    self->sent_attempt = self->attempt + 1;
     char nb[9];
-    if (memcmp(agg_key, self->pub->sign_pk, 32) == 0) {
-        contrib_t *c = &self->got[self->n_got];
-        for (int i = 0; i < self->n_got; i++) {
-            if (memcmp(self->got[i].key, agg_key, 32) == 0) {
-                return; // already counted
-            }
-        }
-        memcpy(c->key, agg_key, 32);
-        c->samples = self->samples;
-        c->w = xmalloc(self->n * sizeof(float));
-        memcpy(c->w, self->update, self->n * sizeof(float));
-        // The aggregator seals nothing to itself: its entry in the block
-        // records the hash of its update instead of an envelope digest
-        // (docs/ledger.md §6).
-        hash_model(c->w, self->n, c->digest);
-        self->n_got++;
+    if (memcmp(a->peer, self->pub->sign_pk, 32) == 0) {
         log_info("round %llu: my update counted (I aggregate attempt %u)",
-                 (unsigned long long)self->round, self->attempt);
+                 (unsigned long long)a->round, a->attempt);
         return;
     }
-    const identity_pub_t *agg = keyring_find(self->members, agg_key);
+    const identity_pub_t *agg = round_member(&self->rs, a->peer);
     if (!agg) {
         return;
     }
     const genesis_t *g = &fed_state(self)->genesis;
     envelope_t hdr = {0};
     memcpy(hdr.fed_id, self->fed_id, 32);
-    hdr.round = self->round;
+    hdr.round = a->round;
     memcpy(hdr.base_hash, fed_state(self)->model_hash, 32);
     hdr.samples = self->samples;
     hdr.mechanism = g->mechanism;
@@ -227,25 +181,26 @@ void fed_send_update(node_t *self)
     bytes_writer_init(&w);
     fs_err_t err = {0};
     if (envelope_seal(&w, &hdr, self->me, agg, self->update, self->n, &err) < 0) {
-        log_error("round %llu: cannot seal the update: %s", (unsigned long long)self->round,
+        log_error("round %llu: cannot seal the update: %s", (unsigned long long)a->round,
                   err.msg);
         bytes_writer_reset(&w);
         return;
     }
-    int p = transport_find(self->net, agg_key);
+    int p = transport_find(self->net, a->peer);
     if (p >= 0 && transport_peer_connected(self->net, p)) {
         transport_send(self->net, p, WIRE_UPDATE, w.data, w.len, 1);
     } else {
         fed_broadcast(self, WIRE_UPDATE, w.data, w.len, -1, 1, 0); // relayed by gossip
     }
     log_info("round %llu: update sent to %s (attempt %u, %zu bytes)",
-             (unsigned long long)self->round, fed_name(self, agg_key, nb), self->attempt, w.len);
+             (unsigned long long)a->round, fed_name(self, a->peer, nb), a->attempt, w.len);
     bytes_writer_reset(&w);
 }
 
 // The aggregator's close: average, assemble, sign, append, send.
-void fed_close_round(node_t *self)
+static void s_close_round(node_t *self, uint8_t close_reason)
 {
+    (void)close_reason; // assemble_block recomputes it from the counts
     int64_t t0 = fed_mono();
     const ledger_state_t *st = fed_state(self);
     const genesis_t *g = &st->genesis;
@@ -253,73 +208,45 @@ void fed_close_round(node_t *self)
     assemble_contrib_t ac[LEDGER_MAX_MEMBERS];
     const float *ws[LEDGER_MAX_MEMBERS];
     uint64_t samples[LEDGER_MAX_MEMBERS];
-    for (int i = 0; i < self->n_got; i++) {
-        memcpy(ac[i].key, self->got[i].key, 32);
-        memcpy(ac[i].envelope, self->got[i].digest, 32);
-        ac[i].samples = self->got[i].samples;
-        ws[i] = self->got[i].w;
-        samples[i] = self->got[i].samples;
+    const round_contrib_t *got = self->rs.got;
+    int n_got = self->rs.n_got;
+    for (int i = 0; i < n_got; i++) {
+        memcpy(ac[i].key, got[i].key, 32);
+        memcpy(ac[i].envelope, got[i].digest, 32);
+        ac[i].samples = got[i].samples;
+        ws[i] = got[i].w;
+        samples[i] = got[i].samples;
     }
     float *next = xmalloc(self->n * sizeof(float));
     // The server step starts from the round's global model, which the
     // aggregator holds whenever it trained this round; without it, it
     // cannot close (the next candidate will, after the attempt's deadline).
     const double eta = genesis_server_lr(g);
-    const float *prev = self->have_global ? self->global : NULL;
-    if (fedavg_aggregate(next, ws, samples, (size_t)self->n_got, self->n, prev, eta,
-                         g->mechanism, g->mechanism == NOISE_NONE ? 0 : g->agg_scale,
-                         &err) < 0) {
-        log_error("round %llu: %s", (unsigned long long)self->round, err.msg);
+    const float *prev = self->rs.have_model ? self->global : NULL;
+    if (fedavg_aggregate(next, ws, samples, (size_t)n_got, self->n, prev, eta, g->mechanism,
+                         g->mechanism == NOISE_NONE ? 0 : g->agg_scale, &err) < 0) {
+        log_error("round %llu: %s", (unsigned long long)self->rs.round, err.msg);
         free(next);
         return;
     }
     uint8_t mh[32];
     hash_model(next, self->n, mh);
-    // membership changes: joins, requested leaves, then the inactive
-    const uint8_t *jr[BLOCK_MAX_CHANGES];
-    size_t jl[BLOCK_MAX_CHANGES];
-    size_t nj = 0;
-    for (int i = 0; i < self->n_joins && nj < BLOCK_MAX_CHANGES; i++) {
-        if (!fed_is_active(self, self->joins[i].key)) {
-            jr[nj] = self->joins[i].req;
-            jl[nj++] = self->joins[i].n;
-        }
+    // membership changes (node/proto/members.h): joins, requested leaves,
+    // then the inactive
+    uint8_t counted[LEDGER_MAX_MEMBERS][32];
+    for (int i = 0; i < n_got; i++) {
+        memcpy(counted[i], got[i].key, 32);
     }
-    uint8_t lk[BLOCK_MAX_CHANGES][32];
-    const uint8_t *lr[BLOCK_MAX_CHANGES];
-    size_t ll[BLOCK_MAX_CHANGES];
-    size_t nl = 0;
-    for (int i = 0; i < self->n_leaves && nl < BLOCK_MAX_CHANGES; i++) {
-        if (fed_is_active(self, self->leaves[i].key)) {
-            memcpy(lk[nl], self->leaves[i].key, 32);
-            lr[nl] = self->leaves[i].req;
-            ll[nl++] = self->leaves[i].n;
-        }
-    }
-    if (g->inactive_after) {
-        for (int i = 0; i < st->n_members && nl < BLOCK_MAX_CHANGES; i++) {
-            const ledger_member_t *m = &st->members[i];
-            int counted = 0, listed = 0;
-            for (int k = 0; k < self->n_got; k++) {
-                counted |= memcmp(self->got[k].key, m->id.sign_pk, 32) == 0;
-            }
-            for (size_t k = 0; k < nl; k++) {
-                listed |= memcmp(lk[k], m->id.sign_pk, 32) == 0;
-            }
-            if (m->active && !counted && !listed && m->missed + 1 >= g->inactive_after) {
-                memcpy(lk[nl], m->id.sign_pk, 32);
-                lr[nl] = NULL;
-                ll[nl++] = 0;
-            }
-        }
-    }
+    members_changes_t mc;
+    members_changes(&self->mem, st, (const uint8_t(*)[32])counted, (size_t)n_got, &mc);
     uint64_t now = fed_wall_ms();
     if (now < st->head_time_ms) {
         now = st->head_time_ms; // time never goes back in the ledger
     }
     block_t *b = xmalloc(sizeof *b);
-    int rc = assemble_block(st, self->attempt, now, ac, (size_t)self->n_got, jr, jl, nj,
-                            (const uint8_t(*)[32])lk, lr, ll, nl, mh, b, &err);
+    int rc = assemble_block(st, self->rs.attempt, now, ac, (size_t)n_got, mc.join_reqs,
+                            mc.join_lens, mc.n_join, (const uint8_t(*)[32])mc.leave_keys,
+                            mc.leave_reqs, mc.leave_lens, mc.n_leave, mh, b, &err);
     if (rc == 0) {
         bytes_writer_t w;
         bytes_writer_init(&w);
@@ -337,18 +264,18 @@ void fed_close_round(node_t *self)
             bytes_writer_reset(&msg);
             uint8_t bh[32];
             block_hash(w.data, w.len, bh);
-            fed_seen(self, bh);
+            peers_seen(&self->peers, bh);
             log_info("round %llu closed: %d updates averaged, block signed, appended and "
-                     "queued to %zu peers in %lld ms", (unsigned long long)self->round,
-                     self->n_got, transport_peer_count(self->net), (long long)(fed_mono() - t0));
+                     "queued to %zu peers in %lld ms", (unsigned long long)b->index,
+                     n_got, transport_peer_count(self->net), (long long)(fed_mono() - t0));
             fed_print_round(self, &fed_state(self)->last);
             fed_enter_round(self);
         }
         bytes_writer_reset(&w);
     }
     if (rc < 0) {
-        log_error("round %llu: could not make the block: %s", (unsigned long long)self->round,
-                  err.msg);
+        log_error("round %llu: could not make the block: %s",
+                  (unsigned long long)self->rs.round, err.msg);
     }
     free(next);
     free(b);
@@ -372,7 +299,7 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
     if (memcmp(m.body, self->pub->sign_pk, 32) != 0) {
         // for another aggregator: relay once (gossip), known by its digest
         sigmsg_compute_digest(buf, &m);
-        if (!fed_seen(self, m.digest)) {
+        if (!peers_seen(&self->peers, m.digest)) {
             int p = transport_find(self->net, m.body);
             if (p >= 0 && p != from && transport_peer_connected(self->net, p)) {
                 transport_send(self->net, p, WIRE_UPDATE, buf, n, 1);
@@ -383,18 +310,16 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
         free(buf);
         return;
     }
-    if (m.round == self->round + 1 && self->n_early < MAX_EARLY) {
-        self->early[self->n_early] = buf;
-        self->early_n[self->n_early++] = n;
+    if (round_keep_early(&self->rs, m.round, buf, n)) {
         return; // we lack the previous block yet
     }
     open_job_t *job = xcalloc(1, sizeof *job);
     job->buf = buf;
     job->n = n;
     memcpy(job->fed_id, self->fed_id, 32);
-    job->round = self->round;
+    job->round = self->rs.round;
     memcpy(job->signer, m.signer, 32);
-    const identity_pub_t *sender = keyring_find(self->members, m.signer);
+    const identity_pub_t *sender = round_member(&self->rs, m.signer);
     if (sender) {
         job->sender = *sender;
         job->sender_known = 1;
@@ -410,7 +335,7 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
 void fed_finish_update(node_t *self, open_job_t *job)
 {
     char nb[9];
-    if (!self->chain || job->round != self->round) {
+    if (!self->chain || job->round != self->rs.round) {
         log_debug("an update for round %llu was opened after the round closed: dropped",
                   (unsigned long long)job->round);
         opener_job_free(&job);
@@ -419,34 +344,37 @@ void fed_finish_update(node_t *self, open_job_t *job)
     int rc = job->rc;
     fs_err_t err = job->err;
     const envelope_t *hdr = &job->hdr;
-    // 8. replay: checked here, where the replay set lives (opener.h)
-    if (rc == 0 && replay_seen(self->replay, hdr->sender, hdr->round)) {
-        rc = fs_err_set(&err, FS_EREPLAY,
-                        "update from member %s: a second update for round %llu (replay)",
-                        job->sender.name, (unsigned long long)hdr->round);
-    }
+    // 8. replay, and the model it started from: the round's checks
+    // (node/proto/round.h), where the replay set lives (opener.h)
     if (rc == 0) {
-        replay_mark(self->replay, hdr->sender, hdr->round);
-        if (memcmp(hdr->base_hash, fed_state(self)->model_hash, 32) != 0) {
-            rc = fs_err_set(&err, FS_ESTALE, "trained from another global model than round %llu's",
-                            (unsigned long long)self->round);
+        round_event_t e = {.kind = ROUND_EV_UPDATE, .round = hdr->round, .w = job->w,
+                           .samples = hdr->samples};
+        memcpy(e.key, hdr->sender, 32);
+        memcpy(e.digest, hdr->digest, 32);
+        memcpy(e.base, hdr->base_hash, 32);
+        round_actions_t none;
+        rc = round_on_event(&self->rs, &e, fed_mono(), &none);
+        if (rc == 0) {
+            job->w = NULL; // the round took it
+        } else if (rc == FS_EREPLAY) {
+            fs_err_set(&err, rc, "update from member %s: a second update for round %llu "
+                       "(replay)", job->sender.name, (unsigned long long)hdr->round);
+        } else if (rc == FS_ESTALE) {
+            fs_err_set(&err, rc, "trained from another global model than round %llu's",
+                       (unsigned long long)self->rs.round);
+        } else {
+            fs_err_set(&err, rc, "not counted by the round (%s)", fs_strerror(rc));
         }
     }
     if (rc < 0) {
-        log_warn("round %llu: update from %s refused: %s", (unsigned long long)self->round,
+        log_warn("round %llu: update from %s refused: %s", (unsigned long long)self->rs.round,
                  fed_name(self, job->signer, nb), err.msg);
         opener_job_free(&job);
         return;
     }
-    contrib_t *c = &self->got[self->n_got++];
-    memcpy(c->key, hdr->sender, 32);
-    memcpy(c->digest, hdr->digest, 32);
-    c->samples = hdr->samples;
-    c->w = job->w;
-    job->w = NULL;
     log_info("round %llu: update from %s accepted (%llu samples, %d of %zu)",
-             (unsigned long long)self->round, fed_name(self, hdr->sender, nb),
-             (unsigned long long)hdr->samples, self->n_got, keyring_size(self->members));
+             (unsigned long long)self->rs.round, fed_name(self, hdr->sender, nb),
+             (unsigned long long)hdr->samples, self->rs.n_got, keyring_size(self->rs.members));
     opener_job_free(&job);
 }
 
@@ -457,24 +385,52 @@ void fed_training_done(node_t *self)
     local_take_result(self->local, &self->update, &st);
     self->last_train = st;
     self->has_last_train = 1;
-    if (!self->chain || st.round != self->round || !self->have_global) {
-        return; // the round moved on while we trained
+    round_event_t e = {.kind = ROUND_EV_TRAINED, .round = st.round, .update = self->update,
+                       .n = self->n, .samples = self->samples};
+    round_actions_t none;
+    if (!self->chain || st.round != self->rs.round || !self->rs.have_model) {
+        round_on_event(&self->rs, &e, fed_mono(), &none); // the round moved on while we trained
+        return;
     }
     const genesis_t *g = &fed_state(self)->genesis;
     if (floats_first_nonfinite(self->update, self->n) < self->n) {
         log_error("round %llu: local training diverged (NaN or Inf weights); not sending",
-                  (unsigned long long)self->round);
+                  (unsigned long long)self->rs.round);
+        round_on_event(&self->rs, &e, fed_mono(), &none);
         return;
     }
     double norm = noise_member_release(self->update, self->global, self->n, g->mechanism, g->clip,
                                        g->member_scale);
-    self->trained = 1;
+    e.flag = 1;
+    round_on_event(&self->rs, &e, fed_mono(), &none);
     log_info("round %llu: trained %d iterations in %.1f s (%.0f img/s, %s %.3f, %s %.3f)%s",
-             (unsigned long long)self->round, st.iters, st.seconds, st.images_per_s,
+             (unsigned long long)self->rs.round, st.iters, st.seconds, st.images_per_s,
              workload_stat_name(&self->arch, 0), st.loss_a, workload_stat_name(&self->arch, 1),
              st.loss_b, budget_is_formal(g->mechanism) ? "; update clipped" : "");
     if (budget_is_formal(g->mechanism)) {
         log_debug("update %s norm %.4g, clip %.4g",
                   g->mechanism == NOISE_GAUSSIAN_CLIPPED ? "L2" : "L1", norm, g->clip);
+    }
+}
+
+void fed_perform(node_t *self, const round_action_t *a)
+{
+    char nb[9], nb2[9];
+    switch (a->kind) {
+    case ROUND_ACT_TRAIN:
+        log_debug("round %llu: training starts", (unsigned long long)a->round);
+        local_start(self->local, self->global, self->n, a->round,
+                    (int)fed_state(self)->genesis.local_iters);
+        break;
+    case ROUND_ACT_SEND_UPDATE: s_send_update(self, a); break;
+    case ROUND_ACT_CLOSE: s_close_round(self, a->close_reason); break;
+    case ROUND_ACT_NEXT_ATTEMPT:
+        // Updates already addressed to us stay: if we become the candidate
+        // later this round, they count (their senders' replays would not).
+        log_warn("round %llu: no block from %s by the deadline of attempt %u; attempt %u, "
+                 "aggregator %s", (unsigned long long)a->round, fed_name(self, a->prev, nb),
+                 a->attempt - 1, a->attempt, fed_name(self, a->peer, nb2));
+        break;
+    default: break;
     }
 }

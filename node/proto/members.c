@@ -1,0 +1,231 @@
+/* members.c - membership decisions (members.h); no I/O, no clock. */
+#include "node/proto/members.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/sigmsg.h"
+#include "ledger/block.h"
+#include "node/base/bytes.h"
+#include "node/base/err.h"
+#include "node/base/mem.h"
+
+void members_init(members_t *self, const uint8_t me[MEMBERS_KEY_BYTES], int has_data)
+{
+    memset(self, 0, sizeof *self);
+    memcpy(self->me, me, MEMBERS_KEY_BYTES);
+    self->has_data = has_data;
+    self->last_join = self->last_leave = INT64_MIN / 2;
+}
+
+static void s_free_requests(members_request_t *p, int *n)
+{
+    for (int i = 0; i < *n; i++) {
+        free(p[i].req);
+        p[i].req = NULL;
+    }
+    *n = 0;
+}
+
+void members_free(members_t *self)
+{
+    s_free_requests(self->joins, &self->n_joins);
+    s_free_requests(self->leaves, &self->n_leaves);
+}
+
+void members_reset(members_t *self)
+{
+    members_free(self);
+    self->leaving = 0;
+    self->left = 0;
+    self->last_join = self->last_leave = INT64_MIN / 2;
+}
+
+int members_is_active(const ledger_state_t *st, const uint8_t key[MEMBERS_KEY_BYTES])
+{
+    if (!st) {
+        return 0;
+    }
+    const ledger_member_t *m = ledger_state_member(st, key);
+    return m && m->active;
+}
+
+// Keeps a copy of req under key (a newer request replaces the older).
+// Returns 1 when kept.
+static int s_add(members_request_t *p, int *n, const uint8_t key[MEMBERS_KEY_BYTES],
+                 const uint8_t *req, size_t len)
+{
+    int at = *n;
+    for (int i = 0; i < *n; i++) {
+        if (memcmp(p[i].key, key, MEMBERS_KEY_BYTES) == 0) {
+            at = i;
+            free(p[i].req);
+            p[i].req = NULL;
+        }
+    }
+    if (at == MEMBERS_MAX_PENDING) {
+        return 0; // the caller says so in its log
+    }
+    memcpy(p[at].key, key, MEMBERS_KEY_BYTES);
+    p[at].req = xmalloc(len ? len : 1);
+    memcpy(p[at].req, req, len);
+    p[at].n = len;
+    if (at == *n) {
+        (*n)++;
+    }
+    return 1;
+}
+
+int members_on_request(members_t *self, const ledger_state_t *st, int type,
+                       const uint8_t signer[MEMBERS_KEY_BYTES], const uint8_t *req, size_t n)
+{
+    if (type == SIGMSG_JOIN) {
+        if (members_is_active(st, signer)) {
+            return 0;
+        }
+        return s_add(self->joins, &self->n_joins, signer, req, n) ? 1 : FS_ETOOBIG;
+    }
+    if (type == SIGMSG_LEAVE) {
+        if (!members_is_active(st, signer)) {
+            return 0;
+        }
+        return s_add(self->leaves, &self->n_leaves, signer, req, n) ? 1 : FS_ETOOBIG;
+    }
+    return 0;
+}
+
+// Keeps the requests for which keep(active) holds.
+static void s_filter(members_request_t *p, int *n, const ledger_state_t *st, int keep_active)
+{
+    int k = 0;
+    for (int i = 0; i < *n; i++) {
+        if (members_is_active(st, p[i].key) == keep_active) {
+            p[k++] = p[i];
+        } else {
+            free(p[i].req);
+        }
+    }
+    *n = k;
+}
+
+void members_on_block(members_t *self, const ledger_state_t *st)
+{
+    s_filter(self->joins, &self->n_joins, st, 0);   // admitted: done
+    s_filter(self->leaves, &self->n_leaves, st, 1); // removed: done
+}
+
+static members_action_t *s_emit(members_actions_t *out, members_action_kind_t kind)
+{
+    assert(out->n < MEMBERS_MAX_ACTIONS);
+    members_action_t *a = &out->act[out->n++];
+    memset(a, 0, sizeof *a);
+    a->kind = kind;
+    return a;
+}
+
+// Signs our request of this type at the head's height, keeps it pending
+// and emits it.
+static void s_request(members_t *self, const ledger_state_t *st, const uint8_t fed_id[32],
+                      const identity_t *me, int leave, members_actions_t *out)
+{
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    if (leave) {
+        block_leave_request(&w, fed_id, st->height, me);
+    } else {
+        block_join_request(&w, fed_id, st->height, me);
+    }
+    assert(w.len <= sizeof self->own);
+    memcpy(self->own, w.data, w.len);
+    self->own_n = w.len;
+    bytes_writer_reset(&w);
+    if (leave) {
+        s_add(self->leaves, &self->n_leaves, self->me, self->own, self->own_n);
+    } else {
+        s_add(self->joins, &self->n_joins, self->me, self->own, self->own_n);
+    }
+    members_action_t *a = s_emit(out, leave ? MEMBERS_ACT_SEND_LEAVE : MEMBERS_ACT_SEND_JOIN);
+    a->bytes = self->own;
+    a->n = self->own_n;
+    a->height = st->height;
+}
+
+void members_leave(members_t *self, const ledger_state_t *st, const uint8_t fed_id[32],
+                   const identity_t *me, int64_t now, members_actions_t *out)
+{
+    out->n = 0;
+    if (!st || !members_is_active(st, self->me)) {
+        if (!self->left) {
+            s_emit(out, MEMBERS_ACT_LEFT);
+        }
+        self->left = 1;
+        return;
+    }
+    self->leaving = 1;
+    s_request(self, st, fed_id, me, 1, out);
+    self->last_leave = now;
+}
+
+void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_id[32],
+                  const identity_t *me, int caught_up, int64_t now, members_actions_t *out)
+{
+    out->n = 0;
+    if (!st || self->left) {
+        return;
+    }
+    int active = members_is_active(st, self->me);
+    if (self->leaving && !active) {
+        self->left = 1;
+        s_emit(out, MEMBERS_ACT_LEFT);
+        return;
+    }
+    if (self->leaving && now - self->last_leave > MEMBERS_RETRY_MS) {
+        s_request(self, st, fed_id, me, 1, out);
+        self->last_leave = now;
+    }
+    if (!active && !self->leaving && self->has_data && now - self->last_join > MEMBERS_RETRY_MS) {
+        if (caught_up) {
+            s_request(self, st, fed_id, me, 0, out);
+        }
+        self->last_join = now;
+    }
+}
+
+void members_changes(const members_t *self, const ledger_state_t *st,
+                     const uint8_t (*counted_keys)[MEMBERS_KEY_BYTES], size_t n_counted,
+                     members_changes_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < self->n_joins && out->n_join < BLOCK_MAX_CHANGES; i++) {
+        if (!members_is_active(st, self->joins[i].key)) {
+            out->join_reqs[out->n_join] = self->joins[i].req;
+            out->join_lens[out->n_join++] = self->joins[i].n;
+        }
+    }
+    for (int i = 0; i < self->n_leaves && out->n_leave < BLOCK_MAX_CHANGES; i++) {
+        if (members_is_active(st, self->leaves[i].key)) {
+            memcpy(out->leave_keys[out->n_leave], self->leaves[i].key, MEMBERS_KEY_BYTES);
+            out->leave_reqs[out->n_leave] = self->leaves[i].req;
+            out->leave_lens[out->n_leave++] = self->leaves[i].n;
+        }
+    }
+    if (!st->genesis.inactive_after) {
+        return;
+    }
+    for (int i = 0; i < st->n_members && out->n_leave < BLOCK_MAX_CHANGES; i++) {
+        const ledger_member_t *m = &st->members[i];
+        int counted = 0, listed = 0;
+        for (size_t k = 0; k < n_counted; k++) {
+            counted |= memcmp(counted_keys[k], m->id.sign_pk, MEMBERS_KEY_BYTES) == 0;
+        }
+        for (size_t k = 0; k < out->n_leave; k++) {
+            listed |= memcmp(out->leave_keys[k], m->id.sign_pk, MEMBERS_KEY_BYTES) == 0;
+        }
+        if (m->active && !counted && !listed && m->missed + 1 >= st->genesis.inactive_after) {
+            memcpy(out->leave_keys[out->n_leave], m->id.sign_pk, MEMBERS_KEY_BYTES);
+            out->leave_reqs[out->n_leave] = NULL;
+            out->leave_lens[out->n_leave++] = 0;
+        }
+    }
+}

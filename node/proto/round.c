@@ -1,0 +1,257 @@
+/* round.c - the round's decisions (round.h); no I/O, no clock. */
+#include "node/proto/round.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/hash.h"
+#include "ledger/election.h"
+#include "node/base/err.h"
+#include "node/base/mem.h"
+
+static const char *s_action_names[] = {"none", "train", "send-update", "close", "next-attempt"};
+static_assert(sizeof s_action_names / sizeof s_action_names[0] == ROUND_ACT_COUNT,
+              "one name per round action");
+
+const char *round_action_name(int kind)
+{
+    return kind > 0 && kind < ROUND_ACT_COUNT ? s_action_names[kind] : "?";
+}
+
+static round_action_t *s_emit(round_actions_t *out, const round_t *self,
+                              round_action_kind_t kind)
+{
+    assert(out->n < ROUND_MAX_ACTIONS);
+    round_action_t *a = &out->act[out->n++];
+    memset(a, 0, sizeof *a);
+    a->kind = kind;
+    a->round = self->round;
+    a->attempt = self->attempt;
+    return a;
+}
+
+static void s_free_got(round_t *self)
+{
+    for (int i = 0; i < self->n_got; i++) {
+        free(self->got[i].w);
+        self->got[i].w = NULL;
+    }
+    self->n_got = 0;
+}
+
+void round_init(round_t *self, const uint8_t me[ROUND_KEY_BYTES], int has_data)
+{
+    memset(self, 0, sizeof *self);
+    memcpy(self->me, me, ROUND_KEY_BYTES);
+    self->has_data = has_data;
+    self->members = keyring_new();
+    self->replay = replay_new();
+}
+
+const identity_pub_t *round_member(const round_t *self, const uint8_t key[ROUND_KEY_BYTES])
+{
+    return self->members ? keyring_find(self->members, key) : NULL;
+}
+
+void round_free(round_t *self)
+{
+    s_free_got(self);
+    for (int i = 0; i < self->n_early; i++) {
+        free(self->early[i]);
+        self->early[i] = NULL;
+    }
+    self->n_early = 0;
+    keyring_destroy(&self->members);
+    replay_destroy(&self->replay);
+}
+
+int round_keep_early(round_t *self, uint64_t msg_round, uint8_t *buf, size_t n)
+{
+    if (msg_round != self->round + 1 || self->n_early == ROUND_MAX_EARLY) {
+        return 0;
+    }
+    self->early[self->n_early] = buf;
+    self->early_n[self->n_early++] = n;
+    return 1;
+}
+
+int round_take_early(round_t *self, uint8_t **bufs, size_t *ns)
+{
+    int k = self->n_early;
+    for (int i = 0; i < k; i++) {
+        bufs[i] = self->early[i];
+        ns[i] = self->early_n[i];
+        self->early[i] = NULL;
+    }
+    self->n_early = 0;
+    return k;
+}
+
+void round_begin(round_t *self, const ledger_state_t *st, int64_t now)
+{
+    s_free_got(self);
+    self->round = st->height;
+    self->attempt = 0;
+    self->start_ms = now;
+    self->timeout_ms = st->genesis.round_timeout_ms;
+    self->extra_ms = st->genesis.attempt_extra_ms;
+    self->quorum = st->genesis.quorum;
+    self->trained = 0;
+    self->update = NULL;
+    self->n = 0;
+    self->sent_attempt = 0;
+    memcpy(self->base_hash, st->model_hash, ROUND_KEY_BYTES);
+    replay_prune(self->replay, self->round);
+    keyring_destroy(&self->members);
+    self->members = keyring_new();
+    for (int i = 0; i < st->n_members; i++) {
+        if (st->members[i].active) {
+            keyring_add(self->members, &st->members[i].id);
+        }
+    }
+    uint8_t active[LEDGER_MAX_MEMBERS][ROUND_KEY_BYTES];
+    size_t n = ledger_state_active(st, active);
+    self->n_expected = n;
+    self->active = 0;
+    if (n > 0) {
+        size_t order[LEDGER_MAX_MEMBERS];
+        election_order(st->head_hash, st->height, active[0], n, order);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(self->candidates[i], active[order[i]], ROUND_KEY_BYTES);
+            self->active |= memcmp(active[i], self->me, ROUND_KEY_BYTES) == 0;
+        }
+    }
+}
+
+const uint8_t *round_aggregator(const round_t *self, uint32_t attempt)
+{
+    return self->n_expected ? self->candidates[attempt % self->n_expected] : NULL;
+}
+
+int64_t round_deadline(const round_t *self, uint32_t attempt)
+{
+    int64_t t = self->start_ms;
+    for (uint32_t a = 0; a <= attempt; a++) {
+        t += (int64_t)self->timeout_ms + (int64_t)a * self->extra_ms;
+    }
+    return t;
+}
+
+static int s_counted(const round_t *self, const uint8_t key[ROUND_KEY_BYTES])
+{
+    for (int i = 0; i < self->n_got; i++) {
+        if (memcmp(self->got[i].key, key, ROUND_KEY_BYTES) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_actions_t *out)
+{
+    (void)now;
+    out->n = 0;
+    switch (e->kind) {
+    case ROUND_EV_MODEL: self->have_model = e->flag != 0; return 0;
+    case ROUND_EV_LEAVING: self->leaving = 1; return 0;
+    case ROUND_EV_OUTBOX: self->outbox = e->count; return 0;
+    case ROUND_EV_TRAINED:
+        self->training = 0;
+        if (e->flag && e->round == self->round && self->have_model) {
+            self->trained = 1;
+            self->update = e->update;
+            self->n = e->n;
+            self->samples = e->samples;
+        }
+        return 0;
+    case ROUND_EV_UPDATE:
+        if (e->round != self->round) {
+            return FS_ESTALE;
+        }
+        // the replay check: one update per sender and round, across attempts
+        if (replay_seen(self->replay, e->key, e->round)) {
+            return FS_EREPLAY;
+        }
+        replay_mark(self->replay, e->key, e->round);
+        if (memcmp(e->base, self->base_hash, ROUND_KEY_BYTES) != 0) {
+            return FS_ESTALE; // trained from another global model
+        }
+        if (s_counted(self, e->key)) {
+            return FS_EREPLAY;
+        }
+        if (self->n_got == LEDGER_MAX_MEMBERS) {
+            return FS_ETOOBIG;
+        }
+        round_contrib_t *c = &self->got[self->n_got++];
+        memcpy(c->key, e->key, ROUND_KEY_BYTES);
+        memcpy(c->digest, e->digest, ROUND_KEY_BYTES);
+        c->samples = e->samples;
+        c->w = e->w;
+        return 0;
+    default: return FS_EINVAL;
+    }
+}
+
+// Our own update, when we aggregate this attempt: counted here, with the
+// hash of the update in place of an envelope digest (docs/ledger.md §6).
+static int s_count_own(round_t *self)
+{
+    if (s_counted(self, self->me) || self->n_got == LEDGER_MAX_MEMBERS) {
+        return 0;
+    }
+    round_contrib_t *c = &self->got[self->n_got++];
+    memcpy(c->key, self->me, ROUND_KEY_BYTES);
+    c->samples = self->samples;
+    c->w = xmalloc(self->n * sizeof(float));
+    memcpy(c->w, self->update, self->n * sizeof(float));
+    hash_model(c->w, self->n, c->digest);
+    return 1;
+}
+
+void round_tick(round_t *self, int64_t now, round_actions_t *out)
+{
+    out->n = 0;
+    if (!self->have_model || self->n_expected == 0) {
+        return; // nothing moves until the head's model is here
+    }
+    // Training waits (at most ROUND_TRAIN_HOLD_MS) for this node's sends:
+    // after a close the block goes out first, which every member waits for.
+    int sends_done = self->outbox == 0 || now - self->start_ms > ROUND_TRAIN_HOLD_MS;
+    if (self->active && !self->leaving && self->has_data && !self->trained &&
+        !self->training && sends_done) {
+        self->training = 1;
+        s_emit(out, self, ROUND_ACT_TRAIN);
+    }
+    const uint8_t *agg = round_aggregator(self, self->attempt);
+    if (self->trained && self->active && !self->leaving &&
+        self->sent_attempt != self->attempt + 1) {
+        self->sent_attempt = self->attempt + 1;
+        int own = memcmp(agg, self->me, ROUND_KEY_BYTES) == 0;
+        if (!own || s_count_own(self)) {
+            memcpy(s_emit(out, self, ROUND_ACT_SEND_UPDATE)->peer, agg, ROUND_KEY_BYTES);
+        }
+    }
+    int64_t deadline = round_deadline(self, self->attempt);
+    if (self->active && memcmp(agg, self->me, ROUND_KEY_BYTES) == 0) {
+        int64_t close_at = deadline - (int64_t)self->timeout_ms / 5;
+        int reason = 0;
+        if ((size_t)self->n_got == self->n_expected) {
+            reason = CLOSE_ALL_ARRIVED;
+        } else if (now >= close_at && self->n_got >= self->quorum && self->n_got > 0) {
+            reason = CLOSE_DEADLINE;
+        }
+        if (reason) {
+            round_action_t *a = s_emit(out, self, ROUND_ACT_CLOSE);
+            memcpy(a->peer, self->me, ROUND_KEY_BYTES);
+            a->close_reason = (uint8_t)reason;
+            return;
+        }
+    }
+    if (now >= deadline) {
+        self->attempt++;
+        round_action_t *a = s_emit(out, self, ROUND_ACT_NEXT_ATTEMPT);
+        memcpy(a->prev, agg, ROUND_KEY_BYTES);
+        memcpy(a->peer, round_aggregator(self, self->attempt), ROUND_KEY_BYTES);
+    }
+}

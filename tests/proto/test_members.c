@@ -1,0 +1,155 @@
+/* test_members.c - membership as a pure state machine
+ * (node/proto/members.h): a joiner's requests, a leaver's notice and its
+ * end, pending requests dropped once recorded, and the block's changes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crypto/envelope.h"
+#include "crypto/sigmsg.h"
+#include "ledger/assemble.h"
+#include "node/base/bytes.h"
+#include "node/base/err.h"
+#include "node/proto/members.h"
+#include "tests/support/fedfx.h"
+
+static const uint8_t *s_key(const fedfx_t *fx, int i)
+{
+    return identity_public(fx->ids[i])->sign_pk;
+}
+
+static void test_members_join(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 1, NOISE_NONE); // identity 3 is on the allow-list
+    members_t joiner, agg;
+    members_init(&joiner, s_key(fx, 3), 1);
+    members_init(&agg, s_key(fx, 0), 1);
+    members_actions_t out;
+    // Behind a peer (or hearing none): no request yet.
+    members_tick(&joiner, fx->state, fx->state->fed_id, fx->ids[3], 0, 1000, &out);
+    assert_int_equal(out.n, 0);
+    // Caught up, but the last try was under 3 s ago.
+    members_tick(&joiner, fx->state, fx->state->fed_id, fx->ids[3], 1, 2000, &out);
+    assert_int_equal(out.n, 0);
+    members_tick(&joiner, fx->state, fx->state->fed_id, fx->ids[3], 1, 4001, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, MEMBERS_ACT_SEND_JOIN);
+    assert_int_equal(out.act[0].height, 1);
+    // The request is signed by the joiner: the aggregator keeps it ...
+    sigmsg_t m;
+    assert_int_equal(sigmsg_decode(out.act[0].bytes, out.act[0].n, BLOCK_REQUEST_MAX, &m, NULL),
+                     0);
+    assert_int_equal(sigmsg_verify(&m, NULL), 0);
+    assert_int_equal(m.type, SIGMSG_JOIN);
+    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, m.signer,
+                                        out.act[0].bytes, out.act[0].n), 1);
+    // ... a member's join request is not for now
+    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, s_key(fx, 1),
+                                        out.act[0].bytes, out.act[0].n), 0);
+    // ... and writes it into its block, which the ledger accepts.
+    uint8_t counted[3][32];
+    for (int i = 0; i < 3; i++) {
+        memcpy(counted[i], s_key(fx, i), 32);
+    }
+    members_changes_t mc;
+    members_changes(&agg, fx->state, (const uint8_t(*)[32])counted, 3, &mc);
+    assert_int_equal(mc.n_join, 1);
+    assert_int_equal(mc.n_leave, 0);
+    block_t *b = malloc(sizeof *b);
+    assemble_contrib_t c[3];
+    for (int i = 0; i < 3; i++) {
+        memcpy(c[i].key, counted[i], 32);
+        memset(c[i].envelope, i + 1, 32);
+        c[i].samples = 100;
+    }
+    uint8_t mh[32] = {1};
+    assert_int_equal(assemble_block(fx->state, 0, fx->state->head_time_ms + 1, c, 3, mc.join_reqs,
+                                    mc.join_lens, mc.n_join, NULL, NULL, NULL, 0, mh, b, NULL),
+                     0);
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fedfx_sign(fx, b, NULL, &w);
+    fs_err_t err = {0};
+    assert_int_equal(fedfx_push(fx, w.data, w.len, &err), 0);
+    bytes_writer_reset(&w);
+    free(b);
+    // Recorded: the pending request goes, and the joiner asks no more.
+    members_on_block(&agg, fx->state);
+    assert_int_equal(agg.n_joins, 0);
+    members_tick(&joiner, fx->state, fx->state->fed_id, fx->ids[3], 1, 9000, &out);
+    assert_int_equal(out.n, 0);
+    members_free(&joiner);
+    members_free(&agg);
+    fedfx_destroy(&fx);
+}
+
+static void test_members_leave_and_inactive(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE); // inactive_after 2
+    members_t m;
+    members_init(&m, s_key(fx, 2), 1);
+    members_actions_t out;
+    members_leave(&m, fx->state, fx->state->fed_id, fx->ids[2], 100, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, MEMBERS_ACT_SEND_LEAVE);
+    assert_true(m.leaving);
+    // Again every 3 s until a block records it.
+    members_tick(&m, fx->state, fx->state->fed_id, fx->ids[2], 1, 3000, &out);
+    assert_int_equal(out.n, 0);
+    members_tick(&m, fx->state, fx->state->fed_id, fx->ids[2], 1, 3101, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, MEMBERS_ACT_SEND_LEAVE);
+    // Its own pending leave goes into the block it would make.
+    uint8_t counted[1][32];
+    memcpy(counted[0], s_key(fx, 0), 32);
+    members_changes_t mc;
+    members_changes(&m, fx->state, (const uint8_t(*)[32])counted, 1, &mc);
+    assert_int_equal(mc.n_leave, 1);
+    assert_memory_equal(mc.leave_keys[0], s_key(fx, 2), 32);
+    assert_non_null(mc.leave_reqs[0]);
+    // Member 1 missed a round already (mask: only 0 and 2 contribute);
+    // missing this one too makes it inactive (inactive_after 2).
+    fedfx_round(fx, 1u << 0 | 1u << 2);
+    members_changes(&m, fx->state, (const uint8_t(*)[32])counted, 1, &mc);
+    assert_int_equal(mc.n_leave, 2);
+    assert_null(mc.leave_reqs[1]);
+    assert_memory_equal(mc.leave_keys[1], s_key(fx, 1), 32);
+    // A request table holds MEMBERS_MAX_PENDING; more are refused.
+    members_t agg;
+    members_init(&agg, s_key(fx, 0), 1);
+    uint8_t k[32] = {0}, req[8] = {0};
+    for (int i = 0; i < MEMBERS_MAX_PENDING; i++) {
+        k[0] = (uint8_t)(i + 1);
+        assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, k, req, 8), 1);
+    }
+    k[0] = 0xff;
+    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, k, req, 8), FS_ETOOBIG);
+    members_free(&agg);
+    // Not a member at all: leaving is immediate.
+    members_t stranger;
+    uint8_t none[32] = {9};
+    members_init(&stranger, none, 1);
+    members_leave(&stranger, fx->state, fx->state->fed_id, fx->ids[0], 0, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, MEMBERS_ACT_LEFT);
+    assert_true(stranger.left);
+    members_free(&stranger);
+    members_free(&m);
+    fedfx_destroy(&fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_members_join),
+        cmocka_unit_test(test_members_leave_and_inactive),
+    };
+    return cmocka_run_group_tests_name("proto_members", tests, NULL, NULL);
+}
