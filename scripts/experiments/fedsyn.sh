@@ -27,7 +27,8 @@
 #                docs/results.md; the paper's rows keep plain FedAvg)
 #   cgan-fed-short  the same iterations in rounds three times as many and
 #                three times as short (the demo's shape)
-#   fashion-cgan-central, fashion-cgan-fed   the same on Fashion-MNIST
+#   fashion-cgan-central, fashion-cgan-fed, fashion-cgan-fed-short   the
+#                same on Fashion-MNIST
 #                (needs evaluators/fashion.fsm)
 #
 # Each row is scored with `fedsyn eval`: FID against the real test set, FID
@@ -259,6 +260,8 @@ if [[ " $groups " == *" fashion "* ]]; then
     train_alone fashion-cgan-central "" "cgan:$width"
     federate fashion-cgan-fed paper 1e-5 0 "$rounds" "$iters" "cgan:$width" "$cgan_server_lr" \
         || true
+    federate fashion-cgan-fed-short paper 1e-5 0 "$(( rounds * 3 ))" "$(( iters / 3 ))" \
+        "cgan:$width" "$cgan_server_lr" || true
 fi
 python3 scripts/experiments/summarize.py "$out"
 log "done in $(( (SECONDS - t_start) / 60 )) min: $out/table.md$([[ -f $out/fid-vs-scale.png ]] && echo ", $out/fid-vs-scale.png")"
