@@ -139,7 +139,8 @@ static int s_members(const char *split, const dataset_t *data, dataset_t **membe
 {
     char buf[256];
     if (strlen(split) >= sizeof buf) {
-        return fs_err_set(err, FS_EINVAL, "--split is longer than %zu characters", sizeof buf - 1);
+        return fs_err_set(err, FS_EINVAL, "--split is longer than %zu characters",
+                          sizeof buf - 1);
     }
     snprintf(buf, sizeof buf, "%s", split);
     *k = 0;
@@ -148,7 +149,7 @@ static int s_members(const char *split, const dataset_t *data, dataset_t **membe
         uint8_t keep[10];
         if (*k == FEDSIM_MAX_MEMBERS) {
             return fs_err_set(err, FS_EINVAL, "--split names more than %d members",
-                           FEDSIM_MAX_MEMBERS);
+                              FEDSIM_MAX_MEMBERS);
         }
         if (dataset_parse_labels(part, keep, err)) {
             return err->code;
@@ -156,8 +157,8 @@ static int s_members(const char *split, const dataset_t *data, dataset_t **membe
         members[*k] = dataset_filter_labels(data, keep);
         if (members[*k]->n == 0) {
             dataset_destroy(&members[*k]);
-            return fs_err_set(err, FS_EINVAL, "--split member %d ('%s') holds no image", *k + 1,
-                           part);
+            return fs_err_set(err, FS_EINVAL, "--split member %d ('%s') holds no image",
+                              *k + 1, part);
         }
         (*k)++;
     }
