@@ -69,7 +69,10 @@ int fedavg_aggregate(float *out, const float *const *w, const uint64_t *samples,
                      size_t n, const float *prev, double eta, int mechanism,
                      double agg_scale, fs_err_t *err)
 {
-    if (eta != 1 && (!prev || !(eta > 0))) {
+    if (!(eta > 0)) {
+        return fs_err_set(err, FS_EINVAL, "server step %g: expected a step above 0", eta);
+    }
+    if (eta != 1 && !prev) {
         return fs_err_set(err, FS_EINVAL, "server step %g needs the round's global model", eta);
     }
     int rc = fedavg_weighted(out, w, samples, k, n, err);

@@ -72,6 +72,9 @@ static void test_fedavg_server_step(void **state)
     assert_int_equal(fedavg_aggregate(out, w, n, 3, 4, NULL, 2.0, NOISE_NONE, 0.0, &err),
                      FS_EINVAL);
     assert_non_null(strstr(err.msg, "global model"));
+    assert_int_equal(fedavg_aggregate(out, w, n, 3, 4, g, 0.0, NOISE_NONE, 0.0, &err),
+                     FS_EINVAL);
+    assert_non_null(strstr(err.msg, "above 0"));
 }
 
 // A vector longer than the average's block of 4,096 (two full blocks and a
