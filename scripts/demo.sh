@@ -7,8 +7,9 @@
 # generator, a projection discriminator, the generator's moving average for
 # sampling; docs/results.md) for DEMO_ROUNDS rounds of DEMO_ITERS local
 # iterations, the aggregator taking a server step of DEMO_SERVER_LR (2) on
-# the averaged update (the genesis' server_lr); each node prints one line per
-# round.  No member holds more
+# the averaged update (the genesis' server_lr; it suits rounds of about 50
+# iterations: for long rounds set DEMO_SERVER_LR=1, docs/results.md); each
+# node prints one line per round.  No member holds more
 # than four of the ten digits; the global generator draws all ten.
 # Then: the three ledgers are verified and compared byte for byte, the
 # global generator draws a grid (column c: label c), the audit table is
