@@ -35,8 +35,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_gan_step: '%s': %s\n", spec, err.code ? err.msg : "not a GAN");
             return 2;
         }
+        const int batch = atoi(argv[4]);
+        if (batch < 2) {
+            fprintf(stderr, "bench_gan_step: batch '%s': expected a whole number >= 2\n", argv[4]);
+            return 2;
+        }
         arch = wa.gan;
-        cfg = workload_gan_config(&wa, atoi(argv[4]), 1);
+        cfg = workload_gan_config(&wa, batch, 1);
     }
     gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
     dataset_t *d = dataset_new(1024, 1, 28, 28, 1);

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..41"
+echo "1..42"
 check "fedsyn --help" $RUN --help
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
@@ -58,6 +58,7 @@ check "evaluator trains on the fixture" $RUN evaluator train --data "$tmp/data" 
 check "eval --json reports FID, coverage and pseudo-label CAS" bash -c "$RUN eval --model '$tmp/gan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --pseudo-cas --cas-epochs 1 --json | grep -q '\"fid_test\".*\"classes_present\".*pseudo'"
 # fedsim: two label-split members in one process, scored every round
 check "fedsim trains a two-member federation and scores each round" $RUN fedsim --model cgan:8 --data "$tmp/data" --split 0-4/5-9 --rounds 2 --local-iters 3 --batch 16 --evaluator "$tmp/ev.fsm" --score-every 1 --score-samples 32 --out "$tmp/fsim" --quiet
+check "fedsim is reproducible from its seed, and --server-lr 2 changes the global model" bash -c "for x in a b; do $RUN fedsim --model cgan:8 --data '$tmp/data' --split 0-4/5-9 --rounds 2 --local-iters 3 --batch 16 --out '$tmp/fs-'\$x --quiet 2>/dev/null || exit 1; done; $RUN fedsim --model cgan:8 --data '$tmp/data' --split 0-4/5-9 --rounds 2 --local-iters 3 --batch 16 --server-lr 2 --out '$tmp/fs-c' --quiet 2>/dev/null && cmp -s '$tmp/fs-a/global.fsm' '$tmp/fs-b/global.fsm' && ! cmp -s '$tmp/fs-a/global.fsm' '$tmp/fs-c/global.fsm'"
 check "fedsim's quality.jsonl holds one line per round, its global model samples" bash -c "[ \$(wc -l < '$tmp/fsim/quality.jsonl') = 2 ] && grep -q '\"round\": 2' '$tmp/fsim/quality.jsonl' && $RUN sample --model '$tmp/fsim/global.fsm' --n 20 --grid '$tmp/fsim/g.png' && [ -s '$tmp/fsim/g.png' ]"
 # GenFL's CVAE through the same commands: labelled samples, CAS with true labels
 check "train a narrow CVAE on the fixture" $RUN train --model cvae:16 --data "$tmp/data" --batch 16 --iters 5 --epochs 2 --out "$tmp/cvae.fsm" --grid "$tmp/cgrid.png"
