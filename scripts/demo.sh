@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 out=runs/demo-$(date +%Y%m%d-%H%M%S)
 export OPENBLAS_NUM_THREADS=1   # three nodes share the cores
 ROUNDS=${DEMO_ROUNDS:-30} ITERS=${DEMO_ITERS:-50} MODEL=${DEMO_MODEL:-cgan:32}
-SERVER_LR=${DEMO_SERVER_LR:-2}
+SERVER_LR=${DEMO_SERVER_LR:-2} BATCH=${DEMO_BATCH:-64}
 evaluator=evaluators/mnist.fsm
 if [ ! -f "$evaluator" ]; then
     evaluator=$out/evaluator-1epoch.fsm
@@ -35,7 +35,7 @@ if [ ! -f "$evaluator" ]; then
 fi
 echo "demo: 3 nodes, label split 0,1,2 / 3,4,5,6 / 7,8,9, $MODEL, $ROUNDS rounds x $ITERS local iterations, server step $SERVER_LR"
 FEDSYN_LOG_EVERY=50 scripts/federation.sh run "$out" --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" \
-    --model "$MODEL" --rounds "$ROUNDS" --local-iters "$ITERS" --batch 64 \
+    --model "$MODEL" --rounds "$ROUNDS" --local-iters "$ITERS" --batch "$BATCH" \
     --noise paper --scale 1e-5 --timeout-ms 120000 --port "${DEMO_PORT:-7300}" \
     --server-lr "$SERVER_LR" \
     --score-every "${DEMO_SCORE_EVERY:-3}" --score-samples 1000 --score-on alice \

@@ -36,7 +36,8 @@
 
 typedef struct {
     const char *model, *dataset, *data_dir, *split, *out, *evaluator;
-    long rounds, iters, batch, seed, threads, score_every, score_samples, d_width;
+    long rounds, iters, batch, seed, threads, score_every, score_samples, d_width, reuse_fakes;
+    int upsample; // --g-up nearest (1), transposed (0), -1: the model's
     double lr, lr_d, ema, aux, server_lr, server_momentum;
     int quiet;
 } fedsim_opts_t;
@@ -63,7 +64,8 @@ static void s_help(void)
            "  --batch B             local batch (default 64)\n"
            "  --seed S              model and member seeds (default 1)\n"
            "  --threads T           OpenBLAS threads (default 1)\n"
-           "  --lr, --lr-d, --ema, --aux, --d-width   the recipe, as in fedsyn train\n"
+           "  --lr, --lr-d, --ema, --aux, --d-width, --reuse-fakes, --g-up\n"
+           "                        the recipe, as in fedsyn train\n"
            "  --server-lr ETA       server step on the averaged update (default 1)\n"
            "  --server-momentum B   server momentum (default 0: plain FedAvg)\n"
            "  --evaluator PATH      score the global model with this evaluator\n"
@@ -79,7 +81,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .split = "0,1,2/3,4,5,6/7,8,9", .rounds = 30, .iters = 50,
                          .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
                          .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
-                         .server_lr = 1, .server_momentum = 0};
+                         .server_lr = 1, .server_momentum = 0, .reuse_fakes = -1,
+                         .upsample = -1};
     static const struct option opts[] = {
         {"out", 1, 0, 'o'},        {"model", 1, 0, 'm'},         {"dataset", 1, 0, 'D'},
         {"data", 1, 0, 'd'},       {"split", 1, 0, 'S'},         {"rounds", 1, 0, 'r'},
@@ -88,7 +91,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"ema", 1, 0, 'E'},        {"aux", 1, 0, 'A'},           {"d-width", 1, 0, 'V'},
         {"server-lr", 1, 0, 'e'},  {"server-momentum", 1, 0, 'M'},
         {"evaluator", 1, 0, 'v'},  {"score-every", 1, 0, 'k'},   {"score-samples", 1, 0, 'n'},
-        {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+        {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},          {"reuse-fakes", 1, 0, 'F'},
+        {"g-up", 1, 0, 'U'},       {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -115,6 +119,13 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'v': o->evaluator = optarg; break;
         case 'k': bad = cli_int(CMD, "score-every", optarg, 1, 1000000, &o->score_every); break;
         case 'n': bad = cli_int(CMD, "score-samples", optarg, 2, 1000000, &o->score_samples);
+            break;
+        case 'F': bad = cli_int(CMD, "reuse-fakes", optarg, 0, 1, &o->reuse_fakes); break;
+        case 'U':
+            if (strcmp(optarg, "nearest") != 0 && strcmp(optarg, "transposed") != 0) {
+                return cli_usage(CMD, "--g-up '%s': expected nearest or transposed", optarg);
+            }
+            o->upsample = strcmp(optarg, "nearest") == 0;
             break;
         case 'q': o->quiet = 1; break;
         case 'h': s_help(); return 1;
@@ -174,8 +185,16 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
         return err->code;
     }
     if (arch->kind != WORKLOAD_DCGAN && (o->lr > 0 || o->lr_d > 0 || o->ema >= 0 ||
-                                         o->aux >= 0 || o->d_width > 0)) {
-        return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --aux and --d-width are for GANs");
+                                         o->aux >= 0 || o->d_width > 0 ||
+                                         o->reuse_fakes >= 0 || o->upsample >= 0)) {
+        return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --aux, --d-width, "
+                          "--reuse-fakes and --g-up are for GANs");
+    }
+    if (o->reuse_fakes >= 0) {
+        arch->gan_reuse_fakes = (int)o->reuse_fakes;
+    }
+    if (o->upsample >= 0) {
+        arch->gan.g_upsample = o->upsample;
     }
     if (o->lr > 0) {
         arch->gan_lr = (float)o->lr;

@@ -30,8 +30,9 @@ static void s_help(void)
            "                        cgan:W (cdcgan with fedsyn's recipe, the choice\n"
            "                        for labelled data: pixel norm in G, D of 2W\n"
            "                        channels with an auxiliary classifier, --aux 1, at\n"
-           "                        --lr-d 1e-4, and samples from G's moving average,\n"
-           "                        --ema 0.999), or\n"
+           "                        --lr-d 1e-4, G's step on D's fakes, --reuse-fakes\n"
+           "                        1, and samples from G's moving average, --ema\n"
+           "                        0.999), or\n"
            "                        cvae:H (hidden width H, default 400: 'cvae' alone)\n"
            "  --dataset NAME        mnist (default) or fashion\n"
            "  --data DIR            directory with the IDX files (default data/NAME)\n"
@@ -60,13 +61,20 @@ static void s_help(void)
            "  --grid PATH           write a 10x10 sample grid PNG at the end (CVAE and\n"
            "                        cdcgan: row r shows label r)\n"
            "  --threads T           OpenBLAS threads (default: OpenBLAS's)\n"
-           "  --lr LR               Adam's learning rate (default 2e-4; G's with --lr-d)\n"
+           );
+    printf("  --lr LR               Adam's learning rate (default 2e-4; G's with --lr-d)\n"
            "  --lr-d LR             the discriminator's learning rate (default: --lr;\n"
            "                        cgan 1e-4)\n"
            "  --ema D               keep G's moving average with decay D for sampling\n"
            "                        (0 < D < 1; 0: none; default 0.999 for cgan, else 0)\n"
            "  --d-dropout R         the discriminator's dropout rate (default 0.4)\n"
            "  --g-norm pixel|none   pixel norm in G (default: pixel for cgan, else none)\n"
+           "  --reuse-fakes 0|1     1: G's step scores D's fakes again (one pass of G\n"
+           "                        per iteration; G's step sees B/2 fakes; cgan's\n"
+           "                        default); 0: G draws a fresh batch of B (the paper's)\n"
+           "  --g-up nearest|transposed  how G doubles its size: a nearest-neighbour\n"
+           "                        upsample then a 3x3 convolution, or a stride-2\n"
+           "                        transposed convolution (the paper's; the default)\n"
            "  --d-width V           the discriminator's channels (default: the model's)\n"
            "  --aux A               conditional GANs: weight of an auxiliary classifier\n"
            "                        loss on D's label rows (AC-GAN; default: the model's)\n"
@@ -86,11 +94,12 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         {"model", 1, 0, 'm'},   {"help", 0, 0, 'h'},   {"to-epoch", 1, 0, 'T'},
         {"init", 1, 0, 'I'},    {"lr", 1, 0, 'L'},     {"lr-d", 1, 0, 'R'},
         {"ema", 1, 0, 'E'},     {"d-dropout", 1, 0, 'P'}, {"g-norm", 1, 0, 'N'},
-        {"d-width", 1, 0, 'V'}, {"aux", 1, 0, 'A'},
+        {"d-width", 1, 0, 'V'}, {"aux", 1, 0, 'A'},    {"g-up", 1, 0, 'U'},
+        {"reuse-fakes", 1, 0, 'F'},
         {0, 0, 0, 0}};
     *o = (train_opts_t){.dataset = "mnist", .out = NULL, .epochs = 1, .width = 128, .batch = 0,
                         .seed = 1, .lr = -1, .lr_d = -1, .ema = -1, .d_dropout = -1, .aux = -1,
-                        .pixel_norm = -1};
+                        .pixel_norm = -1, .upsample = -1, .reuse_fakes = -1};
     optind = 1;
     opterr = 0;
     int c, epochs_given = 0;
@@ -129,6 +138,13 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
                 return cli_usage(CMD, "--g-norm '%s': expected pixel or none", optarg);
             }
             o->pixel_norm = strcmp(optarg, "pixel") == 0;
+            break;
+        case 'F': bad = cli_int(CMD, "reuse-fakes", optarg, 0, 1, &o->reuse_fakes); break;
+        case 'U':
+            if (strcmp(optarg, "nearest") != 0 && strcmp(optarg, "transposed") != 0) {
+                return cli_usage(CMD, "--g-up '%s': expected nearest or transposed", optarg);
+            }
+            o->upsample = strcmp(optarg, "nearest") == 0;
             break;
         case 'h': s_help(); return 1;
         default:
@@ -302,6 +318,9 @@ int cmd_train(int argc, char **argv)
     if (o.pixel_norm >= 0) {
         arch.g_pixel_norm = o.pixel_norm;
     }
+    if (o.upsample >= 0) {
+        arch.g_upsample = o.upsample;
+    }
     if (o.d_dropout >= 0) {
         arch.d_dropout = (float)o.d_dropout;
     }
@@ -320,6 +339,9 @@ int cmd_train(int argc, char **argv)
     }
     if (o.aux >= 0) {
         cfg.aux = (float)o.aux;
+    }
+    if (o.reuse_fakes >= 0) {
+        cfg.reuse_fakes = (int)o.reuse_fakes;
     }
     gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
     checkpoint_resume_t at = {0, 0, false, false};
@@ -341,7 +363,9 @@ int cmd_train(int argc, char **argv)
     }
     const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
     char banner[384], recipe[160] = "";
-    snprintf(recipe, sizeof recipe, "%s%s%s", arch.g_pixel_norm ? ", pixel norm in G" : "",
+    snprintf(recipe, sizeof recipe, "%s%s%s%s%s", arch.g_pixel_norm ? ", pixel norm in G" : "",
+             arch.g_upsample ? ", G upsamples by nearest neighbour" : "",
+             cfg.reuse_fakes ? ", G's step on D's fakes" : "",
              cfg.aux > 0 && arch.classes ? ", auxiliary classifier in D" : "",
              cfg.ema > 0 ? ", samples from G's moving average" : "");
     snprintf(banner, sizeof banner,

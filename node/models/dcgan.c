@@ -10,7 +10,7 @@
 dcgan_config_t dcgan_config_paper(void)
 {
     return (dcgan_config_t){DCGAN_LATENT, DCGAN_G_WIDTH, DCGAN_D_WIDTH, 1, 28, 28, 0,
-                            DCGAN_D_DROPOUT, 0};
+                            DCGAN_D_DROPOUT, 0, 0};
 }
 
 dcgan_config_t dcgan_config_width(int w)
@@ -102,15 +102,20 @@ model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t 
     if (cfg->g_pixel_norm) {
         model_pixel_norm(m);
     }
-    model_conv2d_t(m, w, 4, 2, PAD_SAME);
-    model_leaky_relu(m, LEAKY_SLOPE);
-    if (cfg->g_pixel_norm) {
-        model_pixel_norm(m);
-    }
-    model_conv2d_t(m, w, 4, 2, PAD_SAME);
-    model_leaky_relu(m, LEAKY_SLOPE);
-    if (cfg->g_pixel_norm) {
-        model_pixel_norm(m);
+    for (int up = 0; up < 2; up++) { // 7x7 -> 14x14 -> 28x28 for MNIST
+        if (cfg->g_upsample) {
+            model_upsample(m);
+            // the full-size stage at half the channels: at 28 x 28 a 3x3
+            // convolution of W channels costs 2.25 times the transposed
+            // one's multiply-adds (docs/results.md)
+            model_conv2d(m, up == 1 ? (w + 1) / 2 : w, 3, 1, PAD_SAME);
+        } else {
+            model_conv2d_t(m, w, 4, 2, PAD_SAME);
+        }
+        model_leaky_relu(m, LEAKY_SLOPE);
+        if (cfg->g_pixel_norm) {
+            model_pixel_norm(m);
+        }
     }
     model_conv2d(m, cfg->img_c, 7, 1, PAD_SAME);
     model_sigmoid(m);

@@ -24,6 +24,9 @@
  * their labels, which made G follow its labels within a few hundred
  * iterations (docs/results.md).
  * K = 0 is the paper's unconditional GAN.
+ * g_upsample 1 (beyond the paper) replaces G's two Conv2DTranspose layers
+ * by UpSampling2D(2, nearest) -> Conv2D(W, 3x3, same) and UpSampling2D(2,
+ * nearest) -> Conv2D(W/2, 3x3, same).
  * The discriminator outputs a logit: its sigmoid is folded into the loss
  * (BCE from logits) and applied by dcgan_d_probability where a probability
  * is wanted.  Images are C x H x W in [0, 1] with H, W divisible by 4.
@@ -50,6 +53,10 @@ typedef struct {
     float d_dropout;     // the discriminator's dropout rate (0.4); changes no weight
     int g_pixel_norm;    // 1: pixel norm after each of G's hidden layers (beyond
                          // the paper; no weights, so the sizes stay the same)
+    int g_upsample;      // 0: G doubles its size with Conv2DTranspose(W, 4x4, s2)
+                         // (the paper); 1: with a nearest-neighbour 2x upsample
+                         // then Conv2D(3x3, same), W channels then W/2 (Odena
+                         // et al. 2016: no checkerboard)
 } dcgan_config_t;
 
 #define DCGAN_D_DROPOUT 0.4f

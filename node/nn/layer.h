@@ -36,6 +36,7 @@ typedef enum {
     LAYER_SIGMOID,
     LAYER_RESHAPE,
     LAYER_PIXEL_NORM,
+    LAYER_UPSAMPLE,
     LAYER_KIND_COUNT
 } layer_kind_t;
 
@@ -100,6 +101,7 @@ void dropout_init(layer_t *l, int c, int h, int w, layout_t layout, float rate);
 void sigmoid_init(layer_t *l, int c, int h, int w, layout_t layout);
 void reshape_init(layer_t *l, int c, int h, int w, layout_t from, layout_t to);
 void pixel_norm_init(layer_t *l, int c, int h, int w, layout_t layout);
+void upsample_init(layer_t *l, int c, int h, int w, layout_t layout);
 
 // Floats of scratch a convolution needs per image of a chunk, and once per
 // call before the chunk's share (conv2d_transpose keeps its repacked

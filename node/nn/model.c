@@ -143,6 +143,14 @@ void model_pixel_norm(model_t *m)
     s_took(m, l);
 }
 
+void model_upsample(model_t *m)
+{
+    assert(m->layout == LAYOUT_CHANNEL_MAJOR);
+    layer_t *l = s_push(m);
+    upsample_init(l, m->c, m->h, m->w, m->layout);
+    s_took(m, l);
+}
+
 void model_sigmoid(model_t *m)
 {
     layer_t *l = s_push(m);

@@ -43,6 +43,9 @@ void model_sigmoid(model_t *m);
 // Divides each pixel's features by their root mean square over the
 // channels (pixel_norm.c); channel-major shapes only.
 void model_pixel_norm(model_t *m);
+// Doubles height and width, each pixel repeated as a 2x2 block (nearest
+// neighbour, upsample.c); channel-major shapes only.
+void model_upsample(model_t *m);
 // Reinterprets the per-sample features as c x h x w (same count) and moves
 // the batch to `layout`.  Dense layers need batch-first, convolutions
 // channel-major; the model's output must end batch-first.

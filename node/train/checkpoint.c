@@ -97,12 +97,15 @@ static int s_save_gan(const char *path, gan_trainer_t *t, int epoch, int iter,
                       const char *dataset, fs_err_t *err)
 {
     const dcgan_config_t *a = gan_trainer_arch(t);
-    char meta[256], cond[48] = "", ema[48] = "";
+    char meta[256], cond[64] = "", ema[48] = "";
     if (a->classes) { // absent for the paper's GAN: its files stay as they were
         snprintf(cond, sizeof cond, " classes=%d", a->classes);
     }
     if (a->g_pixel_norm) { // likewise
         snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_norm=pixel");
+    }
+    if (a->g_upsample) { // likewise
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_up=nearest");
     }
     if (gan_trainer_ema(t)) { // likewise absent without an average
         snprintf(ema, sizeof ema, " ema=%g ema_steps=%ld", (double)gan_trainer_ema_decay(t),
@@ -175,6 +178,11 @@ static int s_read_arch(const model_file_t *f, const char *path, dcgan_config_t *
         return fs_err_set(err, FS_ECORRUPT, "%s: meta 'g_norm=%s': this fedsyn knows only "
                           "'pixel'", path, v);
     }
+    a->g_upsample = model_file_meta(f, "meta", "g_up", v, sizeof v) == 0;
+    if (a->g_upsample && strcmp(v, "nearest") != 0) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: meta 'g_up=%s': this fedsyn knows only "
+                          "'nearest'", path, v);
+    }
     if (rc == 0 && model_file_meta(f, "meta", "classes", v, sizeof v) == 0) {
         rc = s_meta_int(f, path, "classes", &a->classes, err);
         if (rc == 0 && (a->classes < 2 || a->classes > DCGAN_MAX_CLASSES)) {
@@ -237,8 +245,9 @@ static void s_describe_arch(const dcgan_config_t *a, char *out, size_t n)
     if (a->classes) {
         snprintf(cond, sizeof cond, "conditioned on %d labels", a->classes);
     }
-    snprintf(out, n, "width %d/%d, latent %d, %s%s, images %dx%dx%d", a->g_width, a->d_width,
-             a->latent, cond, a->g_pixel_norm ? ", pixel norm in G" : "", a->img_c, a->img_h,
+    snprintf(out, n, "width %d/%d, latent %d, %s%s%s, images %dx%dx%d", a->g_width,
+             a->d_width, a->latent, cond, a->g_pixel_norm ? ", pixel norm in G" : "",
+             a->g_upsample ? ", G upsamples by nearest neighbour" : "", a->img_c, a->img_h,
              a->img_w);
 }
 
@@ -247,7 +256,8 @@ static void s_describe_arch(const dcgan_config_t *a, char *out, size_t n)
 static bool s_same_shape(const dcgan_config_t *a, const dcgan_config_t *b)
 {
     return a->latent == b->latent && a->g_width == b->g_width && a->d_width == b->d_width &&
-           a->g_pixel_norm == b->g_pixel_norm && a->img_c == b->img_c &&
+           a->g_pixel_norm == b->g_pixel_norm && a->g_upsample == b->g_upsample &&
+           a->img_c == b->img_c &&
            a->img_h == b->img_h && a->img_w == b->img_w;
 }
 
@@ -262,7 +272,7 @@ static int s_load_gan_weights(const model_file_t *f, const char *path, gan_train
         return rc;
     }
     if (!s_same_shape(&a, want) || a.classes != want->classes) {
-        char have_s[96], want_s[96];
+        char have_s[160], want_s[160];
         s_describe_arch(&a, have_s, sizeof have_s);
         s_describe_arch(want, want_s, sizeof want_s);
         return fs_err_set(err, FS_EINVAL,
@@ -287,7 +297,7 @@ int checkpoint_grow_conditional(const char *path, gan_trainer_t *t, fs_err_t *er
     const dcgan_config_t *want = gan_trainer_arch(t);
     int rc = s_read_arch(f, path, &a, err);
     if (rc == 0 && (a.classes || !want->classes || !s_same_shape(&a, want))) {
-        char have_s[96], want_s[96];
+        char have_s[160], want_s[160];
         s_describe_arch(&a, have_s, sizeof have_s);
         s_describe_arch(want, want_s, sizeof want_s);
         rc = fs_err_set(err, FS_EINVAL,

@@ -31,7 +31,7 @@ struct gan_trainer {
 
 gan_train_config_t gan_train_config_paper(void)
 {
-    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f};
+    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
@@ -197,11 +197,18 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     adam_step(t->adam_d, model_params(t->d), model_grads(t->d));
 
     // generator: through the discriminator, whose weights stay fixed
-    s_draw_inputs(t, batch, t->y);
-    fake = model_forward(t->g, t->z, batch, true);
-    double g_loss = s_d_forward(t, fake, t->ones, batch, batch);
+    int g_n = batch;
+    if (t->cfg.reuse_fakes) { // G's activations are still those of the fakes above
+        g_n = half;
+        memmove(t->y, t->y + half, (size_t)half);
+        fake = t->img + (size_t)half * img;
+    } else {
+        s_draw_inputs(t, batch, t->y);
+        fake = model_forward(t->g, t->z, batch, true);
+    }
+    double g_loss = s_d_forward(t, fake, t->ones, g_n, g_n);
     const float *dimg = model_backward_input(t->d); // D's weights stay fixed
-    memcpy(model_output_grad(t->g), dimg, sizeof(float) * (size_t)batch * img);
+    memcpy(model_output_grad(t->g), dimg, sizeof(float) * (size_t)g_n * img);
     model_zero_grads(t->g);
     model_backward(t->g, false);
     adam_step(t->adam_g, model_params(t->g), model_grads(t->g));

@@ -34,6 +34,10 @@ typedef struct {
                    // label rows, softmax cross-entropy of out[1..K] against
                    // the label: D learns it on real images, G on its fakes;
                    // 0: none (the projection alone)
+    int reuse_fakes; // 1: G's step scores the fakes of D's step again (one
+                     // forward pass of G per iteration, as PyTorch's DCGAN
+                     // example does; G's step then sees batch/2 fakes);
+                     // 0: G draws a fresh full batch (the paper's Keras code)
 } gan_train_config_t;
 
 typedef struct {

@@ -30,10 +30,12 @@ int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
         arch->gan.classes = conditional || recipe ? WORKLOAD_CLASSES : 0;
         if (recipe) {
             arch->gan.g_pixel_norm = 1;
+            arch->gan.g_upsample = 1;
             arch->gan.d_width = (int)w * WORKLOAD_CGAN_D_FACTOR;
             arch->gan_ema = WORKLOAD_CGAN_EMA;
             arch->gan_aux = WORKLOAD_CGAN_AUX;
             arch->gan_lr_d = WORKLOAD_CGAN_LR_D;
+            arch->gan_reuse_fakes = 1;
         }
         return 0;
     }
@@ -133,6 +135,9 @@ int workload_save(const char *path, const workload_arch_t *arch, const float *w,
         }
         if (a->g_pixel_norm) {
             snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_norm=pixel");
+        }
+        if (a->g_upsample) {
+            snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_up=nearest");
         }
         if (arch->gan_ema > 0) {
             snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " ema=%g",
@@ -376,6 +381,7 @@ gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, u
     cfg.lr_d = arch->gan_lr_d;
     cfg.ema = arch->gan_ema;
     cfg.aux = arch->gan_aux;
+    cfg.reuse_fakes = arch->gan_reuse_fakes;
     return cfg;
 }
 

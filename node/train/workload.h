@@ -35,6 +35,7 @@ typedef struct {
     // generator's average and the auxiliary classifier's weight; 0 means
     // the paper's (lr 2e-4 both, no average, no auxiliary classifier).
     float gan_lr, gan_lr_d, gan_ema, gan_aux;
+    int gan_reuse_fakes; // G's step scores D's fakes again (gan_train.h)
 } workload_arch_t;
 
 #define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST
@@ -51,11 +52,14 @@ typedef struct {
 //
 // cgan:W is fedsyn's recipe for labelled data (beyond the papers, chosen by
 // measurement, docs/results.md): cdcgan's layers with pixel norm in the
-// generator (dcgan.h) and a discriminator of 2W channels (the paper's has
+// generator, which upsamples by nearest neighbour rather than by transposed
+// convolutions (dcgan.h), and a discriminator of 2W channels (the paper's has
 // W/2), an auxiliary classifier on the discriminator's label rows
 // (gan_train.h) with the discriminator at half the generator's learning
-// rate, and an exponential moving average of the generator, which
-// is what its files hand to samplers.  The average
+// rate, the generator's step on the discriminator's fakes (one pass of G
+// per iteration: half the cost of an iteration for the same progress), and
+// an exponential moving average of the generator, which is what its files
+// hand to samplers.  The average
 // travels in the federation's vector as a third part, after the
 // discriminator: averaging members' averages is the average of the
 // averaged weights, because the moving average is linear.

@@ -278,6 +278,42 @@ static void test_pixel_norm(void **state)
     model_destroy(&m);
 }
 
+// Nearest-neighbour upsampling between two convolutions, against finite
+// differences (odd 3x5 planes, two samples); and its forward pass against
+// the definition: output pixel (y, x) of plane (c, i) is input pixel
+// (y / 2, x / 2) of the same plane.
+static void test_upsample(void **state)
+{
+    (void)state;
+    model_t *m = model_new("upsample", 2, 3, 5);
+    model_reshape(m, 2, 3, 5, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d(m, 3, 3, 1, PAD_SAME);
+    model_upsample(m);
+    model_conv2d(m, 2, 3, 2, PAD_SAME);
+    model_reshape(m, 2, 3, 5, LAYOUT_BATCH_FIRST);
+    model_finalize(m, 2, 7);
+    const layer_t *up = model_layer(m, 2);
+    assert_int_equal(up->out_c, 3);
+    assert_int_equal(up->out_h, 6);
+    assert_int_equal(up->out_w, 10);
+    s_check(m, 2, 0, "upsample");
+
+    float *x = s_random(2 * 30, 4, 0);
+    model_forward(m, x, 2, false);
+    const float *in = model_activation(m, 1); // [3 x 2*3*5], channel-major
+    const float *y = model_activation(m, 2);  // [3 x 2*6*10]
+    for (int plane = 0; plane < 3 * 2; plane++) {
+        for (int oy = 0; oy < 6; oy++) {
+            for (int ox = 0; ox < 10; ox++) {
+                assert_true(y[(plane * 6 + oy) * 10 + ox] ==
+                            in[(plane * 3 + oy / 2) * 5 + ox / 2]);
+            }
+        }
+    }
+    free(x);
+    model_destroy(&m);
+}
+
 // Naive 7-loop convolution: the definition, with Keras 'same' padding.
 static void s_naive_conv(const float *x, const float *w, const float *b, float *y, int n,
                          int cin, int h, int wd, int cout, int k, int s, int pt, int pl,
@@ -458,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_activation_grads),
         cmocka_unit_test(test_reshape_grad),
         cmocka_unit_test(test_pixel_norm),
+        cmocka_unit_test(test_upsample),
         cmocka_unit_test(test_conv2d_matches_naive),
         cmocka_unit_test(test_conv2d_t_matches_naive),
         cmocka_unit_test(test_conv_transpose_is_adjoint),

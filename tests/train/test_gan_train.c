@@ -576,7 +576,8 @@ static void test_conditional_gan_follows_labels(void **state)
     gan_trainer_destroy(&t);
 }
 
-// fedsyn's recipe (workload.h, cgan): pixel norm in G, a wider D with an
+// fedsyn's recipe (workload.h, cgan): pixel norm and nearest-neighbour
+// upsampling in G, G's step on D's fakes, a wider D with an
 // auxiliary classifier, samples from the generator's average; as many
 // steps as the paper's layers get above.
 static void test_cgan_recipe_follows_labels(void **state)
@@ -584,7 +585,8 @@ static void test_cgan_recipe_follows_labels(void **state)
     (void)state;
     workload_arch_t wa;
     assert_int_equal(workload_parse("cgan:16", &wa, NULL), 0);
-    assert_true(wa.gan.g_pixel_norm && wa.gan_ema > 0 && wa.gan_aux > 0);
+    assert_true(wa.gan.g_pixel_norm && wa.gan.g_upsample && wa.gan_ema > 0 && wa.gan_aux > 0 &&
+                wa.gan_reuse_fakes);
     gan_train_config_t cfg = workload_gan_config(&wa, 64, 7);
     gan_trainer_t *t = gan_trainer_new(&wa.gan, &cfg);
     assert_non_null(gan_trainer_ema(t));
@@ -708,10 +710,95 @@ static void test_generator_average(void **state)
     dataset_destroy(&data);
 }
 
+// reuse_fakes: the discriminator's step is the same as without it (the
+// same real images, latents and labels), and the generator's step then
+// scores those fakes again instead of drawing a fresh batch, so G moves
+// differently; the step still allocates nothing.
+static void test_reuse_fakes(void **state)
+{
+    (void)state;
+    dataset_t *data = fixture_shapes(64, 1);
+    dcgan_config_t arch = dcgan_config_width(8);
+    arch.classes = 10;
+    arch.g_pixel_norm = 1;
+    gan_train_config_t cfg = gan_train_config_paper();
+    cfg.batch = 16;
+    cfg.seed = 4;
+    gan_trainer_t *fresh = gan_trainer_new(&arch, &cfg);
+    cfg.reuse_fakes = 1;
+    gan_trainer_t *reuse = gan_trainer_new(&arch, &cfg);
+    assert_int_equal(gan_trainer_set_data(fresh, data, NULL), 0);
+    assert_int_equal(gan_trainer_set_data(reuse, data, NULL), 0);
+    gan_step_stats_t a, b;
+    gan_train_step(fresh, &a);
+    gan_train_step(reuse, &b);
+    model_t *df = gan_trainer_discriminator(fresh), *dr = gan_trainer_discriminator(reuse);
+    assert_memory_equal(model_params(df), model_params(dr), sizeof(float) * model_param_count(df));
+    assert_true(a.d_loss == b.d_loss);
+    model_t *gf = gan_trainer_generator(fresh), *gr = gan_trainer_generator(reuse);
+    assert_memory_not_equal(model_params(gf), model_params(gr),
+                            sizeof(float) * model_param_count(gf));
+    assert_true(isfinite(b.g_loss));
+    unsigned long before = mem_allocation_count();
+    for (int i = 0; i < 5; i++) {
+        gan_train_step(reuse, NULL);
+    }
+    assert_int_equal(mem_allocation_count(), before);
+    gan_trainer_destroy(&fresh);
+    gan_trainer_destroy(&reuse);
+    dataset_destroy(&data);
+}
+
+// A generator that upsamples by nearest neighbour then convolves (3x3)
+// instead of the paper's transposed convolutions (4x4): its size, its file
+// (which says so and loads back the same), and a trainer of the other kind
+// refuses that file, naming the difference.
+static void test_upsampling_generator(void **state)
+{
+    (void)state;
+    dcgan_config_t arch = dcgan_config_width(8);
+    arch.classes = 10;
+    arch.g_pixel_norm = 1;
+    arch.g_upsample = 1;
+    model_t *g = dcgan_generator_new(&arch, 2, 1);
+    // dense (110 -> 7*7*8), 3x3 convolutions 8 -> 8 and 8 -> 4, the 7x7 output
+    const size_t want = (110 + 1) * 392 + (9 * 8 * 8 + 8) + (9 * 8 * 4 + 4) + (49 * 4 + 1);
+    assert_int_equal(model_param_count(g), want);
+    model_destroy(&g);
+
+    dataset_t *data = fixture_shapes(64, 1);
+    gan_train_config_t cfg = gan_train_config_paper();
+    cfg.batch = 16;
+    gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
+    assert_int_equal(gan_trainer_set_data(t, data, NULL), 0);
+    gan_train_step(t, NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/up.fsm", fixture_tmpdir());
+    fs_err_t err = {0, ""};
+    assert_int_equal(checkpoint_save_gan(path, t, 1, "shapes", &err), 0);
+    dcgan_config_t back;
+    model_t *gl = NULL;
+    assert_int_equal(checkpoint_load_generator(path, 4, &back, &gl, &err), 0);
+    assert_true(back.g_upsample && back.g_pixel_norm);
+    model_t *orig = gan_trainer_generator(t);
+    assert_memory_equal(model_params(gl), model_params(orig),
+                        sizeof(float) * model_param_count(gl));
+    model_destroy(&gl);
+    arch.g_upsample = 0;
+    gan_trainer_t *other = gan_trainer_new(&arch, &cfg);
+    assert_int_not_equal(checkpoint_load_gan(path, other, NULL, &err), 0);
+    assert_non_null(strstr(err.msg, "nearest neighbour"));
+    gan_trainer_destroy(&other);
+    gan_trainer_destroy(&t);
+    dataset_destroy(&data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gan_train_usage),
+        cmocka_unit_test(test_reuse_fakes),
+        cmocka_unit_test(test_upsampling_generator),
         cmocka_unit_test(test_gan_step_allocates_nothing),
         cmocka_unit_test(test_gan_is_reproducible),
         cmocka_unit_test(test_checkpoint_round_trip),

@@ -32,20 +32,24 @@ static void test_workload_specs(void **state)
     assert_int_equal(a.gan.classes, WORKLOAD_CLASSES);
     assert_true(a.gan_ema == 0.0f && !a.gan.g_pixel_norm); // the paper's recipe
     assert_true(a.gan_aux == 0.0f && a.gan.d_width == 8);
-    // fedsyn's recipe: the conditional GAN, pixel norm, a discriminator of
-    // twice G's width with an auxiliary classifier, the generator's average
-    // as a third part of the vector
+    // fedsyn's recipe: the conditional GAN, pixel norm and nearest-neighbour
+    // upsampling in G, a discriminator of twice G's width with an auxiliary
+    // classifier, G's step on D's fakes, the generator's average as a third
+    // part of the vector
     assert_int_equal(workload_parse("cgan:16", &a, &err), 0);
     assert_int_equal(a.gan.classes, WORKLOAD_CLASSES);
-    assert_true(a.gan.g_pixel_norm && a.gan_ema > 0 && a.gan_aux > 0);
+    assert_true(a.gan.g_pixel_norm && a.gan.g_upsample && a.gan_ema > 0 && a.gan_aux > 0);
     assert_int_equal(a.gan.d_width, 32);
     assert_true(workload_gan_config(&a, 64, 1).aux == WORKLOAD_CGAN_AUX);
     assert_true(workload_gan_config(&a, 64, 1).lr_d == WORKLOAD_CGAN_LR_D);
+    assert_true(workload_gan_config(&a, 64, 1).reuse_fakes);
     size_t nf, n, cnf, cn;
     workload_sizes(&a, &nf, &n);
     workload_arch_t c;
     assert_int_equal(workload_parse("cdcgan:16", &c, &err), 0);
+    assert_false(workload_gan_config(&c, 64, 1).reuse_fakes || c.gan.g_upsample); // the paper's
     c.gan.d_width = 32;
+    c.gan.g_upsample = 1;
     workload_sizes(&c, &cnf, &cn);
     assert_int_equal(nf, cnf); // pixel norm has no weights
     assert_int_equal(n, cn + nf);
