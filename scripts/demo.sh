@@ -3,28 +3,30 @@
 #
 # Three nodes on loopback with the FedSyn paper's label split ({0,1,2},
 # {3,4,5,6}, {7,8,9}: about 0.3 / 0.4 / 0.3 of the data) train one
-# conditional GAN with fedsyn's recipe (cgan:32: pixel norm in the
-# generator, a projection discriminator, the generator's moving average for
-# sampling; docs/results.md) for DEMO_ROUNDS rounds of DEMO_ITERS local
-# iterations, the aggregator taking a server step of DEMO_SERVER_LR (2) on
-# the averaged update (the genesis' server_lr; it suits rounds of about 50
-# iterations: for long rounds set DEMO_SERVER_LR=1, docs/results.md); each
-# node prints one line per round.  No member holds more
+# conditional GAN with fedsyn's recipe (cgan:32: pixel norm and
+# nearest-neighbour upsampling in the generator, a projection discriminator
+# with an auxiliary classifier, G's step on D's fakes, the generator's
+# moving average for sampling; docs/engine.md) for DEMO_ROUNDS (60) rounds
+# of DEMO_ITERS (50) local iterations at batch DEMO_BATCH (32), the
+# aggregator taking a server step of DEMO_SERVER_LR (2) on the averaged
+# update (the genesis' server_lr; docs/results.md); each node prints one
+# line per round.  No member holds more
 # than four of the ten digits; the global generator draws all ten.
 # Then: the three ledgers are verified and compared byte for byte, the
 # global generator draws a grid (column c: label c), the audit table is
 # printed, and the evaluator scores 2,000 samples (FID, label agreement,
-# classes drawn); alice scores the global model every third round as it
-# trains (quality.jsonl, drawn as quality.png).  Without
-# evaluators/mnist.fsm (`fedsyn evaluator train`, 6.5 min, 99.27%) the demo
-# first trains a one-epoch evaluator for itself and says so.
+# classes drawn); alice scores the global model every sixth round as it
+# trains (quality.jsonl, drawn as quality.png).  The scores use the
+# project's evaluator, evaluators/mnist.fsm (kept in git: `fedsyn evaluator
+# train`, 99.27%); without it the demo first trains a one-epoch evaluator
+# for itself and says so (its FIDs do not compare with docs/results.md).
 # Everything lands in runs/demo-TIMESTAMP/ (never overwritten).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=runs/demo-$(date +%Y%m%d-%H%M%S)
 export OPENBLAS_NUM_THREADS=1   # three nodes share the cores
-ROUNDS=${DEMO_ROUNDS:-30} ITERS=${DEMO_ITERS:-50} MODEL=${DEMO_MODEL:-cgan:32}
-SERVER_LR=${DEMO_SERVER_LR:-2} BATCH=${DEMO_BATCH:-64}
+ROUNDS=${DEMO_ROUNDS:-60} ITERS=${DEMO_ITERS:-50} MODEL=${DEMO_MODEL:-cgan:32}
+SERVER_LR=${DEMO_SERVER_LR:-2} BATCH=${DEMO_BATCH:-32}
 evaluator=evaluators/mnist.fsm
 if [ ! -f "$evaluator" ]; then
     evaluator=$out/evaluator-1epoch.fsm
@@ -33,12 +35,12 @@ if [ ! -f "$evaluator" ]; then
     mkdir -p "$out"
     OPENBLAS_NUM_THREADS=2 build/fedsyn evaluator train --epochs 1 --out "$evaluator" 2>&1 | tail -n 1
 fi
-echo "demo: 3 nodes, label split 0,1,2 / 3,4,5,6 / 7,8,9, $MODEL, $ROUNDS rounds x $ITERS local iterations, server step $SERVER_LR"
+echo "demo: 3 nodes, label split 0,1,2 / 3,4,5,6 / 7,8,9, $MODEL, $ROUNDS rounds x $ITERS local iterations at batch $BATCH, server step $SERVER_LR"
 FEDSYN_LOG_EVERY=50 scripts/federation.sh run "$out" --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" \
     --model "$MODEL" --rounds "$ROUNDS" --local-iters "$ITERS" --batch "$BATCH" \
     --noise paper --scale 1e-5 --timeout-ms 120000 --port "${DEMO_PORT:-7300}" \
     --server-lr "$SERVER_LR" \
-    --score-every "${DEMO_SCORE_EVERY:-3}" --score-samples 1000 --score-on alice \
+    --score-every "${DEMO_SCORE_EVERY:-6}" --score-samples 1000 --score-on alice \
     --evaluator "$evaluator"
 python3 scripts/quality-plot.py "$out/state/alice/quality.jsonl" --label alice \
     --title "demo: the global generator while it trains ($MODEL, 1000 samples per score)" \

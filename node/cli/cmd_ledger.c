@@ -81,9 +81,10 @@ static void s_help_init(void)
            "  --inactive-after K  rounds missed before a member is removed (default 3)\n"
            "  --server-lr ETA     the aggregator's step on the averaged update: the next\n"
            "                      global is g + ETA (FedAvg - g), then its noise (default\n"
-           "                      1, plain FedAvg; cgan federations with rounds of 50\n"
-           "                      local iterations learn faster at 2, long rounds\n"
-           "                      do not: docs/results.md)\n"
+           "                      1, plain FedAvg; cgan federations with rounds of\n"
+           "                      50-150 local iterations learn faster at 2; with\n"
+           "                      transposed convolutions in G, rounds of 150 at batch\n"
+           "                      64 did not: docs/results.md)\n"
            "  --out PATH          the ledger file to create (refuses to replace one)\n\n"
            "example: fedsyn ledger init --key keys/a --member keys/b/identity.pub \\\n"
            "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n");

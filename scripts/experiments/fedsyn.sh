@@ -19,14 +19,16 @@
 #                a single aggregation (RESEARCH.md), Laplace scale b
 #
 # fedsyn's default for labelled data (cgan:W, the conditional GAN with its
-# recipe, docs/engine.md) gets the same rows at the same budget:
+# recipe, docs/engine.md) gets the same rows at half the batch and twice the
+# iterations (about the same time: its iteration costs half the paper's):
 #   cgan-central, cgan-alone-G   as central and alone-G
 #   cgan-fed     the federation, paper noise b = 1e-5 (the demo's), the
 #                mode's rounds x local iterations, and the genesis' server
 #                step 2 on the averaged update (fedsyn's federated recipe,
 #                docs/results.md; the paper's rows keep plain FedAvg)
-#   cgan-fed-short  the same iterations in rounds three times as many and
-#                three times as short (the demo's shape)
+#   cgan-fed-short  the same iterations in rounds six times as many and
+#                six times as short (quick: 60 x 50 at batch 32, the demo's
+#                shape)
 #   fashion-cgan-central, fashion-cgan-fed, fashion-cgan-fed-short   the
 #                same on Fashion-MNIST
 #                (needs evaluators/fashion.fsm)
@@ -129,6 +131,12 @@ log "mode $mode: width $width (dcgan:$width for the paper's rows, cgan:$width fo
 # row_dataset ROW, row_reference ROW: a row's data set, and the row whose
 # generator is its reference (the central one of the same model and data)
 row_dataset() { [[ $1 == fashion-* ]] && echo fashion || echo mnist; }
+# fedsyn's cgan rows train at half the mode's batch for twice its iterations
+# (its iteration reuses D's fakes, so that costs about what the mode's
+# iterations cost the paper's model; docs/results.md, session 14): quick's
+# cgan-fed-short is then the demo's 30 rounds x 100 iterations at batch 32.
+row_batch() { [[ $1 == *cgan-* ]] && echo $(( batch / 2 )) || echo "$batch"; }
+row_iters() { [[ $1 == *cgan-* ]] && echo $(( 2 * $2 )) || echo "$2"; }
 row_reference() {
     case $1 in
         fashion-cgan-*) echo fashion-cgan-central ;; cgan-*) echo cgan-central ;; *) echo central ;;
@@ -165,11 +173,14 @@ train_alone() {
     done_row "$row" && return 0
     [[ -n $labels ]] && args+=(--labels "$labels")
     mkdir -p "$out/$row"
-    log "$row: $model, training ${labels:-all labels}, $total_iters iterations"
+    local n_iters b_row
+    n_iters=$(row_iters "$row" "$total_iters")
+    b_row=$(row_batch "$row")
+    log "$row: $model, training ${labels:-all labels}, $n_iters iterations at batch $b_row"
     local t0=$SECONDS
     "$FEDSYN" train --dataset "$(row_dataset "$row")" --model "$model" "${args[@]}" \
-        --width "$width" --batch "$batch" \
-        --epochs 1 --iters "$total_iters" --seed 1 --out "$out/$row/gan.fsm" \
+        --width "$width" --batch "$b_row" \
+        --epochs 1 --iters "$n_iters" --seed 1 --out "$out/$row/gan.fsm" \
         2> "$out/$row/train.log"
     echo $(( SECONDS - t0 )) > "$out/$row/seconds"
     tail -1 "$out/$row/train.log" | tee -a "$out/progress.log" >&2
@@ -180,13 +191,15 @@ train_alone() {
 # three nodes (MODEL default dcgan:W)
 federate() {
     local row=$1 noise=$2 scale=$3 clip=${4:-0} f_rounds=${5:-$rounds} f_iters=${6:-$iters}
-    local model=${7:-dcgan:$width} server_lr=${8:-1} dataset
+    local model=${7:-dcgan:$width} server_lr=${8:-1} dataset b_row
     dataset=$(row_dataset "$row")
+    b_row=$(row_batch "$row")
+    f_iters=$(row_iters "$row" "$f_iters")
     done_row "$row" && return 0
-    log "$row: federation of 3, $model on $dataset, noise $noise, scale $scale${4:+, clip $clip}, server step $server_lr"
+    log "$row: federation of 3, $model on $dataset, batch $b_row, $f_rounds x $f_iters, noise $noise, scale $scale${4:+, clip $clip}, server step $server_lr"
     local t0=$SECONDS
     FEDSYN_LOG_EVERY=$(( f_iters / 2 )) OPENBLAS_NUM_THREADS=1 scripts/federation.sh run "$out/$row" \
-        --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --model "$model" --batch "$batch" \
+        --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --model "$model" --batch "$b_row" \
         --dataset "$dataset" --data "data/$dataset" \
         --rounds "$f_rounds" --local-iters "$f_iters" --noise "$noise" --scale "$scale" \
         --agg-scale "$scale" --clip "$clip" --timeout-ms "$(( timeout * rounds / f_rounds ))" \
@@ -253,14 +266,14 @@ if [[ " $groups " == *" cgan "* ]]; then
     train_alone cgan-alone-3456 "3,4,5,6" "cgan:$width"
     train_alone cgan-alone-789 "7,8,9" "cgan:$width"
     federate cgan-fed paper 1e-5 0 "$rounds" "$iters" "cgan:$width" "$cgan_server_lr" || true
-    federate cgan-fed-short paper 1e-5 0 "$(( rounds * 3 ))" "$(( iters / 3 ))" "cgan:$width" \
+    federate cgan-fed-short paper 1e-5 0 "$(( rounds * 6 ))" "$(( iters / 6 ))" "cgan:$width" \
         "$cgan_server_lr" || true
 fi
 if [[ " $groups " == *" fashion "* ]]; then
     train_alone fashion-cgan-central "" "cgan:$width"
     federate fashion-cgan-fed paper 1e-5 0 "$rounds" "$iters" "cgan:$width" "$cgan_server_lr" \
         || true
-    federate fashion-cgan-fed-short paper 1e-5 0 "$(( rounds * 3 ))" "$(( iters / 3 ))" \
+    federate fashion-cgan-fed-short paper 1e-5 0 "$(( rounds * 6 ))" "$(( iters / 6 ))" \
         "cgan:$width" "$cgan_server_lr" || true
 fi
 python3 scripts/experiments/summarize.py "$out"
