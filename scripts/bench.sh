@@ -50,14 +50,26 @@ print(f"fedsyn throughput: {gflop / mc:.1f} GFLOP/s = {100 * gflop / mc / peak:.
 print(f"fedsyn peak memory (max RSS) training at batch 256: {rss / 1024:.0f} MB")
 PY
 
-# The demo's step: cgan:32 (fedsyn's recipe) at batch 64 on one thread, as
-# each of the demo's three nodes runs it (no PyTorch twin of this recipe).
-OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 64 > /tmp/fedsyn-bench-d.json
+# The demo's step: cgan:32 (fedsyn's recipe) at the demo's batch 32 on one
+# thread, as each of the demo's three nodes runs it (no PyTorch twin of
+# this recipe), beside its session-13 form (transposed convolutions, a
+# fresh batch for G's step, batch 64): three alternations of ITERS each.
+for rep in 1 2 3; do
+    OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 32 \
+        > "/tmp/fedsyn-bench-d$rep.json"
+    OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 64 session13 \
+        > "/tmp/fedsyn-bench-o$rep.json"
+done
 /usr/bin/python3 - <<'PY'
 import json, statistics
-s = json.load(open("/tmp/fedsyn-bench-d.json"))["seconds"]
-print(f"demo step (cgan:32, batch 64, 1 thread) s/iter: median {statistics.median(s):.3f} s "
-      f"(min {min(s):.3f}, max {max(s):.3f}, n={len(s)})")
+def load(prefix):
+    return [x for r in (1, 2, 3) for x in json.load(open(f"/tmp/fedsyn-bench-{prefix}{r}.json"))["seconds"]]
+d, o = load("d"), load("o")
+def summary(x):
+    return f"median {statistics.median(x):.3f} s (min {min(x):.3f}, max {max(x):.3f}, n={len(x)})"
+print(f"demo step (cgan:32, batch 32, 1 thread) s/iter: {summary(d)}")
+print(f"  session 13's (transposed G, fresh batch for G, batch 64): {summary(o)}")
+print(f"  ratio today/session 13: {statistics.median(d) / statistics.median(o):.2f}")
 PY
 
 # The ledger and the envelope (issue 3): verify 10,000 blocks of 16 members

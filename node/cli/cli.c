@@ -76,6 +76,17 @@ int cli_double(const char *cmd, const char *opt, const char *s, double lo, doubl
     return 0;
 }
 
+int cli_pair(const char *cmd, const char *opt, const char *s, const char *one,
+             const char *zero, int *out)
+{
+    if (strcmp(s, one) != 0 && strcmp(s, zero) != 0) {
+        cli_usage(cmd, "--%s '%s': expected %s or %s", opt, s, one, zero);
+        return -1;
+    }
+    *out = strcmp(s, one) == 0;
+    return 0;
+}
+
 int cli_load_split(const char *dir, int train, dataset_t **out, fs_err_t *err)
 {
     return idx_load_split(dir, train ? "train" : "t10k", out, err);

@@ -40,6 +40,10 @@ int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, l
 int cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
                double *out);
 
+// Parses an option that names one of two choices: *out = 1 for `one`, 0
+// for `zero`; anything else is a usage error naming both.
+int cli_pair(const char *cmd, const char *opt, const char *s, const char *one,
+             const char *zero, int *out);
 // Loads "<dir>/train-*" or "<dir>/t10k-*" IDX files (plain or .gz).
 int cli_load_split(const char *dir, int train, dataset_t **out, fs_err_t *err);
 // The default data directory of a data set name ("mnist" or "fashion").

@@ -121,12 +121,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'n': bad = cli_int(CMD, "score-samples", optarg, 2, 1000000, &o->score_samples);
             break;
         case 'F': bad = cli_int(CMD, "reuse-fakes", optarg, 0, 1, &o->reuse_fakes); break;
-        case 'U':
-            if (strcmp(optarg, "nearest") != 0 && strcmp(optarg, "transposed") != 0) {
-                return cli_usage(CMD, "--g-up '%s': expected nearest or transposed", optarg);
-            }
-            o->upsample = strcmp(optarg, "nearest") == 0;
-            break;
+        case 'U': bad = cli_pair(CMD, "g-up", optarg, "nearest", "transposed", &o->upsample); break;
         case 'q': o->quiet = 1; break;
         case 'h': s_help(); return 1;
         default: return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);

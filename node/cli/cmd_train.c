@@ -28,11 +28,11 @@ static void s_help(void)
            "                        same GAN conditioned on the labels: z + one-hot\n"
            "                        into G, a projection head on D; beyond the paper),\n"
            "                        cgan:W (cdcgan with fedsyn's recipe, the choice\n"
-           "                        for labelled data: pixel norm in G, D of 2W\n"
-           "                        channels with an auxiliary classifier, --aux 1, at\n"
-           "                        --lr-d 1e-4, G's step on D's fakes, --reuse-fakes\n"
-           "                        1, and samples from G's moving average, --ema\n"
-           "                        0.999), or\n"
+           "                        for labelled data: pixel norm and --g-up nearest\n"
+           "                        in G, D of 2W channels with an auxiliary\n"
+           "                        classifier, --aux 1, at --lr-d 1e-4, G's step on\n"
+           "                        D's fakes, --reuse-fakes 1, and samples from G's\n"
+           "                        moving average, --ema 0.999), or\n"
            "                        cvae:H (hidden width H, default 400: 'cvae' alone)\n"
            "  --dataset NAME        mnist (default) or fashion\n"
            "  --data DIR            directory with the IDX files (default data/NAME)\n"
@@ -73,8 +73,8 @@ static void s_help(void)
            "                        per iteration; G's step sees B/2 fakes; cgan's\n"
            "                        default); 0: G draws a fresh batch of B (the paper's)\n"
            "  --g-up nearest|transposed  how G doubles its size: a nearest-neighbour\n"
-           "                        upsample then a 3x3 convolution, or a stride-2\n"
-           "                        transposed convolution (the paper's; the default)\n"
+           "                        upsample then a 3x3 convolution (cgan's default),\n"
+           "                        or a stride-2 transposed convolution (the paper's)\n"
            "  --d-width V           the discriminator's channels (default: the model's)\n"
            "  --aux A               conditional GANs: weight of an auxiliary classifier\n"
            "                        loss on D's label rows (AC-GAN; default: the model's)\n"
@@ -133,19 +133,9 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         case 'P': bad = cli_double(CMD, "d-dropout", optarg, 0, 0.9, &o->d_dropout); break;
         case 'V': bad = cli_int(CMD, "d-width", optarg, 1, 1024, &o->d_width); break;
         case 'A': bad = cli_double(CMD, "aux", optarg, 0, 100, &o->aux); break;
-        case 'N':
-            if (strcmp(optarg, "pixel") != 0 && strcmp(optarg, "none") != 0) {
-                return cli_usage(CMD, "--g-norm '%s': expected pixel or none", optarg);
-            }
-            o->pixel_norm = strcmp(optarg, "pixel") == 0;
-            break;
+        case 'N': bad = cli_pair(CMD, "g-norm", optarg, "pixel", "none", &o->pixel_norm); break;
         case 'F': bad = cli_int(CMD, "reuse-fakes", optarg, 0, 1, &o->reuse_fakes); break;
-        case 'U':
-            if (strcmp(optarg, "nearest") != 0 && strcmp(optarg, "transposed") != 0) {
-                return cli_usage(CMD, "--g-up '%s': expected nearest or transposed", optarg);
-            }
-            o->upsample = strcmp(optarg, "nearest") == 0;
-            break;
+        case 'U': bad = cli_pair(CMD, "g-up", optarg, "nearest", "transposed", &o->upsample); break;
         case 'h': s_help(); return 1;
         default:
             return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);

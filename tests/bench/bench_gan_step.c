@@ -1,13 +1,17 @@
 /* bench_gan_step.c - seconds per FedSyn GAN training iteration (batch 256)
  * on random data, for scripts/bench.sh.  Prints one JSON line.
  *
- *   usage: bench_gan_step [ITERS [WIDTH [SPEC BATCH]]]
+ *   usage: bench_gan_step [ITERS [WIDTH [SPEC BATCH [session13]]]]
  *
  * With SPEC (a workload spec such as cgan:32, node/train/workload.h) the
  * model and recipe are that workload's at that batch (the demo's step):
- * labelled random data, so a conditional model's label paths run too. */
+ * labelled random data, so a conditional model's label paths run too.
+ * "session13" takes the recipe back to its session-13 form (transposed
+ * convolutions in G, a fresh batch for G's step): the reference that
+ * scripts/bench.sh times beside today's. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "node/nn/blas.h"
@@ -42,6 +46,14 @@ int main(int argc, char **argv)
         }
         arch = wa.gan;
         cfg = workload_gan_config(&wa, batch, 1);
+        if (argc > 5) {
+            if (strcmp(argv[5], "session13") != 0) {
+                fprintf(stderr, "bench_gan_step: '%s': expected session13\n", argv[5]);
+                return 2;
+            }
+            arch.g_upsample = 0;
+            cfg.reuse_fakes = 0;
+        }
     }
     gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
     dataset_t *d = dataset_new(1024, 1, 28, 28, 1);
@@ -59,7 +71,7 @@ int main(int argc, char **argv)
     gan_train_step(t, NULL); // warm-up
     char name[64];
     if (spec) {
-        snprintf(name, sizeof name, "%s", spec);
+        snprintf(name, sizeof name, "%s%s", spec, argc > 5 ? " (session 13)" : "");
     } else {
         snprintf(name, sizeof name, "dcgan:%d", width);
     }
