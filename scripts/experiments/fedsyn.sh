@@ -134,7 +134,7 @@ row_dataset() { [[ $1 == fashion-* ]] && echo fashion || echo mnist; }
 # fedsyn's cgan rows train at half the mode's batch for twice its iterations
 # (its iteration reuses D's fakes, so that costs about what the mode's
 # iterations cost the paper's model; docs/results.md, session 14): quick's
-# cgan-fed-short is then the demo's 30 rounds x 100 iterations at batch 32.
+# cgan-fed-short is then the demo's 60 rounds x 50 iterations at batch 32.
 row_batch() { [[ $1 == *cgan-* ]] && echo $(( batch / 2 )) || echo "$batch"; }
 row_iters() { [[ $1 == *cgan-* ]] && echo $(( 2 * $2 )) || echo "$2"; }
 row_reference() {
