@@ -14,21 +14,6 @@
 static_assert(crypto_box_NONCEBYTES == 24, "nonce size in the format");
 static_assert(crypto_box_MACBYTES == 16, "MAC size in the format");
 
-static const char *const s_noise_names[NOISE_MECHANISM_COUNT] = {
-    "none",
-    "paper-laplace (no formal guarantee)",
-    "laplace-clipped",
-    "gaussian-clipped",
-};
-static_assert(sizeof s_noise_names / sizeof s_noise_names[0] == NOISE_MECHANISM_COUNT,
-              "one name per mechanism");
-
-const char *noise_mechanism_name(int mechanism)
-{
-    return mechanism >= 0 && mechanism < NOISE_MECHANISM_COUNT ? s_noise_names[mechanism]
-                                                               : "unknown";
-}
-
 int envelope_seal(bytes_writer_t *out, const envelope_t *hdr, const identity_t *sender,
                   const identity_pub_t *recipient, const float *weights, size_t count,
                   fs_err_t *err)

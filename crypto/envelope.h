@@ -42,6 +42,7 @@
 #include "crypto/identity.h"
 #include "crypto/keyring.h"
 #include "crypto/replay.h"
+#include "crypto/noise_mechanism.h"
 #include "crypto/sigmsg.h"
 #include "node/base/bytes.h"
 #include "node/base/err.h"
@@ -51,18 +52,6 @@
 #define ENVELOPE_BODY_FIXED_BYTES 121 // body bytes before the ciphertext
 #define ENVELOPE_MAX_BYTES \
     (SIGMSG_OVERHEAD + ENVELOPE_BODY_FIXED_BYTES + 16 + 4 * (size_t)ENVELOPE_MAX_WEIGHTS)
-
-// How a member noised its update (recorded in envelopes, genesis and blocks).
-typedef enum {
-    NOISE_NONE = 0,            // no noise
-    NOISE_PAPER = 1,           // FedSyn: Laplace(b) on the weights, no clip:
-                               // no formal guarantee
-    NOISE_LAPLACE_CLIPPED = 2, // update clipped to L1 norm C, then Laplace(b)
-    NOISE_GAUSSIAN_CLIPPED = 3, // update clipped to L2 norm C, then N(0, sigma^2)
-    NOISE_MECHANISM_COUNT
-} noise_mechanism_t;
-
-const char *noise_mechanism_name(int mechanism);
 
 // The header of an update (everything but the weights).
 typedef struct {

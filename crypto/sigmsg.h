@@ -21,7 +21,7 @@
  * Decoding is a pure function over bytes that checks framing and computes
  * the digest; sigmsg_verify then checks the signature.
  *
- * Usage: see tests/crypto/test_sigmsg.c
+ * Usage: see tests/crypto/test_envelope.c (test_sigmsg_usage)
  */
 #ifndef FS_CRYPTO_SIGMSG_H
 #define FS_CRYPTO_SIGMSG_H

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto/noise_mechanism.h"
 #include "netcfg/zpl.h"
 #include "node/base/bytes.h"
 #include "node/base/fsio.h"
@@ -521,17 +522,6 @@ int config_load(const char *path, node_config_t *cfg, fs_err_t *err)
     return rc;
 }
 
-const char *config_mechanism_keyword(int mechanism)
-{
-    switch (mechanism) {
-    case NOISE_NONE: return "none";
-    case NOISE_PAPER: return "paper";
-    case NOISE_LAPLACE_CLIPPED: return "laplace-clipped";
-    case NOISE_GAUSSIAN_CLIPPED: return "gaussian-clipped";
-    default: return "unknown";
-    }
-}
-
 static int s_mismatch_num(const node_config_t *cfg, int key, double have, fs_err_t *err)
 {
     const config_expect_t *x = &cfg->expect[key];
@@ -562,7 +552,7 @@ int config_check_genesis(const node_config_t *cfg, const genesis_t *g, fs_err_t 
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_ROUNDS, g->rounds, err);
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_LOCAL_ITERS, g->local_iters, err);
     rc = rc ? rc
-            : s_mismatch_text(cfg, EXPECT_MECHANISM, config_mechanism_keyword(g->mechanism), err);
+            : s_mismatch_text(cfg, EXPECT_MECHANISM, noise_mechanism_keyword(g->mechanism), err);
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_SCALE, g->member_scale, err);
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_AGG_SCALE, g->agg_scale, err);
     rc = rc ? rc : s_mismatch_num(cfg, EXPECT_CLIP, g->clip, err);

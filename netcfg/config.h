@@ -102,9 +102,6 @@ int config_parse(const char *text, size_t n, const char *file, const char *base,
 // FS_EINVAL naming file:line of the first expectation the genesis contradicts.
 int config_check_genesis(const node_config_t *cfg, const genesis_t *g, fs_err_t *err)
     __attribute__((warn_unused_result));
-// The keyword of a noise mechanism as the file and `ledger init --noise`
-// write it: none, paper, laplace-clipped.
-const char *config_mechanism_keyword(int mechanism);
 // Name of an expectation key as written in the file ("local-iters").
 const char *config_expect_name(int key);
 

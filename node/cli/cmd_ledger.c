@@ -12,6 +12,7 @@
 #include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "crypto/keyring.h"
+#include "crypto/noise_mechanism.h"
 #include "ledger/budget.h"
 #include "ledger/chain.h"
 #include "node/fed/global.h"
@@ -181,15 +182,10 @@ static int s_init(int argc, char **argv)
         rc = cli_fail(CMD " init", &err, NULL);
     }
     if (rc == EXIT_OK) {
-        int mech = strcmp(noise, "none") == 0              ? NOISE_NONE
-                   : strcmp(noise, "paper") == 0           ? NOISE_PAPER
-                   : strcmp(noise, "laplace-clipped") == 0 ? NOISE_LAPLACE_CLIPPED
-                   : strcmp(noise, "gaussian-clipped") == 0 ? NOISE_GAUSSIAN_CLIPPED
-                                                           : -1;
+        int mech = noise_mechanism_parse(noise);
         keyring_add(members, identity_public(founder));
         if (mech < 0) {
-            rc = cli_usage(CMD " init", "--noise '%s': expected none, paper, laplace-clipped or "
-                                           "gaussian-clipped",
+            rc = cli_usage(CMD " init", "--noise '%s': expected " NOISE_MECHANISM_KEYWORDS,
                            noise);
         } else if (keyring_size(members) > LEDGER_MAX_MEMBERS ||
                    keyring_size(allowed) > LEDGER_MAX_MEMBERS) {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto/envelope.h"
+#include "crypto/noise_mechanism.h"
 #include "ledger/budget.h"
 #include "node/cli/cli.h"
 
@@ -85,16 +85,12 @@ int cmd_privacy(int argc, char **argv)
     if (optind < argc) {
         return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
     }
-    int mech = !noise                                  ? -1
-               : strcmp(noise, "laplace-clipped") == 0  ? NOISE_LAPLACE_CLIPPED
-               : strcmp(noise, "gaussian-clipped") == 0 ? NOISE_GAUSSIAN_CLIPPED
-               : strcmp(noise, "paper") == 0 || strcmp(noise, "none") == 0 ? -2
-                                                                           : -1;
-    if (mech == -2) {
+    const int mech = noise_mechanism_parse(noise);
+    if (mech == NOISE_NONE || mech == NOISE_PAPER) {
         printf("%s: no formal guarantee (%s), so no epsilon exists to compute; use "
                "laplace-clipped or gaussian-clipped\n",
-               noise, strcmp(noise, "none") == 0 ? "no noise at all"
-                                                 : "no clip bounds a member's influence");
+               noise, mech == NOISE_NONE ? "no noise at all"
+                                         : "no clip bounds a member's influence");
         return EXIT_OK;
     }
     if (mech < 0) {

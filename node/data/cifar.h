@@ -4,7 +4,7 @@
  * and blue 32x32 planes in that order.  A file holds any whole number of
  * records (10,000 in the official files).
  *
- * Usage: see tests/data/test_cifar.c
+ * Usage: see tests/data/test_idx.c (test_cifar_loader)
  */
 #ifndef FS_DATA_CIFAR_H
 #define FS_DATA_CIFAR_H

@@ -9,7 +9,7 @@
  *  - IID: a random equal split.
  * Every image goes to exactly one member.
  *
- * Usage: see tests/data/test_partition.c
+ * Usage: see tests/data/test_idx.c (test_partitions)
  */
 #ifndef FS_DATA_PARTITION_H
 #define FS_DATA_PARTITION_H

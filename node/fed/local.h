@@ -11,7 +11,7 @@
  * than copying 4.8 MB; the trained vector is then noised by node/privacy
  * and sealed.
  *
- * Usage: see node/fed/node.c
+ * Usage: see tests/fed/test_local.c
  */
 #ifndef FS_FED_LOCAL_H
 #define FS_FED_LOCAL_H

@@ -1,6 +1,6 @@
 /* png_grid.h - writes a grid of images as one PNG (libpng).
  *
- * Usage: see tests/data/test_png_grid.c
+ * Usage: see tests/image/test_png_grid.c
  */
 #ifndef FS_IMAGE_PNG_GRID_H
 #define FS_IMAGE_PNG_GRID_H

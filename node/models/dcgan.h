@@ -31,7 +31,7 @@
  * (BCE from logits) and applied by dcgan_d_probability where a probability
  * is wanted.  Images are C x H x W in [0, 1] with H, W divisible by 4.
  *
- * Usage: see tests/models/test_dcgan.c
+ * Usage: see tests/train/test_gan_train.c (test_gan_train_usage)
  */
 #ifndef FS_MODELS_DCGAN_H
 #define FS_MODELS_DCGAN_H

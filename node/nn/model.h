@@ -12,7 +12,7 @@
  *    batch in chunks small enough to fit it (MODEL_WS_MAX_FLOATS).
  * After that, model_forward and model_backward allocate nothing.
  *
- * Usage: see tests/nn/test_model.c
+ * Usage: see tests/nn/test_layers.c (test_layers_usage)
  */
 #ifndef FS_NN_MODEL_H
 #define FS_NN_MODEL_H

@@ -298,6 +298,25 @@ static void test_sigmsg_usage(void **state)
     identity_destroy(&id);
 }
 
+// Every mechanism's keyword parses back to it; anything else is refused.
+static void test_noise_mechanism_keywords(void **state)
+{
+    (void)state;
+    for (int m = 0; m < NOISE_MECHANISM_COUNT; m++) {
+        assert_int_equal(noise_mechanism_parse(noise_mechanism_keyword(m)), m);
+        assert_non_null(strstr(NOISE_MECHANISM_KEYWORDS, noise_mechanism_keyword(m)));
+    }
+    assert_string_equal(noise_mechanism_keyword(NOISE_PAPER), "paper");
+    assert_string_equal(noise_mechanism_name(NOISE_PAPER), "paper-laplace (no formal guarantee)");
+    assert_string_equal(noise_mechanism_name(NOISE_GAUSSIAN_CLIPPED), "gaussian-clipped");
+    assert_string_equal(noise_mechanism_keyword(NOISE_MECHANISM_COUNT), "unknown");
+    assert_string_equal(noise_mechanism_name(-1), "unknown");
+    assert_int_equal(noise_mechanism_parse("Laplace-clipped"), -1);
+    assert_int_equal(noise_mechanism_parse("paper-laplace (no formal guarantee)"), -1);
+    assert_int_equal(noise_mechanism_parse(""), -1);
+    assert_int_equal(noise_mechanism_parse(NULL), -1);
+}
+
 int main(void)
 {
     hash_library_init();
@@ -306,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_envelope_tampered),
         cmocka_unit_test(test_envelope_every_byte),
         cmocka_unit_test(test_sigmsg_usage),
+        cmocka_unit_test(test_noise_mechanism_keywords),
     };
     return cmocka_run_group_tests_name("envelope", tests, NULL, NULL);
 }
