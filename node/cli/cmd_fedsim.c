@@ -38,7 +38,7 @@ typedef struct {
     const char *model, *dataset, *data_dir, *split, *out, *evaluator;
     long rounds, iters, batch, seed, threads, score_every, score_samples, d_width, reuse_fakes;
     int upsample; // --g-up nearest (1), transposed (0), -1: the model's
-    double lr, lr_d, ema, aux, server_lr, server_momentum;
+    double lr, lr_d, ema, ema_warmup, aux, server_lr, server_lr_ema, server_momentum;
     int quiet;
 } fedsim_opts_t;
 
@@ -66,7 +66,10 @@ static void s_help(void)
            "  --threads T           OpenBLAS threads (default 1)\n"
            "  --lr, --lr-d, --ema, --aux, --d-width, --reuse-fakes, --g-up\n"
            "                        the recipe, as in fedsyn train\n"
+           "  --ema-warmup N        the average's decay is min(ema, (1+s)/(N+s)) at\n"
+           "                        step s (default 10; 1: none)\n"
            "  --server-lr ETA       server step on the averaged update (default 1)\n"
+           "  --server-lr-ema ETA   the step on G's average part (default: ETA)\n"
            "  --server-momentum B   server momentum (default 0: plain FedAvg)\n"
            "  --evaluator PATH      score the global model with this evaluator\n"
            "  --score-every K       every K rounds and the last (default 5)\n"
@@ -81,7 +84,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .split = "0,1,2/3,4,5,6/7,8,9", .rounds = 30, .iters = 50,
                          .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
                          .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
-                         .server_lr = 1, .server_momentum = 0, .reuse_fakes = -1,
+                         .server_lr = 1, .server_lr_ema = -1, .ema_warmup = -1,
+                         .server_momentum = 0, .reuse_fakes = -1,
                          .upsample = -1};
     static const struct option opts[] = {
         {"out", 1, 0, 'o'},        {"model", 1, 0, 'm'},         {"dataset", 1, 0, 'D'},
@@ -92,7 +96,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"server-lr", 1, 0, 'e'},  {"server-momentum", 1, 0, 'M'},
         {"evaluator", 1, 0, 'v'},  {"score-every", 1, 0, 'k'},   {"score-samples", 1, 0, 'n'},
         {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},          {"reuse-fakes", 1, 0, 'F'},
-        {"g-up", 1, 0, 'U'},       {0, 0, 0, 0}};
+        {"g-up", 1, 0, 'U'},       {"ema-warmup", 1, 0, 'W'},    {"server-lr-ema", 1, 0, 'T'},
+        {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -113,6 +118,10 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'A': bad = cli_double(CMD, "aux", optarg, 0, 100, &o->aux); break;
         case 'V': bad = cli_int(CMD, "d-width", optarg, 1, 1024, &o->d_width); break;
         case 'e': bad = cli_double(CMD, "server-lr", optarg, 1e-3, 100, &o->server_lr); break;
+        case 'T':
+            bad = cli_double(CMD, "server-lr-ema", optarg, 1e-3, 100, &o->server_lr_ema);
+            break;
+        case 'W': bad = cli_double(CMD, "ema-warmup", optarg, 1, 1e9, &o->ema_warmup); break;
         case 'M':
             bad = cli_double(CMD, "server-momentum", optarg, 0, 0.999, &o->server_momentum);
             break;
@@ -180,10 +189,11 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
         return err->code;
     }
     if (arch->kind != WORKLOAD_DCGAN && (o->lr > 0 || o->lr_d > 0 || o->ema >= 0 ||
+                                         o->ema_warmup > 0 || o->server_lr_ema > 0 ||
                                          o->aux >= 0 || o->d_width > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
-        return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --aux, --d-width, "
-                          "--reuse-fakes and --g-up are for GANs");
+        return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, "
+                          "--d-width, --reuse-fakes, --g-up and --server-lr-ema are for GANs");
     }
     if (o->reuse_fakes >= 0) {
         arch->gan_reuse_fakes = (int)o->reuse_fakes;
@@ -199,6 +209,9 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (o->ema >= 0) {
         arch->gan_ema = (float)o->ema;
+    }
+    if (o->ema_warmup > 0) {
+        arch->gan_ema_warmup = (float)o->ema_warmup;
     }
     if (o->aux >= 0) {
         arch->gan_aux = (float)o->aux;
@@ -281,7 +294,8 @@ int cmd_fedsim(int argc, char **argv)
     cli_catch_signals();
     const double t0 = cli_now();
     fprintf(stderr, "fedsim: %s, %d members, %ld rounds x %ld local iterations, batch %ld, "
-            "server lr %g momentum %g\n", o.model, k, o.rounds, o.iters, o.batch, o.server_lr,
+            "server lr %g (G's average %g) momentum %g\n", o.model, k, o.rounds, o.iters,
+            o.batch, o.server_lr, o.server_lr_ema < 0 ? o.server_lr : o.server_lr_ema,
             o.server_momentum);
     for (long r = 1; r <= o.rounds && !cli_interrupted; r++) {
         workload_stats_t st[FEDSIM_MAX_MEMBERS];
@@ -296,11 +310,14 @@ int cmd_fedsim(int argc, char **argv)
             rc = cli_fail(CMD, &err, NULL);
             goto done_scorer;
         }
-        // Server step: m = beta m + (avg - g); g += eta m.
-        const float eta = (float)o.server_lr, beta = (float)o.server_momentum;
+        // Server step: m = beta m + (avg - g); g += eta m.  G's average
+        // (the vector's last part, when it has one) may take its own step.
+        const float beta = (float)o.server_momentum;
+        const size_t ema_from = arch.gan_ema > 0 ? n - n_first : n;
         for (size_t j = 0; j < n; j++) {
+            const double e = j < ema_from || o.server_lr_ema < 0 ? o.server_lr : o.server_lr_ema;
             mom[j] = beta * mom[j] + (avg[j] - global[j]);
-            global[j] += eta * mom[j];
+            global[j] += (float)e * mom[j];
         }
         if (!o.quiet) {
             char el[32];

@@ -31,7 +31,7 @@ struct gan_trainer {
 
 gan_train_config_t gan_train_config_paper(void)
 {
-    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0};
+    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
@@ -46,7 +46,7 @@ gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_confi
     t->adam_d = adam_new(model_param_count(t->d), cfg->lr_d > 0 ? cfg->lr_d : cfg->lr,
                          cfg->beta1, 0.999f, 1e-7f);
     if (cfg->ema > 0) {
-        assert(cfg->ema < 1);
+        assert(cfg->ema < 1 && cfg->ema_warmup >= 1);
         const size_t ng = model_param_count(t->g);
         t->ema = xfloats(ng);
         memcpy(t->ema, model_params(t->g), ng * sizeof(float));
@@ -214,7 +214,7 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     adam_step(t->adam_g, model_params(t->g), model_grads(t->g));
     if (t->ema) {
         const double s = (double)t->ema_steps++;
-        const double warm = (1.0 + s) / (10.0 + s);
+        const double warm = (1.0 + s) / ((double)t->cfg.ema_warmup + s);
         const double cap = (double)t->cfg.ema;
         const float d = (float)(warm < cap ? warm : cap);
         floats_lerp(t->ema, model_params(t->g), model_param_count(t->g), d);

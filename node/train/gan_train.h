@@ -38,6 +38,8 @@ typedef struct {
                      // forward pass of G per iteration, as PyTorch's DCGAN
                      // example does; G's step then sees batch/2 fakes);
                      // 0: G draws a fresh full batch (the paper's Keras code)
+    float ema_warmup; // the average's warm-up: decay min(ema, (1 + s) /
+                      // (ema_warmup + s)) at step s (10; 1: none)
 } gan_train_config_t;
 
 typedef struct {
@@ -64,8 +66,8 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats);
 model_t *gan_trainer_generator(gan_trainer_t *t);
 // The exponential moving average of the generator's weights (Yazici et al.
 // 2019, "The unusual effectiveness of averaging in GAN training"), updated
-// after every generator step with decay min(ema, (1 + s) / (10 + s)) at
-// step s, so that early steps do not linger: model_param_count(generator)
+// after every generator step with decay min(ema, (1 + s) / (ema_warmup + s))
+// at step s, so that early steps do not linger: model_param_count(generator)
 // floats, or NULL when the config's ema is 0.  It is what samples should be
 // drawn from; training never reads it.
 float *gan_trainer_ema(gan_trainer_t *t);

@@ -382,6 +382,9 @@ gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, u
     cfg.ema = arch->gan_ema;
     cfg.aux = arch->gan_aux;
     cfg.reuse_fakes = arch->gan_reuse_fakes;
+    if (arch->gan_ema_warmup > 0) {
+        cfg.ema_warmup = arch->gan_ema_warmup;
+    }
     return cfg;
 }
 

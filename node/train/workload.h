@@ -36,6 +36,7 @@ typedef struct {
     // the paper's (lr 2e-4 both, no average, no auxiliary classifier).
     float gan_lr, gan_lr_d, gan_ema, gan_aux;
     int gan_reuse_fakes; // G's step scores D's fakes again (gan_train.h)
+    float gan_ema_warmup; // the average's warm-up (gan_train.h); 0: its default
 } workload_arch_t;
 
 #define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST
