@@ -25,7 +25,7 @@ fails_with() { # description, exit code, message fragment, command...
 }
 PY=/usr/bin/python3
 
-echo "1..23"
+echo "1..26"
 check "keygen --help and ledger --help" bash -c "$RUN keygen --help | grep -q usage && $RUN ledger --help | grep -q verify"
 for x in a b c; do $RUN keygen --dir "$tmp/keys/$x" >"$tmp/$x.pub" 2>"$tmp/err"; done
 check "keygen writes a 0600 secret and a 0700 directory" \
@@ -60,6 +60,16 @@ check "ledger show prints one line per round with epsilon" \
 check "ledger export --json is JSON with signed bytes" \
     bash -c "$RUN ledger export --json $tmp/l.fsl | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"blocks\"])==13 and all(\"signed_bytes\" in b for b in d[\"blocks\"])'"
 check "the PyNaCl verifier written from docs/ledger.md accepts it" $PY "$HERE/verify_ledger.py" "$tmp/l.fsl"
+# the golden vectors (tests/vectors, docs/wire.md), read from outside
+VEC="$HERE/../vectors"
+check "the PyNaCl verifier accepts the golden vectors (signatures, ids, envelope decrypted)" \
+    bash -c "$PY $HERE/verify_ledger.py --vectors $VEC | grep -q 'vectors ok 10 files'"
+check "fedsyn ledger verify reads the golden ledger vector" \
+    bash -c "grep -v '^#' $VEC/ledger.hex | $PY -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read()))' > $tmp/vec.fsl && $RUN ledger verify $tmp/vec.fsl | grep -q 'valid, 3 blocks'"
+mkdir -p "$tmp/badvec" && cp "$VEC"/*.hex "$tmp/badvec/"
+sed -i '12s/^./0/' "$tmp/badvec/envelope.hex" # a ciphertext byte of the update
+fails_with "the PyNaCl verifier refuses a vector with one byte changed" 1 "signature does not verify" \
+    $PY "$HERE/verify_ledger.py" --vectors "$tmp/badvec"
 check "privacy: the scale solved for a target epsilon spends exactly it after R rounds" \
     bash -c "$RUN privacy --noise gaussian-clipped --clip 1 --target-eps 8 --rounds 20 | grep -E '^ +20 ' | grep -qE ' 8\$'"
 fails_with "privacy: an unknown mechanism is a usage error" 2 "expected laplace-clipped" \

@@ -1,8 +1,12 @@
 #!/usr/bin/python3
 """verify_ledger.py - an independent fedsyn ledger verifier, written from
-docs/ledger.md alone (PyNaCl + the standard library).  Usage:
+docs/ledger.md and docs/wire.md alone (PyNaCl + the standard library).  Usage:
     /usr/bin/python3 verify_ledger.py PATH
+    /usr/bin/python3 verify_ledger.py --vectors DIR
 Prints "valid N blocks" and exits 0, or prints the first failure and exits 1.
+With --vectors it checks the golden vectors of DIR (tests/vectors, listed in
+docs/wire.md) from outside: every signature, id, field and the envelope's
+decryption, then prints "vectors ok N files".
 It checks framing and CRCs (section 8), sigmsg frames and signatures (3), the
 federation id (5), hash links, time, election, expected members, contributor
 weights, quorum, close reason and the epsilon arithmetic (7).  Join/leave
@@ -15,6 +19,7 @@ import zlib
 import nacl.encoding
 import nacl.exceptions
 import nacl.hash
+import nacl.public
 import nacl.signing
 
 
@@ -154,7 +159,10 @@ def records(data):
 
 
 def verify(path):
-    data = open(path, "rb").read()
+    return verify_data(open(path, "rb").read(), path)
+
+
+def verify_data(data, path):
     index = 0
     for rec in records(data):
         try:
@@ -249,9 +257,141 @@ def verify(path):
     return 0
 
 
+def load_vector(path):
+    fields, hexdigits = {}, []
+    for line in open(path):
+        if line.startswith("#"):
+            key, sep, value = line[1:].strip().partition(": ")
+            if sep:
+                fields[key] = value
+        else:
+            hexdigits.append(line.strip())
+    return fields, bytes.fromhex("".join(hexdigits))
+
+
+def floats(b):
+    if len(b) % 4:
+        raise Bad("a model of %d bytes" % len(b))
+    return list(struct.unpack("<%df" % (len(b) // 4), b))
+
+
+def want_model(fields, b):
+    if floats(b) != [float(x) for x in fields["model"].split()]:
+        raise Bad("model weights differ from the stated ones")
+
+
+def endpoint_peer(r):
+    ident = r.identity()
+    return ident, r.take(r.u(2)).decode()
+
+
+def check_vectors(d):
+    v = {}
+    import os
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".hex"):
+            v[name[:-4]] = load_vector(os.path.join(d, name))
+    need = ["genesis", "block-1", "block-2", "join-request", "leave-request", "ledger",
+            "wire-hello", "wire-block", "wire-syncrep", "envelope"]
+    missing = [n for n in need if n not in v]
+    if missing:
+        raise Bad("missing vectors: " + ", ".join(missing))
+    f, g = v["genesis"]
+    m = sigmsg(g)
+    fed = h("fedsyn.fed", m["body"])
+    if m["type"] != 1 or m["fed"] != fed or fed.hex() != f["fed_id"]:
+        raise Bad("genesis: type or federation id")
+    r = Reader(m["body"])
+    r.text(), r.u(8)
+    members = [r.identity() for _ in range(r.u(2))]
+    boxkey = {mm[1]: mm[2] for mm in members}
+    for name in ("block-1", "block-2"):
+        f, rec = v[name]
+        m = sigmsg(rec)
+        if m["type"] != 2 or m["fed"] != fed or m["round"] != int(f["index"]):
+            raise Bad("%s: type, federation or index" % name)
+        if h("fedsyn.block", rec).hex() != f["block_id"]:
+            raise Bad("%s: block id" % name)
+    for name, typ in (("join-request", 4), ("leave-request", 5)):
+        f, rec = v[name]
+        m = sigmsg(rec)
+        if m["type"] != typ or m["fed"] != fed or m["round"] != int(f["round"]):
+            raise Bad("%s: type, federation or round" % name)
+        if typ == 4:
+            r = Reader(m["body"])
+            if r.identity()[1] != m["signer"]:
+                raise Bad("join-request: signed by a key other than the joiner's")
+            r.done()
+        elif m["body"]:
+            raise Bad("leave-request: a body")
+        if m["signer"] not in v["block-2"][1]:
+            raise Bad("%s: its signer is not in block-2" % name)
+        if rec not in v["block-2"][1]:
+            raise Bad("%s: block-2 does not embed it" % name)
+    ledger = v["ledger"][1]
+    if verify_data(ledger, "ledger.hex") != 0:
+        raise Bad("ledger.hex does not verify")
+    if list(records(ledger)) != [v["genesis"][1], v["block-1"][1], v["block-2"][1]]:
+        raise Bad("ledger.hex does not hold genesis, block-1, block-2")
+    # HELLO
+    f, b = v["wire-hello"]
+    m = sigmsg(b)
+    if m["type"] != 6 or m["fed"] != fed or m["round"] != int(f["height"]):
+        raise Bad("wire-hello: type, federation or height")
+    r = Reader(m["body"])
+    me, ep = endpoint_peer(r)
+    head = r.take(32)
+    peers = []
+    for _ in range(r.u(1)):
+        peers.append(endpoint_peer(r) + (r.u(1),))
+    r.done()
+    if me[1] != m["signer"] or ep != f["endpoint"] or len(peers) != int(f["peers"]):
+        raise Bad("wire-hello: signer, endpoint or peers")
+    if head != h("fedsyn.block", v["block-1"][1]):
+        raise Bad("wire-hello: head is not block-1's id")
+    # BLOCK and SYNCREP
+    f, b = v["wire-block"]
+    r = Reader(b)
+    if r.take(r.u(4)) != v["block-1"][1]:
+        raise Bad("wire-block: the record is not block-1")
+    want_model(f, r.take(4 * r.u(4)))
+    r.done()
+    f, b = v["wire-syncrep"]
+    r = Reader(b)
+    recs = [r.take(r.u(4)) for _ in range(r.u(4))]
+    if recs != [v["genesis"][1], v["block-1"][1]] or len(recs) != int(f["records"]):
+        raise Bad("wire-syncrep: records")
+    want_model(f, r.take(4 * r.u(4)))
+    r.done()
+    # UPDATE: the envelope, opened with the recipient's box key
+    f, b = v["envelope"]
+    m = sigmsg(b)
+    if m["type"] != 3 or m["fed"] != fed or m["round"] != int(f["round"]):
+        raise Bad("envelope: type, federation or round")
+    r = Reader(m["body"])
+    recipient, _base, samples = r.take(32), r.take(32), r.u(8)
+    _mech, _clip, _scale = r.u(1), r.f64(), r.f64()
+    count, nonce, clen = r.u(4), r.take(24), r.u(4)
+    box = r.take(clen)
+    r.done()
+    if recipient not in boxkey or m["signer"] not in boxkey or samples != int(f["samples"]):
+        raise Bad("envelope: recipient, sender or samples")
+    if clen != 4 * count + 16:
+        raise Bad("envelope: ciphertext length")
+    sk = nacl.public.PrivateKey(bytes.fromhex(f["recipient_box_sk"]))
+    if bytes(sk.public_key) != boxkey[recipient]:
+        raise Bad("envelope: the stated secret is not the recipient's box key")
+    plain = nacl.public.Box(sk, nacl.public.PublicKey(boxkey[m["signer"]])).decrypt(box, nonce)
+    want_model(f, plain)
+    print("vectors ok %d files" % len(v))
+    return 0
+
+
 if __name__ == "__main__":
     try:
+        if sys.argv[1] == "--vectors":
+            sys.exit(check_vectors(sys.argv[2]))
         sys.exit(verify(sys.argv[1]))
     except Bad as e:
-        print("%s: %s" % (sys.argv[1], e))
+        print("%s: %s" % (sys.argv[-1], e))
         sys.exit(1)
