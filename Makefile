@@ -200,7 +200,7 @@ help:
 	@echo "make check-layers  fail on an #include that goes up or sideways (docs/layers.md)"
 	@echo "make check-asan the same tests built with ASan and UBSan"
 	@echo "make check-valgrind  integration tests under valgrind"
-	@echo "make fuzz       libFuzzer on the block and envelope decoders (FUZZ_SECONDS each)"
+	@echo "make fuzz       libFuzzer on the decoders: block, envelope, wire, config, IDX, model file (FUZZ_SECONDS each)"
 	@echo "make bench      speed and memory against PyTorch (python3-torch)"
 	@echo "make experiments  the seeds' experiments on the federation (MODE=quick|full|smoke)"
 	@echo "make clean      remove build/"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # t0003-fuzz-smoke.sh - a short libFuzzer run (10 s) of each decoder
 # harness built by `make fuzz-build`; `make fuzz` runs them longer.
-# Emits TAP; skips when clang-14 was not available to build them.
+# Each starts from seeds written here from the golden vectors
+# (tests/vectors) and small valid inputs, so that ten seconds reach past
+# the magic numbers.  Emits TAP; skips when clang-14 was not available.
 set -u
 dir=${FEDSYN_FUZZERS:-build/fuzz/fuzzers}
 secs=${FEDSYN_FUZZ_SMOKE_SECONDS:-10}
@@ -15,6 +17,41 @@ dir=$(cd "$dir" && pwd)
 fuzzers=("$dir"/fuzz_*)
 tmp=$(mktemp -d /tmp/fedsyn-t0003-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+# seeds: NAME of a harness, then its files
+/usr/bin/python3 - "$here/../vectors" "$tmp" <<'PY'
+import os, struct, sys
+vec, out = sys.argv[1], sys.argv[2]
+def load(name):
+    return bytes.fromhex("".join(l.strip() for l in open(os.path.join(vec, name + ".hex"))
+                                 if not l.startswith("#")))
+def seed(harness, name, data):
+    os.makedirs(os.path.join(out, harness), exist_ok=True)
+    open(os.path.join(out, harness, name), "wb").write(data)
+for i, v in enumerate(["wire-hello", "wire-block", "wire-syncrep"]):
+    seed("fuzz_wire", v, bytes([i]) + load(v))
+for v in ["genesis", "block-1", "block-2"]:
+    seed("fuzz_block", v, load(v))
+seed("fuzz_envelope", "envelope", load("envelope"))
+seed("fuzz_idx", "images", struct.pack(">I3I", 0x803, 2, 2, 2) + bytes(range(8)))
+seed("fuzz_idx", "labels", struct.pack(">II", 0x801, 3) + bytes([1, 2, 3]))
+seed("fuzz_config", "node.zpl", b"""node
+    name = alice
+    keys = keys/alice
+    dir = state/alice
+    listen = tcp://127.0.0.1:7101
+federation
+    genesis = ledger.fsl
+    model = "cgan:32"
+peers
+    bob = tcp://127.0.0.1:7102
+data
+    dataset = mnist
+    labels = 0,1,2
+train
+    batch = 64
+""")
+PY
 echo "1..${#fuzzers[@]}"
 n=0
 for f in "${fuzzers[@]}"; do
