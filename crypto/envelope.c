@@ -23,8 +23,8 @@ int envelope_seal(bytes_writer_t *out, const envelope_t *hdr, const identity_t *
                           ENVELOPE_MAX_WEIGHTS);
     }
     size_t start = sigmsg_begin(out, SIGMSG_UPDATE, hdr->fed_id, hdr->round, sender);
-    bytes_put(out, recipient->sign_pk, 32);
-    bytes_put(out, hdr->base_hash, 32);
+    bytes_put(out, recipient->sign_pk, IDENTITY_KEY_BYTES);
+    bytes_put(out, hdr->base_hash, HASH_BYTES);
     bytes_put_u64(out, hdr->samples);
     bytes_put_u8(out, hdr->mechanism);
     bytes_put_f64(out, hdr->clip);
@@ -52,8 +52,8 @@ static int s_decode_body(const sigmsg_t *m, envelope_t *hdr, const uint8_t **non
 {
     bytes_reader_t r;
     bytes_reader_init(&r, m->body, m->body_len);
-    bytes_get(&r, hdr->recipient, 32);
-    bytes_get(&r, hdr->base_hash, 32);
+    bytes_get(&r, hdr->recipient, IDENTITY_KEY_BYTES);
+    bytes_get(&r, hdr->base_hash, HASH_BYTES);
     hdr->samples = bytes_get_u64(&r);
     hdr->mechanism = bytes_get_u8(&r);
     hdr->clip = bytes_get_f64(&r);
@@ -118,14 +118,14 @@ int envelope_open(const uint8_t *buf, size_t n, const envelope_expect_t *ex, rep
     if ((rc = s_decode_body(&m, hdr, &nonce, &ct, &ct_len, err)) < 0) {
         return rc;
     }
-    memcpy(hdr->fed_id, m.fed_id, 32);
+    memcpy(hdr->fed_id, m.fed_id, HASH_BYTES);
     hdr->round = m.round;
-    memcpy(hdr->sender, m.signer, 32);
-    memcpy(hdr->digest, m.digest, 32);
+    memcpy(hdr->sender, m.signer, IDENTITY_KEY_BYTES);
+    memcpy(hdr->digest, m.digest, HASH_BYTES);
     char who[9];
     hash_short(m.signer, who);
     // 3. federation
-    if (memcmp(m.fed_id, ex->fed_id, 32) != 0) {
+    if (memcmp(m.fed_id, ex->fed_id, HASH_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY, "update from %s: belongs to another federation", who);
     }
     // 4. round
@@ -135,7 +135,7 @@ int envelope_open(const uint8_t *buf, size_t n, const envelope_expect_t *ex, rep
                           m.round < ex->round ? " (stale)" : " (early)");
     }
     // 5. recipient
-    if (memcmp(hdr->recipient, identity_public(ex->me)->sign_pk, 32) != 0) {
+    if (memcmp(hdr->recipient, identity_public(ex->me)->sign_pk, IDENTITY_KEY_BYTES) != 0) {
         return fs_err_set(err, FS_EPEER, "update from %s: addressed to another aggregator", who);
     }
     // 6. known sender

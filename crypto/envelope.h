@@ -55,22 +55,22 @@
 
 // The header of an update (everything but the weights).
 typedef struct {
-    uint8_t fed_id[32];       // federation id
-    uint64_t round;           // round the update is for
-    uint8_t sender[32];       // sender's signing key
-    uint8_t recipient[32];    // aggregator's signing key
-    uint8_t base_hash[32];    // hash_model of the global model it started from
-    uint64_t samples;         // the sender's training examples (FedAvg weight)
-    uint8_t mechanism;        // noise_mechanism_t
-    double clip;              // L1 clip C (0 when none)
-    double scale;             // Laplace scale b per parameter (0 when none)
-    uint32_t count;           // number of float32 weights
-    uint8_t digest[32];       // the sigmsg digest: the envelope's id in blocks
+    uint8_t fed_id[HASH_BYTES];             // federation id
+    uint64_t round;                         // round the update is for
+    uint8_t sender[IDENTITY_KEY_BYTES];     // sender's signing key
+    uint8_t recipient[IDENTITY_KEY_BYTES];  // aggregator's signing key
+    uint8_t base_hash[HASH_BYTES];          // hash_model of the global model it started from
+    uint64_t samples;                       // the sender's training examples (FedAvg weight)
+    uint8_t mechanism;                      // noise_mechanism_t
+    double clip;                            // L1 clip C (0 when none)
+    double scale;                           // Laplace scale b per parameter (0 when none)
+    uint32_t count;                         // number of float32 weights
+    uint8_t digest[HASH_BYTES];             // the sigmsg digest: the envelope's id in blocks
 } envelope_t;
 
 // What the receiving node expects (all borrowed).
 typedef struct {
-    const uint8_t *fed_id;    // 32 bytes
+    const uint8_t *fed_id;    // HASH_BYTES
     uint64_t round;           // the round being aggregated
     const identity_t *me;     // the recipient (the aggregator)
     const keyring_t *members; // who may send

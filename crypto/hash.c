@@ -72,7 +72,7 @@ void hash_model(const float *w, size_t n, uint8_t out[HASH_BYTES])
     hash_digest(HASH_TAG_MODEL, w, n * sizeof(float), out);
 }
 
-void hash_short(const uint8_t key[32], char out[9])
+void hash_short(const uint8_t key[HASH_BYTES], char out[9])
 {
     bytes_to_hex(key, 4, out);
 }

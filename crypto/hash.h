@@ -45,6 +45,6 @@ void hash_model(const float *w, size_t n, uint8_t out[HASH_BYTES]);
 
 // "ab12cd34" style short form of a 32-byte key or hash: the first 4 bytes
 // in hex (9 bytes with the NUL).
-void hash_short(const uint8_t key[32], char out[9]);
+void hash_short(const uint8_t key[HASH_BYTES], char out[9]);
 
 #endif

@@ -19,7 +19,7 @@
 enum { S_SUBKEY_SIGN = 1, S_SUBKEY_BOX = 2, S_SUBKEY_CURVE = 3 };
 
 typedef struct {
-    uint8_t seed[32];                          // the master secret
+    uint8_t seed[IDENTITY_SEED_BYTES];         // the master secret
     uint8_t sign_sk[crypto_sign_SECRETKEYBYTES]; // Ed25519 secret key
     uint8_t box_sk[crypto_box_SECRETKEYBYTES];   // X25519 secret for boxes
     uint8_t curve_sk[crypto_box_SECRETKEYBYTES]; // X25519 secret for CurveZMQ
@@ -50,7 +50,8 @@ int identity_name_check(const char *name, fs_err_t *err)
     return 0;
 }
 
-identity_t *identity_new_from_seed(const char *name, const uint8_t seed[32], fs_err_t *err)
+identity_t *identity_new_from_seed(const char *name, const uint8_t seed[IDENTITY_SEED_BYTES],
+                                   fs_err_t *err)
 {
     if (hash_library_init() < 0) {
         fs_err_set(err, FS_EIO, "libsodium failed to initialise");
@@ -66,15 +67,17 @@ identity_t *identity_new_from_seed(const char *name, const uint8_t seed[32], fs_
         fs_err_set(err, FS_EIO, "sodium_malloc: %s", strerror(errno));
         return NULL;
     }
-    memcpy(self->sec->seed, seed, 32);
+    memcpy(self->sec->seed, seed, IDENTITY_SEED_BYTES);
     snprintf(self->pub.name, sizeof self->pub.name, "%s", name);
 
-    uint8_t sub[32];
+    uint8_t sub[crypto_sign_SEEDBYTES];
     crypto_kdf_derive_from_key(sub, sizeof sub, S_SUBKEY_SIGN, S_KDF_CONTEXT, seed);
     crypto_sign_seed_keypair(self->pub.sign_pk, self->sec->sign_sk, sub);
-    crypto_kdf_derive_from_key(self->sec->box_sk, 32, S_SUBKEY_BOX, S_KDF_CONTEXT, seed);
+    crypto_kdf_derive_from_key(self->sec->box_sk, sizeof self->sec->box_sk, S_SUBKEY_BOX,
+                               S_KDF_CONTEXT, seed);
     crypto_scalarmult_base(self->pub.box_pk, self->sec->box_sk);
-    crypto_kdf_derive_from_key(self->sec->curve_sk, 32, S_SUBKEY_CURVE, S_KDF_CONTEXT, seed);
+    crypto_kdf_derive_from_key(self->sec->curve_sk, sizeof self->sec->curve_sk, S_SUBKEY_CURVE,
+                               S_KDF_CONTEXT, seed);
     crypto_scalarmult_base(self->pub.curve_pk, self->sec->curve_sk);
     sodium_memzero(sub, sizeof sub);
     return self;
@@ -86,7 +89,7 @@ identity_t *identity_new(const char *name, fs_err_t *err)
         fs_err_set(err, FS_EIO, "libsodium failed to initialise");
         return NULL;
     }
-    uint8_t seed[32];
+    uint8_t seed[IDENTITY_SEED_BYTES];
     randombytes_buf(seed, sizeof seed);
     identity_t *self = identity_new_from_seed(name, seed, err);
     sodium_memzero(seed, sizeof seed);
@@ -107,14 +110,16 @@ const identity_pub_t *identity_public(const identity_t *self)
     return &self->pub;
 }
 
-void identity_sign(const identity_t *self, const uint8_t digest[32], uint8_t sig[64])
+void identity_sign(const identity_t *self, const uint8_t digest[HASH_BYTES],
+                   uint8_t sig[IDENTITY_SIG_BYTES])
 {
-    crypto_sign_detached(sig, NULL, digest, 32, self->sec->sign_sk);
+    crypto_sign_detached(sig, NULL, digest, HASH_BYTES, self->sec->sign_sk);
 }
 
-int identity_verify(const uint8_t sign_pk[32], const uint8_t digest[32], const uint8_t sig[64])
+int identity_verify(const uint8_t sign_pk[IDENTITY_KEY_BYTES], const uint8_t digest[HASH_BYTES],
+                    const uint8_t sig[IDENTITY_SIG_BYTES])
 {
-    return crypto_sign_verify_detached(sig, digest, 32, sign_pk) == 0 ? 0 : -1;
+    return crypto_sign_verify_detached(sig, digest, HASH_BYTES, sign_pk) == 0 ? 0 : -1;
 }
 
 const uint8_t *identity_box_sk(const identity_t *self)
@@ -129,10 +134,10 @@ const uint8_t *identity_curve_sk(const identity_t *self)
 
 void identity_pub_format(const identity_pub_t *pub, char *line)
 {
-    char s[65], b[65], c[65];
-    bytes_to_hex(pub->sign_pk, 32, s);
-    bytes_to_hex(pub->box_pk, 32, b);
-    bytes_to_hex(pub->curve_pk, 32, c);
+    char s[2 * IDENTITY_KEY_BYTES + 1], b[sizeof s], c[sizeof s];
+    bytes_to_hex(pub->sign_pk, IDENTITY_KEY_BYTES, s);
+    bytes_to_hex(pub->box_pk, IDENTITY_KEY_BYTES, b);
+    bytes_to_hex(pub->curve_pk, IDENTITY_KEY_BYTES, c);
     snprintf(line, IDENTITY_LINE_MAX, "%s %s %s %s %s", S_PUBLIC_TAG, pub->name, s, b, c);
 }
 
@@ -158,7 +163,7 @@ int identity_pub_parse(const char *line, identity_pub_t *pub, fs_err_t *err)
     const char *hex[3] = {s, b, c};
     uint8_t *dst[3] = {pub->sign_pk, pub->box_pk, pub->curve_pk};
     for (int i = 0; i < 3; i++) {
-        if (bytes_from_hex(hex[i], dst[i], 32) < 0) {
+        if (bytes_from_hex(hex[i], dst[i], IDENTITY_KEY_BYTES) < 0) {
             return fs_err_set(err, FS_EINVAL,
                               "public identity '%s': %s: expected 64 hex digits", name,
                               fields[i]);
@@ -172,9 +177,9 @@ void identity_fingerprint(const identity_pub_t *pub, char out[IDENTITY_FPR_CHARS
     hash_state_t st;
     uint8_t h[HASH_BYTES];
     hash_init(&st, HASH_TAG_FPR);
-    hash_update(&st, pub->sign_pk, 32);
-    hash_update(&st, pub->box_pk, 32);
-    hash_update(&st, pub->curve_pk, 32);
+    hash_update(&st, pub->sign_pk, IDENTITY_KEY_BYTES);
+    hash_update(&st, pub->box_pk, IDENTITY_KEY_BYTES);
+    hash_update(&st, pub->curve_pk, IDENTITY_KEY_BYTES);
     hash_final(&st, h);
     char hex[17];
     bytes_to_hex(h, 8, hex);
@@ -204,8 +209,8 @@ int identity_save(const identity_t *self, const char *dir, int force, fs_err_t *
     if (!text) {
         return fs_err_set(err, FS_EIO, "sodium_malloc: %s", strerror(errno));
     }
-    char seed_hex[65];
-    bytes_to_hex(self->sec->seed, 32, seed_hex);
+    char seed_hex[2 * IDENTITY_SEED_BYTES + 1];
+    bytes_to_hex(self->sec->seed, IDENTITY_SEED_BYTES, seed_hex);
     int len = snprintf(text, 256, "%s\nname %s\nseed %s\n", S_SECRET_HEADER, self->pub.name,
                        seed_hex);
     sodium_memzero(seed_hex, sizeof seed_hex);
@@ -245,7 +250,7 @@ identity_t *identity_load(const char *dir, fs_err_t *err)
     char name[64] = "", seed_hex[80] = "";
     char *text = (char *)data;
     identity_t *self = NULL;
-    uint8_t seed[32];
+    uint8_t seed[IDENTITY_SEED_BYTES];
     if (n == 0 || text[n - 1] != '\n' || memchr(text, '\0', n)) {
         fs_err_set(err, FS_ECORRUPT, "%s: not a fedsyn identity file (truncated?)", path);
     } else {
@@ -254,7 +259,7 @@ identity_t *identity_load(const char *dir, fs_err_t *err)
             fs_err_set(err, FS_ECORRUPT,
                        "%s: expected the lines '%s', 'name NAME', 'seed HEX'", path,
                        S_SECRET_HEADER);
-        } else if (bytes_from_hex(seed_hex, seed, 32) < 0) {
+        } else if (bytes_from_hex(seed_hex, seed, IDENTITY_SEED_BYTES) < 0) {
             fs_err_set(err, FS_ECORRUPT, "%s: seed: expected 64 hex digits", path);
         } else {
             self = identity_new_from_seed(name, seed, err);

@@ -23,9 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/hash.h"
 #include "node/base/err.h"
 
 #define IDENTITY_KEY_BYTES 32
+#define IDENTITY_SEED_BYTES 32 // the secret seed the key pairs derive from
 #define IDENTITY_SIG_BYTES 64
 #define IDENTITY_NAME_MAX 32   // characters, [A-Za-z0-9._-]
 #define IDENTITY_LINE_MAX 256  // a public line with its NUL
@@ -46,7 +48,8 @@ typedef struct identity identity_t;
 // A new identity from the system's random generator.
 identity_t *identity_new(const char *name, fs_err_t *err);
 // A new identity from a fixed 32-byte seed (tests, vectors).
-identity_t *identity_new_from_seed(const char *name, const uint8_t seed[32], fs_err_t *err);
+identity_t *identity_new_from_seed(const char *name, const uint8_t seed[IDENTITY_SEED_BYTES],
+                                   fs_err_t *err);
 void identity_destroy(identity_t **self_p);
 
 // Writes DIR/identity.secret (0600) and DIR/identity.pub atomically,
@@ -58,7 +61,7 @@ identity_t *identity_load(const char *dir, fs_err_t *err);
 
 const identity_pub_t *identity_public(const identity_t *self);
 // Ed25519 signature of a 32-byte digest (what sigmsg signs).
-void identity_sign(const identity_t *self, const uint8_t digest[32],
+void identity_sign(const identity_t *self, const uint8_t digest[HASH_BYTES],
                    uint8_t sig[IDENTITY_SIG_BYTES]);
 // Borrowed secret keys for libsodium calls (never copy them out).
 const uint8_t *identity_box_sk(const identity_t *self);
@@ -72,7 +75,7 @@ void identity_pub_format(const identity_pub_t *pub, char *line);
 int identity_pub_parse(const char *line, identity_pub_t *pub, fs_err_t *err);
 void identity_fingerprint(const identity_pub_t *pub, char out[IDENTITY_FPR_CHARS]);
 // Ed25519 check of a signature over a 32-byte digest.
-int identity_verify(const uint8_t sign_pk[32], const uint8_t digest[32],
+int identity_verify(const uint8_t sign_pk[IDENTITY_KEY_BYTES], const uint8_t digest[HASH_BYTES],
                     const uint8_t sig[IDENTITY_SIG_BYTES]) __attribute__((warn_unused_result));
 
 #endif

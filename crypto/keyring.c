@@ -30,10 +30,10 @@ void keyring_destroy(keyring_t **self_p)
     }
 }
 
-static identity_pub_t *s_find(const keyring_t *self, const uint8_t sign_pk[32])
+static identity_pub_t *s_find(const keyring_t *self, const uint8_t sign_pk[IDENTITY_KEY_BYTES])
 {
     for (size_t i = 0; i < self->n; i++) {
-        if (memcmp(self->ids[i].sign_pk, sign_pk, 32) == 0) {
+        if (memcmp(self->ids[i].sign_pk, sign_pk, IDENTITY_KEY_BYTES) == 0) {
             return &self->ids[i];
         }
     }
@@ -54,7 +54,7 @@ void keyring_add(keyring_t *self, const identity_pub_t *pub)
     self->ids[self->n++] = *pub;
 }
 
-int keyring_remove(keyring_t *self, const uint8_t sign_pk[32])
+int keyring_remove(keyring_t *self, const uint8_t sign_pk[IDENTITY_KEY_BYTES])
 {
     identity_pub_t *p = s_find(self, sign_pk);
     if (!p) {
@@ -64,7 +64,7 @@ int keyring_remove(keyring_t *self, const uint8_t sign_pk[32])
     return 0;
 }
 
-const identity_pub_t *keyring_find(const keyring_t *self, const uint8_t sign_pk[32])
+const identity_pub_t *keyring_find(const keyring_t *self, const uint8_t sign_pk[IDENTITY_KEY_BYTES])
 {
     return s_find(self, sign_pk);
 }

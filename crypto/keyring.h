@@ -19,10 +19,11 @@ void keyring_destroy(keyring_t **self_p);
 // Adds (or replaces, by signing key) a public identity.
 void keyring_add(keyring_t *self, const identity_pub_t *pub);
 // Removes the identity with this signing key; returns 0, or -1 when absent.
-int keyring_remove(keyring_t *self, const uint8_t sign_pk[32]);
+int keyring_remove(keyring_t *self, const uint8_t sign_pk[IDENTITY_KEY_BYTES]);
 // The identity with this signing key, or NULL (borrowed; valid until the
 // keyring changes).
-const identity_pub_t *keyring_find(const keyring_t *self, const uint8_t sign_pk[32]);
+const identity_pub_t *keyring_find(const keyring_t *self,
+                                   const uint8_t sign_pk[IDENTITY_KEY_BYTES]);
 size_t keyring_size(const keyring_t *self);
 const identity_pub_t *keyring_at(const keyring_t *self, size_t i);
 // Adds every public line of a file; errors name the file and line.

@@ -8,8 +8,8 @@
 #include "node/base/mem.h"
 
 typedef struct {
-    uint8_t sender[32]; // signing key
-    uint64_t round;     // round of its accepted update
+    uint8_t sender[IDENTITY_KEY_BYTES]; // signing key
+    uint64_t round;                     // round of its accepted update
 } entry_t;
 
 struct replay {
@@ -32,17 +32,18 @@ void replay_destroy(replay_t **self_p)
     }
 }
 
-int replay_seen(const replay_t *self, const uint8_t sender[32], uint64_t round)
+int replay_seen(const replay_t *self, const uint8_t sender[IDENTITY_KEY_BYTES], uint64_t round)
 {
     for (size_t i = 0; i < self->n; i++) {
-        if (self->e[i].round == round && memcmp(self->e[i].sender, sender, 32) == 0) {
+        if (self->e[i].round == round &&
+            memcmp(self->e[i].sender, sender, IDENTITY_KEY_BYTES) == 0) {
             return 1;
         }
     }
     return 0;
 }
 
-void replay_mark(replay_t *self, const uint8_t sender[32], uint64_t round)
+void replay_mark(replay_t *self, const uint8_t sender[IDENTITY_KEY_BYTES], uint64_t round)
 {
     if (replay_seen(self, sender, round)) {
         return;
@@ -51,7 +52,7 @@ void replay_mark(replay_t *self, const uint8_t sender[32], uint64_t round)
         self->cap = self->cap ? 2 * self->cap : 16;
         self->e = xrealloc(self->e, self->cap * sizeof *self->e);
     }
-    memcpy(self->e[self->n].sender, sender, 32);
+    memcpy(self->e[self->n].sender, sender, IDENTITY_KEY_BYTES);
     self->e[self->n].round = round;
     self->n++;
 }

@@ -10,12 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/identity.h"
+
 typedef struct replay replay_t;
 
 replay_t *replay_new(void);
 void replay_destroy(replay_t **self_p);
-int replay_seen(const replay_t *self, const uint8_t sender[32], uint64_t round);
-void replay_mark(replay_t *self, const uint8_t sender[32], uint64_t round);
+int replay_seen(const replay_t *self, const uint8_t sender[IDENTITY_KEY_BYTES], uint64_t round);
+void replay_mark(replay_t *self, const uint8_t sender[IDENTITY_KEY_BYTES], uint64_t round);
 // Forgets pairs of rounds before `round` (they are refused as stale anyway).
 void replay_prune(replay_t *self, uint64_t round);
 

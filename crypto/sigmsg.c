@@ -15,7 +15,7 @@ const char *sigmsg_type_name(int type)
     return type > 0 && type < SIGMSG_TYPE_COUNT ? s_type_names[type] : "unknown";
 }
 
-size_t sigmsg_begin(bytes_writer_t *w, int type, const uint8_t fed_id[32], uint64_t round,
+size_t sigmsg_begin(bytes_writer_t *w, int type, const uint8_t fed_id[HASH_BYTES], uint64_t round,
                     const identity_t *signer)
 {
     size_t start = w->len;
@@ -23,9 +23,9 @@ size_t sigmsg_begin(bytes_writer_t *w, int type, const uint8_t fed_id[32], uint6
     bytes_put_u8(w, SIGMSG_VERSION);
     bytes_put_u8(w, (uint8_t)type);
     bytes_put_u16(w, 0);
-    bytes_put(w, fed_id, 32);
+    bytes_put(w, fed_id, HASH_BYTES);
     bytes_put_u64(w, round);
-    bytes_put(w, identity_public(signer)->sign_pk, 32);
+    bytes_put(w, identity_public(signer)->sign_pk, IDENTITY_KEY_BYTES);
     bytes_put_u32(w, 0); // body length, patched by sigmsg_finish
     return start;
 }
@@ -60,9 +60,9 @@ int sigmsg_parse(const uint8_t *buf, size_t n, size_t max_bytes, sigmsg_t *out, 
     out->version = bytes_get_u8(&r);
     out->type = bytes_get_u8(&r);
     uint16_t reserved = bytes_get_u16(&r);
-    bytes_get(&r, out->fed_id, 32);
+    bytes_get(&r, out->fed_id, HASH_BYTES);
     out->round = bytes_get_u64(&r);
-    bytes_get(&r, out->signer, 32);
+    bytes_get(&r, out->signer, IDENTITY_KEY_BYTES);
     uint32_t body_len = bytes_get_u32(&r);
     if (reserved != 0) {
         return fs_err_set(err, FS_ECORRUPT, "message: reserved field is %u, expected 0",

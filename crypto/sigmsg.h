@@ -37,7 +37,7 @@
 #define SIGMSG_MAGIC "FSYN"
 #define SIGMSG_VERSION 1
 #define SIGMSG_HEADER_BYTES 84
-#define SIGMSG_SIG_BYTES 64
+#define SIGMSG_SIG_BYTES IDENTITY_SIG_BYTES
 #define SIGMSG_OVERHEAD (SIGMSG_HEADER_BYTES + SIGMSG_SIG_BYTES)
 
 typedef enum {
@@ -52,24 +52,24 @@ typedef enum {
 
 // A decoded message: a view into the caller's bytes (borrowed).
 typedef struct {
-    uint8_t version;               // format version
-    uint8_t type;                  // sigmsg_type_t
-    uint8_t fed_id[32];            // federation id
-    uint64_t round;                // round (block index for ledger blocks)
-    uint8_t signer[32];            // signer's Ed25519 key
-    const uint8_t *body;           // body bytes (inside the message)
-    size_t body_len;               // body length
-    const uint8_t *signature;      // 64 bytes (inside the message)
-    size_t signed_len;             // bytes covered by the digest
-    size_t total_len;              // header + body + signature
-    uint8_t digest[HASH_BYTES];    // BLAKE2b over the signed bytes
+    uint8_t version;                     // format version
+    uint8_t type;                        // sigmsg_type_t
+    uint8_t fed_id[HASH_BYTES];          // federation id
+    uint64_t round;                      // round (block index for ledger blocks)
+    uint8_t signer[IDENTITY_KEY_BYTES];  // signer's Ed25519 key
+    const uint8_t *body;                 // body bytes (inside the message)
+    size_t body_len;                     // body length
+    const uint8_t *signature;            // IDENTITY_SIG_BYTES (inside the message)
+    size_t signed_len;                   // bytes covered by the digest
+    size_t total_len;                    // header + body + signature
+    uint8_t digest[HASH_BYTES];          // BLAKE2b over the signed bytes
 } sigmsg_t;
 
 // Name of a type ("block", "update", ...) or "unknown".
 const char *sigmsg_type_name(int type);
 
 // Writes the header (length to be patched) and returns its offset in w.
-size_t sigmsg_begin(bytes_writer_t *w, int type, const uint8_t fed_id[32], uint64_t round,
+size_t sigmsg_begin(bytes_writer_t *w, int type, const uint8_t fed_id[HASH_BYTES], uint64_t round,
                     const identity_t *signer);
 // Patches the body length of the message begun at start and appends the
 // signature.

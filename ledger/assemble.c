@@ -9,28 +9,30 @@
 
 static int s_contrib_cmp(const void *a, const void *b)
 {
-    return memcmp(((const block_contrib_t *)a)->key, ((const block_contrib_t *)b)->key, 32);
+    return memcmp(((const block_contrib_t *)a)->key, ((const block_contrib_t *)b)->key,
+                  IDENTITY_KEY_BYTES);
 }
 
-void assemble_aggregator(const ledger_state_t *st, uint32_t attempt, uint8_t key[32])
+void assemble_aggregator(const ledger_state_t *st, uint32_t attempt,
+                         uint8_t key[IDENTITY_KEY_BYTES])
 {
-    uint8_t active[LEDGER_MAX_MEMBERS][32];
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     size_t n = ledger_state_active(st, active);
     size_t c = election_candidate(st->head_hash, st->height, active[0], n, attempt);
-    memcpy(key, active[c], 32);
+    memcpy(key, active[c], IDENTITY_KEY_BYTES);
 }
 
 int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
                    const assemble_contrib_t *contrib, size_t n_contrib,
                    const uint8_t *const *join_reqs, const size_t *join_lens, size_t n_join,
-                   const uint8_t (*leave_keys)[32], const uint8_t *const *leave_reqs,
-                   const size_t *leave_lens, size_t n_leave, const uint8_t model_hash[32],
-                   block_t *b, fs_err_t *err)
+                   const uint8_t (*leave_keys)[IDENTITY_KEY_BYTES],
+                   const uint8_t *const *leave_reqs, const size_t *leave_lens, size_t n_leave,
+                   const uint8_t model_hash[HASH_BYTES], block_t *b, fs_err_t *err)
 {
     const genesis_t *g = &st->genesis;
     memset(b, 0, sizeof *b);
     b->index = st->height;
-    memcpy(b->prev_hash, st->head_hash, 32);
+    memcpy(b->prev_hash, st->head_hash, HASH_BYTES);
     b->time_ms = time_ms > st->head_time_ms ? time_ms : st->head_time_ms;
     size_t n_active = ledger_state_active(st, b->expected);
     if (n_active == 0) {
@@ -45,8 +47,8 @@ int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
     }
     uint64_t total = 0;
     for (size_t i = 0; i < n_contrib; i++) {
-        memcpy(b->contrib[i].key, contrib[i].key, 32);
-        memcpy(b->contrib[i].envelope, contrib[i].envelope, 32);
+        memcpy(b->contrib[i].key, contrib[i].key, IDENTITY_KEY_BYTES);
+        memcpy(b->contrib[i].envelope, contrib[i].envelope, HASH_BYTES);
         b->contrib[i].samples = contrib[i].samples;
         total += contrib[i].samples;
     }
@@ -72,7 +74,7 @@ int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
     b->n_joined = (uint8_t)n_join;
     for (size_t i = 0; i < n_leave; i++) {
         block_leave_t *l = &b->left[i];
-        memcpy(l->key, leave_keys[i], 32);
+        memcpy(l->key, leave_keys[i], IDENTITY_KEY_BYTES);
         l->reason = leave_reqs && leave_reqs[i] ? LEAVE_REQUESTED : LEAVE_INACTIVE;
         if (l->reason == LEAVE_REQUESTED) {
             if (leave_lens[i] > BLOCK_REQUEST_MAX) {
@@ -95,7 +97,7 @@ int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
     p->eps_total = st->eps_total + p->eps_member;
     p->eps_total_adv =
         budget_composed_epsilon(&bp, st->rounds_charged + (budget_is_formal(g->mechanism) ? 1 : 0));
-    memcpy(b->model_hash, model_hash, 32);
+    memcpy(b->model_hash, model_hash, HASH_BYTES);
     b->close_reason = n_contrib == n_active ? CLOSE_ALL_ARRIVED : CLOSE_DEADLINE;
     return 0;
 }

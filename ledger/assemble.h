@@ -17,9 +17,9 @@
 #include "ledger/state.h"
 
 typedef struct {
-    uint8_t key[32];      // contributor's signing key
-    uint8_t envelope[32]; // digest of its envelope
-    uint64_t samples;     // its sample count
+    uint8_t key[IDENTITY_KEY_BYTES]; // contributor's signing key
+    uint8_t envelope[HASH_BYTES];    // digest of its envelope
+    uint64_t samples;                // its sample count
 } assemble_contrib_t;
 
 // Fills *b as the block after the state's head for this attempt.  The
@@ -30,11 +30,12 @@ typedef struct {
 int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
                    const assemble_contrib_t *contrib, size_t n_contrib,
                    const uint8_t *const *join_reqs, const size_t *join_lens, size_t n_join,
-                   const uint8_t (*leave_keys)[32], const uint8_t *const *leave_reqs,
-                   const size_t *leave_lens, size_t n_leave, const uint8_t model_hash[32],
-                   block_t *b, fs_err_t *err);
+                   const uint8_t (*leave_keys)[IDENTITY_KEY_BYTES],
+                   const uint8_t *const *leave_reqs, const size_t *leave_lens, size_t n_leave,
+                   const uint8_t model_hash[HASH_BYTES], block_t *b, fs_err_t *err);
 
 // The signing key of this attempt's elected aggregator.
-void assemble_aggregator(const ledger_state_t *st, uint32_t attempt, uint8_t key[32]);
+void assemble_aggregator(const ledger_state_t *st, uint32_t attempt,
+                         uint8_t key[IDENTITY_KEY_BYTES]);
 
 #endif

@@ -30,7 +30,7 @@ const char *admission_name(int r)
     return r > 0 && r < ADMIT_RULE_COUNT ? s_admit_names[r] : "unknown";
 }
 
-void block_hash(const uint8_t *rec, size_t n, uint8_t out[32])
+void block_hash(const uint8_t *rec, size_t n, uint8_t out[HASH_BYTES])
 {
     hash_digest(HASH_TAG_BLOCK, rec, n, out);
 }
@@ -40,9 +40,9 @@ void block_put_identity(bytes_writer_t *w, const identity_pub_t *id)
     size_t len = strlen(id->name);
     bytes_put_u8(w, (uint8_t)len);
     bytes_put(w, id->name, len);
-    bytes_put(w, id->sign_pk, 32);
-    bytes_put(w, id->box_pk, 32);
-    bytes_put(w, id->curve_pk, 32);
+    bytes_put(w, id->sign_pk, IDENTITY_KEY_BYTES);
+    bytes_put(w, id->box_pk, IDENTITY_KEY_BYTES);
+    bytes_put(w, id->curve_pk, IDENTITY_KEY_BYTES);
 }
 
 int block_get_identity(bytes_reader_t *r, identity_pub_t *id, fs_err_t *err)
@@ -54,9 +54,9 @@ int block_get_identity(bytes_reader_t *r, identity_pub_t *id, fs_err_t *err)
                           IDENTITY_NAME_MAX);
     }
     bytes_get(r, id->name, len);
-    bytes_get(r, id->sign_pk, 32);
-    bytes_get(r, id->box_pk, 32);
-    bytes_get(r, id->curve_pk, 32);
+    bytes_get(r, id->sign_pk, IDENTITY_KEY_BYTES);
+    bytes_get(r, id->box_pk, IDENTITY_KEY_BYTES);
+    bytes_get(r, id->curve_pk, IDENTITY_KEY_BYTES);
     if (r->short_read) {
         return fs_err_set(err, FS_ECORRUPT, "identity: truncated");
     }
@@ -66,7 +66,7 @@ int block_get_identity(bytes_reader_t *r, identity_pub_t *id, fs_err_t *err)
     return 0;
 }
 
-void block_join_request(bytes_writer_t *w, const uint8_t fed_id[32], uint64_t round,
+void block_join_request(bytes_writer_t *w, const uint8_t fed_id[HASH_BYTES], uint64_t round,
                         const identity_t *joiner)
 {
     size_t start = sigmsg_begin(w, SIGMSG_JOIN, fed_id, round, joiner);
@@ -74,29 +74,29 @@ void block_join_request(bytes_writer_t *w, const uint8_t fed_id[32], uint64_t ro
     sigmsg_finish(w, start, joiner);
 }
 
-void block_leave_request(bytes_writer_t *w, const uint8_t fed_id[32], uint64_t round,
+void block_leave_request(bytes_writer_t *w, const uint8_t fed_id[HASH_BYTES], uint64_t round,
                          const identity_t *member)
 {
     size_t start = sigmsg_begin(w, SIGMSG_LEAVE, fed_id, round, member);
     sigmsg_finish(w, start, member);
 }
 
-void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[32],
+void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[HASH_BYTES],
                   const identity_t *aggregator)
 {
     size_t start = sigmsg_begin(w, SIGMSG_BLOCK, fed_id, b->index, aggregator);
     bytes_put_u64(w, b->time_ms);
-    bytes_put(w, b->prev_hash, 32);
+    bytes_put(w, b->prev_hash, HASH_BYTES);
     bytes_put_u32(w, b->rank);
     bytes_put_u32(w, b->attempt);
     bytes_put_u16(w, b->n_expected);
     for (int i = 0; i < b->n_expected; i++) {
-        bytes_put(w, b->expected[i], 32);
+        bytes_put(w, b->expected[i], IDENTITY_KEY_BYTES);
     }
     bytes_put_u16(w, b->n_contrib);
     for (int i = 0; i < b->n_contrib; i++) {
-        bytes_put(w, b->contrib[i].key, 32);
-        bytes_put(w, b->contrib[i].envelope, 32);
+        bytes_put(w, b->contrib[i].key, IDENTITY_KEY_BYTES);
+        bytes_put(w, b->contrib[i].envelope, HASH_BYTES);
         bytes_put_u64(w, b->contrib[i].samples);
         bytes_put_f64(w, b->contrib[i].weight);
     }
@@ -107,7 +107,7 @@ void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[32],
     }
     bytes_put_u8(w, b->n_left);
     for (int i = 0; i < b->n_left; i++) {
-        bytes_put(w, b->left[i].key, 32);
+        bytes_put(w, b->left[i].key, IDENTITY_KEY_BYTES);
         bytes_put_u8(w, b->left[i].reason);
         bytes_put_u16(w, b->left[i].request_len);
         bytes_put(w, b->left[i].request, b->left[i].request_len);
@@ -121,7 +121,7 @@ void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[32],
     bytes_put_f64(w, p->eps_aggregate);
     bytes_put_f64(w, p->eps_total);
     bytes_put_f64(w, p->eps_total_adv);
-    bytes_put(w, b->model_hash, 32);
+    bytes_put(w, b->model_hash, HASH_BYTES);
     bytes_put_u8(w, b->close_reason);
     sigmsg_finish(w, start, aggregator);
 }
@@ -153,11 +153,11 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
         return fs_err_set(err, FS_ECORRUPT, "type: %s, expected block", sigmsg_type_name(m->type));
     }
     b->index = m->round;
-    memcpy(b->aggregator, m->signer, 32);
+    memcpy(b->aggregator, m->signer, IDENTITY_KEY_BYTES);
     bytes_reader_t r;
     bytes_reader_init(&r, m->body, m->body_len);
     b->time_ms = bytes_get_u64(&r);
-    bytes_get(&r, b->prev_hash, 32);
+    bytes_get(&r, b->prev_hash, HASH_BYTES);
     b->rank = bytes_get_u32(&r);
     b->attempt = bytes_get_u32(&r);
     b->n_expected = bytes_get_u16(&r);
@@ -166,7 +166,7 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
                           LEDGER_MAX_MEMBERS);
     }
     for (int i = 0; i < b->n_expected; i++) {
-        bytes_get(&r, b->expected[i], 32);
+        bytes_get(&r, b->expected[i], IDENTITY_KEY_BYTES);
     }
     b->n_contrib = bytes_get_u16(&r);
     if (b->n_contrib > LEDGER_MAX_MEMBERS) {
@@ -174,8 +174,8 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
                           LEDGER_MAX_MEMBERS);
     }
     for (int i = 0; i < b->n_contrib; i++) {
-        bytes_get(&r, b->contrib[i].key, 32);
-        bytes_get(&r, b->contrib[i].envelope, 32);
+        bytes_get(&r, b->contrib[i].key, IDENTITY_KEY_BYTES);
+        bytes_get(&r, b->contrib[i].envelope, HASH_BYTES);
         b->contrib[i].samples = bytes_get_u64(&r);
         b->contrib[i].weight = bytes_get_f64(&r);
     }
@@ -196,7 +196,7 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
     }
     for (int i = 0; i < b->n_left; i++) {
         block_leave_t *l = &b->left[i];
-        bytes_get(&r, l->key, 32);
+        bytes_get(&r, l->key, IDENTITY_KEY_BYTES);
         l->reason = bytes_get_u8(&r);
         if (s_get_request(&r, &l->request_len, l->request, "left", i, err) < 0) {
             return FS_ECORRUPT;
@@ -211,7 +211,7 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
     p->eps_aggregate = bytes_get_f64(&r);
     p->eps_total = bytes_get_f64(&r);
     p->eps_total_adv = bytes_get_f64(&r);
-    bytes_get(&r, b->model_hash, 32);
+    bytes_get(&r, b->model_hash, HASH_BYTES);
     b->close_reason = bytes_get_u8(&r);
     if (r.short_read) {
         return fs_err_set(err, FS_ECORRUPT, "body: truncated (%zu bytes)", m->body_len);

@@ -41,10 +41,10 @@ const char *leave_reason_name(int reason);
 const char *admission_name(int rule);
 
 typedef struct {
-    uint8_t key[32];           // member's signing key
-    uint8_t envelope[32];      // digest of the envelope it sent (sigmsg digest)
-    uint64_t samples;          // its sample count n_k
-    double weight;             // p_k = n_k / sum n
+    uint8_t key[IDENTITY_KEY_BYTES];  // member's signing key
+    uint8_t envelope[HASH_BYTES];     // digest of the envelope it sent (sigmsg digest)
+    uint64_t samples;                 // its sample count n_k
+    double weight;                    // p_k = n_k / sum n
 } block_contrib_t;
 
 typedef struct {
@@ -54,7 +54,7 @@ typedef struct {
 } block_join_t;
 
 typedef struct {
-    uint8_t key[32];                    // the member leaving
+    uint8_t key[IDENTITY_KEY_BYTES];    // the member leaving
     uint8_t reason;                     // leave_reason_t
     uint16_t request_len;               // 0 for LEAVE_INACTIVE
     uint8_t request[BLOCK_REQUEST_MAX]; // SIGMSG_LEAVE signed by the member
@@ -73,48 +73,48 @@ typedef struct {
 } block_privacy_t;
 
 typedef struct {
-    uint64_t index;                                  // = sigmsg round
-    uint8_t aggregator[32];                          // = sigmsg signer
-    uint64_t time_ms;                                // Unix time, milliseconds
-    uint8_t prev_hash[32];                           // hash of block index-1
-    uint32_t rank;                                   // aggregator's election rank
-    uint32_t attempt;                                // election attempt (failover)
-    uint16_t n_expected;                             // active members this round
-    uint8_t expected[LEDGER_MAX_MEMBERS][32];        // their keys, ascending
-    uint16_t n_contrib;                              // members whose update counted
-    block_contrib_t contrib[LEDGER_MAX_MEMBERS];     // ascending by key
-    uint8_t n_joined;                                // members admitted
-    block_join_t joined[BLOCK_MAX_CHANGES];          // with their requests
-    uint8_t n_left;                                  // members leaving
-    block_leave_t left[BLOCK_MAX_CHANGES];           // with requests or "inactive"
-    block_privacy_t privacy;                         // parameters and epsilon
-    uint8_t model_hash[32];                          // hash_model of the new global
-    uint8_t close_reason;                            // close_reason_t
+    uint64_t index;                                            // = sigmsg round
+    uint8_t aggregator[IDENTITY_KEY_BYTES];                    // = sigmsg signer
+    uint64_t time_ms;                                          // Unix time, milliseconds
+    uint8_t prev_hash[HASH_BYTES];                             // hash of block index-1
+    uint32_t rank;                                             // aggregator's election rank
+    uint32_t attempt;                                          // election attempt (failover)
+    uint16_t n_expected;                                       // active members this round
+    uint8_t expected[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];  // their keys, ascending
+    uint16_t n_contrib;                                        // members whose update counted
+    block_contrib_t contrib[LEDGER_MAX_MEMBERS];               // ascending by key
+    uint8_t n_joined;                                          // members admitted
+    block_join_t joined[BLOCK_MAX_CHANGES];                    // with their requests
+    uint8_t n_left;                                            // members leaving
+    block_leave_t left[BLOCK_MAX_CHANGES];                     // with requests or "inactive"
+    block_privacy_t privacy;                                   // parameters and epsilon
+    uint8_t model_hash[HASH_BYTES];                            // hash_model of the new global
+    uint8_t close_reason;                                      // close_reason_t
 } block_t;
 
 typedef struct {
-    char name[IDENTITY_NAME_MAX + 1];                // federation name
-    uint64_t time_ms;                                // founding time
-    uint16_t n_members;                              // founding members
-    identity_pub_t members[LEDGER_MAX_MEMBERS];      // their identities
-    char model[GENESIS_TEXT_MAX + 1];                // e.g. "dcgan:128"
-    char dataset[GENESIS_TEXT_MAX + 1];              // e.g. "mnist"
-    uint64_t model_seed;                             // seed of the initial model
-    uint8_t initial_model_hash[32];                  // hash_model of round 0's model
-    uint8_t mechanism;                               // noise_mechanism_t
-    double clip;                                     // L1 clip C
-    double member_scale;                             // members' Laplace b
-    double agg_scale;                                // aggregator's Laplace b_G
-    double delta;                                    // for advanced composition
-    uint32_t round_timeout_ms;                       // first attempt's deadline
-    uint32_t attempt_extra_ms;                       // added per failed attempt
-    uint32_t rounds;                                 // planned rounds (0: no end)
-    uint32_t local_iters;                            // local iterations per round
-    uint16_t quorum;                                 // fewest contributors per block
-    uint16_t inactive_after;                         // rounds missed before removal
-    uint8_t admission;                               // admission_t
-    uint16_t n_allowed;                              // allow-list size
-    uint8_t allowed[LEDGER_MAX_MEMBERS][32];         // keys admitted later
+    char name[IDENTITY_NAME_MAX + 1];                         // federation name
+    uint64_t time_ms;                                         // founding time
+    uint16_t n_members;                                       // founding members
+    identity_pub_t members[LEDGER_MAX_MEMBERS];               // their identities
+    char model[GENESIS_TEXT_MAX + 1];                         // e.g. "dcgan:128"
+    char dataset[GENESIS_TEXT_MAX + 1];                       // e.g. "mnist"
+    uint64_t model_seed;                                      // seed of the initial model
+    uint8_t initial_model_hash[HASH_BYTES];                   // hash_model of round 0's model
+    uint8_t mechanism;                                        // noise_mechanism_t
+    double clip;                                              // L1 clip C
+    double member_scale;                                      // members' Laplace b
+    double agg_scale;                                         // aggregator's Laplace b_G
+    double delta;                                             // for advanced composition
+    uint32_t round_timeout_ms;                                // first attempt's deadline
+    uint32_t attempt_extra_ms;                                // added per failed attempt
+    uint32_t rounds;                                          // planned rounds (0: no end)
+    uint32_t local_iters;                                     // local iterations per round
+    uint16_t quorum;                                          // fewest contributors per block
+    uint16_t inactive_after;                                  // rounds missed before removal
+    uint8_t admission;                                        // admission_t
+    uint16_t n_allowed;                                       // allow-list size
+    uint8_t allowed[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];  // keys admitted later
     // The aggregator's step on the averaged update (docs/ledger.md §5):
     // global' = global + server_lr (FedAvg - global), then its noise.  0
     // means the field is absent: plain FedAvg, the same as 1, and the
@@ -129,30 +129,30 @@ double genesis_server_lr(const genesis_t *g);
 // Appends the signed genesis record; *fed_id receives the federation id
 // (BLAKE2b "fedsyn.fed" of the body).  FS_EINVAL for out-of-range fields.
 int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *founder,
-                   uint8_t fed_id[32], fs_err_t *err);
+                   uint8_t fed_id[HASH_BYTES], fs_err_t *err);
 // Decodes a genesis record (the signature is checked too: genesis has no
 // other anchor than its founder and its hash).
-int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[32],
+int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[HASH_BYTES],
                    sigmsg_t *msg, fs_err_t *err) __attribute__((warn_unused_result));
 
 // Appends the aggregator-signed record of block b (b->index, b->aggregator
 // come from the arguments).
-void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[32],
+void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[HASH_BYTES],
                   const identity_t *aggregator);
 // Decodes a round block's fields (no signature or chain checks) from a
 // sigmsg already decoded with sigmsg_decode.
 int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err) __attribute__((warn_unused_result));
 
 // Join and leave requests a member signs and sends (embedded in blocks).
-void block_join_request(bytes_writer_t *w, const uint8_t fed_id[32], uint64_t round,
+void block_join_request(bytes_writer_t *w, const uint8_t fed_id[HASH_BYTES], uint64_t round,
                         const identity_t *joiner);
-void block_leave_request(bytes_writer_t *w, const uint8_t fed_id[32], uint64_t round,
+void block_leave_request(bytes_writer_t *w, const uint8_t fed_id[HASH_BYTES], uint64_t round,
                          const identity_t *member);
 // Encodes / decodes a public identity (1 name length, name, 3 x 32 keys).
 void block_put_identity(bytes_writer_t *w, const identity_pub_t *id);
 int block_get_identity(bytes_reader_t *r, identity_pub_t *id, fs_err_t *err);
 
 // The block id: BLAKE2b "fedsyn.block" over the whole signed record.
-void block_hash(const uint8_t *rec, size_t n, uint8_t out[32]);
+void block_hash(const uint8_t *rec, size_t n, uint8_t out[HASH_BYTES]);
 
 #endif

@@ -20,18 +20,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/hash.h"
+#include "crypto/identity.h"
+
 // Fills order[0..n) with indices into keys, in candidate rank order.
 // keys holds the n active members' signing keys, 32 bytes each (n >= 1).
-void election_order(const uint8_t prev_hash[32], uint64_t round, const uint8_t *keys,
+void election_order(const uint8_t prev_hash[HASH_BYTES], uint64_t round, const uint8_t *keys,
                     size_t n, size_t *order);
 
 // The index (into keys) of the candidate for this attempt.
-size_t election_candidate(const uint8_t prev_hash[32], uint64_t round, const uint8_t *keys,
+size_t election_candidate(const uint8_t prev_hash[HASH_BYTES], uint64_t round, const uint8_t *keys,
                           size_t n, uint32_t attempt);
 
 // Fork rule: > 0 when block A wins over block B, < 0 when B wins, 0 when
 // they are the same block.
-int election_prefer(uint32_t attempt_a, const uint8_t hash_a[32], uint32_t attempt_b,
-                    const uint8_t hash_b[32]);
+int election_prefer(uint32_t attempt_a, const uint8_t hash_a[HASH_BYTES], uint32_t attempt_b,
+                    const uint8_t hash_b[HASH_BYTES]);
 
 #endif

@@ -42,7 +42,7 @@ static int s_check(const genesis_t *g, fs_err_t *err)
     }
     for (int i = 0; i < g->n_members; i++) {
         for (int j = 0; j < i; j++) {
-            if (memcmp(g->members[i].sign_pk, g->members[j].sign_pk, 32) == 0) {
+            if (memcmp(g->members[i].sign_pk, g->members[j].sign_pk, IDENTITY_KEY_BYTES) == 0) {
                 return fs_err_set(err, FS_ECORRUPT, "genesis: member %d repeats member %d", i, j);
             }
         }
@@ -96,7 +96,7 @@ double genesis_server_lr(const genesis_t *g) { return g->server_lr > 0 ? g->serv
 static bool s_has_server_lr(const genesis_t *g) { return g->server_lr > 0 && g->server_lr != 1; }
 
 int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *founder,
-                   uint8_t fed_id[32], fs_err_t *err)
+                   uint8_t fed_id[HASH_BYTES], fs_err_t *err)
 {
     int rc = s_check(g, err);
     if (rc < 0) {
@@ -119,7 +119,7 @@ int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *foun
     s_put_text(&body, g->model);
     s_put_text(&body, g->dataset);
     bytes_put_u64(&body, g->model_seed);
-    bytes_put(&body, g->initial_model_hash, 32);
+    bytes_put(&body, g->initial_model_hash, HASH_BYTES);
     bytes_put_u8(&body, g->mechanism);
     bytes_put_f64(&body, g->clip);
     bytes_put_f64(&body, g->member_scale);
@@ -134,7 +134,7 @@ int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *foun
     bytes_put_u8(&body, g->admission);
     bytes_put_u16(&body, g->n_allowed);
     for (int i = 0; i < g->n_allowed; i++) {
-        bytes_put(&body, g->allowed[i], 32);
+        bytes_put(&body, g->allowed[i], IDENTITY_KEY_BYTES);
     }
     if (s_has_server_lr(g)) {
         bytes_put_f64(&body, g->server_lr);
@@ -147,7 +147,7 @@ int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *foun
     return 0;
 }
 
-int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[32],
+int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[HASH_BYTES],
                    sigmsg_t *m, fs_err_t *err)
 {
     memset(g, 0, sizeof *g);
@@ -165,7 +165,7 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[32
                           (unsigned long long)m->round);
     }
     hash_digest(HASH_TAG_FED, m->body, m->body_len, fed_id);
-    if (memcmp(fed_id, m->fed_id, 32) != 0) {
+    if (memcmp(fed_id, m->fed_id, HASH_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY,
                           "genesis: federation id is not the hash of the parameters");
     }
@@ -190,7 +190,7 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[32
         return FS_ECORRUPT;
     }
     g->model_seed = bytes_get_u64(&r);
-    bytes_get(&r, g->initial_model_hash, 32);
+    bytes_get(&r, g->initial_model_hash, HASH_BYTES);
     g->mechanism = bytes_get_u8(&r);
     g->clip = bytes_get_f64(&r);
     g->member_scale = bytes_get_f64(&r);
@@ -209,7 +209,7 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[32
                           g->n_allowed, LEDGER_MAX_MEMBERS);
     }
     for (int i = 0; i < g->n_allowed; i++) {
-        bytes_get(&r, g->allowed[i], 32);
+        bytes_get(&r, g->allowed[i], IDENTITY_KEY_BYTES);
     }
     g->server_lr = 0;
     if (!r.short_read && bytes_remaining(&r) == 8) {
@@ -233,7 +233,7 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[32
     }
     int founder = 0;
     for (int i = 0; i < g->n_members; i++) {
-        founder |= memcmp(g->members[i].sign_pk, m->signer, 32) == 0;
+        founder |= memcmp(g->members[i].sign_pk, m->signer, IDENTITY_KEY_BYTES) == 0;
     }
     if (!founder) {
         return fs_err_set(err, FS_EVERIFY, "genesis: signer is not a founding member");

@@ -24,32 +24,33 @@ void ledger_state_destroy(ledger_state_t **self_p)
 
 static int s_key_cmp(const void *a, const void *b)
 {
-    return memcmp(a, b, 32);
+    return memcmp(a, b, IDENTITY_KEY_BYTES);
 }
 
-size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[32])
+size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[IDENTITY_KEY_BYTES])
 {
     size_t n = 0;
     for (int i = 0; i < self->n_members; i++) {
         if (self->members[i].active) {
-            memcpy(keys[n++], self->members[i].id.sign_pk, 32);
+            memcpy(keys[n++], self->members[i].id.sign_pk, IDENTITY_KEY_BYTES);
         }
     }
-    qsort(keys, n, 32, s_key_cmp);
+    qsort(keys, n, IDENTITY_KEY_BYTES, s_key_cmp);
     return n;
 }
 
-static ledger_member_t *s_member(ledger_state_t *self, const uint8_t key[32])
+static ledger_member_t *s_member(ledger_state_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
 {
     for (int i = 0; i < self->n_members; i++) {
-        if (memcmp(self->members[i].id.sign_pk, key, 32) == 0) {
+        if (memcmp(self->members[i].id.sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
             return &self->members[i];
         }
     }
     return NULL;
 }
 
-const ledger_member_t *ledger_state_member(const ledger_state_t *self, const uint8_t key[32])
+const ledger_member_t *ledger_state_member(const ledger_state_t *self,
+                                           const uint8_t key[IDENTITY_KEY_BYTES])
 {
     return s_member((ledger_state_t *)self, key);
 }
@@ -65,7 +66,7 @@ int ledger_state_start(ledger_state_t *self, const uint8_t *rec, size_t n, fs_er
     self->height = 1;
     block_hash(rec, n, self->head_hash);
     self->head_time_ms = g->time_ms;
-    memcpy(self->model_hash, g->initial_model_hash, 32);
+    memcpy(self->model_hash, g->initial_model_hash, HASH_BYTES);
     self->n_members = g->n_members;
     for (int i = 0; i < g->n_members; i++) {
         self->members[i] = (ledger_member_t){.id = g->members[i], .active = 1};
@@ -75,15 +76,15 @@ int ledger_state_start(ledger_state_t *self, const uint8_t *rec, size_t n, fs_er
     return 0;
 }
 
-static int s_in_sorted(const uint8_t *keys, size_t n, const uint8_t key[32])
+static int s_in_sorted(const uint8_t *keys, size_t n, const uint8_t key[IDENTITY_KEY_BYTES])
 {
-    return bsearch(key, keys, n, 32, s_key_cmp) != NULL;
+    return bsearch(key, keys, n, IDENTITY_KEY_BYTES, s_key_cmp) != NULL;
 }
 
 // Checks an embedded join or leave request: a sigmsg of the given type for
 // this federation, for a round not after this block, signed by `key`.
 static int s_check_request(const ledger_state_t *self, const block_t *b, const uint8_t *req,
-                           size_t len, int type, const uint8_t key[32], sigmsg_t *m,
+                           size_t len, int type, const uint8_t key[IDENTITY_KEY_BYTES], sigmsg_t *m,
                            fs_err_t *err)
 {
     int rc;
@@ -95,14 +96,14 @@ static int s_check_request(const ledger_state_t *self, const block_t *b, const u
         return fs_err_set(err, FS_EVERIFY, "request is a %s message, expected %s",
                           sigmsg_type_name(m->type), sigmsg_type_name(type));
     }
-    if (memcmp(m->fed_id, self->fed_id, 32) != 0) {
+    if (memcmp(m->fed_id, self->fed_id, HASH_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY, "request belongs to another federation");
     }
     if (m->round > b->index) {
         return fs_err_set(err, FS_EVERIFY, "request for round %llu, after this block",
                           (unsigned long long)m->round);
     }
-    if (key && memcmp(m->signer, key, 32) != 0) {
+    if (key && memcmp(m->signer, key, IDENTITY_KEY_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY, "request is signed by another key");
     }
     return sigmsg_verify(m, err);
@@ -125,7 +126,7 @@ static int s_check_members(ledger_state_t *self, block_t *b, const uint8_t *acti
             return fs_err_set(err, FS_ECORRUPT, "joined %d: request body is not one identity",
                               i);
         }
-        if (memcmp(j->id.sign_pk, m.signer, 32) != 0) {
+        if (memcmp(j->id.sign_pk, m.signer, IDENTITY_KEY_BYTES) != 0) {
             return fs_err_set(err, FS_EVERIFY, "joined %d: request not signed by the joiner", i);
         }
         if (s_in_sorted(active, n_active, j->id.sign_pk)) {
@@ -133,14 +134,14 @@ static int s_check_members(ledger_state_t *self, block_t *b, const uint8_t *acti
                               j->id.name);
         }
         for (int k = 0; k < i; k++) {
-            if (memcmp(b->joined[k].id.sign_pk, j->id.sign_pk, 32) == 0) {
+            if (memcmp(b->joined[k].id.sign_pk, j->id.sign_pk, IDENTITY_KEY_BYTES) == 0) {
                 return fs_err_set(err, FS_EVERIFY, "joined %d: repeats joined %d", i, k);
             }
         }
         if (g->admission == ADMIT_ALLOWLIST) {
             int ok = 0;
             for (int k = 0; k < g->n_allowed && !ok; k++) {
-                ok = memcmp(g->allowed[k], j->id.sign_pk, 32) == 0;
+                ok = memcmp(g->allowed[k], j->id.sign_pk, IDENTITY_KEY_BYTES) == 0;
             }
             ok = ok || s_member(self, j->id.sign_pk) != NULL; // former members may return
             if (!ok) {
@@ -159,7 +160,7 @@ static int s_check_members(ledger_state_t *self, block_t *b, const uint8_t *acti
             return fs_err_set(err, FS_EVERIFY, "left %d: not an active member", i);
         }
         for (int k = 0; k < i; k++) {
-            if (memcmp(b->left[k].key, l->key, 32) == 0) {
+            if (memcmp(b->left[k].key, l->key, IDENTITY_KEY_BYTES) == 0) {
                 return fs_err_set(err, FS_EVERIFY, "left %d: repeats left %d", i, k);
             }
         }
@@ -175,7 +176,7 @@ static int s_check_members(ledger_state_t *self, block_t *b, const uint8_t *acti
             const ledger_member_t *mem = s_member(self, l->key);
             int contributed = 0;
             for (int k = 0; k < b->n_contrib; k++) {
-                contributed |= memcmp(b->contrib[k].key, l->key, 32) == 0;
+                contributed |= memcmp(b->contrib[k].key, l->key, IDENTITY_KEY_BYTES) == 0;
             }
             uint32_t missed = contributed ? 0 : mem->missed + 1;
             if (l->request_len != 0 || g->inactive_after == 0 || missed < g->inactive_after) {
@@ -197,7 +198,7 @@ static int s_check_contributors(const ledger_state_t *self, const block_t *b, fs
         if (!s_in_sorted(b->expected[0], b->n_expected, c->key)) {
             return fs_err_set(err, FS_EVERIFY, "contributor %d: not an expected member", i);
         }
-        if (i > 0 && memcmp(b->contrib[i - 1].key, c->key, 32) >= 0) {
+        if (i > 0 && memcmp(b->contrib[i - 1].key, c->key, IDENTITY_KEY_BYTES) >= 0) {
             return fs_err_set(err, FS_EVERIFY,
                               "contributor %d: keys not strictly ascending (duplicate?)", i);
         }
@@ -282,7 +283,7 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
         (rc = sigmsg_check_version(&m, err)) < 0) {
         return fs_err_prefix(err, rc, "block %llu: ", idx);
     }
-    if (memcmp(m.fed_id, self->fed_id, 32) != 0) {
+    if (memcmp(m.fed_id, self->fed_id, HASH_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY, "block %llu: federation id differs from genesis", idx);
     }
     if (m.round != self->height) {
@@ -292,7 +293,7 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
     if ((rc = block_decode(&m, b, err)) < 0) {
         return fs_err_prefix(err, rc, "block %llu: ", idx);
     }
-    uint8_t active[LEDGER_MAX_MEMBERS][32];
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     size_t n_active = ledger_state_active(self, active);
     const ledger_member_t *agg = s_member(self, b->aggregator);
     if (!agg || !agg->active) {
@@ -301,7 +302,7 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
         return fs_err_set(err, FS_EVERIFY, "block %llu: aggregator %s is not an active member",
                           idx, who);
     }
-    if (memcmp(b->prev_hash, self->head_hash, 32) != 0) {
+    if (memcmp(b->prev_hash, self->head_hash, HASH_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY, "block %llu: prev_hash does not match block %llu",
                           idx, idx - 1);
     }
@@ -313,13 +314,15 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
         return fs_err_set(err, FS_EVERIFY, "block %llu: the federation has no active member", idx);
     }
     size_t cand = election_candidate(self->head_hash, b->index, active[0], n_active, b->attempt);
-    if (memcmp(active[cand], b->aggregator, 32) != 0 || b->rank != b->attempt % n_active) {
+    if (memcmp(active[cand], b->aggregator, IDENTITY_KEY_BYTES) != 0 ||
+        b->rank != b->attempt % n_active) {
         return fs_err_set(err, FS_EVERIFY,
                           "block %llu: election: %s is not the candidate of attempt %u (rank "
                           "%u recorded, %zu expected)",
                           idx, agg->id.name, b->attempt, b->rank, (size_t)(b->attempt % n_active));
     }
-    if (b->n_expected != n_active || memcmp(b->expected, active, n_active * 32) != 0) {
+    if (b->n_expected != n_active ||
+        memcmp(b->expected, active, n_active * IDENTITY_KEY_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY,
                           "block %llu: expected members differ from the %zu active members", idx,
                           n_active);
@@ -345,7 +348,7 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
         }
         int contributed = 0;
         for (int k = 0; k < b->n_contrib; k++) {
-            contributed |= memcmp(b->contrib[k].key, mem->id.sign_pk, 32) == 0;
+            contributed |= memcmp(b->contrib[k].key, mem->id.sign_pk, IDENTITY_KEY_BYTES) == 0;
         }
         mem->missed = contributed ? 0 : mem->missed + 1;
     }
@@ -365,7 +368,7 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
     self->eps_total = b->privacy.eps_total;
     block_hash(rec, n, self->head_hash);
     self->head_time_ms = b->time_ms;
-    memcpy(self->model_hash, b->model_hash, 32);
+    memcpy(self->model_hash, b->model_hash, HASH_BYTES);
     self->last = *b;
     self->height++;
     return 0;

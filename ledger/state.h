@@ -37,11 +37,11 @@ typedef struct {
 
 typedef struct {
     genesis_t genesis;                           // block 0's parameters
-    uint8_t fed_id[32];                          // federation id
+    uint8_t fed_id[HASH_BYTES];                  // federation id
     uint64_t height;                             // blocks accepted, genesis included
-    uint8_t head_hash[32];                       // hash of the last block
+    uint8_t head_hash[HASH_BYTES];               // hash of the last block
     uint64_t head_time_ms;                       // its time
-    uint8_t model_hash[32];                      // the current global model
+    uint8_t model_hash[HASH_BYTES];              // the current global model
     uint16_t n_members;                          // members ever recorded
     ledger_member_t members[LEDGER_MAX_MEMBERS]; // in order of admission
     double eps_total;                            // running basic-composition total
@@ -69,8 +69,9 @@ int ledger_state_apply_presigned(ledger_state_t *self, const uint8_t *rec, size_
                                  fs_err_t *err) __attribute__((warn_unused_result));
 
 // The active members' signing keys, ascending; returns how many.
-size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[32]);
+size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[IDENTITY_KEY_BYTES]);
 // The member with this key (active or not), or NULL.
-const ledger_member_t *ledger_state_member(const ledger_state_t *self, const uint8_t key[32]);
+const ledger_member_t *ledger_state_member(const ledger_state_t *self,
+                                           const uint8_t key[IDENTITY_KEY_BYTES]);
 
 #endif

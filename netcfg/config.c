@@ -292,7 +292,8 @@ static int s_field(const field_t *f, const zpl_entry_t *e, const char *base, nod
         *(double *)(void *)dst = v;
         return 0;
     case K_ID:
-        if (strlen(e->value) != 64 || bytes_from_hex(e->value, cfg->fed_id, 32) < 0) {
+        if (strlen(e->value) != 2 * HASH_BYTES ||
+            bytes_from_hex(e->value, cfg->fed_id, HASH_BYTES) < 0) {
             return fs_err_set(err, FS_EINVAL, "%s:%d: federation/id: expected 64 hex digits "
                               "(fedsyn ledger show prints the federation id)", file, e->line);
         }

@@ -65,7 +65,7 @@ typedef struct {
     char advertise[CONFIG_ENDPOINT_MAX]; // endpoint peers dial (default: listen)
     // federation
     int has_fed_id;                      // federation id given
-    uint8_t fed_id[32];                  // the federation to join
+    uint8_t fed_id[HASH_BYTES];          // the federation to join
     char genesis[CONFIG_PATH_MAX];       // ledger file to take genesis from ("" none)
     char initial[CONFIG_PATH_MAX];       // round 0's model file when the genesis pinned one
     config_expect_t expect[EXPECT_COUNT];

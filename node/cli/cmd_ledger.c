@@ -93,7 +93,7 @@ static void s_help_init(void)
 
 // hash_model of the initial global vector (node/train/workload.h), seeded
 // as the workload's trainer seeds it.
-static void s_initial_hash(const workload_arch_t *arch, uint64_t seed, uint8_t out[32])
+static void s_initial_hash(const workload_arch_t *arch, uint64_t seed, uint8_t out[HASH_BYTES])
 {
     size_t n;
     float *w = workload_initial(arch, seed, &n);
@@ -236,11 +236,11 @@ static int s_init(int argc, char **argv)
             g->server_lr = server_lr == 1 ? 0 : server_lr; // 1 is written as absent
             g->n_allowed = (uint16_t)keyring_size(allowed);
             for (size_t i = 0; i < keyring_size(allowed); i++) {
-                memcpy(g->allowed[i], keyring_at(allowed, i)->sign_pk, 32);
+                memcpy(g->allowed[i], keyring_at(allowed, i)->sign_pk, IDENTITY_KEY_BYTES);
             }
             bytes_writer_t w;
             bytes_writer_init(&w);
-            uint8_t fed_id[32];
+            uint8_t fed_id[HASH_BYTES];
             chain_t *chain = NULL;
             if (rc != EXIT_OK) {
                 // --initial was refused above
@@ -248,8 +248,8 @@ static int s_init(int argc, char **argv)
                        !(chain = chain_create(out, w.data, w.len, &err))) {
                 rc = cli_fail(CMD " init", &err, NULL);
             } else {
-                char hex[65];
-                bytes_to_hex(fed_id, 32, hex);
+                char hex[2 * HASH_BYTES + 1];
+                bytes_to_hex(fed_id, HASH_BYTES, hex);
                 printf("%s\n", hex);
                 fprintf(stderr,
                         "fedsyn ledger init: federation '%s' with %u founding members, "
@@ -282,7 +282,8 @@ static chain_t *s_open(const char *sub, const char *path, fs_err_t *err)
     return c;
 }
 
-static const char *s_name_of(const ledger_state_t *st, const uint8_t key[32], char *buf)
+static const char *s_name_of(const ledger_state_t *st, const uint8_t key[IDENTITY_KEY_BYTES],
+                             char *buf)
 {
     const ledger_member_t *m = ledger_state_member(st, key);
     if (m) {
@@ -318,16 +319,17 @@ static int s_compare(const char *pa, const chain_t *a, const char *pb, const cha
             sigmsg_decode(rb, nb, BLOCK_MAX_BYTES, &mb, NULL) < 0) {
             return -1; // cannot happen: both verified
         }
-        uint8_t ha[32], hb[32];
+        uint8_t ha[HASH_BYTES], hb[HASH_BYTES];
         block_hash(ra, na, ha);
         block_hash(rb, nb, hb);
-        char ha_hex[65], hb_hex[65], sa[129], sb[129], key[65];
-        bytes_to_hex(ha, 32, ha_hex);
-        bytes_to_hex(hb, 32, hb_hex);
-        bytes_to_hex(ma.signature, 64, sa);
-        bytes_to_hex(mb.signature, 64, sb);
-        bytes_to_hex(ma.signer, 32, key);
-        if (memcmp(ma.signer, mb.signer, 32) == 0) {
+        char ha_hex[2 * HASH_BYTES + 1], hb_hex[sizeof ha_hex];
+        char sa[2 * IDENTITY_SIG_BYTES + 1], sb[sizeof sa], key[2 * IDENTITY_KEY_BYTES + 1];
+        bytes_to_hex(ha, HASH_BYTES, ha_hex);
+        bytes_to_hex(hb, HASH_BYTES, hb_hex);
+        bytes_to_hex(ma.signature, IDENTITY_SIG_BYTES, sa);
+        bytes_to_hex(mb.signature, IDENTITY_SIG_BYTES, sb);
+        bytes_to_hex(ma.signer, IDENTITY_KEY_BYTES, key);
+        if (memcmp(ma.signer, mb.signer, IDENTITY_KEY_BYTES) == 0) {
             printf("EQUIVOCATION: block %llu was signed twice by %s\n"
                    "  %s: hash %s\n    signature %s\n"
                    "  %s: hash %s\n    signature %s\n",
@@ -431,9 +433,9 @@ static int s_verify(int argc, char **argv)
             continue;
         }
         const ledger_state_t *st = chain_state(chains[i]);
-        char hex[65];
-        bytes_to_hex(st->head_hash, 32, hex);
-        uint8_t keys[LEDGER_MAX_MEMBERS][32];
+        char hex[2 * HASH_BYTES + 1];
+        bytes_to_hex(st->head_hash, HASH_BYTES, hex);
+        uint8_t keys[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
         double dt = cli_now() - t0;
         printf("%s: valid, %llu blocks (genesis + %llu rounds), %zu active members, head %.16s, "
                "verified in %.3f s\n",
@@ -512,9 +514,9 @@ static int s_show(int argc, char **argv)
         abort(); // verified by chain_open
     }
     const genesis_t *g = &st->genesis;
-    char when[32], hex[65];
+    char when[32], hex[2 * HASH_BYTES + 1];
     s_time(g->time_ms, when, sizeof when);
-    bytes_to_hex(st->fed_id, 32, hex);
+    bytes_to_hex(st->fed_id, HASH_BYTES, hex);
     printf("federation %s (%.16s), founded %s, %u members, model %s on %s\n", g->name, hex, when,
            g->n_members, g->model, g->dataset);
     printf("noise %s, clip %g, scale %g, aggregator scale %g, delta %g; quorum %u, "
@@ -583,9 +585,9 @@ static void s_json_hex(const char *key, const uint8_t *p, size_t n, int comma)
 static void s_json_identity(const identity_pub_t *id)
 {
     printf("{\"name\": \"%s\", ", id->name); // names are [A-Za-z0-9._-]: no escaping
-    s_json_hex("sign_pk", id->sign_pk, 32, 1);
-    s_json_hex("box_pk", id->box_pk, 32, 1);
-    s_json_hex("curve_pk", id->curve_pk, 32, 0);
+    s_json_hex("sign_pk", id->sign_pk, IDENTITY_KEY_BYTES, 1);
+    s_json_hex("box_pk", id->box_pk, IDENTITY_KEY_BYTES, 1);
+    s_json_hex("curve_pk", id->curve_pk, IDENTITY_KEY_BYTES, 0);
     printf("}");
 }
 
@@ -605,7 +607,7 @@ static void s_export_genesis(const genesis_t *g)
     }
     printf("], \"model\": \"%s\", \"dataset\": \"%s\", \"model_seed\": %llu, ", g->model,
            g->dataset, (unsigned long long)g->model_seed);
-    s_json_hex("initial_model_hash", g->initial_model_hash, 32, 1);
+    s_json_hex("initial_model_hash", g->initial_model_hash, HASH_BYTES, 1);
     printf("\"mechanism\": \"%s\", ", noise_mechanism_name(g->mechanism));
     s_json_double("clip", g->clip, 1);
     s_json_double("member_scale", g->member_scale, 1);
@@ -617,8 +619,8 @@ static void s_export_genesis(const genesis_t *g)
            g->round_timeout_ms, g->attempt_extra_ms, g->rounds, g->local_iters, g->quorum,
            g->inactive_after, admission_name(g->admission));
     for (int i = 0; i < g->n_allowed; i++) {
-        char hex[65];
-        bytes_to_hex(g->allowed[i], 32, hex);
+        char hex[2 * IDENTITY_KEY_BYTES + 1];
+        bytes_to_hex(g->allowed[i], IDENTITY_KEY_BYTES, hex);
         printf("\"%s\"%s", hex, i + 1 < g->n_allowed ? ", " : "");
     }
     printf("], ");
@@ -629,18 +631,18 @@ static void s_export_genesis(const genesis_t *g)
 static void s_export_block(const block_t *b)
 {
     printf("\"block\": {\"time_ms\": %llu, ", (unsigned long long)b->time_ms);
-    s_json_hex("prev_hash", b->prev_hash, 32, 1);
+    s_json_hex("prev_hash", b->prev_hash, HASH_BYTES, 1);
     printf("\"rank\": %u, \"attempt\": %u, \"expected\": [", b->rank, b->attempt);
     for (int i = 0; i < b->n_expected; i++) {
-        char hex[65];
-        bytes_to_hex(b->expected[i], 32, hex);
+        char hex[2 * IDENTITY_KEY_BYTES + 1];
+        bytes_to_hex(b->expected[i], IDENTITY_KEY_BYTES, hex);
         printf("\"%s\"%s", hex, i + 1 < b->n_expected ? ", " : "");
     }
     printf("], \"contributors\": [");
     for (int i = 0; i < b->n_contrib; i++) {
         printf("{");
-        s_json_hex("key", b->contrib[i].key, 32, 1);
-        s_json_hex("envelope", b->contrib[i].envelope, 32, 1);
+        s_json_hex("key", b->contrib[i].key, IDENTITY_KEY_BYTES, 1);
+        s_json_hex("envelope", b->contrib[i].envelope, HASH_BYTES, 1);
         printf("\"samples\": %llu, ", (unsigned long long)b->contrib[i].samples);
         s_json_double("weight", b->contrib[i].weight, 0);
         printf("}%s", i + 1 < b->n_contrib ? ", " : "");
@@ -656,7 +658,7 @@ static void s_export_block(const block_t *b)
     printf("], \"left\": [");
     for (int i = 0; i < b->n_left; i++) {
         printf("{");
-        s_json_hex("key", b->left[i].key, 32, 1);
+        s_json_hex("key", b->left[i].key, IDENTITY_KEY_BYTES, 1);
         printf("\"reason\": \"%s\", ", leave_reason_name(b->left[i].reason));
         s_json_hex("request", b->left[i].request, b->left[i].request_len, 0);
         printf("}%s", i + 1 < b->n_left ? ", " : "");
@@ -672,7 +674,7 @@ static void s_export_block(const block_t *b)
     s_json_double("eps_total", p->eps_total, 1);
     s_json_double("eps_total_adv", p->eps_total_adv, 0);
     printf("}, ");
-    s_json_hex("model_hash", b->model_hash, 32, 1);
+    s_json_hex("model_hash", b->model_hash, HASH_BYTES, 1);
     printf("\"close_reason\": \"%s\"}", close_reason_name(b->close_reason));
 }
 
@@ -713,18 +715,18 @@ static int s_export(int argc, char **argv)
                 0) {
             abort(); // verified by chain_open
         }
-        uint8_t h[32];
+        uint8_t h[HASH_BYTES];
         block_hash(rec, n, h);
         char buf[9];
         printf("{\"index\": %llu, \"type\": \"%s\", ", (unsigned long long)i,
                sigmsg_type_name(m.type));
-        s_json_hex("hash", h, 32, 1);
-        s_json_hex("fed_id", m.fed_id, 32, 1);
-        s_json_hex("signer", m.signer, 32, 1);
+        s_json_hex("hash", h, HASH_BYTES, 1);
+        s_json_hex("fed_id", m.fed_id, HASH_BYTES, 1);
+        s_json_hex("signer", m.signer, IDENTITY_KEY_BYTES, 1);
         printf("\"signer_name\": \"%s\", ", s_name_of(st, m.signer, buf));
         s_json_hex("signed_bytes", rec, m.signed_len, 1);
-        s_json_hex("digest", m.digest, 32, 1);
-        s_json_hex("signature", m.signature, 64, 1);
+        s_json_hex("digest", m.digest, HASH_BYTES, 1);
+        s_json_hex("signature", m.signature, IDENTITY_SIG_BYTES, 1);
         if (i == 0) {
             s_export_genesis(&st->genesis);
         } else {

@@ -6,21 +6,21 @@ static void s_status(node_t *self, char *buf, size_t cap)
 {
     size_t k = 0;
 #define OUT(...) k += (size_t)snprintf(buf + k, k < cap ? cap - k : 0, __VA_ARGS__)
-    char fpr[IDENTITY_FPR_CHARS], hex[65];
+    char fpr[IDENTITY_FPR_CHARS], hex[2 * HASH_BYTES + 1];
     identity_fingerprint(self->pub, fpr);
-    bytes_to_hex(self->fed_id, 32, hex);
+    bytes_to_hex(self->fed_id, HASH_BYTES, hex);
     OUT("node        %s (%s)\n", self->pub->name, fpr);
     OUT("federation  %s\n", self->have_fed ? hex : "(unknown)");
     if (self->chain) {
         const ledger_state_t *st = fed_state(self);
-        uint8_t agg[32];
+        uint8_t agg[IDENTITY_KEY_BYTES];
         char nb[9];
         assemble_aggregator(st, self->rs.attempt, agg);
         OUT("height      %llu (planned rounds %u)\n", (unsigned long long)chain_height(self->chain),
             st->genesis.rounds);
         OUT("round       %llu, attempt %u, aggregator %s%s\n", (unsigned long long)self->rs.round,
             self->rs.attempt, fed_name(self, agg, nb),
-            memcmp(agg, self->pub->sign_pk, 32) == 0 ? " (this node)" : "");
+            memcmp(agg, self->pub->sign_pk, IDENTITY_KEY_BYTES) == 0 ? " (this node)" : "");
         OUT("member      %s%s\n", fed_is_active(self, self->pub->sign_pk) ? "active" : "not active",
             self->mem.leaving ? ", leaving" : "");
         OUT("members     %zu active:", keyring_size(self->rs.members));

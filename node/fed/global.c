@@ -23,17 +23,17 @@ float *global_initial(const workload_arch_t *arch, uint64_t seed, size_t *n)
 }
 
 int global_save(const char *path, const workload_arch_t *arch, const float *w, uint64_t height,
-                const uint8_t hash[32], const char *dataset, fs_err_t *err)
+                const uint8_t hash[HASH_BYTES], const char *dataset, fs_err_t *err)
 {
-    char extra[160], hex[65];
-    bytes_to_hex(hash, 32, hex);
+    char extra[160], hex[2 * HASH_BYTES + 1];
+    bytes_to_hex(hash, HASH_BYTES, hex);
     snprintf(extra, sizeof extra, "source=federation height=%llu model_hash=%s",
              (unsigned long long)height, hex);
     return workload_save(path, arch, w, dataset, extra, err);
 }
 
-int global_load(const char *path, const workload_arch_t *arch, float *w, const uint8_t hash[32],
-                fs_err_t *err)
+int global_load(const char *path, const workload_arch_t *arch, float *w,
+                const uint8_t hash[HASH_BYTES], fs_err_t *err)
 {
     size_t nf, n;
     workload_sizes(arch, &nf, &n);
@@ -41,9 +41,9 @@ int global_load(const char *path, const workload_arch_t *arch, float *w, const u
     if (rc) {
         return rc;
     }
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     hash_model(w, n, h);
-    if (memcmp(h, hash, 32) != 0) {
+    if (memcmp(h, hash, HASH_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY, "%s: holds another model than the ledger's head "
                           "(it will be fetched from a peer)", path);
     }

@@ -31,11 +31,11 @@ void global_sizes(const workload_arch_t *arch, size_t *n_first, size_t *n_total)
 float *global_initial(const workload_arch_t *arch, uint64_t seed, size_t *n);
 // Saves atomically in the kind's file format with the height and hash in meta.
 int global_save(const char *path, const workload_arch_t *arch, const float *w, uint64_t height,
-                const uint8_t hash[32], const char *dataset, fs_err_t *err)
+                const uint8_t hash[HASH_BYTES], const char *dataset, fs_err_t *err)
     __attribute__((warn_unused_result));
 // Loads a saved vector into w and checks that it hashes to `hash`
 // (FS_EVERIFY when it belongs to another round).
-int global_load(const char *path, const workload_arch_t *arch, float *w, const uint8_t hash[32],
-                fs_err_t *err) __attribute__((warn_unused_result));
+int global_load(const char *path, const workload_arch_t *arch, float *w,
+                const uint8_t hash[HASH_BYTES], fs_err_t *err) __attribute__((warn_unused_result));
 
 #endif

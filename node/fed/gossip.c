@@ -36,7 +36,7 @@ void fed_hello(node_t *self, int only_peer)
     snprintf(h.me.endpoint, sizeof h.me.endpoint, "%s", self->cfg.advertise);
     if (self->chain) {
         h.height = chain_height(self->chain);
-        memcpy(h.head, fed_state(self)->head_hash, 32);
+        memcpy(h.head, fed_state(self)->head_hash, HASH_BYTES);
     }
     for (size_t i = 0; i < transport_peer_count(self->net) && h.n_peers < WIRE_HELLO_MAX_PEERS;
          i++) {
@@ -111,7 +111,7 @@ static void s_handle_hello(node_t *self, transport_msg_t *msg)
         if (q >= 0 && h->peers[i].heard) {
             ph.hears[q / 8] |= (uint8_t)(1u << (q % 8));
         }
-        if (memcmp(h->peers[i].id.sign_pk, self->pub->sign_pk, 32) == 0) {
+        if (memcmp(h->peers[i].id.sign_pk, self->pub->sign_pk, IDENTITY_KEY_BYTES) == 0) {
             ph.lists_us = 1;
             ph.hears_us = h->peers[i].heard;
         }
@@ -128,7 +128,7 @@ static void s_handle_hello(node_t *self, transport_msg_t *msg)
     }
     for (int i = 0; i < h->n_peers; i++) {
         const wire_peer_t *q = &h->peers[i];
-        if (memcmp(q->id.sign_pk, self->pub->sign_pk, 32) != 0 &&
+        if (memcmp(q->id.sign_pk, self->pub->sign_pk, IDENTITY_KEY_BYTES) != 0 &&
             transport_find(self->net, q->id.sign_pk) < 0 && fed_acceptable(self, &q->id)) {
             transport_allow(self->net, &q->id, &err);
             transport_peer(self->net, &q->id, q->endpoint);
@@ -185,12 +185,12 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
     uint32_t i = 0;
     if (!self->chain && s.k > 0) {
         // The genesis: it must be the federation the configuration names.
-        uint8_t fed[32];
+        uint8_t fed[HASH_BYTES];
         genesis_t *g = xmalloc(sizeof *g);
         sigmsg_t m;
         int rc = genesis_decode(s.rec[0], s.len[0], g, fed, &m, &err);
         free(g);
-        if (rc < 0 || memcmp(fed, self->fed_id, 32) != 0) {
+        if (rc < 0 || memcmp(fed, self->fed_id, HASH_BYTES) != 0) {
             log_warn("sync reply from %s refused: %s", who,
                      rc < 0 ? err.msg : "its genesis is another federation's");
             return;
@@ -277,10 +277,10 @@ static void s_handle_syncrep(node_t *self, transport_msg_t *msg)
 // Keeps a block that lost the fork rule as evidence (DIR/evidence/).
 static void s_keep_evidence(node_t *self, const uint8_t *rec, size_t n)
 {
-    uint8_t h[32];
-    char hex[65], path[CONFIG_PATH_MAX + 128];
+    uint8_t h[HASH_BYTES];
+    char hex[2 * HASH_BYTES + 1], path[CONFIG_PATH_MAX + 128];
     block_hash(rec, n, h);
-    bytes_to_hex(h, 32, hex);
+    bytes_to_hex(h, HASH_BYTES, hex);
     snprintf(path, sizeof path, "%s/evidence", self->cfg.dir);
     fs_err_t err = {0};
     if (fsio_mkdirs(path, &err) == 0) {
@@ -301,13 +301,13 @@ static void s_competing_head(node_t *self, const uint8_t *rec, size_t rec_len,
 {
     const uint8_t *ours;
     size_t ours_n;
-    uint8_t theirs_h[32], ours_h[32];
+    uint8_t theirs_h[HASH_BYTES], ours_h[HASH_BYTES];
     if (chain_record(self->chain, chain_height(self->chain) - 1, &ours, &ours_n) < 0) {
         return;
     }
     block_hash(rec, rec_len, theirs_h);
     block_hash(ours, ours_n, ours_h);
-    if (memcmp(theirs_h, ours_h, 32) == 0 || peers_seen(&self->peers, theirs_h)) {
+    if (memcmp(theirs_h, ours_h, HASH_BYTES) == 0 || peers_seen(&self->peers, theirs_h)) {
         return; // our own head again, or a loser already judged
     }
     fs_err_t err = {0};
@@ -388,11 +388,11 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
     if (verdict == SYNC_BLOCK_OLD) {
         const uint8_t *ours;
         size_t n;
-        uint8_t a[32], b[32];
+        uint8_t a[HASH_BYTES], b[HASH_BYTES];
         block_hash(rec, rec_len, a);
         if (chain_record(self->chain, m.round, &ours, &n) == 0) {
             block_hash(ours, n, b);
-            if (memcmp(a, b, 32) != 0 && !peers_seen(&self->peers, a)) {
+            if (memcmp(a, b, HASH_BYTES) != 0 && !peers_seen(&self->peers, a)) {
                 log_warn("block %llu from %s differs from ours, which later blocks extend: "
                          "kept ours (a block with a successor is final; docs/federation.md)",
                          (unsigned long long)m.round, who);
@@ -406,7 +406,7 @@ static void s_handle_block(node_t *self, transport_msg_t *msg)
         }
         return;
     }
-    uint8_t bh[32];
+    uint8_t bh[HASH_BYTES];
     block_hash(rec, rec_len, bh);
     int64_t t0 = fed_mono();
     int arc = fed_accept_block(self, rec, rec_len, model, count, &err);
@@ -437,7 +437,7 @@ static void s_handle_request(node_t *self, transport_msg_t *msg, int type)
     fs_err_t err = {0};
     if (!self->chain || sigmsg_decode(msg->data, msg->n, BLOCK_REQUEST_MAX, &m, &err) < 0 ||
         sigmsg_check_version(&m, &err) < 0 || m.type != type ||
-        memcmp(m.fed_id, self->fed_id, 32) != 0 || sigmsg_verify(&m, &err) < 0) {
+        memcmp(m.fed_id, self->fed_id, HASH_BYTES) != 0 || sigmsg_verify(&m, &err) < 0) {
         log_warn("%s request refused: %s", wire_type_name(msg->type),
                  err.msg[0] ? err.msg : "wrong type or federation");
         return;

@@ -26,7 +26,7 @@ void fed_allow_members(node_t *self)
 int fed_acceptable(const node_t *self, const identity_pub_t *id)
 {
     for (int i = 0; i < self->cfg.n_peers; i++) {
-        if (memcmp(self->cfg.peers[i].id.sign_pk, id->sign_pk, 32) == 0) {
+        if (memcmp(self->cfg.peers[i].id.sign_pk, id->sign_pk, IDENTITY_KEY_BYTES) == 0) {
             return 1;
         }
     }
@@ -38,7 +38,7 @@ int fed_acceptable(const node_t *self, const identity_pub_t *id)
         return 1;
     }
     for (int i = 0; i < st->genesis.n_allowed; i++) {
-        if (memcmp(st->genesis.allowed[i], id->sign_pk, 32) == 0) {
+        if (memcmp(st->genesis.allowed[i], id->sign_pk, IDENTITY_KEY_BYTES) == 0) {
             return 1;
         }
     }

@@ -32,7 +32,7 @@ const ledger_state_t *fed_state(const node_t *self)
     return chain_state(self->chain);
 }
 
-const char *fed_name(const node_t *self, const uint8_t key[32], char buf[9])
+const char *fed_name(const node_t *self, const uint8_t key[IDENTITY_KEY_BYTES], char buf[9])
 {
     if (self->chain) {
         const ledger_member_t *m = ledger_state_member(fed_state(self), key);
@@ -44,7 +44,7 @@ const char *fed_name(const node_t *self, const uint8_t key[32], char buf[9])
     return buf;
 }
 
-int fed_is_active(const node_t *self, const uint8_t key[32])
+int fed_is_active(const node_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
 {
     if (!self->chain) {
         return 0;
@@ -145,7 +145,7 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
 {
     int have_global = 0;
     const ledger_state_t *st = fed_state(self);
-    if (self->cfg.has_fed_id && memcmp(self->cfg.fed_id, st->fed_id, 32) != 0) {
+    if (self->cfg.has_fed_id && memcmp(self->cfg.fed_id, st->fed_id, HASH_BYTES) != 0) {
         return fs_err_set(err, FS_EINVAL, "%s: federation/id does not match the ledger at %s",
                           self->cfg.file, self->ledger_path);
     }
@@ -153,7 +153,7 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
     if (rc < 0) {
         return rc;
     }
-    memcpy(self->fed_id, st->fed_id, 32);
+    memcpy(self->fed_id, st->fed_id, HASH_BYTES);
     self->have_fed = 1;
     if ((rc = global_arch(st->genesis.model, &self->arch, err)) < 0) {
         return rc;
@@ -174,9 +174,9 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
             (rc = workload_load(self->cfg.initial, &self->arch, self->global, err)) < 0) {
             return rc;
         }
-        uint8_t h[32];
+        uint8_t h[HASH_BYTES];
         hash_model(self->global, n, h);
-        if (memcmp(h, st->genesis.initial_model_hash, 32) != 0) {
+        if (memcmp(h, st->genesis.initial_model_hash, HASH_BYTES) != 0) {
             if (self->cfg.initial[0]) {
                 return fs_err_set(err, FS_EVERIFY, "%s: federation/initial %s is not the "
                                   "model the genesis pinned (hash differs)", self->cfg.file,
@@ -331,7 +331,7 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
                    "bootstrap peer)", cfg->file, self->ledger_path);
         goto fail;
     } else {
-        memcpy(self->fed_id, cfg->fed_id, 32);
+        memcpy(self->fed_id, cfg->fed_id, HASH_BYTES);
         self->have_fed = 1;
         log_info("no ledger yet: fetching it from the bootstrap peers");
     }

@@ -62,7 +62,7 @@ struct node {
     zsock_t *control;
     // ledger and model
     chain_t *chain;               // NULL until the genesis is known
-    uint8_t fed_id[32];
+    uint8_t fed_id[HASH_BYTES];
     int have_fed;
     workload_arch_t arch;
     size_t n;                     // parameters in the global vector
@@ -92,8 +92,8 @@ struct node {
 int64_t fed_mono(void);
 uint64_t fed_wall_ms(void);
 const ledger_state_t *fed_state(const node_t *self);
-const char *fed_name(const node_t *self, const uint8_t key[32], char buf[9]);
-int fed_is_active(const node_t *self, const uint8_t key[32]);
+const char *fed_name(const node_t *self, const uint8_t key[IDENTITY_KEY_BYTES], char buf[9]);
+int fed_is_active(const node_t *self, const uint8_t key[IDENTITY_KEY_BYTES]);
 int fed_setup_ledger(node_t *self, fs_err_t *err);
 // The head's model is known (1) or must be fetched (0); tells the round.
 void fed_set_have_global(node_t *self, int have);
@@ -115,7 +115,7 @@ void fed_save_global(node_t *self);
 // a new vector when it has the global model's size and hashes to `want`,
 // else NULL.
 float *fed_model_check(const node_t *self, const uint8_t *bytes, size_t count,
-                       const uint8_t want[32]);
+                       const uint8_t want[HASH_BYTES]);
 // Makes w (taken over) the global model and schedules its save (and its
 // quality score, when one is due).
 void fed_adopt_model(node_t *self, float *w);

@@ -36,20 +36,20 @@ typedef struct opener opener_t;
 
 typedef struct {
     // the request (owned by the job)
-    uint8_t *buf;              // the envelope as received
+    uint8_t *buf;                       // the envelope as received
     size_t n;
-    uint8_t fed_id[32];
-    uint64_t round;            // the round it was opened for
-    uint8_t signer[32];        // the signing key it names (for logs)
-    identity_pub_t sender;     // the member it claims to come from
-    int sender_known;          // 0: not a member (the open fails at step 6)
+    uint8_t fed_id[HASH_BYTES];
+    uint64_t round;                     // the round it was opened for
+    uint8_t signer[IDENTITY_KEY_BYTES]; // the signing key it names (for logs)
+    identity_pub_t sender;              // the member it claims to come from
+    int sender_known;                   // 0: not a member (the open fails at step 6)
     size_t expected_count;
-    int from;                  // the peer it came from (-1: queued), for logs
+    int from;                           // the peer it came from (-1: queued), for logs
     // the result
-    int rc;                    // envelope_open's
+    int rc;                             // envelope_open's
     fs_err_t err;
     envelope_t hdr;
-    float *w;                  // the weights when rc == 0 (the collector owns them)
+    float *w;                           // the weights when rc == 0 (the collector owns them)
 } open_job_t;
 
 // Starts the workers; `me` (the recipient's identity) must outlive it.

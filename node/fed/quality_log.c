@@ -79,8 +79,8 @@ static void s_string(builder_t *o, const char *s)
 int quality_log_format(const quality_log_record_t *r, char *buf, size_t size, fs_err_t *err)
 {
     builder_t o = {buf, size, 0, 0};
-    char hex[65], ev[17];
-    bytes_to_hex(r->model_hash, 32, hex);
+    char hex[2 * HASH_BYTES + 1], ev[17];
+    bytes_to_hex(r->model_hash, HASH_BYTES, hex);
     bytes_to_hex(r->evaluator_hash, 8, ev);
     s_put(&o, "{\"node\": ");
     s_string(&o, r->node);

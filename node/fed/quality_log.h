@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/hash.h"
 #include "node/base/err.h"
 
 #define QUALITY_LOG_FILE "quality.jsonl"
@@ -46,7 +47,7 @@ typedef struct quality_log quality_log_t;
 typedef struct {
     char node[QUALITY_LOG_NAME_MAX + 1];   // the node's name
     uint64_t round;                        // block index of the scored model
-    uint8_t model_hash[32];                // its hash
+    uint8_t model_hash[HASH_BYTES];        // its hash
     int samples;                           // images scored
     double fid_test;                       // FID against the test set
     int classes_present;                   // coverage_t.classes_present

@@ -63,16 +63,16 @@ void fed_save_global(node_t *self)
 }
 
 float *fed_model_check(const node_t *self, const uint8_t *bytes, size_t count,
-                       const uint8_t want[32])
+                       const uint8_t want[HASH_BYTES])
 {
     if (!bytes || count != self->n) {
         return NULL;
     }
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     float *w = xmalloc(count * sizeof(float));
     memcpy(w, bytes, count * sizeof(float));
     hash_model(w, count, h);
-    if (memcmp(h, want, 32) != 0) {
+    if (memcmp(h, want, HASH_BYTES) != 0) {
         free(w);
         return NULL;
     }
@@ -159,7 +159,7 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
 static void s_send_update(node_t *self, const round_action_t *a)
 {
     char nb[9];
-    if (memcmp(a->peer, self->pub->sign_pk, 32) == 0) {
+    if (memcmp(a->peer, self->pub->sign_pk, IDENTITY_KEY_BYTES) == 0) {
         log_info("round %llu: my update counted (I aggregate attempt %u)",
                  (unsigned long long)a->round, a->attempt);
         return;
@@ -170,9 +170,9 @@ static void s_send_update(node_t *self, const round_action_t *a)
     }
     const genesis_t *g = &fed_state(self)->genesis;
     envelope_t hdr = {0};
-    memcpy(hdr.fed_id, self->fed_id, 32);
+    memcpy(hdr.fed_id, self->fed_id, HASH_BYTES);
     hdr.round = a->round;
-    memcpy(hdr.base_hash, fed_state(self)->model_hash, 32);
+    memcpy(hdr.base_hash, fed_state(self)->model_hash, HASH_BYTES);
     hdr.samples = self->samples;
     hdr.mechanism = g->mechanism;
     hdr.clip = budget_is_formal(g->mechanism) ? g->clip : 0;
@@ -211,8 +211,8 @@ static void s_close_round(node_t *self, uint8_t close_reason)
     const round_contrib_t *got = self->rs.got;
     int n_got = self->rs.n_got;
     for (int i = 0; i < n_got; i++) {
-        memcpy(ac[i].key, got[i].key, 32);
-        memcpy(ac[i].envelope, got[i].digest, 32);
+        memcpy(ac[i].key, got[i].key, IDENTITY_KEY_BYTES);
+        memcpy(ac[i].envelope, got[i].digest, HASH_BYTES);
         ac[i].samples = got[i].samples;
         ws[i] = got[i].w;
         samples[i] = got[i].samples;
@@ -229,24 +229,26 @@ static void s_close_round(node_t *self, uint8_t close_reason)
         free(next);
         return;
     }
-    uint8_t mh[32];
+    uint8_t mh[HASH_BYTES];
     hash_model(next, self->n, mh);
     // membership changes (node/proto/members.h): joins, requested leaves,
     // then the inactive
-    uint8_t counted[LEDGER_MAX_MEMBERS][32];
+    uint8_t counted[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     for (int i = 0; i < n_got; i++) {
-        memcpy(counted[i], got[i].key, 32);
+        memcpy(counted[i], got[i].key, IDENTITY_KEY_BYTES);
     }
     members_changes_t mc;
-    members_changes(&self->mem, st, (const uint8_t(*)[32])counted, (size_t)n_got, &mc);
+    members_changes(&self->mem, st, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, (size_t)n_got,
+                    &mc);
     uint64_t now = fed_wall_ms();
     if (now < st->head_time_ms) {
         now = st->head_time_ms; // time never goes back in the ledger
     }
     block_t *b = xmalloc(sizeof *b);
     int rc = assemble_block(st, self->rs.attempt, now, ac, (size_t)n_got, mc.join_reqs,
-                            mc.join_lens, mc.n_join, (const uint8_t(*)[32])mc.leave_keys,
-                            mc.leave_reqs, mc.leave_lens, mc.n_leave, mh, b, &err);
+                            mc.join_lens, mc.n_join,
+                            (const uint8_t(*)[IDENTITY_KEY_BYTES])mc.leave_keys, mc.leave_reqs,
+                            mc.leave_lens, mc.n_leave, mh, b, &err);
     if (rc == 0) {
         bytes_writer_t w;
         bytes_writer_init(&w);
@@ -262,7 +264,7 @@ static void s_close_round(node_t *self, uint8_t close_reason)
             wire_block_encode(&msg, w.data, w.len, self->global, self->n);
             fed_broadcast(self, WIRE_BLOCK, msg.data, msg.len, -1, 1, 0);
             bytes_writer_reset(&msg);
-            uint8_t bh[32];
+            uint8_t bh[HASH_BYTES];
             block_hash(w.data, w.len, bh);
             peers_seen(&self->peers, bh);
             log_info("round %llu closed: %d updates averaged, block signed, appended and "
@@ -291,12 +293,12 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
     const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "(queued)";
     // framing only: envelope_open decodes again with the digest
     if (sigmsg_parse(buf, n, ENVELOPE_MAX_BYTES, &m, &err) < 0 || m.type != SIGMSG_UPDATE ||
-        m.body_len < 32) {
+        m.body_len < IDENTITY_KEY_BYTES) {
         log_warn("update from %s refused: %s", who, err.msg[0] ? err.msg : "not an update");
         free(buf);
         return;
     }
-    if (memcmp(m.body, self->pub->sign_pk, 32) != 0) {
+    if (memcmp(m.body, self->pub->sign_pk, IDENTITY_KEY_BYTES) != 0) {
         // for another aggregator: relay once (gossip), known by its digest
         sigmsg_compute_digest(buf, &m);
         if (!peers_seen(&self->peers, m.digest)) {
@@ -316,9 +318,9 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
     open_job_t *job = xcalloc(1, sizeof *job);
     job->buf = buf;
     job->n = n;
-    memcpy(job->fed_id, self->fed_id, 32);
+    memcpy(job->fed_id, self->fed_id, HASH_BYTES);
     job->round = self->rs.round;
-    memcpy(job->signer, m.signer, 32);
+    memcpy(job->signer, m.signer, IDENTITY_KEY_BYTES);
     const identity_pub_t *sender = round_member(&self->rs, m.signer);
     if (sender) {
         job->sender = *sender;
@@ -349,9 +351,9 @@ void fed_finish_update(node_t *self, open_job_t *job)
     if (rc == 0) {
         round_event_t e = {.kind = ROUND_EV_UPDATE, .round = hdr->round, .w = job->w,
                            .samples = hdr->samples};
-        memcpy(e.key, hdr->sender, 32);
-        memcpy(e.digest, hdr->digest, 32);
-        memcpy(e.base, hdr->base_hash, 32);
+        memcpy(e.key, hdr->sender, IDENTITY_KEY_BYTES);
+        memcpy(e.digest, hdr->digest, HASH_BYTES);
+        memcpy(e.base, hdr->base_hash, HASH_BYTES);
         round_actions_t none;
         rc = round_on_event(&self->rs, &e, fed_mono(), &none);
         if (rc == 0) {

@@ -15,7 +15,7 @@ typedef struct {
     float *w;
     size_t n, cap;
     uint64_t height;
-    uint8_t hash[32];
+    uint8_t hash[HASH_BYTES];
 } snapshot_t;
 
 struct saver {
@@ -47,7 +47,7 @@ static void s_wait_until(saver_t *self, int64_t deadline_ms)
 }
 
 static void s_copy(snapshot_t *s, const float *w, size_t n, uint64_t height,
-                   const uint8_t hash[32])
+                   const uint8_t hash[HASH_BYTES])
 {
     if (s->cap < n) {
         free(s->w);
@@ -57,7 +57,7 @@ static void s_copy(snapshot_t *s, const float *w, size_t n, uint64_t height,
     memcpy(s->w, w, n * sizeof(float));
     s->n = n;
     s->height = height;
-    memcpy(s->hash, hash, 32);
+    memcpy(s->hash, hash, HASH_BYTES);
 }
 
 static void *s_run(void *arg)
@@ -129,7 +129,8 @@ saver_t *saver_new(const char *path, const workload_arch_t *arch, const char *da
     return self;
 }
 
-void saver_put(saver_t *self, const float *w, size_t n, uint64_t height, const uint8_t hash[32])
+void saver_put(saver_t *self, const float *w, size_t n, uint64_t height,
+               const uint8_t hash[HASH_BYTES])
 {
     pthread_mutex_lock(&self->lock);
     s_copy(&self->pending, w, n, height, hash);

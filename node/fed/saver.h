@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/hash.h"
 #include "node/train/workload.h"
 
 typedef struct saver saver_t;
@@ -40,7 +41,8 @@ typedef struct saver saver_t;
 saver_t *saver_new(const char *path, const workload_arch_t *arch, const char *dataset);
 // Queues a copy of w (n floats, the model of ledger height `height` with
 // hash `hash`) and returns without waiting for the disk.
-void saver_put(saver_t *self, const float *w, size_t n, uint64_t height, const uint8_t hash[32]);
+void saver_put(saver_t *self, const float *w, size_t n, uint64_t height,
+               const uint8_t hash[HASH_BYTES]);
 // Waits until every queued snapshot is on disk (or failed, with a warning).
 // Returns the number of writes that failed since the saver started.
 int saver_flush(saver_t *self);

@@ -25,7 +25,7 @@ typedef struct {
     float *w;
     size_t n, cap;
     uint64_t round;
-    uint8_t hash[32];
+    uint8_t hash[HASH_BYTES];
     int has_losses;
     char loss_name[2][STAT_NAME_MAX];
     double loss[2];
@@ -43,7 +43,7 @@ struct scorer {
     workload_arch_t arch;
     model_t *evaluator;
     dataset_t *test;        // until the thread has its statistics
-    uint8_t evaluator_hash[32];
+    uint8_t evaluator_hash[HASH_BYTES];
     quality_log_t *log;
     job_t queue[SCORER_QUEUE]; // waiting snapshots, oldest at head (under lock)
     int head, waiting;
@@ -88,7 +88,7 @@ static int s_score(scorer_t *self, scorecard_t *card, fs_err_t *err)
     memset(&r, 0, sizeof r);
     memcpy(r.node, self->name, sizeof r.node);
     r.round = job->round;
-    memcpy(r.model_hash, job->hash, 32);
+    memcpy(r.model_hash, job->hash, HASH_BYTES);
     r.samples = res.samples;
     r.fid_test = res.fid_test;
     r.classes_present = res.coverage.classes_present;
@@ -249,8 +249,8 @@ scorer_t *scorer_new(const scorer_config_t *cfg, fs_err_t *err)
     return self;
 }
 
-void scorer_put(scorer_t *self, const float *w, size_t n, uint64_t round, const uint8_t hash[32],
-                const scorer_losses_t *losses)
+void scorer_put(scorer_t *self, const float *w, size_t n, uint64_t round,
+                const uint8_t hash[HASH_BYTES], const scorer_losses_t *losses)
 {
     pthread_mutex_lock(&self->lock);
     if (self->waiting == SCORER_QUEUE) {
@@ -271,7 +271,7 @@ void scorer_put(scorer_t *self, const float *w, size_t n, uint64_t round, const 
     memcpy(j->w, w, n * sizeof(float));
     j->n = n;
     j->round = round;
-    memcpy(j->hash, hash, 32);
+    memcpy(j->hash, hash, HASH_BYTES);
     j->has_losses = losses != NULL;
     for (int k = 0; losses && k < 2; k++) {
         snprintf(j->loss_name[k], sizeof j->loss_name[k], "%s", losses->name[k]);

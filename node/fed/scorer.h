@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/hash.h"
 #include "node/base/err.h"
 #include "node/train/workload.h"
 
@@ -68,8 +69,8 @@ scorer_t *scorer_new(const scorer_config_t *cfg, fs_err_t *err);
 // Queues a copy of w (n floats: the model of block `round`, hash `hash`)
 // with this member's losses of that round (NULL: it did not train it) and
 // returns without waiting for the score.
-void scorer_put(scorer_t *self, const float *w, size_t n, uint64_t round, const uint8_t hash[32],
-                const scorer_losses_t *losses);
+void scorer_put(scorer_t *self, const float *w, size_t n, uint64_t round,
+                const uint8_t hash[HASH_BYTES], const scorer_losses_t *losses);
 // Waits until every queued snapshot is scored (or failed, with a warning).
 // Returns the number of scores that failed since the scorer started.
 int scorer_flush(scorer_t *self);

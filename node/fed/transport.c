@@ -48,8 +48,8 @@ struct transport {
     zsock_t *inbox;
     zsock_t *monitor;
     char allow_dir[512];
-    uint8_t curve_pk[32];
-    uint8_t curve_sk[32];
+    uint8_t curve_pk[IDENTITY_KEY_BYTES];
+    uint8_t curve_sk[crypto_box_SECRETKEYBYTES];
     size_t max_msg;
     size_t n_peers;
     peer_t peers[TRANSPORT_MAX_PEERS];
@@ -83,8 +83,8 @@ transport_t *transport_new(const identity_t *me, const char *allow_dir, size_t m
 {
     transport_t *t = xcalloc(1, sizeof *t);
     t->max_msg = max_msg;
-    memcpy(t->curve_pk, identity_public(me)->curve_pk, 32);
-    memcpy(t->curve_sk, identity_curve_sk(me), 32);
+    memcpy(t->curve_pk, identity_public(me)->curve_pk, IDENTITY_KEY_BYTES);
+    memcpy(t->curve_sk, identity_curve_sk(me), crypto_box_SECRETKEYBYTES);
     snprintf(t->allow_dir, sizeof t->allow_dir, "%s", allow_dir);
     if (fsio_mkdirs(allow_dir, err) < 0) {
         transport_destroy(&t);
@@ -192,8 +192,8 @@ int transport_allow_any(transport_t *self, fs_err_t *err)
 
 int transport_allow(transport_t *self, const identity_pub_t *id, fs_err_t *err)
 {
-    char path[700], hex[65];
-    bytes_to_hex(id->curve_pk, 32, hex);
+    char path[700], hex[2 * IDENTITY_KEY_BYTES + 1];
+    bytes_to_hex(id->curve_pk, IDENTITY_KEY_BYTES, hex);
     snprintf(path, sizeof path, "%s/%.16s.cert", self->allow_dir, hex);
     if (zsys_file_exists(path)) {
         return 0;
@@ -203,7 +203,7 @@ int transport_allow(transport_t *self, const identity_pub_t *id, fs_err_t *err)
     // skip (and that would look present here) for good.
     char tmp[720];
     snprintf(tmp, sizeof tmp, "%s.tmp", self->allow_dir);
-    uint8_t zero[32] = {0};
+    uint8_t zero[crypto_box_SECRETKEYBYTES] = {0};
     zcert_t *cert = zcert_new_from(id->curve_pk, zero);
     zcert_set_meta(cert, "name", "%s", id->name);
     int rc = zcert_save_public(cert, tmp);
@@ -215,10 +215,10 @@ int transport_allow(transport_t *self, const identity_pub_t *id, fs_err_t *err)
     return 0;
 }
 
-int transport_find(const transport_t *self, const uint8_t sign_pk[32])
+int transport_find(const transport_t *self, const uint8_t sign_pk[IDENTITY_KEY_BYTES])
 {
     for (size_t i = 0; i < self->n_peers; i++) {
-        if (memcmp(self->peers[i].id.sign_pk, sign_pk, 32) == 0) {
+        if (memcmp(self->peers[i].id.sign_pk, sign_pk, IDENTITY_KEY_BYTES) == 0) {
             return (int)i;
         }
     }

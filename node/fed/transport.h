@@ -72,7 +72,7 @@ int transport_allow(transport_t *self, const identity_pub_t *id, fs_err_t *err);
 // DEALER when an endpoint is known and it has none yet.  -1 when full.
 int transport_peer(transport_t *self, const identity_pub_t *id, const char *endpoint);
 // The index of the peer with this signing key, or -1.
-int transport_find(const transport_t *self, const uint8_t sign_pk[32]);
+int transport_find(const transport_t *self, const uint8_t sign_pk[IDENTITY_KEY_BYTES]);
 // Ties an inbound routing id to a peer (after its signed hello).
 void transport_bind_rid(transport_t *self, int peer, const uint8_t *rid, size_t rid_len);
 size_t transport_peer_count(const transport_t *self);

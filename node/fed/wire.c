@@ -41,12 +41,12 @@ static int s_get_peer(bytes_reader_t *r, wire_peer_t *p, fs_err_t *err)
     return 0;
 }
 
-void wire_hello_encode(bytes_writer_t *w, const wire_hello_t *h, const uint8_t fed_id[32],
+void wire_hello_encode(bytes_writer_t *w, const wire_hello_t *h, const uint8_t fed_id[HASH_BYTES],
                        const identity_t *me)
 {
     size_t start = sigmsg_begin(w, SIGMSG_HELLO, fed_id, h->height, me);
     s_put_peer(w, &h->me);
-    bytes_put(w, h->head, 32);
+    bytes_put(w, h->head, HASH_BYTES);
     bytes_put_u8(w, h->n_peers);
     for (int i = 0; i < h->n_peers; i++) {
         s_put_peer(w, &h->peers[i]);
@@ -55,8 +55,8 @@ void wire_hello_encode(bytes_writer_t *w, const wire_hello_t *h, const uint8_t f
     sigmsg_finish(w, start, me);
 }
 
-int wire_hello_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[32], wire_hello_t *h,
-                      fs_err_t *err)
+int wire_hello_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[HASH_BYTES],
+                      wire_hello_t *h, fs_err_t *err)
 {
     sigmsg_t m;
     int rc = sigmsg_decode(buf, n, WIRE_HELLO_MAX_BYTES, &m, err);
@@ -66,7 +66,7 @@ int wire_hello_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[32], wi
     if (m.type != SIGMSG_HELLO) {
         return fs_err_set(err, FS_ECORRUPT, "hello: a %s message", sigmsg_type_name(m.type));
     }
-    if (memcmp(m.fed_id, fed_id, 32) != 0) {
+    if (memcmp(m.fed_id, fed_id, HASH_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY, "hello: from another federation");
     }
     bytes_reader_t r;
@@ -76,7 +76,7 @@ int wire_hello_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[32], wi
     if ((rc = s_get_peer(&r, &h->me, err)) < 0) {
         return fs_err_prefix(err, rc, "hello: sender: ");
     }
-    bytes_get(&r, h->head, 32);
+    bytes_get(&r, h->head, HASH_BYTES);
     h->n_peers = bytes_get_u8(&r);
     if (h->n_peers > WIRE_HELLO_MAX_PEERS) {
         return fs_err_set(err, FS_ECORRUPT, "hello: %u peers listed (at most %d)", h->n_peers,
@@ -91,7 +91,7 @@ int wire_hello_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[32], wi
     if (r.short_read || bytes_remaining(&r) != 0) {
         return fs_err_set(err, FS_ECORRUPT, "hello: body length does not match its fields");
     }
-    if (memcmp(m.signer, h->me.id.sign_pk, 32) != 0) {
+    if (memcmp(m.signer, h->me.id.sign_pk, IDENTITY_KEY_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY, "hello: signed by a key other than the one it "
                           "announces");
     }

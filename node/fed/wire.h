@@ -60,19 +60,19 @@ typedef struct {
 } wire_peer_t;
 
 typedef struct {
-    wire_peer_t me;       // the sender and where it listens
-    uint64_t height;      // its ledger height (blocks, genesis included)
-    uint8_t head[32];     // its head block's hash
-    uint8_t n_peers;      // peers it knows
+    wire_peer_t me;            // the sender and where it listens
+    uint64_t height;           // its ledger height (blocks, genesis included)
+    uint8_t head[HASH_BYTES];  // its head block's hash
+    uint8_t n_peers;           // peers it knows
     wire_peer_t peers[WIRE_HELLO_MAX_PEERS];
 } wire_hello_t;
 
-void wire_hello_encode(bytes_writer_t *w, const wire_hello_t *h, const uint8_t fed_id[32],
+void wire_hello_encode(bytes_writer_t *w, const wire_hello_t *h, const uint8_t fed_id[HASH_BYTES],
                        const identity_t *me);
 // Decodes and verifies a hello for this federation: framing, type, fed id,
 // signature, and that the signer is the identity it announces.
-int wire_hello_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[32], wire_hello_t *h,
-                      fs_err_t *err) __attribute__((warn_unused_result));
+int wire_hello_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[HASH_BYTES],
+                      wire_hello_t *h, fs_err_t *err) __attribute__((warn_unused_result));
 
 void wire_block_encode(bytes_writer_t *w, const uint8_t *rec, size_t rec_len, const float *model,
                        size_t count);

@@ -11,10 +11,10 @@
 #include "node/base/err.h"
 #include "node/base/mem.h"
 
-void members_init(members_t *self, const uint8_t me[MEMBERS_KEY_BYTES], int has_data)
+void members_init(members_t *self, const uint8_t me[IDENTITY_KEY_BYTES], int has_data)
 {
     memset(self, 0, sizeof *self);
-    memcpy(self->me, me, MEMBERS_KEY_BYTES);
+    memcpy(self->me, me, IDENTITY_KEY_BYTES);
     self->has_data = has_data;
     self->last_join = self->last_leave = INT64_MIN / 2;
 }
@@ -42,7 +42,7 @@ void members_reset(members_t *self)
     self->last_join = self->last_leave = INT64_MIN / 2;
 }
 
-int members_is_active(const ledger_state_t *st, const uint8_t key[MEMBERS_KEY_BYTES])
+int members_is_active(const ledger_state_t *st, const uint8_t key[IDENTITY_KEY_BYTES])
 {
     if (!st) {
         return 0;
@@ -53,12 +53,12 @@ int members_is_active(const ledger_state_t *st, const uint8_t key[MEMBERS_KEY_BY
 
 // Keeps a copy of req under key (a newer request replaces the older).
 // Returns 1 when kept.
-static int s_add(members_request_t *p, int *n, const uint8_t key[MEMBERS_KEY_BYTES],
+static int s_add(members_request_t *p, int *n, const uint8_t key[IDENTITY_KEY_BYTES],
                  const uint8_t *req, size_t len)
 {
     int at = *n;
     for (int i = 0; i < *n; i++) {
-        if (memcmp(p[i].key, key, MEMBERS_KEY_BYTES) == 0) {
+        if (memcmp(p[i].key, key, IDENTITY_KEY_BYTES) == 0) {
             at = i;
             free(p[i].req);
             p[i].req = NULL;
@@ -67,7 +67,7 @@ static int s_add(members_request_t *p, int *n, const uint8_t key[MEMBERS_KEY_BYT
     if (at == MEMBERS_MAX_PENDING) {
         return 0; // the caller says so in its log
     }
-    memcpy(p[at].key, key, MEMBERS_KEY_BYTES);
+    memcpy(p[at].key, key, IDENTITY_KEY_BYTES);
     p[at].req = xmalloc(len ? len : 1);
     memcpy(p[at].req, req, len);
     p[at].n = len;
@@ -78,7 +78,7 @@ static int s_add(members_request_t *p, int *n, const uint8_t key[MEMBERS_KEY_BYT
 }
 
 int members_on_request(members_t *self, const ledger_state_t *st, int type,
-                       const uint8_t signer[MEMBERS_KEY_BYTES], const uint8_t *req, size_t n)
+                       const uint8_t signer[IDENTITY_KEY_BYTES], const uint8_t *req, size_t n)
 {
     if (type == SIGMSG_JOIN) {
         if (members_is_active(st, signer)) {
@@ -126,7 +126,7 @@ static members_action_t *s_emit(members_actions_t *out, members_action_kind_t ki
 
 // Signs our request of this type at the head's height, keeps it pending
 // and emits it.
-static void s_request(members_t *self, const ledger_state_t *st, const uint8_t fed_id[32],
+static void s_request(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
                       const identity_t *me, int leave, members_actions_t *out)
 {
     bytes_writer_t w;
@@ -151,7 +151,7 @@ static void s_request(members_t *self, const ledger_state_t *st, const uint8_t f
     a->height = st->height;
 }
 
-void members_leave(members_t *self, const ledger_state_t *st, const uint8_t fed_id[32],
+void members_leave(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
                    const identity_t *me, int64_t now, members_actions_t *out)
 {
     out->n = 0;
@@ -167,7 +167,7 @@ void members_leave(members_t *self, const ledger_state_t *st, const uint8_t fed_
     self->last_leave = now;
 }
 
-void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_id[32],
+void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
                   const identity_t *me, int caught_up, int64_t now, members_actions_t *out)
 {
     out->n = 0;
@@ -193,7 +193,7 @@ void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_i
 }
 
 void members_changes(const members_t *self, const ledger_state_t *st,
-                     const uint8_t (*counted_keys)[MEMBERS_KEY_BYTES], size_t n_counted,
+                     const uint8_t (*counted_keys)[IDENTITY_KEY_BYTES], size_t n_counted,
                      members_changes_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -205,7 +205,7 @@ void members_changes(const members_t *self, const ledger_state_t *st,
     }
     for (int i = 0; i < self->n_leaves && out->n_leave < BLOCK_MAX_CHANGES; i++) {
         if (members_is_active(st, self->leaves[i].key)) {
-            memcpy(out->leave_keys[out->n_leave], self->leaves[i].key, MEMBERS_KEY_BYTES);
+            memcpy(out->leave_keys[out->n_leave], self->leaves[i].key, IDENTITY_KEY_BYTES);
             out->leave_reqs[out->n_leave] = self->leaves[i].req;
             out->leave_lens[out->n_leave++] = self->leaves[i].n;
         }
@@ -217,13 +217,13 @@ void members_changes(const members_t *self, const ledger_state_t *st,
         const ledger_member_t *m = &st->members[i];
         int counted = 0, listed = 0;
         for (size_t k = 0; k < n_counted; k++) {
-            counted |= memcmp(counted_keys[k], m->id.sign_pk, MEMBERS_KEY_BYTES) == 0;
+            counted |= memcmp(counted_keys[k], m->id.sign_pk, IDENTITY_KEY_BYTES) == 0;
         }
         for (size_t k = 0; k < out->n_leave; k++) {
-            listed |= memcmp(out->leave_keys[k], m->id.sign_pk, MEMBERS_KEY_BYTES) == 0;
+            listed |= memcmp(out->leave_keys[k], m->id.sign_pk, IDENTITY_KEY_BYTES) == 0;
         }
         if (m->active && !counted && !listed && m->missed + 1 >= st->genesis.inactive_after) {
-            memcpy(out->leave_keys[out->n_leave], m->id.sign_pk, MEMBERS_KEY_BYTES);
+            memcpy(out->leave_keys[out->n_leave], m->id.sign_pk, IDENTITY_KEY_BYTES);
             out->leave_reqs[out->n_leave] = NULL;
             out->leave_lens[out->n_leave++] = 0;
         }

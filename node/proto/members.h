@@ -37,7 +37,6 @@
 #define MEMBERS_MAX_PENDING 16   // join / leave requests waiting for a block
 #define MEMBERS_RETRY_MS 3000    // a join request or leave notice again after
 #define MEMBERS_MAX_ACTIONS 3
-#define MEMBERS_KEY_BYTES 32
 
 typedef enum {
     MEMBERS_ACT_SEND_JOIN = 1, // gossip our join request (bytes) to every peer
@@ -59,13 +58,13 @@ typedef struct {
 } members_actions_t;
 
 typedef struct {
-    uint8_t key[MEMBERS_KEY_BYTES];
+    uint8_t key[IDENTITY_KEY_BYTES];
     uint8_t *req;              // the signed request (owned)
     size_t n;
 } members_request_t;
 
 typedef struct {
-    uint8_t me[MEMBERS_KEY_BYTES];
+    uint8_t me[IDENTITY_KEY_BYTES];
     int has_data;              // a member that trains (only those ask to join)
     int leaving, left;
     int64_t last_join, last_leave;
@@ -81,20 +80,20 @@ typedef struct {
     const uint8_t *join_reqs[BLOCK_MAX_CHANGES];
     size_t join_lens[BLOCK_MAX_CHANGES];
     size_t n_join;
-    uint8_t leave_keys[BLOCK_MAX_CHANGES][MEMBERS_KEY_BYTES];
+    uint8_t leave_keys[BLOCK_MAX_CHANGES][IDENTITY_KEY_BYTES];
     const uint8_t *leave_reqs[BLOCK_MAX_CHANGES]; // NULL: marked inactive
     size_t leave_lens[BLOCK_MAX_CHANGES];
     size_t n_leave;
 } members_changes_t;
 
-void members_init(members_t *self, const uint8_t me[MEMBERS_KEY_BYTES], int has_data);
+void members_init(members_t *self, const uint8_t me[IDENTITY_KEY_BYTES], int has_data);
 void members_free(members_t *self);
 // Drops what a crash loses: pending requests, leaving (durable state is the
 // ledger's).
 void members_reset(members_t *self);
 
 // 1 when the key is an active member of st.
-int members_is_active(const ledger_state_t *st, const uint8_t key[MEMBERS_KEY_BYTES]);
+int members_is_active(const ledger_state_t *st, const uint8_t key[IDENTITY_KEY_BYTES]);
 
 // A join (type SIGMSG_JOIN) or leave (SIGMSG_LEAVE) request, signature
 // checked, signed by `signer`.  Returns 1 when it was kept, 0 when it is
@@ -102,19 +101,19 @@ int members_is_active(const ledger_state_t *st, const uint8_t key[MEMBERS_KEY_BY
 // FS_ETOOBIG when MEMBERS_MAX_PENDING requests wait already (dropped; the
 // caller relays it all the same, as it does a kept one).
 int members_on_request(members_t *self, const ledger_state_t *st, int type,
-                       const uint8_t signer[MEMBERS_KEY_BYTES], const uint8_t *req, size_t n);
+                       const uint8_t signer[IDENTITY_KEY_BYTES], const uint8_t *req, size_t n);
 // The head moved (a block appended or replaced): drops recorded requests.
 void members_on_block(members_t *self, const ledger_state_t *st);
 // This node asks to leave.  st may be NULL (no ledger yet: LEFT).
-void members_leave(members_t *self, const ledger_state_t *st, const uint8_t fed_id[32],
+void members_leave(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
                    const identity_t *me, int64_t now, members_actions_t *out);
 // caught_up: no peer announced a higher height, and at least one was heard.
-void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_id[32],
+void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
                   const identity_t *me, int caught_up, int64_t now, members_actions_t *out);
 // The membership changes of the block an aggregator closes, given the
 // members whose update it counted.
 void members_changes(const members_t *self, const ledger_state_t *st,
-                     const uint8_t (*counted_keys)[MEMBERS_KEY_BYTES], size_t n_counted,
+                     const uint8_t (*counted_keys)[IDENTITY_KEY_BYTES], size_t n_counted,
                      members_changes_t *out);
 
 #endif

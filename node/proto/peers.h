@@ -31,13 +31,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/hash.h"
+
 #define PEERS_MAX 192            // = TRANSPORT_MAX_PEERS (asserted in node/fed)
 #define PEERS_SEEN_SLOTS 4096    // digests remembered
 #define PEERS_HELLO_MS 1000
 #define PEERS_SYNC_RETRY_MS 1000
 #define PEERS_REDIAL_MS 3000
 #define PEERS_HEARD_MS 3000      // a peer heard within this is "heard" in our hello
-#define PEERS_DIGEST_BYTES 32
+#define PEERS_DIGEST_BYTES HASH_BYTES
 #define PEERS_MAX_ACTIONS 2
 
 typedef enum {

@@ -40,16 +40,16 @@ static void s_free_got(round_t *self)
     self->n_got = 0;
 }
 
-void round_init(round_t *self, const uint8_t me[ROUND_KEY_BYTES], int has_data)
+void round_init(round_t *self, const uint8_t me[IDENTITY_KEY_BYTES], int has_data)
 {
     memset(self, 0, sizeof *self);
-    memcpy(self->me, me, ROUND_KEY_BYTES);
+    memcpy(self->me, me, IDENTITY_KEY_BYTES);
     self->has_data = has_data;
     self->members = keyring_new();
     self->replay = replay_new();
 }
 
-const identity_pub_t *round_member(const round_t *self, const uint8_t key[ROUND_KEY_BYTES])
+const identity_pub_t *round_member(const round_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
 {
     return self->members ? keyring_find(self->members, key) : NULL;
 }
@@ -101,7 +101,7 @@ void round_begin(round_t *self, const ledger_state_t *st, int64_t now)
     self->update = NULL;
     self->n = 0;
     self->sent_attempt = 0;
-    memcpy(self->base_hash, st->model_hash, ROUND_KEY_BYTES);
+    memcpy(self->base_hash, st->model_hash, HASH_BYTES);
     replay_prune(self->replay, self->round);
     keyring_destroy(&self->members);
     self->members = keyring_new();
@@ -110,7 +110,7 @@ void round_begin(round_t *self, const ledger_state_t *st, int64_t now)
             keyring_add(self->members, &st->members[i].id);
         }
     }
-    uint8_t active[LEDGER_MAX_MEMBERS][ROUND_KEY_BYTES];
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     size_t n = ledger_state_active(st, active);
     self->n_expected = n;
     self->active = 0;
@@ -118,8 +118,8 @@ void round_begin(round_t *self, const ledger_state_t *st, int64_t now)
         size_t order[LEDGER_MAX_MEMBERS];
         election_order(st->head_hash, st->height, active[0], n, order);
         for (size_t i = 0; i < n; i++) {
-            memcpy(self->candidates[i], active[order[i]], ROUND_KEY_BYTES);
-            self->active |= memcmp(active[i], self->me, ROUND_KEY_BYTES) == 0;
+            memcpy(self->candidates[i], active[order[i]], IDENTITY_KEY_BYTES);
+            self->active |= memcmp(active[i], self->me, IDENTITY_KEY_BYTES) == 0;
         }
     }
 }
@@ -138,10 +138,10 @@ int64_t round_deadline(const round_t *self, uint32_t attempt)
     return t;
 }
 
-static int s_counted(const round_t *self, const uint8_t key[ROUND_KEY_BYTES])
+static int s_counted(const round_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
 {
     for (int i = 0; i < self->n_got; i++) {
-        if (memcmp(self->got[i].key, key, ROUND_KEY_BYTES) == 0) {
+        if (memcmp(self->got[i].key, key, IDENTITY_KEY_BYTES) == 0) {
             return 1;
         }
     }
@@ -174,7 +174,7 @@ int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_act
             return FS_EREPLAY;
         }
         replay_mark(self->replay, e->key, e->round);
-        if (memcmp(e->base, self->base_hash, ROUND_KEY_BYTES) != 0) {
+        if (memcmp(e->base, self->base_hash, HASH_BYTES) != 0) {
             return FS_ESTALE; // trained from another global model
         }
         if (s_counted(self, e->key)) {
@@ -184,8 +184,8 @@ int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_act
             return FS_ETOOBIG;
         }
         round_contrib_t *c = &self->got[self->n_got++];
-        memcpy(c->key, e->key, ROUND_KEY_BYTES);
-        memcpy(c->digest, e->digest, ROUND_KEY_BYTES);
+        memcpy(c->key, e->key, IDENTITY_KEY_BYTES);
+        memcpy(c->digest, e->digest, HASH_BYTES);
         c->samples = e->samples;
         c->w = e->w;
         return 0;
@@ -201,7 +201,7 @@ static int s_count_own(round_t *self)
         return 0;
     }
     round_contrib_t *c = &self->got[self->n_got++];
-    memcpy(c->key, self->me, ROUND_KEY_BYTES);
+    memcpy(c->key, self->me, IDENTITY_KEY_BYTES);
     c->samples = self->samples;
     c->w = xmalloc(self->n * sizeof(float));
     memcpy(c->w, self->update, self->n * sizeof(float));
@@ -227,13 +227,13 @@ void round_tick(round_t *self, int64_t now, round_actions_t *out)
     if (self->trained && self->active && !self->leaving &&
         self->sent_attempt != self->attempt + 1) {
         self->sent_attempt = self->attempt + 1;
-        int own = memcmp(agg, self->me, ROUND_KEY_BYTES) == 0;
+        int own = memcmp(agg, self->me, IDENTITY_KEY_BYTES) == 0;
         if (!own || s_count_own(self)) {
-            memcpy(s_emit(out, self, ROUND_ACT_SEND_UPDATE)->peer, agg, ROUND_KEY_BYTES);
+            memcpy(s_emit(out, self, ROUND_ACT_SEND_UPDATE)->peer, agg, IDENTITY_KEY_BYTES);
         }
     }
     int64_t deadline = round_deadline(self, self->attempt);
-    if (self->active && memcmp(agg, self->me, ROUND_KEY_BYTES) == 0) {
+    if (self->active && memcmp(agg, self->me, IDENTITY_KEY_BYTES) == 0) {
         int64_t close_at = deadline - (int64_t)self->timeout_ms / 5;
         int reason = 0;
         if ((size_t)self->n_got == self->n_expected) {
@@ -243,7 +243,7 @@ void round_tick(round_t *self, int64_t now, round_actions_t *out)
         }
         if (reason) {
             round_action_t *a = s_emit(out, self, ROUND_ACT_CLOSE);
-            memcpy(a->peer, self->me, ROUND_KEY_BYTES);
+            memcpy(a->peer, self->me, IDENTITY_KEY_BYTES);
             a->close_reason = (uint8_t)reason;
             return;
         }
@@ -251,7 +251,7 @@ void round_tick(round_t *self, int64_t now, round_actions_t *out)
     if (now >= deadline) {
         self->attempt++;
         round_action_t *a = s_emit(out, self, ROUND_ACT_NEXT_ATTEMPT);
-        memcpy(a->prev, agg, ROUND_KEY_BYTES);
-        memcpy(a->peer, round_aggregator(self, self->attempt), ROUND_KEY_BYTES);
+        memcpy(a->prev, agg, IDENTITY_KEY_BYTES);
+        memcpy(a->peer, round_aggregator(self, self->attempt), IDENTITY_KEY_BYTES);
     }
 }

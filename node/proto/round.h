@@ -43,7 +43,6 @@
 #include "crypto/replay.h"
 #include "ledger/state.h"
 
-#define ROUND_KEY_BYTES 32
 #define ROUND_MAX_ACTIONS 4
 #define ROUND_TRAIN_HOLD_MS 250 // longest training waits for this node's sends
 #define ROUND_MAX_EARLY 16      // updates for the next round, kept until it starts
@@ -61,9 +60,9 @@ typedef struct {
     round_action_kind_t kind;
     uint64_t round;
     uint32_t attempt;
-    uint8_t peer[ROUND_KEY_BYTES];  // the aggregator concerned
-    uint8_t prev[ROUND_KEY_BYTES];  // NEXT_ATTEMPT: the one that missed
-    uint8_t close_reason;           // CLOSE: close_reason_t
+    uint8_t peer[IDENTITY_KEY_BYTES];  // the aggregator concerned
+    uint8_t prev[IDENTITY_KEY_BYTES];  // NEXT_ATTEMPT: the one that missed
+    uint8_t close_reason;              // CLOSE: close_reason_t
 } round_action_t;
 
 typedef struct {
@@ -90,21 +89,21 @@ typedef struct {
     float *w;                 // UPDATE: the weights (taken when counted)
     size_t n;                 // TRAINED: floats in update
     uint64_t samples;         // TRAINED, UPDATE: the sender's sample count
-    uint8_t key[ROUND_KEY_BYTES];    // UPDATE: the sender
-    uint8_t digest[ROUND_KEY_BYTES]; // UPDATE: its envelope digest
-    uint8_t base[ROUND_KEY_BYTES];   // UPDATE: the model it started from
+    uint8_t key[IDENTITY_KEY_BYTES]; // UPDATE: the sender
+    uint8_t digest[HASH_BYTES];      // UPDATE: its envelope digest
+    uint8_t base[HASH_BYTES];        // UPDATE: the model it started from
 } round_event_t;
 
 typedef struct {
-    uint8_t key[ROUND_KEY_BYTES];    // contributor
-    uint8_t digest[ROUND_KEY_BYTES]; // envelope digest (own update: its model hash)
+    uint8_t key[IDENTITY_KEY_BYTES]; // contributor
+    uint8_t digest[HASH_BYTES];      // envelope digest (own update: its model hash)
     uint64_t samples;
     float *w;                        // owned
 } round_contrib_t;
 
 typedef struct {
     // this node, fixed at round_init
-    uint8_t me[ROUND_KEY_BYTES];
+    uint8_t me[IDENTITY_KEY_BYTES];
     int has_data;           // it holds training data (a member that trains)
     // from the ledger at round_begin
     uint64_t round;         // index of the block being made (= height)
@@ -114,8 +113,8 @@ typedef struct {
     uint16_t quorum;
     int active;             // this node is an active member
     size_t n_expected;      // active members
-    uint8_t candidates[LEDGER_MAX_MEMBERS][ROUND_KEY_BYTES]; // election order
-    uint8_t base_hash[ROUND_KEY_BYTES]; // the head's model: what updates start from
+    uint8_t candidates[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES]; // election order
+    uint8_t base_hash[HASH_BYTES];      // the head's model: what updates start from
     keyring_t *members;     // the active members' identities
     replay_t *replay;       // (sender, round) of every update counted or refused
     // conditions reported by events
@@ -137,7 +136,7 @@ typedef struct {
 
 // Starts an empty round state for node `me` (no ledger yet: inactive), on
 // fresh memory or after round_free.
-void round_init(round_t *self, const uint8_t me[ROUND_KEY_BYTES], int has_data);
+void round_init(round_t *self, const uint8_t me[IDENTITY_KEY_BYTES], int has_data);
 // Frees the counted and the kept updates, the keyring and the replay set.
 void round_free(round_t *self);
 
@@ -172,6 +171,6 @@ const uint8_t *round_aggregator(const round_t *self, uint32_t attempt);
 int64_t round_deadline(const round_t *self, uint32_t attempt);
 const char *round_action_name(int kind);
 // The active member with this key, or NULL (borrowed, valid until round_begin).
-const identity_pub_t *round_member(const round_t *self, const uint8_t key[ROUND_KEY_BYTES]);
+const identity_pub_t *round_member(const round_t *self, const uint8_t key[IDENTITY_KEY_BYTES]);
 
 #endif

@@ -14,8 +14,8 @@ sync_block_t sync_judge_block(uint64_t height, uint64_t index)
     return index > height ? SYNC_BLOCK_AHEAD : SYNC_BLOCK_NEXT;
 }
 
-int sync_theirs_wins(uint32_t our_attempt, const uint8_t our_hash[32], uint32_t their_attempt,
-                     const uint8_t their_hash[32])
+int sync_theirs_wins(uint32_t our_attempt, const uint8_t our_hash[HASH_BYTES],
+                     uint32_t their_attempt, const uint8_t their_hash[HASH_BYTES])
 {
     return election_prefer(their_attempt, their_hash, our_attempt, our_hash) > 0;
 }

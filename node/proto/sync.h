@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/hash.h"
+
 #define SYNC_MAX_RECORDS 64 // records in one sync reply (= WIRE_SYNC_MAX_RECORDS)
 
 typedef enum {
@@ -49,8 +51,8 @@ sync_block_t sync_judge_block(uint64_t height, uint64_t index);
 
 // 1 when their block wins over our head at the same index (lower attempt,
 // then lower hash), 0 when ours does or they are the same block.
-int sync_theirs_wins(uint32_t our_attempt, const uint8_t our_hash[32], uint32_t their_attempt,
-                     const uint8_t their_hash[32]);
+int sync_theirs_wins(uint32_t our_attempt, const uint8_t our_hash[HASH_BYTES],
+                     uint32_t their_attempt, const uint8_t their_hash[HASH_BYTES]);
 
 // Record `index` of a reply, which holds more records after it when
 // has_successor; differs: it is not byte-for-byte our record of that index

@@ -21,20 +21,20 @@
 
 typedef struct {
     identity_t *alice, *bob, *mallory; // member, aggregator, outsider
-    uint8_t fed[32];
+    uint8_t fed[HASH_BYTES];
     float w[N_WEIGHTS];
 } world_t;
 
 static world_t *s_world(void)
 {
     world_t *x = calloc(1, sizeof *x);
-    uint8_t seed[32] = {1};
+    uint8_t seed[IDENTITY_SEED_BYTES] = {1};
     x->alice = identity_new_from_seed("alice", seed, NULL);
     seed[0] = 2;
     x->bob = identity_new_from_seed("bob", seed, NULL);
     seed[0] = 3;
     x->mallory = identity_new_from_seed("mallory", seed, NULL);
-    memset(x->fed, 0x42, 32);
+    memset(x->fed, 0x42, HASH_BYTES);
     for (int i = 0; i < N_WEIGHTS; i++) {
         x->w[i] = (float)cos(i);
     }
@@ -54,7 +54,7 @@ static void s_free(world_t *x)
 static open_job_t *s_job(world_t *x, const identity_t *from, int stranger)
 {
     envelope_t h = {.round = 5, .samples = 100, .mechanism = NOISE_NONE};
-    memcpy(h.fed_id, x->fed, 32);
+    memcpy(h.fed_id, x->fed, HASH_BYTES);
     bytes_writer_t out;
     bytes_writer_init(&out);
     assert_int_equal(envelope_seal(&out, &h, from, identity_public(x->bob), x->w, N_WEIGHTS,
@@ -65,9 +65,9 @@ static open_job_t *s_job(world_t *x, const identity_t *from, int stranger)
     memcpy(job->buf, out.data, out.len);
     job->n = out.len;
     bytes_writer_reset(&out);
-    memcpy(job->fed_id, x->fed, 32);
+    memcpy(job->fed_id, x->fed, HASH_BYTES);
     job->round = 5;
-    memcpy(job->signer, identity_public(from)->sign_pk, 32);
+    memcpy(job->signer, identity_public(from)->sign_pk, IDENTITY_KEY_BYTES);
     if (!stranger) {
         job->sender = *identity_public(x->alice);
         job->sender_known = 1;

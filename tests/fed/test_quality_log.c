@@ -22,7 +22,7 @@ static quality_log_record_t s_record(uint64_t round)
     memset(&r, 0, sizeof r);
     snprintf(r.node, sizeof r.node, "alice");
     r.round = round;
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < HASH_BYTES; i++) {
         r.model_hash[i] = (uint8_t)(i * 8 + 1);
     }
     r.samples = 1000;

@@ -18,7 +18,8 @@
 #include "node/fed/saver.h"
 #include "tests/support/fixtures.h"
 
-static float *s_model(const workload_arch_t *arch, uint64_t seed, size_t *n, uint8_t hash[32])
+static float *s_model(const workload_arch_t *arch, uint64_t seed, size_t *n,
+                      uint8_t hash[HASH_BYTES])
 {
     float *w = global_initial(arch, seed, n);
     hash_model(w, *n, hash);
@@ -34,7 +35,7 @@ static void test_saver_usage(void **state)
     char path[1024];
     snprintf(path, sizeof path, "%s/global.fsm", fixture_tmpdir());
     size_t n;
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     float *w = s_model(&arch, 1, &n, h);
     saver_t *s = saver_new(path, &arch, "mnist");
     saver_put(s, w, n, 3, h);
@@ -57,7 +58,7 @@ static void test_last_put_wins_and_destroy_writes_it(void **state)
     snprintf(path, sizeof path, "%s/burst.fsm", fixture_tmpdir());
     saver_t *s = saver_new(path, &arch, "mnist");
     size_t n;
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     float *w = NULL;
     for (uint64_t k = 1; k <= 20; k++) {
         free(w);
@@ -86,7 +87,7 @@ static void test_interval_coalesces_writes(void **state)
     saver_t *s = saver_new(path, &arch, "mnist");
     saver_set_min_interval(s, 60000); // nothing but the flush ends the wait
     size_t n;
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     float *w = NULL;
     for (uint64_t k = 1; k <= 20; k++) {
         free(w);
@@ -121,7 +122,7 @@ static void test_failed_write_is_counted(void **state)
     snprintf(path, sizeof path, "%s/no/such/dir/global.fsm", fixture_tmpdir());
     saver_t *s = saver_new(path, &arch, "mnist");
     size_t n;
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     float *w = s_model(&arch, 1, &n, h);
     saver_put(s, w, n, 1, h);
     assert_int_equal(saver_flush(s), 1);

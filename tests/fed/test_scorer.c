@@ -89,7 +89,7 @@ static void test_scorer_usage(void **state)
     assert_non_null(s);
     size_t n;
     float *w = global_initial(&cfg.arch, 1, &n);
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     hash_model(w, n, h);
     // round 1: this member trained it; round 2: it did not (NULL losses)
     scorer_losses_t losses = {{"d_loss", "g_loss"}, {0.5, 1.5}};
@@ -115,8 +115,8 @@ static void test_scorer_usage(void **state)
     assert_null(strstr(lines[0], "\"label_agreement\": null")); // a conditional GAN
     assert_non_null(strstr(lines[1], "\"round\": 2,"));
     assert_non_null(strstr(lines[1], "\"losses\": null"));
-    char hex[65];
-    bytes_to_hex(h, 32, hex);
+    char hex[2 * HASH_BYTES + 1];
+    bytes_to_hex(h, HASH_BYTES, hex);
     assert_non_null(strstr(lines[1], hex));
     free(text);
     // the scratch model file is gone
@@ -137,7 +137,7 @@ static void test_score_is_fedsyn_evals(void **state)
     scorer_config_t cfg = s_config("cvae:8", dir);
     size_t n;
     float *w = global_initial(&cfg.arch, 5, &n);
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     hash_model(w, n, h);
     scorer_t *s = scorer_new(&cfg, NULL);
     assert_non_null(s);
@@ -197,7 +197,7 @@ static void test_torn_line_and_skipped_snapshots(void **state)
     assert_non_null(s);
     size_t n;
     float *w = global_initial(&cfg.arch, 1, &n);
-    uint8_t h[32] = {0};
+    uint8_t h[HASH_BYTES] = {0};
     enum { PUTS = SCORER_QUEUE + 3 };
     for (uint64_t r = 2; r < 2 + PUTS; r++) {
         scorer_put(s, w, n, r, h, NULL);

@@ -45,9 +45,9 @@ static void s_hello(const fedfx_t *fx, wire_hello_t *h)
 static void s_same_peer(const wire_peer_t *a, const wire_peer_t *b)
 {
     assert_string_equal(a->id.name, b->id.name);
-    assert_memory_equal(a->id.sign_pk, b->id.sign_pk, 32);
-    assert_memory_equal(a->id.box_pk, b->id.box_pk, 32);
-    assert_memory_equal(a->id.curve_pk, b->id.curve_pk, 32);
+    assert_memory_equal(a->id.sign_pk, b->id.sign_pk, IDENTITY_KEY_BYTES);
+    assert_memory_equal(a->id.box_pk, b->id.box_pk, IDENTITY_KEY_BYTES);
+    assert_memory_equal(a->id.curve_pk, b->id.curve_pk, IDENTITY_KEY_BYTES);
     assert_string_equal(a->endpoint, b->endpoint);
     assert_int_equal(a->heard, b->heard);
 }
@@ -75,13 +75,13 @@ static void test_hello_vector(void **state)
     assert_int_equal(wire_hello_decode(v.bytes, v.n, fed, &got, &err), 0);
     s_same_peer(&got.me, &h.me);
     assert_int_equal(got.height, 2);
-    assert_memory_equal(got.head, h.head, 32);
+    assert_memory_equal(got.head, h.head, HASH_BYTES);
     assert_int_equal(got.n_peers, 2);
     s_same_peer(&got.peers[0], &h.peers[0]);
     s_same_peer(&got.peers[1], &h.peers[1]);
 
     // another federation's hello, every truncation, every flipped byte
-    uint8_t other[32];
+    uint8_t other[HASH_BYTES];
     memset(other, 7, sizeof other);
     assert_int_not_equal(wire_hello_decode(v.bytes, v.n, other, &got, &err), 0);
     for (size_t n = 0; n < v.n; n++) {
@@ -167,9 +167,9 @@ static void test_update_vector(void **state)
     fedfx_t *fx = fedfx_new(3, 1, NOISE_GAUSSIAN_CLIPPED);
     const uint8_t *fed = fx->state->fed_id;
     envelope_t hdr = {0};
-    memcpy(hdr.fed_id, fed, 32);
+    memcpy(hdr.fed_id, fed, HASH_BYTES);
     hdr.round = 1;
-    memset(hdr.base_hash, 0x11, 32);
+    memset(hdr.base_hash, 0x11, HASH_BYTES);
     hdr.samples = 200;
     hdr.mechanism = NOISE_GAUSSIAN_CLIPPED;
     hdr.clip = 1.0;
@@ -201,7 +201,7 @@ static void test_update_vector(void **state)
     float *weights = NULL;
     assert_int_equal(envelope_open(v.bytes, v.n, &ex, rp, &got, &weights, &err), 0);
     assert_memory_equal(weights, s_model, sizeof s_model);
-    assert_memory_equal(got.sender, identity_public(fx->ids[1])->sign_pk, 32);
+    assert_memory_equal(got.sender, identity_public(fx->ids[1])->sign_pk, IDENTITY_KEY_BYTES);
     assert_int_equal(got.samples, 200);
     assert_int_equal(got.mechanism, NOISE_GAUSSIAN_CLIPPED);
     assert_true(got.clip == 1.0 && got.scale == 0.5);

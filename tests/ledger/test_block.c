@@ -50,15 +50,16 @@ static world_t *s_world(void)
     block_join_request(&x->join, fed, 2, x->fx->ids[3]);
     block_leave_request(&x->leave, fed, 2, x->fx->ids[2]);
     // block 2: members 0 and 1 contribute, 3 joins, 2 leaves by request
-    uint8_t active[LEDGER_MAX_MEMBERS][32];
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     size_t n = ledger_state_active(x->fx->state, active);
     assemble_contrib_t c[2];
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         for (int who = 0; who < 2; who++) {
-            if (memcmp(active[i], identity_public(x->fx->ids[who])->sign_pk, 32) == 0) {
-                memcpy(c[k].key, active[i], 32);
-                memset(c[k].envelope, 0xe0 + who, 32);
+            if (memcmp(active[i], identity_public(x->fx->ids[who])->sign_pk,
+                       IDENTITY_KEY_BYTES) == 0) {
+                memcpy(c[k].key, active[i], IDENTITY_KEY_BYTES);
+                memset(c[k].envelope, 0xe0 + who, HASH_BYTES);
                 c[k].samples = 100 * (uint64_t)(who + 1);
                 k++;
             }
@@ -66,14 +67,15 @@ static world_t *s_world(void)
     }
     const uint8_t *jr[1] = {x->join.data}, *lr[1] = {x->leave.data};
     size_t jl[1] = {x->join.len}, ll[1] = {x->leave.len};
-    uint8_t lk[1][32];
-    memcpy(lk[0], identity_public(x->fx->ids[2])->sign_pk, 32);
-    uint8_t model[32];
+    uint8_t lk[1][IDENTITY_KEY_BYTES];
+    memcpy(lk[0], identity_public(x->fx->ids[2])->sign_pk, IDENTITY_KEY_BYTES);
+    uint8_t model[HASH_BYTES];
     memset(model, 0x22, sizeof model);
     block_t *b = calloc(1, sizeof *b);
     fs_err_t err = {0, ""};
     assert_int_equal(assemble_block(x->fx->state, 0, x->fx->state->head_time_ms + 1000, c, k, jr,
-                                    jl, 1, (const uint8_t(*)[32])lk, lr, ll, 1, model, b, &err),
+                                    jl, 1, (const uint8_t(*)[IDENTITY_KEY_BYTES])lk, lr, ll, 1,
+                                    model, b, &err),
                      0);
     bytes_writer_t w;
     bytes_writer_init(&w);
@@ -101,31 +103,31 @@ static void test_genesis_vector(void **state)
     snprintf(note, sizeof note, "fedsyn golden vector: the genesis record (docs/ledger.md 5)\n"
              "made by: tests/ledger/test_block.c from tests/support/fedfx.c fedfx_new(3, 1, "
              "gaussian-clipped)\nkind: genesis\nmembers: 3\nallowed: 1\n");
-    s_hex_line(line, sizeof line, "fed_id", x->fx->state->fed_id, 32);
+    s_hex_line(line, sizeof line, "fed_id", x->fx->state->fed_id, HASH_BYTES);
     strcat(note, line);
     assert_int_equal(vector_check("genesis", note, x->fx->recs[0], x->fx->lens[0]), 0);
 
     vector_t v;
     assert_int_equal(vector_load("genesis", &v), 0);
     genesis_t *g = calloc(1, sizeof *g);
-    uint8_t fed[32];
+    uint8_t fed[HASH_BYTES];
     sigmsg_t m;
     fs_err_t err = {0, ""};
     assert_int_equal(genesis_decode(v.bytes, v.n, g, fed, &m, &err), 0);
-    assert_memory_equal(fed, x->fx->state->fed_id, 32);
+    assert_memory_equal(fed, x->fx->state->fed_id, HASH_BYTES);
     assert_string_equal(g->name, "testfed");
     assert_int_equal(g->time_ms, 1700000000000ull);
     assert_int_equal(g->n_members, 3);
     assert_int_equal(g->n_allowed, 1);
-    assert_memory_equal(g->allowed[0], identity_public(x->fx->ids[3])->sign_pk, 32);
+    assert_memory_equal(g->allowed[0], identity_public(x->fx->ids[3])->sign_pk, IDENTITY_KEY_BYTES);
     assert_string_equal(g->model, "dcgan:16");
     assert_int_equal(g->mechanism, NOISE_GAUSSIAN_CLIPPED);
     assert_true(g->clip == 1.0 && g->member_scale == 0.5 && g->agg_scale == 0.25);
     assert_true(genesis_server_lr(g) == 1.0);
     char want[80];
     assert_int_equal(vector_field(&v, "fed_id", want, sizeof want), 0);
-    char have[65];
-    bytes_to_hex(fed, 32, have);
+    char have[2 * HASH_BYTES + 1];
+    bytes_to_hex(fed, HASH_BYTES, have);
     assert_string_equal(want, have);
     free(g);
     vector_free(&v);
@@ -138,12 +140,12 @@ static void test_block_vectors(void **state)
     (void)state;
     world_t *x = s_world();
     char note[1024], line[256];
-    uint8_t id[32];
+    uint8_t id[HASH_BYTES];
     block_hash(x->fx->recs[1], x->fx->lens[1], id);
     snprintf(note, sizeof note, "fedsyn golden vector: block 1 (docs/ledger.md 6), every "
              "founder contributing\nmade by: tests/ledger/test_block.c\nkind: block\nindex: 1\n"
              "contributors: 3\n");
-    s_hex_line(line, sizeof line, "block_id", id, 32);
+    s_hex_line(line, sizeof line, "block_id", id, HASH_BYTES);
     strcat(note, line);
     assert_int_equal(vector_check("block-1", note, x->fx->recs[1], x->fx->lens[1]), 0);
     block_hash(x->fx->recs[2], x->fx->lens[2], id);
@@ -151,7 +153,7 @@ static void test_block_vectors(void **state)
              "allow-listed identity 3 joins, member 2 leaves by request\nmade by: "
              "tests/ledger/test_block.c\nkind: block\nindex: 2\ncontributors: 2\njoined: 1\n"
              "left: 1\n");
-    s_hex_line(line, sizeof line, "block_id", id, 32);
+    s_hex_line(line, sizeof line, "block_id", id, HASH_BYTES);
     strcat(note, line);
     assert_int_equal(vector_check("block-2", note, x->fx->recs[2], x->fx->lens[2]), 0);
     assert_int_equal(vector_check("join-request", "fedsyn golden vector: identity 3's request "
@@ -179,7 +181,8 @@ static void test_block_vectors(void **state)
     assert_int_equal(b->joined[0].request_len, x->join.len);
     assert_memory_equal(b->joined[0].request, x->join.data, x->join.len);
     assert_int_equal(b->n_left, 1);
-    assert_memory_equal(b->left[0].key, identity_public(x->fx->ids[2])->sign_pk, 32);
+    assert_memory_equal(b->left[0].key, identity_public(x->fx->ids[2])->sign_pk,
+                        IDENTITY_KEY_BYTES);
     assert_int_equal(b->left[0].request_len, x->leave.len);
     assert_memory_equal(b->left[0].request, x->leave.data, x->leave.len);
     free(b);
@@ -217,13 +220,13 @@ static void test_ledger_file_vector(void **state)
     c = chain_open(path, CHAIN_READ_ONLY, &info, &err);
     assert_non_null(c);
     assert_int_equal(chain_height(c), 3);
-    uint8_t active[LEDGER_MAX_MEMBERS][32];
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     assert_int_equal(ledger_state_active(chain_state(c), active), 3);
     int seen = 0;
     for (int i = 0; i < 3; i++) {
         for (int who = 0; who < 4; who++) {
-            seen |= memcmp(active[i], identity_public(x->fx->ids[who])->sign_pk, 32) == 0
-                        ? 1 << who : 0;
+            const uint8_t *pk = identity_public(x->fx->ids[who])->sign_pk;
+            seen |= memcmp(active[i], pk, IDENTITY_KEY_BYTES) == 0 ? 1 << who : 0;
         }
     }
     assert_int_equal(seen, 1 | 2 | 8);

@@ -71,7 +71,7 @@ static void test_chain_usage(void **state)
     assert_int_equal(n, fx->lens[3]);
     assert_memory_equal(rec, fx->recs[3], n);
     assert_int_equal(chain_record(c, 5, &rec, &n), -1);
-    assert_memory_equal(chain_state(c)->head_hash, fx->state->head_hash, 32);
+    assert_memory_equal(chain_state(c)->head_hash, fx->state->head_hash, HASH_BYTES);
     chain_destroy(&c);
     fedfx_destroy(&fx);
 }

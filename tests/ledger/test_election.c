@@ -14,7 +14,7 @@
 
 #define N 8
 
-static void s_keys(uint8_t keys[N][32])
+static void s_keys(uint8_t keys[N][IDENTITY_KEY_BYTES])
 {
     for (int i = 0; i < N; i++) {
         hash_digest(HASH_TAG_FPR, &i, sizeof i, keys[i]);
@@ -24,7 +24,7 @@ static void s_keys(uint8_t keys[N][32])
 static void test_election_usage(void **state)
 {
     (void)state;
-    uint8_t keys[N][32], prev[32] = {1};
+    uint8_t keys[N][IDENTITY_KEY_BYTES], prev[HASH_BYTES] = {1};
     s_keys(keys);
     // Every node computes the same order from the same ledger head.
     size_t a[N], b[N];
@@ -50,7 +50,7 @@ static void test_election_usage(void **state)
 static void test_election_is_fair(void **state)
 {
     (void)state;
-    uint8_t keys[N][32], prev[32];
+    uint8_t keys[N][IDENTITY_KEY_BYTES], prev[HASH_BYTES];
     s_keys(keys);
     const int rounds = 16000;
     int first[N] = {0}, second[N] = {0};
@@ -75,7 +75,7 @@ static void test_election_is_fair(void **state)
 static void test_election_unpredictable(void **state)
 {
     (void)state;
-    uint8_t keys[N][32], prev[32] = {0};
+    uint8_t keys[N][IDENTITY_KEY_BYTES], prev[HASH_BYTES] = {0};
     s_keys(keys);
     int changed = 0;
     size_t base = election_candidate(prev, 1, keys[0], N, 0);
@@ -93,7 +93,7 @@ static void test_election_unpredictable(void **state)
 static void test_election_fork_rule(void **state)
 {
     (void)state;
-    uint8_t h1[32] = {1}, h2[32] = {2};
+    uint8_t h1[HASH_BYTES] = {1}, h2[HASH_BYTES] = {2};
     assert_true(election_prefer(0, h2, 1, h1) > 0); // lower attempt wins
     assert_true(election_prefer(2, h1, 1, h2) < 0);
     assert_true(election_prefer(1, h1, 1, h2) > 0); // then lower hash

@@ -31,7 +31,7 @@ static void test_state_usage(void **state)
     }
     const ledger_state_t *st = fx->state;
     assert_int_equal(st->height, 6);
-    uint8_t keys[LEDGER_MAX_MEMBERS][32];
+    uint8_t keys[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     assert_int_equal(ledger_state_active(st, keys), 3);
     // epsilon = 2C/b = 4 per round; 5 rounds = 20 (basic composition).
     assert_true(budget_same(st->last.privacy.eps_member, 4.0));
@@ -58,7 +58,7 @@ static void test_genesis_server_lr(void **state)
     fedfx_t *fx = fedfx_new(3, 0, NOISE_PAPER);
     genesis_t *g = malloc(sizeof *g), *back = malloc(sizeof *back);
     sigmsg_t m;
-    uint8_t fed_id[32], fed_id2[32];
+    uint8_t fed_id[HASH_BYTES], fed_id2[HASH_BYTES];
     fs_err_t err = {0};
     assert_int_equal(genesis_decode(fx->recs[0], fx->lens[0], g, fed_id, &m, &err), 0);
     assert_true(g->server_lr == 0 && genesis_server_lr(g) == 1);
@@ -78,7 +78,7 @@ static void test_genesis_server_lr(void **state)
     bytes_writer_init(&w);
     assert_int_equal(genesis_encode(&w, g, founder, fed_id2, &err), 0);
     assert_int_equal(w.len, fx->lens[0] + 8);
-    assert_memory_not_equal(fed_id, fed_id2, 32);
+    assert_memory_not_equal(fed_id, fed_id2, HASH_BYTES);
     assert_int_equal(genesis_decode(w.data, w.len, back, fed_id2, &m, &err), 0);
     assert_true(back->server_lr == 2 && genesis_server_lr(back) == 2);
     // a state started from it keeps the step
@@ -355,7 +355,7 @@ static void test_state_order_and_signers(void **state)
     fedfx_next(fx, 0, b);
     identity_t *other = NULL;
     for (int i = 0; i < fx->n_ids; i++) {
-        if (memcmp(identity_public(fx->ids[i])->sign_pk, b->aggregator, 32) != 0) {
+        if (memcmp(identity_public(fx->ids[i])->sign_pk, b->aggregator, IDENTITY_KEY_BYTES) != 0) {
             other = fx->ids[i];
         }
     }
@@ -366,7 +366,7 @@ static void test_state_order_and_signers(void **state)
     assert_non_null(strstr(err.msg, "election"));
     bytes_writer_reset(&w);
     // A block signed by an outsider.
-    uint8_t seed[32] = {77};
+    uint8_t seed[IDENTITY_SEED_BYTES] = {77};
     identity_t *mallory = identity_new_from_seed("mallory", seed, NULL);
     fedfx_sign(fx, b, mallory, &w);
     assert_int_equal(fedfx_push(fx, w.data, w.len, &err), FS_EVERIFY);
@@ -374,9 +374,9 @@ static void test_state_order_and_signers(void **state)
     bytes_writer_reset(&w);
     // A forged signature: the elected aggregator's key, mallory's signature.
     fedfx_sign(fx, b, NULL, &w);
-    uint8_t digest[32];
-    hash_digest(HASH_TAG_SIGMSG, w.data, w.len - 64, digest);
-    identity_sign(mallory, digest, w.data + w.len - 64);
+    uint8_t digest[HASH_BYTES];
+    hash_digest(HASH_TAG_SIGMSG, w.data, w.len - IDENTITY_SIG_BYTES, digest);
+    identity_sign(mallory, digest, w.data + w.len - IDENTITY_SIG_BYTES);
     assert_int_equal(fedfx_push(fx, w.data, w.len, &err), FS_EVERIFY);
     assert_non_null(strstr(err.msg, "signature does not verify"));
     bytes_writer_reset(&w);
@@ -410,7 +410,7 @@ static int s_change(fedfx_t *fx, const identity_t *joiner, const identity_t *joi
     }
     if (leave_key) {
         b->n_left = 1;
-        memcpy(b->left[0].key, leave_key, 32);
+        memcpy(b->left[0].key, leave_key, IDENTITY_KEY_BYTES);
         if (leave_signer) {
             bytes_writer_reset(&req);
             block_leave_request(&req, fx->state->fed_id, b->index, leave_signer);
@@ -435,10 +435,10 @@ static void test_state_membership(void **state)
     fedfx_t *fx = fedfx_new(3, 1, NOISE_PAPER);
     identity_t *newcomer = fx->ids[3];
     const uint8_t *nk = identity_public(newcomer)->sign_pk;
-    uint8_t seed[32] = {99};
+    uint8_t seed[IDENTITY_SEED_BYTES] = {99};
     identity_t *stranger = identity_new_from_seed("stranger", seed, NULL);
     fs_err_t err = {0, ""};
-    uint8_t keys[LEDGER_MAX_MEMBERS][32];
+    uint8_t keys[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
 
     fedfx_round(fx, 0);
     // Not on the allow-list.
@@ -490,7 +490,7 @@ static void test_state_rotation_is_fair(void **state)
         fedfx_round(fx, 0);
         for (int i = 0; i < 4; i++) {
             count[i] += memcmp(identity_public(fx->ids[i])->sign_pk, fx->state->last.aggregator,
-                               32) == 0;
+                               IDENTITY_KEY_BYTES) == 0;
         }
     }
     double e = 2000, chi = 0;

@@ -53,22 +53,22 @@ static void test_members_join(void **state)
     assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, s_key(fx, 1),
                                         out.act[0].bytes, out.act[0].n), 0);
     // ... and writes it into its block, which the ledger accepts.
-    uint8_t counted[3][32];
+    uint8_t counted[3][IDENTITY_KEY_BYTES];
     for (int i = 0; i < 3; i++) {
-        memcpy(counted[i], s_key(fx, i), 32);
+        memcpy(counted[i], s_key(fx, i), IDENTITY_KEY_BYTES);
     }
     members_changes_t mc;
-    members_changes(&agg, fx->state, (const uint8_t(*)[32])counted, 3, &mc);
+    members_changes(&agg, fx->state, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, 3, &mc);
     assert_int_equal(mc.n_join, 1);
     assert_int_equal(mc.n_leave, 0);
     block_t *b = malloc(sizeof *b);
     assemble_contrib_t c[3];
     for (int i = 0; i < 3; i++) {
-        memcpy(c[i].key, counted[i], 32);
-        memset(c[i].envelope, i + 1, 32);
+        memcpy(c[i].key, counted[i], IDENTITY_KEY_BYTES);
+        memset(c[i].envelope, i + 1, HASH_BYTES);
         c[i].samples = 100;
     }
-    uint8_t mh[32] = {1};
+    uint8_t mh[HASH_BYTES] = {1};
     assert_int_equal(assemble_block(fx->state, 0, fx->state->head_time_ms + 1, c, 3, mc.join_reqs,
                                     mc.join_lens, mc.n_join, NULL, NULL, NULL, 0, mh, b, NULL),
                      0);
@@ -107,24 +107,24 @@ static void test_members_leave_and_inactive(void **state)
     assert_int_equal(out.n, 1);
     assert_int_equal(out.act[0].kind, MEMBERS_ACT_SEND_LEAVE);
     // Its own pending leave goes into the block it would make.
-    uint8_t counted[1][32];
-    memcpy(counted[0], s_key(fx, 0), 32);
+    uint8_t counted[1][IDENTITY_KEY_BYTES];
+    memcpy(counted[0], s_key(fx, 0), IDENTITY_KEY_BYTES);
     members_changes_t mc;
-    members_changes(&m, fx->state, (const uint8_t(*)[32])counted, 1, &mc);
+    members_changes(&m, fx->state, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, 1, &mc);
     assert_int_equal(mc.n_leave, 1);
-    assert_memory_equal(mc.leave_keys[0], s_key(fx, 2), 32);
+    assert_memory_equal(mc.leave_keys[0], s_key(fx, 2), IDENTITY_KEY_BYTES);
     assert_non_null(mc.leave_reqs[0]);
     // Member 1 missed a round already (mask: only 0 and 2 contribute);
     // missing this one too makes it inactive (inactive_after 2).
     fedfx_round(fx, 1u << 0 | 1u << 2);
-    members_changes(&m, fx->state, (const uint8_t(*)[32])counted, 1, &mc);
+    members_changes(&m, fx->state, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, 1, &mc);
     assert_int_equal(mc.n_leave, 2);
     assert_null(mc.leave_reqs[1]);
-    assert_memory_equal(mc.leave_keys[1], s_key(fx, 1), 32);
+    assert_memory_equal(mc.leave_keys[1], s_key(fx, 1), IDENTITY_KEY_BYTES);
     // A request table holds MEMBERS_MAX_PENDING; more are refused.
     members_t agg;
     members_init(&agg, s_key(fx, 0), 1);
-    uint8_t k[32] = {0}, req[8] = {0};
+    uint8_t k[IDENTITY_KEY_BYTES] = {0}, req[8] = {0};
     for (int i = 0; i < MEMBERS_MAX_PENDING; i++) {
         k[0] = (uint8_t)(i + 1);
         assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, k, req, 8), 1);
@@ -134,7 +134,7 @@ static void test_members_leave_and_inactive(void **state)
     members_free(&agg);
     // Not a member at all: leaving is immediate.
     members_t stranger;
-    uint8_t none[32] = {9};
+    uint8_t none[IDENTITY_KEY_BYTES] = {9};
     members_init(&stranger, none, 1);
     members_leave(&stranger, fx->state, fx->state->fed_id, fx->ids[0], 0, &out);
     assert_int_equal(out.n, 1);

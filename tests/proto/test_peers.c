@@ -80,12 +80,12 @@ static void test_peers_seen_and_relay(void **state)
 {
     (void)state;
     peers_t *p = calloc(1, sizeof *p);
-    uint8_t d[32] = {1, 2, 3};
+    uint8_t d[PEERS_DIGEST_BYTES] = {1, 2, 3};
     assert_int_equal(peers_seen(p, d), 0);
     assert_int_equal(peers_seen(p, d), 1);
     // The ring forgets the oldest after PEERS_SEEN_SLOTS others.
     for (uint32_t i = 0; i < PEERS_SEEN_SLOTS; i++) {
-        uint8_t x[32] = {0};
+        uint8_t x[PEERS_DIGEST_BYTES] = {0};
         memcpy(x + 4, &i, sizeof i);
         x[0] = 0xee;
         peers_seen(p, x);

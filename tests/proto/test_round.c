@@ -35,12 +35,12 @@ static void s_trained(round_t *r, const float *u, size_t n, int64_t now)
     assert_int_equal(round_on_event(r, &e, now, &out), 0);
 }
 
-static int s_update(round_t *r, const uint8_t key[32], uint64_t round)
+static int s_update(round_t *r, const uint8_t key[IDENTITY_KEY_BYTES], uint64_t round)
 {
     round_event_t e = {.kind = ROUND_EV_UPDATE, .round = round, .samples = 50};
-    memcpy(e.key, key, 32);
-    memcpy(e.base, r->base_hash, 32); // started from the round's model
-    memset(e.digest, key[0], 32);
+    memcpy(e.key, key, IDENTITY_KEY_BYTES);
+    memcpy(e.base, r->base_hash, HASH_BYTES); // started from the round's model
+    memset(e.digest, key[0], HASH_BYTES);
     e.w = calloc(4, sizeof(float));
     round_actions_t out;
     int rc = round_on_event(r, &e, T0, &out);
@@ -53,7 +53,7 @@ static int s_update(round_t *r, const uint8_t key[32], uint64_t round)
 // The candidate of rank `rank` in the state's election: which member to be.
 static const uint8_t *s_candidate(const ledger_state_t *st, uint32_t rank, round_t *probe)
 {
-    uint8_t none[32] = {0};
+    uint8_t none[IDENTITY_KEY_BYTES] = {0};
     round_init(probe, none, 0);
     round_begin(probe, st, T0);
     return round_aggregator(probe, rank);
@@ -65,8 +65,8 @@ static void test_round_usage(void **state)
     fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE);
     round_t probe, r;
     // A member that is not the first candidate.
-    uint8_t me[32];
-    memcpy(me, s_candidate(fx->state, 1, &probe), 32);
+    uint8_t me[IDENTITY_KEY_BYTES];
+    memcpy(me, s_candidate(fx->state, 1, &probe), IDENTITY_KEY_BYTES);
     round_init(&r, me, 1);
     round_begin(&r, fx->state, T0);
     assert_int_equal(r.round, 1);
@@ -74,9 +74,9 @@ static void test_round_usage(void **state)
     assert_int_equal(r.n_expected, 3);
     // The candidate order is the ledger's election, attempt after attempt.
     for (uint32_t a = 0; a < 7; a++) {
-        uint8_t want[32];
+        uint8_t want[IDENTITY_KEY_BYTES];
         assemble_aggregator(fx->state, a, want);
-        assert_memory_equal(round_aggregator(&r, a), want, 32);
+        assert_memory_equal(round_aggregator(&r, a), want, IDENTITY_KEY_BYTES);
     }
     // Deadlines grow by attempt_extra per attempt (5000, 500 in fedfx).
     assert_int_equal(round_deadline(&r, 0), T0 + 5000);
@@ -102,7 +102,7 @@ static void test_round_usage(void **state)
     round_tick(&r, T0 + 400, &out);
     assert_int_equal(out.n, 1);
     assert_int_equal(out.act[0].kind, ROUND_ACT_SEND_UPDATE);
-    assert_memory_equal(out.act[0].peer, round_aggregator(&r, 0), 32);
+    assert_memory_equal(out.act[0].peer, round_aggregator(&r, 0), IDENTITY_KEY_BYTES);
     round_tick(&r, T0 + 500, &out); // once per attempt
     assert_int_equal(out.n, 0);
     // No block by attempt 0's deadline: attempt 1, whose aggregator is us;
@@ -111,16 +111,16 @@ static void test_round_usage(void **state)
     assert_int_equal(out.n, 1);
     assert_int_equal(out.act[0].kind, ROUND_ACT_NEXT_ATTEMPT);
     assert_int_equal(out.act[0].attempt, 1);
-    assert_memory_equal(out.act[0].peer, me, 32);
-    assert_memory_equal(out.act[0].prev, round_aggregator(&r, 0), 32);
+    assert_memory_equal(out.act[0].peer, me, IDENTITY_KEY_BYTES);
+    assert_memory_equal(out.act[0].prev, round_aggregator(&r, 0), IDENTITY_KEY_BYTES);
     round_tick(&r, T0 + 5001, &out);
     assert_int_equal(out.n, 1);
     assert_int_equal(out.act[0].kind, ROUND_ACT_SEND_UPDATE);
-    assert_memory_equal(out.act[0].peer, me, 32);
+    assert_memory_equal(out.act[0].peer, me, IDENTITY_KEY_BYTES);
     assert_int_equal(r.n_got, 1);
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     hash_model(u, 4, h);
-    assert_memory_equal(r.got[0].digest, h, 32); // its model hash stands for a digest
+    assert_memory_equal(r.got[0].digest, h, HASH_BYTES); // its model hash stands for a digest
     round_free(&r);
     round_free(&probe);
     fedfx_destroy(&fx);
@@ -134,8 +134,8 @@ static void test_round_aggregator_closes(void **state)
     memcpy(st, fx->state, sizeof *st);
     st->genesis.quorum = 2;
     round_t probe, r;
-    uint8_t me[32];
-    memcpy(me, s_candidate(st, 0, &probe), 32);
+    uint8_t me[IDENTITY_KEY_BYTES];
+    memcpy(me, s_candidate(st, 0, &probe), IDENTITY_KEY_BYTES);
     round_init(&r, me, 0); // an aggregator without data: only others' updates
     round_begin(&r, st, T0);
     s_event(&r, ROUND_EV_MODEL, 1, T0);
@@ -151,8 +151,8 @@ static void test_round_aggregator_closes(void **state)
     assert_int_equal(s_update(&r, b, 2), FS_ESTALE);
     const uint8_t *c = round_aggregator(&r, 0); // that is us: any key will do
     round_event_t stale = {.kind = ROUND_EV_UPDATE, .round = 1, .samples = 50};
-    memcpy(stale.key, c, 32);
-    memset(stale.base, 0x5a, 32);
+    memcpy(stale.key, c, IDENTITY_KEY_BYTES);
+    memset(stale.base, 0x5a, HASH_BYTES);
     assert_int_equal(round_on_event(&r, &stale, T0, &out), FS_ESTALE);
     assert_int_equal(s_update(&r, c, 1), FS_EREPLAY);
     assert_int_equal(round_member(&r, a) != NULL, 1);
@@ -201,8 +201,8 @@ static void test_round_leaving_and_stale_training(void **state)
     (void)state;
     fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE);
     round_t probe, r;
-    uint8_t me[32];
-    memcpy(me, s_candidate(fx->state, 2, &probe), 32);
+    uint8_t me[IDENTITY_KEY_BYTES];
+    memcpy(me, s_candidate(fx->state, 2, &probe), IDENTITY_KEY_BYTES);
     round_init(&r, me, 1);
     round_begin(&r, fx->state, T0);
     s_event(&r, ROUND_EV_MODEL, 1, T0);
@@ -237,7 +237,7 @@ static void test_round_early_updates(void **state)
     (void)state;
     fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE);
     round_t r;
-    uint8_t me[32] = {0};
+    uint8_t me[IDENTITY_KEY_BYTES] = {0};
     round_init(&r, me, 1);
     round_begin(&r, fx->state, T0);
     uint8_t *buf = malloc(8);

@@ -24,7 +24,7 @@ static void test_sync_blocks(void **state)
     assert_int_equal(sync_judge_block(1, 0), SYNC_BLOCK_OLD);
     assert_int_equal(sync_judge_block(1, 1), SYNC_BLOCK_NEXT);
     // The fork rule: the lower attempt wins, then the lower hash.
-    uint8_t lo[32] = {1}, hi[32] = {2};
+    uint8_t lo[HASH_BYTES] = {1}, hi[HASH_BYTES] = {2};
     assert_true(sync_theirs_wins(1, lo, 0, hi));
     assert_false(sync_theirs_wins(0, hi, 1, lo));
     assert_true(sync_theirs_wins(0, hi, 0, lo));

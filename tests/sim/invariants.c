@@ -53,10 +53,10 @@ static int s_fork_present(const sim_t *s)
             const sim_node_t *lo = a->n_recs <= b->n_recs ? a : b;
             const sim_node_t *hi = lo == a ? b : a;
             size_t top = lo->n_recs - 1;
-            if (memcmp(lo->hashes[top], hi->hashes[top], 32) == 0) {
+            if (memcmp(lo->hashes[top], hi->hashes[top], HASH_BYTES) == 0) {
                 continue; // one is a prefix of the other
             }
-            int deep = top > 0 && memcmp(lo->hashes[top - 1], hi->hashes[top - 1], 32) != 0;
+            int deep = top > 0 && memcmp(lo->hashes[top - 1], hi->hashes[top - 1], HASH_BYTES) != 0;
             if (!deep && lo->n_recs < hi->n_recs) {
                 return 0; // repairable, yet not repaired
             }
@@ -165,10 +165,10 @@ void inv_block_appended(sim_t *s, int node, const block_t *b)
             const uint8_t *x = s->sent[e];
             uint64_t round = 0;
             for (int j = 0; j < 8; j++) {
-                round |= (uint64_t)x[64 + j] << (8 * j);
+                round |= (uint64_t)x[HASH_BYTES + IDENTITY_KEY_BYTES + j] << (8 * j);
             }
-            found = memcmp(x, k->envelope, 32) == 0 && memcmp(x + 32, k->key, 32) == 0 &&
-                    round == b->index;
+            found = memcmp(x, k->envelope, HASH_BYTES) == 0 &&
+                    memcmp(x + HASH_BYTES, k->key, IDENTITY_KEY_BYTES) == 0 && round == b->index;
         }
         if (!found) {
             inv_fail(s, INV_SENT, "block %llu made by n%d names an update of %02x%02x.. that "
@@ -185,8 +185,8 @@ static void s_check_final(sim_t *s)
             size_t k = nd->final_checked;
             if (k == s->n_final) {
                 s->final = xrealloc(s->final, (s->n_final + 1) * sizeof *s->final);
-                memcpy(s->final[s->n_final++], nd->hashes[k], 32);
-            } else if (memcmp(s->final[k], nd->hashes[k], 32) != 0) {
+                memcpy(s->final[s->n_final++], nd->hashes[k], HASH_BYTES);
+            } else if (memcmp(s->final[k], nd->hashes[k], HASH_BYTES) != 0) {
                 inv_fail(s, INV_FINAL_UNIQUE, "height %zu: n%d's block %02x%02x.. has a "
                          "successor, but another node finalized %02x%02x.. there", k, i,
                          nd->hashes[k][0], nd->hashes[k][1], s->final[k][0], s->final[k][1]);
@@ -286,10 +286,10 @@ void inv_at_end(sim_t *s)
             continue;
         }
         if (nd->n_recs != ref->n_recs ||
-            memcmp(nd->hashes[nd->n_recs - 1], ref->hashes[ref->n_recs - 1], 32) != 0) {
+            memcmp(nd->hashes[nd->n_recs - 1], ref->hashes[ref->n_recs - 1], HASH_BYTES) != 0) {
             size_t k = 0;
             while (k < nd->n_recs && k < ref->n_recs &&
-                   memcmp(nd->hashes[k], ref->hashes[k], 32) == 0) {
+                   memcmp(nd->hashes[k], ref->hashes[k], HASH_BYTES) == 0) {
                 k++;
             }
             inv_fail(s, INV_CONVERGENCE, "after healing: n%d has height %zu, n%d height %zu; "

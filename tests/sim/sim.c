@@ -176,22 +176,22 @@ static void s_broadcast(sim_t *s, int from, int except, int type, const uint8_t 
 
 // ------------------------------------------------------------ node helpers
 
-static int s_index_of(const sim_t *s, const uint8_t key[32])
+static int s_index_of(const sim_t *s, const uint8_t key[IDENTITY_KEY_BYTES])
 {
     for (int i = 0; i < s->n; i++) {
-        if (memcmp(s->node[i].pub->sign_pk, key, 32) == 0) {
+        if (memcmp(s->node[i].pub->sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
             return i;
         }
     }
     return -1;
 }
 
-static int s_is_active(const sim_node_t *nd, const uint8_t key[32])
+static int s_is_active(const sim_node_t *nd, const uint8_t key[IDENTITY_KEY_BYTES])
 {
     return members_is_active(nd->st, key);
 }
 
-static int s_seen(sim_node_t *nd, const uint8_t digest[32])
+static int s_seen(sim_node_t *nd, const uint8_t digest[HASH_BYTES])
 {
     return peers_seen(nd->peers, digest);
 }
@@ -335,15 +335,15 @@ static int s_replace_head(sim_t *s, int i, const uint8_t *rec, size_t n)
     return 0;
 }
 
-static int s_model_ok(const uint8_t *model, size_t count, const uint8_t want[32], float *w)
+static int s_model_ok(const uint8_t *model, size_t count, const uint8_t want[HASH_BYTES], float *w)
 {
     if (!model || count != SIM_MODEL_N) {
         return 0;
     }
     memcpy(w, model, SIM_MODEL_N * sizeof(float));
-    uint8_t h[32];
+    uint8_t h[HASH_BYTES];
     hash_model(w, SIM_MODEL_N, h);
-    return memcmp(h, want, 32) == 0;
+    return memcmp(h, want, HASH_BYTES) == 0;
 }
 
 static void s_block_msg(bytes_writer_t *w, const uint8_t *rec, size_t n, const float *model)
@@ -407,28 +407,28 @@ static uint64_t s_u64(const uint8_t *b)
 
 // --------------------------------------------------------- the round's I/O
 
-static void s_record_sent(sim_t *s, const uint8_t key[32], uint64_t round,
-                          const uint8_t digest[32])
+static void s_record_sent(sim_t *s, const uint8_t key[IDENTITY_KEY_BYTES], uint64_t round,
+                          const uint8_t digest[HASH_BYTES])
 {
     if (s->n_sent == s->cap_sent) {
         s->cap_sent = s->cap_sent ? 2 * s->cap_sent : 1024;
         s->sent = xrealloc(s->sent, s->cap_sent * sizeof *s->sent);
     }
     uint8_t *e = s->sent[s->n_sent++];
-    memcpy(e, digest, 32);
-    memcpy(e + 32, key, 32);
+    memcpy(e, digest, HASH_BYTES);
+    memcpy(e + HASH_BYTES, key, IDENTITY_KEY_BYTES);
     for (int k = 0; k < 8; k++) {
-        e[64 + k] = (uint8_t)(round >> (8 * k));
+        e[HASH_BYTES + IDENTITY_KEY_BYTES + k] = (uint8_t)(round >> (8 * k));
     }
 }
 
 static void s_send_update(sim_t *s, int i, const round_action_t *a)
 {
     sim_node_t *nd = &s->node[i];
-    if (memcmp(a->peer, nd->pub->sign_pk, 32) == 0) {
+    if (memcmp(a->peer, nd->pub->sign_pk, IDENTITY_KEY_BYTES) == 0) {
         // counted by the round: the block must name the hash of the update
         // this node trained (computed here, not taken from the round)
-        uint8_t h[32];
+        uint8_t h[HASH_BYTES];
         hash_model(nd->update, SIM_MODEL_N, h);
         s_record_sent(s, nd->pub->sign_pk, a->round, h);
         return;
@@ -439,9 +439,9 @@ static void s_send_update(sim_t *s, int i, const round_action_t *a)
         return;
     }
     envelope_t hdr = {0};
-    memcpy(hdr.fed_id, s->fed_id, 32);
+    memcpy(hdr.fed_id, s->fed_id, HASH_BYTES);
     hdr.round = a->round;
-    memcpy(hdr.base_hash, nd->st->model_hash, 32);
+    memcpy(hdr.base_hash, nd->st->model_hash, HASH_BYTES);
     hdr.samples = 100 + 10 * (uint64_t)i;
     hdr.mechanism = NOISE_NONE;
     bytes_writer_t w;
@@ -469,8 +469,8 @@ static void s_close(sim_t *s, int i)
     const float *ws[LEDGER_MAX_MEMBERS] = {0};
     uint64_t samples[LEDGER_MAX_MEMBERS] = {0};
     for (int k = 0; k < n_got; k++) {
-        memcpy(ac[k].key, got[k].key, 32);
-        memcpy(ac[k].envelope, got[k].digest, 32);
+        memcpy(ac[k].key, got[k].key, IDENTITY_KEY_BYTES);
+        memcpy(ac[k].envelope, got[k].digest, HASH_BYTES);
         ac[k].samples = got[k].samples;
         ws[k] = got[k].w;
         samples[k] = got[k].samples;
@@ -481,20 +481,21 @@ static void s_close(sim_t *s, int i)
                          NULL) < 0) {
         return;
     }
-    uint8_t mh[32];
+    uint8_t mh[HASH_BYTES];
     hash_model(next, SIM_MODEL_N, mh);
-    uint8_t counted[LEDGER_MAX_MEMBERS][32];
+    uint8_t counted[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     for (int k = 0; k < n_got; k++) {
-        memcpy(counted[k], got[k].key, 32);
+        memcpy(counted[k], got[k].key, IDENTITY_KEY_BYTES);
     }
     members_changes_t mc;
-    members_changes(&nd->mem, st, (const uint8_t(*)[32])counted, (size_t)n_got, &mc);
+    members_changes(&nd->mem, st, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, (size_t)n_got,
+                    &mc);
     block_t *b = xmalloc(sizeof *b);
     fs_err_t err = {0};
     int rc = assemble_block(st, nd->rs.attempt, SIM_GENESIS_TIME + (uint64_t)s->now, ac,
                             (size_t)n_got, mc.join_reqs, mc.join_lens, mc.n_join,
-                            (const uint8_t(*)[32])mc.leave_keys, mc.leave_reqs, mc.leave_lens,
-                            mc.n_leave, mh, b, &err);
+                            (const uint8_t(*)[IDENTITY_KEY_BYTES])mc.leave_keys, mc.leave_reqs,
+                            mc.leave_lens, mc.n_leave, mh, b, &err);
     if (rc < 0) {
         s_log(s, "n%d: cannot assemble: %s", i, err.msg);
         free(b);
@@ -564,7 +565,8 @@ static void s_process_update(sim_t *s, int i, uint8_t *buf, size_t n)
     sim_node_t *nd = &s->node[i];
     sigmsg_t m;
     if (sigmsg_parse(buf, n, ENVELOPE_MAX_BYTES, &m, NULL) < 0 || m.type != SIGMSG_UPDATE ||
-        m.body_len < 32 || memcmp(m.body, nd->pub->sign_pk, 32) != 0) {
+        m.body_len < IDENTITY_KEY_BYTES ||
+        memcmp(m.body, nd->pub->sign_pk, IDENTITY_KEY_BYTES) != 0) {
         free(buf);
         return;
     }
@@ -581,9 +583,9 @@ static void s_process_update(sim_t *s, int i, uint8_t *buf, size_t n)
     if (rc == 0) {
         round_event_t e = {.kind = ROUND_EV_UPDATE, .round = hdr.round, .w = w,
                            .samples = hdr.samples};
-        memcpy(e.key, hdr.sender, 32);
-        memcpy(e.digest, hdr.digest, 32);
-        memcpy(e.base, hdr.base_hash, 32);
+        memcpy(e.key, hdr.sender, IDENTITY_KEY_BYTES);
+        memcpy(e.digest, hdr.digest, HASH_BYTES);
+        memcpy(e.base, hdr.base_hash, HASH_BYTES);
         round_actions_t none;
         rc = round_on_event(&nd->rs, &e, s->now, &none);
         if (rc == 0) {
@@ -598,9 +600,9 @@ static void s_competing_head(sim_t *s, int i, const uint8_t *rec, size_t n, cons
 {
     sim_node_t *nd = &s->node[i];
     size_t h = nd->n_recs;
-    uint8_t theirs[32];
+    uint8_t theirs[HASH_BYTES];
     block_hash(rec, n, theirs);
-    if (memcmp(theirs, nd->hashes[h - 1], 32) == 0 || s_seen(nd, theirs)) {
+    if (memcmp(theirs, nd->hashes[h - 1], HASH_BYTES) == 0 || s_seen(nd, theirs)) {
         return;
     }
     sigmsg_t m;
@@ -799,7 +801,7 @@ static void s_handle_request(sim_t *s, int i, const uint8_t *data, size_t n, int
     sigmsg_t m;
     int want = type == M_JOIN ? SIGMSG_JOIN : SIGMSG_LEAVE;
     if (sigmsg_decode(data, n, BLOCK_REQUEST_MAX, &m, NULL) < 0 || m.type != want ||
-        memcmp(m.fed_id, s->fed_id, 32) != 0 || sigmsg_verify(&m, NULL) < 0) {
+        memcmp(m.fed_id, s->fed_id, HASH_BYTES) != 0 || sigmsg_verify(&m, NULL) < 0) {
         return;
     }
     if (s_seen(nd, m.digest)) {
@@ -911,7 +913,7 @@ static void s_start(sim_t *s, int i)
     if (nd->n_recs == 1) {
         s_initial_model(s, nd->global);
         have = 1;
-    } else if (memcmp(nd->saved_hash, nd->st->model_hash, 32) == 0) {
+    } else if (memcmp(nd->saved_hash, nd->st->model_hash, HASH_BYTES) == 0) {
         memcpy(nd->global, nd->saved, sizeof nd->global);
         have = 1;
     }
@@ -1083,8 +1085,8 @@ static void s_setup(sim_t *s)
     s->n_founders = n;
     s->n = n + joiners;
     for (int i = 0; i < s->n; i++) {
-        uint8_t seed[32];
-        for (int k = 0; k < 32; k++) {
+        uint8_t seed[IDENTITY_SEED_BYTES];
+        for (int k = 0; k < IDENTITY_SEED_BYTES; k++) {
             seed[k] = (uint8_t)rng_u64(r);
         }
         char name[16];
@@ -1125,7 +1127,7 @@ static void s_setup(sim_t *s)
     g->admission = ADMIT_ALLOWLIST;
     g->n_allowed = (uint16_t)joiners;
     for (int j = 0; j < joiners; j++) {
-        memcpy(g->allowed[j], s->node[n + j].pub->sign_pk, 32);
+        memcpy(g->allowed[j], s->node[n + j].pub->sign_pk, IDENTITY_KEY_BYTES);
     }
     bytes_writer_t w;
     bytes_writer_init(&w);

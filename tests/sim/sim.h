@@ -86,10 +86,10 @@ typedef struct {
     // last saved global model
     uint8_t *recs[SIM_MAX_RECS];
     size_t lens[SIM_MAX_RECS];
-    uint8_t hashes[SIM_MAX_RECS][32];
+    uint8_t hashes[SIM_MAX_RECS][HASH_BYTES];
     size_t n_recs;
     float saved[SIM_MODEL_N];
-    uint8_t saved_hash[32];
+    uint8_t saved_hash[HASH_BYTES];
     int torn_armed;               // the next append is torn by a crash
     int lag_saves;                // global.fsm writes still to be skipped
     int64_t last_save;            // the writer's last global.fsm (at most every SIM_SAVE_MS)
@@ -117,7 +117,7 @@ typedef struct {
     int n;                         // nodes (founders + joiners)
     int n_founders;
     sim_node_t node[SIM_MAX_NODES];
-    uint8_t fed_id[32];
+    uint8_t fed_id[HASH_BYTES];
     genesis_t *genesis;
     // network
     int32_t link_ms[SIM_MAX_NODES][SIM_MAX_NODES]; // base delay per directed link
@@ -132,10 +132,10 @@ typedef struct {
     int64_t faults_end;            // faults stop here (every crashed node restarts)
     int64_t freeze_at;             // no new rounds from here (INT64_MAX until decided)
     // what was really sent: (sender, round, digest)
-    uint8_t (*sent)[72];
+    uint8_t (*sent)[HASH_BYTES + IDENTITY_KEY_BYTES + 8];
     size_t n_sent, cap_sent;
     // the finalized chain: hash of the finalized block at each height
-    uint8_t (*final)[32];
+    uint8_t (*final)[HASH_BYTES];
     size_t n_final;
     // liveness
     int64_t stable_since;          // -1: not stable

@@ -146,7 +146,7 @@ static void test_sim_replay(void **state)
     assert_int_equal(a->msgs, b->msgs);
     assert_true(a->trace == b->trace);
     assert_int_equal(a->n_final, b->n_final);
-    assert_memory_equal(a->final, b->final, a->n_final * 32);
+    assert_memory_equal(a->final, b->final, a->n_final * HASH_BYTES);
     sim_destroy(&a);
     sim_destroy(&b);
 }

@@ -19,7 +19,7 @@ fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism)
     fedfx_t *fx = calloc(1, sizeof *fx);
     fx->n_ids = n_founders + n_extra;
     for (int i = 0; i < fx->n_ids; i++) {
-        uint8_t seed[32] = {0};
+        uint8_t seed[IDENTITY_SEED_BYTES] = {0};
         seed[0] = (uint8_t)(i + 1);
         char name[16];
         snprintf(name, sizeof name, "node%d", i);
@@ -35,7 +35,7 @@ fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism)
     snprintf(g->model, sizeof g->model, "dcgan:16");
     snprintf(g->dataset, sizeof g->dataset, "mnist");
     g->model_seed = 7;
-    memset(g->initial_model_hash, 0xab, 32);
+    memset(g->initial_model_hash, 0xab, HASH_BYTES);
     g->mechanism = (uint8_t)mechanism;
     g->clip = budget_is_formal(mechanism) ? 1.0 : 0;
     g->member_scale = mechanism != NOISE_NONE ? 0.5 : 0;
@@ -50,11 +50,12 @@ fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism)
     g->admission = ADMIT_ALLOWLIST;
     g->n_allowed = (uint16_t)n_extra;
     for (int i = 0; i < n_extra; i++) {
-        memcpy(g->allowed[i], identity_public(fx->ids[n_founders + i])->sign_pk, 32);
+        memcpy(g->allowed[i], identity_public(fx->ids[n_founders + i])->sign_pk,
+               IDENTITY_KEY_BYTES);
     }
     bytes_writer_t w;
     bytes_writer_init(&w);
-    uint8_t fed_id[32];
+    uint8_t fed_id[HASH_BYTES];
     if (genesis_encode(&w, g, fx->ids[0], fed_id, NULL) < 0) {
         abort();
     }
@@ -83,20 +84,20 @@ void fedfx_destroy(fedfx_t **fx_p)
     *fx_p = NULL;
 }
 
-identity_t *fedfx_identity(const fedfx_t *fx, const uint8_t key[32])
+identity_t *fedfx_identity(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYTES])
 {
     for (int i = 0; i < fx->n_ids; i++) {
-        if (memcmp(identity_public(fx->ids[i])->sign_pk, key, 32) == 0) {
+        if (memcmp(identity_public(fx->ids[i])->sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
             return fx->ids[i];
         }
     }
     return NULL;
 }
 
-static int s_index(const fedfx_t *fx, const uint8_t key[32])
+static int s_index(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYTES])
 {
     for (int i = 0; i < fx->n_ids; i++) {
-        if (memcmp(identity_public(fx->ids[i])->sign_pk, key, 32) == 0) {
+        if (memcmp(identity_public(fx->ids[i])->sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
             return i;
         }
     }
@@ -105,7 +106,7 @@ static int s_index(const fedfx_t *fx, const uint8_t key[32])
 
 void fedfx_next(fedfx_t *fx, uint64_t mask, block_t *b)
 {
-    uint8_t active[LEDGER_MAX_MEMBERS][32];
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     size_t n = ledger_state_active(fx->state, active);
     assemble_contrib_t c[LEDGER_MAX_MEMBERS];
     size_t k = 0;
@@ -114,14 +115,14 @@ void fedfx_next(fedfx_t *fx, uint64_t mask, block_t *b)
         if (mask && !(mask >> idx & 1)) {
             continue;
         }
-        memcpy(c[k].key, active[i], 32);
-        memset(c[k].envelope, idx + 1, 32);
+        memcpy(c[k].key, active[i], IDENTITY_KEY_BYTES);
+        memset(c[k].envelope, idx + 1, HASH_BYTES);
         c[k].envelope[31] = (uint8_t)fx->state->height;
         c[k].samples = 100 * (uint64_t)(idx + 1);
         k++;
     }
-    uint8_t model[32];
-    memset(model, (int)fx->state->height + fx->variant, 32);
+    uint8_t model[HASH_BYTES];
+    memset(model, (int)fx->state->height + fx->variant, HASH_BYTES);
     if (assemble_block(fx->state, 0, fx->state->head_time_ms + 1000, c, k, NULL, NULL, 0, NULL,
                        NULL, NULL, 0, model, b, NULL) < 0) {
         abort();

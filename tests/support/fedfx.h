@@ -30,7 +30,7 @@ typedef struct {
 // n_founders founding members plus n_extra identities on the allow-list.
 fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism);
 void fedfx_destroy(fedfx_t **fx_p);
-identity_t *fedfx_identity(const fedfx_t *fx, const uint8_t key[32]);
+identity_t *fedfx_identity(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYTES]);
 // A valid next block in *b (attempt 0, every active member contributing
 // samples 100 * (its index + 1), unless mask is nonzero: then only members
 // whose identity index bit is set).
