@@ -38,7 +38,9 @@ typedef struct {
     const char *model, *dataset, *data_dir, *split, *out, *evaluator;
     long rounds, iters, batch, seed, threads, score_every, score_samples, d_width, reuse_fakes;
     int upsample; // --g-up nearest (1), transposed (0), -1: the model's
-    double lr, lr_d, ema, ema_warmup, aux, server_lr, server_lr_ema, server_momentum;
+    double lr, lr_d, ema, ema_warmup, aux, server_lr, server_lr_ema, server_lr_final,
+        server_momentum;
+    long server_decay_from;
     int quiet;
 } fedsim_opts_t;
 
@@ -70,6 +72,8 @@ static void s_help(void)
            "                        step s (default 10; 1: none)\n"
            "  --server-lr ETA       server step on the averaged update (default 1)\n"
            "  --server-lr-ema ETA   the step on G's average part (default: ETA)\n"
+           "  --server-lr-final E   the step falls linearly to E at the last round\n"
+           "  --server-decay-from R ... from round R on (default: half the rounds)\n"
            "  --server-momentum B   server momentum (default 0: plain FedAvg)\n"
            "  --evaluator PATH      score the global model with this evaluator\n"
            "  --score-every K       every K rounds and the last (default 5)\n"
@@ -85,6 +89,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
                          .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
                          .server_lr = 1, .server_lr_ema = -1, .ema_warmup = -1,
+                         .server_lr_final = -1, .server_decay_from = -1,
                          .server_momentum = 0, .reuse_fakes = -1,
                          .upsample = -1};
     static const struct option opts[] = {
@@ -97,7 +102,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"evaluator", 1, 0, 'v'},  {"score-every", 1, 0, 'k'},   {"score-samples", 1, 0, 'n'},
         {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},          {"reuse-fakes", 1, 0, 'F'},
         {"g-up", 1, 0, 'U'},       {"ema-warmup", 1, 0, 'W'},    {"server-lr-ema", 1, 0, 'T'},
-        {0, 0, 0, 0}};
+        {"server-lr-final", 1, 0, 'f'}, {"server-decay-from", 1, 0, 'g'}, {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -122,6 +127,12 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
             bad = cli_double(CMD, "server-lr-ema", optarg, 1e-3, 100, &o->server_lr_ema);
             break;
         case 'W': bad = cli_double(CMD, "ema-warmup", optarg, 1, 1e9, &o->ema_warmup); break;
+        case 'f':
+            bad = cli_double(CMD, "server-lr-final", optarg, 1e-3, 100, &o->server_lr_final);
+            break;
+        case 'g':
+            bad = cli_int(CMD, "server-decay-from", optarg, 1, 1000000, &o->server_decay_from);
+            break;
         case 'M':
             bad = cli_double(CMD, "server-momentum", optarg, 0, 0.999, &o->server_momentum);
             break;
@@ -297,6 +308,11 @@ int cmd_fedsim(int argc, char **argv)
             "server lr %g (G's average %g) momentum %g\n", o.model, k, o.rounds, o.iters,
             o.batch, o.server_lr, o.server_lr_ema < 0 ? o.server_lr : o.server_lr_ema,
             o.server_momentum);
+    if (o.server_lr_final > 0) {
+        fprintf(stderr, "fedsim: the server step falls linearly to %g at round %ld from round "
+                "%ld\n", o.server_lr_final, o.rounds,
+                o.server_decay_from > 0 ? o.server_decay_from : o.rounds / 2);
+    }
     for (long r = 1; r <= o.rounds && !cli_interrupted; r++) {
         workload_stats_t st[FEDSIM_MAX_MEMBERS];
         for (int i = 0; i < k; i++) {
@@ -314,8 +330,13 @@ int cmd_fedsim(int argc, char **argv)
         // (the vector's last part, when it has one) may take its own step.
         const float beta = (float)o.server_momentum;
         const size_t ema_from = arch.gan_ema > 0 ? n - n_first : n;
+        double eta = o.server_lr;
+        const long r0 = o.server_decay_from > 0 ? o.server_decay_from : o.rounds / 2;
+        if (o.server_lr_final > 0 && r > r0 && o.rounds > r0) {
+            eta += (o.server_lr_final - o.server_lr) * (double)(r - r0) / (double)(o.rounds - r0);
+        }
         for (size_t j = 0; j < n; j++) {
-            const double e = j < ema_from || o.server_lr_ema < 0 ? o.server_lr : o.server_lr_ema;
+            const double e = j < ema_from || o.server_lr_ema < 0 ? eta : o.server_lr_ema;
             mom[j] = beta * mom[j] + (avg[j] - global[j]);
             global[j] += (float)e * mom[j];
         }
