@@ -7,14 +7,8 @@
 
 #include "crypto/hash.h"
 #include "node/base/bytes.h"
-#include "node/base/mem.h"
 #include "node/cli/cli.h"
-#include "node/data/idx.h"
-#include "node/metrics/cas.h"
-#include "node/metrics/coverage.h"
-#include "node/metrics/fid.h"
-#include "node/metrics/scorecard.h"
-#include "node/models/classifier.h"
+#include "node/metrics/evaluation.h"
 #include "node/train/checkpoint.h"
 #include "node/train/sampler.h"
 
@@ -116,87 +110,23 @@ int cmd_eval(int argc, char **argv)
     evaluator = evaluator ? evaluator : def_eval;
 
     fs_err_t err = {0, ""};
-    int rc = 0;
     model_t *ev = NULL;
-    dataset_t *gen = NULL, *ref = NULL, *test = NULL, *train = NULL, *noise = NULL;
-    fid_stats_t *s_gen = NULL, *s_ref = NULL, *s_train = NULL, *s_noise = NULL;
-    scorecard_t *card = NULL;
-    float *probs = NULL;
     char ev_dataset[64] = "";
     if (checkpoint_load_classifier(evaluator, EVAL_BATCH, &ev, ev_dataset, sizeof ev_dataset,
                                    &err)) {
         return cli_fail(CMD, &err, "train one with 'fedsyn evaluator train --dataset NAME'");
     }
-    if (model) {
-        sampler_opts_t so = sampler_opts((int)n, (uint64_t)seed, EVAL_BATCH);
-        so.temperature = (float)temperature;
-        rc = sampler_draw(model, &so, &gen, &err);
-    } else {
-        rc = idx_load(samples, labels, &gen, &err);
-    }
-    rc = rc ? rc : cli_load_split(dir, 0, &test, &err);
-    rc = rc ? rc : cli_load_split(dir, 1, &train, &err);
-    if (rc == 0 && reference) {
-        sampler_opts_t so = sampler_opts(gen->n, (uint64_t)seed + 1, EVAL_BATCH);
-        rc = sampler_draw(reference, &so, &ref, &err);
-    }
-    // FID against the test set, coverage and label agreement: the
-    // scorecard, which the node's quality scores share
-    scorecard_result_t res = {0};
-    if (rc == 0 && !(card = scorecard_new(ev, test, &err))) {
-        rc = err.code ? err.code : FS_EINVAL;
-    }
-    if (rc == 0) {
-        probs = xfloats((size_t)gen->n * CLASSIFIER_CLASSES);
-        rc = scorecard_score(card, gen, probs, &res, &s_gen, &err);
-    }
-    if (rc == 0) {
-        // floor: as many real training images as samples; ceiling: noise
-        int k = gen->n < train->n ? gen->n : train->n;
-        train->n = k;
-        s_train = scorecard_features(card, train, NULL, &err);
-        noise = dataset_new(gen->n, 1, 28, 28, 0);
-        rng_t rng;
-        rng_seed(&rng, 99);
-        for (size_t i = 0; i < (size_t)gen->n * 784; i++) {
-            noise->x[i] = (float)rng_uniform(&rng);
-        }
-        s_noise = s_train ? scorecard_features(card, noise, NULL, &err) : NULL;
-        s_ref = s_noise && ref ? scorecard_features(card, ref, NULL, &err) : NULL;
-        if (!s_noise || (ref && !s_ref)) {
-            rc = err.code ? err.code : FS_EINVAL;
-        }
-    }
-    const fid_stats_t *s_test = card ? scorecard_test_stats(card) : NULL;
-    const coverage_t cov = res.coverage;
-    double fid_test = res.fid_test, fid_ref = -1, fid_floor = 0, fid_ceiling = 0;
-    rc = rc ? rc : fid_distance(s_train, s_test, &fid_floor, &err);
-    rc = rc ? rc : fid_distance(s_noise, s_test, &fid_ceiling, &err);
-    if (rc == 0 && s_ref) {
-        rc = fid_distance(s_gen, s_ref, &fid_ref, &err);
-    }
-    // labelled samples: the evaluator's class == the label (before any
-    // pseudo-labelling below)
-    double agreement = res.label_agreement;
-    cas_result_t cas = {-1, {0}};
-    int cas_kind = 0; // 0 none, 1 true labels, 2 pseudo labels
-    if (rc == 0 && (gen->y || pseudo)) {
-        if (!gen->y) {
-            gen->y = xmalloc((size_t)gen->n);
-            for (int i = 0; i < gen->n; i++) {
-                const float *p = probs + (size_t)i * 10;
-                int best = 0;
-                for (int j = 1; j < 10; j++) {
-                    best = p[j] > p[best] ? j : best;
-                }
-                gen->y[i] = (uint8_t)best;
-            }
-            cas_kind = 2;
-        } else {
-            cas_kind = 1;
-        }
-        rc = cas_run(gen, test, (int)cas_epochs, (uint64_t)seed, s_cas_progress, &cas, &err);
-    }
+    const evaluation_opts_t eo = {.model = model, .samples = samples, .sample_labels = labels,
+                                  .n = (int)n, .temperature = (float)temperature,
+                                  .seed = (uint64_t)seed, .data_dir = dir,
+                                  .reference = reference, .pseudo_cas = pseudo,
+                                  .cas_epochs = (int)cas_epochs, .cas_progress = s_cas_progress};
+    evaluation_t r;
+    int rc = evaluation_run(ev, &eo, &r, &err);
+    const coverage_t cov = r.coverage;
+    const double fid_test = r.fid_test, fid_floor = r.fid_floor, fid_ceiling = r.fid_ceiling;
+    const double fid_ref = r.fid_reference, agreement = r.label_agreement;
+    const int cas_kind = (int)r.cas_kind;
     if (rc == 0 && json) {
         // The evaluator's weights by hash, not only its path: scores are
         // comparable only between identical evaluators, wherever they lie.
@@ -208,7 +138,7 @@ int cmd_eval(int argc, char **argv)
                "\"evaluator_model_hash\": \"%s\", \"temperature\": %g, "
                "\"fid_test\": %.4f, \"fid_floor_train_vs_test\": %.4f, "
                "\"fid_ceiling_noise_vs_test\": %.4f, \"fid_reference\": ",
-               gen->n, model ? model : samples, evaluator, ev_hex, temperature, fid_test,
+               r.samples, model ? model : samples, evaluator, ev_hex, temperature, fid_test,
                fid_floor, fid_ceiling);
         if (fid_ref >= 0) {
             printf("%.4f", fid_ref);
@@ -231,14 +161,14 @@ int cmd_eval(int argc, char **argv)
         }
         printf(", \"cas\": ");
         if (cas_kind) {
-            printf("{\"accuracy\": %.4f, \"labels\": \"%s\"}", cas.accuracy,
-                   cas_kind == 1 ? "true" : "pseudo (from the evaluator)");
+            printf("{\"accuracy\": %.4f, \"labels\": \"%s\"}", r.cas_accuracy,
+                   cas_kind == EVALUATION_CAS_TRUE ? "true" : "pseudo (from the evaluator)");
         } else {
             printf("null");
         }
         printf("}\n");
     } else if (rc == 0) {
-        printf("samples            %d from %s\n", gen->n, model ? model : samples);
+        printf("samples            %d from %s\n", r.samples, model ? model : samples);
         if (temperature != 1.0) {
             printf("temperature        %g   (not 1: not the model's faithful score)\n",
                    temperature);
@@ -264,21 +194,12 @@ int cmd_eval(int argc, char **argv)
                    "it was drawn for)\n", agreement);
         }
         if (cas_kind) {
-            printf("CAS                %.4f%s\n", cas.accuracy,
-                   cas_kind == 2 ? "   (PSEUDO-LABEL CAS: labels from the evaluator)" : "");
+            printf("CAS                %.4f%s\n", r.cas_accuracy,
+                   cas_kind == EVALUATION_CAS_PSEUDO
+                       ? "   (PSEUDO-LABEL CAS: labels from the evaluator)"
+                       : "");
         }
     }
-    free(probs);
-    fid_stats_destroy(&s_gen);
-    scorecard_destroy(&card);
-    fid_stats_destroy(&s_ref);
-    fid_stats_destroy(&s_train);
-    fid_stats_destroy(&s_noise);
-    dataset_destroy(&gen);
-    dataset_destroy(&ref);
-    dataset_destroy(&test);
-    dataset_destroy(&train);
-    dataset_destroy(&noise);
     model_destroy(&ev);
     return rc ? cli_fail(CMD, &err, NULL) : EXIT_OK;
 }

@@ -15,6 +15,7 @@
 #include "crypto/noise_mechanism.h"
 #include "ledger/budget.h"
 #include "ledger/chain.h"
+#include "node/fed/founding.h"
 #include "node/fed/global.h"
 #include "ledger/election.h"
 #include "node/base/bytes.h"
@@ -91,16 +92,6 @@ static void s_help_init(void)
            "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n");
 }
 
-// hash_model of the initial global vector (node/train/workload.h), seeded
-// as the workload's trainer seeds it.
-static void s_initial_hash(const workload_arch_t *arch, uint64_t seed, uint8_t out[HASH_BYTES])
-{
-    size_t n;
-    float *w = workload_initial(arch, seed, &n);
-    hash_model(w, n, out);
-    free(w);
-}
-
 static int s_init(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -116,7 +107,6 @@ static int s_init(int argc, char **argv)
     const char *key = NULL, *out = NULL, *name = "fedsyn", *dataset = "mnist", *noise = "paper";
     const char *model = NULL, *initial = NULL;
     char model_buf[GENESIS_TEXT_MAX + 1];
-    workload_arch_t arch;
     long width = DCGAN_G_WIDTH, seed = 1, timeout = 60000, extra = 5000, rounds = 10,
          iters = 50, quorum = 1, inactive = 3;
     double clip = 0, scale = 1e-4, agg_scale = -1, delta = 1e-5, server_lr = 1;
@@ -169,10 +159,6 @@ static int s_init(int argc, char **argv)
         snprintf(model_buf, sizeof model_buf, "dcgan:%ld", width);
         model = model_buf;
     }
-    if (rc == EXIT_OK && (strlen(model) > GENESIS_TEXT_MAX || workload_parse(model, &arch, &err))) {
-        rc = cli_usage(CMD " init", "--model '%s': %s", model,
-                       err.msg[0] ? err.msg : "too long");
-    }
     identity_t *founder = NULL;
     genesis_t *g = calloc(1, sizeof *g);
     if (rc == EXIT_OK && (!key || !out)) {
@@ -182,82 +168,33 @@ static int s_init(int argc, char **argv)
         rc = cli_fail(CMD " init", &err, NULL);
     }
     if (rc == EXIT_OK) {
-        int mech = noise_mechanism_parse(noise);
-        keyring_add(members, identity_public(founder));
-        if (mech < 0) {
-            rc = cli_usage(CMD " init", "--noise '%s': expected " NOISE_MECHANISM_KEYWORDS,
-                           noise);
-        } else if (keyring_size(members) > LEDGER_MAX_MEMBERS ||
-                   keyring_size(allowed) > LEDGER_MAX_MEMBERS) {
-            rc = cli_usage(CMD " init", "at most %d members and %d allowed keys",
-                           LEDGER_MAX_MEMBERS, LEDGER_MAX_MEMBERS);
-        } else if (strlen(dataset) > GENESIS_TEXT_MAX) {
-            rc = cli_usage(CMD " init", "--dataset: too long");
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        const founding_opts_t fo = {
+            .name = name, .time_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000,
+            .members = members, .allowed = allowed, .open = open_rule, .model = model,
+            .dataset = dataset, .seed = (uint64_t)seed, .initial = initial, .noise = noise,
+            .clip = clip, .scale = scale, .agg_scale = agg_scale, .delta = delta,
+            .timeout_ms = (uint32_t)timeout, .attempt_extra_ms = (uint32_t)extra,
+            .rounds = (uint32_t)rounds, .local_iters = (uint32_t)iters,
+            .quorum = (uint16_t)quorum, .inactive_after = (uint16_t)inactive,
+            .server_lr = server_lr};
+        uint8_t fed_id[HASH_BYTES];
+        if (founding_genesis(&fo, founder, g, &err) < 0) {
+            rc = cli_fail(CMD " init", &err,
+                          initial && err.code != FS_EINVAL
+                              ? "--initial must be a file of --model's kind"
+                              : "run 'fedsyn ledger init --help' for the options");
+        } else if (founding_write(g, founder, out, fed_id, &err) < 0) {
+            rc = cli_fail(CMD " init", &err, NULL);
         } else {
-            snprintf(g->name, sizeof g->name, "%.*s", IDENTITY_NAME_MAX, name);
-            if (strlen(name) > IDENTITY_NAME_MAX) {
-                g->name[0] = '\0'; // refused below with the name rule
-            }
-            struct timespec now;
-            clock_gettime(CLOCK_REALTIME, &now);
-            g->time_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-            g->n_members = (uint16_t)keyring_size(members);
-            for (size_t i = 0; i < keyring_size(members); i++) {
-                g->members[i] = *keyring_at(members, i);
-            }
-            snprintf(g->model, sizeof g->model, "%s", model);
-            snprintf(g->dataset, sizeof g->dataset, "%s", dataset);
-            g->model_seed = (uint64_t)seed;
-            if (initial) {
-                size_t nf, nw;
-                workload_sizes(&arch, &nf, &nw);
-                float *w = xfloats(nw);
-                if (workload_load(initial, &arch, w, &err) < 0) {
-                    rc = cli_fail(CMD " init", &err, "--initial must be a file of --model's kind");
-                } else {
-                    hash_model(w, nw, g->initial_model_hash);
-                }
-                free(w);
-            } else {
-                s_initial_hash(&arch, (uint64_t)seed, g->initial_model_hash);
-            }
-            g->mechanism = (uint8_t)mech;
-            g->clip = clip;
-            g->member_scale = mech == NOISE_NONE ? 0 : scale;
-            g->agg_scale = mech == NOISE_NONE ? 0 : agg_scale < 0 ? scale : agg_scale;
-            g->delta = delta;
-            g->round_timeout_ms = (uint32_t)timeout;
-            g->attempt_extra_ms = (uint32_t)extra;
-            g->rounds = (uint32_t)rounds;
-            g->local_iters = (uint32_t)iters;
-            g->quorum = (uint16_t)quorum;
-            g->inactive_after = (uint16_t)inactive;
-            g->admission = open_rule ? ADMIT_OPEN : ADMIT_ALLOWLIST;
-            g->server_lr = server_lr == 1 ? 0 : server_lr; // 1 is written as absent
-            g->n_allowed = (uint16_t)keyring_size(allowed);
-            for (size_t i = 0; i < keyring_size(allowed); i++) {
-                memcpy(g->allowed[i], keyring_at(allowed, i)->sign_pk, IDENTITY_KEY_BYTES);
-            }
-            bytes_writer_t w;
-            bytes_writer_init(&w);
-            uint8_t fed_id[HASH_BYTES];
-            chain_t *chain = NULL;
-            if (rc != EXIT_OK) {
-                // --initial was refused above
-            } else if (genesis_encode(&w, g, founder, fed_id, &err) < 0 ||
-                       !(chain = chain_create(out, w.data, w.len, &err))) {
-                rc = cli_fail(CMD " init", &err, NULL);
-            } else {
-                char hex[2 * HASH_BYTES + 1];
-                bytes_to_hex(fed_id, HASH_BYTES, hex);
-                printf("%s\n", hex);
-                fprintf(stderr,
-                        "fedsyn ledger init: federation '%s' with %u founding members, "
-                        "%s, noise %s -> %s\n",
-                        g->name, g->n_members, g->model, noise_mechanism_name(mech), out);
-            }
-            chain_destroy(&chain);
-            bytes_writer_reset(&w);
+            char hex[2 * HASH_BYTES + 1];
+            bytes_to_hex(fed_id, HASH_BYTES, hex);
+            printf("%s\n", hex);
+            fprintf(stderr,
+                    "fedsyn ledger init: federation '%s' with %u founding members, "
+                    "%s, noise %s -> %s\n",
+                    g->name, g->n_members, g->model, noise_mechanism_name(g->mechanism), out);
         }
     }
     free(g);

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 
+#include "node/data/member_data.h"
 #include "node/data/partition.h"
 
 static_assert(CONFIG_MAX_CLIENTS == PARTITION_MAX_CLIENTS,
@@ -53,71 +54,21 @@ int fed_is_active(const node_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
     return m && m->active;
 }
 
+// The member's images, as its configuration's data section selects them
+// (node/data/member_data.h); NULL without error when it names no data.
 static dataset_t *s_load_data(const node_config_t *cfg, fs_err_t *err)
 {
     if (!cfg->data_dir[0]) {
         return NULL;
     }
-    dataset_t *all = NULL;
-    char img[CONFIG_PATH_MAX + 40], lab[CONFIG_PATH_MAX + 40];
-    int rc = FS_EINVAL;
-    for (int gz = 0; gz < 2 && rc != 0; gz++) {
-        snprintf(img, sizeof img, "%s/train-images-idx3-ubyte%s", cfg->data_dir, gz ? ".gz" : "");
-        snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte%s", cfg->data_dir, gz ? ".gz" : "");
-        if (access(img, R_OK) == 0) {
-            rc = idx_load(img, lab, &all, err);
-            if (rc < 0) {
-                return NULL;
-            }
-        }
-    }
-    if (rc != 0) {
-        fs_err_set(err, FS_EINVAL, "%s: data/dir has no train-images-idx3-ubyte[.gz] (run "
-                   "'make data')", cfg->file);
+    const member_data_spec_t spec = {.dir = cfg->data_dir, .labels = cfg->labels,
+                                     .partition = cfg->partition, .clients = (int)cfg->clients,
+                                     .client = (int)cfg->client, .alpha = cfg->alpha,
+                                     .limit = cfg->limit, .seed = (uint64_t)cfg->data_seed};
+    dataset_t *d = NULL;
+    if (member_data_load(&spec, &d, err) < 0) {
+        fs_err_prefix(err, err ? err->code : FS_EINVAL, "%s: data: ", cfg->file);
         return NULL;
-    }
-    dataset_t *d = all;
-    if (cfg->partition[0]) {
-        // Every member draws the same split from the same seed and keeps
-        // its own share: the shares are disjoint and cover the data set.
-        rng_t rng;
-        rng_seed(&rng, (uint64_t)cfg->data_seed);
-        partition_t *part = NULL;
-        int prc = strcmp(cfg->partition, "dirichlet") == 0
-                      ? partition_dirichlet(all, (int)cfg->clients, cfg->alpha, &rng, &part, err)
-                      : partition_iid(all, (int)cfg->clients, &rng, &part, err);
-        if (prc < 0) {
-            dataset_destroy(&all);
-            return NULL;
-        }
-        d = dataset_subset(all, part->idx[cfg->client], part->count[cfg->client]);
-        partition_destroy(&part);
-        dataset_destroy(&all);
-        if (d->n == 0) {
-            fs_err_set(err, FS_EINVAL, "%s: data/client %ld's share of the %s split is empty "
-                       "(try another data/seed or a larger alpha)", cfg->file, cfg->client,
-                       cfg->partition);
-            dataset_destroy(&d);
-            return NULL;
-        }
-    } else if (cfg->labels[0]) {
-        uint8_t keep[10];
-        if (dataset_parse_labels(cfg->labels, keep, err) < 0) {
-            dataset_destroy(&all);
-            return NULL;
-        }
-        d = dataset_filter_labels(all, keep);
-        dataset_destroy(&all);
-    }
-    if (cfg->limit > 0 && d->n > cfg->limit) {
-        rng_t rng;
-        rng_seed(&rng, (uint64_t)cfg->data_seed);
-        uint32_t *perm = xmalloc((size_t)d->n * sizeof *perm);
-        rng_permutation(&rng, perm, (size_t)d->n);
-        dataset_t *sub = dataset_subset(d, perm, (int)cfg->limit);
-        free(perm);
-        dataset_destroy(&d);
-        d = sub;
     }
     return d;
 }

@@ -1,5 +1,5 @@
 /* test_idx.c - IDX and CIFAR-10 loaders on files the test writes, the
- * label filter, and the partitioners. */
+ * label filter, the partitioners, and a member's choice of images. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cmocka.h>
 
 #include "node/data/cifar.h"
 #include "node/data/idx.h"
+#include "node/data/member_data.h"
 #include "node/data/partition.h"
 #include "tests/support/fixtures.h"
 
@@ -249,6 +251,66 @@ static void test_dataset_order(void **state)
     assert_null(o.order);
 }
 
+// A member's images: all, some labels, a share of a partition, a limit.
+static void test_member_data(void **state)
+{
+    (void)state;
+    dataset_t *all = fixture_shapes(200, 3);
+    char dir[512], img[600], lab[600];
+    snprintf(dir, sizeof dir, "%s/member", fixture_tmpdir());
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", dir);
+    snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte", dir);
+    fs_err_t err = {0, ""};
+    assert_int_equal(idx_save(all, img, lab, &err), 0);
+
+    member_data_spec_t s = {.dir = dir, .seed = 5};
+    dataset_t *d = NULL;
+    assert_int_equal(member_data_load(&s, &d, &err), 0);
+    assert_int_equal(d->n, 200);
+    dataset_destroy(&d);
+    // the paper's split: labels 3 to 6 only
+    s.labels = "3-6";
+    assert_int_equal(member_data_load(&s, &d, &err), 0);
+    assert_int_equal(d->n, 80);
+    for (int i = 0; i < d->n; i++) {
+        assert_true(d->y[i] >= 3 && d->y[i] <= 6);
+    }
+    dataset_destroy(&d);
+    // at most 7 of them, the same 7 for the same seed
+    s.limit = 7;
+    dataset_t *e = NULL;
+    assert_int_equal(member_data_load(&s, &d, &err), 0);
+    assert_int_equal(member_data_load(&s, &e, &err), 0);
+    assert_int_equal(d->n, 7);
+    assert_memory_equal(d->x, e->x, sizeof(float) * 7 * dataset_image_size(d));
+    dataset_destroy(&d);
+    dataset_destroy(&e);
+    // the shares of an IID split among 3 are disjoint and cover the set
+    s = (member_data_spec_t){.dir = dir, .partition = "iid", .clients = 3, .seed = 5};
+    int total = 0;
+    for (s.client = 0; s.client < 3; s.client++) {
+        assert_int_equal(member_data_load(&s, &d, &err), 0);
+        total += d->n;
+        dataset_destroy(&d);
+    }
+    assert_int_equal(total, 200);
+    // refusals name what is wrong
+    s.client = 3;
+    assert_int_equal(member_data_load(&s, &d, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "client 3"));
+    assert_null(d);
+    s = (member_data_spec_t){.dir = dir, .partition = "round-robin", .clients = 2};
+    assert_int_equal(member_data_load(&s, &d, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "round-robin"));
+    s = (member_data_spec_t){.dir = dir, .labels = "0,11"};
+    assert_int_not_equal(member_data_load(&s, &d, &err), 0);
+    s = (member_data_spec_t){.dir = "/nonexistent-data"};
+    assert_int_equal(member_data_load(&s, &d, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "make data"));
+    dataset_destroy(&all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_cifar_loader),
         cmocka_unit_test(test_partitions),
         cmocka_unit_test(test_dataset_order),
+        cmocka_unit_test(test_member_data),
     };
     return cmocka_run_group_tests_name("data", tests, NULL, fixture_teardown);
 }

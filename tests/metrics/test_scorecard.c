@@ -3,18 +3,24 @@
  * shapes against a test set of shapes; its numbers are exactly those of
  * the parts (fid.h, coverage.h); the test set is read once, at
  * scorecard_new; labelled images get a label agreement and unlabelled ones
- * none; images of another shape are refused. */
+ * none; images of another shape are refused.  evaluation_run, `fedsyn
+ * eval`'s whole measurement, on IDX files the test writes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include "node/base/rng.h"
+#include "node/data/idx.h"
+#include "node/metrics/evaluation.h"
 #include "node/metrics/scorecard.h"
 #include "node/models/classifier.h"
 #include "node/train/classifier_train.h"
@@ -179,6 +185,67 @@ static void test_bad_inputs_are_refused(void **state)
     dataset_destroy(&one);
 }
 
+// Writes d as the IDX pair DIR/PREFIX-images-idx3-ubyte and -labels-.
+static void s_write_idx(const dataset_t *d, const char *dir, const char *prefix)
+{
+    char img[600], lab[600];
+    snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte", dir, prefix);
+    snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    fs_err_t err = {0, ""};
+    assert_int_equal(idx_save(d, img, d->y ? lab : NULL, &err), 0);
+}
+
+// `fedsyn eval`'s measurement: the test images scored against themselves
+// sit at FID 0 and agree with their labels; the floor is real images, the
+// ceiling noise; CAS runs with true labels, or with the evaluator's when
+// the samples have none and pseudo-labels are asked for.
+static void test_evaluation(void **state)
+{
+    (void)state;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/eval", fixture_tmpdir());
+    assert_int_equal(mkdir(dir, 0755), 0);
+    dataset_t *test = fixture_shapes(200, 2), *train = fixture_shapes(300, 4);
+    s_write_idx(test, dir, "t10k");
+    s_write_idx(train, dir, "train");
+    char samples[600], labels[600];
+    snprintf(samples, sizeof samples, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte", dir);
+    evaluation_opts_t o = {.samples = samples, .sample_labels = labels, .seed = 7,
+                           .data_dir = dir, .cas_epochs = 1, .temperature = 1};
+    evaluation_t r;
+    fs_err_t err = {0, ""};
+    assert_int_equal(evaluation_run(s_evaluator, &o, &r, &err), 0);
+    assert_int_equal(r.samples, 200);
+    assert_true(fabs(r.fid_test) < 1e-2);
+    assert_true(r.fid_floor > r.fid_test && r.fid_ceiling > 10 * r.fid_floor);
+    assert_true(r.fid_reference == -1);
+    assert_int_equal(r.coverage.classes_present, 10);
+    assert_true(r.label_agreement > 0.8);
+    assert_int_equal(r.cas_kind, EVALUATION_CAS_TRUE);
+    assert_true(r.cas_accuracy > 0.1 && r.cas_accuracy <= 1);
+    // without labels: no agreement, no CAS unless pseudo-labels are asked for
+    o.sample_labels = NULL;
+    assert_int_equal(evaluation_run(s_evaluator, &o, &r, &err), 0);
+    assert_true(r.label_agreement == -1);
+    assert_int_equal(r.cas_kind, EVALUATION_CAS_NONE);
+    o.pseudo_cas = 1;
+    assert_int_equal(evaluation_run(s_evaluator, &o, &r, &err), 0);
+    assert_int_equal(r.cas_kind, EVALUATION_CAS_PSEUDO);
+    // what cannot be read is named
+    o.data_dir = "/nonexistent-data";
+    assert_int_not_equal(evaluation_run(s_evaluator, &o, &r, &err), 0);
+    assert_non_null(strstr(err.msg, "/nonexistent-data"));
+    o.data_dir = dir;
+    o.samples = NULL;
+    o.model = "/nonexistent.fsm";
+    o.n = 10;
+    assert_int_not_equal(evaluation_run(s_evaluator, &o, &r, &err), 0);
+    assert_non_null(strstr(err.msg, "/nonexistent.fsm"));
+    dataset_destroy(&test);
+    dataset_destroy(&train);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_score_is_the_parts),
         cmocka_unit_test(test_test_set_is_read_once),
         cmocka_unit_test(test_bad_inputs_are_refused),
+        cmocka_unit_test(test_evaluation),
     };
     return cmocka_run_group_tests_name("scorecard", tests, s_setup, s_teardown);
 }
