@@ -40,7 +40,7 @@ static void s_help(void)
            "  --limit N             keep only the first N images\n"
            "  --epochs N            epochs (default 1); an epoch is images/batch iterations\n"
            "  --iters N             iterations per epoch instead (for short runs)\n"
-           "  --width W             generator channels (default 128, the paper's);\n"
+           "  --width W             generator channels, even (default 128, the paper's);\n"
            "                        the discriminator gets W/2 (cgan: 2W)\n"
            "  --batch B             batch (default 256: D sees B/2 real + B/2 fake;\n"
            "                        the CVAE's default is 64)\n"
@@ -147,27 +147,27 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
     if (optind < argc) {
         return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
     }
-    if (o->model) {
-        long h = CVAE_HIDDEN;
-        if (strcmp(o->model, "cvae") == 0 ||
-            (strncmp(o->model, "cvae:", 5) == 0 &&
-             cli_int(CMD, "model cvae:H", o->model + 5, 2, 8192, &h) == 0)) {
-            o->cvae_hidden = (int)h;
-        } else {
-            const char *spec = o->model;
-            o->recipe = strncmp(spec, "cgan", 4) == 0;
-            o->conditional = o->recipe || strncmp(spec, "cdcgan", 6) == 0;
-            spec += o->conditional; // "cdcgan", "cgan" parse as "dcgan", "gan"
-            if (strncmp(spec, o->recipe ? "gan:" : "dcgan:", 6 - 2 * o->recipe) == 0) {
-                if (cli_int(CMD, "model WIDTH", strchr(spec, ':') + 1, 2, 1024, &o->width)) {
-                    return EXIT_USAGE;
-                }
-            } else if (strcmp(spec, o->recipe ? "gan" : "dcgan") != 0) {
-                return cli_usage(CMD, "--model '%s': expected dcgan:W, cdcgan:W, cgan:W or "
-                                 "cvae:H", o->model);
-            }
-        }
+    // One parser for every model (workload.h); a bare kind takes --width
+    // (the CVAE its default hidden width).
+    const char *m = o->model ? o->model : "dcgan";
+    char spec[64];
+    if (strchr(m, ':') || strcmp(m, "classifier") == 0) {
+        snprintf(spec, sizeof spec, "%s", m);
+    } else {
+        snprintf(spec, sizeof spec, "%s:%ld", m, strcmp(m, "cvae") == 0 ? CVAE_HIDDEN : o->width);
     }
+    fs_err_t err = {0, ""};
+    if (strlen(m) >= sizeof spec - 8 || workload_parse(spec, &o->arch, &err)) {
+        return cli_usage(CMD, "--model '%s': expected dcgan:W, cdcgan:W, cgan:W or cvae:H (W "
+                         "even, 2 to 1024; a bare kind takes --width)", m);
+    }
+    if (o->arch.kind == WORKLOAD_CLASSIFIER) {
+        return cli_usage(CMD, "--model classifier: train classifiers with 'fedsyn evaluator "
+                         "train'");
+    }
+    o->cvae_hidden = o->arch.kind == WORKLOAD_CVAE ? o->arch.cvae.hidden : 0;
+    o->conditional = o->arch.kind == WORKLOAD_DCGAN && o->arch.gan.classes > 0;
+    o->width = o->arch.kind == WORKLOAD_DCGAN ? o->arch.gan.g_width : o->width;
     if (o->init && (!o->conditional || o->resume)) {
         return cli_usage(CMD, "--init starts a cdcgan run from a trained DCGAN: give it with "
                          "--model cdcgan[:W] and without --resume");
@@ -293,14 +293,7 @@ int cmd_train(int argc, char **argv)
         return rc;
     }
     // the model's own layers and recipe (workload.h), then the options' changes
-    char spec[32];
-    snprintf(spec, sizeof spec, "%s:%ld", o.recipe ? "cgan" : o.conditional ? "cdcgan" : "dcgan",
-             o.width);
-    workload_arch_t wa;
-    if (workload_parse(spec, &wa, &err)) {
-        dataset_destroy(&data);
-        return cli_fail(CMD, &err, NULL);
-    }
+    const workload_arch_t wa = o.arch;
     dcgan_config_t arch = wa.gan;
     arch.img_c = data->c;
     arch.img_h = data->h;

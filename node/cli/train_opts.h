@@ -4,16 +4,17 @@
 #define FS_CLI_TRAIN_OPTS_H
 
 #include "node/data/dataset.h"
+#include "node/train/workload.h"
 
 typedef struct {
     const char *dataset, *data_dir, *labels, *out, *grid, *resume, *model, *init;
     long limit, epochs, iters, width, batch, seed, every, threads, to_epoch;
     int quiet;
+    workload_arch_t arch; // --model (a bare kind with --width), parsed by workload.h
     int cvae_hidden; // > 0 when --model cvae[:H]
-    int conditional; // --model cdcgan[:W]: the GAN conditioned on the labels
+    int conditional; // the GAN is conditioned on the labels (cdcgan, cgan)
     int pixel_norm;  // --g-norm pixel (1), none (0), or -1: the model's
     int upsample;    // --g-up nearest (1), transposed (0), or -1: the model's
-    int recipe;      // --model cgan[:W]: the conditional GAN with fedsyn's recipe
     double lr, lr_d, ema, d_dropout, aux; // the GAN's recipe (gan_train.h); < 0: the default
     long reuse_fakes; // --reuse-fakes 0|1, or -1: the default
     long d_width;    // the discriminator's channels; 0: the model's (width / 2)

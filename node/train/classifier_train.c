@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "node/base/mem.h"
+#include "node/base/rng.h"
 #include "node/models/classifier.h"
 #include "node/nn/adam.h"
 #include "node/nn/loss.h"
@@ -109,6 +110,87 @@ int classifier_train(model_t *m, const dataset_t *d, const classifier_train_conf
     free(yb);
     return 0;
 }
+
+struct classifier_trainer {
+    model_t *m;
+    adam_t *adam;
+    rng_t rng;
+    const dataset_t *data;
+    dataset_order_t order;
+    int batch;
+    float *x;
+    uint8_t *y;
+};
+
+classifier_trainer_t *classifier_trainer_new(int batch, uint64_t seed)
+{
+    classifier_trainer_t *c = xcalloc(1, sizeof *c);
+    c->m = classifier_new(1, 28, 28, batch, seed * 2 + 1);
+    model_seed_dropout(c->m, seed + 7);
+    c->adam = adam_new(model_param_count(c->m), 1e-3f, 0.9f, 0.999f, 1e-7f);
+    rng_seed(&c->rng, seed ^ 0xc1a55u);
+    c->batch = batch;
+    c->x = xfloats((size_t)batch * model_input_size(c->m));
+    c->y = xmalloc((size_t)batch);
+    return c;
+}
+
+void classifier_trainer_destroy(classifier_trainer_t **self_p)
+{
+    classifier_trainer_t *c = *self_p;
+    if (!c) {
+        return;
+    }
+    model_destroy(&c->m);
+    adam_destroy(&c->adam);
+    dataset_order_free(&c->order);
+    free(c->x);
+    free(c->y);
+    free(c);
+    *self_p = NULL;
+}
+
+int classifier_trainer_set_data(classifier_trainer_t *c, const dataset_t *d, fs_err_t *err)
+{
+    if (!d->y || d->n < 1) {
+        return fs_err_set(err, FS_EINVAL, "the classifier needs a non-empty labelled set");
+    }
+    if (dataset_image_size(d) != model_input_size(c->m)) {
+        return fs_err_set(err, FS_EINVAL, "images have %zu pixels, the classifier takes %zu",
+                          dataset_image_size(d), model_input_size(c->m));
+    }
+    dataset_order_reset(&c->order, d->n, &c->rng);
+    c->data = d;
+    return 0;
+}
+
+void classifier_trainer_step(classifier_trainer_t *c, double *loss, double *accuracy)
+{
+    const int batch = c->batch;
+    const size_t img = dataset_image_size(c->data); // = the model's input (set_data checked)
+    for (int i = 0; i < batch; i++) {
+        uint32_t k = dataset_order_next(&c->order, &c->rng);
+        memcpy(c->x + (size_t)i * img, c->data->x + (size_t)k * img, sizeof(float) * img);
+        c->y[i] = c->data->y[k];
+    }
+    const float *logits = model_forward(c->m, c->x, batch, true);
+    int right = 0;
+    for (int i = 0; i < batch; i++) {
+        const float *z = logits + (size_t)i * CLASSIFIER_CLASSES;
+        int best = 0;
+        for (int j = 1; j < CLASSIFIER_CLASSES; j++) {
+            best = z[j] > z[best] ? j : best;
+        }
+        right += best == c->y[i];
+    }
+    *loss = loss_softmax_xent(logits, c->y, batch, CLASSIFIER_CLASSES, model_output_grad(c->m));
+    model_zero_grads(c->m);
+    model_backward(c->m, false);
+    adam_step(c->adam, model_params(c->m), model_grads(c->m));
+    *accuracy = (double)right / batch;
+}
+
+model_t *classifier_trainer_model(classifier_trainer_t *c) { return c->m; }
 
 void classifier_run(model_t *m, const float *x, int n, float *probs, float *features)
 {

@@ -36,6 +36,18 @@ typedef struct {
 int classifier_train(model_t *m, const dataset_t *d, const classifier_train_config_t *cfg,
                      fs_err_t *err);
 
+// The classifier one step at a time, as a federation member trains it
+// (GenFL's downstream model, workload.h): its own network, Adam 1e-3,
+// softmax cross-entropy on mini-batches drawn from a shuffled order.
+typedef struct classifier_trainer classifier_trainer_t;
+classifier_trainer_t *classifier_trainer_new(int batch, uint64_t seed);
+void classifier_trainer_destroy(classifier_trainer_t **self_p);
+// Borrows d (labelled, 28 x 28) for the trainer's life.
+int classifier_trainer_set_data(classifier_trainer_t *t, const dataset_t *d, fs_err_t *err);
+// One step; *loss and *accuracy are the batch's.
+void classifier_trainer_step(classifier_trainer_t *t, double *loss, double *accuracy);
+model_t *classifier_trainer_model(classifier_trainer_t *t);
+
 // Share of d that m labels correctly; per_class (10 entries) may be NULL.
 double classifier_accuracy(model_t *m, const dataset_t *d, double *per_class);
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "node/base/err.h"
+#include "node/base/rng.h"
 #include "node/data/dataset.h"
 
 #define SAMPLER_MAX_TEMPERATURE 4.0
@@ -32,9 +33,15 @@ typedef struct {
 // n, seed and max_batch, at temperature 1.
 sampler_opts_t sampler_opts(int n, uint64_t seed, int max_batch);
 
+// k latents from N(0, I) scaled by the temperature (the kinds' draws, in
+// model_kind.h).  At temperature 1 the scaling is skipped, so the draws are
+// bit-identical to gan_generate's and cvae_generate's.
+void sampler_latents(rng_t *rng, float *z, size_t k, float temperature);
+
 // Draws opts->n images from the generator at path, opts->max_batch at a
-// time; *out is a new data set (labelled for a CVAE).  A temperature
-// outside (0, SAMPLER_MAX_TEMPERATURE] is refused.
+// time, by the draw of the file's kind (model_kind.h); *out is a new data
+// set (labelled for a CVAE).  A temperature outside (0,
+// SAMPLER_MAX_TEMPERATURE] is refused.
 int sampler_draw(const char *path, const sampler_opts_t *opts, dataset_t **out, fs_err_t *err)
     __attribute__((warn_unused_result));
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "node/base/mem.h"
+#include "node/train/model_kind.h"
 #include "node/train/sampler.h"
 #include "node/train/workload.h"
 #include "tests/support/fixtures.h"
@@ -146,11 +147,67 @@ static void test_workload_vector_and_file(void **state)
     dataset_destroy(&data);
 }
 
+// The kinds' table: each spec is claimed by exactly one kind, which names
+// its files, sections and numbers; a kind's trainer holds the networks
+// whose sizes make the workload's vector; only generators draw.
+static void test_model_kinds(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *spec;
+        const model_kind_t *kind;
+    } cases[] = {{"dcgan:8", &model_kind_gan},   {"cdcgan:8", &model_kind_gan},
+                 {"cgan:8", &model_kind_gan},    {"cvae:16", &model_kind_cvae},
+                 {"classifier", &model_kind_classifier}};
+    const model_kind_t *all[] = {&model_kind_gan, &model_kind_cvae, &model_kind_classifier};
+    fs_err_t err = {0, ""};
+    dataset_t *data = fixture_shapes(32, 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        workload_arch_t arch;
+        assert_int_equal(workload_parse(cases[i].spec, &arch, &err), 0);
+        const model_kind_t *k = model_kind_of(&arch);
+        assert_ptr_equal(k, cases[i].kind);
+        assert_ptr_equal(model_kind_for_file(k->file_arch), k);
+        char name[16]; // the spec's kind word, which the kind's message lists
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(cases[i].spec, ":"), cases[i].spec);
+        assert_non_null(strstr(k->specs, name));
+        for (size_t j = 0; j < 3; j++) { // the other kinds leave the spec alone
+            workload_arch_t other;
+            memset(&other, 0, sizeof other);
+            assert_int_equal(all[j]->parse(cases[i].spec, &other, &err), all[j] == k ? 0 : 1);
+        }
+        size_t nf, n;
+        workload_sizes(&arch, &nf, &n);
+        workload_trainer_t *t = workload_trainer_new(&arch, 16, 3);
+        assert_int_equal(workload_trainer_set_data(t, data, &err), 0);
+        void *impl = k->trainer_new(&arch, 16, 3);
+        model_t *first = k->trainer_network(impl, 0), *second = k->trainer_network(impl, 1);
+        assert_int_equal(model_param_count(first), nf);
+        assert_int_equal(nf + (second ? model_param_count(second) : 0) +
+                             (k->trainer_extra(impl) ? nf : 0), n);
+        assert_int_equal(k->sections[1] != NULL, second != NULL);
+        assert_int_equal(k->draw != NULL, k != &model_kind_classifier);
+        assert_string_equal(workload_stat_name(&arch, 0), k->stat_names[0]);
+        assert_string_equal(workload_kind_name(&arch), k->display);
+        k->trainer_destroy(impl);
+        workload_trainer_destroy(&t);
+    }
+    assert_null(model_kind_for_file("gan"));
+    workload_arch_t arch;
+    assert_int_equal(workload_parse("vae:8", &arch, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "expected dcgan:WIDTH, cdcgan:WIDTH, cgan:WIDTH, "
+                                     "cvae:HIDDEN or classifier"));
+    assert_int_equal(workload_parse("dcgan:7", &arch, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "even"));
+    dataset_destroy(&data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_workload_specs),
         cmocka_unit_test(test_workload_vector_and_file),
+        cmocka_unit_test(test_model_kinds),
     };
     return cmocka_run_group_tests_name("workload", tests, NULL, fixture_teardown);
 }

@@ -1,0 +1,66 @@
+/* model_kind.h - each kind of model fedsyn trains as one table of
+ * operations: how its spec reads, the networks that make its federated
+ * vector and the file sections that hold them, its file's meta line, its
+ * trainer one step at a time, and how samples are drawn from its files.
+ *
+ * workload.c (the federation's vector and trainer) and sampler.c (`fedsyn
+ * sample` and `eval`) go through this table and nothing else: a new kind
+ * is a new entry (model_kind_gan.c, model_kind_cvae.c,
+ * model_kind_classifier.c) and a line in model_kind.c.  `fedsyn train`'s
+ * epoch loop and checkpoint.c's exact-resume files are still written per
+ * kind (docs/engine.md).
+ *
+ * Usage: see tests/train/test_workload.c (test_model_kinds)
+ */
+#ifndef FS_TRAIN_MODEL_KIND_H
+#define FS_TRAIN_MODEL_KIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/base/err.h"
+#include "node/data/dataset.h"
+#include "node/nn/model.h"
+#include "node/train/sampler.h"
+#include "node/train/workload.h"
+
+typedef struct {
+    workload_kind_t kind;
+    const char *file_arch;     // its files' meta "arch=" ("dcgan", "cvae", "classifier")
+    const char *display;       // "DCGAN", "CVAE", "classifier"
+    const char *specs;         // the specs it reads, for messages ("cvae:HIDDEN")
+    const char *stat_names[2]; // what a step reports ("d_loss", "g_loss")
+    const char *sections[2];   // the vector's networks as file sections; [1] NULL: one
+    // 0 with *arch filled when spec is this kind's; FS_EINVAL naming the
+    // spec when it is this kind's but malformed; 1 when it is not this kind's.
+    int (*parse)(const char *spec, workload_arch_t *arch, fs_err_t *err);
+    // The vector's networks, seeded as the trainer seeds them (*second NULL
+    // for a kind of one network); batch 0 builds shape-only models.
+    void (*networks)(const workload_arch_t *a, int batch, uint64_t seed, model_t **first,
+                     model_t **second);
+    // Floats the vector holds after the networks (cgan: G's moving average).
+    size_t (*extra)(const workload_arch_t *a, size_t n_first);
+    // The meta line of its file (model_file.h), `extra` appended; its length.
+    int (*meta)(const workload_arch_t *a, const char *dataset, const char *extra, char *buf,
+                size_t cap);
+    // The trainer, one step at a time (an opaque object of the kind's).
+    void *(*trainer_new)(const workload_arch_t *a, int batch, uint64_t seed);
+    void (*trainer_destroy)(void *t);
+    int (*trainer_set_data)(void *t, const dataset_t *d, fs_err_t *err);
+    void (*trainer_step)(void *t, workload_stats_t *st);
+    model_t *(*trainer_network)(void *t, int which); // 0, 1 (NULL when one network)
+    float *(*trainer_extra)(void *t);                // the extra floats, or NULL
+    // Draws opts->n samples from a file of this kind; NULL: not a generator.
+    int (*draw)(const char *path, const sampler_opts_t *opts, dataset_t **out, fs_err_t *err);
+} model_kind_t;
+
+extern const model_kind_t model_kind_gan, model_kind_cvae, model_kind_classifier;
+
+// The kind of an architecture (workload_parse filled it).
+const model_kind_t *model_kind_of(const workload_arch_t *arch);
+// The kind whose files say arch=NAME, or NULL.
+const model_kind_t *model_kind_for_file(const char *file_arch);
+// Asks each kind to read spec (workload_parse's body).
+int model_kind_parse(const char *spec, workload_arch_t *arch, fs_err_t *err);
+
+#endif

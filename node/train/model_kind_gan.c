@@ -1,0 +1,165 @@
+/* model_kind_gan.c - the GANs as a model kind (model_kind.h): the FedSyn
+ * paper's DCGAN ("dcgan:W"), the same conditioned on the labels
+ * ("cdcgan:W") and fedsyn's recipe for labelled data ("cgan:W",
+ * workload.h).  Their vector is generator ++ discriminator (++ the
+ * generator's moving average for cgan). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/base/mem.h"
+#include "node/base/rng.h"
+#include "node/train/checkpoint.h"
+#include "node/train/gan_train.h"
+#include "node/train/model_kind.h"
+
+static int s_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
+{
+    const int conditional = strncmp(spec, "cdcgan:", 7) == 0;
+    const int recipe = strncmp(spec, "cgan:", 5) == 0;
+    if (!conditional && !recipe && strncmp(spec, "dcgan:", 6) != 0) {
+        return 1;
+    }
+    char *end;
+    long w = strtol(strchr(spec, ':') + 1, &end, 10);
+    if (*end || w < 2 || w > 1024 || w % 2) {
+        return fs_err_set(err, FS_EINVAL, "model '%s': width must be even, 2 to 1024", spec);
+    }
+    arch->kind = WORKLOAD_DCGAN;
+    arch->gan = dcgan_config_width((int)w);
+    arch->gan.classes = conditional || recipe ? WORKLOAD_CLASSES : 0;
+    if (recipe) {
+        arch->gan.g_pixel_norm = 1;
+        arch->gan.g_upsample = 1;
+        arch->gan.d_width = (int)w * WORKLOAD_CGAN_D_FACTOR;
+        arch->gan_ema = WORKLOAD_CGAN_EMA;
+        arch->gan_aux = WORKLOAD_CGAN_AUX;
+        arch->gan_lr_d = WORKLOAD_CGAN_LR_D;
+        arch->gan_reuse_fakes = 1;
+    }
+    return 0;
+}
+
+static void s_networks(const workload_arch_t *a, int batch, uint64_t seed, model_t **first,
+                       model_t **second)
+{
+    *first = dcgan_generator_new(&a->gan, batch, seed * 2 + 1);
+    *second = dcgan_discriminator_new(&a->gan, batch, seed * 2 + 2);
+}
+
+// The generator's average after the two networks (cgan), or none.
+static size_t s_extra(const workload_arch_t *a, size_t n_first)
+{
+    return a->gan_ema > 0 ? n_first : 0;
+}
+
+static int s_meta(const workload_arch_t *arch, const char *dataset, const char *extra,
+                  char *buf, size_t cap)
+{
+    const dcgan_config_t *a = &arch->gan;
+    char cond[64] = ""; // as checkpoint.c writes them: only when there
+    if (a->classes) {
+        snprintf(cond, sizeof cond, " classes=%d", a->classes);
+    }
+    if (a->g_pixel_norm) {
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_norm=pixel");
+    }
+    if (a->g_upsample) {
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_up=nearest");
+    }
+    if (arch->gan_ema > 0) {
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " ema=%g",
+                 (double)arch->gan_ema);
+    }
+    return snprintf(buf, cap,
+                    "arch=dcgan latent=%d g_width=%d d_width=%d img=%dx%dx%d%s epoch=0 "
+                    "dataset=%s %s\n",
+                    a->latent, a->g_width, a->d_width, a->img_c, a->img_h, a->img_w, cond,
+                    dataset, extra ? extra : "");
+}
+
+static void *s_trainer_new(const workload_arch_t *a, int batch, uint64_t seed)
+{
+    gan_train_config_t cfg = workload_gan_config(a, batch, seed);
+    return gan_trainer_new(&a->gan, &cfg);
+}
+
+static void s_trainer_destroy(void *t)
+{
+    gan_trainer_t *g = t;
+    gan_trainer_destroy(&g);
+}
+
+static int s_trainer_set_data(void *t, const dataset_t *d, fs_err_t *err)
+{
+    return gan_trainer_set_data(t, d, err);
+}
+
+static void s_trainer_step(void *t, workload_stats_t *st)
+{
+    gan_step_stats_t s;
+    gan_train_step(t, &s);
+    *st = (workload_stats_t){s.d_loss, s.g_loss};
+}
+
+static model_t *s_trainer_network(void *t, int which)
+{
+    return which == 0 ? gan_trainer_generator(t) : gan_trainer_discriminator(t);
+}
+
+static float *s_trainer_extra(void *t)
+{
+    return gan_trainer_ema(t);
+}
+
+// A conditional generator's samples are labelled, label i mod classes, so
+// the classes are balanced.
+static int s_draw(const char *path, const sampler_opts_t *o, dataset_t **out, fs_err_t *err)
+{
+    const int n = o->n, max_batch = o->max_batch;
+    dcgan_config_t a;
+    model_t *g = NULL;
+    int rc = checkpoint_load_generator(path, max_batch, &a, &g, err);
+    if (rc) {
+        return rc;
+    }
+    dataset_t *d = dataset_new(n, a.img_c, a.img_h, a.img_w, a.classes > 0);
+    for (int i = 0; a.classes && i < n; i++) {
+        d->y[i] = (uint8_t)(i % a.classes);
+    }
+    rng_t rng;
+    rng_seed(&rng, o->seed);
+    float *z = xfloats((size_t)max_batch * a.latent);
+    float *in = xfloats((size_t)max_batch * (a.latent + a.classes));
+    for (int s = 0; s < n; s += max_batch) {
+        int k = n - s < max_batch ? n - s : max_batch;
+        sampler_latents(&rng, z, (size_t)k * a.latent, o->temperature);
+        dcgan_pack_latent(&a, z, a.classes ? d->y + s : NULL, k, in);
+        gan_decode(g, in, k, d->x + (size_t)s * dataset_image_size(d));
+    }
+    free(in);
+    free(z);
+    model_destroy(&g);
+    *out = d;
+    return 0;
+}
+
+const model_kind_t model_kind_gan = {
+    .kind = WORKLOAD_DCGAN,
+    .file_arch = "dcgan",
+    .display = "DCGAN",
+    .specs = "dcgan:WIDTH, cdcgan:WIDTH, cgan:WIDTH",
+    .stat_names = {"d_loss", "g_loss"},
+    .sections = {"generator", "discriminator"},
+    .parse = s_parse,
+    .networks = s_networks,
+    .extra = s_extra,
+    .meta = s_meta,
+    .trainer_new = s_trainer_new,
+    .trainer_destroy = s_trainer_destroy,
+    .trainer_set_data = s_trainer_set_data,
+    .trainer_step = s_trainer_step,
+    .trainer_network = s_trainer_network,
+    .trainer_extra = s_trainer_extra,
+    .draw = s_draw,
+};
