@@ -8,8 +8,6 @@
 #include "node/cli/cli.h"
 #include "node/cli/train_loop.h"
 #include "node/cli/train_opts.h"
-#include "node/base/mem.h"
-#include "node/image/png_grid.h"
 #include "node/nn/blas.h"
 #include "node/train/checkpoint.h"
 #include "node/train/gan_train.h"
@@ -187,67 +185,6 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
     return 0;
 }
 
-static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
-{
-    gan_trainer_t *t = trainer;
-    const dcgan_config_t *a = gan_trainer_arch(t);
-    model_t *g = gan_trainer_generator(t);
-    const int n = 100, chunk = model_max_batch(g); // drawn chunk images at a time
-    rng_t rng;
-    rng_seed(&rng, 12345); // the same latents at every checkpoint: comparable grids
-    float *z = xfloats((size_t)n * a->latent);
-    float *in = xfloats((size_t)n * model_input_size(g));
-    float *img = xfloats((size_t)n * model_output_size(g));
-    uint8_t y[100];
-    for (int i = 0; i < n; i++) {
-        y[i] = (uint8_t)(a->classes ? (i / 10) % a->classes : 0); // row r: label r
-    }
-    rng_normal_floats(&rng, z, (size_t)n * a->latent);
-    dcgan_pack_latent(a, z, y, n, in);
-    gan_trainer_swap_ema(t); // draw from the average when the trainer keeps one
-    for (int i = 0; i < n; i += chunk) {
-        const int m = n - i < chunk ? n - i : chunk;
-        gan_decode(g, in + (size_t)i * model_input_size(g), m,
-                   img + (size_t)i * model_output_size(g));
-    }
-    gan_trainer_swap_ema(t);
-    int rc = png_grid_save(path, img, n, a->img_c, a->img_h, a->img_w, 10, 2, err);
-    free(z);
-    free(in);
-    free(img);
-    return rc;
-}
-
-static void s_step(void *trainer, double st[TRAIN_LOOP_STATS])
-{
-    gan_step_stats_t s;
-    gan_train_step(trainer, &s);
-    st[0] = s.d_loss;
-    st[1] = s.g_loss;
-    st[2] = s.d_acc_real;
-    st[3] = s.d_acc_fake;
-}
-
-static void s_describe(const double a[TRAIN_LOOP_STATS], char *buf, size_t n)
-{
-    snprintf(buf, n, "d_loss %.3f g_loss %.3f  d_acc real %.2f fake %.2f", a[0], a[1], a[2],
-             a[3]);
-}
-
-static int s_save_weights(const char *path, void *t, int epoch, const char *dataset,
-                          fs_err_t *err)
-{
-    return checkpoint_save_gan(path, t, epoch, dataset, err);
-}
-
-static int s_save_state(const char *path, void *t, int epoch, int iter, const char *dataset,
-                        fs_err_t *err)
-{
-    return checkpoint_save_gan_state(path, t, epoch, iter, dataset, err);
-}
-
-static long s_adam_steps(void *t) { return gan_trainer_adam_g(t)->t; }
-
 void train_stem(const char *path, char *stem, size_t n)
 {
     snprintf(stem, n, "%s", path);
@@ -287,55 +224,46 @@ int cmd_train(int argc, char **argv)
     if (o.limit && o.limit < data->n) {
         data->n = (int)o.limit; // the first N images; the buffer keeps its size
     }
-    if (o.cvae_hidden) {
-        rc = train_cvae_run(&o, data);
-        dataset_destroy(&data);
-        return rc;
-    }
     // the model's own layers and recipe (workload.h), then the options' changes
-    const workload_arch_t wa = o.arch;
-    dcgan_config_t arch = wa.gan;
-    arch.img_c = data->c;
-    arch.img_h = data->h;
-    arch.img_w = data->w;
-    if (o.pixel_norm >= 0) {
-        arch.g_pixel_norm = o.pixel_norm;
+    workload_arch_t wa = o.arch;
+    if (wa.kind == WORKLOAD_CVAE) {
+        wa.cvae.img_c = data->c;
+        wa.cvae.img_h = data->h;
+        wa.cvae.img_w = data->w;
+    } else {
+        dcgan_config_t *arch = &wa.gan;
+        arch->img_c = data->c;
+        arch->img_h = data->h;
+        arch->img_w = data->w;
+        if (o.pixel_norm >= 0) {
+            arch->g_pixel_norm = o.pixel_norm;
+        }
+        if (o.upsample >= 0) {
+            arch->g_upsample = o.upsample;
+        }
+        if (o.d_dropout >= 0) {
+            arch->d_dropout = (float)o.d_dropout;
+        }
+        if (o.d_width) {
+            arch->d_width = (int)o.d_width;
+        }
+        wa.gan_lr = o.lr > 0 ? (float)o.lr : wa.gan_lr;
+        wa.gan_lr_d = o.lr_d > 0 ? (float)o.lr_d : wa.gan_lr_d;
+        wa.gan_ema = o.ema >= 0 ? (float)o.ema : wa.gan_ema;
+        wa.gan_aux = o.aux >= 0 ? (float)o.aux : wa.gan_aux;
+        wa.gan_reuse_fakes = o.reuse_fakes >= 0 ? (int)o.reuse_fakes : wa.gan_reuse_fakes;
     }
-    if (o.upsample >= 0) {
-        arch.g_upsample = o.upsample;
-    }
-    if (o.d_dropout >= 0) {
-        arch.d_dropout = (float)o.d_dropout;
-    }
-    if (o.d_width) {
-        arch.d_width = (int)o.d_width;
-    }
-    gan_train_config_t cfg = workload_gan_config(&wa, (int)o.batch, (uint64_t)o.seed);
-    if (o.lr > 0) {
-        cfg.lr = (float)o.lr;
-    }
-    if (o.lr_d > 0) {
-        cfg.lr_d = (float)o.lr_d;
-    }
-    if (o.ema >= 0) {
-        cfg.ema = (float)o.ema;
-    }
-    if (o.aux >= 0) {
-        cfg.aux = (float)o.aux;
-    }
-    if (o.reuse_fakes >= 0) {
-        cfg.reuse_fakes = (int)o.reuse_fakes;
-    }
-    gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
+    const model_kind_t *kind = model_kind_of(&wa);
+    void *t = kind->trainer_new(&wa, (int)o.batch, (uint64_t)o.seed);
     checkpoint_resume_t at = {0, 0, false, false};
     // the data first: restoring a checkpoint's data order needs them
-    if (gan_trainer_set_data(t, data, &err) ||
-        (o.resume && checkpoint_resume_gan(o.resume, t, &at, &err)) ||
+    if (kind->trainer_set_data(t, data, &err) ||
+        (o.resume && kind->resume(o.resume, t, &at, &err)) ||
         (o.init && checkpoint_grow_conditional(o.init, t, &err))) {
-        gan_trainer_destroy(&t);
+        kind->trainer_destroy(t);
         dataset_destroy(&data);
         return cli_fail(CMD, &err,
-                        o.resume ? "resume from a checkpoint of the same --model and --width"
+                        o.resume ? "resume from a checkpoint of the same --model (and --width)"
                         : o.init ? "--init takes a checkpoint of 'fedsyn train --model dcgan' "
                                    "at the same --width"
                                  : NULL);
@@ -345,21 +273,12 @@ int cmd_train(int argc, char **argv)
                 o.init);
     }
     const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
-    char banner[384], recipe[160] = "";
-    snprintf(recipe, sizeof recipe, "%s%s%s%s%s", arch.g_pixel_norm ? ", pixel norm in G" : "",
-             arch.g_upsample ? ", G upsamples by nearest neighbour" : "",
-             cfg.reuse_fakes ? ", G's step on D's fakes" : "",
-             cfg.aux > 0 && arch.classes ? ", auxiliary classifier in D" : "",
-             cfg.ema > 0 ? ", samples from G's moving average" : "");
-    snprintf(banner, sizeof banner,
-             "%d images (%s), G %zu + D %zu parameters (widths %ld/%d%s%s), batch %ld",
-             data->n, dir, model_param_count(gan_trainer_generator(t)),
-             model_param_count(gan_trainer_discriminator(t)), o.width, arch.d_width,
-             o.conditional ? ", conditioned on 10 labels" : "", recipe, o.batch);
-    const train_loop_t loop = {t, s_step, s_describe, s_save_weights, s_save_state, s_save_grid,
-                               s_adam_steps, banner};
-    rc = train_loop_run(&o, &loop, at, iters);
-    gan_trainer_destroy(&t);
+    char banner[512], model[384];
+    kind->summary(&wa, t, model, sizeof model);
+    snprintf(banner, sizeof banner, "%d images (%s), %s, batch %ld", data->n, dir, model,
+             o.batch);
+    rc = train_loop_run(&o, kind, t, banner, at, iters);
+    kind->trainer_destroy(t);
     dataset_destroy(&data);
     return rc;
 }

@@ -9,8 +9,8 @@
 
 #define CMD "train"
 
-int train_loop_run(const train_opts_t *o, const train_loop_t *L, checkpoint_resume_t at,
-                   long iters)
+int train_loop_run(const train_opts_t *o, const model_kind_t *K, void *trainer,
+                   const char *banner, checkpoint_resume_t at, long iters)
 {
     if (at.iter >= iters) { // stopped at the end of an epoch of these settings
         at.epoch++;
@@ -24,11 +24,11 @@ int train_loop_run(const train_opts_t *o, const train_loop_t *L, checkpoint_resu
     }
     const long total = (end_epoch - at.epoch) * iters - at.iter;
     fprintf(stderr, "fedsyn train: %s, epochs %d-%ld x %ld iterations, %d BLAS threads\n",
-            L->banner, at.epoch + 1, end_epoch, iters, blas_threads());
+            banner, at.epoch + 1, end_epoch, iters, blas_threads());
     if (at.exact) {
         fprintf(stderr,
                 "fedsyn train: resuming %s exactly: epoch %d, iteration %d, Adam step %ld%s\n",
-                o->resume, at.epoch + 1, at.iter, L->adam_steps(L->trainer),
+                o->resume, at.epoch + 1, at.iter, K->optimiser_steps(trainer),
                 at.fresh_order ? "; the data differ in size from the checkpoint's, so their "
                                  "order starts afresh" : "");
     } else if (o->resume) {
@@ -45,13 +45,13 @@ int train_loop_run(const train_opts_t *o, const train_loop_t *L, checkpoint_resu
     long done = 0, k = at.iter;
     int epoch = at.epoch; // whole epochs done
     while (epoch < end_epoch && !cli_interrupted) {
-        double sum[TRAIN_LOOP_STATS] = {0}, avg[TRAIN_LOOP_STATS];
+        double sum[MODEL_KIND_STATS] = {0}, avg[MODEL_KIND_STATS];
         const long k0 = k;
         for (; k < iters && !cli_interrupted; k++) {
-            double st[TRAIN_LOOP_STATS] = {0};
-            L->step(L->trainer, st);
+            double st[MODEL_KIND_STATS] = {0};
+            K->run_step(trainer, st);
             done++;
-            for (int j = 0; j < TRAIN_LOOP_STATS; j++) {
+            for (int j = 0; j < MODEL_KIND_STATS; j++) {
                 sum[j] += st[j];
             }
             double now = cli_now();
@@ -59,10 +59,10 @@ int train_loop_run(const train_opts_t *o, const train_loop_t *L, checkpoint_resu
                 double rate = (double)done * o->batch / (now - t0), seen = (double)(k + 1 - k0);
                 char eta[32];
                 cli_duration((double)(total - done) * o->batch / rate, eta, sizeof eta);
-                for (int j = 0; j < TRAIN_LOOP_STATS; j++) {
+                for (int j = 0; j < MODEL_KIND_STATS; j++) {
                     avg[j] = sum[j] / seen;
                 }
-                L->describe(avg, line, sizeof line);
+                K->describe(avg, line, sizeof line);
                 fprintf(stderr, "epoch %d/%ld iter %ld/%ld  %s  %.0f img/s  ETA %s\n", epoch + 1,
                         end_epoch, k + 1, iters, line, rate, eta);
                 last = now;
@@ -76,10 +76,10 @@ int train_loop_run(const train_opts_t *o, const train_loop_t *L, checkpoint_resu
         if (o->every && epoch % o->every == 0) {
             // the epoch's weights and grid, and --out with the state to resume from
             snprintf(path, sizeof path, "%s.epoch%d.fsm", stem, epoch);
-            if (L->save_weights(path, L->trainer, epoch, o->dataset, &err) == 0 &&
-                L->save_state(o->out, L->trainer, epoch, 0, o->dataset, &err) == 0) {
+            if (K->save_weights(path, trainer, epoch, o->dataset, &err) == 0 &&
+                K->save_state(o->out, trainer, epoch, 0, o->dataset, &err) == 0) {
                 snprintf(path, sizeof path, "%s.epoch%d.png", stem, epoch);
-                if (L->save_grid(path, L->trainer, &err)) {
+                if (K->save_grid(path, trainer, &err)) {
                     fprintf(stderr, "fedsyn train: warning: %s\n", err.msg);
                 }
                 fprintf(stderr, "checkpoint: %s.epoch%d.fsm and .png; %s resumes here\n", stem,
@@ -89,9 +89,9 @@ int train_loop_run(const train_opts_t *o, const train_loop_t *L, checkpoint_resu
             }
         }
     }
-    int rc = L->save_state(o->out, L->trainer, epoch, (int)k, o->dataset, &err);
+    int rc = K->save_state(o->out, trainer, epoch, (int)k, o->dataset, &err);
     if (rc == 0 && o->grid) {
-        rc = L->save_grid(o->grid, L->trainer, &err);
+        rc = K->save_grid(o->grid, trainer, &err);
     }
     if (rc) {
         return cli_fail(CMD, &err, "check that the output directory exists and is writable");

@@ -1,5 +1,5 @@
-/* train_opts.h - the options of `fedsyn train`, shared by its GAN path
- * (cmd_train.c) and its CVAE path (train_cvae.c). */
+/* train_opts.h - the options of `fedsyn train` (cmd_train.c), which its
+ * epoch loop (train_loop.c) reads too. */
 #ifndef FS_CLI_TRAIN_OPTS_H
 #define FS_CLI_TRAIN_OPTS_H
 
@@ -20,8 +20,6 @@ typedef struct {
     long d_width;    // the discriminator's channels; 0: the model's (width / 2)
 } train_opts_t;
 
-// The CVAE path of `fedsyn train` on loaded data (owned by the caller).
-int train_cvae_run(const train_opts_t *o, const dataset_t *data);
 // "runs/x.fsm" -> "runs/x" (the stem checkpoints are named after).
 void train_stem(const char *path, char *stem, size_t n);
 

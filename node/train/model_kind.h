@@ -3,12 +3,11 @@
  * vector and the file sections that hold them, its file's meta line, its
  * trainer one step at a time, and how samples are drawn from its files.
  *
- * workload.c (the federation's vector and trainer) and sampler.c (`fedsyn
- * sample` and `eval`) go through this table and nothing else: a new kind
- * is a new entry (model_kind_gan.c, model_kind_cvae.c,
- * model_kind_classifier.c) and a line in model_kind.c.  `fedsyn train`'s
- * epoch loop and checkpoint.c's exact-resume files are still written per
- * kind (docs/engine.md).
+ * workload.c (the federation's vector and trainer), sampler.c (`fedsyn
+ * sample` and `eval`) and `fedsyn train` (node/cli/train_loop.h) go through
+ * this table and nothing else: a new kind is a new entry
+ * (model_kind_gan.c, model_kind_cvae.c, model_kind_classifier.c) and a line
+ * in model_kind.c.
  *
  * Usage: see tests/train/test_workload.c (test_model_kinds)
  */
@@ -21,8 +20,11 @@
 #include "node/base/err.h"
 #include "node/data/dataset.h"
 #include "node/nn/model.h"
+#include "node/train/checkpoint.h"
 #include "node/train/sampler.h"
 #include "node/train/workload.h"
+
+#define MODEL_KIND_STATS 4 // numbers a training step reports to `fedsyn train`
 
 typedef struct {
     workload_kind_t kind;
@@ -52,6 +54,24 @@ typedef struct {
     float *(*trainer_extra)(void *t);                // the extra floats, or NULL
     // Draws opts->n samples from a file of this kind; NULL: not a generator.
     int (*draw)(const char *path, const sampler_opts_t *opts, dataset_t **out, fs_err_t *err);
+
+    // `fedsyn train`'s run (NULL for a kind it does not train): a step with
+    // the numbers its progress line averages, and that line's middle part;
+    // the model in one line for the run's first line (arch as trained);
+    // the weights alone (epoch checkpoints) and the exact state (--out,
+    // checkpoint.h); loading either back (after trainer_set_data: the data
+    // order needs the data); a 10 x 10 grid, row r label r where there are
+    // labels, from fixed latents; the optimiser's step count.
+    void (*run_step)(void *t, double st[MODEL_KIND_STATS]);
+    void (*describe)(const double avg[MODEL_KIND_STATS], char *buf, size_t n);
+    void (*summary)(const workload_arch_t *a, void *t, char *buf, size_t n);
+    int (*save_weights)(const char *path, void *t, int epoch, const char *dataset,
+                        fs_err_t *err);
+    int (*save_state)(const char *path, void *t, int epoch, int iter, const char *dataset,
+                      fs_err_t *err);
+    int (*resume)(const char *path, void *t, checkpoint_resume_t *at, fs_err_t *err);
+    int (*save_grid)(const char *path, void *t, fs_err_t *err);
+    long (*optimiser_steps)(void *t);
 } model_kind_t;
 
 extern const model_kind_t model_kind_gan, model_kind_cvae, model_kind_classifier;

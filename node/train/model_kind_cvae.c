@@ -6,6 +6,7 @@
 
 #include "node/base/mem.h"
 #include "node/base/rng.h"
+#include "node/image/png_grid.h"
 #include "node/train/checkpoint.h"
 #include "node/train/cvae_train.h"
 #include "node/train/model_kind.h"
@@ -118,6 +119,76 @@ static int s_draw(const char *path, const sampler_opts_t *o, dataset_t **out, fs
     return 0;
 }
 
+static void s_run_step(void *t, double st[MODEL_KIND_STATS])
+{
+    cvae_step_stats_t s;
+    cvae_train_step(t, &s);
+    st[0] = s.loss;
+    st[1] = s.recon;
+    st[2] = s.kl;
+}
+
+static void s_describe(const double a[MODEL_KIND_STATS], char *buf, size_t n)
+{
+    snprintf(buf, n, "loss %.2f (recon %.2f, kl %.2f)", a[0], a[1], a[2]);
+}
+
+static void s_summary(const workload_arch_t *wa, void *t, char *buf, size_t n)
+{
+    snprintf(buf, n, "CVAE encoder %zu + decoder %zu parameters (hidden %d, latent %d)",
+             model_param_count(cvae_trainer_encoder(t)),
+             model_param_count(cvae_trainer_decoder(t)), wa->cvae.hidden, wa->cvae.latent);
+}
+
+static int s_save_weights(const char *path, void *t, int epoch, const char *dataset,
+                          fs_err_t *err)
+{
+    return checkpoint_save_cvae(path, t, epoch, dataset, err);
+}
+
+static int s_save_state(const char *path, void *t, int epoch, int iter, const char *dataset,
+                        fs_err_t *err)
+{
+    return checkpoint_save_cvae_state(path, t, epoch, iter, dataset, err);
+}
+
+static int s_resume(const char *path, void *t, checkpoint_resume_t *at, fs_err_t *err)
+{
+    return checkpoint_resume_cvae(path, t, at, err);
+}
+
+// A 10 x 10 grid whose row r shows ten draws of label r (fixed latents, so
+// grids of successive checkpoints compare).
+static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
+{
+    cvae_trainer_t *t = trainer;
+    const cvae_config_t *a = cvae_trainer_arch(t);
+    model_t *dec = cvae_trainer_decoder(t);
+    const int rows = a->classes < 10 ? a->classes : 10;
+    const int per = model_max_batch(dec) < 10 ? model_max_batch(dec) : 10;
+    const size_t img = (size_t)cvae_image_size(a);
+    float *grid = xfloats((size_t)rows * per * img);
+    float *in = xfloats((size_t)per * (a->latent + a->classes));
+    uint8_t y[10];
+    rng_t rng;
+    rng_seed(&rng, 12345);
+    for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < per; i++) {
+            y[i] = (uint8_t)r;
+        }
+        cvae_generate(dec, a, y, per, &rng, in, grid + (size_t)r * per * img);
+    }
+    int rc = png_grid_save(path, grid, rows * per, a->img_c, a->img_h, a->img_w, per, 2, err);
+    free(grid);
+    free(in);
+    return rc;
+}
+
+static long s_optimiser_steps(void *t)
+{
+    return cvae_trainer_adam_enc(t)->t;
+}
+
 const model_kind_t model_kind_cvae = {
     .kind = WORKLOAD_CVAE,
     .file_arch = "cvae",
@@ -136,4 +207,12 @@ const model_kind_t model_kind_cvae = {
     .trainer_network = s_trainer_network,
     .trainer_extra = s_trainer_extra,
     .draw = s_draw,
+    .run_step = s_run_step,
+    .describe = s_describe,
+    .summary = s_summary,
+    .save_weights = s_save_weights,
+    .save_state = s_save_state,
+    .resume = s_resume,
+    .save_grid = s_save_grid,
+    .optimiser_steps = s_optimiser_steps,
 };

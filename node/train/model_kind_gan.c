@@ -9,6 +9,7 @@
 
 #include "node/base/mem.h"
 #include "node/base/rng.h"
+#include "node/image/png_grid.h"
 #include "node/train/checkpoint.h"
 #include "node/train/gan_train.h"
 #include "node/train/model_kind.h"
@@ -144,6 +145,91 @@ static int s_draw(const char *path, const sampler_opts_t *o, dataset_t **out, fs
     return 0;
 }
 
+static void s_run_step(void *t, double st[MODEL_KIND_STATS])
+{
+    gan_step_stats_t s;
+    gan_train_step(t, &s);
+    st[0] = s.d_loss;
+    st[1] = s.g_loss;
+    st[2] = s.d_acc_real;
+    st[3] = s.d_acc_fake;
+}
+
+static void s_describe(const double a[MODEL_KIND_STATS], char *buf, size_t n)
+{
+    snprintf(buf, n, "d_loss %.3f g_loss %.3f  d_acc real %.2f fake %.2f", a[0], a[1], a[2],
+             a[3]);
+}
+
+static void s_summary(const workload_arch_t *wa, void *t, char *buf, size_t n)
+{
+    const dcgan_config_t *a = &wa->gan;
+    snprintf(buf, n, "G %zu + D %zu parameters (widths %d/%d%s%s%s%s%s%s)",
+             model_param_count(gan_trainer_generator(t)),
+             model_param_count(gan_trainer_discriminator(t)), a->g_width, a->d_width,
+             a->classes ? ", conditioned on 10 labels" : "",
+             a->g_pixel_norm ? ", pixel norm in G" : "",
+             a->g_upsample ? ", G upsamples by nearest neighbour" : "",
+             wa->gan_reuse_fakes ? ", G's step on D's fakes" : "",
+             wa->gan_aux > 0 && a->classes ? ", auxiliary classifier in D" : "",
+             wa->gan_ema > 0 ? ", samples from G's moving average" : "");
+}
+
+static int s_save_weights(const char *path, void *t, int epoch, const char *dataset,
+                          fs_err_t *err)
+{
+    return checkpoint_save_gan(path, t, epoch, dataset, err);
+}
+
+static int s_save_state(const char *path, void *t, int epoch, int iter, const char *dataset,
+                        fs_err_t *err)
+{
+    return checkpoint_save_gan_state(path, t, epoch, iter, dataset, err);
+}
+
+static int s_resume(const char *path, void *t, checkpoint_resume_t *at, fs_err_t *err)
+{
+    return checkpoint_resume_gan(path, t, at, err);
+}
+
+// 100 samples from fixed latents (comparable across checkpoints), drawn
+// from G's moving average when the trainer keeps one; row r: label r.
+static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
+{
+    gan_trainer_t *t = trainer;
+    const dcgan_config_t *a = gan_trainer_arch(t);
+    model_t *g = gan_trainer_generator(t);
+    const int n = 100, chunk = model_max_batch(g); // drawn chunk images at a time
+    rng_t rng;
+    rng_seed(&rng, 12345);
+    float *z = xfloats((size_t)n * a->latent);
+    float *in = xfloats((size_t)n * model_input_size(g));
+    float *img = xfloats((size_t)n * model_output_size(g));
+    uint8_t y[100];
+    for (int i = 0; i < n; i++) {
+        y[i] = (uint8_t)(a->classes ? (i / 10) % a->classes : 0);
+    }
+    rng_normal_floats(&rng, z, (size_t)n * a->latent);
+    dcgan_pack_latent(a, z, y, n, in);
+    gan_trainer_swap_ema(t);
+    for (int i = 0; i < n; i += chunk) {
+        const int m = n - i < chunk ? n - i : chunk;
+        gan_decode(g, in + (size_t)i * model_input_size(g), m,
+                   img + (size_t)i * model_output_size(g));
+    }
+    gan_trainer_swap_ema(t);
+    int rc = png_grid_save(path, img, n, a->img_c, a->img_h, a->img_w, 10, 2, err);
+    free(z);
+    free(in);
+    free(img);
+    return rc;
+}
+
+static long s_optimiser_steps(void *t)
+{
+    return gan_trainer_adam_g(t)->t;
+}
+
 const model_kind_t model_kind_gan = {
     .kind = WORKLOAD_DCGAN,
     .file_arch = "dcgan",
@@ -162,4 +248,12 @@ const model_kind_t model_kind_gan = {
     .trainer_network = s_trainer_network,
     .trainer_extra = s_trainer_extra,
     .draw = s_draw,
+    .run_step = s_run_step,
+    .describe = s_describe,
+    .summary = s_summary,
+    .save_weights = s_save_weights,
+    .save_state = s_save_state,
+    .resume = s_resume,
+    .save_grid = s_save_grid,
+    .optimiser_steps = s_optimiser_steps,
 };

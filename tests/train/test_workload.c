@@ -187,6 +187,12 @@ static void test_model_kinds(void **state)
                              (k->trainer_extra(impl) ? nf : 0), n);
         assert_int_equal(k->sections[1] != NULL, second != NULL);
         assert_int_equal(k->draw != NULL, k != &model_kind_classifier);
+        // fedsyn train runs the generators: every operation of a run, or none
+        const int runs = k != &model_kind_classifier;
+        assert_int_equal(k->run_step != NULL, runs);
+        assert_int_equal(k->describe && k->summary && k->save_weights && k->save_state &&
+                             k->resume && k->save_grid && k->optimiser_steps,
+                         runs);
         assert_string_equal(workload_stat_name(&arch, 0), k->stat_names[0]);
         assert_string_equal(workload_kind_name(&arch), k->display);
         k->trainer_destroy(impl);
