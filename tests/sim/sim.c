@@ -17,6 +17,7 @@
 #include "node/base/mem.h"
 #include "node/fed/fedavg.h"
 #include "node/proto/sync.h"
+#include "tests/support/seeded_random.h"
 
 // The genesis's timing: short windows so that failover happens often.
 #define SIM_TIMEOUT_MS 1000
@@ -1157,36 +1158,11 @@ static void s_setup(sim_t *s)
 
 // ---------------------------------------------------------------- the run
 
-// libsodium's random source, from the seed (envelope nonces): one seed,
-// one execution, byte for byte.
-static rng_t s_sodium_rng;
-
-static const char *s_rb_name(void)
-{
-    return "fedsyn-sim";
-}
-
-static uint32_t s_rb_random(void)
-{
-    return (uint32_t)rng_u64(&s_sodium_rng);
-}
-
-static void s_rb_buf(void *buf, size_t n)
-{
-    uint8_t *p = buf;
-    for (size_t i = 0; i < n; i++) {
-        p[i] = (uint8_t)rng_u64(&s_sodium_rng);
-    }
-}
-
-static randombytes_implementation s_rb = {
-    .implementation_name = s_rb_name, .random = s_rb_random, .stir = NULL, .uniform = NULL,
-    .buf = s_rb_buf, .close = NULL};
-
+// libsodium's random source comes from the seed too (envelope nonces:
+// tests/support/seeded_random.h): one seed, one execution, byte for byte.
 void sim_install_randombytes(void)
 {
-    rng_seed(&s_sodium_rng, 1);
-    randombytes_set_implementation(&s_rb);
+    seeded_random_install();
 }
 
 void sim_destroy(sim_t **self_p)
@@ -1229,7 +1205,7 @@ int sim_run(uint64_t seed, sim_mode_t mode, int verbose, sim_t **out)
     s->stable_since = -1;
     s->trace = 0xcbf29ce484222325ull;
     rng_seed(&s->rng, seed);
-    rng_seed(&s_sodium_rng, seed ^ 0x5eed5eed5eedull);
+    seeded_random_reseed(seed ^ 0x5eed5eed5eedull);
     s_setup(s);
     sim_event_t *e;
     int done = 0;
