@@ -38,6 +38,7 @@ typedef struct {
     const char *model, *dataset, *data_dir, *split, *out, *evaluator;
     long rounds, iters, batch, seed, threads, score_every, score_samples, d_width, reuse_fakes;
     int upsample; // --g-up nearest (1), transposed (0), -1: the model's
+    int hinge;    // --loss hinge (1), bce (0), -1: the model's
     double lr, lr_d, ema, ema_warmup, aux, server_lr, server_lr_ema, server_lr_final,
         server_momentum;
     long server_decay_from;
@@ -68,6 +69,7 @@ static void s_help(void)
            "  --threads T           OpenBLAS threads (default 1)\n"
            "  --lr, --lr-d, --ema, --aux, --d-width, --reuse-fakes, --g-up\n"
            "                        the recipe, as in fedsyn train\n"
+           "  --loss bce|hinge      the GAN's loss (default bce: cross-entropy)\n"
            "  --ema-warmup N        the average's decay is min(ema, (1+s)/(N+s)) at\n"
            "                        step s (default 10; 1: none)\n"
            "  --server-lr ETA       server step on the averaged update (default 1)\n"
@@ -91,7 +93,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .server_lr = 1, .server_lr_ema = -1, .ema_warmup = -1,
                          .server_lr_final = -1, .server_decay_from = -1,
                          .server_momentum = 0, .reuse_fakes = -1,
-                         .upsample = -1};
+                         .upsample = -1, .hinge = -1};
     static const struct option opts[] = {
         {"out", 1, 0, 'o'},        {"model", 1, 0, 'm'},         {"dataset", 1, 0, 'D'},
         {"data", 1, 0, 'd'},       {"split", 1, 0, 'S'},         {"rounds", 1, 0, 'r'},
@@ -102,7 +104,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"evaluator", 1, 0, 'v'},  {"score-every", 1, 0, 'k'},   {"score-samples", 1, 0, 'n'},
         {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},          {"reuse-fakes", 1, 0, 'F'},
         {"g-up", 1, 0, 'U'},       {"ema-warmup", 1, 0, 'W'},    {"server-lr-ema", 1, 0, 'T'},
-        {"server-lr-final", 1, 0, 'f'}, {"server-decay-from", 1, 0, 'g'}, {0, 0, 0, 0}};
+        {"server-lr-final", 1, 0, 'f'}, {"server-decay-from", 1, 0, 'g'}, {"loss", 1, 0, 'H'},
+        {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -142,6 +145,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
             break;
         case 'F': bad = cli_int(CMD, "reuse-fakes", optarg, 0, 1, &o->reuse_fakes); break;
         case 'U': bad = cli_pair(CMD, "g-up", optarg, "nearest", "transposed", &o->upsample); break;
+        case 'H': bad = cli_pair(CMD, "loss", optarg, "hinge", "bce", &o->hinge); break;
         case 'q': o->quiet = 1; break;
         case 'h': s_help(); return 1;
         default: return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -201,10 +205,11 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (arch->kind != WORKLOAD_DCGAN && (o->lr > 0 || o->lr_d > 0 || o->ema >= 0 ||
                                          o->ema_warmup > 0 || o->server_lr_ema > 0 ||
+                                         o->hinge >= 0 ||
                                          o->aux >= 0 || o->d_width > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, "
-                          "--d-width, --reuse-fakes, --g-up and --server-lr-ema are for GANs");
+                          "--d-width, --reuse-fakes, --g-up, --loss and --server-lr-ema are for GANs");
     }
     if (o->reuse_fakes >= 0) {
         arch->gan_reuse_fakes = (int)o->reuse_fakes;
@@ -223,6 +228,9 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (o->ema_warmup > 0) {
         arch->gan_ema_warmup = (float)o->ema_warmup;
+    }
+    if (o->hinge >= 0) {
+        arch->gan_hinge = o->hinge;
     }
     if (o->aux >= 0) {
         arch->gan_aux = (float)o->aux;

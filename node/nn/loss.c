@@ -20,6 +20,34 @@ double loss_bce_logits(const float *z, const float *t, int n, int k, float *grad
     return sum / n;
 }
 
+double loss_hinge_d(const float *z, const float *t, int n, float *grad)
+{
+    assert(n > 0);
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        // real: max(0, 1 - z); fake: max(0, 1 + z), i.e. max(0, 1 - s z)
+        const double s = t[i] > 0.5f ? 1.0 : -1.0, m = 1.0 - s * (double)z[i];
+        sum += m > 0 ? m : 0;
+        if (grad) {
+            grad[i] = m > 0 ? (float)(-s / n) : 0.0f;
+        }
+    }
+    return sum / n;
+}
+
+double loss_hinge_g(const float *z, int n, float *grad)
+{
+    assert(n > 0);
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        sum -= (double)z[i];
+        if (grad) {
+            grad[i] = (float)(-1.0 / n);
+        }
+    }
+    return sum / n;
+}
+
 double loss_mse(const float *y, const float *t, int n, int k, float *grad)
 {
     assert(n > 0 && k > 0);

@@ -16,6 +16,13 @@
 // sample.  Also the Bernoulli negative log-likelihood of a decoder.
 double loss_bce_logits(const float *z, const float *t, int n, int k, float *grad);
 
+// The hinge loss of a GAN's discriminator (Lim & Ye 2017; Miyato et al.
+// 2018, SN-GAN): max(0, 1 - z) for a target of 1 (real), max(0, 1 + z) for
+// 0 (fake); one logit per sample.  Its generator's side is loss_hinge_g.
+double loss_hinge_d(const float *z, const float *t, int n, float *grad);
+// The generator's side of the hinge GAN: -z, one logit per sample.
+double loss_hinge_g(const float *z, int n, float *grad);
+
 // Squared error summed over the k features of a sample, averaged over n.
 double loss_mse(const float *y, const float *t, int n, int k, float *grad);
 

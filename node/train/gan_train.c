@@ -31,7 +31,7 @@ struct gan_trainer {
 
 gan_train_config_t gan_train_config_paper(void)
 {
-    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f};
+    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
@@ -154,15 +154,17 @@ static void s_draw_inputs(gan_trainer_t *t, int n, uint8_t *y)
 }
 
 // D's logits for the batch in x (labels y) into t->logits; returns the loss
-// against targets, its gradient set as D's output gradient.  With the
-// auxiliary classifier, the first aux_n images also add its loss's gradient
-// (D's step: the real half; G's: all its fakes).
+// against targets (G's step: all "real"), its gradient set as D's output
+// gradient.  With the auxiliary classifier, the first aux_n images also add
+// its loss's gradient (D's step: the real half; G's: all its fakes).
 static double s_d_forward(gan_trainer_t *t, const float *x, const float *targets, int n,
-                          int aux_n)
+                          int aux_n, int g_step)
 {
     const float *out = model_forward(t->d, x, n, true);
     dcgan_d_logits(&t->arch, out, t->y, n, t->logits);
-    double loss = loss_bce_logits(t->logits, targets, n, 1, t->dlogits);
+    double loss = !t->cfg.hinge ? loss_bce_logits(t->logits, targets, n, 1, t->dlogits)
+                  : g_step      ? loss_hinge_g(t->logits, n, t->dlogits)
+                                : loss_hinge_d(t->logits, targets, n, t->dlogits);
     dcgan_d_logits_grad(&t->arch, t->dlogits, t->y, n, model_output_grad(t->d));
     if (t->cfg.aux > 0 && t->arch.classes && aux_n > 0) {
         dcgan_d_class_loss(&t->arch, out, t->y, aux_n, t->cfg.aux, model_output_grad(t->d));
@@ -183,7 +185,7 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     s_draw_inputs(t, half, t->y + half);
     const float *fake = model_forward(t->g, t->z, half, true);
     memcpy(t->img + (size_t)half * img, fake, sizeof(float) * half * img);
-    double d_loss = s_d_forward(t, t->img, t->targets, batch, half);
+    double d_loss = s_d_forward(t, t->img, t->targets, batch, half, 0);
     int real_ok = 0, fake_ok = 0;
     for (int i = 0; i < batch; i++) {
         if (i < half) {
@@ -206,7 +208,7 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
         s_draw_inputs(t, batch, t->y);
         fake = model_forward(t->g, t->z, batch, true);
     }
-    double g_loss = s_d_forward(t, fake, t->ones, g_n, g_n);
+    double g_loss = s_d_forward(t, fake, t->ones, g_n, g_n, 1);
     const float *dimg = model_backward_input(t->d); // D's weights stay fixed
     memcpy(model_output_grad(t->g), dimg, sizeof(float) * (size_t)g_n * img);
     model_zero_grads(t->g);

@@ -40,6 +40,8 @@ typedef struct {
                      // 0: G draws a fresh full batch (the paper's Keras code)
     float ema_warmup; // the average's warm-up: decay min(ema, (1 + s) /
                       // (ema_warmup + s)) at step s (10; 1: none)
+    int hinge;        // 1: the hinge loss (loss.h: D max(0, 1 -/+ z), G -z);
+                      // 0: binary cross-entropy, G non-saturating (the paper)
 } gan_train_config_t;
 
 typedef struct {

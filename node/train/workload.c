@@ -172,6 +172,7 @@ gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, u
     if (arch->gan_ema_warmup > 0) {
         cfg.ema_warmup = arch->gan_ema_warmup;
     }
+    cfg.hinge = arch->gan_hinge;
     return cfg;
 }
 

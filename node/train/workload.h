@@ -37,6 +37,7 @@ typedef struct {
     float gan_lr, gan_lr_d, gan_ema, gan_aux;
     int gan_reuse_fakes; // G's step scores D's fakes again (gan_train.h)
     float gan_ema_warmup; // the average's warm-up (gan_train.h); 0: its default
+    int gan_hinge;        // the hinge loss (gan_train.h); 0: cross-entropy
 } workload_arch_t;
 
 #define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST

@@ -40,6 +40,8 @@ static uint8_t s_lab[2] = {2, 0};
 static double s_bce(float *x, float *g) { return loss_bce_logits(x, s_t, 2, 3, g); }
 static double s_mse(float *x, float *g) { return loss_mse(x, s_t, 2, 3, g); }
 static double s_xent(float *x, float *g) { return loss_softmax_xent(x, s_lab, 2, 3, g); }
+static double s_hinge_d(float *x, float *g) { return loss_hinge_d(x, s_t, 6, g); }
+static double s_hinge_g(float *x, float *g) { return loss_hinge_g(x, 6, g); }
 static double s_kl_mu(float *x, float *g)
 {
     float lv[6] = {0.1f, -0.2f, 0.3f, 0, 0.5f, -0.4f};
@@ -77,6 +79,24 @@ static void test_loss_gradients(void **state)
     s_check(s_xent, "softmax_xent");
     s_check(s_kl_mu, "kl (mu)");
     s_check(s_kl_lv, "kl (logvar)");
+    s_check(s_hinge_d, "hinge (D)"); // no logit sits on a kink (|1 -/+ z| > 1e-3)
+    s_check(s_hinge_g, "hinge (G)");
+}
+
+// The hinge by its definition: real max(0, 1 - z), fake max(0, 1 + z);
+// logits past the margin give nothing and no gradient.
+static void test_hinge_definition(void **state)
+{
+    (void)state;
+    const float z[4] = {0.25f, 3.0f, -0.5f, -2.0f}, t[4] = {1, 1, 0, 0};
+    float g[4];
+    assert_float_equal(loss_hinge_d(z, t, 4, g), (0.75 + 0 + 0.5 + 0) / 4, 1e-9);
+    assert_float_equal(g[0], -0.25f, 1e-7);
+    assert_float_equal(g[1], 0.0f, 0);
+    assert_float_equal(g[2], 0.25f, 1e-7);
+    assert_float_equal(g[3], 0.0f, 0);
+    assert_float_equal(loss_hinge_g(z, 4, g), -(0.25 + 3.0 - 0.5 - 2.0) / 4, 1e-9);
+    assert_float_equal(g[3], -0.25f, 1e-7);
 }
 
 int main(void)
@@ -85,6 +105,7 @@ int main(void)
         cmocka_unit_test(test_loss_usage),
         cmocka_unit_test(test_bce_is_stable_for_huge_logits),
         cmocka_unit_test(test_loss_gradients),
+        cmocka_unit_test(test_hinge_definition),
     };
     return cmocka_run_group_tests_name("loss", tests, NULL, NULL);
 }

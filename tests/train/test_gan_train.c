@@ -613,6 +613,31 @@ static void test_cgan_recipe_follows_labels(void **state)
     gan_trainer_destroy(&t);
 }
 
+// The hinge loss (loss.h) in place of cross-entropy: the same recipe still
+// learns to follow the labels, and D's hinge is never negative.
+static void test_hinge_recipe_follows_labels(void **state)
+{
+    (void)state;
+    workload_arch_t wa;
+    assert_int_equal(workload_parse("cgan:16", &wa, NULL), 0);
+    wa.gan_hinge = 1;
+    gan_train_config_t cfg = workload_gan_config(&wa, 64, 7);
+    assert_int_equal(cfg.hinge, 1);
+    gan_trainer_t *t = gan_trainer_new(&wa.gan, &cfg);
+    dataset_t *data = fixture_shapes(64, 3);
+    assert_int_equal(gan_trainer_set_data(t, data, NULL), 0);
+    for (int i = 0; i < 20; i++) {
+        gan_step_stats_t st;
+        gan_train_step(t, &st);
+        assert_true(st.d_loss >= 0 && isfinite(st.g_loss));
+    }
+    gan_trainer_destroy(&t);
+    dataset_destroy(&data);
+    t = gan_trainer_new(&wa.gan, &cfg);
+    s_assert_follows_labels(t, 400);
+    gan_trainer_destroy(&t);
+}
+
 // The generator's average: training is the same with and without it, and
 // it is the reference average of the generator's weights after every step,
 // with the warm-up decay (1 + s) / (10 + s) until it reaches the cap; it
@@ -810,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_conditional_gan_from_trained),
         cmocka_unit_test(test_conditional_gan_follows_labels),
         cmocka_unit_test(test_cgan_recipe_follows_labels),
+        cmocka_unit_test(test_hinge_recipe_follows_labels),
         cmocka_unit_test(test_generator_average),
     };
     return cmocka_run_group_tests_name("gan_train", tests, NULL, fixture_teardown);
