@@ -39,7 +39,7 @@ typedef struct {
     long rounds, iters, batch, seed, threads, score_every, score_samples, d_width, reuse_fakes;
     int upsample; // --g-up nearest (1), transposed (0), -1: the model's
     int hinge;    // --loss hinge (1), bce (0), -1: the model's
-    double lr, lr_d, ema, ema_warmup, aux, server_lr, server_lr_ema, server_lr_final,
+    double lr, lr_d, ema, ema_warmup, aux, server_lr, server_lr_ema, server_lr_d, server_lr_final,
         server_momentum;
     long server_decay_from;
     int quiet;
@@ -74,6 +74,7 @@ static void s_help(void)
            "                        step s (default 10; 1: none)\n"
            "  --server-lr ETA       server step on the averaged update (default 1)\n"
            "  --server-lr-ema ETA   the step on G's average part (default: ETA)\n"
+           "  --server-lr-d ETA     the step on D's part (default: ETA)\n"
            "  --server-lr-final E   the step falls linearly to E at the last round\n"
            "  --server-decay-from R ... from round R on (default: half the rounds)\n"
            "  --server-momentum B   server momentum (default 0: plain FedAvg)\n"
@@ -90,7 +91,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .split = "0,1,2/3,4,5,6/7,8,9", .rounds = 30, .iters = 50,
                          .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
                          .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
-                         .server_lr = 1, .server_lr_ema = -1, .ema_warmup = -1,
+                         .server_lr = 1, .server_lr_ema = -1, .server_lr_d = -1, .ema_warmup = -1,
                          .server_lr_final = -1, .server_decay_from = -1,
                          .server_momentum = 0, .reuse_fakes = -1,
                          .upsample = -1, .hinge = -1};
@@ -105,7 +106,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},          {"reuse-fakes", 1, 0, 'F'},
         {"g-up", 1, 0, 'U'},       {"ema-warmup", 1, 0, 'W'},    {"server-lr-ema", 1, 0, 'T'},
         {"server-lr-final", 1, 0, 'f'}, {"server-decay-from", 1, 0, 'g'}, {"loss", 1, 0, 'H'},
-        {0, 0, 0, 0}};
+        {"server-lr-d", 1, 0, 'Q'}, {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -129,6 +130,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'T':
             bad = cli_double(CMD, "server-lr-ema", optarg, 1e-3, 100, &o->server_lr_ema);
             break;
+        case 'Q': bad = cli_double(CMD, "server-lr-d", optarg, 1e-3, 100, &o->server_lr_d); break;
         case 'W': bad = cli_double(CMD, "ema-warmup", optarg, 1, 1e9, &o->ema_warmup); break;
         case 'f':
             bad = cli_double(CMD, "server-lr-final", optarg, 1e-3, 100, &o->server_lr_final);
@@ -205,7 +207,7 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (arch->kind != WORKLOAD_DCGAN && (o->lr > 0 || o->lr_d > 0 || o->ema >= 0 ||
                                          o->ema_warmup > 0 || o->server_lr_ema > 0 ||
-                                         o->hinge >= 0 ||
+                                         o->hinge >= 0 || o->server_lr_d > 0 ||
                                          o->aux >= 0 || o->d_width > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, "
@@ -313,9 +315,9 @@ int cmd_fedsim(int argc, char **argv)
     cli_catch_signals();
     const double t0 = cli_now();
     fprintf(stderr, "fedsim: %s, %d members, %ld rounds x %ld local iterations, batch %ld, "
-            "server lr %g (G's average %g) momentum %g\n", o.model, k, o.rounds, o.iters,
-            o.batch, o.server_lr, o.server_lr_ema < 0 ? o.server_lr : o.server_lr_ema,
-            o.server_momentum);
+            "server lr %g (D's part %g, G's average %g) momentum %g\n", o.model, k, o.rounds,
+            o.iters, o.batch, o.server_lr, o.server_lr_d < 0 ? o.server_lr : o.server_lr_d,
+            o.server_lr_ema < 0 ? o.server_lr : o.server_lr_ema, o.server_momentum);
     if (o.server_lr_final > 0) {
         fprintf(stderr, "fedsim: the server step falls linearly to %g at round %ld from round "
                 "%ld\n", o.server_lr_final, o.rounds,
@@ -344,7 +346,9 @@ int cmd_fedsim(int argc, char **argv)
             eta += (o.server_lr_final - o.server_lr) * (double)(r - r0) / (double)(o.rounds - r0);
         }
         for (size_t j = 0; j < n; j++) {
-            const double e = j < ema_from || o.server_lr_ema < 0 ? eta : o.server_lr_ema;
+            const double e = j >= ema_from && o.server_lr_ema > 0  ? o.server_lr_ema
+                             : j >= n_first && j < ema_from && o.server_lr_d > 0 ? o.server_lr_d
+                                                                                 : eta;
             mom[j] = beta * mom[j] + (avg[j] - global[j]);
             global[j] += (float)e * mom[j];
         }
