@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,22 @@ int fsio_read_all(const char *path, size_t max_bytes, uint8_t **data_p,
     return 0;
 }
 
+// mkdir that accepts a folder already there, but not a file in the way.
+static int s_mkdir(const char *path, fs_err_t *err)
+{
+    struct stat st;
+    if (mkdir(path, 0755) == 0) {
+        return 0;
+    }
+    if (errno != EEXIST) {
+        return fs_err_set(err, FS_EIO, "%s: cannot create: %s", path, strerror(errno));
+    }
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return fs_err_set(err, FS_EIO, "%s: exists and is not a folder", path);
+    }
+    return 0;
+}
+
 int fsio_mkdirs(const char *path, fs_err_t *err)
 {
     char buf[PATH_MAX];
@@ -136,15 +153,26 @@ int fsio_mkdirs(const char *path, fs_err_t *err)
     for (char *p = buf + 1; *p; p++) {
         if (*p == '/') {
             *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                return fs_err_set(err, FS_EIO, "%s: cannot create: %s", buf,
-                                  strerror(errno));
+            int rc = s_mkdir(buf, err);
+            if (rc < 0) {
+                return rc;
             }
             *p = '/';
         }
     }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-        return fs_err_set(err, FS_EIO, "%s: cannot create: %s", buf, strerror(errno));
+    return s_mkdir(buf, err);
+}
+
+int fsio_mkdirs_for(const char *file_path, fs_err_t *err)
+{
+    const char *slash = strrchr(file_path, '/');
+    if (!slash || slash == file_path) {
+        return 0; // the current folder, or the root
     }
-    return 0;
+    char dir[PATH_MAX];
+    if (slash - file_path >= (ptrdiff_t)sizeof dir) {
+        return fs_err_set(err, FS_EINVAL, "%s: path too long", file_path);
+    }
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - file_path), file_path);
+    return fsio_mkdirs(dir, err);
 }

@@ -24,5 +24,9 @@ int fsio_read_all(const char *path, size_t max_bytes, uint8_t **data_p,
 
 // Creates the directory and its parents (like mkdir -p).
 int fsio_mkdirs(const char *path, fs_err_t *err);
+// Creates the folder a file is to be written in (its path up to the last
+// '/'; nothing for a bare name), so that a command can make sure of it
+// before long work rather than fail when it saves.
+int fsio_mkdirs_for(const char *file_path, fs_err_t *err);
 
 #endif

@@ -157,6 +157,9 @@ int cmd_evaluator(int argc, char **argv)
     out = out ? out : def_out;
     blas_set_threads((int)threads);
     fs_err_t err = {0, ""};
+    if (fsio_mkdirs_for(out, &err)) { // before the training, not after it
+        return cli_fail(CMD, &err, "give --out a path in a folder you can write");
+    }
     dataset_t *train = NULL, *test = NULL;
     if (cli_load_split(dir, 1, &train, &err) || cli_load_split(dir, 0, &test, &err)) {
         dataset_destroy(&train);
@@ -186,12 +189,6 @@ int cmd_evaluator(int argc, char **argv)
             printf(" %d:%.3f", k, per[k]);
         }
         printf("\n");
-        char *slash = strrchr(out, '/');
-        if (slash) {
-            char d[1024];
-            snprintf(d, sizeof d, "%.*s", (int)(slash - out), out);
-            fsio_mkdirs(d, NULL);
-        }
         rc = checkpoint_save_classifier(out, m, dataset, acc, &err);
         if (rc == 0) {
             fprintf(stderr, "fedsyn evaluator: wrote %s\n", out);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/base/fsio.h"
 #include "node/cli/cli.h"
 #include "node/data/idx.h"
 #include "node/image/png_grid.h"
@@ -83,7 +84,10 @@ int cmd_sample(int argc, char **argv)
         return cli_usage(CMD, "--labels needs --idx and a labelled generator (cdcgan or CVAE)");
     }
     int rc = 0;
-    if (grid) {
+    if ((grid && fsio_mkdirs_for(grid, &err)) || (idx && fsio_mkdirs_for(idx, &err)) ||
+        (labels && fsio_mkdirs_for(labels, &err))) {
+        rc = err.code;
+    } else if (grid) {
         rc = png_grid_save(grid, d->x, n > 400 ? 400 : (int)n, d->c, d->h, d->w, (int)cols, 2,
                            &err);
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "node/base/fsio.h"
 #include "node/cli/cli.h"
 #include "node/cli/train_loop.h"
 #include "node/cli/train_opts.h"
@@ -205,6 +206,11 @@ int cmd_train(int argc, char **argv)
     const char *dir = o.data_dir ? o.data_dir : cli_dataset_dir(o.dataset);
     if (!dir) {
         return cli_usage(CMD, "--dataset '%s': expected mnist or fashion", o.dataset);
+    }
+    // the output folders before any work: a run must not train to the end
+    // and then find it cannot save
+    if (fsio_mkdirs_for(o.out, &err) || (o.grid && fsio_mkdirs_for(o.grid, &err))) {
+        return cli_fail(CMD, &err, "give --out (and --grid) paths in folders you can write");
     }
     blas_set_threads((int)o.threads);
     dataset_t *data = NULL;

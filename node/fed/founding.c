@@ -8,6 +8,7 @@
 #include "crypto/noise_mechanism.h"
 #include "ledger/chain.h"
 #include "node/base/bytes.h"
+#include "node/base/fsio.h"
 #include "node/base/mem.h"
 #include "node/fed/global.h"
 
@@ -109,6 +110,7 @@ int founding_write(const genesis_t *g, const identity_t *founder, const char *pa
     bytes_writer_t w;
     bytes_writer_init(&w);
     int rc = genesis_encode(&w, g, founder, fed_id, err);
+    rc = rc ? rc : fsio_mkdirs_for(path, err);
     if (rc == 0) {
         chain_t *chain = chain_create(path, w.data, w.len, err);
         rc = chain ? 0 : err && err->code ? err->code : FS_EIO;

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..42"
+echo "1..44"
 check "fedsyn --help" $RUN --help
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
@@ -76,6 +76,8 @@ fails_with_text "train refuses --epochs beside --to-epoch" "not both" $RUN train
 fails_with_text "train --model refuses an unknown model" "expected dcgan:W, cdcgan:W, cgan:W or cvae:H" $RUN train --model vae --data "$tmp/data"
 fails_with_text "fedsim names a bad member of --split" "labels 'x'" $RUN fedsim --data "$tmp/data" --split 0-4/x --out "$tmp/fbad"
 check "train a narrow conditional GAN on the fixture" $RUN train --model cdcgan:8 --data "$tmp/data" --batch 16 --iters 5 --out "$tmp/cgan.fsm" --grid "$tmp/cggrid.png"
+check "train makes --out's and --grid's folders before it trains" bash -c "$RUN train --model cdcgan:8 --data $tmp/data --batch 16 --iters 2 --out $tmp/new/a/g.fsm --grid $tmp/new/b/g.png --quiet && test -f $tmp/new/a/g.fsm && test -f $tmp/new/b/g.png"
+fails_with_text "train refuses an --out under a file before it trains, naming the file" "cgan.fsm: exists and is not a folder" $RUN train --model cdcgan:8 --data "$tmp/data" --batch 16 --iters 2 --out "$tmp/cgan.fsm/x.fsm"
 check "train's grid holds 10 rows of 10 (one per label) even when the batch is 16" python3 -c "import struct,sys; d=open('$tmp/cggrid.png','rb').read(); w,h=struct.unpack('>II',d[16:24]); sys.exit(0 if w==h else 1)"
 $RUN sample --model "$tmp/cgan.fsm" --n 20 --idx "$tmp/cg.idx" --labels "$tmp/cg.lab" >"$tmp/out" 2>"$tmp/err"
 if [[ $(od -An -tu1 -v -w20 -j8 "$tmp/cg.lab" | tr -s ' ' | sed 's/^ //') == "0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9" ]]; then ok "a conditional GAN's samples carry labels i mod 10"; else not_ok "conditional GAN labels"; fi
