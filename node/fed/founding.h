@@ -44,8 +44,8 @@ typedef struct {
 // file.
 int founding_genesis(const founding_opts_t *o, const identity_t *founder, genesis_t *g,
                      fs_err_t *err) __attribute__((warn_unused_result));
-// Signs g and creates the ledger file at path holding it (never replacing
-// one); *fed_id receives the federation id.
+// Signs g and creates the ledger file at path holding it (and its folder;
+// never replacing a ledger); *fed_id receives the federation id.
 int founding_write(const genesis_t *g, const identity_t *founder, const char *path,
                    uint8_t fed_id[HASH_BYTES], fs_err_t *err) __attribute__((warn_unused_result));
 

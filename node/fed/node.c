@@ -3,6 +3,7 @@
 #include "node/fed/node_int.h"
 
 #include <assert.h>
+#include <fcntl.h>
 
 #include "node/data/member_data.h"
 #include "node/data/partition.h"
@@ -214,6 +215,7 @@ int fed_setup_ledger(node_t *self, fs_err_t *err)
 node_t *node_new(const node_config_t *cfg, fs_err_t *err)
 {
     node_t *self = xcalloc(1, sizeof *self);
+    self->lock_fd = -1;
     self->cfg = *cfg;
     snprintf(self->ledger_path, sizeof self->ledger_path, "%s/ledger.fsl", cfg->dir);
     snprintf(self->global_path, sizeof self->global_path, "%s/global.fsm", cfg->dir);
@@ -225,6 +227,18 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
     }
     blas_set_threads((int)cfg->threads);
     if (fsio_mkdirs(cfg->dir, err) < 0) {
+        goto fail;
+    }
+    // One node per state folder, decided before anything in it is touched:
+    // a second start must leave the running node's control socket alone.
+    char lock[CONFIG_PATH_MAX + 16];
+    snprintf(lock, sizeof lock, "%s/node.lock", cfg->dir);
+    self->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (self->lock_fd < 0 || flock(self->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        fs_err_set(err, FS_EIO, "%s: another fedsyn node runs on this state folder (node/dir); "
+                   "stop it first ('fedsyn status --config ...' reaches it), or give this node "
+                   "a folder of its own", cfg->dir);
+        self->control_ep[0] = 0; // not ours to remove
         goto fail;
     }
     self->me = identity_load(cfg->keys, err);
@@ -330,6 +344,9 @@ void node_destroy(node_t **self_p)
     }
     transport_destroy(&self->net);
     identity_destroy(&self->me);
+    if (self->lock_fd >= 0) {
+        close(self->lock_fd); // releases the folder
+    }
     free(self->global);
     free(self->update);
     free(self);

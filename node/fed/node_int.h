@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -86,6 +87,7 @@ struct node {
     int has_last_train;           // last_train is set
     opener_t *opener;             // opens updates on worker threads
     fs_err_t fatal;               // a failed ledger write: the node stops
+    int lock_fd;                  // holds DIR/node.lock: one node per state folder
 };
 
 // node.c: setup, the event loop, shared helpers

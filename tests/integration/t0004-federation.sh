@@ -76,7 +76,7 @@ EOF
 }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..31"
+echo "1..33"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -164,6 +164,11 @@ wait_for $((30 * S)) grep -q ': round 1 ' "$f3/logs/alice.out"
 "$FED" start "$f3" dave
 check "dave (one bootstrap peer, on the allow-list) is admitted" \
     wait_for $((60 * S)) bash -c "cd $f3 && $FEDSYN status --config dave.zpl | grep -q 'member      active'"
+check "a second node on alice's state folder is refused, naming the folder" \
+    bash -c "cd $f3 && ! $FEDSYN node --config alice.zpl > $tmp/twice.out 2>&1 &&
+             grep -q 'another fedsyn node runs on this state folder' $tmp/twice.out"
+check "...and the running alice still answers on its control socket" \
+    bash -c "cd $f3 && $FEDSYN status --config alice.zpl | grep -q '^round '"
 check "fedsyn node leave: carol's leave is recorded and carol exits" \
     bash -c "cd $f3 && $FEDSYN node leave --config carol.zpl | grep -q leaving && \
              for i in \$(seq $((100 * S))); do kill -0 \$(cat run/carol.pid) 2>/dev/null || exit 0; sleep 0.3; done; exit 1"
