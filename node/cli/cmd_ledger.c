@@ -266,15 +266,20 @@ static int s_compare(const char *pa, const chain_t *a, const char *pb, const cha
         bytes_to_hex(ma.signature, IDENTITY_SIG_BYTES, sa);
         bytes_to_hex(mb.signature, IDENTITY_SIG_BYTES, sb);
         bytes_to_hex(ma.signer, IDENTITY_KEY_BYTES, key);
-        if (memcmp(ma.signer, mb.signer, IDENTITY_KEY_BYTES) == 0) {
+        if (i == 0) {
+            // two geneses are two federations, whoever founded them (the
+            // same founder may found several): not evidence of anything
+            char fa[2 * HASH_BYTES + 1], fb[sizeof fa];
+            bytes_to_hex(chain_state(a)->fed_id, HASH_BYTES, fa);
+            bytes_to_hex(chain_state(b)->fed_id, HASH_BYTES, fb);
+            printf("DIFFERENT FEDERATIONS: %s and %s have different genesis blocks\n"
+                   "  %s: federation %s\n  %s: federation %s\n",
+                   pa, pb, pa, fa, pb, fb);
+        } else if (memcmp(ma.signer, mb.signer, IDENTITY_KEY_BYTES) == 0) {
             printf("EQUIVOCATION: block %llu was signed twice by %s\n"
                    "  %s: hash %s\n    signature %s\n"
                    "  %s: hash %s\n    signature %s\n",
                    (unsigned long long)i, key, pa, ha_hex, sa, pb, hb_hex, sb);
-        } else if (i == 0) {
-            printf("DIFFERENT FEDERATIONS: %s and %s have different genesis blocks\n"
-                   "  %s: hash %s\n  %s: hash %s\n",
-                   pa, pb, pa, ha_hex, pb, hb_hex);
         } else {
             printf("FORK: %s and %s differ from block %llu on (different aggregators)\n"
                    "  %s: hash %s\n  %s: hash %s\n",

@@ -25,7 +25,7 @@ fails_with() { # description, exit code, message fragment, command...
 }
 PY=/usr/bin/python3
 
-echo "1..26"
+echo "1..27"
 check "keygen --help and ledger --help" bash -c "$RUN keygen --help | grep -q usage && $RUN ledger --help | grep -q verify"
 for x in a b c; do $RUN keygen --dir "$tmp/keys/$x" >"$tmp/$x.pub" 2>"$tmp/err"; done
 check "keygen writes a 0600 secret and a 0700 directory" \
@@ -49,6 +49,10 @@ check "a genesis with a server step: show and export name it, the PyNaCl verifie
                --server-lr 2 --out $tmp/slr.fsl && $RUN ledger show $tmp/slr.fsl |
              grep -q 'server step 2 on the averaged update' && $RUN ledger export --json $tmp/slr.fsl |
              grep -q '\"server_lr\": 2}' && $PY $HERE/verify_ledger.py $tmp/slr.fsl"
+check "verify of two federations founded by one key says so, with both ids (no equivocation)" \
+    bash -c "! $RUN ledger verify $tmp/fed.fsl $tmp/slr.fsl > $tmp/two.out 2>&1 &&
+             grep -q 'DIFFERENT FEDERATIONS' $tmp/two.out && [[ \$(grep -c ': federation [0-9a-f]\{64\}' $tmp/two.out) == 2 ]] &&
+             ! grep -q EQUIVOCATION $tmp/two.out"
 fails_with "ledger init refuses a server step out of range, naming it" 2 "server-lr" \
     $RUN ledger init --key "$tmp/keys/a" --server-lr 11 --out "$tmp/slr11.fsl"
 
