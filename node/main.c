@@ -37,6 +37,17 @@ static void s_help(FILE *out)
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "help") == 0) { // `fedsyn help train`: train's help
+        char *help_argv[] = {argv[2], "--help", NULL};
+        for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
+            if (strcmp(argv[2], s_commands[i].name) == 0) {
+                return s_commands[i].run(2, help_argv);
+            }
+        }
+        fprintf(stderr, "fedsyn: error: unknown command '%s'\n", argv[2]);
+        s_help(stderr);
+        return EXIT_USAGE;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         s_help(argc < 2 ? stderr : stdout);

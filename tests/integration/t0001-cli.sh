@@ -16,8 +16,9 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..44"
+echo "1..45"
 check "fedsyn --help" $RUN --help
+check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
     check "fedsyn $c --help exits 0 and prints usage" bash -c "$RUN $c --help | grep -q usage"
 done
