@@ -103,6 +103,11 @@ const char *cli_dataset_dir(const char *name)
     return NULL;
 }
 
+const char *cli_plural(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 void cli_duration(double s, char *buf, size_t n)
 {
     if (!(s >= 0) || s > 1e7) {

@@ -54,6 +54,8 @@ extern volatile int cli_interrupted;
 void cli_catch_signals(void);
 
 // Formats seconds as "1h02m", "3m12s" or "42s".
+// "s" unless n is 1: "%ld block%s", n, cli_plural(n).
+const char *cli_plural(long long n);
 void cli_duration(double seconds, char *buf, size_t n);
 double cli_now(void);
 

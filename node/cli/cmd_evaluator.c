@@ -183,8 +183,9 @@ int cmd_evaluator(int argc, char **argv)
         acc = classifier_accuracy(m, test, per);
         char took[32];
         cli_duration(cli_now() - t0, took, sizeof took);
-        printf("evaluator %s: test accuracy %.4f on %d images (trained %ld epochs on %d "
-               "images in %s)\nper class:", dataset, acc, test->n, epochs, train->n, took);
+        printf("evaluator %s: test accuracy %.4f on %d images (trained %ld epoch%s on %d "
+               "images in %s)\nper class:", dataset, acc, test->n, epochs, cli_plural(epochs),
+               train->n, took);
         for (int k = 0; k < 10; k++) {
             printf(" %d:%.3f", k, per[k]);
         }

@@ -379,10 +379,12 @@ static int s_verify(int argc, char **argv)
         bytes_to_hex(st->head_hash, HASH_BYTES, hex);
         uint8_t keys[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
         double dt = cli_now() - t0;
-        printf("%s: valid, %llu blocks (genesis + %llu rounds), %zu active members, head %.16s, "
-               "verified in %.3f s\n",
-               path, (unsigned long long)st->height, (unsigned long long)(st->height - 1),
-               ledger_state_active(st, keys), hex, dt);
+        const size_t active = ledger_state_active(st, keys);
+        printf("%s: valid, %llu block%s (genesis + %llu round%s), %zu active member%s, head "
+               "%.16s, verified in %.3f s\n",
+               path, (unsigned long long)st->height, cli_plural((long long)st->height),
+               (unsigned long long)(st->height - 1), cli_plural((long long)st->height - 1),
+               active, cli_plural((long long)active), hex, dt);
         if (s_check_model_beside(path, st) < 0) {
             rc = EXIT_FAIL;
         }

@@ -18,8 +18,8 @@ int train_loop_run(const train_opts_t *o, const model_kind_t *K, void *trainer,
     }
     const long end_epoch = o->to_epoch ? o->to_epoch : at.epoch + o->epochs;
     if (end_epoch <= at.epoch) {
-        fprintf(stderr, "fedsyn train: %s already holds %d epochs (--to-epoch %ld): nothing to do\n",
-                o->resume, at.epoch, o->to_epoch);
+        fprintf(stderr, "fedsyn train: %s already holds %d epoch%s (--to-epoch %ld): nothing to "
+                "do\n", o->resume, at.epoch, cli_plural(at.epoch), o->to_epoch);
         return EXIT_OK;
     }
     const long total = (end_epoch - at.epoch) * iters - at.iter;
@@ -33,9 +33,9 @@ int train_loop_run(const train_opts_t *o, const model_kind_t *K, void *trainer,
                                  "order starts afresh" : "");
     } else if (o->resume) {
         fprintf(stderr,
-                "fedsyn train: resuming %s from its weights (%d epochs): it holds no trainer "
+                "fedsyn train: resuming %s from its weights (%d epoch%s): it holds no trainer "
                 "state, so Adam's moments and the data order start afresh\n",
-                o->resume, at.epoch);
+                o->resume, at.epoch, cli_plural(at.epoch));
     }
     cli_catch_signals();
     fs_err_t err = {0, ""};

@@ -41,7 +41,7 @@ check "ledger init founds a federation of three" \
     $RUN ledger init --key "$tmp/keys/a" --member "$tmp/keys/b/identity.pub" \
         --member "$tmp/keys/c/identity.pub" --width 16 --noise laplace-clipped --clip 0.1 \
         --scale 0.01 --out "$tmp/fed.fsl"
-check "ledger verify accepts the new ledger" bash -c "$RUN ledger verify $tmp/fed.fsl | grep -q 'valid, 1 blocks'"
+check "ledger verify accepts the new ledger" bash -c "$RUN ledger verify $tmp/fed.fsl | grep -q 'valid, 1 block (genesis + 0 rounds), 3 active members'"
 fails_with "ledger init never replaces a ledger" 2 "refusing to replace" \
     $RUN ledger init --key "$tmp/keys/a" --out "$tmp/fed.fsl"
 check "a genesis with a server step: show and export name it, the PyNaCl verifier accepts it" \
