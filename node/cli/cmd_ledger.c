@@ -461,8 +461,9 @@ static int s_show(int argc, char **argv)
     char when[32], hex[2 * HASH_BYTES + 1];
     s_time(g->time_ms, when, sizeof when);
     bytes_to_hex(st->fed_id, HASH_BYTES, hex);
-    printf("federation %s (%.16s), founded %s, %u members, model %s on %s\n", g->name, hex, when,
-           g->n_members, g->model, g->dataset);
+    printf("federation %s, founded %s, %u member%s, model %s on %s\n", g->name, when,
+           g->n_members, cli_plural(g->n_members), g->model, g->dataset);
+    printf("id %s (what a joiner's federation/id names)\n", hex);
     printf("noise %s, clip %g, scale %g, aggregator scale %g, delta %g; quorum %u, "
            "inactive after %u, admission %s",
            noise_mechanism_name(g->mechanism), g->clip, g->member_scale, g->agg_scale, g->delta,

@@ -25,7 +25,7 @@ fails_with() { # description, exit code, message fragment, command...
 }
 PY=/usr/bin/python3
 
-echo "1..27"
+echo "1..28"
 check "keygen --help and ledger --help" bash -c "$RUN keygen --help | grep -q usage && $RUN ledger --help | grep -q verify"
 for x in a b c; do $RUN keygen --dir "$tmp/keys/$x" >"$tmp/$x.pub" 2>"$tmp/err"; done
 check "keygen writes a 0600 secret and a 0700 directory" \
@@ -61,6 +61,9 @@ fails_with "ledger init refuses a server step out of range, naming it" 2 "server
 check "ledger verify: valid ledger of 12 rounds" bash -c "$RUN ledger verify $tmp/l.fsl | grep -q 'valid, 13 blocks'"
 check "ledger show prints one line per round with epsilon" \
     bash -c "$RUN ledger show $tmp/l.fsl > $tmp/show && [[ \$(grep -c -E '^ +[0-9]+  20' $tmp/show) == 12 ]] && grep -q deadline $tmp/show"
+check "ledger show gives the whole federation id a joiner needs (export's fed_id)" \
+    bash -c "id=\$($RUN ledger export --json $tmp/l.fsl | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"blocks\"][0][\"fed_id\"])') &&
+             $RUN ledger show $tmp/l.fsl | grep -q \"^id \$id \""
 check "ledger export --json is JSON with signed bytes" \
     bash -c "$RUN ledger export --json $tmp/l.fsl | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"blocks\"])==13 and all(\"signed_bytes\" in b for b in d[\"blocks\"])'"
 check "the PyNaCl verifier written from docs/ledger.md accepts it" $PY "$HERE/verify_ledger.py" "$tmp/l.fsl"
