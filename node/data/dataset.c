@@ -63,6 +63,17 @@ dataset_t *dataset_filter_labels(const dataset_t *d, const uint8_t keep[10])
     return s;
 }
 
+// "11" in a list of labels, which are single digits: named whole.
+static int s_not_a_label(const char *spec, const char *digits, fs_err_t *err)
+{
+    int n = 0;
+    while (isdigit((unsigned char)digits[n]) && n < 9) {
+        n++;
+    }
+    return fs_err_set(err, FS_EINVAL, "labels '%s': %.*s is not a label (labels are 0 to 9, "
+                      "e.g. 0,1,2 or 3-6)", spec, n, digits);
+}
+
 int dataset_parse_labels(const char *spec, uint8_t keep[10], fs_err_t *err)
 {
     memset(keep, 0, 10);
@@ -76,6 +87,9 @@ int dataset_parse_labels(const char *spec, uint8_t keep[10], fs_err_t *err)
         }
         int a = p[0] - '0', b = a;
         p++;
+        if (isdigit((unsigned char)*p)) {
+            return s_not_a_label(spec, p - 1, err);
+        }
         if (*p == '-') {
             if (!isdigit((unsigned char)p[1])) {
                 return fs_err_set(err, FS_EINVAL, "labels '%s': range needs an end digit",
@@ -83,6 +97,9 @@ int dataset_parse_labels(const char *spec, uint8_t keep[10], fs_err_t *err)
             }
             b = p[1] - '0';
             p += 2;
+            if (isdigit((unsigned char)*p)) {
+                return s_not_a_label(spec, p - 1, err);
+            }
         }
         if (b < a) {
             return fs_err_set(err, FS_EINVAL, "labels '%s': range %d-%d runs backwards", spec,

@@ -38,6 +38,12 @@ static void test_idx_usage(void **state)
     // filter by label
     uint8_t keep[10];
     assert_int_equal(dataset_parse_labels("7", keep, &err), 0);
+    // labels are single digits: a number is named whole, also as a range's end
+    assert_int_equal(dataset_parse_labels("0,11", keep, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "11 is not a label"));
+    assert_int_equal(dataset_parse_labels("3-12", keep, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "12 is not a label"));
+    assert_int_equal(dataset_parse_labels("7", keep, &err), 0);
     dataset_t *sevens = dataset_filter_labels(d, keep);
     assert_int_equal(sevens->n, 2);
     dataset_destroy(&sevens);
