@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto/noise_mechanism.h"
+#include "ledger/budget.h"
 #include "ledger/chain.h"
 #include "node/base/bytes.h"
 #include "node/base/fsio.h"
@@ -52,6 +53,11 @@ int founding_genesis(const founding_opts_t *o, const identity_t *founder, genesi
     if (mech < 0) {
         return fs_err_set(err, FS_EINVAL, "--noise '%s': expected " NOISE_MECHANISM_KEYWORDS,
                           o->noise);
+    }
+    if (budget_is_formal(mech) && !(o->clip > 0 && o->scale > 0)) {
+        return fs_err_set(err, FS_EINVAL, "--noise %s needs --clip C > 0 (the %s bound of each "
+                          "update) and --scale B > 0 ('fedsyn privacy' finds a scale for a "
+                          "target epsilon)", o->noise, mech == NOISE_LAPLACE_CLIPPED ? "L1" : "L2");
     }
     // the members as given, then the founder (unless given among them)
     keyring_t *members = keyring_new();

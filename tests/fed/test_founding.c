@@ -121,6 +121,10 @@ static void test_founding_refusals(void **state)
     assert_int_equal(founding_genesis(&o, a, g, &err), FS_EINVAL);
     assert_non_null(strstr(err.msg, "--noise 'laplace'"));
     o = s_opts(NULL, NULL);
+    o.clip = 0; // a formal mechanism without its bound
+    assert_int_equal(founding_genesis(&o, a, g, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "--clip"));
+    o = s_opts(NULL, NULL);
     o.model = "gan:8";
     assert_int_equal(founding_genesis(&o, a, g, &err), FS_EINVAL);
     assert_non_null(strstr(err.msg, "--model 'gan:8'"));
