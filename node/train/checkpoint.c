@@ -659,3 +659,16 @@ int checkpoint_load_classifier(const char *path, int max_batch, model_t **c_out,
     model_file_destroy(&f);
     return rc;
 }
+
+double checkpoint_classifier_accuracy(const char *path)
+{
+    model_file_t *f = model_file_load(path, NULL);
+    char v[64], *end;
+    double acc = -1;
+    if (f && model_file_meta(f, "meta", "test_accuracy", v, sizeof v) == 0) {
+        acc = strtod(v, &end);
+        acc = *end || !(acc >= 0 && acc <= 1) ? -1 : acc;
+    }
+    model_file_destroy(&f);
+    return acc;
+}

@@ -84,5 +84,8 @@ int checkpoint_save_classifier(const char *path, model_t *c, const char *dataset
                                double test_accuracy, fs_err_t *err);
 int checkpoint_load_classifier(const char *path, int max_batch, model_t **c_out,
                                char *dataset_out, size_t dataset_bytes, fs_err_t *err);
+// The test accuracy a classifier file records (evaluator train writes it),
+// or -1 when it records none or cannot be read.
+double checkpoint_classifier_accuracy(const char *path);
 
 #endif

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..45"
+echo "1..46"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -69,6 +69,7 @@ $RUN train --model cvae:16 --data "$tmp/data" --batch 16 --iters 5 --epochs 1 --
 if grep -q "resuming .*chalf.fsm exactly: epoch 2, iteration 0, Adam step 5" "$tmp/err" && cmp -s "$tmp/cvae.fsm" "$tmp/chalf.fsm"; then ok "a CVAE's two halves equal one run, bit for bit"; else not_ok "CVAE resume"; fi
 check "sample from a CVAE writes images and their labels" $RUN sample --model "$tmp/cvae.fsm" --n 20 --idx "$tmp/c.idx" --labels "$tmp/c.lab"
 if [[ $(od -An -tu1 -v -w20 -j8 "$tmp/c.lab" | tr -s ' ' | sed 's/^ //') == "0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9" ]]; then ok "CVAE labels are balanced, i mod 10"; else not_ok "CVAE labels"; fi
+check "eval warns of a weak evaluator and names it in its text output" bash -c "$RUN eval --model '$tmp/gan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --cas-epochs 1 2>$tmp/weak.err | grep -q '^evaluator .*ev.fsm (test accuracy' && grep -q 'warning: the evaluator .*ev.fsm scored only' $tmp/weak.err"
 check "eval of a CVAE runs CAS with its true labels" bash -c "$RUN eval --model '$tmp/cvae.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --cas-epochs 1 --json | grep -q '\"labels\": \"true\"'"
 fails_with_text() { local name=$1 want=$2; shift 2; "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?; if [[ $rc -ne 0 ]] && grep -q "$want" "$tmp/err"; then ok "$name"; else not_ok "$name (rc $rc)"; fi; }
 fails_with_text "sample refuses a classifier file, naming what it is" "a classifier file is not a generator" $RUN sample --model "$tmp/ev.fsm" --grid "$tmp/x.png"
