@@ -148,9 +148,13 @@ static int s_load(chain_t *self, size_t *good_end, fs_err_t *err)
     if (size < CHAIN_HEADER_BYTES || memcmp(d, CHAIN_MAGIC, 8) != 0) {
         return fs_err_set(err, FS_ECORRUPT, "%s: not a fedsyn ledger (bad header)", self->path);
     }
-    if (bytes_load_u32(d + 8) != CHAIN_VERSION || bytes_load_u32(d + 12) != 0) {
+    if (bytes_load_u32(d + 8) != CHAIN_VERSION) {
         return fs_err_set(err, FS_ECORRUPT, "%s: ledger file version %u, this fedsyn reads %d",
                           self->path, bytes_load_u32(d + 8), CHAIN_VERSION);
+    }
+    if (bytes_load_u32(d + 12) != 0) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: the header's reserved word is %u, not 0: a "
+                          "damaged header (docs/ledger.md 8)", self->path, bytes_load_u32(d + 12));
     }
     // Pass 1: framing and checksums, in order.  It stops at a torn tail, or
     // at damage (reported after the records before it are judged, so that

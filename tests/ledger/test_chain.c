@@ -249,6 +249,17 @@ static void test_chain_damaged_middle(void **state)
     fs_err_t err = {0, ""};
     assert_null(chain_open(bad, CHAIN_READ_ONLY, NULL, &err));
     assert_non_null(strstr(err.msg, "prev_hash"));
+    // the header: another version is named as such, a damaged reserved word too
+    memcpy(m, d, n);
+    m[8] = 2;
+    s_write(bad, m, n);
+    assert_null(chain_open(bad, CHAIN_READ_ONLY, NULL, &err));
+    assert_non_null(strstr(err.msg, "version 2, this fedsyn reads 1"));
+    memcpy(m, d, n);
+    m[12] = 1;
+    s_write(bad, m, n);
+    assert_null(chain_open(bad, CHAIN_READ_ONLY, NULL, &err));
+    assert_non_null(strstr(err.msg, "reserved word is 1"));
     free(m);
     free(d);
     fedfx_destroy(&fx);
