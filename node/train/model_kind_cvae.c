@@ -157,28 +157,38 @@ static int s_resume(const char *path, void *t, checkpoint_resume_t *at, fs_err_t
     return checkpoint_resume_cvae(path, t, at, err);
 }
 
-// A 10 x 10 grid whose row r shows ten draws of label r (fixed latents, so
-// grids of successive checkpoints compare).
+// A grid whose column c shows ten draws of label c, as `fedsyn sample`
+// draws its grids (fixed latents, so grids of successive checkpoints
+// compare): drawn a label at a time, then placed by column.
 static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
 {
     cvae_trainer_t *t = trainer;
     const cvae_config_t *a = cvae_trainer_arch(t);
     model_t *dec = cvae_trainer_decoder(t);
-    const int rows = a->classes < 10 ? a->classes : 10;
+    const int labels = a->classes < 10 ? a->classes : 10;
     const int per = model_max_batch(dec) < 10 ? model_max_batch(dec) : 10;
     const size_t img = (size_t)cvae_image_size(a);
-    float *grid = xfloats((size_t)rows * per * img);
+    float *drawn = xfloats((size_t)labels * per * img);
+    float *grid = xfloats((size_t)labels * per * img);
     float *in = xfloats((size_t)per * (a->latent + a->classes));
     uint8_t y[10];
     rng_t rng;
     rng_seed(&rng, 12345);
-    for (int r = 0; r < rows; r++) {
+    for (int r = 0; r < labels; r++) {
         for (int i = 0; i < per; i++) {
             y[i] = (uint8_t)r;
         }
-        cvae_generate(dec, a, y, per, &rng, in, grid + (size_t)r * per * img);
+        cvae_generate(dec, a, y, per, &rng, in, drawn + (size_t)r * per * img);
     }
-    int rc = png_grid_save(path, grid, rows * per, a->img_c, a->img_h, a->img_w, per, 2, err);
+    for (int r = 0; r < labels; r++) { // draw i of label r: row i, column r
+        for (int i = 0; i < per; i++) {
+            memcpy(grid + ((size_t)i * labels + r) * img, drawn + ((size_t)r * per + i) * img,
+                   img * sizeof(float));
+        }
+    }
+    int rc = png_grid_save(path, grid, labels * per, a->img_c, a->img_h, a->img_w, labels, 2,
+                           err);
+    free(drawn);
     free(grid);
     free(in);
     return rc;

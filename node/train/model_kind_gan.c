@@ -193,7 +193,8 @@ static int s_resume(const char *path, void *t, checkpoint_resume_t *at, fs_err_t
 }
 
 // 100 samples from fixed latents (comparable across checkpoints), drawn
-// from G's moving average when the trainer keeps one; row r: label r.
+// from G's moving average when the trainer keeps one; column c: label c,
+// as `fedsyn sample` draws its grids.
 static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
 {
     gan_trainer_t *t = trainer;
@@ -207,7 +208,7 @@ static int s_save_grid(const char *path, void *trainer, fs_err_t *err)
     float *img = xfloats((size_t)n * model_output_size(g));
     uint8_t y[100];
     for (int i = 0; i < n; i++) {
-        y[i] = (uint8_t)(a->classes ? (i / 10) % a->classes : 0);
+        y[i] = (uint8_t)(a->classes ? (i % 10) % a->classes : 0);
     }
     rng_normal_floats(&rng, z, (size_t)n * a->latent);
     dcgan_pack_latent(a, z, y, n, in);
