@@ -217,6 +217,11 @@ int cmd_train(int argc, char **argv)
     if (cli_load_split(dir, 1, &data, &err)) {
         return cli_fail(CMD, &err, NULL);
     }
+    if (o.labels && !data->y) {
+        dataset_destroy(&data);
+        return cli_usage(CMD, "--labels: %s has no train-labels-idx1-ubyte[.gz] beside the "
+                         "images", dir);
+    }
     if (o.labels) {
         uint8_t keep[10];
         if (dataset_parse_labels(o.labels, keep, &err)) {

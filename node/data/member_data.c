@@ -48,6 +48,13 @@ int member_data_load(const member_data_spec_t *s, dataset_t **out, fs_err_t *err
     if (rc < 0) {
         return rc;
     }
+    const int by_label = (s->labels && s->labels[0]) ||
+                         (s->partition && strcmp(s->partition, "dirichlet") == 0);
+    if (by_label && !d->y) {
+        dataset_destroy(&d);
+        return fs_err_set(err, FS_EINVAL, "%s: no train-labels-idx1-ubyte[.gz] beside the "
+                          "images: choosing images by label needs it", s->dir);
+    }
     if (s->partition && s->partition[0]) {
         rc = s_share(s, &d, err);
     } else if (s->labels && s->labels[0]) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cmocka.h>
@@ -311,6 +312,15 @@ static void test_member_data(void **state)
     assert_non_null(strstr(err.msg, "round-robin"));
     s = (member_data_spec_t){.dir = dir, .labels = "0,11"};
     assert_int_not_equal(member_data_load(&s, &d, &err), 0);
+    // images without their labels: a choice by label is refused, naming why
+    assert_int_equal(unlink(lab), 0);
+    s = (member_data_spec_t){.dir = dir, .labels = "1"};
+    assert_int_equal(member_data_load(&s, &d, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "train-labels"));
+    s = (member_data_spec_t){.dir = dir};
+    assert_int_equal(member_data_load(&s, &d, &err), 0); // all of them, unlabelled
+    assert_null(d->y);
+    dataset_destroy(&d);
     s = (member_data_spec_t){.dir = "/nonexistent-data"};
     assert_int_equal(member_data_load(&s, &d, &err), FS_EINVAL);
     assert_non_null(strstr(err.msg, "make data"));
