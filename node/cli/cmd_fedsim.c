@@ -211,7 +211,8 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->aux >= 0 || o->d_width > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, "
-                          "--d-width, --reuse-fakes, --g-up, --loss and --server-lr-ema are for GANs");
+                          "--d-width, --reuse-fakes, --g-up, --loss, --server-lr-ema and "
+                          "--server-lr-d are for GANs");
     }
     if (o->reuse_fakes >= 0) {
         arch->gan_reuse_fakes = (int)o->reuse_fakes;
