@@ -40,7 +40,8 @@ typedef struct {
     // for a kind of one network); batch 0 builds shape-only models.
     void (*networks)(const workload_arch_t *a, int batch, uint64_t seed, model_t **first,
                      model_t **second);
-    // Floats the vector holds after the networks (cgan: G's moving average).
+    // Floats the vector holds after the networks (cgan: G's moving average);
+    // NULL for none.
     size_t (*extra)(const workload_arch_t *a, size_t n_first);
     // The meta line of its file (model_file.h), `extra` appended; its length.
     int (*meta)(const workload_arch_t *a, const char *dataset, const char *extra, char *buf,
@@ -51,7 +52,7 @@ typedef struct {
     int (*trainer_set_data)(void *t, const dataset_t *d, fs_err_t *err);
     void (*trainer_step)(void *t, workload_stats_t *st);
     model_t *(*trainer_network)(void *t, int which); // 0, 1 (NULL when one network)
-    float *(*trainer_extra)(void *t);                // the extra floats, or NULL
+    float *(*trainer_extra)(void *t);                // those floats (NULL: none)
     // Draws opts->n samples from a file of this kind; NULL: not a generator.
     int (*draw)(const char *path, const sampler_opts_t *opts, dataset_t **out, fs_err_t *err);
 

@@ -27,13 +27,6 @@ static void s_networks(const workload_arch_t *a, int batch, uint64_t seed, model
     *second = NULL;
 }
 
-static size_t s_extra(const workload_arch_t *a, size_t n_first)
-{
-    (void)a;
-    (void)n_first;
-    return 0;
-}
-
 static int s_meta(const workload_arch_t *arch, const char *dataset, const char *extra,
                   char *buf, size_t cap)
 {
@@ -69,12 +62,6 @@ static model_t *s_trainer_network(void *t, int which)
     return which == 0 ? classifier_trainer_model(t) : NULL;
 }
 
-static float *s_trainer_extra(void *t)
-{
-    (void)t;
-    return NULL;
-}
-
 const model_kind_t model_kind_classifier = {
     .kind = WORKLOAD_CLASSIFIER,
     .file_arch = "classifier",
@@ -84,13 +71,11 @@ const model_kind_t model_kind_classifier = {
     .sections = {"classifier", NULL},
     .parse = s_parse,
     .networks = s_networks,
-    .extra = s_extra,
     .meta = s_meta,
     .trainer_new = s_trainer_new,
     .trainer_destroy = s_trainer_destroy,
     .trainer_set_data = s_trainer_set_data,
     .trainer_step = s_trainer_step,
     .trainer_network = s_trainer_network,
-    .trainer_extra = s_trainer_extra,
     .draw = NULL,
 };

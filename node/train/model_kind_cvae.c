@@ -33,13 +33,6 @@ static void s_networks(const workload_arch_t *a, int batch, uint64_t seed, model
     *second = cvae_decoder_new(&a->cvae, batch, seed * 2 + 2);
 }
 
-static size_t s_extra(const workload_arch_t *a, size_t n_first)
-{
-    (void)a;
-    (void)n_first;
-    return 0;
-}
-
 static int s_meta(const workload_arch_t *arch, const char *dataset, const char *extra,
                   char *buf, size_t cap)
 {
@@ -80,12 +73,6 @@ static void s_trainer_step(void *t, workload_stats_t *st)
 static model_t *s_trainer_network(void *t, int which)
 {
     return which == 0 ? cvae_trainer_encoder(t) : cvae_trainer_decoder(t);
-}
-
-static float *s_trainer_extra(void *t)
-{
-    (void)t;
-    return NULL;
 }
 
 // Labelled samples, label i mod classes; one sample's latent after
@@ -208,14 +195,12 @@ const model_kind_t model_kind_cvae = {
     .sections = {"encoder", "decoder"},
     .parse = s_parse,
     .networks = s_networks,
-    .extra = s_extra,
     .meta = s_meta,
     .trainer_new = s_trainer_new,
     .trainer_destroy = s_trainer_destroy,
     .trainer_set_data = s_trainer_set_data,
     .trainer_step = s_trainer_step,
     .trainer_network = s_trainer_network,
-    .trainer_extra = s_trainer_extra,
     .draw = s_draw,
     .run_step = s_run_step,
     .describe = s_describe,

@@ -12,6 +12,12 @@
 #include "node/train/gan_train.h"
 #include "node/train/model_kind.h"
 
+// Floats after the networks (model_kind.h: NULL extra means none).
+static size_t s_extra(const model_kind_t *k, const workload_arch_t *arch, size_t n_first)
+{
+    return k->extra ? k->extra(arch, n_first) : 0;
+}
+
 int workload_parse(const char *spec, workload_arch_t *arch, fs_err_t *err)
 {
     return model_kind_parse(spec, arch, err);
@@ -23,7 +29,7 @@ void workload_sizes(const workload_arch_t *arch, size_t *n_first, size_t *n_tota
     model_t *f, *s;
     k->networks(arch, 0, 0, &f, &s); // shape-only models (model.h)
     *n_first = model_param_count(f);
-    *n_total = *n_first + (s ? model_param_count(s) : 0) + k->extra(arch, *n_first);
+    *n_total = *n_first + (s ? model_param_count(s) : 0) + s_extra(k, arch, *n_first);
     model_destroy(&f);
     model_destroy(&s);
 }
@@ -34,7 +40,7 @@ float *workload_initial(const workload_arch_t *arch, uint64_t seed, size_t *n)
     model_t *f, *s;
     k->networks(arch, 1, seed, &f, &s);
     size_t nf = model_param_count(f), ns = s ? model_param_count(s) : 0;
-    size_t ne = k->extra(arch, nf);
+    size_t ne = s_extra(k, arch, nf);
     float *w = xmalloc((nf + ns + ne) * sizeof(float));
     memcpy(w, model_params(f), nf * sizeof(float));
     if (s) {
@@ -57,7 +63,7 @@ int workload_save(const char *path, const workload_arch_t *arch, const float *w,
     workload_sizes(arch, &nf, &n);
     char meta[512];
     int len = k->meta(arch, dataset, extra, meta, sizeof meta);
-    const size_t ne = k->extra(arch, nf);
+    const size_t ne = s_extra(k, arch, nf);
     model_section_t s[4] = {
         {"meta", SECTION_TEXT, meta, (size_t)len},
         {"", SECTION_FLOATS, w, nf * sizeof(float)},
@@ -80,7 +86,7 @@ int workload_load(const char *path, const workload_arch_t *arch, float *w, fs_er
     if (!f) {
         return err ? err->code : FS_ECORRUPT;
     }
-    const size_t ne = k->extra(arch, nf);
+    const size_t ne = s_extra(k, arch, nf);
     int rc = model_file_floats(f, k->sections[0], w, nf, err);
     if (k->sections[1]) {
         rc = rc ? rc : model_file_floats(f, k->sections[1], w + nf, n - nf - ne, err);
@@ -98,6 +104,11 @@ struct workload_trainer {
     void *impl;              // the kind's trainer
     model_t *first, *second; // borrowed (second is NULL for a kind of one network)
 };
+
+static float *s_trainer_extra(const workload_trainer_t *t)
+{
+    return t->kind->trainer_extra ? t->kind->trainer_extra(t->impl) : NULL;
+}
 
 workload_trainer_t *workload_trainer_new(const workload_arch_t *arch, int batch, uint64_t seed)
 {
@@ -133,7 +144,7 @@ void workload_trainer_load(workload_trainer_t *t, const float *w)
     if (t->second) {
         memcpy(model_params(t->second), w + nf, ns * sizeof(float));
     }
-    float *extra = t->kind->trainer_extra(t->impl);
+    float *extra = s_trainer_extra(t);
     if (extra) {
         memcpy(extra, w + nf + ns, nf * sizeof(float));
     }
@@ -146,7 +157,7 @@ void workload_trainer_export(const workload_trainer_t *t, float *w)
     if (t->second) {
         memcpy(w + nf, model_params_const(t->second), ns * sizeof(float));
     }
-    const float *extra = t->kind->trainer_extra(t->impl);
+    const float *extra = s_trainer_extra(t);
     if (extra) {
         memcpy(w + nf + ns, extra, nf * sizeof(float));
     }

@@ -184,7 +184,7 @@ static void test_model_kinds(void **state)
         model_t *first = k->trainer_network(impl, 0), *second = k->trainer_network(impl, 1);
         assert_int_equal(model_param_count(first), nf);
         assert_int_equal(nf + (second ? model_param_count(second) : 0) +
-                             (k->trainer_extra(impl) ? nf : 0), n);
+                             (k->trainer_extra && k->trainer_extra(impl) ? nf : 0), n);
         assert_int_equal(k->sections[1] != NULL, second != NULL);
         assert_int_equal(k->draw != NULL, k != &model_kind_classifier);
         // fedsyn train runs the generators: every operation of a run, or none
