@@ -26,8 +26,10 @@
  *     scoring thread (node/fed/scorer.h): quality.jsonl and a log line.
  * The rules that decide between competing blocks are in docs/federation.md.
  *
- * The implementation is split by job: node.c (setup, loop), round.c,
- * gossip.c, membership.c, control.c, sharing node_int.h.
+ * The implementation is split into parts that own their state: store.h
+ * (ledger, model), mesh.h (peers), round_io.h (the round, the trainer),
+ * gossip.h (messages), membership.h, control.h; node.c holds them and runs
+ * the loop (docs/federation.md, "The protocol core").
  *
  * Usage: node/cli/cmd_node.c; tests/integration/t0004-federation.sh
  */

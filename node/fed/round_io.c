@@ -1,37 +1,122 @@
-/* round_io.c - what the node does for the round: performs the actions that
- * node/proto/round.h decides (train, seal and send the update, the
- * aggregator's close: FedAvg, block, append, send), feeds it the events
- * (training results, opened updates), and accepts blocks
- * (docs/federation.md "One round"). */
-#include "node/fed/node_int.h"
+/* round_io.c - performing the round (see round_io.h). */
+#include "node/fed/round_io.h"
 
-uint32_t fed_planned(const node_t *self)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/envelope.h"
+#include "crypto/hash.h"
+#include "crypto/keyring.h"
+#include "ledger/assemble.h"
+#include "ledger/budget.h"
+#include "node/base/bytes.h"
+#include "node/base/floats.h"
+#include "node/base/log.h"
+#include "node/base/mem.h"
+#include "node/fed/fedavg.h"
+#include "node/fed/now.h"
+#include "node/fed/wire.h"
+#include "node/privacy/noise.h"
+
+struct round_io {
+    const identity_t *me;       // borrowed
+    const identity_pub_t *pub;
+    store_t *store;             // borrowed: ledger and model
+    mesh_t *mesh;               // borrowed: peers
+    members_t *mem;             // borrowed: pending joins and leaves
+    long score_every;           // quality/score-every (0: none)
+    // the round: its decisions are node/proto/round.h's; we perform them
+    round_t rs;
+    float *update;              // the trained, noised update (rs.update borrows it)
+    uint64_t samples;           // the member's images (0: no data)
+    local_t *local;             // NULL when the node holds no data
+    opener_t *opener;           // opens updates on worker threads
+    scorer_t *scorer;           // quality scores, or NULL
+    local_stats_t last_train;   // this member's last finished local round
+    int has_last_train;         // last_train is set
+    double round_t0;            // wall seconds, for the per-round line
+};
+
+round_io_t *round_io_new(const identity_t *me, store_t *store, mesh_t *mesh, members_t *mem,
+                         long score_every)
 {
-    return fed_state(self)->genesis.rounds;
+    round_io_t *self = xcalloc(1, sizeof *self);
+    self->me = me;
+    self->pub = identity_public(me);
+    self->store = store;
+    self->mesh = mesh;
+    self->mem = mem;
+    self->score_every = score_every;
+    round_init(&self->rs, self->pub->sign_pk, 0);
+    self->opener = opener_new(me);
+    return self;
 }
 
-int fed_federation_done(const node_t *self)
+void round_io_destroy(round_io_t **self_p)
 {
-    return self->chain && fed_planned(self) && chain_height(self->chain) > fed_planned(self);
+    if (!self_p || !*self_p) {
+        return;
+    }
+    round_io_t *self = *self_p;
+    local_destroy(&self->local);
+    scorer_destroy(&self->scorer);
+    opener_destroy(&self->opener); // its workers use the identity
+    round_free(&self->rs);
+    free(self->update);
+    free(self);
+    *self_p = NULL;
 }
 
-void fed_enter_round(node_t *self)
+void round_io_setup(round_io_t *self, local_t *local, uint64_t samples, scorer_t *scorer,
+                    int have_global)
 {
-    const ledger_state_t *st = fed_state(self);
-    round_begin(&self->rs, st, fed_mono()); // also the members' keyring, the replay set
-    self->round_t0 = (double)fed_wall_ms() / 1000.0;
-    members_on_block(&self->mem, st);
-    fed_allow_members(self);
+    local_destroy(&self->local);
+    self->local = local;
+    self->samples = samples;
+    if (scorer) {
+        scorer_destroy(&self->scorer);
+        self->scorer = scorer;
+    }
+    self->update = xrealloc(self->update, store_model_size(self->store) * sizeof(float));
+    round_free(&self->rs); // nothing counted yet: the trainer is known only now
+    round_init(&self->rs, self->pub->sign_pk, self->local != NULL);
+    members_free(self->mem);
+    members_init(self->mem, self->pub->sign_pk, self->local != NULL);
+    round_io_set_have_global(self, have_global);
+    round_io_enter(self);
+}
+
+round_t *round_io_round(round_io_t *self) { return &self->rs; }
+const round_t *round_io_round_const(const round_io_t *self) { return &self->rs; }
+local_t *round_io_local(const round_io_t *self) { return self->local; }
+opener_t *round_io_opener(const round_io_t *self) { return self->opener; }
+scorer_t *round_io_scorer(const round_io_t *self) { return self->scorer; }
+
+void round_io_set_have_global(round_io_t *self, int have)
+{
+    round_event_t e = {.kind = ROUND_EV_MODEL, .flag = have};
+    round_actions_t none;
+    round_on_event(&self->rs, &e, now_mono_ms(), &none);
+}
+
+void round_io_enter(round_io_t *self)
+{
+    const ledger_state_t *st = store_state(self->store);
+    round_begin(&self->rs, st, now_mono_ms()); // also the members' keyring, the replay set
+    self->round_t0 = (double)now_wall_ms() / 1000.0;
+    members_on_block(self->mem, st);
+    mesh_allow_members(self->mesh);
     // Updates that arrived before we had the previous block.
     uint8_t *early[ROUND_MAX_EARLY];
     size_t early_n[ROUND_MAX_EARLY];
     int n_early = round_take_early(&self->rs, early, early_n);
     for (int i = 0; i < n_early; i++) {
-        fed_process_update(self, early[i], early_n[i], -1); // takes it
+        round_io_process_update(self, early[i], early_n[i], -1); // takes it
     }
 }
 
-void fed_print_round(node_t *self, const block_t *b)
+void round_io_print(round_io_t *self, const block_t *b)
 {
     char agg[9], eps[80];
     if (budget_is_formal(b->privacy.mechanism)) {
@@ -43,86 +128,46 @@ void fed_print_round(node_t *self, const block_t *b)
     }
     char mh[9];
     hash_short(b->model_hash, mh);
-    double s = (double)fed_wall_ms() / 1000.0 - self->round_t0;
+    double s = (double)now_wall_ms() / 1000.0 - self->round_t0;
     printf("%s: round %llu  aggregator %s (attempt %u)  contributors %u/%u  %s  joined %u  "
            "left %u  %s  model %s  %.1f s\n",
-           self->pub->name, (unsigned long long)b->index, fed_name(self, b->aggregator, agg),
-           b->attempt, b->n_contrib, b->n_expected, close_reason_name(b->close_reason),
-           b->n_joined, b->n_left, eps, mh, s);
+           self->pub->name, (unsigned long long)b->index,
+           store_name(self->store, b->aggregator, agg), b->attempt, b->n_contrib, b->n_expected,
+           close_reason_name(b->close_reason), b->n_joined, b->n_left, eps, mh, s);
     fflush(stdout);
-}
-
-// The global model is saved once the node's sends are out, and then by the
-// writer thread (saver.h): saving 4.8 MB with fsync takes 10-20 ms that
-// would otherwise delay the block's distribution and the member's update.
-// A crash in between leaves an older global.fsm, which the restart detects
-// by its hash and fetches again from a peer.
-void fed_save_global(node_t *self)
-{
-    self->save_pending = 1;
-}
-
-float *fed_model_check(const node_t *self, const uint8_t *bytes, size_t count,
-                       const uint8_t want[HASH_BYTES])
-{
-    if (!bytes || count != self->n) {
-        return NULL;
-    }
-    uint8_t h[HASH_BYTES];
-    float *w = xmalloc(count * sizeof(float));
-    memcpy(w, bytes, count * sizeof(float));
-    hash_model(w, count, h);
-    if (memcmp(h, want, HASH_BYTES) != 0) {
-        free(w);
-        return NULL;
-    }
-    return w;
 }
 
 // The head's model goes to the quality scorer (scorer.h) when its block is
 // a multiple of quality/score-every or the last planned one.
-static void s_score_global(node_t *self)
+static void s_score_global(round_io_t *self)
 {
-    if (!self->scorer || !self->chain || chain_height(self->chain) < 2) {
+    if (!self->scorer || store_height(self->store) < 2) {
         return; // the genesis's model is not a round's result
     }
-    uint64_t index = chain_height(self->chain) - 1;
-    if (index % (uint64_t)self->cfg.score_every != 0 && index != fed_planned(self)) {
+    uint64_t index = store_height(self->store) - 1;
+    if (index % (uint64_t)self->score_every != 0 && index != store_planned(self->store)) {
         return;
     }
     // this member's losses of the round that made the block, if it trained it
-    scorer_losses_t losses = {{workload_stat_name(&self->arch, 0),
-                               workload_stat_name(&self->arch, 1)},
+    const workload_arch_t *arch = store_arch(self->store);
+    scorer_losses_t losses = {{workload_stat_name(arch, 0), workload_stat_name(arch, 1)},
                               {self->last_train.loss_a, self->last_train.loss_b}};
     int trained = self->has_last_train && self->last_train.round == index;
-    scorer_put(self->scorer, self->global, self->n, index, fed_state(self)->model_hash,
-               trained ? &losses : NULL);
+    scorer_put(self->scorer, store_global(self->store), store_model_size(self->store), index,
+               store_state(self->store)->model_hash, trained ? &losses : NULL);
 }
 
-void fed_adopt_model(node_t *self, float *w)
+void round_io_adopt_model(round_io_t *self, float *w)
 {
-    free(self->global);
-    self->global = w;
-    fed_set_have_global(self, 1);
-    fed_save_global(self);
+    store_take_model(self->store, w);
+    round_io_set_have_global(self, 1);
     s_score_global(self);
-}
-
-// Hands a copy of the head's model to the background writer (saver.h).
-void fed_save_global_now(node_t *self)
-{
-    self->save_pending = 0;
-    if (!self->saver) {
-        self->saver = saver_new(self->global_path, &self->arch, self->cfg.dataset);
-    }
-    saver_put(self->saver, self->global, self->n, chain_height(self->chain) - 1,
-              fed_state(self)->model_hash);
 }
 
 // A block record and its model, from a peer or from ourselves: verify,
 // append, adopt.  Returns 0 when appended.
-int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uint8_t *model,
-                     size_t count, fs_err_t *err)
+int round_io_accept_block(round_io_t *self, const uint8_t *rec, size_t rec_len,
+                          const uint8_t *model, size_t count, fs_err_t *err)
 {
     sigmsg_t m;
     block_t *b = xmalloc(sizeof *b);
@@ -131,23 +176,23 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
     if (rc == 0) {
         rc = block_decode(&m, b, err);
     }
-    if (rc == 0 && model && !(w = fed_model_check(self, model, count, b->model_hash))) {
+    if (rc == 0 && model && !(w = store_model_check(self->store, model, count, b->model_hash))) {
         rc = fs_err_set(err, FS_EVERIFY, "block %llu: the model sent with it does not hash to "
                         "the block's model hash", (unsigned long long)m.round);
     }
     if (rc == 0) {
-        rc = fed_append(self, rec, rec_len, err);
+        rc = store_append(self->store, rec, rec_len, err);
     }
     if (rc == 0) {
         // Only a block the ledger accepted replaces the global model.
         if (w) {
-            fed_adopt_model(self, w);
+            round_io_adopt_model(self, w);
             w = NULL;
         } else {
-            fed_set_have_global(self, 0); // a sync reply fetches it
+            round_io_set_have_global(self, 0); // a sync reply fetches it
         }
-        fed_print_round(self, &fed_state(self)->last);
-        fed_enter_round(self);
+        round_io_print(self, &store_state(self->store)->last);
+        round_io_enter(self);
     }
     free(w);
     free(b);
@@ -156,7 +201,7 @@ int fed_accept_block(node_t *self, const uint8_t *rec, size_t rec_len, const uin
 
 // Seals and sends our update to the aggregator of the action's attempt
 // (when that is us, round.c has counted it already).
-static void s_send_update(node_t *self, const round_action_t *a)
+static void s_send_update(round_io_t *self, const round_action_t *a)
 {
     char nb[9];
     if (memcmp(a->peer, self->pub->sign_pk, IDENTITY_KEY_BYTES) == 0) {
@@ -168,11 +213,11 @@ static void s_send_update(node_t *self, const round_action_t *a)
     if (!agg) {
         return;
     }
-    const genesis_t *g = &fed_state(self)->genesis;
+    const genesis_t *g = &store_state(self->store)->genesis;
     envelope_t hdr = {0};
-    memcpy(hdr.fed_id, self->fed_id, HASH_BYTES);
+    memcpy(hdr.fed_id, store_fed_id(self->store), HASH_BYTES);
     hdr.round = a->round;
-    memcpy(hdr.base_hash, fed_state(self)->model_hash, HASH_BYTES);
+    memcpy(hdr.base_hash, store_state(self->store)->model_hash, HASH_BYTES);
     hdr.samples = self->samples;
     hdr.mechanism = g->mechanism;
     hdr.clip = budget_is_formal(g->mechanism) ? g->clip : 0;
@@ -180,29 +225,32 @@ static void s_send_update(node_t *self, const round_action_t *a)
     bytes_writer_t w;
     bytes_writer_init(&w);
     fs_err_t err = {0};
-    if (envelope_seal(&w, &hdr, self->me, agg, self->update, self->n, &err) < 0) {
+    if (envelope_seal(&w, &hdr, self->me, agg, self->update, store_model_size(self->store),
+                      &err) < 0) {
         log_error("round %llu: cannot seal the update: %s", (unsigned long long)a->round,
                   err.msg);
         bytes_writer_reset(&w);
         return;
     }
-    int p = transport_find(self->net, a->peer);
-    if (p >= 0 && transport_peer_connected(self->net, p)) {
-        transport_send(self->net, p, WIRE_UPDATE, w.data, w.len, 1);
+    transport_t *net = mesh_transport(self->mesh);
+    int p = transport_find(net, a->peer);
+    if (p >= 0 && transport_peer_connected(net, p)) {
+        transport_send(net, p, WIRE_UPDATE, w.data, w.len, 1);
     } else {
-        fed_broadcast(self, WIRE_UPDATE, w.data, w.len, -1, 1, 0); // relayed by gossip
+        mesh_broadcast(self->mesh, WIRE_UPDATE, w.data, w.len, -1, 1, 0); // relayed by gossip
     }
     log_info("round %llu: update sent to %s (attempt %u, %zu bytes)",
-             (unsigned long long)a->round, fed_name(self, a->peer, nb), a->attempt, w.len);
+             (unsigned long long)a->round, store_name(self->store, a->peer, nb), a->attempt,
+             w.len);
     bytes_writer_reset(&w);
 }
 
 // The aggregator's close: average, assemble, sign, append, send.
-static void s_close_round(node_t *self, uint8_t close_reason)
+static void s_close_round(round_io_t *self, uint8_t close_reason)
 {
     (void)close_reason; // assemble_block recomputes it from the counts
-    int64_t t0 = fed_mono();
-    const ledger_state_t *st = fed_state(self);
+    int64_t t0 = now_mono_ms();
+    const ledger_state_t *st = store_state(self->store);
     const genesis_t *g = &st->genesis;
     fs_err_t err = {0};
     assemble_contrib_t ac[LEDGER_MAX_MEMBERS];
@@ -217,20 +265,21 @@ static void s_close_round(node_t *self, uint8_t close_reason)
         ws[i] = got[i].w;
         samples[i] = got[i].samples;
     }
-    float *next = xmalloc(self->n * sizeof(float));
+    const size_t n = store_model_size(self->store);
+    float *next = xmalloc(n * sizeof(float));
     // The server step starts from the round's global model, which the
     // aggregator holds whenever it trained this round; without it, it
     // cannot close (the next candidate will, after the attempt's deadline).
     const double eta = genesis_server_lr(g);
-    const float *prev = self->rs.have_model ? self->global : NULL;
-    if (fedavg_aggregate(next, ws, samples, (size_t)n_got, self->n, prev, eta, g->mechanism,
+    const float *prev = self->rs.have_model ? store_global(self->store) : NULL;
+    if (fedavg_aggregate(next, ws, samples, (size_t)n_got, n, prev, eta, g->mechanism,
                          g->mechanism == NOISE_NONE ? 0 : g->agg_scale, &err) < 0) {
         log_error("round %llu: %s", (unsigned long long)self->rs.round, err.msg);
         free(next);
         return;
     }
     uint8_t mh[HASH_BYTES];
-    hash_model(next, self->n, mh);
+    hash_model(next, n, mh);
     // membership changes (node/proto/members.h): joins, requested leaves,
     // then the inactive
     uint8_t counted[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
@@ -238,9 +287,9 @@ static void s_close_round(node_t *self, uint8_t close_reason)
         memcpy(counted[i], got[i].key, IDENTITY_KEY_BYTES);
     }
     members_changes_t mc;
-    members_changes(&self->mem, st, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, (size_t)n_got,
+    members_changes(self->mem, st, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, (size_t)n_got,
                     &mc);
-    uint64_t now = fed_wall_ms();
+    uint64_t now = now_wall_ms();
     if (now < st->head_time_ms) {
         now = st->head_time_ms; // time never goes back in the ledger
     }
@@ -252,26 +301,26 @@ static void s_close_round(node_t *self, uint8_t close_reason)
     if (rc == 0) {
         bytes_writer_t w;
         bytes_writer_init(&w);
-        block_encode(&w, b, self->fed_id, self->me);
+        block_encode(&w, b, store_fed_id(self->store), self->me);
         // Appended (and fsync'd) before it is sent: after a crash we never
         // sign a second block for this round.
-        rc = fed_append(self, w.data, w.len, &err);
+        rc = store_append(self->store, w.data, w.len, &err);
         if (rc == 0) {
-            fed_adopt_model(self, next);
+            round_io_adopt_model(self, next);
             next = NULL;
             bytes_writer_t msg;
             bytes_writer_init(&msg);
-            wire_block_encode(&msg, w.data, w.len, self->global, self->n);
-            fed_broadcast(self, WIRE_BLOCK, msg.data, msg.len, -1, 1, 0);
+            wire_block_encode(&msg, w.data, w.len, store_global(self->store), n);
+            mesh_broadcast(self->mesh, WIRE_BLOCK, msg.data, msg.len, -1, 1, 0);
             bytes_writer_reset(&msg);
             uint8_t bh[HASH_BYTES];
             block_hash(w.data, w.len, bh);
-            peers_seen(&self->peers, bh);
+            peers_seen(mesh_peers(self->mesh), bh);
             log_info("round %llu closed: %d updates averaged, block signed, appended and "
                      "queued to %zu peers in %lld ms", (unsigned long long)b->index,
-                     n_got, transport_peer_count(self->net), (long long)(fed_mono() - t0));
-            fed_print_round(self, &fed_state(self)->last);
-            fed_enter_round(self);
+                     n_got, mesh_peer_count(self->mesh), (long long)(now_mono_ms() - t0));
+            round_io_print(self, &store_state(self->store)->last);
+            round_io_enter(self);
         }
         bytes_writer_reset(&w);
     }
@@ -285,12 +334,12 @@ static void s_close_round(node_t *self, uint8_t close_reason)
 
 // Takes buf (n bytes, malloc'd): routes an update for another aggregator,
 // keeps one for the next round, and hands one for this round to the
-// opener's workers; fed_finish_update takes it from there.
-void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
+// opener's workers; round_io_finish_update takes it from there.
+void round_io_process_update(round_io_t *self, uint8_t *buf, size_t n, int from)
 {
     sigmsg_t m;
     fs_err_t err = {0};
-    const char *who = from >= 0 ? transport_peer_id(self->net, from)->name : "(queued)";
+    const char *who = mesh_peer_name(self->mesh, from);
     // framing only: envelope_open decodes again with the digest
     if (sigmsg_parse(buf, n, ENVELOPE_MAX_BYTES, &m, &err) < 0 || m.type != SIGMSG_UPDATE ||
         m.body_len < IDENTITY_KEY_BYTES) {
@@ -301,12 +350,13 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
     if (memcmp(m.body, self->pub->sign_pk, IDENTITY_KEY_BYTES) != 0) {
         // for another aggregator: relay once (gossip), known by its digest
         sigmsg_compute_digest(buf, &m);
-        if (!peers_seen(&self->peers, m.digest)) {
-            int p = transport_find(self->net, m.body);
-            if (p >= 0 && p != from && transport_peer_connected(self->net, p)) {
-                transport_send(self->net, p, WIRE_UPDATE, buf, n, 1);
+        if (!peers_seen(mesh_peers(self->mesh), m.digest)) {
+            transport_t *net = mesh_transport(self->mesh);
+            int p = transport_find(net, m.body);
+            if (p >= 0 && p != from && transport_peer_connected(net, p)) {
+                transport_send(net, p, WIRE_UPDATE, buf, n, 1);
             } else {
-                fed_broadcast(self, WIRE_UPDATE, buf, n, from, 1, 0);
+                mesh_broadcast(self->mesh, WIRE_UPDATE, buf, n, from, 1, 0);
             }
         }
         free(buf);
@@ -318,7 +368,7 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
     open_job_t *job = xcalloc(1, sizeof *job);
     job->buf = buf;
     job->n = n;
-    memcpy(job->fed_id, self->fed_id, HASH_BYTES);
+    memcpy(job->fed_id, store_fed_id(self->store), HASH_BYTES);
     job->round = self->rs.round;
     memcpy(job->signer, m.signer, IDENTITY_KEY_BYTES);
     const identity_pub_t *sender = round_member(&self->rs, m.signer);
@@ -326,18 +376,18 @@ void fed_process_update(node_t *self, uint8_t *buf, size_t n, int from)
         job->sender = *sender;
         job->sender_known = 1;
     }
-    job->expected_count = self->n;
+    job->expected_count = store_model_size(self->store);
     job->from = from;
     if (opener_submit(self->opener, job) < 0) {
         opener_run(self->me, job); // all workers busy: open it here
-        fed_finish_update(self, job);
+        round_io_finish_update(self, job);
     }
 }
 
-void fed_finish_update(node_t *self, open_job_t *job)
+void round_io_finish_update(round_io_t *self, open_job_t *job)
 {
     char nb[9];
-    if (!self->chain || job->round != self->rs.round) {
+    if (!store_chain(self->store) || job->round != self->rs.round) {
         log_debug("an update for round %llu was opened after the round closed: dropped",
                   (unsigned long long)job->round);
         opener_job_free(&job);
@@ -355,7 +405,7 @@ void fed_finish_update(node_t *self, open_job_t *job)
         memcpy(e.digest, hdr->digest, HASH_BYTES);
         memcpy(e.base, hdr->base_hash, HASH_BYTES);
         round_actions_t none;
-        rc = round_on_event(&self->rs, &e, fed_mono(), &none);
+        rc = round_on_event(&self->rs, &e, now_mono_ms(), &none);
         if (rc == 0) {
             job->w = NULL; // the round took it
         } else if (rc == FS_EREPLAY) {
@@ -370,59 +420,62 @@ void fed_finish_update(node_t *self, open_job_t *job)
     }
     if (rc < 0) {
         log_warn("round %llu: update from %s refused: %s", (unsigned long long)self->rs.round,
-                 fed_name(self, job->signer, nb), err.msg);
+                 store_name(self->store, job->signer, nb), err.msg);
         opener_job_free(&job);
         return;
     }
     log_info("round %llu: update from %s accepted (%llu samples, %d of %zu)",
-             (unsigned long long)self->rs.round, fed_name(self, hdr->sender, nb),
+             (unsigned long long)self->rs.round, store_name(self->store, hdr->sender, nb),
              (unsigned long long)hdr->samples, self->rs.n_got, keyring_size(self->rs.members));
     opener_job_free(&job);
 }
 
-void fed_training_done(node_t *self)
+void round_io_training_done(round_io_t *self)
 {
+    const size_t n = store_model_size(self->store);
+    const workload_arch_t *arch = store_arch(self->store);
     local_stats_t st;
     // self->update now holds the trained vector (a swap, not a copy)
     local_take_result(self->local, &self->update, &st);
     self->last_train = st;
     self->has_last_train = 1;
     round_event_t e = {.kind = ROUND_EV_TRAINED, .round = st.round, .update = self->update,
-                       .n = self->n, .samples = self->samples};
+                       .n = n, .samples = self->samples};
     round_actions_t none;
-    if (!self->chain || st.round != self->rs.round || !self->rs.have_model) {
-        round_on_event(&self->rs, &e, fed_mono(), &none); // the round moved on while we trained
+    if (!store_chain(self->store) || st.round != self->rs.round || !self->rs.have_model) {
+        // the round moved on while we trained
+        round_on_event(&self->rs, &e, now_mono_ms(), &none);
         return;
     }
-    const genesis_t *g = &fed_state(self)->genesis;
-    if (floats_first_nonfinite(self->update, self->n) < self->n) {
+    const genesis_t *g = &store_state(self->store)->genesis;
+    if (floats_first_nonfinite(self->update, n) < n) {
         log_error("round %llu: local training diverged (NaN or Inf weights); not sending",
                   (unsigned long long)self->rs.round);
-        round_on_event(&self->rs, &e, fed_mono(), &none);
+        round_on_event(&self->rs, &e, now_mono_ms(), &none);
         return;
     }
-    double norm = noise_member_release(self->update, self->global, self->n, g->mechanism, g->clip,
-                                       g->member_scale);
+    double norm = noise_member_release(self->update, store_global(self->store), n, g->mechanism,
+                                       g->clip, g->member_scale);
     e.flag = 1;
-    round_on_event(&self->rs, &e, fed_mono(), &none);
+    round_on_event(&self->rs, &e, now_mono_ms(), &none);
     log_info("round %llu: trained %d iterations in %.1f s (%.0f img/s, %s %.3f, %s %.3f)%s",
              (unsigned long long)self->rs.round, st.iters, st.seconds, st.images_per_s,
-             workload_stat_name(&self->arch, 0), st.loss_a, workload_stat_name(&self->arch, 1),
-             st.loss_b, budget_is_formal(g->mechanism) ? "; update clipped" : "");
+             workload_stat_name(arch, 0), st.loss_a, workload_stat_name(arch, 1), st.loss_b,
+             budget_is_formal(g->mechanism) ? "; update clipped" : "");
     if (budget_is_formal(g->mechanism)) {
         log_debug("update %s norm %.4g, clip %.4g",
                   g->mechanism == NOISE_GAUSSIAN_CLIPPED ? "L2" : "L1", norm, g->clip);
     }
 }
 
-void fed_perform(node_t *self, const round_action_t *a)
+static void s_perform(round_io_t *self, const round_action_t *a)
 {
     char nb[9], nb2[9];
     switch (a->kind) {
     case ROUND_ACT_TRAIN:
         log_debug("round %llu: training starts", (unsigned long long)a->round);
-        local_start(self->local, self->global, self->n, a->round,
-                    (int)fed_state(self)->genesis.local_iters);
+        local_start(self->local, store_global(self->store), store_model_size(self->store),
+                    a->round, (int)store_state(self->store)->genesis.local_iters);
         break;
     case ROUND_ACT_SEND_UPDATE: s_send_update(self, a); break;
     case ROUND_ACT_CLOSE: s_close_round(self, a->close_reason); break;
@@ -430,9 +483,22 @@ void fed_perform(node_t *self, const round_action_t *a)
         // Updates already addressed to us stay: if we become the candidate
         // later this round, they count (their senders' replays would not).
         log_warn("round %llu: no block from %s by the deadline of attempt %u; attempt %u, "
-                 "aggregator %s", (unsigned long long)a->round, fed_name(self, a->prev, nb),
-                 a->attempt - 1, a->attempt, fed_name(self, a->peer, nb2));
+                 "aggregator %s", (unsigned long long)a->round,
+                 store_name(self->store, a->prev, nb), a->attempt - 1, a->attempt,
+                 store_name(self->store, a->peer, nb2));
         break;
     default: break;
+    }
+}
+
+void round_io_tick(round_io_t *self, int64_t now)
+{
+    // training, sending, the aggregator's close and failover: decided by
+    // node/proto/round.c, performed here (a close starts the next round,
+    // after which the round emits nothing more this tick)
+    round_actions_t acts;
+    round_tick(&self->rs, now, &acts);
+    for (int i = 0; i < acts.n; i++) {
+        s_perform(self, &acts.act[i]);
     }
 }
