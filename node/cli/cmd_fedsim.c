@@ -39,8 +39,8 @@ typedef struct {
     long rounds, iters, batch, seed, threads, score_every, score_samples, d_width, reuse_fakes;
     int upsample; // --g-up nearest (1), transposed (0), -1: the model's
     int hinge;    // --loss hinge (1), bce (0), -1: the model's
-    double lr, lr_d, ema, ema_warmup, aux, server_lr, server_lr_ema, server_lr_d, server_lr_final,
-        server_momentum;
+    double lr, lr_d, ema, ema_warmup, aux, mode_seeking, server_lr, server_lr_ema, server_lr_d,
+        server_lr_final, server_momentum;
     long server_decay_from;
     int quiet;
 } fedsim_opts_t;
@@ -70,6 +70,8 @@ static void s_help(void)
            "  --lr, --lr-d, --ema, --aux, --d-width, --reuse-fakes, --g-up\n"
            "                        the recipe, as in fedsyn train\n"
            "  --loss bce|hinge      the GAN's loss (default bce: cross-entropy)\n"
+           "  --mode-seeking W      conditional GANs: weight of the mode-seeking term\n"
+           "                        (MSGAN) in G's loss (default: the model's)\n"
            "  --ema-warmup N        the average's decay is min(ema, (1+s)/(N+s)) at\n"
            "                        step s (default 10; 1: none)\n"
            "  --server-lr ETA       server step on the averaged update (default 1)\n"
@@ -91,6 +93,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .split = "0,1,2/3,4,5,6/7,8,9", .rounds = 30, .iters = 50,
                          .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
                          .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
+                         .mode_seeking = -1,
                          .server_lr = 1, .server_lr_ema = -1, .server_lr_d = -1, .ema_warmup = -1,
                          .server_lr_final = -1, .server_decay_from = -1,
                          .server_momentum = 0, .reuse_fakes = -1,
@@ -106,7 +109,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},          {"reuse-fakes", 1, 0, 'F'},
         {"g-up", 1, 0, 'U'},       {"ema-warmup", 1, 0, 'W'},    {"server-lr-ema", 1, 0, 'T'},
         {"server-lr-final", 1, 0, 'f'}, {"server-decay-from", 1, 0, 'g'}, {"loss", 1, 0, 'H'},
-        {"server-lr-d", 1, 0, 'Q'}, {0, 0, 0, 0}};
+        {"server-lr-d", 1, 0, 'Q'}, {"mode-seeking", 1, 0, 'Z'}, {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -125,6 +128,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'R': bad = cli_double(CMD, "lr-d", optarg, 1e-7, 1, &o->lr_d); break;
         case 'E': bad = cli_double(CMD, "ema", optarg, 0, 0.99999, &o->ema); break;
         case 'A': bad = cli_double(CMD, "aux", optarg, 0, 100, &o->aux); break;
+        case 'Z': bad = cli_double(CMD, "mode-seeking", optarg, 0, 100, &o->mode_seeking); break;
         case 'V': bad = cli_int(CMD, "d-width", optarg, 1, 1024, &o->d_width); break;
         case 'e': bad = cli_double(CMD, "server-lr", optarg, 1e-3, 100, &o->server_lr); break;
         case 'T':
@@ -209,10 +213,11 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->ema_warmup > 0 || o->server_lr_ema > 0 ||
                                          o->hinge >= 0 || o->server_lr_d > 0 ||
                                          o->aux >= 0 || o->d_width > 0 ||
+                                         o->mode_seeking >= 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, "
-                          "--d-width, --reuse-fakes, --g-up, --loss, --server-lr-ema and "
-                          "--server-lr-d are for GANs");
+                          "--d-width, --reuse-fakes, --g-up, --loss, --mode-seeking, "
+                          "--server-lr-ema and --server-lr-d are for GANs");
     }
     if (o->reuse_fakes >= 0) {
         arch->gan_reuse_fakes = (int)o->reuse_fakes;
@@ -237,6 +242,9 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (o->aux >= 0) {
         arch->gan_aux = (float)o->aux;
+    }
+    if (o->mode_seeking >= 0) {
+        arch->gan_mode_seeking = (float)o->mode_seeking;
     }
     if (o->d_width > 0) {
         arch->gan.d_width = (int)o->d_width;

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <string.h>
 
 double loss_bce_logits(const float *z, const float *t, int n, int k, float *grad)
 {
@@ -108,4 +109,42 @@ double loss_softmax_xent(const float *logits, const uint8_t *labels, int n, int 
         }
     }
     return sum / n;
+}
+
+double loss_mode_seeking(const float *x, const float *z, int n, int k, int d, float *grad)
+{
+    const int pairs = n / 2;
+    double a = 0.0, b = 0.0;
+    for (int j = 0; j < pairs; j++) {
+        const float *x1 = x + (size_t)2 * j * k, *x2 = x1 + k;
+        const float *z1 = z + (size_t)2 * j * d, *z2 = z1 + d;
+        for (int i = 0; i < k; i++) {
+            a += fabs((double)x1[i] - (double)x2[i]);
+        }
+        for (int i = 0; i < d; i++) {
+            b += fabs((double)z1[i] - (double)z2[i]);
+        }
+    }
+    if (grad) {
+        memset(grad, 0, sizeof(float) * (size_t)n * (size_t)k);
+    }
+    if (pairs == 0 || b <= 0.0) {
+        return 0.0;
+    }
+    const double npix = (double)pairs * k;
+    a /= npix;
+    b /= (double)pairs * d;
+    const double lz = a / b + 1e-5;
+    // d(1 / lz)/dx1 = -sign(x1 - x2) / (lz^2 b npix); x2 the opposite
+    const float g = (float)(1.0 / (lz * lz * b * npix));
+    for (int j = 0; grad && j < pairs; j++) {
+        const float *x1 = x + (size_t)2 * j * k, *x2 = x1 + k;
+        float *g1 = grad + (size_t)2 * j * k, *g2 = g1 + k;
+        for (int i = 0; i < k; i++) {
+            const float s = x1[i] > x2[i] ? g : x1[i] < x2[i] ? -g : 0.0f;
+            g1[i] = -s;
+            g2[i] = s;
+        }
+    }
+    return 1.0 / lz;
 }

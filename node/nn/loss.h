@@ -23,6 +23,13 @@ double loss_hinge_d(const float *z, const float *t, int n, float *grad);
 // The generator's side of the hinge GAN: -z, one logit per sample.
 double loss_hinge_g(const float *z, int n, float *grad);
 
+// The mode-seeking term of MSGAN (Mao et al. 2019): n generated samples of
+// k values in pairs (rows 2j and 2j + 1, one label), drawn from latents z
+// of d values; lz is the pairs' mean |x1 - x2| over their mean |z1 - z2|,
+// and the loss is 1 / (lz + 1e-5), smaller the more the pairs differ.
+// grad (n x k, when not NULL) gets dLoss/dx; an odd last row gets 0.
+double loss_mode_seeking(const float *x, const float *z, int n, int k, int d, float *grad);
+
 // Squared error summed over the k features of a sample, averaged over n.
 double loss_mse(const float *y, const float *t, int n, int k, float *grad);
 

@@ -24,6 +24,7 @@ struct gan_trainer {
     float *targets;     // batch: 1 then 0 (D step)
     float *ones;        // batch: all 1 (G step)
     float *ema;         // the generator's weight average (cfg.ema > 0), else NULL
+    float *ms_grad;     // batch x image: the mode-seeking term's gradient, or NULL
     long ema_steps;     // generator steps averaged into it
     const dataset_t *data;
     dataset_order_t order; // shuffled passes over data
@@ -31,7 +32,7 @@ struct gan_trainer {
 
 gan_train_config_t gan_train_config_paper(void)
 {
-    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0};
+    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0, 0.0f};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
@@ -61,6 +62,9 @@ gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_confi
     t->dlogits = xfloats((size_t)cfg->batch);
     t->targets = xfloats((size_t)cfg->batch);
     t->ones = xfloats((size_t)cfg->batch);
+    if (cfg->mode_seeking > 0 && arch->classes) {
+        t->ms_grad = xfloats((size_t)cfg->batch * img);
+    }
     for (int i = 0; i < cfg->batch; i++) {
         t->targets[i] = i < cfg->batch / 2 ? 1.0f : 0.0f;
         t->ones[i] = 1.0f;
@@ -88,6 +92,7 @@ void gan_trainer_destroy(gan_trainer_t **self_p)
     free(t->targets);
     free(t->ones);
     free(t->ema);
+    free(t->ms_grad);
     dataset_order_free(&t->order);
     free(t);
     *self_p = NULL;
@@ -148,7 +153,8 @@ static void s_draw_inputs(gan_trainer_t *t, int n, uint8_t *y)
 {
     rng_normal_floats(&t->rng, t->zr, (size_t)n * t->arch.latent);
     for (int i = 0; t->arch.classes && i < n; i++) {
-        y[i] = t->data->y[rng_below(&t->rng, (uint64_t)t->data->n)];
+        const int paired = t->cfg.mode_seeking > 0 && i % 2 == 1; // MSGAN's pairs
+        y[i] = paired ? y[i - 1] : t->data->y[rng_below(&t->rng, (uint64_t)t->data->n)];
     }
     dcgan_pack_latent(&t->arch, t->zr, y, n, t->z);
 }
@@ -211,6 +217,13 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     double g_loss = s_d_forward(t, fake, t->ones, g_n, g_n, 1);
     const float *dimg = model_backward_input(t->d); // D's weights stay fixed
     memcpy(model_output_grad(t->g), dimg, sizeof(float) * (size_t)g_n * img);
+    if (t->ms_grad) { // t->zr still holds the fakes' latents
+        float *grad = model_output_grad(t->g);
+        loss_mode_seeking(fake, t->zr, g_n, (int)img, t->arch.latent, t->ms_grad);
+        for (size_t i = 0, e = (size_t)g_n * img; i < e; i++) {
+            grad[i] += t->cfg.mode_seeking * t->ms_grad[i];
+        }
+    }
     model_zero_grads(t->g);
     model_backward(t->g, false);
     adam_step(t->adam_g, model_params(t->g), model_grads(t->g));

@@ -42,6 +42,11 @@ typedef struct {
                       // (ema_warmup + s)) at step s (10; 1: none)
     int hinge;        // 1: the hinge loss (loss.h: D max(0, 1 -/+ z), G -z);
                       // 0: binary cross-entropy, G non-saturating (the paper)
+    float mode_seeking; // weight of the mode-seeking term (Mao et al. 2019,
+                        // MSGAN) in G's loss: G's fakes come in pairs of one
+                        // label, and G minimises 1 / (lz + 1e-5) with lz the
+                        // pairs' mean |G(z1) - G(z2)| over their mean
+                        // |z1 - z2|, for variety within a label; 0: none
 } gan_train_config_t;
 
 typedef struct {

@@ -184,6 +184,7 @@ gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, u
         cfg.ema_warmup = arch->gan_ema_warmup;
     }
     cfg.hinge = arch->gan_hinge;
+    cfg.mode_seeking = arch->gan_mode_seeking;
     return cfg;
 }
 

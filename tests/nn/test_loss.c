@@ -53,6 +53,13 @@ static double s_kl_lv(float *x, float *g)
     return loss_kl_normal(mu, x, 2, 3, NULL, g);
 }
 
+// Three pairs of 2-value "images" (x) from 2-value latents; x is varied.
+static double s_mode_seeking(float *x, float *g)
+{
+    const float z[6] = {0.5f, -1.0f, 1.5f, 0.2f, -0.3f, 0.8f};
+    return loss_mode_seeking(x, z, 3, 2, 2, g); // 3 rows: one pair, an odd row
+}
+
 static void s_check(s_loss_fn f, const char *name)
 {
     float x[6] = {0.3f, -1.2f, 2.0f, 0.7f, -0.1f, 1.5f}, g[6];
@@ -81,6 +88,24 @@ static void test_loss_gradients(void **state)
     s_check(s_kl_lv, "kl (logvar)");
     s_check(s_hinge_d, "hinge (D)"); // no logit sits on a kink (|1 -/+ z| > 1e-3)
     s_check(s_hinge_g, "hinge (G)");
+    s_check(s_mode_seeking, "mode seeking");
+}
+
+// MSGAN's term by its definition: pairs that differ more cost less, and
+// identical pairs have the largest loss, 1 / 1e-5.
+static void test_mode_seeking_definition(void **state)
+{
+    (void)state;
+    const float z[8] = {0, 0, 1, 1, 0, 0, 0, 2}; // |z1 - z2| means 1 and 1
+    const float x[8] = {0.0f, 0.5f, 1.0f, 0.5f, 0.2f, 0.2f, 0.2f, 0.6f};
+    float g[8];
+    // mean |x1 - x2| = (1 + 0 + 0 + 0.4) / 4 = 0.35; mean |z1 - z2| = 1
+    const double want = 1.0 / (0.35 + 1e-5);
+    assert_true(fabs(loss_mode_seeking(x, z, 4, 2, 2, g) - want) < 1e-5 * want);
+    assert_true(g[0] > 0 && g[2] < 0); // x1 below x2: pushed down, x2 up
+    assert_float_equal(g[1], 0.0f, 0); // equal values: no direction
+    const float same[4] = {0.3f, 0.3f, 0.3f, 0.3f};
+    assert_true(fabs(loss_mode_seeking(same, z, 2, 2, 2, NULL) - 1e5) < 1e-3);
 }
 
 // The hinge by its definition: real max(0, 1 - z), fake max(0, 1 + z);
@@ -106,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_bce_is_stable_for_huge_logits),
         cmocka_unit_test(test_loss_gradients),
         cmocka_unit_test(test_hinge_definition),
+        cmocka_unit_test(test_mode_seeking_definition),
     };
     return cmocka_run_group_tests_name("loss", tests, NULL, NULL);
 }
