@@ -38,11 +38,14 @@ typedef struct {
     const char *model, *dataset, *data_dir, *split, *out, *evaluator;
     long rounds, iters, batch, seed, threads, score_every, score_samples, d_width, reuse_fakes;
     int upsample; // --g-up nearest (1), transposed (0), -1: the model's
+    long d_mbstd; // --d-mbstd 1|0, -1: the model's
     int hinge;    // --loss hinge (1), bce (0), -1: the model's
-    double lr, lr_d, ema, ema_warmup, aux, mode_seeking, server_lr, server_lr_ema, server_lr_d,
-        server_lr_final, server_momentum;
+    double lr, lr_d, ema, ema_warmup, aux, aux_g, mode_seeking, server_lr, server_lr_ema,
+        server_lr_d, server_lr_final, server_momentum;
     long server_decay_from;
+    long server_warmup; // rounds over which the step rises from 1 to --server-lr
     int quiet;
+    int touched; // --average touched: each weight over the members that changed it
 } fedsim_opts_t;
 
 static void s_help(void)
@@ -70,6 +73,9 @@ static void s_help(void)
            "  --lr, --lr-d, --ema, --aux, --d-width, --reuse-fakes, --g-up\n"
            "                        the recipe, as in fedsyn train\n"
            "  --loss bce|hinge      the GAN's loss (default bce: cross-entropy)\n"
+           "  --d-mbstd 1|0         the minibatch standard deviation feature in D\n"
+           "  --aux-g A             the auxiliary classifier's weight in G's loss only\n"
+           "                        (default: --aux's)\n"
            "  --mode-seeking W      conditional GANs: weight of the mode-seeking term\n"
            "                        (MSGAN) in G's loss (default: the model's)\n"
            "  --ema-warmup N        the average's decay is min(ema, (1+s)/(N+s)) at\n"
@@ -79,7 +85,11 @@ static void s_help(void)
            "  --server-lr-d ETA     the step on D's part (default: ETA)\n"
            "  --server-lr-final E   the step falls linearly to E at the last round\n"
            "  --server-decay-from R ... from round R on (default: half the rounds)\n"
+           "  --server-warmup R     the step rises linearly from 1 over the first R\n"
+           "                        rounds (default 0: none)\n"
            "  --server-momentum B   server momentum (default 0: plain FedAvg)\n"
+           "  --average all|touched FedAvg over all members (default), or each weight\n"
+           "                        over the members whose update changed it\n"
            "  --evaluator PATH      score the global model with this evaluator\n"
            "  --score-every K       every K rounds and the last (default 5)\n"
            "  --score-samples N     images per score (default 2000)\n"
@@ -93,7 +103,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .split = "0,1,2/3,4,5,6/7,8,9", .rounds = 30, .iters = 50,
                          .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
                          .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
-                         .mode_seeking = -1,
+                         .mode_seeking = -1, .aux_g = -1, .d_mbstd = -1,
                          .server_lr = 1, .server_lr_ema = -1, .server_lr_d = -1, .ema_warmup = -1,
                          .server_lr_final = -1, .server_decay_from = -1,
                          .server_momentum = 0, .reuse_fakes = -1,
@@ -109,7 +119,10 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},          {"reuse-fakes", 1, 0, 'F'},
         {"g-up", 1, 0, 'U'},       {"ema-warmup", 1, 0, 'W'},    {"server-lr-ema", 1, 0, 'T'},
         {"server-lr-final", 1, 0, 'f'}, {"server-decay-from", 1, 0, 'g'}, {"loss", 1, 0, 'H'},
-        {"server-lr-d", 1, 0, 'Q'}, {"mode-seeking", 1, 0, 'Z'}, {0, 0, 0, 0}};
+        {"server-lr-d", 1, 0, 'Q'}, {"mode-seeking", 1, 0, 'Z'},
+        {"average", 1, 0, 'G'},    {"aux-g", 1, 0, 'X'}, {"server-warmup", 1, 0, 'w'},
+        {"d-mbstd", 1, 0, 'Y'},
+        {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -128,6 +141,10 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'R': bad = cli_double(CMD, "lr-d", optarg, 1e-7, 1, &o->lr_d); break;
         case 'E': bad = cli_double(CMD, "ema", optarg, 0, 0.99999, &o->ema); break;
         case 'A': bad = cli_double(CMD, "aux", optarg, 0, 100, &o->aux); break;
+        case 'w': bad = cli_int(CMD, "server-warmup", optarg, 0, 1000000, &o->server_warmup);
+            break;
+        case 'Y': bad = cli_int(CMD, "d-mbstd", optarg, 0, 1, &o->d_mbstd); break;
+        case 'X': bad = cli_double(CMD, "aux-g", optarg, 1e-6, 100, &o->aux_g); break;
         case 'Z': bad = cli_double(CMD, "mode-seeking", optarg, 0, 100, &o->mode_seeking); break;
         case 'V': bad = cli_int(CMD, "d-width", optarg, 1, 1024, &o->d_width); break;
         case 'e': bad = cli_double(CMD, "server-lr", optarg, 1e-3, 100, &o->server_lr); break;
@@ -152,6 +169,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'F': bad = cli_int(CMD, "reuse-fakes", optarg, 0, 1, &o->reuse_fakes); break;
         case 'U': bad = cli_pair(CMD, "g-up", optarg, "nearest", "transposed", &o->upsample); break;
         case 'H': bad = cli_pair(CMD, "loss", optarg, "hinge", "bce", &o->hinge); break;
+        case 'G': bad = cli_pair(CMD, "average", optarg, "touched", "all", &o->touched); break;
         case 'q': o->quiet = 1; break;
         case 'h': s_help(); return 1;
         default: return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -213,11 +231,12 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->ema_warmup > 0 || o->server_lr_ema > 0 ||
                                          o->hinge >= 0 || o->server_lr_d > 0 ||
                                          o->aux >= 0 || o->d_width > 0 ||
-                                         o->mode_seeking >= 0 ||
+                                         o->mode_seeking >= 0 || o->aux_g > 0 ||
+                                         o->d_mbstd >= 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
-        return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, "
-                          "--d-width, --reuse-fakes, --g-up, --loss, --mode-seeking, "
-                          "--server-lr-ema and --server-lr-d are for GANs");
+        return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, --aux-g, "
+                          "--d-mbstd, --d-width, --reuse-fakes, --g-up, --loss, "
+                          "--mode-seeking, --server-lr-ema and --server-lr-d are for GANs");
     }
     if (o->reuse_fakes >= 0) {
         arch->gan_reuse_fakes = (int)o->reuse_fakes;
@@ -242,6 +261,12 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (o->aux >= 0) {
         arch->gan_aux = (float)o->aux;
+    }
+    if (o->d_mbstd >= 0) {
+        arch->gan.d_mbstd = (int)o->d_mbstd;
+    }
+    if (o->aux_g > 0) {
+        arch->gan_aux_g = (float)o->aux_g;
     }
     if (o->mode_seeking >= 0) {
         arch->gan_mode_seeking = (float)o->mode_seeking;
@@ -345,6 +370,19 @@ int cmd_fedsim(int argc, char **argv)
             rc = cli_fail(CMD, &err, NULL);
             goto done_scorer;
         }
+        // A weight that some members' training never changed (a label's
+        // row at the members without that label) is averaged over the
+        // members that did change it: plain FedAvg would shrink its step.
+        for (size_t j = 0; o.touched && j < n; j++) {
+            double num = 0.0, den = 0.0;
+            for (int i = 0; i < k; i++) {
+                if (w[i][j] != global[j]) {
+                    num += (double)samples[i] * (double)w[i][j];
+                    den += (double)samples[i];
+                }
+            }
+            avg[j] = den > 0.0 ? (float)(num / den) : global[j];
+        }
         // Server step: m = beta m + (avg - g); g += eta m.  G's average
         // (the vector's last part, when it has one) may take its own step.
         const float beta = (float)o.server_momentum;
@@ -353,6 +391,9 @@ int cmd_fedsim(int argc, char **argv)
         const long r0 = o.server_decay_from > 0 ? o.server_decay_from : o.rounds / 2;
         if (o.server_lr_final > 0 && r > r0 && o.rounds > r0) {
             eta += (o.server_lr_final - o.server_lr) * (double)(r - r0) / (double)(o.rounds - r0);
+        }
+        if (r < o.server_warmup) { // early rounds: from FedAvg towards the full step
+            eta = 1.0 + (eta - 1.0) * (double)r / (double)o.server_warmup;
         }
         for (size_t j = 0; j < n; j++) {
             const double e = j >= ema_from && o.server_lr_ema > 0  ? o.server_lr_ema

@@ -10,7 +10,7 @@
 dcgan_config_t dcgan_config_paper(void)
 {
     return (dcgan_config_t){DCGAN_LATENT, DCGAN_G_WIDTH, DCGAN_D_WIDTH, 1, 28, 28, 0,
-                            DCGAN_D_DROPOUT, 0, 0};
+                            DCGAN_D_DROPOUT, 0, 0, 0};
 }
 
 dcgan_config_t dcgan_config_width(int w)
@@ -141,6 +141,9 @@ model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint6
     }
     layer_t *last = model_layer(m, model_layer_count(m) - 1);
     model_reshape(m, last->out_c, last->out_h, last->out_w, LAYOUT_BATCH_FIRST);
+    if (cfg->d_mbstd) {
+        model_minibatch_std(m);
+    }
     model_dense(m, 1 + cfg->classes); // the score, then (conditional) one row per label
     model_finalize(m, max_batch, seed);
     return m;

@@ -57,6 +57,9 @@ typedef struct {
                          // (the paper); 1: with a nearest-neighbour 2x upsample
                          // then Conv2D(3x3, same), W channels then W/2 (Odena
                          // et al. 2016: no checkerboard)
+    int d_mbstd;         // 1: D's features get the minibatch standard deviation
+                         // (Karras et al. 2018) before its dense layer: one
+                         // more weight per output
 } dcgan_config_t;
 
 #define DCGAN_D_DROPOUT 0.4f

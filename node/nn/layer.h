@@ -37,6 +37,7 @@ typedef enum {
     LAYER_RESHAPE,
     LAYER_PIXEL_NORM,
     LAYER_UPSAMPLE,
+    LAYER_MINIBATCH_STD,
     LAYER_KIND_COUNT
 } layer_kind_t;
 
@@ -102,6 +103,10 @@ void sigmoid_init(layer_t *l, int c, int h, int w, layout_t layout);
 void reshape_init(layer_t *l, int c, int h, int w, layout_t from, layout_t to);
 void pixel_norm_init(layer_t *l, int c, int h, int w, layout_t layout);
 void upsample_init(layer_t *l, int c, int h, int w, layout_t layout);
+// The minibatch standard deviation feature (minibatch_std.c): batch-first
+// c x h x w in, c * h * w + 1 features out, groups of MINIBATCH_STD_GROUP.
+#define MINIBATCH_STD_GROUP 4
+void minibatch_std_init(layer_t *l, int c, int h, int w, layout_t layout);
 
 // Floats of scratch a convolution needs per image of a chunk, and once per
 // call before the chunk's share (conv2d_transpose keeps its repacked

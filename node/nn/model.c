@@ -151,6 +151,14 @@ void model_upsample(model_t *m)
     s_took(m, l);
 }
 
+void model_minibatch_std(model_t *m)
+{
+    assert(m->layout == LAYOUT_BATCH_FIRST);
+    layer_t *l = s_push(m);
+    minibatch_std_init(l, m->c, m->h, m->w, m->layout);
+    s_took(m, l);
+}
+
 void model_sigmoid(model_t *m)
 {
     layer_t *l = s_push(m);

@@ -46,6 +46,10 @@ void model_pixel_norm(model_t *m);
 // Doubles height and width, each pixel repeated as a 2x2 block (nearest
 // neighbour, upsample.c); channel-major shapes only.
 void model_upsample(model_t *m);
+// Appends one feature to each sample: the mean over features of their
+// standard deviation within its group of samples (minibatch_std.c); a
+// discriminator's way to see variety.  Batch-first shapes only.
+void model_minibatch_std(model_t *m);
 // Reinterprets the per-sample features as c x h x w (same count) and moves
 // the batch to `layout`.  Dense layers need batch-first, convolutions
 // channel-major; the model's output must end batch-first.

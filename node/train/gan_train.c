@@ -32,7 +32,7 @@ struct gan_trainer {
 
 gan_train_config_t gan_train_config_paper(void)
 {
-    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0, 0.0f};
+    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0, 0.0f, 0.0f};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
@@ -172,8 +172,9 @@ static double s_d_forward(gan_trainer_t *t, const float *x, const float *targets
                   : g_step      ? loss_hinge_g(t->logits, n, t->dlogits)
                                 : loss_hinge_d(t->logits, targets, n, t->dlogits);
     dcgan_d_logits_grad(&t->arch, t->dlogits, t->y, n, model_output_grad(t->d));
+    const float aux = g_step && t->cfg.aux_g > 0 ? t->cfg.aux_g : t->cfg.aux;
     if (t->cfg.aux > 0 && t->arch.classes && aux_n > 0) {
-        dcgan_d_class_loss(&t->arch, out, t->y, aux_n, t->cfg.aux, model_output_grad(t->d));
+        dcgan_d_class_loss(&t->arch, out, t->y, aux_n, aux, model_output_grad(t->d));
     }
     return loss;
 }

@@ -47,6 +47,8 @@ typedef struct {
                         // label, and G minimises 1 / (lz + 1e-5) with lz the
                         // pairs' mean |G(z1) - G(z2)| over their mean
                         // |z1 - z2|, for variety within a label; 0: none
+    float aux_g;        // the auxiliary classifier's weight in G's loss; 0:
+                        // aux (D's and G's weights the same)
 } gan_train_config_t;
 
 typedef struct {

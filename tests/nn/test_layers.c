@@ -278,6 +278,48 @@ static void test_pixel_norm(void **state)
     model_destroy(&m);
 }
 
+// The minibatch standard deviation between a convolution and a dense
+// layer, against finite differences (6 samples: a group of 4 and one of
+// 2); and its forward pass against the definition.
+static void test_minibatch_std(void **state)
+{
+    (void)state;
+    model_t *m = model_new("minibatch_std", 2, 4, 4);
+    model_reshape(m, 2, 4, 4, LAYOUT_CHANNEL_MAJOR);
+    model_conv2d(m, 3, 3, 2, PAD_SAME); // 3 x 2 x 2
+    model_reshape(m, 3, 2, 2, LAYOUT_BATCH_FIRST);
+    model_minibatch_std(m);            // 13 features
+    model_dense(m, 2);
+    model_finalize(m, 6, 8);
+    assert_int_equal(model_layer(m, 3)->out_c, 13);
+    s_check(m, 6, 0, "minibatch_std");
+
+    float *x = s_random(6 * 32, 4, 0);
+    model_forward(m, x, 6, false);
+    const float *in = model_activation(m, 2), *y = model_activation(m, 3);
+    const int groups[2][2] = {{0, 4}, {4, 2}}; // first sample, size
+    for (int g = 0; g < 2; g++) {
+        const int i0 = groups[g][0], k = groups[g][1];
+        double mean_s = 0;
+        for (int j = 0; j < 12; j++) {
+            double mu = 0, ss = 0;
+            for (int i = i0; i < i0 + k; i++) {
+                mu += (double)in[i * 12 + j] / k;
+            }
+            for (int i = i0; i < i0 + k; i++) {
+                ss += ((double)in[i * 12 + j] - mu) * ((double)in[i * 12 + j] - mu);
+            }
+            mean_s += sqrt(ss / k + 1e-8) / 12;
+        }
+        for (int i = i0; i < i0 + k; i++) {
+            assert_true(fabs((double)y[i * 13 + 12] - mean_s) < 1e-5);
+            assert_true(y[i * 13 + 5] == in[i * 12 + 5]); // the features pass through
+        }
+    }
+    free(x);
+    model_destroy(&m);
+}
+
 // Nearest-neighbour upsampling between two convolutions, against finite
 // differences (odd 3x5 planes, two samples); and its forward pass against
 // the definition: output pixel (y, x) of plane (c, i) is input pixel
@@ -495,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_reshape_grad),
         cmocka_unit_test(test_pixel_norm),
         cmocka_unit_test(test_upsample),
+        cmocka_unit_test(test_minibatch_std),
         cmocka_unit_test(test_conv2d_matches_naive),
         cmocka_unit_test(test_conv2d_t_matches_naive),
         cmocka_unit_test(test_conv_transpose_is_adjoint),

@@ -818,9 +818,53 @@ static void test_upsampling_generator(void **state)
     dataset_destroy(&data);
 }
 
+// A discriminator with the minibatch standard deviation feature: one more
+// weight per output of its dense layer; its file says so and loads back
+// the same, and a trainer without the feature refuses it, naming it.
+static void test_minibatch_std_discriminator(void **state)
+{
+    (void)state;
+    dcgan_config_t arch = dcgan_config_width(8);
+    arch.classes = 10;
+    arch.d_mbstd = 1;
+    model_t *d = dcgan_discriminator_new(&arch, 16, 1);
+    arch.d_mbstd = 0;
+    model_t *plain = dcgan_discriminator_new(&arch, 16, 1);
+    assert_int_equal(model_param_count(d), model_param_count(plain) + 11); // 1 + 10 outputs
+    model_destroy(&d);
+    model_destroy(&plain);
+
+    arch.d_mbstd = 1;
+    dataset_t *data = fixture_shapes(64, 1);
+    gan_train_config_t cfg = gan_train_config_paper();
+    cfg.batch = 16;
+    gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
+    assert_int_equal(gan_trainer_set_data(t, data, NULL), 0);
+    gan_step_stats_t st;
+    gan_train_step(t, &st);
+    assert_true(isfinite(st.d_loss) && isfinite(st.g_loss));
+    char path[512];
+    snprintf(path, sizeof path, "%s/mbstd.fsm", fixture_tmpdir());
+    fs_err_t err = {0, ""};
+    assert_int_equal(checkpoint_save_gan(path, t, 1, "shapes", &err), 0);
+    gan_trainer_t *back = gan_trainer_new(&arch, &cfg);
+    assert_int_equal(checkpoint_load_gan(path, back, NULL, &err), 0);
+    model_t *a = gan_trainer_discriminator(t), *b = gan_trainer_discriminator(back);
+    assert_memory_equal(model_params(a), model_params(b), sizeof(float) * model_param_count(a));
+    arch.d_mbstd = 0;
+    gan_trainer_t *other = gan_trainer_new(&arch, &cfg);
+    assert_int_not_equal(checkpoint_load_gan(path, other, NULL, &err), 0);
+    assert_non_null(strstr(err.msg, "minibatch deviation"));
+    gan_trainer_destroy(&other);
+    gan_trainer_destroy(&back);
+    gan_trainer_destroy(&t);
+    dataset_destroy(&data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minibatch_std_discriminator),
         cmocka_unit_test(test_gan_train_usage),
         cmocka_unit_test(test_reuse_fakes),
         cmocka_unit_test(test_upsampling_generator),
