@@ -388,118 +388,206 @@ static int s_peer(const zpl_doc_t *doc, size_t *i, const char *base, node_config
     return 0;
 }
 
-int config_parse(const char *text, size_t n, const char *file, const char *base,
-                 node_config_t *cfg, fs_err_t *err)
+// In a checking parse (sink set) a mistake is reported and the parse goes
+// on, so that `netcfg check` names them all; otherwise the first one ends
+// it.  Returns what the caller's rc becomes; *failed keeps the first code.
+static int s_go_on(const config_sink_t *sink, int rc, const fs_err_t *err, int *failed)
+{
+    if (rc == 0 || !sink) {
+        return rc;
+    }
+    sink->found(sink->ctx, err && err->msg[0] ? err->msg : fs_strerror(rc));
+    if (!*failed) {
+        *failed = rc;
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *file, *base;
+    node_config_t *cfg;
+    int seen[N_FIELDS];
+    int seen_section[N_SECTIONS];
+    const char *section; // NULL after an unknown section: its keys are skipped
+    int peer_failed;     // the last peer had a mistake: skip its sub-entries
+} s_parse_t;
+
+// One entry of the document (a peer takes its sub-entries: *i moves).
+static int s_entry(s_parse_t *p, const zpl_doc_t *doc, size_t *i, fs_err_t *err)
+{
+    const zpl_entry_t *e = &doc->entry[*i];
+    const char *file = p->file;
+    if (e->depth == 0) {
+        p->section = NULL;
+        for (size_t s = 0; s < N_SECTIONS; s++) {
+            if (strcmp(e->name, s_sections[s]) == 0) {
+                p->section = s_sections[s];
+                if (p->seen_section[s]++) {
+                    return fs_err_set(err, FS_EINVAL, "%s:%d: section '%s' appears twice",
+                                      file, e->line, p->section);
+                }
+            }
+        }
+        if (!p->section) {
+            return fs_err_set(err, FS_EINVAL, "%s:%d: unknown section '%s' (expected node, "
+                              "federation, peers, data, train or quality)", file, e->line,
+                              e->name);
+        }
+        if (e->has_value) {
+            return fs_err_set(err, FS_EINVAL, "%s:%d: section '%s' takes no value; its keys "
+                              "go on the lines below, indented 4 spaces", file, e->line,
+                              e->name);
+        }
+        return 0;
+    }
+    if (!p->section) {
+        return 0; // under an unknown section, reported already
+    }
+    if (strcmp(p->section, "peers") == 0) {
+        if (e->depth == 2 && p->peer_failed) {
+            return 0; // the rest of a peer whose mistake was reported
+        }
+        if (e->depth != 1) {
+            return fs_err_set(err, FS_EINVAL, "%s:%d: too deeply indented", file, e->line);
+        }
+        int rc = s_peer(doc, i, p->base, p->cfg, err);
+        p->peer_failed = rc != 0;
+        return rc;
+    }
+    if (e->depth != 1) {
+        return fs_err_set(err, FS_EINVAL, "%s:%d: '%s' is indented below a key; only peers "
+                          "have sub-sections", file, e->line, e->name);
+    }
+    size_t f = 0;
+    while (f < N_FIELDS &&
+           (strcmp(s_fields[f].section, p->section) || strcmp(s_fields[f].key, e->name))) {
+        f++;
+    }
+    if (f == N_FIELDS) {
+        return s_unknown_key(file, e, p->section, err);
+    }
+    if (p->seen[f]) {
+        return fs_err_set(err, FS_EINVAL, "%s:%d: %s/%s repeated (first on line %d)", file,
+                          e->line, p->section, e->name, p->seen[f]);
+    }
+    p->seen[f] = e->line;
+    return s_field(&s_fields[f], e, p->base, p->cfg, err);
+}
+
+// data/partition's companions.
+static int s_partition_check(const node_config_t *cfg, const char *file, fs_err_t *err)
+{
+    int dir = strcmp(cfg->partition, "dirichlet") == 0;
+    int iid = strcmp(cfg->partition, "iid") == 0;
+    if (!dir && !iid) {
+        return fs_err_set(err, FS_EINVAL, "%s: data/partition = '%s': expected dirichlet or iid",
+                          file, cfg->partition);
+    }
+    if (cfg->clients < 1 || cfg->client >= cfg->clients) {
+        return fs_err_set(err, FS_EINVAL, "%s: data/partition %s needs data/clients N and "
+                          "data/client K with 0 <= K < N (this node's share)", file,
+                          cfg->partition);
+    }
+    if (dir && !(cfg->alpha > 0)) {
+        return fs_err_set(err, FS_EINVAL, "%s: data/partition dirichlet needs data/alpha "
+                          "(e.g. 0.1; larger is closer to IID)", file);
+    }
+    if (cfg->labels[0]) {
+        return fs_err_set(err, FS_EINVAL, "%s: data/labels and data/partition exclude each "
+                          "other: give one", file);
+    }
+    return 0;
+}
+
+static int s_parse(const char *text, size_t n, const char *file, const char *base,
+                   node_config_t *cfg, const config_sink_t *sink, fs_err_t *err)
 {
     s_defaults(cfg);
     snprintf(cfg->file, sizeof cfg->file, "%s", file);
     zpl_doc_t *doc = zpl_parse(text, n, file, err);
     if (!doc) {
+        int failed = 0;
+        s_go_on(sink, FS_EINVAL, err, &failed);
         return FS_EINVAL;
     }
-    int seen[N_FIELDS] = {0};
-    int seen_section[N_SECTIONS] = {0};
-    const char *section = NULL;
-    int rc = 0;
+    s_parse_t p = {.file = file, .base = base, .cfg = cfg};
+    int rc = 0, failed = 0;
     for (size_t i = 0; i < doc->n && rc == 0; i++) {
-        const zpl_entry_t *e = &doc->entry[i];
-        if (e->depth == 0) {
-            section = NULL;
-            for (size_t s = 0; s < N_SECTIONS; s++) {
-                if (strcmp(e->name, s_sections[s]) == 0) {
-                    section = s_sections[s];
-                    if (seen_section[s]++) {
-                        rc = fs_err_set(err, FS_EINVAL, "%s:%d: section '%s' appears twice",
-                                        file, e->line, section);
-                    }
-                }
-            }
-            if (!section && rc == 0) {
-                rc = fs_err_set(err, FS_EINVAL, "%s:%d: unknown section '%s' (expected node, "
-                                "federation, peers, data, train or quality)", file, e->line,
-                                e->name);
-            } else if (e->has_value && rc == 0) {
-                rc = fs_err_set(err, FS_EINVAL, "%s:%d: section '%s' takes no value; its keys "
-                                "go on the lines below, indented 4 spaces", file, e->line,
-                                e->name);
-            }
-            continue;
-        }
-        if (strcmp(section, "peers") == 0) {
-            if (e->depth != 1) {
-                rc = fs_err_set(err, FS_EINVAL, "%s:%d: too deeply indented", file, e->line);
-            } else {
-                rc = s_peer(doc, &i, base, cfg, err);
-            }
-            continue;
-        }
-        if (e->depth != 1) {
-            rc = fs_err_set(err, FS_EINVAL, "%s:%d: '%s' is indented below a key; only peers "
-                            "have sub-sections", file, e->line, e->name);
-            continue;
-        }
-        size_t f = 0;
-        while (f < N_FIELDS &&
-               (strcmp(s_fields[f].section, section) || strcmp(s_fields[f].key, e->name))) {
-            f++;
-        }
-        if (f == N_FIELDS) {
-            rc = s_unknown_key(file, e, section, err);
-        } else if (seen[f]) {
-            rc = fs_err_set(err, FS_EINVAL, "%s:%d: %s/%s repeated (first on line %d)", file,
-                            e->line, section, e->name, seen[f]);
-        } else {
-            seen[f] = e->line;
-            rc = s_field(&s_fields[f], e, base, cfg, err);
-        }
+        rc = s_go_on(sink, s_entry(&p, doc, &i, err), err, &failed);
     }
     zpl_destroy(&doc);
     for (size_t f = 0; f < N_FIELDS && rc == 0; f++) {
-        if (s_fields[f].required && !seen[f]) {
+        if (s_fields[f].required && !p.seen[f]) {
             rc = fs_err_set(err, FS_EINVAL, "%s: %s/%s is required (see fedsyn netcfg check "
                             "--help)", file, s_fields[f].section, s_fields[f].key);
+            rc = s_go_on(sink, rc, err, &failed);
         }
     }
-    if (rc == 0) {
-        fs_err_t e2 = {0};
-        if (identity_name_check(cfg->name, &e2) < 0) {
-            rc = fs_err_set(err, FS_EINVAL, "%s:%d: node/name: %s", file, seen[0], e2.msg);
-        } else if (s_endpoint_check(cfg->listen, file, seen[3], err) < 0) {
-            rc = FS_EINVAL;
-        } else if (cfg->advertise[0] && s_endpoint_check(cfg->advertise, file, seen[4], err) < 0) {
-            rc = FS_EINVAL;
-        } else if (strcmp(cfg->dataset, "mnist") && strcmp(cfg->dataset, "fashion")) {
-            rc = fs_err_set(err, FS_EINVAL, "%s: data/set = '%s': expected mnist or fashion",
-                            file, cfg->dataset);
-        }
+    const int *seen = p.seen;
+    fs_err_t e2 = {0};
+    if (rc == 0 && cfg->name[0] && identity_name_check(cfg->name, &e2) < 0) {
+        rc = fs_err_set(err, FS_EINVAL, "%s:%d: node/name: %s", file, seen[0], e2.msg);
+        rc = s_go_on(sink, rc, err, &failed);
+    }
+    if (rc == 0 && cfg->listen[0]) {
+        rc = s_go_on(sink, s_endpoint_check(cfg->listen, file, seen[3], err), err, &failed);
+    }
+    if (rc == 0 && cfg->advertise[0]) {
+        rc = s_go_on(sink, s_endpoint_check(cfg->advertise, file, seen[4], err), err, &failed);
+    }
+    if (rc == 0 && strcmp(cfg->dataset, "mnist") && strcmp(cfg->dataset, "fashion")) {
+        rc = fs_err_set(err, FS_EINVAL, "%s: data/set = '%s': expected mnist or fashion",
+                        file, cfg->dataset);
+        rc = s_go_on(sink, rc, err, &failed);
     }
     if (rc == 0 && !cfg->advertise[0]) {
         memcpy(cfg->advertise, cfg->listen, sizeof cfg->listen);
     }
     if (rc == 0 && cfg->labels[0]) {
-        rc = s_labels_check(cfg->labels, file, err);
+        rc = s_go_on(sink, s_labels_check(cfg->labels, file, err), err, &failed);
     }
     if (rc == 0 && cfg->partition[0]) {
-        int dir = strcmp(cfg->partition, "dirichlet") == 0;
-        int iid = strcmp(cfg->partition, "iid") == 0;
-        if (!dir && !iid) {
-            rc = fs_err_set(err, FS_EINVAL, "%s: data/partition = '%s': expected dirichlet or iid",
-                            file, cfg->partition);
-        } else if (cfg->clients < 1 || cfg->client >= cfg->clients) {
-            rc = fs_err_set(err, FS_EINVAL, "%s: data/partition %s needs data/clients N and "
-                            "data/client K with 0 <= K < N (this node's share)", file,
-                            cfg->partition);
-        } else if (dir && !(cfg->alpha > 0)) {
-            rc = fs_err_set(err, FS_EINVAL, "%s: data/partition dirichlet needs data/alpha "
-                            "(e.g. 0.1; larger is closer to IID)", file);
-        } else if (cfg->labels[0]) {
-            rc = fs_err_set(err, FS_EINVAL, "%s: data/labels and data/partition exclude each "
-                            "other: give one", file);
-        }
+        rc = s_go_on(sink, s_partition_check(cfg, file, err), err, &failed);
     }
     if (rc == 0) {
-        rc = s_quality_check(cfg, seen, err);
+        rc = s_go_on(sink, s_quality_check(cfg, seen, err), err, &failed);
     }
+    return rc ? rc : failed;
+}
+
+int config_parse(const char *text, size_t n, const char *file, const char *base,
+                 node_config_t *cfg, fs_err_t *err)
+{
+    return s_parse(text, n, file, base, cfg, NULL, err);
+}
+
+// The directory of a configuration file, for its relative paths.
+static void s_base(const char *path, char base[CONFIG_PATH_MAX])
+{
+    snprintf(base, CONFIG_PATH_MAX, "%s", path);
+    char *slash = strrchr(base, '/');
+    if (slash) {
+        *slash = 0;
+    } else {
+        base[0] = 0;
+    }
+}
+
+int config_check_file(const char *path, node_config_t *cfg, const config_sink_t *sink)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    fs_err_t err = {0};
+    if (fsio_read_all(path, ZPL_MAX_BYTES, &buf, &n, &err) < 0) {
+        int failed = 0;
+        fs_err_prefix(&err, FS_EINVAL, "configuration: ");
+        s_go_on(sink, FS_EINVAL, &err, &failed);
+        return FS_EINVAL;
+    }
+    char base[CONFIG_PATH_MAX];
+    s_base(path, base);
+    int rc = s_parse((const char *)buf, n, path, base, cfg, sink, &err);
+    free(buf);
     return rc;
 }
 
@@ -511,13 +599,7 @@ int config_load(const char *path, node_config_t *cfg, fs_err_t *err)
         return fs_err_prefix(err, FS_EINVAL, "configuration: ");
     }
     char base[CONFIG_PATH_MAX];
-    snprintf(base, sizeof base, "%s", path);
-    char *slash = strrchr(base, '/');
-    if (slash) {
-        *slash = 0;
-    } else {
-        base[0] = 0;
-    }
+    s_base(path, base);
     int rc = config_parse((const char *)buf, n, path, base, cfg, err);
     free(buf);
     return rc;
@@ -545,22 +627,36 @@ static int s_mismatch_text(const node_config_t *cfg, int key, const char *have, 
                       config_expect_name(key), x->text, have);
 }
 
+static int s_check_genesis(const node_config_t *cfg, const genesis_t *g,
+                           const config_sink_t *sink, fs_err_t *err)
+{
+    int rc = 0, failed = 0;
+#define GO(x) rc = rc ? rc : s_go_on(sink, (x), err, &failed)
+    GO(s_mismatch_text(cfg, EXPECT_MODEL, g->model, err));
+    GO(s_mismatch_text(cfg, EXPECT_DATASET, g->dataset, err));
+    GO(s_mismatch_num(cfg, EXPECT_ROUNDS, g->rounds, err));
+    GO(s_mismatch_num(cfg, EXPECT_LOCAL_ITERS, g->local_iters, err));
+    GO(s_mismatch_text(cfg, EXPECT_MECHANISM, noise_mechanism_keyword(g->mechanism), err));
+    GO(s_mismatch_num(cfg, EXPECT_SCALE, g->member_scale, err));
+    GO(s_mismatch_num(cfg, EXPECT_AGG_SCALE, g->agg_scale, err));
+    GO(s_mismatch_num(cfg, EXPECT_CLIP, g->clip, err));
+    GO(s_mismatch_num(cfg, EXPECT_TIMEOUT_MS, g->round_timeout_ms, err));
+    GO(s_mismatch_num(cfg, EXPECT_ATTEMPT_EXTRA_MS, g->attempt_extra_ms, err));
+    GO(s_mismatch_num(cfg, EXPECT_QUORUM, g->quorum, err));
+    GO(s_mismatch_text(cfg, EXPECT_ADMISSION, g->admission == ADMIT_OPEN ? "open" : "allowlist",
+                       err));
+#undef GO
+    return rc ? rc : failed;
+}
+
 int config_check_genesis(const node_config_t *cfg, const genesis_t *g, fs_err_t *err)
 {
-    int rc = 0;
-    rc = rc ? rc : s_mismatch_text(cfg, EXPECT_MODEL, g->model, err);
-    rc = rc ? rc : s_mismatch_text(cfg, EXPECT_DATASET, g->dataset, err);
-    rc = rc ? rc : s_mismatch_num(cfg, EXPECT_ROUNDS, g->rounds, err);
-    rc = rc ? rc : s_mismatch_num(cfg, EXPECT_LOCAL_ITERS, g->local_iters, err);
-    rc = rc ? rc
-            : s_mismatch_text(cfg, EXPECT_MECHANISM, noise_mechanism_keyword(g->mechanism), err);
-    rc = rc ? rc : s_mismatch_num(cfg, EXPECT_SCALE, g->member_scale, err);
-    rc = rc ? rc : s_mismatch_num(cfg, EXPECT_AGG_SCALE, g->agg_scale, err);
-    rc = rc ? rc : s_mismatch_num(cfg, EXPECT_CLIP, g->clip, err);
-    rc = rc ? rc : s_mismatch_num(cfg, EXPECT_TIMEOUT_MS, g->round_timeout_ms, err);
-    rc = rc ? rc : s_mismatch_num(cfg, EXPECT_ATTEMPT_EXTRA_MS, g->attempt_extra_ms, err);
-    rc = rc ? rc : s_mismatch_num(cfg, EXPECT_QUORUM, g->quorum, err);
-    rc = rc ? rc : s_mismatch_text(cfg, EXPECT_ADMISSION,
-                                   g->admission == ADMIT_OPEN ? "open" : "allowlist", err);
-    return rc;
+    return s_check_genesis(cfg, g, NULL, err);
+}
+
+int config_check_genesis_all(const node_config_t *cfg, const genesis_t *g,
+                             const config_sink_t *sink)
+{
+    fs_err_t err = {0};
+    return s_check_genesis(cfg, g, sink, &err);
 }

@@ -93,6 +93,13 @@ typedef struct {
     char test_dir[CONFIG_PATH_MAX];      // the test set's directory (default data/dir)
 } node_config_t;
 
+// Where a checking parse reports each mistake it finds (the message names
+// file:line), so that one run of `fedsyn netcfg check` names them all.
+typedef struct {
+    void (*found)(void *ctx, const char *msg);
+    void *ctx;
+} config_sink_t;
+
 // Reads and checks a configuration file into *cfg.
 int config_load(const char *path, node_config_t *cfg, fs_err_t *err)
     __attribute__((warn_unused_result));
@@ -102,6 +109,12 @@ int config_parse(const char *text, size_t n, const char *file, const char *base,
 // FS_EINVAL naming file:line of the first expectation the genesis contradicts.
 int config_check_genesis(const node_config_t *cfg, const genesis_t *g, fs_err_t *err)
     __attribute__((warn_unused_result));
+// The same checks as config_load and config_check_genesis, but every
+// mistake goes to sink and the check goes on: 0, or the first mistake's
+// code.  *cfg holds what could be read.
+int config_check_file(const char *path, node_config_t *cfg, const config_sink_t *sink);
+int config_check_genesis_all(const node_config_t *cfg, const genesis_t *g,
+                             const config_sink_t *sink);
 // Name of an expectation key as written in the file ("local-iters").
 const char *config_expect_name(int key);
 

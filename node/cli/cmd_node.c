@@ -10,6 +10,7 @@
 #include "netcfg/config.h"
 #include "node/cli/cli.h"
 #include "node/fed/node.h"
+#include "node/fed/site_check.h"
 
 static volatile int s_leave_requested;
 
@@ -200,13 +201,30 @@ int cmd_status(int argc, char **argv)
     return s_control("status", config, "STATUS");
 }
 
+static void s_found_error(void *ctx, const char *msg)
+{
+    ++*(int *)ctx;
+    fprintf(stderr, "fedsyn netcfg check: error: %s\n", msg);
+}
+
+static void s_found_note(void *ctx, const char *msg)
+{
+    ++*(int *)ctx;
+    fprintf(stderr, "fedsyn netcfg check: note: %s\n", msg);
+}
+
 static void s_netcfg_help(void)
 {
     printf("usage: fedsyn netcfg check FILE\n\n"
            "Reads a node configuration and reports every mistake with its file and line\n"
            "(unknown keys, repeated keys, values out of range, unreadable peer\n"
-           "identities, missing required keys); when the node's ledger exists, also\n"
-           "checks the [federation] expectations against its genesis.  Starts nothing.\n\n");
+           "identities, missing required keys), then the site's kit: the identity in\n"
+           "node/keys loads and its secret is private, node/dir is or can be made a\n"
+           "folder, data/dir holds the data set and the share is not empty, and the\n"
+           "node's key is a member of the genesis (or may join; an error when it may\n"
+           "not).  With a genesis or a ledger at hand, the [federation] expectations are\n"
+           "checked against it.  Starts nothing; peers are not contacted.\n"
+           "Exit status 0 when all is well, 2 when there are mistakes.\n\n");
     s_config_help();
     printf("\nexample: fedsyn netcfg check nodes/alice.zpl\n");
 }
@@ -227,28 +245,22 @@ int cmd_netcfg(int argc, char **argv)
         }
         return cli_usage("netcfg check", "expected one FILE");
     }
+    // Every mistake is named, not only the first: the file's, then the
+    // kit's (node/fed/site_check.h), then the genesis's expectations.
     node_config_t cfg;
-    fs_err_t err = {0};
-    if (config_load(argv[2], &cfg, &err) < 0) {
-        return cli_fail("netcfg check", &err, NULL);
+    int mistakes = 0, notes = 0;
+    const config_sink_t errors = {s_found_error, &mistakes};
+    const config_sink_t remarks = {s_found_note, &notes};
+    if (config_check_file(argv[2], &cfg, &errors) == 0) {
+        site_check(&cfg, &errors, &remarks);
     }
-    // With a ledger at hand, the [federation] expectations meet its genesis.
-    char ledger[CONFIG_PATH_MAX + 16];
-    snprintf(ledger, sizeof ledger, "%s/ledger.fsl", cfg.dir);
-    const char *src = access(ledger, F_OK) == 0 ? ledger : cfg.genesis[0] ? cfg.genesis : NULL;
-    if (src) {
-        chain_t *chain = chain_open(src, CHAIN_READ_ONLY, NULL, &err);
-        if (!chain) {
-            return cli_fail("netcfg check", &err, NULL);
-        }
-        int rc = config_check_genesis(&cfg, &chain_state(chain)->genesis, &err);
-        chain_destroy(&chain);
-        if (rc < 0) {
-            return cli_fail("netcfg check", &err, NULL);
-        }
+    if (mistakes) {
+        fprintf(stderr, "fedsyn netcfg check: %d mistake%s in %s; fix %s and check again\n",
+                mistakes, cli_plural(mistakes), argv[2], mistakes == 1 ? "it" : "them");
+        return EXIT_USAGE;
     }
-    printf("%s: ok: node %s, listen %s, %d peer%s, data %s%s%s\n", argv[2], cfg.name, cfg.listen,
-           cfg.n_peers, cfg.n_peers == 1 ? "" : "s", cfg.dataset, cfg.labels[0] ? " labels " : "",
-           cfg.labels);
+    printf("%s: ok: node %s, listen %s, %d peer%s, data %s%s%s%s\n", argv[2], cfg.name,
+           cfg.listen, cfg.n_peers, cli_plural(cfg.n_peers), cfg.dataset,
+           cfg.labels[0] ? " labels " : "", cfg.labels, notes ? " (see the notes above)" : "");
     return EXIT_OK;
 }

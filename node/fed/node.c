@@ -20,7 +20,6 @@
 #include "node/base/fsio.h"
 #include "node/base/log.h"
 #include "node/base/mem.h"
-#include "node/data/member_data.h"
 #include "node/data/partition.h"
 #include "node/fed/control.h"
 #include "node/fed/gossip.h"
@@ -29,6 +28,7 @@
 #include "node/fed/now.h"
 #include "node/fed/quality_log.h"
 #include "node/fed/round_io.h"
+#include "node/fed/site_check.h"
 #include "node/fed/store.h"
 #include "node/nn/blas.h"
 
@@ -53,25 +53,6 @@ struct node {
 void node_control_endpoint(const char *dir, char *out, size_t n)
 {
     control_endpoint(dir, out, n);
-}
-
-// The member's images, as its configuration's data section selects them
-// (node/data/member_data.h); NULL without error when it names no data.
-static dataset_t *s_load_data(const node_config_t *cfg, fs_err_t *err)
-{
-    if (!cfg->data_dir[0]) {
-        return NULL;
-    }
-    const member_data_spec_t spec = {.dir = cfg->data_dir, .labels = cfg->labels,
-                                     .partition = cfg->partition, .clients = (int)cfg->clients,
-                                     .client = (int)cfg->client, .alpha = cfg->alpha,
-                                     .limit = cfg->limit, .seed = (uint64_t)cfg->data_seed};
-    dataset_t *d = NULL;
-    if (member_data_load(&spec, &d, err) < 0) {
-        fs_err_prefix(err, err ? err->code : FS_EINVAL, "%s: data: ", cfg->file);
-        return NULL;
-    }
-    return d;
 }
 
 // Once the genesis is known: the model, the scorer, admission, the
@@ -104,10 +85,10 @@ static int s_setup_ledger(void *node, fs_err_t *err)
     }
     local_t *local = NULL;
     uint64_t samples = 0;
-    dataset_t *data = s_load_data(&self->cfg, err);
-    if (!data && self->cfg.data_dir[0]) {
+    dataset_t *data = NULL;
+    if ((rc = site_load_data(&self->cfg, &data, err)) < 0) {
         scorer_destroy(&scorer);
-        return err ? err->code : FS_EINVAL;
+        return rc;
     }
     if (data) {
         // Fewer images than a batch is fine: the trainers reshuffle and go on

@@ -76,7 +76,7 @@ EOF
 }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..33"
+echo "1..36"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -190,6 +190,26 @@ check "fedsyn status without a running node says how to start it" \
 printf 'node\n    name = x\n    keys = k\n    dir = d\n    listen = tcp://127.0.0.1:1\ntrain\n    batch = 0\n' >"$tmp/bad.zpl"
 check "fedsyn netcfg check names file and line" \
     bash -c "$FEDSYN netcfg check $tmp/bad.zpl 2>&1 | grep -q 'bad.zpl:7: train/batch'"
+printf 'node\n    name = x\n    bogus = 1\n    keys = k\n    dir = d\n    listen = tcp://127.0.0.1:1\ntrain\n    batch = 0\n' \
+    >"$tmp/bad2.zpl"
+check "fedsyn netcfg check names every mistake of the file, not only the first (exit 2)" \
+    bash -c "$FEDSYN netcfg check $tmp/bad2.zpl 2>$tmp/nc; [[ \$? == 2 ]] &&
+             grep -q 'bad2.zpl:3: unknown key' $tmp/nc && grep -q 'bad2.zpl:8: train/batch' $tmp/nc &&
+             grep -q '2 mistakes' $tmp/nc"
+check "fedsyn netcfg check passes a founder's kit" \
+    bash -c "cd $f1 && $FEDSYN netcfg check alice.zpl | grep -q ': ok: node alice'"
+# a kit with three mistakes: a key the genesis does not know, no data, a
+# state folder where a file is
+"$FEDSYN" keygen --dir "$f1/keys/zed" --name zed >/dev/null
+touch "$f1/zedfile"
+awk '/^    keys = / { print "    keys = keys/zed"; next }
+     /^    dir = / { n++; print (n == 1 ? "    dir = zedfile" : "    dir = nodata"); next }
+     { print }' "$f1/alice.zpl" >"$f1/zed.zpl"
+check "fedsyn netcfg check names each kit mistake: a key outside the genesis, no data, a file as node/dir" \
+    bash -c "cd $f1 && $FEDSYN netcfg check zed.zpl 2>$tmp/nc; [[ \$? == 2 ]] &&
+             grep -q 'zed (node/keys keys/zed) is neither a member' $tmp/nc &&
+             grep -q 'data: nodata: no train-images' $tmp/nc &&
+             grep -q 'node/dir zedfile is not a folder' $tmp/nc && grep -q '3 mistakes' $tmp/nc"
 
 # 5. GenFL's setting: a CVAE trained by four members whose data follow a
 #    Dirichlet(0.5) split of the labels (one seed, a share each)
