@@ -13,6 +13,7 @@
 #include "crypto/hash.h"
 #include "netcfg/config.h"
 #include "netcfg/zpl.h"
+#include "tests/support/fixtures.h"
 
 static const char *s_pub(void)
 {
@@ -191,6 +192,47 @@ static void test_config_quality(void **state)
     assert_string_equal(cfg.test_dir, "/etc/fed/test"); // relative to the file
 }
 
+typedef struct {
+    int n;
+    char first[256], last[256];
+} s_found_t;
+
+static void s_found(void *ctx, const char *msg)
+{
+    s_found_t *f = ctx;
+    snprintf(f->n++ ? f->last : f->first, sizeof f->first, "%s", msg);
+}
+
+// A checking read (netcfg check) names every mistake and goes on; the
+// node's read stops at the first, the same message.
+static void test_config_check_names_every_mistake(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/many.zpl", fixture_tmpdir());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("node\n    name = x\n    bogus = 1\n    keys = k\n    keys = k2\n"
+          "    listen = tcp://127.0.0.1:1\nnowhere\n    a = 1\ntrain\n    batch = 0\n", f);
+    fclose(f);
+    node_config_t cfg;
+    s_found_t found = {0};
+    const config_sink_t sink = {s_found, &found};
+    assert_int_equal(config_check_file(path, &cfg, &sink), FS_EINVAL);
+    // line 3 unknown key, line 5 repeated, line 7 unknown section (its key
+    // is skipped), line 10 out of range, node/dir missing
+    assert_int_equal(found.n, 5);
+    assert_non_null(strstr(found.first, "many.zpl:3: unknown key 'bogus'"));
+    assert_non_null(strstr(found.last, "node/dir is required"));
+    fs_err_t err = {0};
+    assert_int_equal(config_load(path, &cfg, &err), FS_EINVAL);
+    assert_string_equal(err.msg, found.first);
+    found.n = 0;
+    snprintf(path, sizeof path, "%s/absent.zpl", fixture_tmpdir());
+    assert_int_equal(config_check_file(path, &cfg, &sink), FS_EINVAL);
+    assert_int_equal(found.n, 1);
+}
+
 int main(void)
 {
     hash_library_init();
@@ -198,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_config_usage),
         cmocka_unit_test(test_config_mistakes_name_the_line),
         cmocka_unit_test(test_config_quality),
+        cmocka_unit_test(test_config_check_names_every_mistake),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
