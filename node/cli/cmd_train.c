@@ -10,6 +10,7 @@
 #include "node/cli/train_loop.h"
 #include "node/cli/train_opts.h"
 #include "node/nn/blas.h"
+#include "node/nn/model_file.h"
 #include "node/train/checkpoint.h"
 #include "node/train/gan_train.h"
 #include "node/train/workload.h"
@@ -51,7 +52,10 @@ static void s_help(void)
            "                        counting the checkpoint's), instead of --epochs\n"
            "  --resume PATH         go on from a checkpoint: exactly where it stopped\n"
            "                        (optimiser, random streams, data order) when PATH\n"
-           "                        is an --out file, else from its weights\n"
+           "                        is an --out file, else from its weights; the run's\n"
+           "                        settings (--model, --batch, --iters, --seed, the\n"
+           "                        data and the recipe) come from PATH, and another\n"
+           "                        value given is refused\n"
            "  --init PATH           cdcgan only: start from this unconditional DCGAN\n"
            "                        checkpoint of the same width (the label inputs'\n"
            "                        weights start at zero, so training begins from\n"
@@ -82,6 +86,134 @@ static void s_help(void)
            "         fedsyn train --model cvae --epochs 10 --out runs/cvae.fsm\n");
 }
 
+// --model as a workload spec: a bare kind takes --width (the CVAE its
+// default hidden width).
+static void s_spec(const train_opts_t *o, char *spec, size_t cap)
+{
+    const char *m = o->model ? o->model : "dcgan";
+    if (strchr(m, ':') || strcmp(m, "classifier") == 0) {
+        snprintf(spec, cap, "%s", m);
+    } else {
+        snprintf(spec, cap, "%s:%ld", m, strcmp(m, "cvae") == 0 ? CVAE_HIDDEN : o->width);
+    }
+}
+
+// Which of the run's settings the command line gave (the rest come from
+// the checkpoint that --resume names).
+typedef struct {
+    int model, batch, iters, seed, dataset, labels, limit;
+} s_given_t;
+
+// One setting of a checkpoint's run line: taken when the command line left
+// it out, refused when it gave another value (a resumed run is the same
+// run).  have: the command line's value as text.
+static int s_run_key(const model_file_t *f, const char *path, const char *key, int given,
+                     const char *have, char *out, size_t cap)
+{
+    char v[128];
+    if (model_file_meta(f, CHECKPOINT_RUN_SECTION, key, v, sizeof v) != 0) {
+        return 0; // a checkpoint of an older fedsyn: no such setting kept
+    }
+    if (!given) {
+        const size_t n = strnlen(v, cap - 1);
+        memcpy(out, v, n);
+        out[n] = 0;
+        return 0;
+    }
+    if (strcmp(v, have) != 0) {
+        const int dflt = strcmp(v, "-1") == 0 || (strcmp(key, "d_width") == 0 && v[0] == '0');
+        char opt[32]; // the option's name: d_width is --d-width
+        snprintf(opt, sizeof opt, "%s", key);
+        for (char *c = opt; *c; c++) {
+            *c = *c == '_' ? '-' : *c;
+        }
+        return cli_usage(CMD, "--%s %s, but %s was trained with %s: a resumed run keeps its "
+                         "settings (leave --%s out)", opt, have, path,
+                         dflt ? "the model's default" : v, opt);
+    }
+    return 0;
+}
+
+// The settings kept in the checkpoint --resume names, for those the
+// command line left out; a conflicting one is refused.
+static int s_take_run(train_opts_t *o, const s_given_t *g)
+{
+    fs_err_t err = {0, ""};
+    model_file_t *f = model_file_load(o->resume, &err);
+    if (!f) {
+        return cli_fail(CMD, &err, "--resume takes the --out of an earlier 'fedsyn train'");
+    }
+    if (!model_file_text(f, CHECKPOINT_RUN_SECTION)) {
+        model_file_destroy(&f);
+        return 0;
+    }
+    char have[128], v[128];
+    s_spec(o, have, sizeof have);
+    int rc = s_run_key(f, o->resume, "model", g->model, have, o->run_model, sizeof o->run_model);
+    if (rc == 0 && !g->model && o->run_model[0]) {
+        o->model = o->run_model;
+    }
+#define NUM(key, flag, field)                                                                 \
+    if (rc == 0) {                                                                             \
+        snprintf(have, sizeof have, "%ld", (field));                                           \
+        v[0] = 0;                                                                              \
+        rc = s_run_key(f, o->resume, key, (flag), have, v, sizeof v);                          \
+        if (rc == 0 && v[0]) {                                                                 \
+            (field) = strtol(v, NULL, 10);                                                     \
+        }                                                                                      \
+    }
+    NUM("batch", g->batch, o->batch)
+    NUM("iters", g->iters, o->iters)
+    NUM("seed", g->seed, o->seed)
+    NUM("limit", g->limit, o->limit)
+    NUM("d_width", o->d_width != 0, o->d_width)
+    NUM("reuse_fakes", o->reuse_fakes >= 0, o->reuse_fakes)
+#undef NUM
+    // the recipe's options: -1 (or 0 for d_width) is "the model's"
+#define DBL(key, field, given_)                                                                \
+    if (rc == 0) {                                                                             \
+        snprintf(have, sizeof have, "%.17g", (double)(field));                                 \
+        v[0] = 0;                                                                              \
+        rc = s_run_key(f, o->resume, key, (given_), have, v, sizeof v);                        \
+        if (rc == 0 && v[0]) {                                                                 \
+            (field) = strtod(v, NULL);                                                         \
+        }                                                                                      \
+    }
+    DBL("lr", o->lr, o->lr > 0)
+    DBL("lr_d", o->lr_d, o->lr_d > 0)
+    DBL("ema", o->ema, o->ema >= 0)
+    DBL("d_dropout", o->d_dropout, o->d_dropout >= 0)
+    DBL("aux", o->aux, o->aux >= 0)
+#undef DBL
+    long norm = o->pixel_norm, up = o->upsample;
+    if (rc == 0) {
+        snprintf(have, sizeof have, "%ld", norm);
+        v[0] = 0;
+        rc = s_run_key(f, o->resume, "g_norm", norm >= 0, have, v, sizeof v);
+        o->pixel_norm = rc == 0 && v[0] ? (int)strtol(v, NULL, 10) : o->pixel_norm;
+    }
+    if (rc == 0) {
+        snprintf(have, sizeof have, "%ld", up);
+        v[0] = 0;
+        rc = s_run_key(f, o->resume, "g_up", up >= 0, have, v, sizeof v);
+        o->upsample = rc == 0 && v[0] ? (int)strtol(v, NULL, 10) : o->upsample;
+    }
+    if (rc == 0) {
+        rc = s_run_key(f, o->resume, "dataset", g->dataset, o->dataset, o->run_dataset,
+                       sizeof o->run_dataset);
+        o->dataset = !g->dataset && o->run_dataset[0] ? o->run_dataset : o->dataset;
+    }
+    if (rc == 0) {
+        rc = s_run_key(f, o->resume, "labels", g->labels, o->labels ? o->labels : "all",
+                       o->run_labels, sizeof o->run_labels);
+        if (!g->labels && o->run_labels[0] && strcmp(o->run_labels, "all") != 0) {
+            o->labels = o->run_labels;
+        }
+    }
+    model_file_destroy(&f);
+    return rc;
+}
+
 static int s_parse(int argc, char **argv, train_opts_t *o)
 {
     static const struct option opts[] = {
@@ -102,29 +234,45 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
     optind = 1;
     opterr = 0;
     int c, epochs_given = 0;
+    s_given_t given = {0};
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'D': o->dataset = optarg; break;
+        case 'D': o->dataset = optarg; given.dataset = 1; break;
         case 'd': o->data_dir = optarg; break;
-        case 'l': o->labels = optarg; break;
-        case 'n': bad = cli_int(CMD, "limit", optarg, 1, 10000000, &o->limit); break;
+        case 'l': o->labels = optarg; given.labels = 1; break;
+        case 'n':
+            bad = cli_int(CMD, "limit", optarg, 1, 10000000, &o->limit);
+            given.limit = 1;
+            break;
         case 'e':
             bad = cli_int(CMD, "epochs", optarg, 1, 100000, &o->epochs);
             epochs_given = 1;
             break;
         case 'T': bad = cli_int(CMD, "to-epoch", optarg, 1, 100000, &o->to_epoch); break;
-        case 'i': bad = cli_int(CMD, "iters", optarg, 1, 100000000, &o->iters); break;
-        case 'w': bad = cli_int(CMD, "width", optarg, 2, 1024, &o->width); break;
-        case 'b': bad = cli_int(CMD, "batch", optarg, 2, 4096, &o->batch); break;
-        case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &o->seed); break;
+        case 'i':
+            bad = cli_int(CMD, "iters", optarg, 1, 100000000, &o->iters);
+            given.iters = 1;
+            break;
+        case 'w':
+            bad = cli_int(CMD, "width", optarg, 2, 1024, &o->width);
+            given.model = 1;
+            break;
+        case 'b':
+            bad = cli_int(CMD, "batch", optarg, 2, 4096, &o->batch);
+            given.batch = 1;
+            break;
+        case 's':
+            bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &o->seed);
+            given.seed = 1;
+            break;
         case 'o': o->out = optarg; break;
         case 'g': o->grid = optarg; break;
         case 'r': o->resume = optarg; break;
         case 'c': bad = cli_int(CMD, "checkpoint-every", optarg, 1, 100000, &o->every); break;
         case 't': bad = cli_int(CMD, "threads", optarg, 1, 256, &o->threads); break;
         case 'q': o->quiet = 1; break;
-        case 'm': o->model = optarg; break;
+        case 'm': o->model = optarg; given.model = 1; break;
         case 'I': o->init = optarg; break;
         case 'L': bad = cli_double(CMD, "lr", optarg, 1e-7, 1, &o->lr); break;
         case 'R': bad = cli_double(CMD, "lr-d", optarg, 1e-7, 1, &o->lr_d); break;
@@ -146,15 +294,14 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
     if (optind < argc) {
         return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
     }
-    // One parser for every model (workload.h); a bare kind takes --width
-    // (the CVAE its default hidden width).
+    int rc = o->resume ? s_take_run(o, &given) : 0;
+    if (rc) {
+        return rc;
+    }
+    // One parser for every model (workload.h)
     const char *m = o->model ? o->model : "dcgan";
     char spec[64];
-    if (strchr(m, ':') || strcmp(m, "classifier") == 0) {
-        snprintf(spec, sizeof spec, "%s", m);
-    } else {
-        snprintf(spec, sizeof spec, "%s:%ld", m, strcmp(m, "cvae") == 0 ? CVAE_HIDDEN : o->width);
-    }
+    s_spec(o, spec, sizeof spec);
     fs_err_t err = {0, ""};
     if (strlen(m) >= sizeof spec - 8 || workload_parse(spec, &o->arch, &err)) {
         return cli_usage(CMD, "--model '%s': expected dcgan:W, cdcgan:W, cgan:W or cvae:H (W "
@@ -172,7 +319,8 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
                          "--model cdcgan[:W] and without --resume");
     }
     if (o->to_epoch && epochs_given) {
-        return cli_usage(CMD, "give --epochs (more epochs) or --to-epoch (epochs in all), not both");
+        return cli_usage(CMD, "give --epochs (more epochs) or --to-epoch (epochs in all), "
+                         "not both");
     }
     if (!o->batch) {
         o->batch = o->cvae_hidden ? 64 : 256;
@@ -183,6 +331,13 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
     if (!o->cvae_hidden && o->batch % 2) {
         return cli_usage(CMD, "--batch %ld: must be even (half real, half fake)", o->batch);
     }
+    // what --resume takes back (s_take_run); iters 0: an epoch is images / batch
+    snprintf(o->run, sizeof o->run,
+             "model=%s batch=%ld iters=%ld seed=%ld dataset=%s labels=%s limit=%ld d_width=%ld "
+             "reuse_fakes=%ld lr=%.17g lr_d=%.17g ema=%.17g d_dropout=%.17g aux=%.17g g_norm=%d "
+             "g_up=%d\n", spec, o->batch, o->iters, o->seed, o->dataset,
+             o->labels ? o->labels : "all", o->limit, o->d_width, o->reuse_fakes, o->lr, o->lr_d,
+             o->ema, o->d_dropout, o->aux, o->pixel_norm, o->upsample);
     return 0;
 }
 

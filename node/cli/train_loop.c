@@ -77,7 +77,7 @@ int train_loop_run(const train_opts_t *o, const model_kind_t *K, void *trainer,
             // the epoch's weights and grid, and --out with the state to resume from
             snprintf(path, sizeof path, "%s.epoch%d.fsm", stem, epoch);
             if (K->save_weights(path, trainer, epoch, o->dataset, &err) == 0 &&
-                K->save_state(o->out, trainer, epoch, 0, o->dataset, &err) == 0) {
+                K->save_state(o->out, trainer, epoch, 0, o->dataset, o->run, &err) == 0) {
                 snprintf(path, sizeof path, "%s.epoch%d.png", stem, epoch);
                 if (K->save_grid(path, trainer, &err)) {
                     fprintf(stderr, "fedsyn train: warning: %s\n", err.msg);
@@ -89,7 +89,7 @@ int train_loop_run(const train_opts_t *o, const model_kind_t *K, void *trainer,
             }
         }
     }
-    int rc = K->save_state(o->out, trainer, epoch, (int)k, o->dataset, &err);
+    int rc = K->save_state(o->out, trainer, epoch, (int)k, o->dataset, o->run, &err);
     if (rc == 0 && o->grid) {
         rc = K->save_grid(o->grid, trainer, &err);
     }

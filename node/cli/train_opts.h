@@ -18,6 +18,10 @@ typedef struct {
     double lr, lr_d, ema, d_dropout, aux; // the GAN's recipe (gan_train.h); < 0: the default
     long reuse_fakes; // --reuse-fakes 0|1, or -1: the default
     long d_width;    // the discriminator's channels; 0: the model's (width / 2)
+    // The run's settings as one line, kept in every checkpoint that resumes
+    // (checkpoint.h's run section); --resume takes them back.
+    char run[640];
+    char run_model[64], run_dataset[16], run_labels[64]; // taken back from a checkpoint
 } train_opts_t;
 
 // "runs/x.fsm" -> "runs/x" (the stem checkpoints are named after).

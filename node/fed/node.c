@@ -121,6 +121,15 @@ static int s_setup_ledger(void *node, fs_err_t *err)
                  workload_kind_name(arch), store_model_size(self->store));
     }
     round_io_setup(self->round, local, samples, scorer, have_global);
+    const ledger_state_t *st = store_state(self->store);
+    if (!store_is_active(self->store, self->pub->sign_pk)) {
+        // said once, plainly: the node goes on asking to join every 3 s
+        log_warn("%s is not an active member of this federation (ledger height %llu): it will "
+                 "ask to join, and a member's next block admits it%s", self->pub->name,
+                 (unsigned long long)store_height(self->store),
+                 st->genesis.admission == ADMIT_OPEN ? "" : " if the genesis's allow-list "
+                 "names its key ('fedsyn netcfg check' says whether it does)");
+    }
     return 0;
 }
 

@@ -59,12 +59,12 @@ static s_state_t s_cvae_state(cvae_trainer_t *t)
 // GAN that keeps one, the generator's average) and, when st is not NULL,
 // the state after `iter` iterations into the epoch: a "trainer" text
 // section and each optimiser's moments, in s[nw..nw+5).
-#define S_MAX_SECTIONS 9
+#define S_MAX_SECTIONS 10
 
 static int s_save(const char *path, model_section_t s[S_MAX_SECTIONS], int nw,
-                  const s_state_t *st, int iter, fs_err_t *err)
+                  const s_state_t *st, int iter, const char *run, fs_err_t *err)
 {
-    assert(nw + 5 <= S_MAX_SECTIONS);
+    assert(nw + 6 <= S_MAX_SECTIONS);
     if (!st) {
         return model_file_save(path, s, nw, err);
     }
@@ -89,12 +89,16 @@ static int s_save(const char *path, model_section_t s[S_MAX_SECTIONS], int nw,
         s[nw + 1 + 2 * k] = s_vector(names[2 * k], st->adam[k]->m, st->adam[k]->n);
         s[nw + 2 + 2 * k] = s_vector(names[2 * k + 1], st->adam[k]->v, st->adam[k]->n);
     }
-    return model_file_save(path, s, nw + 5, err);
+    int total = nw + 5;
+    if (run) { // the settings that made the run, for --resume (checkpoint.h)
+        s[total++] = (model_section_t){CHECKPOINT_RUN_SECTION, SECTION_TEXT, run, strlen(run)};
+    }
+    return model_file_save(path, s, total, err);
 }
 
 // iter < 0: the weights alone; otherwise the trainer's state too
 static int s_save_gan(const char *path, gan_trainer_t *t, int epoch, int iter,
-                      const char *dataset, fs_err_t *err)
+                      const char *dataset, const char *run, fs_err_t *err)
 {
     const dcgan_config_t *a = gan_trainer_arch(t);
     char meta[256], cond[64] = "", ema[48] = "";
@@ -130,20 +134,20 @@ static int s_save_gan(const char *path, gan_trainer_t *t, int epoch, int iter,
                            model_param_count(gan_trainer_generator(t)));
     }
     s_state_t st = s_gan_state(t);
-    return s_save(path, s, nw, iter < 0 ? NULL : &st, iter, err);
+    return s_save(path, s, nw, iter < 0 ? NULL : &st, iter, run, err);
 }
 
 int checkpoint_save_gan(const char *path, gan_trainer_t *t, int epoch, const char *dataset,
                         fs_err_t *err)
 {
-    return s_save_gan(path, t, epoch, -1, dataset, err);
+    return s_save_gan(path, t, epoch, -1, dataset, NULL, err);
 }
 
 int checkpoint_save_gan_state(const char *path, gan_trainer_t *t, int epoch, int iter,
-                              const char *dataset, fs_err_t *err)
+                              const char *dataset, const char *run, fs_err_t *err)
 {
     assert(iter >= 0);
-    return s_save_gan(path, t, epoch, iter, dataset, err);
+    return s_save_gan(path, t, epoch, iter, dataset, run, err);
 }
 
 static int s_meta_int(const model_file_t *f, const char *path, const char *key, int *out,
@@ -501,7 +505,7 @@ int checkpoint_resume_gan(const char *path, gan_trainer_t *t, checkpoint_resume_
 
 // iter < 0: the weights alone; otherwise the trainer's state too
 static int s_save_cvae(const char *path, cvae_trainer_t *t, int epoch, int iter,
-                       const char *dataset, fs_err_t *err)
+                       const char *dataset, const char *run, fs_err_t *err)
 {
     const cvae_config_t *a = cvae_trainer_arch(t);
     char meta[256];
@@ -516,20 +520,20 @@ static int s_save_cvae(const char *path, cvae_trainer_t *t, int epoch, int iter,
         s_floats("decoder", cvae_trainer_decoder(t)),
     };
     s_state_t st = s_cvae_state(t);
-    return s_save(path, s, 3, iter < 0 ? NULL : &st, iter, err);
+    return s_save(path, s, 3, iter < 0 ? NULL : &st, iter, run, err);
 }
 
 int checkpoint_save_cvae(const char *path, cvae_trainer_t *t, int epoch, const char *dataset,
                          fs_err_t *err)
 {
-    return s_save_cvae(path, t, epoch, -1, dataset, err);
+    return s_save_cvae(path, t, epoch, -1, dataset, NULL, err);
 }
 
 int checkpoint_save_cvae_state(const char *path, cvae_trainer_t *t, int epoch, int iter,
-                               const char *dataset, fs_err_t *err)
+                               const char *dataset, const char *run, fs_err_t *err)
 {
     assert(iter >= 0);
-    return s_save_cvae(path, t, epoch, iter, dataset, err);
+    return s_save_cvae(path, t, epoch, iter, dataset, run, err);
 }
 
 static int s_read_cvae_arch(const model_file_t *f, const char *path, cvae_config_t *a,

@@ -41,9 +41,13 @@ int checkpoint_load_gan(const char *path, gan_trainer_t *t, int *epoch_out, fs_e
 // optimisers' moments and step counts, the latents' and shuffles' generator,
 // both networks' dropout generators and the pass over the data (where it
 // stands and the generator state it was drawn from).  About three times
-// the size of the weights alone; `fedsyn train` keeps it in --out.
+// the size of the weights alone; `fedsyn train` keeps it in --out.  run
+// (NULL: none) is one line of the settings that made the run, kept in a
+// text section of its own (CHECKPOINT_RUN_SECTION) for --resume to read
+// back; model_file_meta(f, CHECKPOINT_RUN_SECTION, key, ...) reads a key.
+#define CHECKPOINT_RUN_SECTION "run"
 int checkpoint_save_gan_state(const char *path, gan_trainer_t *t, int epoch, int iter,
-                              const char *dataset, fs_err_t *err);
+                              const char *dataset, const char *run, fs_err_t *err);
 
 // Where a resumed run stands.
 typedef struct {
@@ -71,7 +75,7 @@ int checkpoint_load_cvae_decoder(const char *path, int max_batch, cvae_config_t 
 // The CVAE's exact state, as checkpoint_save_gan_state keeps the GAN's:
 // both optimisers, the noise and shuffle generator, the data order.
 int checkpoint_save_cvae_state(const char *path, cvae_trainer_t *t, int epoch, int iter,
-                               const char *dataset, fs_err_t *err);
+                               const char *dataset, const char *run, fs_err_t *err);
 // Loads a CVAE file of the trainer's architecture (refused, naming both,
 // if it differs) and, where it holds it, the trainer's state, as
 // checkpoint_resume_gan does.  After cvae_trainer_set_data.

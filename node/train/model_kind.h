@@ -69,7 +69,7 @@ typedef struct {
     int (*save_weights)(const char *path, void *t, int epoch, const char *dataset,
                         fs_err_t *err);
     int (*save_state)(const char *path, void *t, int epoch, int iter, const char *dataset,
-                      fs_err_t *err);
+                      const char *run, fs_err_t *err); // run: checkpoint.h
     int (*resume)(const char *path, void *t, checkpoint_resume_t *at, fs_err_t *err);
     int (*save_grid)(const char *path, void *t, fs_err_t *err);
     long (*optimiser_steps)(void *t);

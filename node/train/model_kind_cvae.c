@@ -134,9 +134,9 @@ static int s_save_weights(const char *path, void *t, int epoch, const char *data
 }
 
 static int s_save_state(const char *path, void *t, int epoch, int iter, const char *dataset,
-                        fs_err_t *err)
+                        const char *run, fs_err_t *err)
 {
-    return checkpoint_save_cvae_state(path, t, epoch, iter, dataset, err);
+    return checkpoint_save_cvae_state(path, t, epoch, iter, dataset, run, err);
 }
 
 static int s_resume(const char *path, void *t, checkpoint_resume_t *at, fs_err_t *err)

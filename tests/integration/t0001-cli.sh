@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..46"
+echo "1..48"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -91,7 +91,12 @@ $RUN train --model cgan:8 --data "$tmp/data" --batch 16 --iters 5 --epochs 2 --o
 if cmp -s "$tmp/rg.fsm" "$tmp/rgh.fsm" && grep -aq "g_norm=pixel .*ema=0.999 ema_steps=10" "$tmp/rg.fsm"; then ok "a cgan's two halves equal one run, its average included"; else not_ok "cgan resume"; fi
 check "sample from a cgan (its average) writes labelled images" $RUN sample --model "$tmp/rg.fsm" --n 20 --idx "$tmp/rg.idx" --labels "$tmp/rg.lab"
 fails_with_text "train --init is refused without --model cdcgan" "give it with --model cdcgan" $RUN train --init "$tmp/gan.fsm" --data "$tmp/data"
-fails_with_text "a conditional run refuses to resume an unconditional file, naming both" "different architecture.*unconditional.*conditioned on 10 labels" $RUN train --model cdcgan:8 --data "$tmp/data" --batch 16 --iters 1 --resume "$tmp/gan.fsm" --out "$tmp/x.fsm"
+fails_with_text "a conditional run refuses to resume an unconditional file, naming both" "model cdcgan:8, but .*gan.fsm was trained with dcgan:8" $RUN train --model cdcgan:8 --data "$tmp/data" --batch 16 --iters 1 --resume "$tmp/gan.fsm" --out "$tmp/x.fsm"
+# --resume alone takes the run's settings from the checkpoint (model, batch, iterations)
+$RUN train --model cgan:8 --data "$tmp/data" --batch 16 --iters 5 --epochs 1 --out "$tmp/rg3.fsm" --quiet 2>"$tmp/err" &&
+    $RUN train --data "$tmp/data" --resume "$tmp/rg3.fsm" --to-epoch 2 --out "$tmp/rg3.fsm" --quiet 2>"$tmp/err"
+if cmp -s "$tmp/rg.fsm" "$tmp/rg3.fsm"; then ok "--resume alone goes on with the checkpoint's model, batch and iterations: equal to one run"; else not_ok "--resume alone"; fi
+fails_with_text "a resumed run refuses another batch, naming both" "batch 32, but .*rg3.fsm was trained with 16" $RUN train --data "$tmp/data" --resume "$tmp/rg3.fsm" --batch 32 --to-epoch 3 --out "$tmp/x.fsm"
 fails_with_text "sample refuses a temperature out of range, naming it" "temperature '9': expected a number from 0.001 to 4" $RUN sample --model "$tmp/gan.fsm" --grid "$tmp/x.png" --temperature 9
 fails_with_text "eval refuses --temperature with --samples" "applies to --model only" $RUN eval --samples "$tmp/s.idx" --temperature 0.5
 check "eval --temperature records it, and the evaluator's hash, in the JSON" bash -c "$RUN eval --model '$tmp/gan.fsm' --n 64 --evaluator '$tmp/ev.fsm' --data '$tmp/data' --temperature 0.5 --json | grep -Eq '\"evaluator_model_hash\": \"[0-9a-f]{64}\", \"temperature\": 0.5,'"

@@ -162,7 +162,7 @@ static void test_cvae_checkpoint_resumes_exactly(void **state)
     char path[512], weights[512];
     snprintf(path, sizeof path, "%s/cvae-state.fsm", fixture_tmpdir());
     snprintf(weights, sizeof weights, "%s/cvae-weights.fsm", fixture_tmpdir());
-    assert_int_equal(checkpoint_save_cvae_state(path, a, 2, 3, "shapes", &err), 0);
+    assert_int_equal(checkpoint_save_cvae_state(path, a, 2, 3, "shapes", NULL, &err), 0);
     assert_int_equal(checkpoint_save_cvae(weights, a, 2, "shapes", &err), 0);
     s_train(a, 4, NULL, NULL);
 

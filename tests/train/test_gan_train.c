@@ -149,7 +149,7 @@ static void test_checkpoint_resumes_exactly(void **state)
     snprintf(path, sizeof path, "%s/state.fsm", fixture_tmpdir());
     snprintf(weights, sizeof weights, "%s/weights.fsm", fixture_tmpdir());
     fs_err_t err = {0, ""};
-    assert_int_equal(checkpoint_save_gan_state(path, a, 0, 3, "shapes", &err), 0);
+    assert_int_equal(checkpoint_save_gan_state(path, a, 0, 3, "shapes", NULL, &err), 0);
     assert_int_equal(checkpoint_save_gan(weights, a, 0, "shapes", &err), 0);
     s_steps(a, 4);
 
@@ -356,7 +356,7 @@ static void test_conditional_gan_usage(void **state)
     // the file says "classes=10"; an unconditional run refuses it, naming both
     char path[512];
     snprintf(path, sizeof path, "%s/cgan.fsm", fixture_tmpdir());
-    assert_int_equal(checkpoint_save_gan_state(path, t, 1, 0, "shapes", &err), 0);
+    assert_int_equal(checkpoint_save_gan_state(path, t, 1, 0, "shapes", NULL, &err), 0);
     dcgan_config_t back;
     model_t *gl = NULL;
     assert_int_equal(checkpoint_load_generator(path, 16, &back, &gl, &err), 0);
@@ -687,7 +687,7 @@ static void test_generator_average(void **state)
     char path[512];
     snprintf(path, sizeof path, "%s/ema.fsm", fixture_tmpdir());
     fs_err_t err = {0};
-    assert_int_equal(checkpoint_save_gan_state(path, t, 0, 12, "mnist", &err), 0);
+    assert_int_equal(checkpoint_save_gan_state(path, t, 0, 12, "mnist", NULL, &err), 0);
     gan_trainer_t *back = gan_trainer_new(&arch, &cfg);
     assert_int_equal(gan_trainer_set_data(back, data, NULL), 0);
     checkpoint_resume_t at;
