@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..48"
+echo "1..49"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -96,6 +96,14 @@ fails_with_text "a conditional run refuses to resume an unconditional file, nami
 $RUN train --model cgan:8 --data "$tmp/data" --batch 16 --iters 5 --epochs 1 --out "$tmp/rg3.fsm" --quiet 2>"$tmp/err" &&
     $RUN train --data "$tmp/data" --resume "$tmp/rg3.fsm" --to-epoch 2 --out "$tmp/rg3.fsm" --quiet 2>"$tmp/err"
 if cmp -s "$tmp/rg.fsm" "$tmp/rg3.fsm"; then ok "--resume alone goes on with the checkpoint's model, batch and iterations: equal to one run"; else not_ok "--resume alone"; fi
+# exit codes as the README gives them: 2 for a file of the wrong kind, 1 for one
+# that is not a fedsyn file at all
+printf 'hello' >"$tmp/notmodel.fsm"
+$RUN sample --model "$tmp/ev.fsm" --n 4 --grid "$tmp/x.png" >/dev/null 2>&1; rc_kind=$?
+$RUN sample --model "$tmp/notmodel.fsm" --n 4 --grid "$tmp/x.png" >/dev/null 2>&1; rc_bytes=$?
+$RUN sample --bogus >/dev/null 2>&1; rc_opt=$?
+if [[ $rc_kind == 2 && $rc_bytes == 1 && $rc_opt == 2 ]]; then ok "exit codes: 2 for a classifier given as a generator and for an unknown option, 1 for a file that is no model"
+else not_ok "exit codes (kind $rc_kind, bytes $rc_bytes, option $rc_opt)"; fi
 fails_with_text "a resumed run refuses another batch, naming both" "batch 32, but .*rg3.fsm was trained with 16" $RUN train --data "$tmp/data" --resume "$tmp/rg3.fsm" --batch 32 --to-epoch 3 --out "$tmp/x.fsm"
 fails_with_text "sample refuses a temperature out of range, naming it" "temperature '9': expected a number from 0.001 to 4" $RUN sample --model "$tmp/gan.fsm" --grid "$tmp/x.png" --temperature 9
 fails_with_text "eval refuses --temperature with --samples" "applies to --model only" $RUN eval --samples "$tmp/s.idx" --temperature 0.5
