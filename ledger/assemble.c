@@ -98,6 +98,6 @@ int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
     p->eps_total_adv =
         budget_composed_epsilon(&bp, st->rounds_charged + (budget_is_formal(g->mechanism) ? 1 : 0));
     memcpy(b->model_hash, model_hash, HASH_BYTES);
-    b->close_reason = n_contrib == n_active ? CLOSE_ALL_ARRIVED : CLOSE_DEADLINE;
+    b->close_reason = (uint8_t)block_close_reason(b);
     return 0;
 }

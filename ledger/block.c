@@ -8,7 +8,8 @@
 
 #include "crypto/hash.h"
 
-static const char *const s_close_names[CLOSE_REASON_COUNT] = {"?", "all-arrived", "deadline"};
+static const char *const s_close_names[CLOSE_REASON_COUNT] = {"?", "all-arrived", "deadline",
+                                                                 "all-staying"};
 static const char *const s_leave_names[LEAVE_REASON_COUNT] = {"?", "requested", "inactive"};
 static const char *const s_admit_names[ADMIT_RULE_COUNT] = {"?", "allow-list", "open"};
 static_assert(sizeof s_close_names / sizeof *s_close_names == CLOSE_REASON_COUNT, "names");
@@ -18,6 +19,27 @@ static_assert(sizeof s_admit_names / sizeof *s_admit_names == ADMIT_RULE_COUNT, 
 const char *close_reason_name(int r)
 {
     return r > 0 && r < CLOSE_REASON_COUNT ? s_close_names[r] : "unknown";
+}
+
+close_reason_t block_close_reason(const block_t *b)
+{
+    if (b->n_contrib == b->n_expected) {
+        return CLOSE_ALL_ARRIVED;
+    }
+    for (int e = 0; e < b->n_expected; e++) {
+        int counted = 0, leaves = 0;
+        for (int i = 0; i < b->n_contrib && !counted; i++) {
+            counted = memcmp(b->contrib[i].key, b->expected[e], IDENTITY_KEY_BYTES) == 0;
+        }
+        for (int i = 0; i < b->n_left && !counted && !leaves; i++) {
+            leaves = b->left[i].reason == LEAVE_REQUESTED &&
+                     memcmp(b->left[i].key, b->expected[e], IDENTITY_KEY_BYTES) == 0;
+        }
+        if (!counted && !leaves) {
+            return CLOSE_DEADLINE; // a staying member did not contribute
+        }
+    }
+    return CLOSE_ALL_STAYING;
 }
 
 const char *leave_reason_name(int r)

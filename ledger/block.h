@@ -32,7 +32,15 @@
 #define BLOCK_MAX_BYTES (1u << 18) // a block record never exceeds 256 KiB
 #define GENESIS_TEXT_MAX 63       // model and data set descriptions
 
-typedef enum { CLOSE_ALL_ARRIVED = 1, CLOSE_DEADLINE = 2, CLOSE_REASON_COUNT } close_reason_t;
+// all-arrived: every expected member contributed; all-staying: every one
+// did but members whose requested leave this block records (a leaver that
+// stopped does not hold the round up); deadline: any other block.
+typedef enum {
+    CLOSE_ALL_ARRIVED = 1,
+    CLOSE_DEADLINE = 2,
+    CLOSE_ALL_STAYING = 3,
+    CLOSE_REASON_COUNT
+} close_reason_t;
 typedef enum { LEAVE_REQUESTED = 1, LEAVE_INACTIVE = 2, LEAVE_REASON_COUNT } leave_reason_t;
 typedef enum { ADMIT_ALLOWLIST = 1, ADMIT_OPEN = 2, ADMIT_RULE_COUNT } admission_t;
 
@@ -91,6 +99,11 @@ typedef struct {
     uint8_t model_hash[HASH_BYTES];                            // hash_model of the new global
     uint8_t close_reason;                                      // close_reason_t
 } block_t;
+
+// The close reason block b's contents call for: all-arrived, all-staying
+// when every expected member that did not contribute leaves by request in
+// b, else deadline.  Needs b's expected, contributors and leaves.
+close_reason_t block_close_reason(const block_t *b);
 
 typedef struct {
     char name[IDENTITY_NAME_MAX + 1];                         // federation name

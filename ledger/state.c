@@ -215,10 +215,15 @@ static int s_check_contributors(const ledger_state_t *self, const block_t *b, fs
         return fs_err_set(err, FS_EVERIFY, "contributors: %u, below the quorum of %u",
                           b->n_contrib, self->genesis.quorum);
     }
-    int all = b->n_contrib == b->n_expected;
-    if ((b->close_reason == CLOSE_ALL_ARRIVED) != all) {
-        return fs_err_set(err, FS_EVERIFY, "close_reason: %s with %u of %u members",
-                          close_reason_name(b->close_reason), b->n_contrib, b->n_expected);
+    // all-arrived and all-staying must be what the contents say; deadline
+    // for any other block (and, as fedsyn wrote it before all-staying
+    // existed, for one whose missing members all leave by request)
+    const close_reason_t want = block_close_reason(b);
+    if (b->close_reason != want && !(b->close_reason == CLOSE_DEADLINE &&
+                                     want == CLOSE_ALL_STAYING)) {
+        return fs_err_set(err, FS_EVERIFY, "close_reason: %s with %u of %u members (the "
+                          "contents call for %s)", close_reason_name(b->close_reason),
+                          b->n_contrib, b->n_expected, close_reason_name(want));
     }
     return 0;
 }

@@ -496,6 +496,9 @@ void round_io_tick(round_io_t *self, int64_t now)
     // training, sending, the aggregator's close and failover: decided by
     // node/proto/round.c, performed here (a close starts the next round,
     // after which the round emits nothing more this tick)
+    uint8_t leavers[BLOCK_MAX_CHANGES][IDENTITY_KEY_BYTES];
+    size_t n = members_leavers(self->mem, store_state(self->store), leavers);
+    round_set_leavers(&self->rs, (const uint8_t(*)[IDENTITY_KEY_BYTES])leavers, n);
     round_actions_t acts;
     round_tick(&self->rs, now, &acts);
     for (int i = 0; i < acts.n; i++) {

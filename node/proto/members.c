@@ -192,6 +192,20 @@ void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_i
     }
 }
 
+size_t members_leavers(const members_t *self, const ledger_state_t *st,
+                       uint8_t (*keys)[IDENTITY_KEY_BYTES])
+{
+    members_changes_t mc;
+    members_changes(self, st, NULL, 0, &mc);
+    size_t n = 0;
+    for (size_t i = 0; i < mc.n_leave; i++) {
+        if (mc.leave_reqs[i]) { // requested, not marked inactive
+            memcpy(keys[n++], mc.leave_keys[i], IDENTITY_KEY_BYTES);
+        }
+    }
+    return n;
+}
+
 void members_changes(const members_t *self, const ledger_state_t *st,
                      const uint8_t (*counted_keys)[IDENTITY_KEY_BYTES], size_t n_counted,
                      members_changes_t *out)

@@ -110,6 +110,11 @@ void members_leave(members_t *self, const ledger_state_t *st, const uint8_t fed_
 // caught_up: no peer announced a higher height, and at least one was heard.
 void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
                   const identity_t *me, int caught_up, int64_t now, members_actions_t *out);
+// The members whose requested leaves the next block would record (as
+// members_changes lists them, at most BLOCK_MAX_CHANGES): what the round
+// need not wait for (round_set_leavers).  Returns how many went to keys.
+size_t members_leavers(const members_t *self, const ledger_state_t *st,
+                       uint8_t (*keys)[IDENTITY_KEY_BYTES]);
 // The membership changes of the block an aggregator closes, given the
 // members whose update it counted.
 void members_changes(const members_t *self, const ledger_state_t *st,

@@ -113,6 +113,7 @@ void round_begin(round_t *self, const ledger_state_t *st, int64_t now)
     uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     size_t n = ledger_state_active(st, active);
     self->n_expected = n;
+    self->n_leavers = 0; // round_set_leavers says them again
     self->active = 0;
     if (n > 0) {
         size_t order[LEDGER_MAX_MEMBERS];
@@ -209,6 +210,40 @@ static int s_count_own(round_t *self)
     return 1;
 }
 
+static int s_is_leaver(const round_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
+{
+    for (size_t i = 0; i < self->n_leavers; i++) {
+        if (memcmp(self->leavers[i], key, IDENTITY_KEY_BYTES) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+// Counted updates from members that are not leaving.
+static size_t s_staying_got(const round_t *self)
+{
+    size_t k = 0;
+    for (int i = 0; i < self->n_got; i++) {
+        k += !s_is_leaver(self, self->got[i].key);
+    }
+    return k;
+}
+
+void round_set_leavers(round_t *self, const uint8_t (*keys)[IDENTITY_KEY_BYTES], size_t n)
+{
+    self->n_leavers = 0;
+    for (size_t i = 0; i < n; i++) {
+        int expected = 0;
+        for (size_t c = 0; c < self->n_expected && !expected; c++) {
+            expected = memcmp(self->candidates[c], keys[i], IDENTITY_KEY_BYTES) == 0;
+        }
+        if (expected && !s_is_leaver(self, keys[i])) {
+            memcpy(self->leavers[self->n_leavers++], keys[i], IDENTITY_KEY_BYTES);
+        }
+    }
+}
+
 void round_tick(round_t *self, int64_t now, round_actions_t *out)
 {
     out->n = 0;
@@ -218,14 +253,14 @@ void round_tick(round_t *self, int64_t now, round_actions_t *out)
     // Training waits (at most ROUND_TRAIN_HOLD_MS) for this node's sends:
     // after a close the block goes out first, which every member waits for.
     int sends_done = self->outbox == 0 || now - self->start_ms > ROUND_TRAIN_HOLD_MS;
-    if (self->active && !self->leaving && self->has_data && !self->trained &&
+    // a leaving member goes on contributing until a block records its leave
+    if (self->active && self->has_data && !self->trained &&
         !self->training && sends_done) {
         self->training = 1;
         s_emit(out, self, ROUND_ACT_TRAIN);
     }
     const uint8_t *agg = round_aggregator(self, self->attempt);
-    if (self->trained && self->active && !self->leaving &&
-        self->sent_attempt != self->attempt + 1) {
+    if (self->trained && self->active && self->sent_attempt != self->attempt + 1) {
         self->sent_attempt = self->attempt + 1;
         int own = memcmp(agg, self->me, IDENTITY_KEY_BYTES) == 0;
         if (!own || s_count_own(self)) {
@@ -238,6 +273,9 @@ void round_tick(round_t *self, int64_t now, round_actions_t *out)
         int reason = 0;
         if ((size_t)self->n_got == self->n_expected) {
             reason = CLOSE_ALL_ARRIVED;
+        } else if (self->n_leavers && s_staying_got(self) == self->n_expected - self->n_leavers &&
+                   self->n_got >= self->quorum) {
+            reason = CLOSE_ALL_STAYING; // the block records the missing ones' leaves
         } else if (now >= close_at && self->n_got >= self->quorum && self->n_got > 0) {
             reason = CLOSE_DEADLINE;
         }

@@ -72,7 +72,8 @@ typedef struct {
 
 typedef enum {
     ROUND_EV_MODEL = 1,   // the head's model is known (flag) or not
-    ROUND_EV_LEAVING,     // this node is leaving: it trains and sends no more
+    ROUND_EV_LEAVING,     // this node is leaving (it goes on contributing until a
+                          // block records its leave)
     ROUND_EV_OUTBOX,      // frames still queued for peers (count)
     ROUND_EV_TRAINED,     // the trainer returned (ok: an update for `round` to send)
     ROUND_EV_UPDATE,      // an update for this round passed every check (count it)
@@ -119,6 +120,10 @@ typedef struct {
     replay_t *replay;       // (sender, round) of every update counted or refused
     // conditions reported by events
     int have_model, leaving, training;
+    // expected members whose requested leave the next block will record
+    // (round_set_leavers): the aggregator does not wait for them
+    uint8_t leavers[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
+    size_t n_leavers;
     size_t outbox;
     // this round's work
     int trained;
@@ -166,6 +171,11 @@ int round_keep_early(round_t *self, uint64_t msg_round, uint8_t *buf, size_t n);
 int round_take_early(round_t *self, uint8_t **bufs, size_t *ns);
 
 // The aggregator of an attempt of this round (NULL when no member is active).
+// The members whose leave requests wait for the next block (the keys of
+// members.h's pending leaves): once every other expected member has sent,
+// the aggregator closes at once (CLOSE_ALL_STAYING) if the quorum is met.
+// Keys that are not expected members are ignored; call before round_tick.
+void round_set_leavers(round_t *self, const uint8_t (*keys)[IDENTITY_KEY_BYTES], size_t n);
 const uint8_t *round_aggregator(const round_t *self, uint32_t attempt);
 // When attempt `attempt` ends.
 int64_t round_deadline(const round_t *self, uint32_t attempt);

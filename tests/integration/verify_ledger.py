@@ -208,9 +208,9 @@ def verify_data(data, path):
                     joined.append(jr.identity()[1])
                 left = []
                 for _ in range(r.u(1)):
-                    key, _reason = r.take(32), r.u(1)
+                    key, why = r.take(32), r.u(1)
                     r.take(r.u(2))
-                    left.append(key)
+                    left.append((key, why))
                 pm = r.u(1)
                 p = [r.f64() for _ in range(7)]
                 r.take(32)
@@ -234,7 +234,12 @@ def verify_data(data, path):
                     raise Bad("contributors")
                 if any(not same(c[3], c[2] / total) for c in contrib):
                     raise Bad("contributor weight")
-                if len(contrib) < quorum or (close == 1) != (len(contrib) == len(keys)):
+                # close reason: 1 all arrived; 3 all but members leaving by request in
+                # this block; 2 any other (and, as older ledgers have it, the case of 3)
+                missing = set(keys) - set(ckeys)
+                requested = {k for k, why in left if why == 1}
+                want = 1 if not missing else 3 if missing <= requested else 2
+                if len(contrib) < quorum or not (close == want or (close, want) == (2, 3)):
                     raise Bad("quorum or close reason")
                 pmax = max(c[3] for c in contrib)
                 k1 = k + (1 if mech in (2, 3) else 0)
@@ -243,7 +248,7 @@ def verify_data(data, path):
                 if pm != mech or not all(same(a, b) for a, b in zip(p[3:], want)):
                     raise Bad("privacy numbers")
                 eps_total, k = eps_total + eps, k1
-                active = (active - set(left)) | set(joined)
+                active = (active - {k for k, _ in left}) | set(joined)
                 head_time = t
         except Bad as e:
             print("%s: block %d: %s" % (path, index, e))

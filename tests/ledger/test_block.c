@@ -150,7 +150,8 @@ static void test_block_vectors(void **state)
     assert_int_equal(vector_check("block-1", note, x->fx->recs[1], x->fx->lens[1]), 0);
     block_hash(x->fx->recs[2], x->fx->lens[2], id);
     snprintf(note, sizeof note, "fedsyn golden vector: block 2: members 0 and 1 contribute, the "
-             "allow-listed identity 3 joins, member 2 leaves by request\nmade by: "
+             "allow-listed identity 3 joins, member 2 leaves by request (close reason 3, "
+             "all-staying)\nmade by: "
              "tests/ledger/test_block.c\nkind: block\nindex: 2\ncontributors: 2\njoined: 1\n"
              "left: 1\n");
     s_hex_line(line, sizeof line, "block_id", id, HASH_BYTES);
@@ -235,6 +236,72 @@ static void test_ledger_file_vector(void **state)
     s_free(x);
 }
 
+// Block 2 of a fresh world's kind (members 0 and 1 contribute), with
+// member 2's requested leave or without it, its close reason set to
+// `reason` (0: assemble_block's); returns what applying it gives.
+static int s_block2(int with_leave, int reason, uint8_t *assembled, fs_err_t *err)
+{
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE);
+    fedfx_round(fx, 0);
+    bytes_writer_t leave;
+    bytes_writer_init(&leave);
+    block_leave_request(&leave, fx->state->fed_id, 2, fx->ids[2]);
+    assemble_contrib_t c[2];
+    for (int who = 0; who < 2; who++) {
+        memcpy(c[who].key, identity_public(fx->ids[who])->sign_pk, IDENTITY_KEY_BYTES);
+        memset(c[who].envelope, 0xe0 + who, HASH_BYTES);
+        c[who].samples = 100;
+    }
+    if (memcmp(c[0].key, c[1].key, IDENTITY_KEY_BYTES) > 0) { // ascending by key
+        assemble_contrib_t t = c[0];
+        c[0] = c[1];
+        c[1] = t;
+    }
+    const uint8_t *lr[1] = {leave.data};
+    size_t ll[1] = {leave.len};
+    uint8_t lk[1][IDENTITY_KEY_BYTES], model[HASH_BYTES];
+    memcpy(lk[0], identity_public(fx->ids[2])->sign_pk, IDENTITY_KEY_BYTES);
+    memset(model, 0x33, sizeof model);
+    block_t *b = calloc(1, sizeof *b);
+    assert_int_equal(assemble_block(fx->state, 0, fx->state->head_time_ms + 1000, c, 2, NULL,
+                                    NULL, 0, (const uint8_t(*)[IDENTITY_KEY_BYTES])lk, lr, ll,
+                                    with_leave ? 1 : 0, model, b, err),
+                     0);
+    *assembled = b->close_reason;
+    if (reason) {
+        b->close_reason = (uint8_t)reason;
+    }
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fedfx_sign(fx, b, NULL, &w);
+    int rc = fedfx_push(fx, w.data, w.len, err);
+    bytes_writer_reset(&w);
+    bytes_writer_reset(&leave);
+    free(b);
+    fedfx_destroy(&fx);
+    return rc;
+}
+
+// The close reason is what the block's contents call for: all-staying when
+// every missing member leaves by request in the block (the aggregator did
+// not wait for them), deadline otherwise; deadline in the all-staying case
+// is still accepted (ledgers of fedsyn before the reason existed).
+static void test_close_reason_all_staying(void **state)
+{
+    (void)state;
+    fs_err_t err = {0, ""};
+    uint8_t got;
+    assert_int_equal(s_block2(1, 0, &got, &err), 0);
+    assert_int_equal(got, CLOSE_ALL_STAYING);
+    assert_string_equal(close_reason_name(got), "all-staying");
+    assert_int_equal(s_block2(1, CLOSE_DEADLINE, &got, &err), 0);
+    assert_int_equal(s_block2(0, 0, &got, &err), 0);
+    assert_int_equal(got, CLOSE_DEADLINE);
+    assert_int_not_equal(s_block2(0, CLOSE_ALL_STAYING, &got, &err), 0);
+    assert_non_null(strstr(err.msg, "close_reason: all-staying with 2 of 3 members"));
+    assert_int_not_equal(s_block2(1, CLOSE_ALL_ARRIVED, &got, &err), 0);
+}
+
 int main(void)
 {
     hash_library_init();
@@ -242,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_genesis_vector),
         cmocka_unit_test(test_block_vectors),
         cmocka_unit_test(test_ledger_file_vector),
+        cmocka_unit_test(test_close_reason_all_staying),
     };
     return cmocka_run_group_tests_name("block", tests, NULL, fixture_teardown);
 }

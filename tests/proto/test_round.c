@@ -220,12 +220,50 @@ static void test_round_leaving_and_stale_training(void **state)
     assert_int_equal(out.n, 1);
     assert_int_equal(out.act[0].kind, ROUND_ACT_TRAIN);
     assert_int_equal(out.act[0].round, 2);
-    // A leaving member trains and sends no more.
+    // A leaving member goes on contributing until a block records its
+    // leave: its update still goes to the aggregator.
     s_event(&r, ROUND_EV_LEAVING, 0, T0 + 300);
     e.round = 2;
     round_on_event(&r, &e, T0 + 300, &out);
     round_tick(&r, T0 + 300, &out);
-    assert_int_equal(out.n, 0);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_SEND_UPDATE);
+    round_free(&r);
+    round_free(&probe);
+    fedfx_destroy(&fx);
+}
+
+// A member whose leave waits for the next block does not hold the round
+// up: once every other expected member has sent (and the quorum is met),
+// the aggregator closes at once, all-staying; without the leave it waits
+// for the deadline.  Keys that are not expected members are ignored.
+static void test_round_leaver_does_not_hold_up(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE);
+    round_t probe, r;
+    uint8_t me[IDENTITY_KEY_BYTES], other[IDENTITY_KEY_BYTES], leaver[2][IDENTITY_KEY_BYTES];
+    memcpy(me, s_candidate(fx->state, 0, &probe), IDENTITY_KEY_BYTES); // aggregator of attempt 0
+    memcpy(other, round_aggregator(&probe, 1), IDENTITY_KEY_BYTES);
+    memcpy(leaver[0], round_aggregator(&probe, 2), IDENTITY_KEY_BYTES);
+    memset(leaver[1], 0xee, IDENTITY_KEY_BYTES); // no member
+    round_init(&r, me, 1);
+    round_begin(&r, fx->state, T0);
+    s_event(&r, ROUND_EV_MODEL, 1, T0);
+    round_actions_t out;
+    round_tick(&r, T0, &out); // TRAIN
+    float u[4] = {1, 2, 3, 4};
+    s_trained(&r, u, 4, T0 + 100);
+    round_tick(&r, T0 + 100, &out); // our own update counted
+    assert_int_equal(s_update(&r, other, 1), 0);
+    round_tick(&r, T0 + 200, &out);
+    assert_int_equal(out.n, 0); // 2 of 3: waits for the third
+    round_set_leavers(&r, (const uint8_t(*)[IDENTITY_KEY_BYTES])leaver, 2);
+    assert_int_equal(r.n_leavers, 1);
+    round_tick(&r, T0 + 300, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_CLOSE);
+    assert_int_equal(out.act[0].close_reason, CLOSE_ALL_STAYING);
     round_free(&r);
     round_free(&probe);
     fedfx_destroy(&fx);
@@ -275,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_round_usage),
         cmocka_unit_test(test_round_aggregator_closes),
         cmocka_unit_test(test_round_leaving_and_stale_training),
+        cmocka_unit_test(test_round_leaver_does_not_hold_up),
         cmocka_unit_test(test_round_early_updates),
     };
     return cmocka_run_group_tests_name("proto_round", tests, NULL, NULL);

@@ -510,8 +510,9 @@ static void s_close(sim_t *s, int i)
     if (rc == 0) {
         s->blocks_made++;
         inv_block_appended(s, i, &nd->st->last);
-        s_log(s, "n%d: closed round %llu (attempt %u, %d updates)", i,
-              (unsigned long long)nd->rs.round, nd->rs.attempt, n_got);
+        s_log(s, "n%d: closed round %llu (attempt %u, %d updates, %s)", i,
+              (unsigned long long)nd->rs.round, nd->rs.attempt, n_got,
+              close_reason_name(nd->st->last.close_reason));
         s_adopt(s, nd, next);
         bytes_writer_t msg;
         s_block_msg(&msg, w.data, w.len, nd->global);
@@ -881,6 +882,9 @@ static void s_tick(sim_t *s, int i)
     if (s_frozen(s)) {
         return; // the end: no new rounds, only sync
     }
+    uint8_t leavers[BLOCK_MAX_CHANGES][IDENTITY_KEY_BYTES]; // as round_io.c does
+    size_t n_leavers = members_leavers(&nd->mem, nd->st, leavers);
+    round_set_leavers(&nd->rs, (const uint8_t(*)[IDENTITY_KEY_BYTES])leavers, n_leavers);
     round_actions_t acts;
     round_tick(&nd->rs, s->now, &acts);
     for (int k = 0; k < acts.n && nd->up; k++) {
