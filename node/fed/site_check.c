@@ -9,8 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "ledger/chain.h"
 #include "node/data/member_data.h"
+#include "node/fed/global.h"
+#include "node/nn/blas.h"
+#include "node/train/workload.h"
+
+#define SITE_TIMED_STEPS 3 // local iterations timed (after one to warm up)
 
 int site_load_data(const node_config_t *cfg, dataset_t **out, fs_err_t *err)
 {
@@ -81,10 +88,56 @@ static int s_check_dir(const node_config_t *cfg, const config_sink_t *errors)
     return 0;
 }
 
+static double s_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+// A round's deadline must cover the local training: a few iterations of the
+// genesis's model on this data, at this configuration's batch and threads,
+// timed and scaled to local-iters, against the moment the aggregator closes
+// (80% of the first attempt's window).  A warning (a note), since the
+// machine may be busier or quieter when it runs.
+static void s_check_deadline(const node_config_t *cfg, const genesis_t *g, const dataset_t *data,
+                             const config_sink_t *notes)
+{
+    workload_arch_t arch;
+    fs_err_t err = {0};
+    if (!data || g->local_iters == 0 || global_arch(g->model, &arch, &err) < 0) {
+        return;
+    }
+    blas_set_threads((int)cfg->threads);
+    workload_trainer_t *t = workload_trainer_new(&arch, (int)cfg->batch, 1);
+    if (workload_trainer_set_data(t, data, &err) == 0) {
+        workload_stats_t st;
+        workload_trainer_step(t, &st); // warm-up: first-touch of the buffers
+        const double t0 = s_seconds();
+        for (int i = 0; i < SITE_TIMED_STEPS; i++) {
+            workload_trainer_step(t, &st);
+        }
+        const double train_s = (s_seconds() - t0) / SITE_TIMED_STEPS * g->local_iters;
+        const double close_s = 0.8 * g->round_timeout_ms / 1000.0;
+        if (train_s > 0.5 * close_s) {
+            s_say(notes, "%s: warning: local training of %u iterations (batch %ld, %ld "
+                  "thread%s) takes about %.1f s on this machine, and the aggregator closes a "
+                  "round after %.1f s (80%% of the genesis's timeout-ms %u): %s", cfg->file,
+                  g->local_iters, cfg->batch, cfg->threads, cfg->threads == 1 ? "" : "s",
+                  train_s, close_s, g->round_timeout_ms,
+                  train_s > close_s ? "this member's updates will come too late; the "
+                  "federation needs a longer timeout (fedsyn ledger init --timeout-ms) or "
+                  "fewer local iterations" : "little margin if the machine is busy");
+        }
+    }
+    workload_trainer_destroy(&t);
+}
+
 // The node's key against the genesis it would run (its ledger, else
 // federation/genesis); the configuration's expectations too.
 static int s_check_membership(const node_config_t *cfg, const identity_pub_t *me,
-                              const config_sink_t *errors, const config_sink_t *notes)
+                              const dataset_t *data, const config_sink_t *errors,
+                              const config_sink_t *notes)
 {
     char ledger[CONFIG_PATH_MAX + 16];
     snprintf(ledger, sizeof ledger, "%s/ledger.fsl", cfg->dir);
@@ -124,6 +177,9 @@ static int s_check_membership(const node_config_t *cfg, const identity_pub_t *me
             bad = 1;
         }
     }
+    if (!bad) {
+        s_check_deadline(cfg, &st->genesis, data, notes);
+    }
     chain_destroy(&chain);
     return bad;
 }
@@ -147,8 +203,8 @@ int site_check(const node_config_t *cfg, const config_sink_t *errors,
         s_say(notes, "%s: no data section: this node aggregates and verifies, never trains",
               cfg->file);
     }
+    bad += s_check_membership(cfg, me ? identity_public(me) : NULL, data, errors, notes);
     dataset_destroy(&data);
-    bad += s_check_membership(cfg, me ? identity_public(me) : NULL, errors, notes);
     identity_destroy(&me);
     return bad;
 }

@@ -6,8 +6,10 @@
  * files and the share the configuration selects is not empty, and the
  * node's key belongs to the federation: a founder of the genesis, a
  * permitted joiner (a note: it will ask to join), or neither (an error:
- * it would be refused).  Every finding goes to a sink, so one run names
- * them all.  Reachability of the peers is not probed.
+ * it would be refused).  With the genesis and data at hand, a few local
+ * iterations are timed: a round's deadline that the local training would
+ * not meet (or only just) is a warning.  Every finding goes to a sink, so
+ * one run names them all.  Reachability of the peers is not probed.
  *
  * Usage: node/cli/cmd_node.c (netcfg check); tests/integration/t0001-cli.sh
  */

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..49"
+echo "1..50"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -96,6 +96,14 @@ fails_with_text "a conditional run refuses to resume an unconditional file, nami
 $RUN train --model cgan:8 --data "$tmp/data" --batch 16 --iters 5 --epochs 1 --out "$tmp/rg3.fsm" --quiet 2>"$tmp/err" &&
     $RUN train --data "$tmp/data" --resume "$tmp/rg3.fsm" --to-epoch 2 --out "$tmp/rg3.fsm" --quiet 2>"$tmp/err"
 if cmp -s "$tmp/rg.fsm" "$tmp/rg3.fsm"; then ok "--resume alone goes on with the checkpoint's model, batch and iterations: equal to one run"; else not_ok "--resume alone"; fi
+# netcfg check times a few local iterations against the round's deadline
+FEDSYN_ABS=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
+FEDSYN=$FEDSYN_ABS bash "$(dirname "$0")/../../scripts/federation.sh" init "$tmp/fd" --nodes 2 \
+    --data "$tmp/data" --model cgan:8 --rounds 1 --local-iters 100000 --batch 16 \
+    --timeout-ms 1000 --port 7990 >"$tmp/out" 2>"$tmp/err" || cat "$tmp/err"
+check "netcfg check warns when local training cannot meet the round's deadline" \
+    bash -c "cd $tmp/fd && ${FEDSYN_WRAP:-} $FEDSYN_ABS netcfg check alice.zpl 2>&1 |
+             grep -q 'warning: local training of 100000 iterations .* will come too late'"
 # exit codes as the README gives them: 2 for a file of the wrong kind, 1 for one
 # that is not a fedsyn file at all
 printf 'hello' >"$tmp/notmodel.fsm"
