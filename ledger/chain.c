@@ -139,9 +139,39 @@ static void s_check_signatures(const uint8_t *data, const size_t *off, size_t n,
     }
 }
 
+// The first whole record (a length in range, its bytes and a matching
+// checksum) that starts at or after `from`, or 0 when none does.  A crash
+// during an append leaves a prefix of one record, zeros or garbage after
+// the last whole record, never a whole record after it; so a whole record
+// beyond the place where the framing fails means damage in the middle.
+static size_t s_whole_record_after(const uint8_t *d, size_t from, size_t size)
+{
+    for (size_t p = from; p + CHAIN_FRAME_BYTES < size; p++) {
+        const size_t len = bytes_load_u32(d + p);
+        if (len == 0 || len > BLOCK_MAX_BYTES || len > size - p - CHAIN_FRAME_BYTES) {
+            continue;
+        }
+        if (bytes_load_u32(d + p + 4 + len) == s_crc(d + p + 4, len)) {
+            return p;
+        }
+    }
+    return 0;
+}
+
+static int s_all_zero(const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (d[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 // Walks the records of self->file, verifying each; sets *good_end to the
-// end of the last whole, valid record.
-static int s_load(chain_t *self, size_t *good_end, fs_err_t *err)
+// end of the last whole, valid record and *zero_tail when what follows it
+// is all zeros.
+static int s_load(chain_t *self, size_t *good_end, int *zero_tail, fs_err_t *err)
 {
     const uint8_t *d = self->file.data;
     size_t size = self->file.len, off = CHAIN_HEADER_BYTES;
@@ -160,22 +190,20 @@ static int s_load(chain_t *self, size_t *good_end, fs_err_t *err)
     // at damage (reported after the records before it are judged, so that
     // the first failure in file order is the one reported).
     size_t *offs = NULL, n_recs = 0, cap = 0;
-    int damaged = 0, bad_length = 0;
-    size_t bad_len = 0;
+    int damaged = 0;
+    size_t cut_at = 0, resumes_at = 0; // framing failed at cut_at; a whole record at resumes_at
     while (off < size) {
         size_t left = size - off;
-        if (left < 4) {
-            break; // torn inside a length field
-        }
-        size_t len = bytes_load_u32(d + off);
-        if (len == 0 || len > BLOCK_MAX_BYTES) {
-            // A torn write leaves a prefix, never a wrong whole length.
-            bad_length = 1;
-            bad_len = len;
+        size_t len = left < 4 ? 0 : bytes_load_u32(d + off);
+        if (left < 4 || len == 0 || len > BLOCK_MAX_BYTES || left < len + CHAIN_FRAME_BYTES) {
+            // A crash during an append: a torn length field or record, or
+            // zeros or garbage where the record was to go (some file systems
+            // extend the file before its data reach the disk).  Unless a
+            // whole record follows: then this is damage, and cutting here
+            // would lose the good blocks after it.
+            cut_at = off;
+            resumes_at = s_whole_record_after(d, off + 1, size);
             break;
-        }
-        if (left < len + CHAIN_FRAME_BYTES) {
-            break; // the file ends inside this record
         }
         const uint8_t *rec = d + off + 4;
         int last = left == len + CHAIN_FRAME_BYTES;
@@ -220,9 +248,12 @@ static int s_load(chain_t *self, size_t *good_end, fs_err_t *err)
     if (rc < 0) {
         return rc;
     }
-    if (bad_length) {
-        return fs_err_set(err, FS_ECORRUPT, "%s: block %llu: record length %zu outside 1..%u",
-                          self->path, (unsigned long long)n_recs, bad_len, BLOCK_MAX_BYTES);
+    if (resumes_at) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: block %llu (at byte %zu) is damaged, and whole "
+                          "records follow it from byte %zu: not a torn tail, nothing was cut. "
+                          "Move the file aside and restart the node: it starts again from "
+                          "federation/genesis and fetches the chain from its peers",
+                          self->path, (unsigned long long)n_recs, cut_at, resumes_at);
     }
     if (damaged) {
         size_t len = bytes_load_u32(d + end);
@@ -232,6 +263,7 @@ static int s_load(chain_t *self, size_t *good_end, fs_err_t *err)
         return fs_err_set(err, FS_ECORRUPT, "%s: no whole genesis record", self->path);
     }
     *good_end = end;
+    *zero_tail = end < size && s_all_zero(d + end, size - end);
     return 0;
 }
 
@@ -263,13 +295,15 @@ chain_t *chain_open(const char *path, chain_mode_t mode, chain_open_info_t *info
     }
     self->file = (bytes_writer_t){.data = data, .len = size, .cap = size};
     size_t good_end = 0;
-    if (s_load(self, &good_end, err) < 0) {
+    int zero_tail = 0;
+    if (s_load(self, &good_end, &zero_tail, err) < 0) {
         chain_destroy(&self);
         return NULL;
     }
     if (info) {
         info->blocks = self->n_offsets;
         info->truncated_bytes = size - good_end;
+        info->zero_tail = zero_tail;
     }
     if (good_end < size && mode == CHAIN_WRITE) {
         if (ftruncate(self->fd, (off_t)good_end) < 0 || fsync(self->fd) < 0) {

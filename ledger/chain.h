@@ -47,7 +47,10 @@ typedef enum {
 
 typedef struct {
     uint64_t blocks;           // whole blocks, genesis included
-    uint64_t truncated_bytes;  // bytes of a torn tail (cut unless read-only)
+    uint64_t truncated_bytes;  // bytes of a torn tail (cut unless read-only): a record
+                               // cut short, or zeros or garbage after the last
+                               // whole one (never whole records: that is damage)
+    int zero_tail;             // that tail is all zeros (a power cut on some file systems)
 } chain_open_info_t;
 
 // Creates a new ledger file holding only the genesis record (refuses an

@@ -204,17 +204,21 @@ static int s_init(int argc, char **argv)
     return rc;
 }
 
-// Opens each ledger read-only; prints warnings for torn tails.
-static chain_t *s_open(const char *sub, const char *path, fs_err_t *err)
+// Opens each ledger read-only; prints a warning for a torn tail (and says
+// how many bytes it has in *torn when torn is not NULL).
+static chain_t *s_open(const char *sub, const char *path, fs_err_t *err, uint64_t *torn)
 {
     chain_open_info_t info;
     chain_t *c = chain_open(path, CHAIN_READ_ONLY, &info, err);
     if (c && info.truncated_bytes) {
         fprintf(stderr,
-                "fedsyn ledger %s: warning: %s: a torn tail of %llu bytes after block %llu "
+                "fedsyn ledger %s: warning: %s: a torn tail of %llu bytes%s after block %llu "
                 "(a crash while appending); the node cuts it when it opens the ledger\n",
                 sub, path, (unsigned long long)info.truncated_bytes,
-                (unsigned long long)(info.blocks - 1));
+                info.zero_tail ? ", all zeros," : "", (unsigned long long)(info.blocks - 1));
+    }
+    if (torn) {
+        *torn = c ? info.truncated_bytes : 0;
     }
     return c;
 }
@@ -292,15 +296,21 @@ static int s_compare(const char *pa, const chain_t *a, const char *pb, const cha
 
 // Parses the options of a subcommand that has only --help (and, for
 // export, --json): returns -1 to go on, or the exit code to return.
-static int s_parse_help(int argc, char **argv, const char *sub, const char *help, int *json)
+// Parses --help, and --json or --allow-torn-tail where the command takes
+// them (a non-NULL flag).
+static int s_parse_help(int argc, char **argv, const char *sub, const char *help, int *json,
+                        int *allow_torn)
 {
     optind = 1;
     opterr = 0;
-    static const struct option opts[] = {{"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", 0, 0, 'j'}, {"help", 0, 0, 'h'},
+                                         {"allow-torn-tail", 0, 0, 't'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'j' && json) {
             *json = 1;
+        } else if (c == 't' && allow_torn) {
+            *allow_torn = 1;
         } else if (c == 'h') {
             fputs(help, stdout);
             return EXIT_OK;
@@ -353,9 +363,14 @@ static int s_verify(int argc, char **argv)
         "A node's global.fsm beside a ledger is checked against the head's model\n"
         "hash.  Several ledgers (one per node) must also agree: two different blocks for\n"
         "one round signed by the same key are printed as equivocation evidence.\n"
+        "A torn tail (an append cut short by a crash, or zeros or garbage after the\n"
+        "last whole block) is a failure too unless --allow-torn-tail: a running\n"
+        "node cuts it at its next start.\n"
         "Exit 0 when all is valid; 1 with the first bad block and the reason.\n\n"
+        "  --allow-torn-tail   accept a torn tail (a warning)\n\n"
         "example: fedsyn ledger verify nodes/*/ledger.fsl\n";
-    int rc0 = s_parse_help(argc, argv, CMD " verify", help, NULL);
+    int allow_torn = 0;
+    int rc0 = s_parse_help(argc, argv, CMD " verify", help, NULL, &allow_torn);
     if (rc0 >= 0) {
         return rc0;
     }
@@ -368,7 +383,8 @@ static int s_verify(int argc, char **argv)
         fs_err_t err = {0, ""};
         const char *path = argv[optind + i];
         double t0 = cli_now();
-        chains[i] = s_open("verify", path, &err);
+        uint64_t torn = 0;
+        chains[i] = s_open("verify", path, &err, &torn);
         if (!chains[i]) {
             rc = cli_fail(CMD " verify", &err,
                           "'fedsyn ledger show' prints the blocks before the bad one");
@@ -386,6 +402,12 @@ static int s_verify(int argc, char **argv)
                (unsigned long long)(st->height - 1), cli_plural((long long)st->height - 1),
                active, cli_plural((long long)active), hex, dt);
         if (s_check_model_beside(path, st) < 0) {
+            rc = EXIT_FAIL;
+        }
+        if (torn && !allow_torn) {
+            fprintf(stderr, "fedsyn ledger verify: error: %s has a torn tail (see above): the "
+                    "blocks before it are valid\nhint: --allow-torn-tail accepts it; a node "
+                    "cuts it when it starts\n", path);
             rc = EXIT_FAIL;
         }
     }
@@ -437,7 +459,7 @@ static int s_show(int argc, char **argv)
         "composition for laplace-clipped, the RDP accountant for gaussian-clipped).\n"
         "'none' means the noise mode has no formal guarantee (docs/privacy.md).\n\n"
         "example: fedsyn ledger show nodes/a/ledger.fsl\n";
-    int rc0 = s_parse_help(argc, argv, CMD " show", help, NULL);
+    int rc0 = s_parse_help(argc, argv, CMD " show", help, NULL, NULL);
     if (rc0 >= 0) {
         return rc0;
     }
@@ -446,7 +468,7 @@ static int s_show(int argc, char **argv)
     }
     const char *path = argv[optind];
     fs_err_t err = {0, ""};
-    chain_t *chain = s_open("show", path, &err);
+    chain_t *chain = s_open("show", path, &err, NULL);
     if (!chain) {
         return cli_fail(CMD " show", &err, NULL);
     }
@@ -633,7 +655,7 @@ static int s_export(int argc, char **argv)
         "signed (hex), their BLAKE2b digest, the signature, the signer's key and\n"
         "the block hash.  docs/ledger.md says how to check them with PyNaCl.\n\n"
         "example: fedsyn ledger export --json ledger.fsl > ledger.json\n";
-    int rc0 = s_parse_help(argc, argv, CMD " export", help, &json);
+    int rc0 = s_parse_help(argc, argv, CMD " export", help, &json, NULL);
     if (rc0 >= 0) {
         return rc0;
     }
@@ -644,7 +666,7 @@ static int s_export(int argc, char **argv)
         return cli_usage(CMD " export", "give one ledger file");
     }
     fs_err_t err = {0, ""};
-    chain_t *chain = s_open("export", argv[optind], &err);
+    chain_t *chain = s_open("export", argv[optind], &err, NULL);
     if (!chain) {
         return cli_fail(CMD " export", &err, NULL);
     }

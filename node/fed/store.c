@@ -61,8 +61,9 @@ int store_open(store_t *self, fs_err_t *err)
             return err ? err->code : FS_EIO;
         }
         if (info.truncated_bytes) {
-            log_warn("%s: cut a torn tail of %llu bytes (a crash during an append)",
-                     self->ledger_path, (unsigned long long)info.truncated_bytes);
+            log_warn("%s: cut a torn tail of %llu bytes%s (a crash during an append)",
+                     self->ledger_path, (unsigned long long)info.truncated_bytes,
+                     info.zero_tail ? ", all zeros" : "");
         }
     } else if (cfg->genesis[0]) {
         chain_t *src = chain_open(cfg->genesis, CHAIN_READ_ONLY, NULL, err);

@@ -25,7 +25,7 @@ fails_with() { # description, exit code, message fragment, command...
 }
 PY=/usr/bin/python3
 
-echo "1..28"
+echo "1..29"
 check "keygen --help and ledger --help" bash -c "$RUN keygen --help | grep -q usage && $RUN ledger --help | grep -q verify"
 for x in a b c; do $RUN keygen --dir "$tmp/keys/$x" >"$tmp/$x.pub" 2>"$tmp/err"; done
 check "keygen writes a 0600 secret and a 0700 directory" \
@@ -101,10 +101,11 @@ fails_with "a damaged middle block: exit 1 naming block 5" 1 "block 5" $RUN ledg
 fails_with "the PyNaCl verifier refuses it too" 1 "block 5" $PY "$HERE/verify_ledger.py" "$tmp/bad.fsl"
 cmp -s "$tmp/l.fsl" "$tmp/bad.fsl" && not_ok "verify must not repair" || ok "verify leaves the damaged file for inspection"
 
-# a torn tail: verify warns and still exits 0
+# a torn tail: verify fails (exit 1) unless told it is acceptable
 size=$(stat -c %s "$tmp/l.fsl")
 head -c $((size - 30)) "$tmp/l.fsl" > "$tmp/torn.fsl"
-fails_with "a torn tail: exit 0 with a warning, 12 blocks" 0 "torn tail" $RUN ledger verify "$tmp/torn.fsl"
+fails_with "a torn tail: exit 1, naming it" 1 "has a torn tail" $RUN ledger verify "$tmp/torn.fsl"
+fails_with "a torn tail with --allow-torn-tail: exit 0 with a warning" 0 "torn tail" $RUN ledger verify --allow-torn-tail "$tmp/torn.fsl"
 
 # equivocation: same genesis, different block 1 from the same aggregator
 "$TOOLS/mkledger" "$tmp/e1.fsl" 3 2 2 0

@@ -17,6 +17,7 @@
 
 #include "crypto/hash.h"
 #include "ledger/chain.h"
+#include "node/base/rng.h"
 #include "tests/support/fedfx.h"
 #include "tests/support/fixtures.h"
 
@@ -203,6 +204,66 @@ static void test_chain_torn_tail(void **state)
     fedfx_destroy(&fx);
 }
 
+// What a power cut or a crash can leave after the last whole record, zeros
+// (a file system that extended the file before writing its pages) or
+// garbage, is a torn tail and is cut; but a length field damaged so that it
+// points past the end of the file, with whole records after it, is damage:
+// the node refuses to start rather than cut the good blocks that follow.
+static void test_chain_tails_and_lengths(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_PAPER);
+    for (int r = 0; r < 4; r++) {
+        fedfx_round(fx, 0);
+    }
+    const char *good = s_path("tails.fsl"), *bad = s_path("tails-bad.fsl");
+    fedfx_write_ledger(fx, good);
+    size_t n;
+    uint8_t *d = s_read(good, &n);
+    uint8_t *m = calloc(1, n + 4096);
+    memcpy(m, d, n);
+    // 4,096 zeros after the last block: cut, and said to be zeros
+    s_write(bad, m, n + 4096);
+    chain_open_info_t info;
+    fs_err_t err = {0, ""};
+    chain_t *c = chain_open(bad, CHAIN_WRITE, &info, &err);
+    assert_non_null(c);
+    assert_int_equal(info.blocks, 5);
+    assert_int_equal(info.truncated_bytes, 4096);
+    assert_true(info.zero_tail);
+    chain_destroy(&c);
+    assert_int_equal(s_size(bad), n);
+    // 300 bytes of garbage: cut too, not zeros
+    rng_t rng;
+    rng_seed(&rng, 5);
+    for (size_t i = n; i < n + 300; i++) {
+        m[i] = (uint8_t)rng_below(&rng, 256);
+    }
+    s_write(bad, m, n + 300);
+    c = chain_open(bad, CHAIN_READ_ONLY, &info, &err);
+    assert_non_null(c);
+    assert_int_equal(info.truncated_bytes, 300);
+    assert_false(info.zero_tail);
+    chain_destroy(&c);
+    // block 2's length made to reach past the end of the file (one bit of
+    // rot in a real ledger): refused, naming block 2 and what to do; the
+    // file is left as it was
+    size_t start = CHAIN_HEADER_BYTES + fx->lens[0] + fx->lens[1] + 2 * CHAIN_FRAME_BYTES;
+    memcpy(m, d, n);
+    const uint32_t past = (uint32_t)(n - start); // longer than what is left after it
+    memcpy(m + start, &past, 4);                 // little-endian, as the file is
+    s_write(bad, m, n);
+    assert_null(chain_open(bad, CHAIN_WRITE, &info, &err));
+    assert_int_equal(err.code, FS_ECORRUPT);
+    assert_non_null(strstr(err.msg, "block 2"));
+    assert_non_null(strstr(err.msg, "whole records follow"));
+    assert_non_null(strstr(err.msg, "fetches the chain from its peers"));
+    assert_int_equal(s_size(bad), n);
+    free(m);
+    free(d);
+    fedfx_destroy(&fx);
+}
+
 // Damage before the last record is an error that names the block; the
 // file is left as it was.
 static void test_chain_damaged_middle(void **state)
@@ -313,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_chain_usage),
         cmocka_unit_test(test_chain_torn_tail),
         cmocka_unit_test(test_chain_damaged_middle),
+        cmocka_unit_test(test_chain_tails_and_lengths),
         cmocka_unit_test(test_chain_one_writer_and_sticky_errors),
         cmocka_unit_test(test_chain_replace_head),
     };
