@@ -13,13 +13,18 @@ static int s_contrib_cmp(const void *a, const void *b)
                   IDENTITY_KEY_BYTES);
 }
 
-void assemble_aggregator(const ledger_state_t *st, uint32_t attempt,
-                         uint8_t key[IDENTITY_KEY_BYTES])
+int assemble_aggregator(const ledger_state_t *st, uint32_t attempt,
+                        uint8_t key[IDENTITY_KEY_BYTES])
 {
     uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
     size_t n = ledger_state_active(st, active);
+    if (n == 0) {
+        memset(key, 0, IDENTITY_KEY_BYTES);
+        return -1; // every member has left: nobody aggregates
+    }
     size_t c = election_candidate(st->head_hash, st->height, active[0], n, attempt);
     memcpy(key, active[c], IDENTITY_KEY_BYTES);
+    return 0;
 }
 
 int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,

@@ -34,8 +34,9 @@ int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
                    const uint8_t *const *leave_reqs, const size_t *leave_lens, size_t n_leave,
                    const uint8_t model_hash[HASH_BYTES], block_t *b, fs_err_t *err);
 
-// The signing key of this attempt's elected aggregator.
-void assemble_aggregator(const ledger_state_t *st, uint32_t attempt,
-                         uint8_t key[IDENTITY_KEY_BYTES]);
+// The signing key of this attempt's elected aggregator into key; -1 (and
+// zeros) when the federation has no active member left.
+int assemble_aggregator(const ledger_state_t *st, uint32_t attempt,
+                        uint8_t key[IDENTITY_KEY_BYTES]);
 
 #endif

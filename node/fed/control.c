@@ -109,12 +109,12 @@ void control_status(const store_t *store, mesh_t *mesh, const round_io_t *round,
         const ledger_state_t *st = store_state(store);
         uint8_t agg[IDENTITY_KEY_BYTES];
         char nb[9];
-        assemble_aggregator(st, rs->attempt, agg);
+        const int has_agg = assemble_aggregator(st, rs->attempt, agg) == 0;
         OUT("height      %llu (planned rounds %u)\n", (unsigned long long)store_height(store),
             st->genesis.rounds);
         OUT("round       %llu, attempt %u, aggregator %s%s\n", (unsigned long long)rs->round,
-            rs->attempt, store_name(store, agg, nb),
-            memcmp(agg, pub->sign_pk, IDENTITY_KEY_BYTES) == 0 ? " (this node)" : "");
+            rs->attempt, has_agg ? store_name(store, agg, nb) : "none (no active member)",
+            has_agg && memcmp(agg, pub->sign_pk, IDENTITY_KEY_BYTES) == 0 ? " (this node)" : "");
         OUT("member      %s%s\n", store_is_active(store, pub->sign_pk) ? "active" : "not active",
             mem->leaving ? ", leaving" : "");
         OUT("members     %zu active:", keyring_size(rs->members));

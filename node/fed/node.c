@@ -65,6 +65,14 @@ static int s_setup_ledger(void *node, fs_err_t *err)
     if ((rc = store_setup_model(self->store, &have_global, err)) < 0) {
         return rc;
     }
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
+    if (ledger_state_active(store_state(self->store), active) == 0) {
+        return fs_err_set(err, FS_EINVAL, "every member of this federation has left (block "
+                          "%llu recorded the last leave): nobody can close a round or admit a "
+                          "member again; found a new federation with 'fedsyn ledger init' (this "
+                          "ledger stays valid for audit)",
+                          (unsigned long long)store_height(self->store) - 1);
+    }
     const workload_arch_t *arch = store_arch(self->store);
     scorer_t *scorer = NULL;
     if (self->cfg.score_every > 0 && !round_io_scorer(self->round)) {

@@ -302,6 +302,47 @@ static void test_close_reason_all_staying(void **state)
     assert_int_not_equal(s_block2(1, CLOSE_ALL_ARRIVED, &got, &err), 0);
 }
 
+// A federation whose last member left by request: the ledger stays valid,
+// nobody is elected (no assertion), and no block can follow.
+static void test_every_member_left(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(1, 0, NOISE_NONE);
+    fedfx_round(fx, 0);
+    bytes_writer_t leave;
+    bytes_writer_init(&leave);
+    block_leave_request(&leave, fx->state->fed_id, 2, fx->ids[0]);
+    assemble_contrib_t c = {.samples = 100};
+    memcpy(c.key, identity_public(fx->ids[0])->sign_pk, IDENTITY_KEY_BYTES);
+    memset(c.envelope, 0xe0, HASH_BYTES);
+    const uint8_t *lr[1] = {leave.data};
+    size_t ll[1] = {leave.len};
+    uint8_t lk[1][IDENTITY_KEY_BYTES], model[HASH_BYTES];
+    memcpy(lk[0], c.key, IDENTITY_KEY_BYTES);
+    memset(model, 0x44, sizeof model);
+    block_t *b = calloc(1, sizeof *b);
+    fs_err_t err = {0, ""};
+    assert_int_equal(assemble_block(fx->state, 0, fx->state->head_time_ms + 1000, &c, 1, NULL,
+                                    NULL, 0, (const uint8_t(*)[IDENTITY_KEY_BYTES])lk, lr, ll, 1,
+                                    model, b, &err),
+                     0);
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fedfx_sign(fx, b, NULL, &w);
+    assert_int_equal(fedfx_push(fx, w.data, w.len, &err), 0);
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES], agg[IDENTITY_KEY_BYTES];
+    assert_int_equal(ledger_state_active(fx->state, active), 0);
+    assert_int_equal(assemble_aggregator(fx->state, 0, agg), -1);
+    assert_int_not_equal(assemble_block(fx->state, 0, fx->state->head_time_ms + 1000, &c, 1,
+                                        NULL, NULL, 0, NULL, NULL, NULL, 0, model, b, &err),
+                         0);
+    assert_non_null(strstr(err.msg, "no active member"));
+    bytes_writer_reset(&w);
+    bytes_writer_reset(&leave);
+    free(b);
+    fedfx_destroy(&fx);
+}
+
 int main(void)
 {
     hash_library_init();
@@ -310,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_block_vectors),
         cmocka_unit_test(test_ledger_file_vector),
         cmocka_unit_test(test_close_reason_all_staying),
+        cmocka_unit_test(test_every_member_left),
     };
     return cmocka_run_group_tests_name("block", tests, NULL, fixture_teardown);
 }
