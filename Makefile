@@ -155,7 +155,7 @@ check-asan:
 
 check-valgrind: tests
 	@FEDSYN_TEST_SLOW=$${FEDSYN_TEST_SLOW:-20} \
-	  FEDSYN_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	  FEDSYN_WRAP="valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	  FEDSYN=$(abspath $(BIN)) FEDSYN_TOOLS=$(abspath $(BUILD)/tools) OPENBLAS_NUM_THREADS=1 \
 	  prove -e '' $(INTEGRATION)
 

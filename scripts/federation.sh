@@ -242,7 +242,8 @@ cmd_wait() {
             sleep 0.2
         done
         local k=0
-        while [[ ! -s $dir/run/$n.rc ]] && (( k++ < 50 )); do sleep 0.1; done
+        # the status file follows the process; under valgrind, seconds later
+        while [[ ! -s $dir/run/$n.rc ]] && (( k++ < 300 )); do sleep 0.1; done
         local code; code=$(cat "$dir/run/$n.rc" 2> /dev/null || echo '?')
         if [[ $code != 0 ]]; then
             echo "federation.sh: $n exited with status $code" >&2

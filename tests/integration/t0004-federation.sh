@@ -267,12 +267,18 @@ check "the others train the pinned pre-trained classifier: identical ledgers, a 
 #    global model of every round (quality/score-every 1) with the small
 #    evaluator of section 6, against its test set (the fixture again)
 f7=$tmp/f7
+# Under valgrind (FEDSYN_TEST_SLOW >= 10) a score of 100 samples takes about
+# 30 s of the node's one CPU at a time, which starves its event loop for
+# minutes: fewer samples, and attempts long enough that no failover (and
+# no second block for a round, scored twice) comes from the tool's slowness.
+SS=$(( S >= 10 ? 20 : 100 ))
+TO7=$(( S >= 10 ? 8000 * S * 3 : 8000 * S ))
 check "federation.sh init refuses --score-every without an evaluator, naming what to do" \
     bash -c "'$FED' init $tmp/f7x --data $pre --score-every 1 --evaluator $tmp/none.fsm 2>&1 |
              grep -q \"fedsyn evaluator train --dataset mnist\" && [[ ! -e $tmp/f7x ]]"
 "$FED" init "$f7" --nodes 2 --data "$pre" --model cdcgan:4 --rounds 3 --local-iters $(iters 3) \
-    --batch 16 --timeout-ms $((8000 * S)) --port 7470 --score-every 1 --evaluator "$tmp/pre.fsm" \
-    --score-samples 100 --server-lr 2 >/dev/null 2>"$tmp/err"
+    --batch 16 --timeout-ms $TO7 --port 7470 --score-every 1 --evaluator "$tmp/pre.fsm" \
+    --score-samples $SS --server-lr 2 >/dev/null 2>"$tmp/err"
 "$FED" start "$f7"
 if "$FED" wait "$f7" $((120 * S)) >"$tmp/out" 2>"$tmp/err" && "$FED" check "$f7" >"$tmp/out" 2>&1
 then ok "a federation that scores every round (quality/score-every 1), server step 2: identical ledgers"
@@ -290,7 +296,7 @@ for name in ('alice', 'bob'):
     assert [l['round'] for l in lines] == [1, 2, 3], lines
     for l in lines:
         assert list(l) == keys, l
-        assert l['node'] == name and l['samples'] == 100 and len(l['class_share']) == 10, l
+        assert l['node'] == name and l['samples'] == $SS and len(l['class_share']) == 10, l
         assert isinstance(l['fid_test'], float) and 0 <= l['classes_present'] <= 10, l
         assert 0 <= l['label_agreement'] <= 1, l   # a conditional GAN: labelled samples
         assert l['losses'] is None or sorted(l['losses']) == ['d_loss', 'g_loss'], l
@@ -301,7 +307,7 @@ check "each member logs a quality line per score" \
                [[ \$(grep -c 'quality round [0-9]*  FID .* classes .*/10  agreement .* samples' \
                   $f7/logs/\$x.log) == 3 ]] || exit 1; done"
 check "the last score is fedsyn eval's of the final global model (same draw, same scorecard)" \
-    bash -c "$FEDSYN eval --model $f7/state/bob/global.fsm --n 100 --evaluator $tmp/pre.fsm \
+    bash -c "$FEDSYN eval --model $f7/state/bob/global.fsm --n $SS --evaluator $tmp/pre.fsm \
              --data $pre --cas-epochs 1 --json 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 e = json.load(sys.stdin)
