@@ -248,6 +248,12 @@ int model_file_floats(const model_file_t *f, const char *name, float *dst, size_
     return 0;
 }
 
+size_t model_file_float_count(const model_file_t *f, const char *name)
+{
+    int i = s_find(f, name);
+    return i < 0 || f->sec[i].kind != SECTION_FLOATS ? 0 : f->sec[i].bytes / 4;
+}
+
 const char *model_file_text(const model_file_t *f, const char *name)
 {
     int i = s_find(f, name);

@@ -50,6 +50,10 @@ void model_file_destroy(model_file_t **self_p);
 // floats; FS_EINVAL when missing, FS_ECORRUPT when its size differs.
 int model_file_floats(const model_file_t *f, const char *name, float *dst, size_t count,
                       fs_err_t *err);
+// Floats in section `name`, 0 when it is missing or not floats: what a
+// reader compares with the size its meta line claims before building
+// anything from it.
+size_t model_file_float_count(const model_file_t *f, const char *name);
 // Text of section `name` (NUL-terminated, borrowed) or NULL.
 const char *model_file_text(const model_file_t *f, const char *name);
 // Looks up "key=value" (space or newline separated) in a text section;

@@ -211,6 +211,20 @@ static int s_read_arch(const model_file_t *f, const char *path, dcgan_config_t *
         a->g_width < 1 || a->d_width < 1 || a->img_h > 1024 || a->img_w > 1024) {
         return fs_err_set(err, FS_ECORRUPT, "%s: meta has no valid architecture", path);
     }
+    // Before anything is built from the meta line: its generator's first
+    // layer alone ((latent + classes) x (h/4 x w/4 x width) weights) must
+    // fit in the generator the file holds.  A damaged or hostile header
+    // claiming a huge width or image is refused here, not after trying to
+    // allocate its layers.
+    const double first = ((double)a->latent + a->classes) * (a->img_h / 4) * (a->img_w / 4) *
+                         (double)a->g_width;
+    const size_t held = model_file_float_count(f, "generator");
+    if (first > (double)held) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: meta claims a generator of width %d for "
+                          "%dx%d images (at least %.0f weights) but the file holds %zu: a "
+                          "damaged or foreign file", path, a->g_width, a->img_h, a->img_w, first,
+                          held);
+    }
     return 0;
 }
 
@@ -555,6 +569,16 @@ static int s_read_cvae_arch(const model_file_t *f, const char *path, cvae_config
         a->img_h < 1 || a->img_w < 1 || a->img_h > 1024 || a->img_w > 1024 || a->hidden < 1 ||
         a->latent < 1 || a->classes < 2 || a->classes > 256) {
         return fs_err_set(err, FS_ECORRUPT, "%s: meta has no valid CVAE architecture", path);
+    }
+    // as for the GAN: the decoder's last layer (hidden x image weights) must
+    // fit in the decoder the file holds, before anything is built
+    const double last = (double)a->hidden * a->img_c * a->img_h * a->img_w;
+    const size_t held = model_file_float_count(f, "decoder");
+    if (last > (double)held) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: meta claims a decoder of %d hidden units for "
+                          "%dx%dx%d images (at least %.0f weights) but the file holds %zu: a "
+                          "damaged or foreign file", path, a->hidden, a->img_c, a->img_h,
+                          a->img_w, last, held);
     }
     return 0;
 }

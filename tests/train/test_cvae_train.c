@@ -18,6 +18,7 @@
 
 #include "node/base/mem.h"
 #include "node/base/rng.h"
+#include "node/nn/model_file.h"
 #include "node/train/checkpoint.h"
 #include "node/train/cvae_train.h"
 #include "tests/support/fixtures.h"
@@ -228,6 +229,30 @@ static int s_nearest_label(const dataset_t *d, const float *img)
 // asked for: at the prior's mode (z = 0) the nearest real image has the
 // requested label for at least 9 of the 10 labels, and random draws from
 // the prior are right well above chance (10%).
+// A header claiming a huge decoder over a small one is refused before
+// anything is built from it.
+static void test_cvae_huge_header_refused(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/huge-cvae.fsm", fixture_tmpdir());
+    const char *meta = "arch=cvae hidden=1000000 latent=8 classes=10 img=1x1024x1024 "
+                       "epoch=0 dataset=x\n";
+    float few[64] = {0};
+    model_section_t s[3] = {{"meta", SECTION_TEXT, meta, strlen(meta)},
+                            {"encoder", SECTION_FLOATS, few, sizeof few},
+                            {"decoder", SECTION_FLOATS, few, sizeof few}};
+    fs_err_t err = {0, ""};
+    assert_int_equal(model_file_save(path, s, 3, &err), 0);
+    cvae_config_t arch;
+    model_t *dec = NULL;
+    assert_int_not_equal(checkpoint_load_cvae_decoder(path, 4, &arch, &dec, &err), 0);
+    assert_null(dec);
+    if (!strstr(err.msg, "meta claims a decoder of 1000000 hidden units")) {
+        fail_msg("%s", err.msg);
+    }
+}
+
 static void test_cvae_learns_conditioning(void **state)
 {
     (void)state;
@@ -276,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_cvae_gradients),
         cmocka_unit_test(test_cvae_reproducible),
         cmocka_unit_test(test_cvae_checkpoint_resumes_exactly),
+        cmocka_unit_test(test_cvae_huge_header_refused),
         cmocka_unit_test(test_cvae_learns_conditioning),
     };
     return cmocka_run_group_tests_name("cvae_train", tests, NULL, fixture_teardown);

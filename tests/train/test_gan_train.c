@@ -386,6 +386,17 @@ static void test_conditional_gan_usage(void **state)
     assert_int_equal(model_file_save(path, s, 1, &err), 0);
     assert_int_not_equal(checkpoint_load_generator(path, 16, &back, &gl, &err), 0);
     assert_non_null(strstr(err.msg, "classes=1"));
+    // a header claiming a huge generator over a small one is refused before
+    // anything is built (it asked for terabytes)
+    const char *huge = "arch=dcgan latent=100 g_width=1000000 d_width=8 img=1x1024x1024 "
+                       "epoch=0\n";
+    float few[64] = {0};
+    model_section_t h[2] = {{"meta", SECTION_TEXT, huge, strlen(huge)},
+                            {"generator", SECTION_FLOATS, few, sizeof few}};
+    assert_int_equal(model_file_save(path, h, 2, &err), 0);
+    assert_int_not_equal(checkpoint_load_generator(path, 16, &back, &gl, &err), 0);
+    assert_int_equal(err.code, FS_ECORRUPT);
+    assert_non_null(strstr(err.msg, "meta claims a generator of width 1000000"));
     gan_trainer_destroy(&t);
     gan_trainer_destroy(&u);
     gan_trainer_destroy(&c);
