@@ -11,6 +11,7 @@
 #include "node/base/bytes.h"
 #include "node/base/fsio.h"
 #include "node/base/mem.h"
+#include "node/base/floats.h"
 #include "node/fed/global.h"
 
 // Round 0's model hash: the --initial file's weights, or the vector the
@@ -28,6 +29,15 @@ static int s_initial_hash(const founding_opts_t *o, const workload_arch_t *arch,
         if (rc < 0) {
             free(w);
             return rc;
+        }
+        // a NaN would make every member's training diverge, every round
+        const size_t bad = floats_first_nonfinite(w, n);
+        if (bad < n) {
+            free(w);
+            return fs_err_set(err, FS_EINVAL, "--initial %s: weight %zu of %zu is not a finite "
+                              "number (NaN or Inf): every member's training would diverge; "
+                              "give a model that trained without diverging", o->initial, bad,
+                              n);
         }
     } else {
         w = global_initial(arch, o->seed, &n);

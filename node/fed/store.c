@@ -8,6 +8,7 @@
 
 #include "crypto/hash.h"
 #include "node/base/bytes.h"
+#include "node/base/floats.h"
 #include "node/base/fsio.h"
 #include "node/base/log.h"
 #include "node/base/mem.h"
@@ -135,6 +136,14 @@ int store_setup_model(store_t *self, int *have_global, fs_err_t *err)
         if (cfg->initial[0] &&
             (rc = workload_load(cfg->initial, &self->arch, self->global, err)) < 0) {
             return rc;
+        }
+        const size_t bad = floats_first_nonfinite(self->global, self->n);
+        if (bad < self->n) {
+            return fs_err_set(err, FS_EINVAL, "%s: round 0's model (%s) holds a weight that is "
+                              "not a finite number (weight %zu): every member's training "
+                              "would diverge; found the federation again from a sound model",
+                              cfg->file, cfg->initial[0] ? cfg->initial : "the seeded weights",
+                              bad);
         }
         uint8_t h[HASH_BYTES];
         hash_model(self->global, self->n, h);

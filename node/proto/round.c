@@ -98,6 +98,7 @@ void round_begin(round_t *self, const ledger_state_t *st, int64_t now)
     self->extra_ms = st->genesis.attempt_extra_ms;
     self->quorum = st->genesis.quorum;
     self->trained = 0;
+    self->diverged = 0;
     self->update = NULL;
     self->n = 0;
     self->sent_attempt = 0;
@@ -164,6 +165,10 @@ int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_act
             self->update = e->update;
             self->n = e->n;
             self->samples = e->samples;
+        } else if (!e->flag && e->round == self->round && self->have_model) {
+            // diverged (NaN or Inf): sit this round out rather than retrain
+            // at once, which from a NaN model diverges again, in a loop
+            self->diverged = 1;
         }
         return 0;
     case ROUND_EV_UPDATE:
@@ -254,7 +259,7 @@ void round_tick(round_t *self, int64_t now, round_actions_t *out)
     // after a close the block goes out first, which every member waits for.
     int sends_done = self->outbox == 0 || now - self->start_ms > ROUND_TRAIN_HOLD_MS;
     // a leaving member goes on contributing until a block records its leave
-    if (self->active && self->has_data && !self->trained &&
+    if (self->active && self->has_data && !self->trained && !self->diverged &&
         !self->training && sends_done) {
         self->training = 1;
         s_emit(out, self, ROUND_ACT_TRAIN);

@@ -75,7 +75,8 @@ typedef enum {
     ROUND_EV_LEAVING,     // this node is leaving (it goes on contributing until a
                           // block records its leave)
     ROUND_EV_OUTBOX,      // frames still queued for peers (count)
-    ROUND_EV_TRAINED,     // the trainer returned (ok: an update for `round` to send)
+    ROUND_EV_TRAINED,     // the trainer returned (flag 1: an update for `round` to
+                          // send; 0 for this round: it diverged, no retry this round)
     ROUND_EV_UPDATE,      // an update for this round passed every check (count it)
     ROUND_EV_COUNT
 } round_event_kind_t;
@@ -127,6 +128,7 @@ typedef struct {
     size_t outbox;
     // this round's work
     int trained;
+    int diverged;           // this round's training diverged: no second try
     const float *update;    // borrowed (ROUND_EV_TRAINED)
     size_t n;
     uint64_t samples;

@@ -2,6 +2,7 @@
  * genesis holds the founders' choices, round 0's model is pinned by its
  * hash, the same choices give the same bytes, and every bad choice is
  * refused naming its option. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,6 +93,11 @@ static void test_founding_usage(void **state)
     o.initial = init;
     assert_int_equal(founding_genesis(&o, a, g2, &err), 0);
     assert_memory_equal(g2->initial_model_hash, h, HASH_BYTES);
+    // an initial model with a NaN is refused, naming the weight
+    w[7] = NAN;
+    assert_int_equal(workload_save(init, &arch, w, "mnist", "", &err), 0);
+    assert_int_equal(founding_genesis(&o, a, g2, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "weight 7 of"));
     // no noise: no scales; server step 1 is written as absent; open admission
     o.initial = NULL;
     o.noise = "none";

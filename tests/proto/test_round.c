@@ -220,6 +220,24 @@ static void test_round_leaving_and_stale_training(void **state)
     assert_int_equal(out.n, 1);
     assert_int_equal(out.act[0].kind, ROUND_ACT_TRAIN);
     assert_int_equal(out.act[0].round, 2);
+    // A diverged result for this round: no second try until the next round
+    // (from a NaN model it would diverge again, in a loop).
+    round_t d;
+    round_init(&d, me, 1);
+    round_begin(&d, fx->state, T0);
+    s_event(&d, ROUND_EV_MODEL, 1, T0);
+    round_tick(&d, T0, &out);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_TRAIN);
+    round_event_t bad = {.kind = ROUND_EV_TRAINED, .flag = 0, .round = d.round};
+    round_on_event(&d, &bad, T0 + 10, &out);
+    round_tick(&d, T0 + 20, &out);
+    assert_int_equal(out.n, 0);
+    fedfx_round(fx, 0);
+    round_begin(&d, fx->state, T0 + 30);
+    round_tick(&d, T0 + 40, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_TRAIN);
+    round_free(&d);
     // A leaving member goes on contributing until a block records its
     // leave: its update still goes to the aggregator.
     s_event(&r, ROUND_EV_LEAVING, 0, T0 + 300);
