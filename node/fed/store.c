@@ -52,6 +52,30 @@ void store_destroy(store_t **self_p)
     *self_p = NULL;
 }
 
+// The ledger in the state folder must be the federation that
+// federation/genesis founds: another federation's ledger put there would
+// otherwise run silently.
+static int s_same_federation(const store_t *self, const char *genesis, fs_err_t *err)
+{
+    chain_t *g = chain_open(genesis, CHAIN_READ_ONLY, NULL, err);
+    if (!g) {
+        return fs_err_prefix(err, FS_EINVAL, "federation/genesis: ");
+    }
+    const uint8_t *want = chain_state(g)->fed_id, *have = chain_state(self->chain)->fed_id;
+    int rc = 0;
+    if (memcmp(want, have, HASH_BYTES) != 0) {
+        char a[2 * HASH_BYTES + 1], b[2 * HASH_BYTES + 1];
+        bytes_to_hex(have, HASH_BYTES, a);
+        bytes_to_hex(want, HASH_BYTES, b);
+        rc = fs_err_set(err, FS_EINVAL, "%s belongs to federation %s, but federation/genesis %s "
+                        "founds %s: a ledger of another federation in this state folder (move "
+                        "it away, or fix node/dir or federation/genesis in %s)",
+                        self->ledger_path, a, genesis, b, self->cfg->file);
+    }
+    chain_destroy(&g);
+    return rc;
+}
+
 int store_open(store_t *self, fs_err_t *err)
 {
     const node_config_t *cfg = self->cfg;
@@ -65,6 +89,9 @@ int store_open(store_t *self, fs_err_t *err)
             log_warn("%s: cut a torn tail of %llu bytes%s (a crash during an append)",
                      self->ledger_path, (unsigned long long)info.truncated_bytes,
                      info.zero_tail ? ", all zeros" : "");
+        }
+        if (cfg->genesis[0] && s_same_federation(self, cfg->genesis, err) < 0) {
+            return err ? err->code : FS_EINVAL;
         }
     } else if (cfg->genesis[0]) {
         chain_t *src = chain_open(cfg->genesis, CHAIN_READ_ONLY, NULL, err);

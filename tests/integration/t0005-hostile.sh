@@ -11,7 +11,8 @@
 # never comes: it closes at the deadline) must go
 # on to a valid ledger.  Then a one-member federation whose disk fills up
 # (RLIMIT_FSIZE): the node stops at the first failed ledger write, and its
-# restart cuts the torn tail and finishes.  Emits TAP.
+# restart cuts the torn tail and finishes; and another federation's ledger
+# put in its state folder is refused at start.  Emits TAP.
 set -u
 FEDSYN=${FEDSYN:-build/fedsyn}
 FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
@@ -51,7 +52,7 @@ log=$f/logs/alice.log
 expect() { # description, pattern
     if grep -q -- "$2" "$log"; then ok "$1"; else not_ok "$1 (no '$2' in alice's log)" "$log" "$tmp/poke.err"; fi
 }
-echo "1..15"
+echo "1..16"
 expect "a NaN weight is refused, naming the weight" "update from carol refused: .*weight 17 is NaN"
 expect "a forged signature is refused" "update from carol refused: .*signature does not verify"
 expect "a stale round is refused" "update from carol refused: .*for round 0, this is round 1 (stale)"
@@ -89,3 +90,13 @@ if (cd "$g" && ${FEDSYN_WRAP:-} $FEDSYN node --config alice.zpl >/dev/null 2>"lo
    $FEDSYN ledger verify "$g/state/alice/ledger.fsl" 2>&1 | grep -q 'genesis + 300 rounds'; then
     ok "the restart cuts the torn tail and finishes the rounds"
 else not_ok "the restart cuts the torn tail and finishes the rounds" "$g/logs/again.log"; fi
+
+# Another federation's ledger in the state folder: refused at start, both ids
+# named (it used to run silently at height 1).
+cp "$f/state/alice/ledger.fsl" "$g/state/alice/ledger.fsl.other"
+mv "$g/state/alice/ledger.fsl.other" "$g/state/alice/ledger.fsl"
+if ! (cd "$g" && ${FEDSYN_WRAP:-} $FEDSYN node --config alice.zpl >/dev/null 2>"logs/other.log") &&
+   grep -q "ledger.fsl belongs to federation [0-9a-f]\{64\}, but federation/genesis .* founds [0-9a-f]\{64\}" \
+       "$g/logs/other.log"; then
+    ok "another federation's ledger in the state folder is refused, both ids named"
+else not_ok "another federation's ledger in the state folder is refused, both ids named" "$g/logs/other.log"; fi
