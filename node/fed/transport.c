@@ -55,7 +55,15 @@ struct transport {
     peer_t peers[TRANSPORT_MAX_PEERS];
     partial_t partial[MAX_PARTIALS];
     uint64_t bytes_in, bytes_out;
+    // refused handshakes: the first few of each window are logged, the
+    // rest counted (a stranger dialling thousands of times must not fill
+    // the log)
+    int64_t refused_since;  // start of the window (ms, monotonic)
+    unsigned refused_logged, refused_quiet;
 };
+
+#define REFUSED_WINDOW_MS 10000
+#define REFUSED_LOG_MAX 3 // refusals logged one by one per window
 
 static void s_queue_destroy(zlist_t **q)
 {
@@ -533,10 +541,26 @@ void transport_read_monitor(transport_t *self)
     if (ev && zframe_size(ev) >= 6) {
         uint16_t code = (uint16_t)(zframe_data(ev)[0] | zframe_data(ev)[1] << 8);
         char *who = addr ? zframe_strdup(addr) : NULL;
-        if (code == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        const int refused = code == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                            code == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+        const int64_t now = zclock_mono();
+        if (refused && now - self->refused_since >= REFUSED_WINDOW_MS) {
+            if (self->refused_quiet) {
+                log_warn("refused %u more connection%s in %.0f s, not logged one by one",
+                         self->refused_quiet, self->refused_quiet == 1 ? "" : "s",
+                         (double)(now - self->refused_since) / 1000.0);
+            }
+            self->refused_since = now;
+            self->refused_logged = self->refused_quiet = 0;
+        }
+        if (refused && self->refused_logged >= REFUSED_LOG_MAX) {
+            self->refused_quiet++;
+        } else if (code == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            self->refused_logged++;
             log_warn("refused a connection on %s: its CurveZMQ key is neither a member's nor a "
                      "permitted joiner's", who ? who : "?");
         } else if (code == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            self->refused_logged++;
             log_warn("refused a connection on %s: ZMTP handshake failed (not CurveZMQ?)",
                      who ? who : "?");
         } else if (code == ZMQ_EVENT_DISCONNECTED) {

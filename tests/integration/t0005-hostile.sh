@@ -46,13 +46,16 @@ $FEDSYN keygen --dir "$f/keys/eve" >/dev/null 2>&1
 for i in $(seq $((150 * S))); do grep -q 'listening on' "$f/logs/alice.log" 2>/dev/null && break; sleep 0.2; done
 poke() { "$TOOLS/fedpoke" "$f/keys/$1" tcp://127.0.0.1:7500 "$f/keys/alice/identity.pub" "$f/genesis.fsl" "$2" 2>>"$tmp/poke.err"; }
 for w in nan forged stale wrongfed stranger truncated oversized garbage valid replay; do poke carol "$w"; done
-poke eve hello
+# a stranger dialling again and again (at once: each poke of a refused key
+# lingers 20 s for frames that never leave)
+for i in $(seq 12); do poke eve hello & done
+wait
 sleep 0.5
 log=$f/logs/alice.log
 expect() { # description, pattern
     if grep -q -- "$2" "$log"; then ok "$1"; else not_ok "$1 (no '$2' in alice's log)" "$log" "$tmp/poke.err"; fi
 }
-echo "1..16"
+echo "1..17"
 expect "a NaN weight is refused, naming the weight" "update from carol refused: .*weight 17 is NaN"
 expect "a forged signature is refused" "update from carol refused: .*signature does not verify"
 expect "a stale round is refused" "update from carol refused: .*for round 0, this is round 1 (stale)"
@@ -64,6 +67,9 @@ expect "an unknown frame is dropped" "dropped a frame of 5 bytes from carol: unk
 expect "the valid update is accepted" "update from carol accepted"
 expect "its replay is refused" "update from carol refused: .*a second update for round 1 (replay)"
 expect "a stranger's CurveZMQ key is refused at the handshake" "refused a connection on .*neither a member's nor a permitted joiner's"
+refusals=$(grep -c "refused a connection on" "$log")
+if (( refusals >= 1 && refusals <= 6 )); then ok "12 refused handshakes are logged at most 3 at a time per 10 s ($refusals lines)"
+else not_ok "refused handshakes rate-limited in the log ($refusals lines for 12)" "$log"; fi
 if "$FED" wait "$f" $((90 * S)) >"$tmp/out" 2>"$tmp/err"; then ok "the round still closes and the node exits cleanly"
 else not_ok "the round still closes and the node exits cleanly" "$tmp/err" "$log"; fi
 if $FEDSYN ledger verify "$f/state/alice/ledger.fsl" >"$tmp/out" 2>"$tmp/err" &&
