@@ -155,7 +155,7 @@ static int s_take_run(train_opts_t *o, const s_given_t *g)
     }
 #define NUM(key, flag, field)                                                                 \
     if (rc == 0) {                                                                             \
-        snprintf(have, sizeof have, "%ld", (field));                                           \
+        snprintf(have, sizeof have, "%ld", (long)(field));                                     \
         v[0] = 0;                                                                              \
         rc = s_run_key(f, o->resume, key, (flag), have, v, sizeof v);                          \
         if (rc == 0 && v[0]) {                                                                 \
@@ -168,6 +168,8 @@ static int s_take_run(train_opts_t *o, const s_given_t *g)
     NUM("limit", g->limit, o->limit)
     NUM("d_width", o->d_width != 0, o->d_width)
     NUM("reuse_fakes", o->reuse_fakes >= 0, o->reuse_fakes)
+    NUM("g_norm", o->pixel_norm >= 0, o->pixel_norm)
+    NUM("g_up", o->upsample >= 0, o->upsample)
 #undef NUM
     // the recipe's options: -1 (or 0 for d_width) is "the model's"
 #define DBL(key, field, given_)                                                                \
@@ -185,19 +187,6 @@ static int s_take_run(train_opts_t *o, const s_given_t *g)
     DBL("d_dropout", o->d_dropout, o->d_dropout >= 0)
     DBL("aux", o->aux, o->aux >= 0)
 #undef DBL
-    long norm = o->pixel_norm, up = o->upsample;
-    if (rc == 0) {
-        snprintf(have, sizeof have, "%ld", norm);
-        v[0] = 0;
-        rc = s_run_key(f, o->resume, "g_norm", norm >= 0, have, v, sizeof v);
-        o->pixel_norm = rc == 0 && v[0] ? (int)strtol(v, NULL, 10) : o->pixel_norm;
-    }
-    if (rc == 0) {
-        snprintf(have, sizeof have, "%ld", up);
-        v[0] = 0;
-        rc = s_run_key(f, o->resume, "g_up", up >= 0, have, v, sizeof v);
-        o->upsample = rc == 0 && v[0] ? (int)strtol(v, NULL, 10) : o->upsample;
-    }
     if (rc == 0) {
         rc = s_run_key(f, o->resume, "dataset", g->dataset, o->dataset, o->run_dataset,
                        sizeof o->run_dataset);
