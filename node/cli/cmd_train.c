@@ -153,15 +153,19 @@ static int s_take_run(train_opts_t *o, const s_given_t *g)
     if (rc == 0 && !g->model && o->run_model[0]) {
         o->model = o->run_model;
     }
-#define NUM(key, flag, field)                                                                 \
+    // a whole number or (the recipe's options) a real one: as text in the
+    // file, compared as text; -1 (or 0 for d_width) is "the model's"
+#define KEY(key, flag, field, fmt, type, parse)                                               \
     if (rc == 0) {                                                                             \
-        snprintf(have, sizeof have, "%ld", (long)(field));                                     \
+        snprintf(have, sizeof have, fmt, (type)(field));                                       \
         v[0] = 0;                                                                              \
         rc = s_run_key(f, o->resume, key, (flag), have, v, sizeof v);                          \
         if (rc == 0 && v[0]) {                                                                 \
-            (field) = strtol(v, NULL, 10);                                                     \
+            (field) = parse;                                                                   \
         }                                                                                      \
     }
+#define NUM(key, flag, field) KEY(key, flag, field, "%ld", long, strtol(v, NULL, 10))
+#define DBL(key, flag, field) KEY(key, flag, field, "%.17g", double, strtod(v, NULL))
     NUM("batch", g->batch, o->batch)
     NUM("iters", g->iters, o->iters)
     NUM("seed", g->seed, o->seed)
@@ -170,23 +174,14 @@ static int s_take_run(train_opts_t *o, const s_given_t *g)
     NUM("reuse_fakes", o->reuse_fakes >= 0, o->reuse_fakes)
     NUM("g_norm", o->pixel_norm >= 0, o->pixel_norm)
     NUM("g_up", o->upsample >= 0, o->upsample)
-#undef NUM
-    // the recipe's options: -1 (or 0 for d_width) is "the model's"
-#define DBL(key, field, given_)                                                                \
-    if (rc == 0) {                                                                             \
-        snprintf(have, sizeof have, "%.17g", (double)(field));                                 \
-        v[0] = 0;                                                                              \
-        rc = s_run_key(f, o->resume, key, (given_), have, v, sizeof v);                        \
-        if (rc == 0 && v[0]) {                                                                 \
-            (field) = strtod(v, NULL);                                                         \
-        }                                                                                      \
-    }
-    DBL("lr", o->lr, o->lr > 0)
-    DBL("lr_d", o->lr_d, o->lr_d > 0)
-    DBL("ema", o->ema, o->ema >= 0)
-    DBL("d_dropout", o->d_dropout, o->d_dropout >= 0)
-    DBL("aux", o->aux, o->aux >= 0)
+    DBL("lr", o->lr > 0, o->lr)
+    DBL("lr_d", o->lr_d > 0, o->lr_d)
+    DBL("ema", o->ema >= 0, o->ema)
+    DBL("d_dropout", o->d_dropout >= 0, o->d_dropout)
+    DBL("aux", o->aux >= 0, o->aux)
 #undef DBL
+#undef NUM
+#undef KEY
     if (rc == 0) {
         rc = s_run_key(f, o->resume, "dataset", g->dataset, o->dataset, o->run_dataset,
                        sizeof o->run_dataset);
