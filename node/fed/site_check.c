@@ -80,7 +80,7 @@ static int s_check_dir(const node_config_t *cfg, const config_sink_t *errors)
             break;
         }
     }
-    if (!S_ISDIR(st.st_mode) || access(parent, W_OK | X_OK) != 0) {
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode) || access(parent, W_OK | X_OK) != 0) {
         s_say(errors, "%s: node/dir %s cannot be made: %s is not a writable folder", cfg->file,
               cfg->dir, parent);
         return 1;
