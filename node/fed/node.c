@@ -130,7 +130,10 @@ static int s_setup_ledger(void *node, fs_err_t *err)
     }
     round_io_setup(self->round, local, samples, scorer, have_global);
     const ledger_state_t *st = store_state(self->store);
-    if (!store_is_active(self->store, self->pub->sign_pk)) {
+    if (!store_is_active(self->store, self->pub->sign_pk) && !local) {
+        log_warn("%s is not an active member of this federation and holds no data: it only "
+                 "relays and verifies (a member that trains needs data/dir)", self->pub->name);
+    } else if (!store_is_active(self->store, self->pub->sign_pk)) {
         // said once, plainly: the node goes on asking to join every 3 s
         log_warn("%s is not an active member of this federation (ledger height %llu): it will "
                  "ask to join, and a member's next block admits it%s", self->pub->name,
