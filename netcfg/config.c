@@ -423,8 +423,9 @@ static int s_entry(s_parse_t *p, const zpl_doc_t *doc, size_t *i, fs_err_t *err)
             if (strcmp(e->name, s_sections[s]) == 0) {
                 p->section = s_sections[s];
                 if (p->seen_section[s]++) {
+                    p->section = NULL; // its keys are not reported again as repeated
                     return fs_err_set(err, FS_EINVAL, "%s:%d: section '%s' appears twice",
-                                      file, e->line, p->section);
+                                      file, e->line, s_sections[s]);
                 }
             }
         }

@@ -1,6 +1,7 @@
 /* membership.h - performing what node/proto/members.h decides for this
  * node: its join requests and leave notices go out to the peers, and its
- * own leave starts (the round then stops training).
+ * own leave starts (the round learns it; the node goes on contributing
+ * until a block records the leave).
  *
  * Usage: node/fed/node.c; tests/integration/t0004-federation.sh
  */

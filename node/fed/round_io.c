@@ -248,7 +248,7 @@ static void s_send_update(round_io_t *self, const round_action_t *a)
 // The aggregator's close: average, assemble, sign, append, send.
 static void s_close_round(round_io_t *self, uint8_t close_reason)
 {
-    (void)close_reason; // assemble_block recomputes it from the counts
+    (void)close_reason; // assemble_block sets what the block's contents call for
     int64_t t0 = now_mono_ms();
     const ledger_state_t *st = store_state(self->store);
     const genesis_t *g = &st->genesis;

@@ -20,9 +20,11 @@
  *                       round_take_early once that round begins
  *   round_tick          TRAIN when a member may train; SEND_UPDATE once per
  *                       attempt; CLOSE when this node aggregates the attempt
- *                       and every expected member sent (all-arrived), or at
- *                       80% of the attempt's window with the quorum
- *                       (deadline); NEXT_ATTEMPT at the attempt's deadline
+ *                       and every expected member sent (all-arrived), every
+ *                       one but the pending leavers (round_set_leavers) with
+ *                       the quorum (all-staying), or at 80% of the attempt's
+ *                       window with the quorum (deadline); NEXT_ATTEMPT at
+ *                       the attempt's deadline
  *
  * Attempt a ends at start + sum_{i<=a} (timeout + i * extra); its
  * aggregator is the election's candidate of rank a mod n.  Updates counted

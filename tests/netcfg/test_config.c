@@ -213,15 +213,17 @@ static void test_config_check_names_every_mistake(void **state)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("node\n    name = x\n    bogus = 1\n    keys = k\n    keys = k2\n"
-          "    listen = tcp://127.0.0.1:1\nnowhere\n    a = 1\ntrain\n    batch = 0\n", f);
+          "    listen = tcp://127.0.0.1:1\nnowhere\n    a = 1\ntrain\n    batch = 0\n"
+          "node\n    name = z\n", f);
     fclose(f);
     node_config_t cfg;
     s_found_t found = {0};
     const config_sink_t sink = {s_found, &found};
     assert_int_equal(config_check_file(path, &cfg, &sink), FS_EINVAL);
     // line 3 unknown key, line 5 repeated, line 7 unknown section (its key
-    // is skipped), line 10 out of range, node/dir missing
-    assert_int_equal(found.n, 5);
+    // is skipped), line 10 out of range, line 11 a second node section (its
+    // keys are not "repeated" too), node/dir missing
+    assert_int_equal(found.n, 6);
     assert_non_null(strstr(found.first, "many.zpl:3: unknown key 'bogus'"));
     assert_non_null(strstr(found.last, "node/dir is required"));
     fs_err_t err = {0};
