@@ -55,10 +55,25 @@ SIM_MODE ?= ci
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: sim fuzz fuzz-build fuzzers all test check-layers check-asan check-valgrind bench demo deps data clean help tests \
+.PHONY: FORCE install uninstall sim fuzz fuzz-build fuzzers all test check-layers check-asan check-valgrind bench demo deps data clean help tests \
         experiments
 
 all: $(BIN)
+
+# The version: VERSION below, and the commit `git describe` names (with
+# "-dirty" for uncommitted changes; "unknown" outside a git checkout).  The
+# header is rewritten only when its text changes, so a build that changes
+# nothing recompiles nothing.
+VERSION := 0.17.0
+VERSION_H := $(BUILD)/gen/build_version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@c=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
+	 printf '#define FEDSYN_VERSION "%s"\n#define FEDSYN_COMMIT "%s"\n' '$(VERSION)' "$$c" > $@.new; \
+	 if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+$(BUILD)/obj/node/cli/cmd_version.o: $(VERSION_H)
+$(BUILD)/obj/node/cli/cmd_version.o: CPPFLAGS += -I$(BUILD)/gen
+FORCE:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -187,6 +202,17 @@ experiments: all
 	scripts/experiments/fedsyn.sh --$(MODE)
 	scripts/experiments/genfl.sh --$(MODE)
 
+# Installation (PREFIX, DESTDIR as usual): the binary, a man page per
+# command (help2man), the evaluators, an example site configuration and the
+# systemd unit of a node; scripts/install.sh does it (docs/operations.md).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: $(BIN)
+	@FEDSYN=$(BIN) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) VERSION=$(VERSION) scripts/install.sh
+
+uninstall:
+	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install.sh --uninstall
+
 clean:
 	rm -rf build
 
@@ -203,6 +229,8 @@ help:
 	@echo "make fuzz       libFuzzer on the decoders: block, envelope, wire, config, IDX, model file (FUZZ_SECONDS each)"
 	@echo "make bench      speed and memory against PyTorch (python3-torch)"
 	@echo "make experiments  the seeds' experiments on the federation (MODE=quick|full|smoke)"
+	@echo "make install    binary, man pages, evaluators, example config, systemd unit (PREFIX, DESTDIR)"
+	@echo "make uninstall  remove what make install put there"
 	@echo "make clean      remove build/"
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) \

@@ -31,6 +31,7 @@ static void s_help(FILE *out)
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
         fprintf(out, "  %-10s %s\n", s_commands[i].name, s_commands[i].summary);
     }
+    fprintf(out, "  %-10s %s\n", "--version", "this build's version and its libraries'");
     fprintf(out, "\nRun 'fedsyn <command> --help' for a command's options.\n"
                  "example: fedsyn train --epochs 5 --out runs/gan.fsm\n");
 }
@@ -47,6 +48,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "fedsyn: error: unknown command '%s'\n", argv[2]);
         s_help(stderr);
         return EXIT_USAGE;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
+        return cmd_version(argc - 1, argv + 1);
     }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

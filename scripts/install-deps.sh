@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(build-essential pkg-config
       libczmq-dev libzmq3-dev libsodium-dev libopenblas-dev
       libpng-dev zlib1g-dev libcmocka-dev ca-certificates
-      clang-14 libclang-rt-14-dev python3-nacl valgrind)
+      clang-14 libclang-rt-14-dev python3-nacl valgrind help2man)
 # data and the benchmark reference
 PKGS+=(dataset-fashion-mnist)
 if [[ "${FEDSYN_WITH_TORCH:-0}" == 1 ]]; then

@@ -28,6 +28,7 @@ int cmd_node(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_netcfg(int argc, char **argv);
 int cmd_privacy(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 // Prints "fedsyn CMD: error: MSG" and an optional hint; returns the exit
 // code for the error (2 for invalid input, 1 otherwise).
