@@ -44,6 +44,9 @@ typedef struct {
         server_lr_d, server_lr_final, server_momentum;
     long server_decay_from;
     long server_warmup; // rounds over which the step rises from 1 to --server-lr
+    double lr_final;    // the local rates' factor at the last round (-1: no decay)
+    long lr_decay_from; // ... falling linearly from 1 from this round on
+    long aux_g_from;    // --aux-g applies from this round on (-1: from the start)
     int quiet;
     int touched; // --average touched: each weight over the members that changed it
 } fedsim_opts_t;
@@ -78,6 +81,11 @@ static void s_help(void)
            "                        (default: --aux's)\n"
            "  --mode-seeking W      conditional GANs: weight of the mode-seeking term\n"
            "                        (MSGAN) in G's loss (default: the model's)\n"
+           "  --aux-g-from R        --aux-g applies from round R on; before it G's\n"
+           "                        weight is --aux's (default: from the start)\n"
+           "  --lr-final F          the members' learning rates fall linearly to F\n"
+           "                        times the recipe's at the last round\n"
+           "  --lr-decay-from R     ... from round R on (default: half the rounds)\n"
            "  --ema-warmup N        the average's decay is min(ema, (1+s)/(N+s)) at\n"
            "                        step s (default 10; 1: none)\n"
            "  --server-lr ETA       server step on the averaged update (default 1)\n"
@@ -107,7 +115,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .server_lr = 1, .server_lr_ema = -1, .server_lr_d = -1, .ema_warmup = -1,
                          .server_lr_final = -1, .server_decay_from = -1,
                          .server_momentum = 0, .reuse_fakes = -1,
-                         .upsample = -1, .hinge = -1};
+                         .upsample = -1, .hinge = -1, .lr_final = -1,
+                         .lr_decay_from = -1, .aux_g_from = -1};
     static const struct option opts[] = {
         {"out", 1, 0, 'o'},        {"model", 1, 0, 'm'},         {"dataset", 1, 0, 'D'},
         {"data", 1, 0, 'd'},       {"split", 1, 0, 'S'},         {"rounds", 1, 0, 'r'},
@@ -121,7 +130,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"server-lr-final", 1, 0, 'f'}, {"server-decay-from", 1, 0, 'g'}, {"loss", 1, 0, 'H'},
         {"server-lr-d", 1, 0, 'Q'}, {"mode-seeking", 1, 0, 'Z'},
         {"average", 1, 0, 'G'},    {"aux-g", 1, 0, 'X'}, {"server-warmup", 1, 0, 'w'},
-        {"d-mbstd", 1, 0, 'Y'},
+        {"d-mbstd", 1, 0, 'Y'},    {"lr-final", 1, 0, 'l'},      {"lr-decay-from", 1, 0, 'j'},
+        {"aux-g-from", 1, 0, 'x'},
         {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
@@ -143,6 +153,10 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'A': bad = cli_double(CMD, "aux", optarg, 0, 100, &o->aux); break;
         case 'w': bad = cli_int(CMD, "server-warmup", optarg, 0, 1000000, &o->server_warmup);
             break;
+        case 'l': bad = cli_double(CMD, "lr-final", optarg, 1e-4, 10, &o->lr_final); break;
+        case 'j': bad = cli_int(CMD, "lr-decay-from", optarg, 1, 1000000, &o->lr_decay_from);
+            break;
+        case 'x': bad = cli_int(CMD, "aux-g-from", optarg, 1, 1000000, &o->aux_g_from); break;
         case 'Y': bad = cli_int(CMD, "d-mbstd", optarg, 0, 1, &o->d_mbstd); break;
         case 'X': bad = cli_double(CMD, "aux-g", optarg, 1e-6, 100, &o->aux_g); break;
         case 'Z': bad = cli_double(CMD, "mode-seeking", optarg, 0, 100, &o->mode_seeking); break;
@@ -232,11 +246,13 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->hinge >= 0 || o->server_lr_d > 0 ||
                                          o->aux >= 0 || o->d_width > 0 ||
                                          o->mode_seeking >= 0 || o->aux_g > 0 ||
-                                         o->d_mbstd >= 0 ||
+                                         o->d_mbstd >= 0 || o->lr_final > 0 ||
+                                         o->aux_g_from > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, --aux-g, "
                           "--d-mbstd, --d-width, --reuse-fakes, --g-up, --loss, "
-                          "--mode-seeking, --server-lr-ema and --server-lr-d are for GANs");
+                          "--mode-seeking, --server-lr-ema, --server-lr-d, --lr-final and --aux-g-from "
+                          "are for GANs");
     }
     if (o->reuse_fakes >= 0) {
         arch->gan_reuse_fakes = (int)o->reuse_fakes;
@@ -265,7 +281,10 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     if (o->d_mbstd >= 0) {
         arch->gan.d_mbstd = (int)o->d_mbstd;
     }
-    if (o->aux_g > 0) {
+    if (o->aux_g_from > 0 && o->aux_g <= 0) {
+        return fs_err_set(err, FS_EINVAL, "--aux-g-from needs --aux-g (the weight from then)");
+    }
+    if (o->aux_g > 0 && o->aux_g_from <= 0) { // with --aux-g-from: the schedule sets it
         arch->gan_aux_g = (float)o->aux_g;
     }
     if (o->mode_seeking >= 0) {
@@ -275,6 +294,23 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
         arch->gan.d_width = (int)o->d_width;
     }
     return 0;
+}
+
+// Round r's local schedule: the rates' factor falls linearly from 1 after
+// --lr-decay-from to --lr-final at the last round; G's classifier weight is
+// --aux-g from --aux-g-from on (0 before: the recipe's).
+static workload_schedule_t s_schedule(const fedsim_opts_t *o, long r)
+{
+    workload_schedule_t s = {1.0f, 0.0f};
+    const long r0 = o->lr_decay_from > 0 ? o->lr_decay_from : o->rounds / 2;
+    if (o->lr_final > 0 && r > r0 && o->rounds > r0) {
+        s.lr_scale = (float)(1.0 + (o->lr_final - 1.0) * (double)(r - r0) /
+                                       (double)(o->rounds - r0));
+    }
+    if (o->aux_g_from > 0 && r >= o->aux_g_from) {
+        s.aux_g = (float)o->aux_g;
+    }
+    return s;
 }
 
 int cmd_fedsim(int argc, char **argv)
@@ -359,7 +395,13 @@ int cmd_fedsim(int argc, char **argv)
     }
     for (long r = 1; r <= o.rounds && !cli_interrupted; r++) {
         workload_stats_t st[FEDSIM_MAX_MEMBERS];
+        const int scheduled = o.lr_final > 0 || o.aux_g_from > 0;
+        workload_schedule_t sched = s_schedule(&o, r);
         for (int i = 0; i < k; i++) {
+            if (scheduled && workload_trainer_schedule(tr[i], &sched, &err)) {
+                rc = cli_fail(CMD, &err, NULL);
+                goto done_scorer;
+            }
             workload_trainer_load(tr[i], global);
             for (long it = 0; it < o.iters; it++) {
                 workload_trainer_step(tr[i], &st[i]);

@@ -261,6 +261,13 @@ void gan_trainer_swap_ema(gan_trainer_t *t)
 float gan_trainer_ema_decay(const gan_trainer_t *t) { return t->cfg.ema; }
 long gan_trainer_ema_steps(const gan_trainer_t *t) { return t->ema_steps; }
 void gan_trainer_set_ema_steps(gan_trainer_t *t, long steps) { t->ema_steps = steps; }
+void gan_trainer_set_schedule(gan_trainer_t *t, float lr_scale, float aux_g)
+{
+    assert(lr_scale > 0 && aux_g >= 0);
+    t->adam_g->lr = t->cfg.lr * lr_scale;
+    t->adam_d->lr = (t->cfg.lr_d > 0 ? t->cfg.lr_d : t->cfg.lr) * lr_scale;
+    t->cfg.aux_g = aux_g;
+}
 model_t *gan_trainer_discriminator(gan_trainer_t *t) { return t->d; }
 adam_t *gan_trainer_adam_g(gan_trainer_t *t) { return t->adam_g; }
 adam_t *gan_trainer_adam_d(gan_trainer_t *t) { return t->adam_d; }

@@ -87,6 +87,10 @@ float gan_trainer_ema_decay(const gan_trainer_t *t);
 // Number of generator steps averaged so far (the EMA's step count).
 long gan_trainer_ema_steps(const gan_trainer_t *t);
 void gan_trainer_set_ema_steps(gan_trainer_t *t, long steps);
+// A schedule's settings for the steps that follow: both optimisers' learning
+// rates at lr_scale times the config's, and G's auxiliary classifier weight
+// aux_g (0: the config's aux, as gan_train_config_t's aux_g).
+void gan_trainer_set_schedule(gan_trainer_t *t, float lr_scale, float aux_g);
 model_t *gan_trainer_discriminator(gan_trainer_t *t);
 adam_t *gan_trainer_adam_g(gan_trainer_t *t);
 adam_t *gan_trainer_adam_d(gan_trainer_t *t);

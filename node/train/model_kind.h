@@ -53,6 +53,9 @@ typedef struct {
     void (*trainer_step)(void *t, workload_stats_t *st);
     model_t *(*trainer_network)(void *t, int which); // 0, 1 (NULL when one network)
     float *(*trainer_extra)(void *t);                // those floats (NULL: none)
+    // A schedule's settings for the steps that follow (workload.h); NULL:
+    // the kind has none.
+    void (*trainer_schedule)(void *t, const workload_schedule_t *s);
     // Draws opts->n samples from a file of this kind; NULL: not a generator.
     int (*draw)(const char *path, const sampler_opts_t *opts, dataset_t **out, fs_err_t *err);
 

@@ -116,6 +116,11 @@ static float *s_trainer_extra(void *t)
     return gan_trainer_ema(t);
 }
 
+static void s_trainer_schedule(void *t, const workload_schedule_t *s)
+{
+    gan_trainer_set_schedule(t, s->lr_scale, s->aux_g);
+}
+
 // A conditional generator's samples are labelled, label i mod classes, so
 // the classes are balanced.
 static int s_draw(const char *path, const sampler_opts_t *o, dataset_t **out, fs_err_t *err)
@@ -252,6 +257,7 @@ const model_kind_t model_kind_gan = {
     .trainer_step = s_trainer_step,
     .trainer_network = s_trainer_network,
     .trainer_extra = s_trainer_extra,
+    .trainer_schedule = s_trainer_schedule,
     .draw = s_draw,
     .run_step = s_run_step,
     .describe = s_describe,

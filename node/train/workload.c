@@ -168,6 +168,16 @@ void workload_trainer_step(workload_trainer_t *t, workload_stats_t *stats)
     t->kind->trainer_step(t->impl, stats);
 }
 
+int workload_trainer_schedule(workload_trainer_t *t, const workload_schedule_t *s,
+                              fs_err_t *err)
+{
+    if (!t->kind->trainer_schedule) {
+        return fs_err_set(err, FS_EINVAL, "a %s has no training schedule", t->kind->display);
+    }
+    t->kind->trainer_schedule(t->impl, s);
+    return 0;
+}
+
 gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, uint64_t seed)
 {
     gan_train_config_t cfg = gan_train_config_paper();

@@ -92,6 +92,13 @@ typedef struct {
     double a, b;
 } workload_stats_t;
 typedef struct workload_trainer workload_trainer_t;
+// What a training schedule changes between rounds (fedsyn fedsim): the
+// optimisers' learning rates as a multiple of the recipe's, and (a GAN with
+// the auxiliary classifier) G's classifier weight, 0 for the recipe's.
+typedef struct {
+    float lr_scale;
+    float aux_g;
+} workload_schedule_t;
 
 workload_trainer_t *workload_trainer_new(const workload_arch_t *arch, int batch, uint64_t seed);
 void workload_trainer_destroy(workload_trainer_t **self_p);
@@ -101,6 +108,10 @@ void workload_trainer_load(workload_trainer_t *t, const float *w);
 void workload_trainer_export(const workload_trainer_t *t, float *w);
 void workload_trainer_step(workload_trainer_t *t, workload_stats_t *stats);
 int workload_trainer_batch(const workload_trainer_t *t);
+// Applies s to the steps that follow; FS_EINVAL when the kind has no
+// schedule (only the GAN has one).
+int workload_trainer_schedule(workload_trainer_t *t, const workload_schedule_t *s,
+                              fs_err_t *err) __attribute__((warn_unused_result));
 // The GAN trainer's settings for an architecture (batch and seed given).
 gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, uint64_t seed);
 // "DCGAN", "CVAE" or "classifier".
