@@ -39,6 +39,7 @@ typedef struct {
     long rounds, iters, batch, seed, threads, score_every, score_samples, d_width, reuse_fakes;
     int upsample; // --g-up nearest (1), transposed (0), -1: the model's
     long d_mbstd; // --d-mbstd 1|0, -1: the model's
+    long d_twin;  // --twin 1|0, -1: the model's
     int hinge;    // --loss hinge (1), bce (0), -1: the model's
     double lr, lr_d, ema, ema_warmup, aux, aux_g, mode_seeking, server_lr, server_lr_ema,
         server_lr_d, server_lr_final, server_momentum;
@@ -47,6 +48,7 @@ typedef struct {
     double lr_final;    // the local rates' factor at the last round (-1: no decay)
     long lr_decay_from; // ... falling linearly from 1 from this round on
     long aux_g_from;    // --aux-g applies from this round on (-1: from the start)
+    long twin_from;     // G uses D's twin classifier from this round on (-1: from the start)
     int quiet;
     int touched; // --average touched: each weight over the members that changed it
 } fedsim_opts_t;
@@ -77,6 +79,10 @@ static void s_help(void)
            "                        the recipe, as in fedsyn train\n"
            "  --loss bce|hinge      the GAN's loss (default bce: cross-entropy)\n"
            "  --d-mbstd 1|0         the minibatch standard deviation feature in D\n"
+           "  --twin 1|0            a twin classifier of the fakes in D (TAC-GAN,\n"
+           "                        Gong et al. 2019; needs --aux > 0)\n"
+           "  --twin-from R         G's loss takes the twin in from round R on (D\n"
+           "                        trains it from the start)\n"
            "  --aux-g A             the auxiliary classifier's weight in G's loss only\n"
            "                        (default: --aux's)\n"
            "  --mode-seeking W      conditional GANs: weight of the mode-seeking term\n"
@@ -111,12 +117,12 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .split = "0,1,2/3,4,5,6/7,8,9", .rounds = 30, .iters = 50,
                          .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
                          .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
-                         .mode_seeking = -1, .aux_g = -1, .d_mbstd = -1,
+                         .mode_seeking = -1, .aux_g = -1, .d_mbstd = -1, .d_twin = -1,
                          .server_lr = 1, .server_lr_ema = -1, .server_lr_d = -1, .ema_warmup = -1,
                          .server_lr_final = -1, .server_decay_from = -1,
                          .server_momentum = 0, .reuse_fakes = -1,
                          .upsample = -1, .hinge = -1, .lr_final = -1,
-                         .lr_decay_from = -1, .aux_g_from = -1};
+                         .lr_decay_from = -1, .aux_g_from = -1, .twin_from = -1};
     static const struct option opts[] = {
         {"out", 1, 0, 'o'},        {"model", 1, 0, 'm'},         {"dataset", 1, 0, 'D'},
         {"data", 1, 0, 'd'},       {"split", 1, 0, 'S'},         {"rounds", 1, 0, 'r'},
@@ -131,7 +137,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"server-lr-d", 1, 0, 'Q'}, {"mode-seeking", 1, 0, 'Z'},
         {"average", 1, 0, 'G'},    {"aux-g", 1, 0, 'X'}, {"server-warmup", 1, 0, 'w'},
         {"d-mbstd", 1, 0, 'Y'},    {"lr-final", 1, 0, 'l'},      {"lr-decay-from", 1, 0, 'j'},
-        {"aux-g-from", 1, 0, 'x'},
+        {"aux-g-from", 1, 0, 'x'}, {"twin", 1, 0, 'y'},         {"twin-from", 1, 0, 'z'},
         {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
@@ -157,6 +163,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'j': bad = cli_int(CMD, "lr-decay-from", optarg, 1, 1000000, &o->lr_decay_from);
             break;
         case 'x': bad = cli_int(CMD, "aux-g-from", optarg, 1, 1000000, &o->aux_g_from); break;
+        case 'z': bad = cli_int(CMD, "twin-from", optarg, 1, 1000000, &o->twin_from); break;
+        case 'y': bad = cli_int(CMD, "twin", optarg, 0, 1, &o->d_twin); break;
         case 'Y': bad = cli_int(CMD, "d-mbstd", optarg, 0, 1, &o->d_mbstd); break;
         case 'X': bad = cli_double(CMD, "aux-g", optarg, 1e-6, 100, &o->aux_g); break;
         case 'Z': bad = cli_double(CMD, "mode-seeking", optarg, 0, 100, &o->mode_seeking); break;
@@ -247,10 +255,11 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->aux >= 0 || o->d_width > 0 ||
                                          o->mode_seeking >= 0 || o->aux_g > 0 ||
                                          o->d_mbstd >= 0 || o->lr_final > 0 ||
+                                         o->d_twin >= 0 ||
                                          o->aux_g_from > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, --aux-g, "
-                          "--d-mbstd, --d-width, --reuse-fakes, --g-up, --loss, "
+                          "--d-mbstd, --twin, --d-width, --reuse-fakes, --g-up, --loss, "
                           "--mode-seeking, --server-lr-ema, --server-lr-d, --lr-final and --aux-g-from "
                           "are for GANs");
     }
@@ -281,6 +290,16 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     if (o->d_mbstd >= 0) {
         arch->gan.d_mbstd = (int)o->d_mbstd;
     }
+    if (o->d_twin >= 0) {
+        arch->gan.d_twin = (int)o->d_twin;
+    }
+    if (o->twin_from > 0 && !arch->gan.d_twin) {
+        return fs_err_set(err, FS_EINVAL, "--twin-from needs --twin 1");
+    }
+    if (arch->gan.d_twin && (!arch->gan.classes || arch->gan_aux <= 0)) {
+        return fs_err_set(err, FS_EINVAL, "--twin 1 needs a conditional GAN with its "
+                          "auxiliary classifier (--aux > 0)");
+    }
     if (o->aux_g_from > 0 && o->aux_g <= 0) {
         return fs_err_set(err, FS_EINVAL, "--aux-g-from needs --aux-g (the weight from then)");
     }
@@ -301,7 +320,7 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
 // --aux-g from --aux-g-from on (0 before: the recipe's).
 static workload_schedule_t s_schedule(const fedsim_opts_t *o, long r)
 {
-    workload_schedule_t s = {1.0f, 0.0f};
+    workload_schedule_t s = {1.0f, 0.0f, o->twin_from > 0 && r < o->twin_from};
     const long r0 = o->lr_decay_from > 0 ? o->lr_decay_from : o->rounds / 2;
     if (o->lr_final > 0 && r > r0 && o->rounds > r0) {
         s.lr_scale = (float)(1.0 + (o->lr_final - 1.0) * (double)(r - r0) /
@@ -395,7 +414,7 @@ int cmd_fedsim(int argc, char **argv)
     }
     for (long r = 1; r <= o.rounds && !cli_interrupted; r++) {
         workload_stats_t st[FEDSIM_MAX_MEMBERS];
-        const int scheduled = o.lr_final > 0 || o.aux_g_from > 0;
+        const int scheduled = o.lr_final > 0 || o.aux_g_from > 0 || o.twin_from > 0;
         workload_schedule_t sched = s_schedule(&o, r);
         for (int i = 0; i < k; i++) {
             if (scheduled && workload_trainer_schedule(tr[i], &sched, &err)) {

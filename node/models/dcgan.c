@@ -10,7 +10,7 @@
 dcgan_config_t dcgan_config_paper(void)
 {
     return (dcgan_config_t){DCGAN_LATENT, DCGAN_G_WIDTH, DCGAN_D_WIDTH, 1, 28, 28, 0,
-                            DCGAN_D_DROPOUT, 0, 0, 0};
+                            DCGAN_D_DROPOUT, 0, 0, 0, 0};
 }
 
 dcgan_config_t dcgan_config_width(int w)
@@ -37,10 +37,15 @@ void dcgan_pack_latent(const dcgan_config_t *cfg, const float *z, const uint8_t 
     }
 }
 
+size_t dcgan_d_out_width(const dcgan_config_t *cfg)
+{
+    return 1 + (size_t)cfg->classes * (cfg->d_twin ? 2 : 1);
+}
+
 void dcgan_d_logits(const dcgan_config_t *cfg, const float *out, const uint8_t *labels, int n,
                     float *logits)
 {
-    const size_t w = 1 + (size_t)cfg->classes;
+    const size_t w = dcgan_d_out_width(cfg);
     for (int i = 0; i < n; i++) {
         const float *o = out + (size_t)i * w;
         assert(!cfg->classes || labels[i] < cfg->classes);
@@ -51,7 +56,7 @@ void dcgan_d_logits(const dcgan_config_t *cfg, const float *out, const uint8_t *
 void dcgan_d_logits_grad(const dcgan_config_t *cfg, const float *dlogits,
                          const uint8_t *labels, int n, float *dout)
 {
-    const size_t w = 1 + (size_t)cfg->classes;
+    const size_t w = dcgan_d_out_width(cfg);
     memset(dout, 0, sizeof(float) * w * (size_t)n);
     for (int i = 0; i < n; i++) {
         dout[(size_t)i * w] = dlogits[i];
@@ -62,15 +67,16 @@ void dcgan_d_logits_grad(const dcgan_config_t *cfg, const float *dlogits,
     }
 }
 
-double dcgan_d_class_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
-                          int n, float weight, float *dout)
+// Softmax cross-entropy of the K rows from `first` on against the labels.
+static double s_softmax_ce(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
+                           int n, size_t first, float weight, float *dout)
 {
     const int k = cfg->classes;
-    const size_t w = 1 + (size_t)k;
+    const size_t w = dcgan_d_out_width(cfg);
     assert(k > 0 && n > 0);
     double total = 0;
     for (int i = 0; i < n; i++) {
-        const float *z = out + (size_t)i * w + 1;
+        const float *z = out + (size_t)i * w + first;
         assert(labels[i] < k);
         double top = z[0], sum = 0;
         for (int j = 1; j < k; j++) {
@@ -81,7 +87,7 @@ double dcgan_d_class_loss(const dcgan_config_t *cfg, const float *out, const uin
         }
         total += top + log(sum) - (double)z[labels[i]];
         if (dout) {
-            float *d = dout + (size_t)i * w + 1;
+            float *d = dout + (size_t)i * w + first;
             for (int j = 0; j < k; j++) {
                 double p = exp((double)z[j] - top) / sum - (j == labels[i]);
                 d[j] += (float)((double)weight * p / n);
@@ -89,6 +95,19 @@ double dcgan_d_class_loss(const dcgan_config_t *cfg, const float *out, const uin
         }
     }
     return total / n;
+}
+
+double dcgan_d_class_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
+                          int n, float weight, float *dout)
+{
+    return s_softmax_ce(cfg, out, labels, n, 1, weight, dout);
+}
+
+double dcgan_d_twin_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
+                         int n, float weight, float *dout)
+{
+    assert(cfg->d_twin);
+    return s_softmax_ce(cfg, out, labels, n, 1 + (size_t)cfg->classes, weight, dout);
 }
 
 model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed)
@@ -144,7 +163,8 @@ model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint6
     if (cfg->d_mbstd) {
         model_minibatch_std(m);
     }
-    model_dense(m, 1 + cfg->classes); // the score, then (conditional) one row per label
+    // the score, then (conditional) one row per label, then the twin's
+    model_dense(m, (int)dcgan_d_out_width(cfg));
     model_finalize(m, max_batch, seed);
     return m;
 }

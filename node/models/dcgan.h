@@ -60,6 +60,9 @@ typedef struct {
     int d_mbstd;         // 1: D's features get the minibatch standard deviation
                          // (Karras et al. 2018) before its dense layer: one
                          // more weight per output
+    int d_twin;          // conditional only: 1: D's dense layer has K more
+                         // rows, a twin classifier of the fakes (Gong et al.
+                         // 2019, TAC-GAN; dcgan_d_twin_loss)
 } dcgan_config_t;
 
 #define DCGAN_D_DROPOUT 0.4f
@@ -76,8 +79,11 @@ dcgan_config_t dcgan_config_width(int w);
 // With classes 0 it copies z.
 void dcgan_pack_latent(const dcgan_config_t *cfg, const float *z, const uint8_t *labels,
                        int n, float *out);
+// Floats of D's raw output per image: 1 + classes, plus classes for the
+// twin classifier.
+size_t dcgan_d_out_width(const dcgan_config_t *cfg);
 // The discriminator's logit for each of n images from its raw output (n x
-// (1 + classes)): out[0] + out[1 + label] (labels unused when classes is 0).
+// dcgan_d_out_width): out[0] + out[1 + label] (labels unused when classes is 0).
 void dcgan_d_logits(const dcgan_config_t *cfg, const float *out, const uint8_t *labels, int n,
                     float *logits);
 // The raw output's gradient from the logits' gradient (its transpose).
@@ -91,6 +97,13 @@ void dcgan_d_logits_grad(const dcgan_config_t *cfg, const float *dlogits,
 // it stacks on dcgan_d_logits_grad.  Conditional configurations only.
 double dcgan_d_class_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
                           int n, float weight, float *dout);
+// The same on the twin classifier's rows out[1+K..2K] (d_twin only).  TAC-GAN
+// trains the twin on G's fakes (D's step, weight > 0) and has G maximise
+// its loss (G's step, weight < 0): G's pull towards images the classifier
+// of real data is sure of is then offset by the twin's, which removes AC-GAN's
+// bias towards a few easy images per label.
+double dcgan_d_twin_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
+                         int n, float weight, float *dout);
 
 model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed);
 model_t *dcgan_discriminator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed);

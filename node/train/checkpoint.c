@@ -114,6 +114,9 @@ static int s_save_gan(const char *path, gan_trainer_t *t, int epoch, int iter,
     if (a->d_mbstd) { // likewise
         snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " d_mbstd=1");
     }
+    if (a->d_twin) { // likewise
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " d_twin=1");
+    }
     if (gan_trainer_ema(t)) { // likewise absent without an average
         snprintf(ema, sizeof ema, " ema=%g ema_steps=%ld", (double)gan_trainer_ema_decay(t),
                  gan_trainer_ema_steps(t));
@@ -195,6 +198,11 @@ static int s_read_arch(const model_file_t *f, const char *path, dcgan_config_t *
         return fs_err_set(err, FS_ECORRUPT, "%s: meta 'd_mbstd=%s': this fedsyn knows only "
                           "'1'", path, v);
     }
+    a->d_twin = model_file_meta(f, "meta", "d_twin", v, sizeof v) == 0;
+    if (a->d_twin && strcmp(v, "1") != 0) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: meta 'd_twin=%s': this fedsyn knows only "
+                          "'1'", path, v);
+    }
     if (rc == 0 && model_file_meta(f, "meta", "classes", v, sizeof v) == 0) {
         rc = s_meta_int(f, path, "classes", &a->classes, err);
         if (rc == 0 && (a->classes < 2 || a->classes > DCGAN_MAX_CLASSES)) {
@@ -271,10 +279,11 @@ static void s_describe_arch(const dcgan_config_t *a, char *out, size_t n)
     if (a->classes) {
         snprintf(cond, sizeof cond, "conditioned on %d labels", a->classes);
     }
-    snprintf(out, n, "width %d/%d, latent %d, %s%s%s%s, images %dx%dx%d", a->g_width,
+    snprintf(out, n, "width %d/%d, latent %d, %s%s%s%s%s, images %dx%dx%d", a->g_width,
              a->d_width, a->latent, cond, a->g_pixel_norm ? ", pixel norm in G" : "",
              a->g_upsample ? ", G upsamples by nearest neighbour" : "",
-             a->d_mbstd ? ", minibatch deviation in D" : "", a->img_c, a->img_h, a->img_w);
+             a->d_mbstd ? ", minibatch deviation in D" : "",
+             a->d_twin ? ", twin classifier in D" : "", a->img_c, a->img_h, a->img_w);
 }
 
 // The same layers but for the labels: widths, latent size, the generator's
@@ -283,7 +292,7 @@ static bool s_same_shape(const dcgan_config_t *a, const dcgan_config_t *b)
 {
     return a->latent == b->latent && a->g_width == b->g_width && a->d_width == b->d_width &&
            a->g_pixel_norm == b->g_pixel_norm && a->g_upsample == b->g_upsample &&
-           a->d_mbstd == b->d_mbstd &&
+           a->d_mbstd == b->d_mbstd && a->d_twin == b->d_twin &&
            a->img_c == b->img_c &&
            a->img_h == b->img_h && a->img_w == b->img_w;
 }

@@ -32,7 +32,7 @@ struct gan_trainer {
 
 gan_train_config_t gan_train_config_paper(void)
 {
-    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0, 0.0f, 0.0f};
+    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0, 0.0f, 0.0f, 0};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
@@ -176,6 +176,14 @@ static double s_d_forward(gan_trainer_t *t, const float *x, const float *targets
     if (t->cfg.aux > 0 && t->arch.classes && aux_n > 0) {
         dcgan_d_class_loss(&t->arch, out, t->y, aux_n, aux, model_output_grad(t->d));
     }
+    // TAC-GAN's twin: D's step teaches it the fakes' labels (the images
+    // after the aux_n real ones), G's step has G maximise its loss
+    if (t->cfg.aux > 0 && t->arch.d_twin && !(g_step && t->cfg.twin_g_off)) {
+        const size_t w = dcgan_d_out_width(&t->arch);
+        const int from = g_step ? 0 : aux_n;
+        dcgan_d_twin_loss(&t->arch, out + (size_t)from * w, t->y + from, n - from,
+                          g_step ? -aux : aux, model_output_grad(t->d) + (size_t)from * w);
+    }
     return loss;
 }
 
@@ -261,8 +269,9 @@ void gan_trainer_swap_ema(gan_trainer_t *t)
 float gan_trainer_ema_decay(const gan_trainer_t *t) { return t->cfg.ema; }
 long gan_trainer_ema_steps(const gan_trainer_t *t) { return t->ema_steps; }
 void gan_trainer_set_ema_steps(gan_trainer_t *t, long steps) { t->ema_steps = steps; }
-void gan_trainer_set_schedule(gan_trainer_t *t, float lr_scale, float aux_g)
+void gan_trainer_set_schedule(gan_trainer_t *t, float lr_scale, float aux_g, int twin_g_off)
 {
+    t->cfg.twin_g_off = twin_g_off;
     assert(lr_scale > 0 && aux_g >= 0);
     t->adam_g->lr = t->cfg.lr * lr_scale;
     t->adam_d->lr = (t->cfg.lr_d > 0 ? t->cfg.lr_d : t->cfg.lr) * lr_scale;

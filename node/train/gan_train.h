@@ -49,6 +49,9 @@ typedef struct {
                         // |z1 - z2|, for variety within a label; 0: none
     float aux_g;        // the auxiliary classifier's weight in G's loss; 0:
                         // aux (D's and G's weights the same)
+    int twin_g_off;     // with D's twin classifier (dcgan.h d_twin): 1 leaves
+                        // it out of G's loss (D still trains it); 0: G
+                        // maximises its loss at G's classifier weight
 } gan_train_config_t;
 
 typedef struct {
@@ -88,9 +91,10 @@ float gan_trainer_ema_decay(const gan_trainer_t *t);
 long gan_trainer_ema_steps(const gan_trainer_t *t);
 void gan_trainer_set_ema_steps(gan_trainer_t *t, long steps);
 // A schedule's settings for the steps that follow: both optimisers' learning
-// rates at lr_scale times the config's, and G's auxiliary classifier weight
-// aux_g (0: the config's aux, as gan_train_config_t's aux_g).
-void gan_trainer_set_schedule(gan_trainer_t *t, float lr_scale, float aux_g);
+// rates at lr_scale times the config's, G's auxiliary classifier weight
+// aux_g (0: the config's aux, as gan_train_config_t's aux_g) and whether G
+// leaves the twin classifier out (twin_g_off, as in the config).
+void gan_trainer_set_schedule(gan_trainer_t *t, float lr_scale, float aux_g, int twin_g_off);
 model_t *gan_trainer_discriminator(gan_trainer_t *t);
 adam_t *gan_trainer_adam_g(gan_trainer_t *t);
 adam_t *gan_trainer_adam_d(gan_trainer_t *t);

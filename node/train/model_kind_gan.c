@@ -71,6 +71,9 @@ static int s_meta(const workload_arch_t *arch, const char *dataset, const char *
     if (a->d_mbstd) {
         snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " d_mbstd=1");
     }
+    if (a->d_twin) {
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " d_twin=1");
+    }
     if (arch->gan_ema > 0) {
         snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " ema=%g",
                  (double)arch->gan_ema);
@@ -118,7 +121,7 @@ static float *s_trainer_extra(void *t)
 
 static void s_trainer_schedule(void *t, const workload_schedule_t *s)
 {
-    gan_trainer_set_schedule(t, s->lr_scale, s->aux_g);
+    gan_trainer_set_schedule(t, s->lr_scale, s->aux_g, s->twin_g_off);
 }
 
 // A conditional generator's samples are labelled, label i mod classes, so
@@ -172,13 +175,14 @@ static void s_describe(const double a[MODEL_KIND_STATS], char *buf, size_t n)
 static void s_summary(const workload_arch_t *wa, void *t, char *buf, size_t n)
 {
     const dcgan_config_t *a = &wa->gan;
-    snprintf(buf, n, "G %zu + D %zu parameters (widths %d/%d%s%s%s%s%s%s%s)",
+    snprintf(buf, n, "G %zu + D %zu parameters (widths %d/%d%s%s%s%s%s%s%s%s)",
              model_param_count(gan_trainer_generator(t)),
              model_param_count(gan_trainer_discriminator(t)), a->g_width, a->d_width,
              a->classes ? ", conditioned on 10 labels" : "",
              a->g_pixel_norm ? ", pixel norm in G" : "",
              a->g_upsample ? ", G upsamples by nearest neighbour" : "",
              a->d_mbstd ? ", minibatch deviation in D" : "",
+             a->d_twin ? ", twin classifier in D (TAC-GAN)" : "",
              wa->gan_reuse_fakes ? ", G's step on D's fakes" : "",
              wa->gan_aux > 0 && a->classes ? ", auxiliary classifier in D" : "",
              wa->gan_ema > 0 ? ", samples from G's moving average" : "");

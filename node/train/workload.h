@@ -94,10 +94,12 @@ typedef struct {
 typedef struct workload_trainer workload_trainer_t;
 // What a training schedule changes between rounds (fedsyn fedsim): the
 // optimisers' learning rates as a multiple of the recipe's, and (a GAN with
-// the auxiliary classifier) G's classifier weight, 0 for the recipe's.
+// the auxiliary classifier) G's classifier weight, 0 for the recipe's, and
+// whether G leaves D's twin classifier out of its loss.
 typedef struct {
     float lr_scale;
     float aux_g;
+    int twin_g_off;
 } workload_schedule_t;
 
 workload_trainer_t *workload_trainer_new(const workload_arch_t *arch, int batch, uint64_t seed);

@@ -439,6 +439,56 @@ static void test_auxiliary_classifier_loss(void **state)
     }
 }
 
+// TAC-GAN's twin classifier: D's output widens by K rows after the label
+// rows; the twin's loss is the softmax cross-entropy of those rows, its
+// gradient (of either sign: G's step maximises it) matches finite
+// differences and touches neither the score nor the label rows, and the
+// projection logit and class loss still read the label rows.
+static void test_twin_classifier_loss(void **state)
+{
+    (void)state;
+    dcgan_config_t a = dcgan_config_width(4);
+    a.classes = 3;
+    a.d_twin = 1;
+    assert_int_equal(dcgan_d_out_width(&a), 7);
+    const uint8_t y[2] = {1, 2};
+    float out[14] = {5, 0.5f, -1, 2, -7, 3, 1, -0.25f, 0.75f, 2, -3, 0.5f, 0.25f, -1};
+    float logits[2];
+    dcgan_d_logits(&a, out, y, 2, logits);
+    assert_true(logits[0] == 5 + -1.0f && logits[1] == -0.25f + -3.0f);
+    double want = 0;
+    for (int i = 0; i < 2; i++) {
+        const float *z = out + i * 7 + 4;
+        want += log(exp((double)z[0]) + exp((double)z[1]) + exp((double)z[2])) - (double)z[y[i]];
+    }
+    float dout[14] = {0};
+    double loss = dcgan_d_twin_loss(&a, out, y, 2, -1.5f, dout);
+    assert_true(fabs(loss - want / 2) < 1e-6);
+    for (int i = 0; i < 14; i++) {
+        const float keep = out[i], h = 1e-3f;
+        out[i] = keep + h;
+        double up = dcgan_d_twin_loss(&a, out, y, 2, 0, NULL);
+        out[i] = keep - h;
+        double down = dcgan_d_twin_loss(&a, out, y, 2, 0, NULL);
+        out[i] = keep;
+        const double numeric = -1.5 * (up - down) / (2.0 * (double)h);
+        assert_true(fabs((double)dout[i] - numeric) < 1e-3);
+        if (i % 7 < 4) {
+            assert_true(dout[i] == 0.0f); // the score and the label rows untouched
+        }
+    }
+    double cls = dcgan_d_class_loss(&a, out, y, 2, 0, NULL);
+    double cls_want = 0;
+    for (int i = 0; i < 2; i++) {
+        const float *z = out + i * 7 + 1;
+        cls_want += log(exp((double)z[0]) + exp((double)z[1]) + exp((double)z[2])) -
+                    (double)z[y[i]];
+    }
+    assert_true(fabs(cls - cls_want / 2) < 1e-6);
+    model_t *d = dcgan_discriminator_new(&a, 2, 1);
+    assert_int_equal(model_output_size(d), 7);
+    model_destroy(&d);
+}
 
 // Grown from a trained unconditional GAN, the conditional one computes what
 // it computed, whatever the label, until training moves the label weights.
@@ -887,6 +937,7 @@ int main(void)
         cmocka_unit_test(test_short_training_moves_towards_data),
         cmocka_unit_test(test_conditional_gan_usage),
         cmocka_unit_test(test_auxiliary_classifier_loss),
+        cmocka_unit_test(test_twin_classifier_loss),
         cmocka_unit_test(test_conditional_gan_from_trained),
         cmocka_unit_test(test_conditional_gan_follows_labels),
         cmocka_unit_test(test_cgan_recipe_follows_labels),
