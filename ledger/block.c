@@ -4,9 +4,11 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/hash.h"
+#include "node/base/mem.h"
 
 static const char *const s_close_names[CLOSE_REASON_COUNT] = {"?", "all-arrived", "deadline",
                                                                  "all-staying"};
@@ -167,6 +169,22 @@ static int s_get_request(bytes_reader_t *r, uint16_t *len, uint8_t *buf, const c
     }
     bytes_get(r, buf, *len);
     return 0;
+}
+
+int block_record_model_hash(const uint8_t *rec, size_t n, uint8_t hash[HASH_BYTES],
+                            fs_err_t *err)
+{
+    sigmsg_t m;
+    block_t *b = xmalloc(sizeof *b); // a block is large (its member lists)
+    int rc = sigmsg_decode(rec, n, BLOCK_MAX_BYTES, &m, err);
+    if (rc == 0) {
+        rc = block_decode(&m, b, err);
+    }
+    if (rc == 0) {
+        memcpy(hash, b->model_hash, HASH_BYTES);
+    }
+    free(b);
+    return rc;
 }
 
 int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)

@@ -155,6 +155,10 @@ void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[HASH
 // Decodes a round block's fields (no signature or chain checks) from a
 // sigmsg already decoded with sigmsg_decode.
 int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err) __attribute__((warn_unused_result));
+// The model hash a round block's record pins (a record of a verified chain:
+// chain_record), without decoding the rest for the caller.
+int block_record_model_hash(const uint8_t *rec, size_t n, uint8_t hash[HASH_BYTES],
+                            fs_err_t *err) __attribute__((warn_unused_result));
 
 // Join and leave requests a member signs and sends (embedded in blocks).
 void block_join_request(bytes_writer_t *w, const uint8_t fed_id[HASH_BYTES], uint64_t round,

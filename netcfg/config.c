@@ -76,6 +76,7 @@ static const field_t s_fields[] = {
     PATH("quality", "evaluator", evaluator, 0),
     LONG("quality", "score-samples", score_samples, 10, 1000000),
     PATH("quality", "test-dir", test_dir, 0),
+    STR("node", "keep-models", keep_models_text, 0), // last: seen[] indices above stay
 };
 #define N_FIELDS (sizeof s_fields / sizeof s_fields[0])
 
@@ -219,6 +220,26 @@ static int s_line(const int *seen, const char *section, const char *key)
             return seen[i];
         }
     }
+    return 0;
+}
+
+// node/keep-models: "all" (the default) or a whole number of blocks.
+static int s_keep_models_check(node_config_t *cfg, const int *seen, fs_err_t *err)
+{
+    const char *t = cfg->keep_models_text;
+    cfg->keep_models = CONFIG_KEEP_ALL;
+    if (!t[0] || strcmp(t, "all") == 0) {
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(t, &end, 10);
+    if (end == t || *end || errno || v < 0 || v > 1000000000L || t[0] == '-' || t[0] == '+') {
+        return fs_err_set(err, FS_EINVAL, "%s:%d: node/keep-models = '%s': expected all or a "
+                          "whole number of rounds from 0 (keep none) to 1000000000", cfg->file,
+                          s_line(seen, "node", "keep-models"), t);
+    }
+    cfg->keep_models = v;
     return 0;
 }
 
@@ -552,6 +573,9 @@ static int s_parse(const char *text, size_t n, const char *file, const char *bas
     }
     if (rc == 0) {
         rc = s_go_on(sink, s_quality_check(cfg, seen, err), err, &failed);
+    }
+    if (rc == 0) {
+        rc = s_go_on(sink, s_keep_models_check(cfg, seen, err), err, &failed);
     }
     return rc ? rc : failed;
 }

@@ -55,6 +55,8 @@ typedef enum {
     EXPECT_QUORUM, EXPECT_ADMISSION, EXPECT_COUNT
 } config_expect_key_t;
 
+#define CONFIG_KEEP_ALL (-1L) // node/keep-models = all (the default)
+
 typedef struct {
     char file[CONFIG_PATH_MAX];          // the configuration file
     // node
@@ -63,6 +65,9 @@ typedef struct {
     char dir[CONFIG_PATH_MAX];           // state: ledger, models, control socket
     char listen[CONFIG_ENDPOINT_MAX];    // endpoint to bind, e.g. tcp://127.0.0.1:7101
     char advertise[CONFIG_ENDPOINT_MAX]; // endpoint peers dial (default: listen)
+    char keep_models_text[16];           // node/keep-models as written ("" absent)
+    long keep_models;                    // the last N blocks' models kept in dir/models;
+                                         // CONFIG_KEEP_ALL: every one; 0: none
     // federation
     int has_fed_id;                      // federation id given
     uint8_t fed_id[HASH_BYTES];          // the federation to join

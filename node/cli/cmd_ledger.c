@@ -1,6 +1,7 @@
 /* cmd_ledger.c - `fedsyn ledger init|verify|show|export`: found a
  * federation and audit its history.  The checks live in ledger/state.c;
  * this file parses options and prints. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -299,18 +300,21 @@ static int s_compare(const char *pa, const chain_t *a, const char *pb, const cha
 // Parses --help, and --json or --allow-torn-tail where the command takes
 // them (a non-NULL flag).
 static int s_parse_help(int argc, char **argv, const char *sub, const char *help, int *json,
-                        int *allow_torn)
+                        int *allow_torn, const char **models)
 {
     optind = 1;
     opterr = 0;
     static const struct option opts[] = {{"json", 0, 0, 'j'}, {"help", 0, 0, 'h'},
-                                         {"allow-torn-tail", 0, 0, 't'}, {0, 0, 0, 0}};
+                                         {"allow-torn-tail", 0, 0, 't'},
+                                         {"models", 1, 0, 'm'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'j' && json) {
             *json = 1;
         } else if (c == 't' && allow_torn) {
             *allow_torn = 1;
+        } else if (c == 'm' && models) {
+            *models = optarg;
         } else if (c == 'h') {
             fputs(help, stdout);
             return EXIT_OK;
@@ -352,6 +356,72 @@ static int s_check_model_beside(const char *ledger, const ledger_state_t *st)
     return 0;
 }
 
+// The models a node kept for audit (node/fed/archive.h): every one there
+// must be the model its block pins.  dir NULL: models/ beside the ledger,
+// skipped when absent; a given dir must exist.
+static int s_check_models(const char *ledger, const chain_t *chain, const char *dir)
+{
+    char beside[4096];
+    if (!dir) {
+        const char *slash = strrchr(ledger, '/');
+        snprintf(beside, sizeof beside, "%.*smodels", slash ? (int)(slash - ledger + 1) : 0,
+                 ledger);
+        if (access(beside, F_OK) != 0) {
+            return 0;
+        }
+        dir = beside;
+    }
+    fs_err_t err = {0, ""};
+    const ledger_state_t *st = chain_state(chain);
+    workload_arch_t arch;
+    if (access(dir, R_OK | X_OK) != 0) {
+        fs_err_set(&err, FS_EIO, "--models %s: %s", dir, strerror(errno));
+        cli_fail(CMD " verify", &err, "give the models/ folder of a node's state folder");
+        return -1;
+    }
+    if (global_arch(st->genesis.model, &arch, &err) < 0) {
+        cli_fail(CMD " verify", &err, NULL);
+        return -1;
+    }
+    size_t ng, n;
+    global_sizes(&arch, &ng, &n);
+    float *w = xmalloc(n * sizeof *w);
+    uint64_t kept = 0, h = chain_height(chain);
+    int rc = 0;
+    for (uint64_t i = 0; i < h && rc == 0; i++) {
+        uint8_t hash[HASH_BYTES];
+        const uint8_t *rec;
+        size_t len;
+        if (i == 0) {
+            memcpy(hash, st->genesis.initial_model_hash, HASH_BYTES);
+        } else if (chain_record(chain, i, &rec, &len) < 0 ||
+                   block_record_model_hash(rec, len, hash, &err) < 0) {
+            rc = -1; // verified by chain_open: cannot happen
+            break;
+        }
+        char hex[2 * HASH_BYTES + 1], path[4200];
+        bytes_to_hex(hash, HASH_BYTES, hex);
+        snprintf(path, sizeof path, "%s/%s.fsm", dir, hex);
+        if (access(path, F_OK) != 0) {
+            continue;
+        }
+        if (global_load(path, &arch, w, hash, &err) < 0) {
+            fs_err_prefix(&err, err.code, "block %llu's model: ", (unsigned long long)i);
+            cli_fail(CMD " verify", &err, "the file is not the model the ledger pins: it was "
+                     "changed or damaged after the node kept it");
+            rc = -1;
+        }
+        kept++;
+    }
+    free(w);
+    if (rc == 0) {
+        printf("%s: %llu of %llu blocks' models kept, each the model its block pins%s\n", dir,
+               (unsigned long long)kept, (unsigned long long)h,
+               kept < h ? " (the others were not kept: node/keep-models, or synced past)" : "");
+    }
+    return rc;
+}
+
 static int s_verify(int argc, char **argv)
 {
     static const char help[] =
@@ -363,14 +433,19 @@ static int s_verify(int argc, char **argv)
         "A node's global.fsm beside a ledger is checked against the head's model\n"
         "hash.  Several ledgers (one per node) must also agree: two different blocks for\n"
         "one round signed by the same key are printed as equivocation evidence.\n"
+        "The models a node kept for audit (models/ beside the ledger, or --models DIR)\n"
+        "are checked against the hash each block pins: one that does not match fails.\n"
         "A torn tail (an append cut short by a crash, or zeros or garbage after the\n"
         "last whole block) is a failure too unless --allow-torn-tail: a running\n"
         "node cuts it at its next start.\n"
         "Exit 0 when all is valid; 1 with the first bad block and the reason.\n\n"
-        "  --allow-torn-tail   accept a torn tail (a warning)\n\n"
+        "  --allow-torn-tail   accept a torn tail (a warning)\n"
+        "  --models DIR        the kept models to check (default: models/ beside\n"
+        "                      each ledger, when there; node/keep-models)\n\n"
         "example: fedsyn ledger verify nodes/*/ledger.fsl\n";
     int allow_torn = 0;
-    int rc0 = s_parse_help(argc, argv, CMD " verify", help, NULL, &allow_torn);
+    const char *models = NULL;
+    int rc0 = s_parse_help(argc, argv, CMD " verify", help, NULL, &allow_torn, &models);
     if (rc0 >= 0) {
         return rc0;
     }
@@ -401,7 +476,7 @@ static int s_verify(int argc, char **argv)
                path, (unsigned long long)st->height, cli_plural((long long)st->height),
                (unsigned long long)(st->height - 1), cli_plural((long long)st->height - 1),
                active, cli_plural((long long)active), hex, dt);
-        if (s_check_model_beside(path, st) < 0) {
+        if (s_check_model_beside(path, st) < 0 || s_check_models(path, chains[i], models) < 0) {
             rc = EXIT_FAIL;
         }
         if (torn && !allow_torn) {
@@ -459,7 +534,7 @@ static int s_show(int argc, char **argv)
         "composition for laplace-clipped, the RDP accountant for gaussian-clipped).\n"
         "'none' means the noise mode has no formal guarantee (docs/privacy.md).\n\n"
         "example: fedsyn ledger show nodes/a/ledger.fsl\n";
-    int rc0 = s_parse_help(argc, argv, CMD " show", help, NULL, NULL);
+    int rc0 = s_parse_help(argc, argv, CMD " show", help, NULL, NULL, NULL);
     if (rc0 >= 0) {
         return rc0;
     }
@@ -655,7 +730,7 @@ static int s_export(int argc, char **argv)
         "signed (hex), their BLAKE2b digest, the signature, the signer's key and\n"
         "the block hash.  docs/ledger.md says how to check them with PyNaCl.\n\n"
         "example: fedsyn ledger export --json ledger.fsl > ledger.json\n";
-    int rc0 = s_parse_help(argc, argv, CMD " export", help, &json, NULL);
+    int rc0 = s_parse_help(argc, argv, CMD " export", help, &json, NULL, NULL);
     if (rc0 >= 0) {
         return rc0;
     }

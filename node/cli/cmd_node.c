@@ -30,6 +30,9 @@ static void s_config_help(void)
            "      dir = state/alice               ledger, global model, control socket (required)\n"
            "      listen = tcp://127.0.0.1:7101   where peers reach this node (required)\n"
            "      advertise = tcp://host:7101     the endpoint peers dial (default: listen)\n"
+           "      keep-models = all               every block's model kept in DIR/models for\n"
+           "                                      audit (ledger verify, sample --round): all,\n"
+           "                                      the last N blocks', or 0 (none)\n"
            "  federation\n"
            "      genesis = ledger.fsl            a founder: start from this genesis\n"
            "      id = HEX                        a joiner: the federation to fetch\n"
@@ -184,21 +187,38 @@ int cmd_node(int argc, char **argv)
 
 static void s_status_help(void)
 {
-    printf("usage: fedsyn status --config FILE\n\n"
+    printf("usage: fedsyn status --config FILE [--json]\n\n"
            "Asks the running node of this configuration for its view: federation,\n"
            "ledger height, round, attempt and aggregator, members, last block,\n"
            "training progress, traffic and peers (alive or silent).\n\n"
-           "example: fedsyn status --config nodes/alice.zpl\n");
+           "  --config FILE  the node's configuration (its node/dir holds the\n"
+           "                 control socket)\n"
+           "  --json         one JSON object on one line, for monitoring: node,\n"
+           "                 fingerprint, federation, height, planned_rounds, round,\n"
+           "                 attempt, aggregator, aggregator_is_me, active, leaving,\n"
+           "                 members, last_block, training, collected, bytes_in,\n"
+           "                 bytes_out, peers (docs/operations.md)\n\n"
+           "Exit status 0 with the node's answer; 1 when no node answers.\n\n"
+           "example: fedsyn status --config nodes/alice.zpl --json\n");
 }
 
 int cmd_status(int argc, char **argv)
 {
+    int json = 0;
+    for (int i = 1; i < argc; i++) { // --json is status's own; the rest is node's
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+            memmove(argv + i, argv + i + 1, sizeof *argv * (size_t)(argc - i - 1));
+            argc--;
+            i--;
+        }
+    }
     const char *config;
     int rc = s_parse_config("status", argc, argv, &config, s_status_help);
     if (rc) {
         return rc < 0 ? EXIT_OK : rc;
     }
-    return s_control("status", config, "STATUS");
+    return s_control("status", config, json ? "STATUS-JSON" : "STATUS");
 }
 
 static void s_found_error(void *ctx, const char *msg)

@@ -17,9 +17,12 @@
 
 typedef struct control control_t;
 
+#define CONTROL_REPLY_MAX 65536 // a status reply's bytes at most
+
 typedef enum {
     CONTROL_NONE = 0, // nothing could be read
     CONTROL_STATUS,   // "STATUS": reply with control_status's text
+    CONTROL_STATUS_JSON, // "STATUS-JSON": the same as one JSON object
     CONTROL_LEAVE,    // "LEAVE": start leaving, then reply
     CONTROL_UNKNOWN   // anything else: control_receive has replied already
 } control_cmd_t;
@@ -35,8 +38,10 @@ void *control_socket(control_t *self); // for the poller
 // Reads one request; the reply goes to its sender (control_reply).
 control_cmd_t control_receive(control_t *self);
 void control_reply(control_t *self, const char *text);
-// `fedsyn status`'s text for this node into buf.
+// `fedsyn status`'s text for this node into buf, or (json) one JSON
+// object on one line (docs/operations.md lists its fields).  A reply that
+// would not fit says so instead of being cut.
 void control_status(const store_t *store, mesh_t *mesh, const round_io_t *round,
-                    const members_t *mem, char *buf, size_t cap);
+                    const members_t *mem, int json, char *buf, size_t cap);
 
 #endif

@@ -267,9 +267,10 @@ static void s_control(node_t *self)
 {
     control_cmd_t c = control_receive(self->control);
     char *reply = NULL;
-    if (c == CONTROL_STATUS) {
-        reply = xmalloc(16384);
-        control_status(self->store, self->mesh, self->round, &self->mem, reply, 16384);
+    if (c == CONTROL_STATUS || c == CONTROL_STATUS_JSON) {
+        reply = xmalloc(CONTROL_REPLY_MAX);
+        control_status(self->store, self->mesh, self->round, &self->mem,
+                       c == CONTROL_STATUS_JSON, reply, CONTROL_REPLY_MAX);
     } else if (c == CONTROL_LEAVE) {
         membership_start_leave(&self->mem, round_io_round(self->round), self->store, self->mesh,
                                self->me);

@@ -21,6 +21,10 @@
  * file's hash with the ledger's head and fetches the model again when it
  * is behind.
  *
+ * With the archive of every block's model (archive.h, node/keep-models) no
+ * snapshot may be skipped: each one is written, then kept under its hash,
+ * and the window of the last N is pruned as it moves.
+ *
  * Usage: see tests/fed/test_saver.c
  */
 #ifndef FS_FED_SAVER_H
@@ -46,6 +50,14 @@ void saver_put(saver_t *self, const float *w, size_t n, uint64_t height,
 // Waits until every queued snapshot is on disk (or failed, with a warning).
 // Returns the number of writes that failed since the saver started.
 int saver_flush(saver_t *self);
+// Keeps every written snapshot in the archive of state folder dir too
+// (archive.h): keep models, the last `keep` (> 0) or all (ARCHIVE_KEEP_ALL);
+// kept[0..n_kept) are the hashes kept already, oldest first (those beyond
+// the window are the caller's to prune).  With an archive no snapshot is
+// coalesced: saver_put waits while the previous one is still pending, and
+// the minimum interval does not apply.  Call before the first saver_put.
+void saver_set_archive(saver_t *self, const char *dir, long keep,
+                       const uint8_t (*kept)[HASH_BYTES], size_t n_kept);
 // Changes the minimum time between two writes (0: write every snapshot).
 void saver_set_min_interval(saver_t *self, int ms);
 // The number of snapshots written so far (coalesced ones are not).

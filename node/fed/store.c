@@ -12,6 +12,7 @@
 #include "node/base/fsio.h"
 #include "node/base/log.h"
 #include "node/base/mem.h"
+#include "node/fed/archive.h"
 #include "node/fed/global.h"
 #include "node/fed/saver.h"
 
@@ -186,6 +187,7 @@ int store_setup_model(store_t *self, int *have_global, fs_err_t *err)
                               st->genesis.model, (unsigned long long)st->genesis.model_seed);
         }
         *have_global = 1;
+        self->save_pending = 1; // round 0's model on disk too (and kept for audit)
         return 0;
     }
     fs_err_t e2 = {0};
@@ -310,11 +312,49 @@ void store_take_model(store_t *self, float *w)
 
 int store_save_pending(const store_t *self) { return self->save_pending; }
 
+// The archive of every round's model (archive.h), set up with the saver:
+// the models the chain pins within the retention are the ones to keep, any
+// other kept file (beyond it, or of a block replaced at the head) goes.
+static void s_archive_setup(store_t *self)
+{
+    const long keep = self->cfg->keep_models;
+    if (keep == 0) {
+        return; // none kept; files kept before stay for the operator
+    }
+    const uint64_t h = chain_height(self->chain);
+    const uint64_t from = keep > 0 && (uint64_t)keep < h ? h - (uint64_t)keep : 0;
+    uint8_t(*want)[HASH_BYTES] = xmalloc((size_t)(h - from) * HASH_BYTES);
+    size_t n = 0;
+    for (uint64_t i = from; i < h; i++) {
+        const uint8_t *rec;
+        size_t len;
+        fs_err_t err = {0, ""};
+        if (i == 0) {
+            memcpy(want[n++], store_state(self)->genesis.initial_model_hash, HASH_BYTES);
+        } else if (chain_record(self->chain, i, &rec, &len) == 0 &&
+                   block_record_model_hash(rec, len, want[n], &err) == 0) {
+            n++;
+        }
+    }
+    fs_err_t err = {0, ""};
+    int removed = archive_prune(self->cfg->dir, (const uint8_t(*)[HASH_BYTES])want, n, &err);
+    if (removed < 0) {
+        log_warn("models kept for audit: %s", err.msg);
+    } else if (removed > 0) {
+        log_info("models kept for audit: removed %d beyond node/keep-models = %s", removed,
+                 self->cfg->keep_models_text[0] ? self->cfg->keep_models_text : "all");
+    }
+    saver_set_archive(self->saver, self->cfg->dir, keep,
+                      (const uint8_t(*)[HASH_BYTES])want, n);
+    free(want);
+}
+
 void store_save_now(store_t *self)
 {
     self->save_pending = 0;
     if (!self->saver) {
         self->saver = saver_new(self->global_path, &self->arch, self->cfg->dataset);
+        s_archive_setup(self);
     }
     saver_put(self->saver, self->global, self->n, chain_height(self->chain) - 1,
               store_state(self)->model_hash);

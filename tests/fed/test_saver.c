@@ -2,7 +2,8 @@
  * queues reaches the disk as a loadable file with the right hash; of many
  * quick puts the last one is what stays; writes at most once per
  * interval, and a flush does not wait it out; destroy writes what is pending;
- * a failing write is counted, not fatal. */
+ * a failing write is counted, not fatal; with an archive every put is kept
+ * under its hash (none coalesced), within the retention. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,10 @@
 #include <cmocka.h>
 
 #include "crypto/hash.h"
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node/fed/archive.h"
 #include "node/fed/global.h"
 #include "node/fed/saver.h"
 #include "tests/support/fixtures.h"
@@ -132,6 +137,78 @@ static void test_failed_write_is_counted(void **state)
     free(w);
 }
 
+static int s_kept(const char *dir, const uint8_t hash[HASH_BYTES])
+{
+    char p[2048];
+    archive_path(dir, hash, p, sizeof p);
+    return access(p, F_OK) == 0;
+}
+
+// With an archive and a retention of 2: every put is written and kept
+// (quick puts are not coalesced), the kept file is the model its name
+// says, only the last two stay, and a model put twice in a row is kept
+// once and not removed while it is still in the window.
+static void test_archive_keeps_every_put_within_retention(void **state)
+{
+    (void)state;
+    workload_arch_t arch;
+    fs_err_t err = {0, ""};
+    assert_int_equal(global_arch("cvae:16", &arch, &err), 0);
+    char dir[1024], path[1100];
+    snprintf(dir, sizeof dir, "%s/archive", fixture_tmpdir());
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/global.fsm", dir);
+    saver_t *s = saver_new(path, &arch, "mnist");
+    saver_set_archive(s, dir, 2, NULL, 0);
+    size_t n;
+    uint8_t h[5][HASH_BYTES];
+    float *w[5];
+    for (int i = 0; i < 5; i++) {
+        w[i] = s_model(&arch, (uint64_t)i + 10, &n, h[i]);
+    }
+    saver_put(s, w[0], n, 1, h[0]);
+    saver_put(s, w[1], n, 2, h[1]);
+    saver_put(s, w[2], n, 3, h[2]);
+    assert_int_equal(saver_flush(s), 0);
+    assert_int_equal(saver_writes(s), 3); // none coalesced
+    assert_false(s_kept(dir, h[0]));
+    assert_true(s_kept(dir, h[1]) && s_kept(dir, h[2]));
+    char kept[2048];
+    archive_path(dir, h[1], kept, sizeof kept);
+    float *back = calloc(n, sizeof(float));
+    assert_int_equal(global_load(kept, &arch, back, h[1], &err), 0);
+    saver_put(s, w[2], n, 4, h[2]); // the same model again
+    saver_put(s, w[3], n, 5, h[3]);
+    assert_int_equal(saver_flush(s), 0);
+    assert_true(s_kept(dir, h[2]) && s_kept(dir, h[3]));
+    assert_false(s_kept(dir, h[1]));
+    saver_destroy(&s);
+    // a restart's window is seeded with what the chain pins: the oldest goes
+    s = saver_new(path, &arch, "mnist");
+    uint8_t seed[2][HASH_BYTES];
+    memcpy(seed[0], h[2], HASH_BYTES);
+    memcpy(seed[1], h[3], HASH_BYTES);
+    saver_set_archive(s, dir, 2, (const uint8_t(*)[HASH_BYTES])seed, 2);
+    saver_put(s, w[4], n, 6, h[4]);
+    saver_destroy(&s);
+    assert_false(s_kept(dir, h[2]));
+    assert_true(s_kept(dir, h[3]) && s_kept(dir, h[4]));
+    // prune: everything not wanted goes, a file not named by a hash stays
+    char other[1200];
+    snprintf(other, sizeof other, "%s/models/README", dir);
+    FILE *f = fopen(other, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(archive_prune(dir, (const uint8_t(*)[HASH_BYTES])h[4], 1, &err), 1);
+    assert_false(s_kept(dir, h[3]));
+    assert_true(s_kept(dir, h[4]));
+    assert_int_equal(access(other, F_OK), 0);
+    free(back);
+    for (int i = 0; i < 5; i++) {
+        free(w[i]);
+    }
+}
+
 int main(void)
 {
     hash_library_init();
@@ -140,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_last_put_wins_and_destroy_writes_it),
         cmocka_unit_test(test_interval_coalesces_writes),
         cmocka_unit_test(test_failed_write_is_counted),
+        cmocka_unit_test(test_archive_keeps_every_put_within_retention),
     };
     return cmocka_run_group_tests_name("saver", tests, NULL, fixture_teardown);
 }

@@ -76,7 +76,7 @@ EOF
 }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..36"
+echo "1..41"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -95,6 +95,20 @@ import json, sys
 b = json.load(sys.stdin)["blocks"][1:]
 assert len(b) == 3 and all(len(x["block"]["contributors"]) == 3 for x in b), b'
 
+check "each node kept every block's model; ledger verify rechecks each against its block" \
+    bash -c "$FEDSYN ledger verify $f1/state/bob/ledger.fsl | grep -q 'models: 4 of 4 blocks. models kept, each the model its block pins'"
+check "fedsyn sample --ledger --round 1 draws from round 1's kept model" \
+    $FEDSYN sample --ledger "$f1/state/bob/ledger.fsl" --round 1 --n 16 --grid "$tmp/r1.png"
+cp -r "$f1/state/bob" "$tmp/bobcopy"
+r1=$($FEDSYN ledger export --json "$f1/state/bob/ledger.fsl" | /usr/bin/python3 -c '
+import json, sys; print(json.load(sys.stdin)["blocks"][1]["block"]["model_hash"])')
+/usr/bin/python3 - "$tmp/bobcopy/models/$r1.fsm" <<'EOF'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-100] ^= 1; open(p, "wb").write(b)
+EOF
+check "a kept model changed after the fact fails ledger verify, naming its block" \
+    bash -c "! $FEDSYN ledger verify $tmp/bobcopy/ledger.fsl > /dev/null 2> $tmp/v1.err &&
+             grep -q \"block 1's model\" $tmp/v1.err"
 /usr/bin/python3 - "$f1/state/carol/global.fsm" <<'EOF'
 import sys
 p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-100] ^= 1; open(p, "wb").write(b)
@@ -158,7 +172,8 @@ assert any(j['identity']['name'] == '$victim' for x in b for j in x['block']['jo
 # 3. a joiner with one bootstrap peer; a member leaves
 f3=$tmp/f3
 "$FED" init "$f3" --nodes 3 --spares 1 --data "$DATA" --limit 300 --width 4 --rounds 10 \
-    --local-iters $(iters 20) --batch 16 --timeout-ms $((4000 * S)) --port 7420 >/dev/null 2>"$tmp/err"
+    --local-iters $(iters 20) --batch 16 --timeout-ms $((4000 * S)) --port 7420 --keep-models 2 \
+    >/dev/null 2>"$tmp/err"
 "$FED" start "$f3"
 wait_for $((30 * S)) grep -q ': round 1 ' "$f3/logs/alice.out"
 "$FED" start "$f3" dave
@@ -169,6 +184,16 @@ check "a second node on alice's state folder is refused, naming the folder" \
              grep -q 'another fedsyn node runs on this state folder' $tmp/twice.out"
 check "...and the running alice still answers on its control socket" \
     bash -c "cd $f3 && $FEDSYN status --config alice.zpl | grep -q '^round '"
+check "fedsyn status --json: one JSON object of the same view, for monitoring" \
+    bash -c "cd $f3 && $FEDSYN status --config alice.zpl --json | /usr/bin/python3 -c '
+import json, sys
+lines = sys.stdin.read().splitlines()
+assert len(lines) == 1, lines
+s = json.loads(lines[0])
+assert s[\"node\"] == \"alice\" and len(s[\"federation\"]) == 64 and s[\"height\"] >= 1
+assert \"alice\" in s[\"members\"] and s[\"active\"] is True and s[\"round\"] >= 1
+assert {p[\"name\"] for p in s[\"peers\"]} >= {\"bob\", \"carol\"}
+assert all(p[\"state\"] in (\"alive\", \"silent\", \"never heard\") for p in s[\"peers\"])'"
 check "fedsyn node leave: carol's leave is recorded and carol exits" \
     bash -c "cd $f3 && $FEDSYN node leave --config carol.zpl | grep -q leaving && \
              for i in \$(seq $((100 * S))); do kill -0 \$(cat run/carol.pid) 2>/dev/null || exit 0; sleep 0.3; done; exit 1"
@@ -183,6 +208,9 @@ ck = open(\"$f3/keys/carol/identity.pub\").read().split()[2]
 assert any(j[\"identity\"][\"name\"] == \"dave\" for x in b for j in x[\"joined\"])
 assert any(l[\"key\"] == ck and l[\"reason\"] == \"requested\" for x in b for l in x[\"left\"])
 assert len(b[-1][\"contributors\"]) == 3'"
+check "node/keep-models = 2: alice kept the last two blocks' models, and they verify" \
+    bash -c "[[ \$(ls $f3/state/alice/models | wc -l) == 2 ]] &&
+             $FEDSYN ledger verify $f3/state/alice/ledger.fsl | grep -q 'models: 2 of 11 blocks'"
 
 # 4. status and configuration errors
 check "fedsyn status without a running node says how to start it" \

@@ -192,6 +192,34 @@ static void test_config_quality(void **state)
     assert_string_equal(cfg.test_dir, "/etc/fed/test"); // relative to the file
 }
 
+// node/keep-models: all by default, "all", a whole number (0: none); any
+// other value is refused naming its line.
+static void test_config_keep_models(void **state)
+{
+    (void)state;
+    static const char *head = "node\n    name = a\n    keys = k\n    dir = d\n"
+                              "    listen = tcp://h:1\n";
+    node_config_t cfg;
+    fs_err_t err = {0};
+    assert_int_equal(config_parse(head, strlen(head), "k.zpl", "/etc", &cfg, &err), 0);
+    assert_int_equal(cfg.keep_models, CONFIG_KEEP_ALL);
+    const char *good[] = {"all", "0", "25"};
+    const long want[] = {CONFIG_KEEP_ALL, 0, 25};
+    char text[512];
+    for (int i = 0; i < 3; i++) {
+        snprintf(text, sizeof text, "%s    keep-models = %s\n", head, good[i]);
+        assert_int_equal(config_parse(text, strlen(text), "k.zpl", "/etc", &cfg, &err), 0);
+        assert_int_equal(cfg.keep_models, want[i]);
+    }
+    const char *bad[] = {"-1", "some", "3x", "+2", "1e3"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(text, sizeof text, "%s    keep-models = %s\n", head, bad[i]);
+        assert_int_not_equal(config_parse(text, strlen(text), "k.zpl", "/etc", &cfg, &err), 0);
+        assert_non_null(strstr(err.msg, "k.zpl:6: node/keep-models"));
+        assert_non_null(strstr(err.msg, "expected all or a whole number"));
+    }
+}
+
 typedef struct {
     int n;
     char first[256], last[256];
@@ -242,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_config_usage),
         cmocka_unit_test(test_config_mistakes_name_the_line),
         cmocka_unit_test(test_config_quality),
+        cmocka_unit_test(test_config_keep_models),
         cmocka_unit_test(test_config_check_names_every_mistake),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
