@@ -33,9 +33,11 @@ NOISES=${BENCH_FED_NOISE:-none paper}
 for n in "${sizes[@]}"; do
   for noise in $NOISES; do
     d=$base/n$n-$noise
+    # keep-models 0: no archive, so the saver coalesces writes of these
+    # quick rounds as it did before the archive existed (comparable figures)
     scripts/federation.sh init "$d" --nodes "$n" --data "$data" --limit 256 --width "$WIDTH" \
         --rounds "$ROUNDS" --local-iters 0 --timeout-ms 120000 --noise "$noise" --scale 1e-5 \
-        --port $((7600 + 20 * n)) > /dev/null 2>&1
+        --port $((7600 + 20 * n)) --keep-models 0 > /dev/null 2>&1
     scripts/federation.sh start "$d"
     scripts/federation.sh wait "$d" 900 > /dev/null || { echo "n=$n: the federation failed"; continue; }
     scripts/federation.sh check "$d" > /dev/null || { echo "n=$n: ledgers differ"; continue; }
