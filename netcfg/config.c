@@ -77,6 +77,7 @@ static const field_t s_fields[] = {
     LONG("quality", "score-samples", score_samples, 10, 1000000),
     PATH("quality", "test-dir", test_dir, 0),
     STR("node", "keep-models", keep_models_text, 0), // last: seen[] indices above stay
+    PATH("node", "log-json", log_json, 0),
 };
 #define N_FIELDS (sizeof s_fields / sizeof s_fields[0])
 

@@ -65,6 +65,7 @@ typedef struct {
     char dir[CONFIG_PATH_MAX];           // state: ledger, models, control socket
     char listen[CONFIG_ENDPOINT_MAX];    // endpoint to bind, e.g. tcp://127.0.0.1:7101
     char advertise[CONFIG_ENDPOINT_MAX]; // endpoint peers dial (default: listen)
+    char log_json[CONFIG_PATH_MAX];      // JSON-lines log file ("" none)
     char keep_models_text[16];           // node/keep-models as written ("" absent)
     long keep_models;                    // the last N blocks' models kept in dir/models;
                                          // CONFIG_KEEP_ALL: every one; 0: none

@@ -39,6 +39,7 @@
 #   --score-on NAME [every node] (only that node scores: scores share the cores)
 #   --keep-models all|N [all] (each node keeps the last N blocks' models in
 #       state/NAME/models for audit; 0: none)
+#   --log-json (each node also logs JSON lines to logs/NAME.jsonl)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 FEDSYN=${FEDSYN:-$root/build/fedsyn}
@@ -59,6 +60,7 @@ write_config() { # DIR NAME INDEX LABELS ROLE(founder|joiner)
         echo "    dir = state/$name"
         echo "    listen = tcp://127.0.0.1:$port"
         [[ -s $dir/.keepmodels ]] && echo "    keep-models = $(cat "$dir/.keepmodels")"
+        [[ -e $dir/.logjson ]] && echo "    log-json = logs/$name.jsonl"
         echo "federation"
         if [[ $role == founder ]]; then echo "    genesis = genesis.fsl"
         else echo "    id = $(cat "$dir/.fedid")"; fi
@@ -117,7 +119,7 @@ cmd_init() {
     local rounds=3 iters=20 batch=64 noise=paper scale=1e-4 agg="" clip=0 timeout=30000
     local extra=5000 quorum=1 inactive=3 port=7100 open=0 model="" partition="" alpha=1
     local data_seed=1 initial="" score_every=0 evaluator="" score_samples=1000
-    local score_on=- server_lr=1 keep_models=all
+    local score_on=- server_lr=1 keep_models=all log_json=0
     while (( $# )); do
         case $1 in
             --nodes) nodes=$2; shift ;; --spares) spares=$2; shift ;;
@@ -136,6 +138,7 @@ cmd_init() {
             --score-every) score_every=$2; shift ;; --evaluator) evaluator=$2; shift ;;
             --score-samples) score_samples=$2; shift ;; --score-on) score_on=$2; shift ;;
             --server-lr) server_lr=$2; shift ;; --keep-models) keep_models=$2; shift ;;
+            --log-json) log_json=1 ;;
             *) die "init: unknown option '$1' (see the header of scripts/federation.sh)" ;;
         esac
         shift
@@ -159,6 +162,7 @@ cmd_init() {
     echo "$port" > "$dir/.port"; echo "$dataset" > "$dir/.dataset"; echo "$data" > "$dir/.data"
     echo "$limit" > "$dir/.limit"; echo "$batch" > "$dir/.batch"
     echo "$keep_models" > "$dir/.keepmodels"
+    if (( log_json )); then touch "$dir/.logjson"; fi
     if (( score_every > 0 )); then
         echo "$score_every $score_samples $score_on $evaluator" > "$dir/.quality"
     fi

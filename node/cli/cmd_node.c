@@ -33,6 +33,7 @@ static void s_config_help(void)
            "      keep-models = all               every block's model kept in DIR/models for\n"
            "                                      audit (ledger verify, sample --round): all,\n"
            "                                      the last N blocks', or 0 (none)\n"
+           "      log-json = node.jsonl           also log JSON lines here (default: none)\n"
            "  federation\n"
            "      genesis = ledger.fsl            a founder: start from this genesis\n"
            "      id = HEX                        a joiner: the federation to fetch\n"

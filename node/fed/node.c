@@ -169,6 +169,9 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
                    "a folder of its own", cfg->dir);
         goto fail;
     }
+    if (cfg->log_json[0] && log_open_json(cfg->log_json, cfg->name, err) < 0) {
+        goto fail; // after the lock: two nodes never append to one file
+    }
     self->me = identity_load(cfg->keys, err);
     if (!self->me) {
         fs_err_prefix(err, FS_EINVAL, "node/keys: ");
@@ -215,6 +218,9 @@ void node_destroy(node_t **self_p)
     identity_destroy(&self->me);
     if (self->lock_fd >= 0) {
         close(self->lock_fd); // releases the folder
+    }
+    if (self->cfg.log_json[0]) {
+        log_close_json();
     }
     free(self);
     *self_p = NULL;

@@ -135,6 +135,21 @@ void round_io_print(round_io_t *self, const block_t *b)
            store_name(self->store, b->aggregator, agg), b->attempt, b->n_contrib, b->n_expected,
            close_reason_name(b->close_reason), b->n_joined, b->n_left, eps, mh, s);
     fflush(stdout);
+    // the same for the JSON log (node/log-json); eps null without a guarantee
+    char fields[1024], hex[2 * HASH_BYTES + 1], name[64], em[32] = "null", et[32] = "null";
+    bytes_to_hex(b->model_hash, HASH_BYTES, hex);
+    log_json_string(store_name(self->store, b->aggregator, agg), name, sizeof name);
+    if (budget_is_formal(b->privacy.mechanism)) {
+        snprintf(em, sizeof em, "%.6g", b->privacy.eps_member);
+        snprintf(et, sizeof et, "%.6g", b->privacy.eps_total_adv);
+    }
+    snprintf(fields, sizeof fields, "\"round\": %llu, \"aggregator\": %s, \"attempt\": %u, "
+             "\"contributors\": %u, \"expected\": %u, \"close\": \"%s\", \"joined\": %u, "
+             "\"left\": %u, \"eps_member\": %s, \"eps_total\": %s, \"model_hash\": \"%s\", "
+             "\"seconds\": %.3f", (unsigned long long)b->index, name, b->attempt, b->n_contrib,
+             b->n_expected, close_reason_name(b->close_reason), b->n_joined, b->n_left, em, et,
+             hex, s);
+    log_json_event("round", fields);
 }
 
 // The head's model goes to the quality scorer (scorer.h) when its block is

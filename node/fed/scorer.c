@@ -106,6 +106,14 @@ static int s_score(scorer_t *self, scorecard_t *card, fs_err_t *err)
     if (rc < 0) {
         return rc;
     }
+    char line[2048];
+    int len = quality_log_format(&r, line, sizeof line, NULL);
+    // the same record in the JSON log (node/log-json), whose "node" it has
+    const char *from = len > 3 && line[len - 2] == '}' ? strstr(line, "\"round\": ") : NULL;
+    if (from) {
+        line[len - 2] = '\0';
+        log_json_event("quality", from);
+    }
     char agree[32] = "", losses[80] = "";
     if (r.label_agreement >= 0) {
         snprintf(agree, sizeof agree, "  agreement %.1f%%", 100 * r.label_agreement);

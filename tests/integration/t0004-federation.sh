@@ -76,18 +76,29 @@ EOF
 }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..41"
+echo "1..42"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
 "$FED" init "$f1" --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" --data "$DATA" --width 4 \
-    --rounds 3 --local-iters $(iters 3) --batch 16 --timeout-ms $((8000 * S)) --port 7400 >/dev/null 2>"$tmp/err"
+    --rounds 3 --local-iters $(iters 3) --batch 16 --timeout-ms $((8000 * S)) --port 7400 --log-json \
+    >/dev/null 2>"$tmp/err"
 "$FED" start "$f1"
 if "$FED" wait "$f1" $((120 * S)) >"$tmp/out" 2>"$tmp/err"; then ok "three nodes finish three rounds"
 else not_ok "three nodes finish three rounds" "$tmp/err" "$f1/logs/alice.log" "$f1/logs/bob.log"; fi
 check "their ledgers are valid and byte-identical" "$FED" check "$f1"
 check "each node printed one line per round" \
     bash -c "for x in alice bob carol; do [[ \$(grep -c ': round ' $f1/logs/\$x.out) == 3 ]] || exit 1; done"
+check "node/log-json: each node's log as JSON lines, with one record per round" \
+    /usr/bin/python3 -c '
+import json, sys
+for name in ("alice", "bob", "carol"):
+    recs = [json.loads(l) for l in open(sys.argv[1] + "/logs/" + name + ".jsonl")]
+    assert all(r["node"] == name and r["time"].endswith("Z") and r["level"] for r in recs)
+    rounds = [r for r in recs if r["event"] == "round"]
+    assert [r["round"] for r in rounds] == [1, 2, 3], rounds
+    assert all(r["contributors"] == 3 and len(r["model_hash"]) == 64 for r in rounds)
+    assert any(r["event"] == "log" and "listening on" in r["msg"] for r in recs)' "$f1"
 check "the global model samples a grid" \
     $FEDSYN sample --model "$f1/state/bob/global.fsm" --n 16 --grid "$tmp/g.png"
 check "every block counted all three members" json_blocks "$f1/state/alice/ledger.fsl" '
