@@ -10,6 +10,7 @@
 #include "netcfg/config.h"
 #include "node/cli/cli.h"
 #include "node/fed/node.h"
+#include "node/fed/probe.h"
 #include "node/fed/site_check.h"
 
 static volatile int s_leave_requested;
@@ -236,7 +237,7 @@ static void s_found_note(void *ctx, const char *msg)
 
 static void s_netcfg_help(void)
 {
-    printf("usage: fedsyn netcfg check FILE\n\n"
+    printf("usage: fedsyn netcfg check [--probe] FILE\n\n"
            "Reads a node configuration and reports every mistake with its file and line\n"
            "(unknown keys, repeated keys, values out of range, unreadable peer\n"
            "identities, missing required keys), then the site's kit: the identity in\n"
@@ -244,10 +245,40 @@ static void s_netcfg_help(void)
            "folder, data/dir holds the data set and the share is not empty, and the\n"
            "node's key is a member of the genesis (or may join; an error when it may\n"
            "not).  With a genesis or a ledger at hand, the [federation] expectations are\n"
-           "checked against it.  Starts nothing; peers are not contacted.\n"
+           "checked against it.  Starts nothing; peers are contacted only with --probe.\n\n"
+           "  --probe   also dial every peer that has an endpoint, as the node would, for\n"
+           "            one CurveZMQ handshake (3 s at most each): a peer that refuses this\n"
+           "            site's key, or answers without a handshake (another key, or not a\n"
+           "            node), is a mistake; one that does not answer is a note (it may not\n"
+           "            be started yet)\n\n"
            "Exit status 0 when all is well, 2 when there are mistakes.\n\n");
     s_config_help();
     printf("\nexample: fedsyn netcfg check nodes/alice.zpl\n");
+}
+
+// netcfg check --probe: one bounded handshake with each peer that has an
+// endpoint (node/fed/probe.h).
+static void s_probe_peers(const node_config_t *cfg, const config_sink_t *errors,
+                          const config_sink_t *notes)
+{
+    fs_err_t err = {0, ""};
+    identity_t *me = identity_load(cfg->keys, &err);
+    if (!me) {
+        return; // site_check named it
+    }
+    zsys_handler_set(NULL);
+    for (int i = 0; i < cfg->n_peers; i++) {
+        const config_peer_t *p = &cfg->peers[i];
+        if (!p->endpoint[0] || !p->has_id) {
+            continue;
+        }
+        char why[512], msg[CONFIG_PATH_MAX + 600];
+        probe_result_t r = probe_peer(me, &p->id, p->endpoint, 3000, why, sizeof why);
+        snprintf(msg, sizeof msg, "%s:%d: peer %s %s", cfg->file, p->line, p->id.name, why);
+        const config_sink_t *to = r == PROBE_REFUSED || r == PROBE_NO_HANDSHAKE ? errors : notes;
+        to->found(to->ctx, msg);
+    }
+    identity_destroy(&me);
 }
 
 int cmd_netcfg(int argc, char **argv)
@@ -259,12 +290,18 @@ int cmd_netcfg(int argc, char **argv)
     if (strcmp(argv[1], "check") != 0) {
         return cli_usage("netcfg", "unknown subcommand '%s' (expected check)", argv[1]);
     }
+    int probe = argc > 2 && strcmp(argv[2], "--probe") == 0;
+    if (probe) {
+        argv[2] = argv[1]; // drop it: "check FILE" remains
+        argv++;
+        argc--;
+    }
     if (argc != 3 || argv[2][0] == '-') {
         if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
             s_netcfg_help();
             return EXIT_OK;
         }
-        return cli_usage("netcfg check", "expected one FILE");
+        return cli_usage("netcfg check", "expected [--probe] FILE");
     }
     // Every mistake is named, not only the first: the file's, then the
     // kit's (node/fed/site_check.h), then the genesis's expectations.
@@ -274,6 +311,9 @@ int cmd_netcfg(int argc, char **argv)
     const config_sink_t remarks = {s_found_note, &notes};
     if (config_check_file(argv[2], &cfg, &errors) == 0) {
         site_check(&cfg, &errors, &remarks);
+        if (probe) {
+            s_probe_peers(&cfg, &errors, &remarks);
+        }
     }
     if (mistakes) {
         fprintf(stderr, "fedsyn netcfg check: %d mistake%s in %s; fix %s and check again\n",

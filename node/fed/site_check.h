@@ -9,7 +9,8 @@
  * it would be refused).  With the genesis and data at hand, a few local
  * iterations are timed: a round's deadline that the local training would
  * not meet (or only just) is a warning.  Every finding goes to a sink, so
- * one run names them all.  Reachability of the peers is not probed.
+ * one run names them all.  Reachability of the peers is probe.h's (netcfg
+ * check --probe).
  *
  * Usage: node/cli/cmd_node.c (netcfg check); tests/integration/t0001-cli.sh
  */

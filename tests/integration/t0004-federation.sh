@@ -76,7 +76,7 @@ EOF
 }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..42"
+echo "1..44"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -195,6 +195,15 @@ check "a second node on alice's state folder is refused, naming the folder" \
              grep -q 'another fedsyn node runs on this state folder' $tmp/twice.out"
 check "...and the running alice still answers on its control socket" \
     bash -c "cd $f3 && $FEDSYN status --config alice.zpl | grep -q '^round '"
+check "netcfg check --probe: alice's peers answer and admit her key" \
+    bash -c "cd $f3 && $FEDSYN netcfg check --probe alice.zpl 2> $tmp/probe.err &&
+             grep -q 'peer bob answers at .* and admits this site' $tmp/probe.err"
+$FEDSYN keygen --dir "$f3/keys/mallory" >/dev/null 2>&1
+sed 's|keys = keys/alice|keys = keys/mallory|; s|name = alice|name = mallory|; s|dir = state/alice|dir = state/mallory|' \
+    "$f3/alice.zpl" > "$f3/mallory.zpl"
+check "netcfg check --probe: a key the federation does not know is refused by the peers (exit 2)" \
+    bash -c "cd $f3 && $FEDSYN netcfg check --probe mallory.zpl 2> $tmp/probe2.err; [[ \$? == 2 ]] &&
+             grep -q 'peer bob answers at .* but refuses this site.s key' $tmp/probe2.err"
 check "fedsyn status --json: one JSON object of the same view, for monitoring" \
     bash -c "cd $f3 && $FEDSYN status --config alice.zpl --json | /usr/bin/python3 -c '
 import json, sys
