@@ -237,7 +237,7 @@ static int s_keep_models_check(node_config_t *cfg, const int *seen, fs_err_t *er
     long v = strtol(t, &end, 10);
     if (end == t || *end || errno || v < 0 || v > 1000000000L || t[0] == '-' || t[0] == '+') {
         return fs_err_set(err, FS_EINVAL, "%s:%d: node/keep-models = '%s': expected all or a "
-                          "whole number of rounds from 0 (keep none) to 1000000000", cfg->file,
+                          "whole number of rounds from 0 (the head's only) to 1000000000", cfg->file,
                           s_line(seen, "node", "keep-models"), t);
     }
     cfg->keep_models = v;

@@ -33,8 +33,8 @@ NOISES=${BENCH_FED_NOISE:-none paper}
 for n in "${sizes[@]}"; do
   for noise in $NOISES; do
     d=$base/n$n-$noise
-    # keep-models 0: no archive, so the saver coalesces writes of these
-    # quick rounds as it did before the archive existed (comparable figures)
+    # keep-models 0: only the head's model is kept (no audit archive); each
+    # block's model is still written durably before the block (issue 19)
     scripts/federation.sh init "$d" --nodes "$n" --data "$data" --limit 256 --width "$WIDTH" \
         --rounds "$ROUNDS" --local-iters 0 --timeout-ms 120000 --noise "$noise" --scale 1e-5 \
         --port $((7600 + 20 * n)) --keep-models 0 > /dev/null 2>&1

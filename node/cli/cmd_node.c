@@ -33,7 +33,7 @@ static void s_config_help(void)
            "      advertise = tcp://host:7101     the endpoint peers dial (default: listen)\n"
            "      keep-models = all               every block's model kept in DIR/models for\n"
            "                                      audit (ledger verify, sample --round): all,\n"
-           "                                      the last N blocks', or 0 (none)\n"
+           "                                      the last N blocks', or 0 (the head's only)\n"
            "      log-json = node.jsonl           also log JSON lines here (default: none)\n"
            "  federation\n"
            "      genesis = ledger.fsl            a founder: start from this genesis\n"

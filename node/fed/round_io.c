@@ -174,6 +174,11 @@ static void s_score_global(round_io_t *self)
 
 void round_io_adopt_model(round_io_t *self, float *w)
 {
+    // a head appended without its model (a sync) gets the durable copy now
+    fs_err_t err = {0, ""};
+    if (store_make_durable(self->store, w, store_state(self->store)->model_hash, &err) < 0) {
+        log_warn("%s (a restart fetches it from a peer)", err.msg);
+    }
     store_take_model(self->store, w);
     round_io_set_have_global(self, 1);
     s_score_global(self);
@@ -194,6 +199,9 @@ int round_io_accept_block(round_io_t *self, const uint8_t *rec, size_t rec_len,
     if (rc == 0 && model && !(w = store_model_check(self->store, model, count, b->model_hash))) {
         rc = fs_err_set(err, FS_EVERIFY, "block %llu: the model sent with it does not hash to "
                         "the block's model hash", (unsigned long long)m.round);
+    }
+    if (rc == 0 && w) { // durable before the block is: nothing acted on is lost
+        rc = store_make_durable(self->store, w, b->model_hash, err);
     }
     if (rc == 0) {
         rc = store_append(self->store, rec, rec_len, err);
@@ -317,9 +325,13 @@ static void s_close_round(round_io_t *self, uint8_t close_reason)
         bytes_writer_t w;
         bytes_writer_init(&w);
         block_encode(&w, b, store_fed_id(self->store), self->me);
-        // Appended (and fsync'd) before it is sent: after a crash we never
-        // sign a second block for this round.
-        rc = store_append(self->store, w.data, w.len, &err);
+        // Its model durable first, then the block appended (and fsync'd)
+        // before it is sent: after a crash we never sign a second block for
+        // this round, and we hold the model of every block we have.
+        rc = store_make_durable(self->store, next, b->model_hash, &err);
+        if (rc == 0) {
+            rc = store_append(self->store, w.data, w.len, &err);
+        }
         if (rc == 0) {
             round_io_adopt_model(self, next);
             next = NULL;

@@ -106,6 +106,25 @@ static void s_ring_push(saver_t *self, const uint8_t hash[HASH_BYTES])
     }
 }
 
+// global.fsm as a hard link to the block's durable copy (store.h,
+// store_make_durable), which holds the same bytes: no second write.  0, or
+// -1 when there is no copy to link (or links fail: the caller writes).
+static int s_link_kept(saver_t *self, const snapshot_t *s)
+{
+    char kept[1200], tmp[1100];
+    archive_path(self->archive_dir, s->hash, kept, sizeof kept);
+    snprintf(tmp, sizeof tmp, "%s.link.%ld", self->path, (long)getpid());
+    unlink(tmp);
+    if (link(kept, tmp) < 0) {
+        return -1;
+    }
+    if (rename(tmp, self->path) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 // After global.fsm was written: its archive copy, then the retention.
 static void s_archive(saver_t *self, const snapshot_t *s)
 {
@@ -146,8 +165,11 @@ static void *s_run(void *arg)
         pthread_cond_broadcast(&self->taken);
         pthread_mutex_unlock(&self->lock);
         fs_err_t err = {0, ""};
-        int rc = global_save(self->path, &self->arch, self->writing.w, self->writing.height,
+        int rc = self->archive_dir[0] ? s_link_kept(self, &self->writing) : -1;
+        if (rc < 0) { // no durable copy to link: write the file
+            rc = global_save(self->path, &self->arch, self->writing.w, self->writing.height,
                              self->writing.hash, self->dataset, &err);
+        }
         if (rc < 0) {
             log_warn("cannot save the global model (a restart will fetch it again): %s",
                      err.msg);

@@ -13,9 +13,9 @@
  * write, its CRC and the kernel's page-cache copy were a tenth of a node's
  * CPU, and they now happen for every fifth round or so.  The latest
  * snapshot is always written: after the interval, at saver_flush and at
- * saver_destroy.  What a crash can lose is the same as before, only over a
- * longer window: the file lags the ledger and the restart fetches the
- * head's model from a peer.  Each write is
+ * saver_destroy.  A crash can leave global.fsm behind the ledger; the
+ * restart then reads the head's model from the archive (store.h).  Each
+ * write is
  * global_save's atomic replace, so a crash at any point leaves the
  * previous file or the new one, never a torn one; a restart compares the
  * file's hash with the ledger's head and fetches the model again when it
@@ -23,7 +23,11 @@
  *
  * With the archive of every block's model (archive.h, node/keep-models) no
  * snapshot may be skipped: each one is written, then kept under its hash,
- * and the window of the last N is pruned as it moves.
+ * and the window of the last N is pruned as it moves.  A node makes each
+ * block's model durable in the archive before it appends the block
+ * (store.h, store_make_durable); the saver then only links global.fsm to
+ * that file (a hard link and a rename: no second write), and writes it
+ * only where there is no such copy.
  *
  * Usage: see tests/fed/test_saver.c
  */

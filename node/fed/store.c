@@ -193,6 +193,17 @@ int store_setup_model(store_t *self, int *have_global, fs_err_t *err)
     fs_err_t e2 = {0};
     *have_global =
         global_load(self->global_path, &self->arch, self->global, st->model_hash, &e2) == 0;
+    if (!*have_global) { // a crash before global.fsm caught up: the durable copy
+        char kept[CONFIG_PATH_MAX + 100];
+        fs_err_t e3 = {0};
+        archive_path(cfg->dir, st->model_hash, kept, sizeof kept);
+        if (global_load(kept, &self->arch, self->global, st->model_hash, &e3) == 0) {
+            *have_global = 1;
+            self->save_pending = 1; // global.fsm follows
+            log_info("the global model of height %llu from %s (global.fsm was behind)",
+                     (unsigned long long)chain_height(self->chain), kept);
+        }
+    }
     if (!*have_global && cfg->n_peers == 0) {
         return fs_err_set(err, FS_EINVAL, "the global model of height %llu is not on disk "
                           "(%s) and %s names no peer to fetch it from",
@@ -303,6 +314,24 @@ float *store_model_check(const store_t *self, const uint8_t *bytes, size_t count
     return w;
 }
 
+int store_make_durable(store_t *self, const float *w, const uint8_t hash[HASH_BYTES],
+                       fs_err_t *err)
+{
+    char path[CONFIG_PATH_MAX + 100];
+    archive_path(self->cfg->dir, hash, path, sizeof path);
+    if (access(path, F_OK) == 0) {
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s/models", self->cfg->dir);
+    int rc = fsio_mkdirs(path, err);
+    if (rc == 0) {
+        archive_path(self->cfg->dir, hash, path, sizeof path);
+        rc = global_save(path, &self->arch, w, chain_height(self->chain), hash,
+                         self->cfg->dataset, err);
+    }
+    return rc < 0 ? fs_err_prefix(err, rc, "the model of the next block: ") : 0;
+}
+
 void store_take_model(store_t *self, float *w)
 {
     free(self->global);
@@ -317,10 +346,8 @@ int store_save_pending(const store_t *self) { return self->save_pending; }
 // other kept file (beyond it, or of a block replaced at the head) goes.
 static void s_archive_setup(store_t *self)
 {
-    const long keep = self->cfg->keep_models;
-    if (keep == 0) {
-        return; // none kept; files kept before stay for the operator
-    }
+    // keep-models 0 still keeps the head's model: a restart needs it
+    const long keep = self->cfg->keep_models == 0 ? 1 : self->cfg->keep_models;
     const uint64_t h = chain_height(self->chain);
     const uint64_t from = keep > 0 && (uint64_t)keep < h ? h - (uint64_t)keep : 0;
     uint8_t(*want)[HASH_BYTES] = xmalloc((size_t)(h - from) * HASH_BYTES);

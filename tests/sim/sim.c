@@ -217,8 +217,25 @@ static void s_initial_model(const sim_t *s, float w[SIM_MODEL_N])
     }
 }
 
+// The node's store_make_durable: the model of a block, durable before the
+// block is appended (and when a model arrives for a head appended without).
+static void s_make_durable(sim_node_t *nd, const float *w)
+{
+    uint8_t h[HASH_BYTES];
+    hash_model(w, SIM_MODEL_N, h);
+    for (int k = 0; k < SIM_DURABLE; k++) {
+        if (memcmp(nd->durable_hash[k], h, HASH_BYTES) == 0) {
+            return;
+        }
+    }
+    memcpy(nd->durable[nd->durable_next], w, sizeof nd->durable[0]);
+    memcpy(nd->durable_hash[nd->durable_next], h, HASH_BYTES);
+    nd->durable_next = (nd->durable_next + 1) % SIM_DURABLE;
+}
+
 static void s_adopt(sim_t *s, sim_node_t *nd, const float *w)
 {
+    s_make_durable(nd, w);
     memcpy(nd->global, w, sizeof nd->global);
     s_set_model(s, nd, 1);
     // global.fsm: written by a writer thread in the node at most twice a
@@ -506,6 +523,7 @@ static void s_close(sim_t *s, int i)
     bytes_writer_init(&w);
     block_encode(&w, b, s->fed_id, nd->id);
     free(b);
+    s_make_durable(nd, next);
     rc = s_append(s, i, w.data, w.len);
     if (rc == 0) {
         s->blocks_made++;
@@ -614,7 +632,8 @@ static void s_competing_head(sim_t *s, int i, const uint8_t *rec, size_t n, cons
     const block_t *head = &nd->st->last;
     if (rc == 0 && sync_theirs_wins(head->attempt, nd->hashes[h - 1], b->attempt, theirs)) {
         float w[SIM_MODEL_N];
-        if (s_model_ok(model, count, b->model_hash, w) && s_replace_head(s, i, rec, n) == 0) {
+        if (s_model_ok(model, count, b->model_hash, w) && (s_make_durable(nd, w), 1) &&
+            s_replace_head(s, i, rec, n) == 0) {
             s_log(s, "n%d: fork at %zu: replaced our head by n%d's block", i, h - 1, from);
             s_adopt(s, nd, w);
             bytes_writer_t out;
@@ -667,6 +686,9 @@ static void s_handle_block(sim_t *s, int i, const uint8_t *data, size_t n, int f
     float w[SIM_MODEL_N];
     int ok = block_decode(&m, b, NULL) == 0 && s_model_ok(model, count, b->model_hash, w);
     free(b);
+    if (ok) {
+        s_make_durable(nd, w);
+    }
     if (!ok || s_append(s, i, rec, rec_len) != 0) {
         return; // refused, or the node crashed on a torn write
     }
@@ -921,6 +943,13 @@ static void s_start(sim_t *s, int i)
     } else if (memcmp(nd->saved_hash, nd->st->model_hash, HASH_BYTES) == 0) {
         memcpy(nd->global, nd->saved, sizeof nd->global);
         have = 1;
+    } else {
+        for (int k = 0; k < SIM_DURABLE && !have; k++) { // global.fsm lagged: models/
+            if (memcmp(nd->durable_hash[k], nd->st->model_hash, HASH_BYTES) == 0) {
+                memcpy(nd->global, nd->durable[k], sizeof nd->global);
+                have = 1;
+            }
+        }
     }
     s_set_model(s, nd, have);
     s_enter_round(s, i);

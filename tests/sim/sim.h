@@ -71,10 +71,10 @@ typedef enum {
     SIM_KNOWN_FORK,     // a fork the current rules never repair: two heads at one
                         // height, or ledgers differing below a head (invariants.c)
     SIM_KNOWN_LEAVER,   // the quorum needs a member that is leaving (it sends nothing)
-    SIM_KNOWN_MODEL_LOST, // no running node holds the head's model (all crashed before
-                          // their global.fsm caught up)
     SIM_KNOWN_COUNT
 } sim_known_t;
+
+#define SIM_DURABLE 4 // models kept durable per node (the real node keeps at least the head's)
 
 typedef struct {
     int up;                       // running
@@ -90,6 +90,11 @@ typedef struct {
     size_t n_recs;
     float saved[SIM_MODEL_N];
     uint8_t saved_hash[HASH_BYTES];
+    // the models made durable before their blocks (node/fed/store.h,
+    // store_make_durable: models/HASH.fsm), the last SIM_DURABLE of them
+    float durable[SIM_DURABLE][SIM_MODEL_N];
+    uint8_t durable_hash[SIM_DURABLE][HASH_BYTES];
+    int durable_next;
     int torn_armed;               // the next append is torn by a crash
     int lag_saves;                // global.fsm writes still to be skipped
     int64_t last_save;            // the writer's last global.fsm (at most every SIM_SAVE_MS)
