@@ -329,7 +329,16 @@ int store_make_durable(store_t *self, const float *w, const uint8_t hash[HASH_BY
         rc = global_save(path, &self->arch, w, chain_height(self->chain), hash,
                          self->cfg->dataset, err);
     }
-    return rc < 0 ? fs_err_prefix(err, rc, "the model of the next block: ") : 0;
+    if (rc < 0) {
+        fs_err_prefix(err, rc, "the model of the next block: ");
+        if (!self->fatal.code) { // the disk fails: as a failed ledger write, stop
+            fs_err_set(&self->fatal, FS_EIO, "%s", err->msg);
+            log_error("a block's model could not be made durable (%s): stopping; restart the "
+                      "node once the disk is fixed", self->fatal.msg);
+        }
+        return rc;
+    }
+    return 0;
 }
 
 void store_take_model(store_t *self, float *w)

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# t0008-sites.sh - three institutions on three hosts, as docs/operations.md
+# sets them up: each site in its own network namespace with its own
+# address on a shared link (10.88.0.0/24, not loopback), its own keys
+# (only identity.pub leaves a site), the founder's genesis copied to each,
+# a configuration per site, netcfg check (and --probe once the peers run),
+# the nodes started inside their namespaces, then status, the ledgers and
+# every kept model verified.  A link taken down and up again (one site cut
+# off for a while) must leave one history.  Needs root and `ip netns`;
+# skips with the reason otherwise.  Emits TAP.
+set -u
+FEDSYN=${FEDSYN:-build/fedsyn}
+FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
+S=${FEDSYN_TEST_SLOW:-1}
+WRAP=${FEDSYN_WRAP:-}
+PLAN=10
+echo "1..$PLAN"
+skip_all() { for i in $(seq 1 $PLAN); do echo "ok $i # skip $1"; done; exit 0; }
+[[ $(id -u) == 0 ]] || skip_all "needs root for network namespaces"
+command -v ip >/dev/null || skip_all "no ip command (iproute2)"
+tag=fs8$$
+sites=(alice bob carol)
+if ! ip netns add "${tag}sw" 2>/dev/null; then skip_all "cannot create a network namespace here"; fi
+tmp=$(mktemp -d /tmp/fedsyn-t0008-XXXXXX)
+n=0
+fails=0
+cleanup() {
+    for s in "${sites[@]}"; do
+        [[ -f $tmp/$s/node.pid ]] && kill "$(cat "$tmp/$s/node.pid")" 2>/dev/null
+    done
+    sleep 0.5
+    for s in "${sites[@]}"; do
+        [[ -f $tmp/$s/node.pid ]] && kill -9 "$(cat "$tmp/$s/node.pid")" 2>/dev/null
+        ip netns del "$tag$s" 2>/dev/null
+    done
+    ip netns del "${tag}sw" 2>/dev/null
+    if [[ ${FEDSYN_TEST_KEEP:-0} == 1 ]] && ((fails > 0)); then
+        echo "# kept $tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; local x
+           for x in "${@:2}"; do sed "s|^|# $(basename "$x"): |" "$x" 2>/dev/null | tail -8; done; }
+check() { local d=$1; shift; if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d" "$tmp/err"; fi; }
+wait_for() { local end=$((SECONDS + $1)); shift
+             while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.3; done; return 1; }
+
+# the network: a bridge in a switch namespace, one veth per site
+ip netns exec "${tag}sw" ip link add br0 type bridge
+ip netns exec "${tag}sw" ip link set br0 up
+i=0
+for s in "${sites[@]}"; do
+    i=$((i + 1))
+    ip netns add "$tag$s"
+    ip link add "${tag}h$i" type veth peer name "${tag}p$i"
+    ip link set "${tag}h$i" netns "$tag$s"
+    ip link set "${tag}p$i" netns "${tag}sw"
+    ip netns exec "${tag}sw" ip link set "${tag}p$i" master br0
+    ip netns exec "${tag}sw" ip link set "${tag}p$i" up
+    ip netns exec "$tag$s" ip link set lo up
+    ip netns exec "$tag$s" ip addr add "10.88.0.$i/24" dev "${tag}h$i"
+    ip netns exec "$tag$s" ip link set "${tag}h$i" up
+done
+addr() { case $1 in alice) echo 10.88.0.1 ;; bob) echo 10.88.0.2 ;; carol) echo 10.88.0.3 ;; esac; }
+
+# a small MNIST-shaped data set per site (its own labels), as in t0004
+/usr/bin/python3 - "$tmp/data" <<'PY'
+import os, random, struct, sys
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+random.seed(8)
+n = 900
+imgs = bytearray(); labs = bytearray()
+for i in range(n):
+    y = i % 10; labs.append(y)
+    px = bytearray(784)
+    for r in range(4 + y, 24):
+        for c in range(8 + (y % 3) * 4, 12 + (y % 3) * 4):
+            px[r * 28 + c] = 200 + random.randrange(55)
+    imgs += px
+open(os.path.join(d, "train-images-idx3-ubyte"), "wb").write(struct.pack(">IIII", 2051, n, 28, 28) + imgs)
+open(os.path.join(d, "train-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 2049, n) + labs)
+PY
+
+# 2. keys: each site makes its own; only identity.pub goes to the founder
+mkdir -p "$tmp/founder"
+for s in "${sites[@]}"; do
+    mkdir -p "$tmp/$s/etc/keys" "$tmp/$s/state"
+    $FEDSYN keygen --dir "$tmp/$s/etc/keys/$s" --name "$s" >/dev/null 2>&1
+    cp "$tmp/$s/etc/keys/$s/identity.pub" "$tmp/founder/$s.pub"
+done
+# 3. the genesis: alice founds, every site gets the (public) file
+check "the founder's genesis for three sites (cgan, quorum 2, gaussian-clipped)" \
+    $FEDSYN ledger init --key "$tmp/alice/etc/keys/alice" --member "$tmp/founder/bob.pub" \
+        --member "$tmp/founder/carol.pub" --model cgan:8 --server-lr 2 --rounds 6 \
+        --local-iters 10 --timeout-ms $((15000 * S)) --quorum 2 --noise gaussian-clipped \
+        --clip 1 --scale 1e-3 --out "$tmp/founder/genesis.fsl"
+for s in "${sites[@]}"; do cp "$tmp/founder/genesis.fsl" "$tmp/$s/etc/genesis.fsl"; done
+# 4. a configuration per site: its address, its peers' addresses and keys
+labels() { case $1 in alice) echo 0,1,2 ;; bob) echo 3,4,5,6 ;; carol) echo 7,8,9 ;; esac; }
+for s in "${sites[@]}"; do
+    {
+        echo "node"
+        echo "    name = $s"
+        echo "    keys = etc/keys/$s"
+        echo "    dir = state"
+        echo "    listen = tcp://$(addr "$s"):7100"
+        echo "    keep-models = all"
+        echo "federation"
+        echo "    genesis = etc/genesis.fsl"
+        echo "peers"
+        for p in "${sites[@]}"; do
+            [[ $p == "$s" ]] && continue
+            echo "    peer"
+            echo "        endpoint = tcp://$(addr "$p"):7100"
+            echo "        key = \"$(cat "$tmp/founder/$p.pub")\""
+        done
+        echo "data"
+        echo "    set = mnist"
+        echo "    dir = $tmp/data"
+        echo "    labels = $(labels "$s")"
+        echo "train"
+        echo "    batch = 16"
+    } > "$tmp/$s/site.zpl"
+done
+# 5. each site checks its kit
+check "netcfg check passes every site's kit" bash -c "
+    for s in ${sites[*]}; do $FEDSYN netcfg check $tmp/\$s/site.zpl || exit 1; done"
+# 6. run: each node inside its own namespace
+start() { # node.pid: the node's own pid (sh execs it)
+    (cd "$tmp/$1" && ip netns exec "$tag$1" sh -c 'echo $$ > node.pid; exec '"$WRAP"' "$0" node \
+        --config site.zpl >> node.out 2>> node.log' "$FEDSYN" &)
+    wait_for 10 test -s "$tmp/$1/node.pid"
+}
+start alice
+start bob
+check "netcfg check --probe from carol's namespace: both peers answer and admit her" \
+    wait_for $((20 * S)) bash -c "cd $tmp/carol && ip netns exec $tag""carol $FEDSYN netcfg check --probe site.zpl 2> probe.err &&
+        [[ \$(grep -c 'answers at tcp://10.88.0.[12]:7100 and admits' probe.err) == 2 ]]"
+check "from alice's namespace, loopback does not reach bob: the sites really are apart" \
+    bash -c "cd $tmp/alice && sed 's|tcp://10.88.0.2:7100|tcp://127.0.0.1:7100|' site.zpl > lo.zpl &&
+        ip netns exec $tag""alice $FEDSYN netcfg check --probe lo.zpl 2> lo.err;
+        grep -q 'peer bob no answer at tcp://127.0.0.1:7100' lo.err"
+start carol
+check "fedsyn status reaches alice's node (its control socket is a file)" \
+    wait_for $((60 * S)) bash -c "$FEDSYN status --config $tmp/alice/site.zpl --json |
+        /usr/bin/python3 -c 'import json, sys; s = json.load(sys.stdin); assert s[\"height\"] >= 2, s'"
+# a site cut off for a while: carol's link goes down, then up
+carol_link=${tag}p3
+ip netns exec "${tag}sw" ip link set "$carol_link" down
+check "with carol cut off, alice and bob (a quorum of 2) go on closing rounds" \
+    bash -c "h0=\$($FEDSYN status --config $tmp/alice/site.zpl --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[\"height\"])');
+        end=\$((SECONDS + $((60 * S)))); while ((SECONDS < end)); do
+          h=\$($FEDSYN status --config $tmp/alice/site.zpl --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[\"height\"])');
+          ((h > h0)) && exit 0; sleep 0.5; done; exit 1"
+ip netns exec "${tag}sw" ip link set "$carol_link" up
+all_done() {
+    for s in "${sites[@]}"; do kill -0 "$(cat "$tmp/$s/node.pid")" 2>/dev/null && return 1; done
+    return 0
+}
+if wait_for $((240 * S)) all_done; then ok "all three sites finish the six rounds"
+else not_ok "all three sites finish the six rounds" "$tmp/alice/node.log" "$tmp/carol/node.log"; fi
+check "the three ledgers are identical" bash -c "
+    cmp $tmp/alice/state/ledger.fsl $tmp/bob/state/ledger.fsl &&
+    cmp $tmp/alice/state/ledger.fsl $tmp/carol/state/ledger.fsl"
+check "ledger verify: valid, and every model alice kept is the one its block pins" \
+    bash -c "$FEDSYN ledger verify $tmp/alice/state/ledger.fsl > $tmp/v.out &&
+        grep -q 'valid, 7 blocks' $tmp/v.out && grep -q 'models: 7 of 7 blocks. models kept' $tmp/v.out"
+check "every block was closed by sites talking over 10.88.0.0/24 (no loopback peer)" \
+    bash -c "! grep -h 'tcp://127' $tmp/*/site.zpl && grep -q 'listening on tcp://10.88.0.1:7100' $tmp/alice/node.log"
+exit 0
