@@ -266,6 +266,7 @@ static void s_tick(node_t *self)
         mesh_perform(self->mesh, &pa);
         return;
     }
+    round_io_set_behind(self->round, n_peers && peers_behind(peers, n_peers, height));
     round_io_tick(self->round, now);
 }
 

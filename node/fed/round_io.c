@@ -100,6 +100,13 @@ void round_io_set_have_global(round_io_t *self, int have)
     round_on_event(&self->rs, &e, now_mono_ms(), &none);
 }
 
+void round_io_set_behind(round_io_t *self, int behind)
+{
+    round_event_t e = {.kind = ROUND_EV_BEHIND, .flag = behind};
+    round_actions_t none;
+    round_on_event(&self->rs, &e, now_mono_ms(), &none);
+}
+
 void round_io_enter(round_io_t *self)
 {
     const ledger_state_t *st = store_state(self->store);

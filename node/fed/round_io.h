@@ -50,6 +50,9 @@ scorer_t *round_io_scorer(const round_io_t *self);
 
 // The head's model is known (1) or must be fetched (0); tells the round.
 void round_io_set_have_global(round_io_t *self, int have);
+// Whether some peer announced a longer ledger than ours (peers_behind): an
+// aggregator that is behind does not close (node/proto/round.h).
+void round_io_set_behind(round_io_t *self, int behind);
 // Makes w (taken over) the global model, schedules its save and its
 // quality score (when one is due).
 void round_io_adopt_model(round_io_t *self, float *w);

@@ -158,6 +158,7 @@ int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_act
     case ROUND_EV_MODEL: self->have_model = e->flag != 0; return 0;
     case ROUND_EV_LEAVING: self->leaving = 1; return 0;
     case ROUND_EV_OUTBOX: self->outbox = e->count; return 0;
+    case ROUND_EV_BEHIND: self->behind = e->flag != 0; return 0;
     case ROUND_EV_TRAINED:
         self->training = 0;
         if (e->flag && e->round == self->round && self->have_model) {
@@ -284,7 +285,10 @@ void round_tick(round_t *self, int64_t now, round_actions_t *out)
         } else if (now >= close_at && self->n_got >= self->quorum && self->n_got > 0) {
             reason = CLOSE_DEADLINE;
         }
-        if (reason) {
+        // A peer with a longer ledger means our head is behind, or on a
+        // branch the others left: a block on it would fork the history.
+        // Sync first (the attempt's deadline still moves the round on).
+        if (reason && !self->behind) {
             round_action_t *a = s_emit(out, self, ROUND_ACT_CLOSE);
             memcpy(a->peer, self->me, IDENTITY_KEY_BYTES);
             a->close_reason = (uint8_t)reason;

@@ -80,6 +80,8 @@ typedef enum {
     ROUND_EV_TRAINED,     // the trainer returned (flag 1: an update for `round` to
                           // send; 0 for this round: it diverged, no retry this round)
     ROUND_EV_UPDATE,      // an update for this round passed every check (count it)
+    ROUND_EV_BEHIND,      // some peer announced a longer ledger than ours (flag), or
+                          // none does (0): peers_behind, delivered every tick
     ROUND_EV_COUNT
 } round_event_kind_t;
 
@@ -123,6 +125,7 @@ typedef struct {
     replay_t *replay;       // (sender, round) of every update counted or refused
     // conditions reported by events
     int have_model, leaving, training;
+    int behind;             // a peer holds a longer ledger: we do not close (ROUND_EV_BEHIND)
     // expected members whose requested leave the next block will record
     // (round_set_leavers): the aggregator does not wait for them
     uint8_t leavers[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];

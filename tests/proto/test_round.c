@@ -168,6 +168,21 @@ static void test_round_aggregator_closes(void **state)
     // A close the node could not perform is decided again at the next tick.
     round_tick(&r, T0 + 4001, &out);
     assert_int_equal(out.act[0].kind, ROUND_ACT_CLOSE);
+    // A peer announced a longer ledger: closing here would fork, so the
+    // aggregator does not close while behind; the attempt's deadline still
+    // moves the round on, and once caught up it closes again.
+    s_event(&r, ROUND_EV_BEHIND, 1, T0 + 4002);
+    round_tick(&r, T0 + 4002, &out);
+    assert_int_equal(out.n, 0);
+    s_event(&r, ROUND_EV_BEHIND, 0, T0 + 4003);
+    round_tick(&r, T0 + 4003, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_CLOSE);
+    s_event(&r, ROUND_EV_BEHIND, 1, T0 + 4004);
+    round_tick(&r, T0 + 5000, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_NEXT_ATTEMPT);
+    s_event(&r, ROUND_EV_BEHIND, 0, T0 + 5000);
     // Every expected member sent (the aggregator's own counted too): all-arrived.
     round_free(&r);
     round_init(&r, me, 1);

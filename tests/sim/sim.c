@@ -907,6 +907,8 @@ static void s_tick(sim_t *s, int i)
     uint8_t leavers[BLOCK_MAX_CHANGES][IDENTITY_KEY_BYTES]; // as round_io.c does
     size_t n_leavers = members_leavers(&nd->mem, nd->st, leavers);
     round_set_leavers(&nd->rs, (const uint8_t(*)[IDENTITY_KEY_BYTES])leavers, n_leavers);
+    round_event_t be = {.kind = ROUND_EV_BEHIND, .flag = !caught_up && s->n > 1};
+    s_round_event(s, nd, &be); // as node.c: an aggregator behind a peer does not close
     round_actions_t acts;
     round_tick(&nd->rs, s->now, &acts);
     for (int k = 0; k < acts.n && nd->up; k++) {
