@@ -133,6 +133,15 @@ static int s_check_members(ledger_state_t *self, block_t *b, const uint8_t *acti
             return fs_err_set(err, FS_EVERIFY, "joined %d (%s): already an active member", i,
                               j->id.name);
         }
+        // A request made before the member's last leave cannot bring it back:
+        // an old join request replayed is refused (issue 19).
+        const ledger_member_t *former = s_member(self, j->id.sign_pk);
+        if (former && m.round <= former->left_at) {
+            return fs_err_set(err, FS_EVERIFY, "joined %d (%s): request for round %llu, not "
+                              "after its leave in block %llu (a replayed request)", i,
+                              j->id.name, (unsigned long long)m.round,
+                              (unsigned long long)former->left_at);
+        }
         for (int k = 0; k < i; k++) {
             if (memcmp(b->joined[k].id.sign_pk, j->id.sign_pk, IDENTITY_KEY_BYTES) == 0) {
                 return fs_err_set(err, FS_EVERIFY, "joined %d: repeats joined %d", i, k);
@@ -170,6 +179,15 @@ static int s_check_members(ledger_state_t *self, block_t *b, const uint8_t *acti
                                      &m, err);
             if (rc < 0) {
                 return fs_err_prefix(err, rc, "left %d: ", i);
+            }
+            // A request made before the member's last admission cannot
+            // evict it: an old leave request replayed is refused.
+            const ledger_member_t *mem = s_member(self, l->key);
+            if (mem->joined_at > 0 && m.round <= mem->joined_at) {
+                return fs_err_set(err, FS_EVERIFY, "left %d (%s): request for round %llu, not "
+                                  "after its admission in block %llu (a replayed request)", i,
+                                  mem->id.name, (unsigned long long)m.round,
+                                  (unsigned long long)mem->joined_at);
             }
         } else {
             // "inactive": the member missed this round and the K before it.
@@ -358,14 +376,18 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
         mem->missed = contributed ? 0 : mem->missed + 1;
     }
     for (int i = 0; i < b->n_left; i++) {
-        s_member(self, b->left[i].key)->active = 0;
+        ledger_member_t *mem = s_member(self, b->left[i].key);
+        mem->active = 0;
+        mem->left_at = b->index;
     }
     for (int i = 0; i < b->n_joined; i++) {
         ledger_member_t *mem = s_member(self, b->joined[i].id.sign_pk);
+        const uint64_t left_at = mem ? mem->left_at : 0;
         if (!mem) {
             mem = &self->members[self->n_members++];
         }
-        *mem = (ledger_member_t){.id = b->joined[i].id, .active = 1, .joined_at = b->index};
+        *mem = (ledger_member_t){.id = b->joined[i].id, .active = 1, .joined_at = b->index,
+                                 .left_at = left_at};
     }
     if (budget_is_formal(b->privacy.mechanism)) {
         self->rounds_charged++;

@@ -32,6 +32,7 @@ typedef struct {
     identity_pub_t id;  // public identity
     uint8_t active;     // 1 while a member
     uint64_t joined_at; // block index that admitted it (0: founder)
+    uint64_t left_at;   // block index that recorded its last leave (0: never left)
     uint32_t missed;    // consecutive rounds expected but not contributed
 } ledger_member_t;
 

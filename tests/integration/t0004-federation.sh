@@ -80,7 +80,7 @@ EOF
 }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..46"
+echo "1..47"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -232,6 +232,8 @@ ck = open(\"$f3/keys/carol/identity.pub\").read().split()[2]
 assert any(j[\"identity\"][\"name\"] == \"dave\" for x in b for j in x[\"joined\"])
 assert any(l[\"key\"] == ck and l[\"reason\"] == \"requested\" for x in b for l in x[\"left\"])
 assert len(b[-1][\"contributors\"]) == 3'"
+check "the PyNaCl verifier accepts that ledger, join and leave requests checked" \
+    /usr/bin/python3 "$ROOT/tests/integration/verify_ledger.py" "$f3/state/alice/ledger.fsl"
 check "node/keep-models = 2: alice kept the last two blocks' models, and they verify" \
     bash -c "[[ \$(ls $f3/state/alice/models | wc -l) == 2 ]] &&
              $FEDSYN ledger verify $f3/state/alice/ledger.fsl | grep -q 'models: 2 of 11 blocks'"

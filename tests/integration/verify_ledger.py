@@ -9,8 +9,9 @@ docs/wire.md) from outside: every signature, id, field and the envelope's
 decryption, then prints "vectors ok N files".
 It checks framing and CRCs (section 8), sigmsg frames and signatures (3), the
 federation id (5), hash links, time, election, expected members, contributor
-weights, quorum, close reason and the epsilon arithmetic (7).  Join/leave
-admission and inactivity rules are left to fedsyn (not re-implemented)."""
+weights, quorum, close reason, the epsilon arithmetic (7), and each join and
+leave request's frame, signer, round and the replay rule (7.7-7.8).  The
+allow-list and inactivity rules are left to fedsyn (not re-implemented)."""
 import math
 import struct
 import sys
@@ -193,6 +194,7 @@ def verify_data(data, path):
                     raise Bad("genesis signer is not a founding member")
                 active = {mm[1] for mm in members}
                 eps_total, k = 0.0, 0
+                joined_at, left_at = {}, {}  # block indices, for the replay rule (7-8)
             else:
                 if m["type"] != 2 or m["fed"] != fed or m["round"] != index:
                     raise Bad("type, federation or index")
@@ -205,11 +207,22 @@ def verify_data(data, path):
                 for _ in range(r.u(1)):
                     jm = sigmsg(r.take(r.u(2)))
                     jr = Reader(jm["body"])
-                    joined.append(jr.identity()[1])
+                    key = jr.identity()[1]
+                    if jm["type"] != 4 or jm["fed"] != fed or jm["round"] > index or jm["signer"] != key:
+                        raise Bad("join request: type, federation, round or signer")
+                    if key in left_at and jm["round"] <= left_at[key]:
+                        raise Bad("join request older than the member's last leave (replayed)")
+                    joined.append(key)
                 left = []
                 for _ in range(r.u(1)):
                     key, why = r.take(32), r.u(1)
-                    r.take(r.u(2))
+                    req = r.take(r.u(2))
+                    if why == 1:
+                        lm = sigmsg(req)
+                        if lm["type"] != 5 or lm["fed"] != fed or lm["round"] > index or lm["signer"] != key:
+                            raise Bad("leave request: type, federation, round or signer")
+                        if joined_at.get(key, 0) > 0 and lm["round"] <= joined_at[key]:
+                            raise Bad("leave request older than the member's last admission (replayed)")
                     left.append((key, why))
                 pm = r.u(1)
                 p = [r.f64() for _ in range(7)]
@@ -249,6 +262,10 @@ def verify_data(data, path):
                     raise Bad("privacy numbers")
                 eps_total, k = eps_total + eps, k1
                 active = (active - {k for k, _ in left}) | set(joined)
+                for key, _ in left:
+                    left_at[key] = index
+                for key in joined:
+                    joined_at[key] = index
                 head_time = t
         except Bad as e:
             print("%s: block %d: %s" % (path, index, e))

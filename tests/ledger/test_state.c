@@ -19,6 +19,7 @@
 #include "ledger/budget.h"
 #include "ledger/state.h"
 #include "tests/support/fedfx.h"
+#include "tests/support/fixtures.h"
 
 static void test_state_usage(void **state)
 {
@@ -480,6 +481,110 @@ static void test_state_membership(void **state)
     fedfx_destroy(&fx);
 }
 
+// The next block carrying a given join request (join) or leave request
+// (leave_key's), as an aggregator could replay them.
+static void s_request_block(fedfx_t *fx, const bytes_writer_t *join, const uint8_t *leave_key,
+                            const bytes_writer_t *leave, bytes_writer_t *w)
+{
+    block_t *b = malloc(sizeof *b);
+    fedfx_next(fx, 0, b);
+    if (join) {
+        b->n_joined = 1;
+        b->joined[0].request_len = (uint16_t)join->len;
+        memcpy(b->joined[0].request, join->data, join->len);
+    }
+    if (leave_key) {
+        b->n_left = 1;
+        memcpy(b->left[0].key, leave_key, IDENTITY_KEY_BYTES);
+        b->left[0].reason = LEAVE_REQUESTED;
+        b->left[0].request_len = (uint16_t)leave->len;
+        memcpy(b->left[0].request, leave->data, leave->len);
+    }
+    fedfx_sign(fx, b, NULL, w);
+    free(b);
+}
+
+static int s_with_request(fedfx_t *fx, const bytes_writer_t *join, const uint8_t *leave_key,
+                          const bytes_writer_t *leave, fs_err_t *err)
+{
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    s_request_block(fx, join, leave_key, leave, &w);
+    int rc = fedfx_push(fx, w.data, w.len, err);
+    bytes_writer_reset(&w);
+    return rc;
+}
+
+// The independent verifier (tests/integration/verify_ledger.py) on the
+// ledger so far plus rec, a block fedsyn refused: it must refuse it too,
+// saying why.
+static void s_python_refuses(fedfx_t *fx, const bytes_writer_t *rec, const char *why)
+{
+    fx->recs[fx->n_recs] = malloc(rec->len);
+    memcpy(fx->recs[fx->n_recs], rec->data, rec->len);
+    fx->lens[fx->n_recs++] = rec->len;
+    char path[1024], cmd[2600];
+    snprintf(path, sizeof path, "%s/replay.fsl", fixture_tmpdir());
+    fedfx_write_ledger(fx, path);
+    free(fx->recs[--fx->n_recs]);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/integration/verify_ledger.py %s | "
+             "grep -q '%s'", path, why);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/integration/verify_ledger.py %s "
+             ">/dev/null", path);
+    assert_int_not_equal(system(cmd), 0);
+}
+
+// Requests cannot be replayed (issue 19): a join request older than the
+// member's last leave does not bring it back, and a leave request older
+// than its last admission does not evict it; fresh ones do.
+static void test_state_replayed_requests(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 1, NOISE_PAPER);
+    identity_t *dave = fx->ids[3];
+    const uint8_t *dk = identity_public(dave)->sign_pk;
+    fs_err_t err = {0, ""};
+    bytes_writer_t join1, leave1, join2, leave2;
+    bytes_writer_init(&join1);
+    bytes_writer_init(&leave1);
+    bytes_writer_init(&join2);
+    bytes_writer_init(&leave2);
+    fedfx_round(fx, 0);
+    block_join_request(&join1, fx->state->fed_id, 2, dave);
+    assert_int_equal(s_with_request(fx, &join1, NULL, NULL, &err), 0); // joins in block 2
+    block_leave_request(&leave1, fx->state->fed_id, 3, dave);
+    assert_int_equal(s_with_request(fx, NULL, dk, &leave1, &err), 0); // leaves in block 3
+    assert_int_equal(ledger_state_member(fx->state, dk)->left_at, 3);
+    // the old join request, replayed: refused, by the independent verifier too
+    bytes_writer_t replay;
+    bytes_writer_init(&replay);
+    s_request_block(fx, &join1, NULL, NULL, &replay);
+    assert_int_equal(fedfx_push(fx, replay.data, replay.len, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "not after its leave in block 3 (a replayed request)"));
+    s_python_refuses(fx, &replay, "join request older than the member.s last leave");
+    bytes_writer_reset(&replay);
+    // a fresh one (round 4): dave is back, admitted in block 4
+    block_join_request(&join2, fx->state->fed_id, 4, dave);
+    assert_int_equal(s_with_request(fx, &join2, NULL, NULL, &err), 0);
+    assert_int_equal(ledger_state_member(fx->state, dk)->joined_at, 4);
+    // the old leave request, replayed: refused, by the independent verifier too
+    s_request_block(fx, NULL, dk, &leave1, &replay);
+    assert_int_equal(fedfx_push(fx, replay.data, replay.len, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "not after its admission in block 4 (a replayed request)"));
+    s_python_refuses(fx, &replay, "leave request older than the member.s last admission");
+    bytes_writer_reset(&replay);
+    // a fresh leave (round 5) is recorded
+    block_leave_request(&leave2, fx->state->fed_id, 5, dave);
+    assert_int_equal(s_with_request(fx, NULL, dk, &leave2, &err), 0);
+    assert_false(ledger_state_member(fx->state, dk)->active);
+    bytes_writer_reset(&join1);
+    bytes_writer_reset(&leave1);
+    bytes_writer_reset(&join2);
+    bytes_writer_reset(&leave2);
+    fedfx_destroy(&fx);
+}
+
 // Over 8,000 real blocks with 4 members each aggregates about 2,000 times.
 static void test_state_rotation_is_fair(void **state)
 {
@@ -516,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_state_every_byte),
         cmocka_unit_test(test_state_order_and_signers),
         cmocka_unit_test(test_state_membership),
+        cmocka_unit_test(test_state_replayed_requests),
         cmocka_unit_test(test_state_rotation_is_fair),
     };
     return cmocka_run_group_tests_name("state", tests, NULL, NULL);
