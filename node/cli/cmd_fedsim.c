@@ -49,6 +49,7 @@ typedef struct {
     long lr_decay_from; // ... falling linearly from 1 from this round on
     long aux_g_from;    // --aux-g applies from this round on (-1: from the start)
     long twin_from;     // G uses D's twin classifier from this round on (-1: from the start)
+    double real_target; // D's target for real images (-1: the model's)
     int quiet;
     int touched; // --average touched: each weight over the members that changed it
 } fedsim_opts_t;
@@ -81,6 +82,8 @@ static void s_help(void)
            "  --d-mbstd 1|0         the minibatch standard deviation feature in D\n"
            "  --twin 1|0            a twin classifier of the fakes in D (TAC-GAN,\n"
            "                        Gong et al. 2019; needs --aux > 0)\n"
+           "  --real-target T       D's target for real images (one-sided label\n"
+           "                        smoothing: 0.9; default 1)\n"
            "  --twin-from R         G's loss takes the twin in from round R on (D\n"
            "                        trains it from the start)\n"
            "  --aux-g A             the auxiliary classifier's weight in G's loss only\n"
@@ -122,7 +125,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .server_lr_final = -1, .server_decay_from = -1,
                          .server_momentum = 0, .reuse_fakes = -1,
                          .upsample = -1, .hinge = -1, .lr_final = -1,
-                         .lr_decay_from = -1, .aux_g_from = -1, .twin_from = -1};
+                         .lr_decay_from = -1, .aux_g_from = -1, .twin_from = -1,
+                         .real_target = -1};
     static const struct option opts[] = {
         {"out", 1, 0, 'o'},        {"model", 1, 0, 'm'},         {"dataset", 1, 0, 'D'},
         {"data", 1, 0, 'd'},       {"split", 1, 0, 'S'},         {"rounds", 1, 0, 'r'},
@@ -138,6 +142,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"average", 1, 0, 'G'},    {"aux-g", 1, 0, 'X'}, {"server-warmup", 1, 0, 'w'},
         {"d-mbstd", 1, 0, 'Y'},    {"lr-final", 1, 0, 'l'},      {"lr-decay-from", 1, 0, 'j'},
         {"aux-g-from", 1, 0, 'x'}, {"twin", 1, 0, 'y'},         {"twin-from", 1, 0, 'z'},
+        {"real-target", 1, 0, 'P'},
         {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
@@ -163,6 +168,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'j': bad = cli_int(CMD, "lr-decay-from", optarg, 1, 1000000, &o->lr_decay_from);
             break;
         case 'x': bad = cli_int(CMD, "aux-g-from", optarg, 1, 1000000, &o->aux_g_from); break;
+        case 'P': bad = cli_double(CMD, "real-target", optarg, 0.5, 1, &o->real_target); break;
         case 'z': bad = cli_int(CMD, "twin-from", optarg, 1, 1000000, &o->twin_from); break;
         case 'y': bad = cli_int(CMD, "twin", optarg, 0, 1, &o->d_twin); break;
         case 'Y': bad = cli_int(CMD, "d-mbstd", optarg, 0, 1, &o->d_mbstd); break;
@@ -255,11 +261,11 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->aux >= 0 || o->d_width > 0 ||
                                          o->mode_seeking >= 0 || o->aux_g > 0 ||
                                          o->d_mbstd >= 0 || o->lr_final > 0 ||
-                                         o->d_twin >= 0 ||
+                                         o->d_twin >= 0 || o->real_target > 0 ||
                                          o->aux_g_from > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, --aux-g, "
-                          "--d-mbstd, --twin, --d-width, --reuse-fakes, --g-up, --loss, "
+                          "--d-mbstd, --twin, --real-target, --d-width, --reuse-fakes, --g-up, --loss, "
                           "--mode-seeking, --server-lr-ema, --server-lr-d, --lr-final and --aux-g-from "
                           "are for GANs");
     }
@@ -292,6 +298,9 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (o->d_twin >= 0) {
         arch->gan.d_twin = (int)o->d_twin;
+    }
+    if (o->real_target > 0) {
+        arch->gan_real_target = (float)o->real_target;
     }
     if (o->twin_from > 0 && !arch->gan.d_twin) {
         return fs_err_set(err, FS_EINVAL, "--twin-from needs --twin 1");

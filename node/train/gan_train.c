@@ -32,7 +32,8 @@ struct gan_trainer {
 
 gan_train_config_t gan_train_config_paper(void)
 {
-    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0, 0.0f, 0.0f, 0};
+    return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0, 0.0f, 0.0f,
+                                0.0f, 0};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
@@ -66,7 +67,8 @@ gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_confi
         t->ms_grad = xfloats((size_t)cfg->batch * img);
     }
     for (int i = 0; i < cfg->batch; i++) {
-        t->targets[i] = i < cfg->batch / 2 ? 1.0f : 0.0f;
+        const float real = cfg->real_target > 0 ? cfg->real_target : 1.0f;
+        t->targets[i] = i < cfg->batch / 2 ? real : 0.0f;
         t->ones[i] = 1.0f;
     }
     return t;

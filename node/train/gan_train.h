@@ -49,6 +49,8 @@ typedef struct {
                         // |z1 - z2|, for variety within a label; 0: none
     float aux_g;        // the auxiliary classifier's weight in G's loss; 0:
                         // aux (D's and G's weights the same)
+    float real_target;  // D's target for real images (one-sided label smoothing,
+                        // Salimans et al. 2016: 0.9); 0: 1, the plain target
     int twin_g_off;     // with D's twin classifier (dcgan.h d_twin): 1 leaves
                         // it out of G's loss (D still trains it); 0: G
                         // maximises its loss at G's classifier weight

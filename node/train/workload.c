@@ -196,6 +196,7 @@ gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, u
     cfg.hinge = arch->gan_hinge;
     cfg.mode_seeking = arch->gan_mode_seeking;
     cfg.aux_g = arch->gan_aux_g;
+    cfg.real_target = arch->gan_real_target;
     return cfg;
 }
 

@@ -40,6 +40,7 @@ typedef struct {
     int gan_hinge;        // the hinge loss (gan_train.h); 0: cross-entropy
     float gan_mode_seeking; // the mode-seeking term's weight (gan_train.h); 0: none
     float gan_aux_g;        // G's auxiliary classifier weight (gan_train.h); 0: gan_aux
+    float gan_real_target;  // D's target for real images (gan_train.h); 0: 1
 } workload_arch_t;
 
 #define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST
