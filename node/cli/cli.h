@@ -29,6 +29,9 @@ int cmd_status(int argc, char **argv);
 int cmd_netcfg(int argc, char **argv);
 int cmd_privacy(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+// `fedsyn netcfg provision` (netcfg_provision.c) and its help.
+int netcfg_provision(int argc, char **argv);
+void netcfg_provision_help(void);
 
 // Prints "fedsyn CMD: error: MSG" and an optional hint; returns the exit
 // code for the error (2 for invalid input, 1 otherwise).

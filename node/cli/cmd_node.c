@@ -237,7 +237,8 @@ static void s_found_note(void *ctx, const char *msg)
 
 static void s_netcfg_help(void)
 {
-    printf("usage: fedsyn netcfg check [--probe] FILE\n\n"
+    printf("usage: fedsyn netcfg check [--probe] FILE\n"
+           "       fedsyn netcfg provision DESC --key DIR --out DIR   (see provision --help)\n\n"
            "Reads a node configuration and reports every mistake with its file and line\n"
            "(unknown keys, repeated keys, values out of range, unreadable peer\n"
            "identities, missing required keys), then the site's kit: the identity in\n"
@@ -287,8 +288,12 @@ int cmd_netcfg(int argc, char **argv)
         s_netcfg_help();
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
+    if (strcmp(argv[1], "provision") == 0) {
+        return netcfg_provision(argc - 1, argv + 1);
+    }
     if (strcmp(argv[1], "check") != 0) {
-        return cli_usage("netcfg", "unknown subcommand '%s' (expected check)", argv[1]);
+        return cli_usage("netcfg", "unknown subcommand '%s' (expected check or provision)",
+                         argv[1]);
     }
     int probe = argc > 2 && strcmp(argv[2], "--probe") == 0;
     if (probe) {

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..50"
+echo "1..52"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -119,4 +119,17 @@ check "eval --temperature records it, and the evaluator's hash, in the JSON" bas
 head -c 1000 "$tmp/gan.fsm" > "$tmp/cut.fsm"
 $RUN sample --model "$tmp/cut.fsm" --grid "$tmp/x.png" >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [[ $rc -ne 0 ]] && grep -q "cut.fsm.*truncated" "$tmp/err"; then ok "truncated model file refused, named"; else not_ok "truncated model (rc $rc)"; fi
+# netcfg provision: a description's mistakes are named by file and line
+$RUN keygen --dir "$tmp/pv/a" >/dev/null 2>&1
+$RUN keygen --dir "$tmp/pv/b" >/dev/null 2>&1
+printf 'federation\n    model = cgan:8\n    quorum = two\nsite\n    name = a\n    endpoint = tcp://a:1\n    identity = a/identity.pub\n' \
+    > "$tmp/pv/bad.zpl"
+$RUN netcfg provision "$tmp/pv/bad.zpl" --key "$tmp/pv/a" --out "$tmp/pv/kit" >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [[ $rc == 2 ]] && grep -q "bad.zpl:3: quorum = 'two': expected a number" "$tmp/err" && [[ ! -e $tmp/pv/kit ]]; then
+    ok "netcfg provision names a description's bad line (exit 2) and writes nothing"
+else not_ok "netcfg provision with a bad line (rc $rc)"; fi
+printf 'site\n    name = b\n    endpoint = tcp://b:1\n    identity = b/identity.pub\n' > "$tmp/pv/nofounder.zpl"
+fails_with_text "netcfg provision refuses a founder that is not one of the sites" \
+    "the founder's key (a) is not one of the sites" \
+    $RUN netcfg provision "$tmp/pv/nofounder.zpl" --key "$tmp/pv/a" --out "$tmp/pv/kit"
 exit $((fails > 0))

@@ -2,8 +2,9 @@
 # t0008-sites.sh - three institutions on three hosts, as docs/operations.md
 # sets them up: each site in its own network namespace with its own
 # address on a shared link (10.88.0.0/24, not loopback), its own keys
-# (only identity.pub leaves a site), the founder's genesis copied to each,
-# a configuration per site, netcfg check (and --probe once the peers run),
+# (only identity.pub leaves a site), the founder's genesis and a
+# configuration per site made by `netcfg provision` from one description,
+# netcfg check (and --probe once the peers run),
 # the nodes started inside their namespaces, then status, the ledgers and
 # every kept model verified.  A link taken down and up again (one site cut
 # off for a while) must leave one history.  Needs root and `ip netns`;
@@ -87,43 +88,54 @@ PY
 # 2. keys: each site makes its own; only identity.pub goes to the founder
 mkdir -p "$tmp/founder"
 for s in "${sites[@]}"; do
-    mkdir -p "$tmp/$s/etc/keys" "$tmp/$s/state"
+    mkdir -p "$tmp/$s/etc/keys"
     $FEDSYN keygen --dir "$tmp/$s/etc/keys/$s" --name "$s" >/dev/null 2>&1
     cp "$tmp/$s/etc/keys/$s/identity.pub" "$tmp/founder/$s.pub"
 done
-# 3. the genesis: alice founds, every site gets the (public) file
-check "the founder's genesis for three sites (cgan, quorum 2, gaussian-clipped)" \
-    $FEDSYN ledger init --key "$tmp/alice/etc/keys/alice" --member "$tmp/founder/bob.pub" \
-        --member "$tmp/founder/carol.pub" --model cgan:8 --server-lr 2 --rounds 6 \
-        --local-iters 10 --timeout-ms $((15000 * S)) --quorum 2 --noise gaussian-clipped \
-        --clip 1 --scale 1e-3 --out "$tmp/founder/genesis.fsl"
-for s in "${sites[@]}"; do cp "$tmp/founder/genesis.fsl" "$tmp/$s/etc/genesis.fsl"; done
-# 4. a configuration per site: its address, its peers' addresses and keys
-labels() { case $1 in alice) echo 0,1,2 ;; bob) echo 3,4,5,6 ;; carol) echo 7,8,9 ;; esac; }
+# 3. the founder (alice) describes the federation and provisions it: the
+# genesis and a configuration per site, sent to each site with the genesis
+cat > "$tmp/founder/federation.zpl" <<DESC
+federation
+    name = t0008
+    model = cgan:8
+    server-lr = 2
+    rounds = 6
+    local-iters = 10
+    timeout-ms = $((15000 * S))
+    quorum = 2
+    noise = gaussian-clipped
+    clip = 1
+    scale = 1e-3
+sites
+    keys = etc/keys
+    state = state
+    genesis = etc/genesis.fsl
+    data = $tmp/data
+    keep-models = all
+site
+    name = alice
+    endpoint = tcp://10.88.0.1:7100
+    identity = alice.pub
+    labels = 0,1,2
+site
+    name = bob
+    endpoint = tcp://10.88.0.2:7100
+    identity = bob.pub
+    labels = 3,4,5,6
+site
+    name = carol
+    endpoint = tcp://10.88.0.3:7100
+    identity = carol.pub
+    labels = 7,8,9
+DESC
+check "netcfg provision: the genesis and three configurations from one description" \
+    bash -c "$FEDSYN netcfg provision $tmp/founder/federation.zpl --key $tmp/alice/etc/keys/alice \
+             --out $tmp/founder/kit > $tmp/fedid && [[ \$(wc -c < $tmp/fedid) == 65 ]] &&
+             ls $tmp/founder/kit/alice.zpl $tmp/founder/kit/bob.zpl $tmp/founder/kit/carol.zpl"
+# 4. each site receives the genesis and its configuration
 for s in "${sites[@]}"; do
-    {
-        echo "node"
-        echo "    name = $s"
-        echo "    keys = etc/keys/$s"
-        echo "    dir = state"
-        echo "    listen = tcp://$(addr "$s"):7100"
-        echo "    keep-models = all"
-        echo "federation"
-        echo "    genesis = etc/genesis.fsl"
-        echo "peers"
-        for p in "${sites[@]}"; do
-            [[ $p == "$s" ]] && continue
-            echo "    peer"
-            echo "        endpoint = tcp://$(addr "$p"):7100"
-            echo "        key = \"$(cat "$tmp/founder/$p.pub")\""
-        done
-        echo "data"
-        echo "    set = mnist"
-        echo "    dir = $tmp/data"
-        echo "    labels = $(labels "$s")"
-        echo "train"
-        echo "    batch = 16"
-    } > "$tmp/$s/site.zpl"
+    cp "$tmp/founder/kit/genesis.fsl" "$tmp/$s/etc/genesis.fsl"
+    cp "$tmp/founder/kit/$s.zpl" "$tmp/$s/site.zpl"
 done
 # 5. each site checks its kit
 check "netcfg check passes every site's kit" bash -c "
@@ -139,9 +151,9 @@ start bob
 check "netcfg check --probe from carol's namespace: both peers answer and admit her" \
     wait_for $((20 * S)) bash -c "cd $tmp/carol && ip netns exec $tag""carol $FEDSYN netcfg check --probe site.zpl 2> probe.err &&
         [[ \$(grep -c 'answers at tcp://10.88.0.[12]:7100 and admits' probe.err) == 2 ]]"
-check "from alice's namespace, loopback does not reach bob: the sites really are apart" \
-    bash -c "cd $tmp/alice && sed 's|tcp://10.88.0.2:7100|tcp://127.0.0.1:7100|' site.zpl > lo.zpl &&
-        ip netns exec $tag""alice $FEDSYN netcfg check --probe lo.zpl 2> lo.err;
+check "from carol's namespace, loopback does not reach bob: the sites really are apart" \
+    bash -c "cd $tmp/carol && sed 's|tcp://10.88.0.2:7100|tcp://127.0.0.1:7100|' site.zpl > lo.zpl &&
+        ip netns exec $tag""carol $FEDSYN netcfg check --probe lo.zpl 2> lo.err;
         grep -q 'peer bob no answer at tcp://127.0.0.1:7100' lo.err"
 start carol
 check "fedsyn status reaches alice's node (its control socket is a file)" \
@@ -163,11 +175,12 @@ all_done() {
 if wait_for $((240 * S)) all_done; then ok "all three sites finish the six rounds"
 else not_ok "all three sites finish the six rounds" "$tmp/alice/node.log" "$tmp/carol/node.log"; fi
 check "the three ledgers are identical" bash -c "
-    cmp $tmp/alice/state/ledger.fsl $tmp/bob/state/ledger.fsl &&
-    cmp $tmp/alice/state/ledger.fsl $tmp/carol/state/ledger.fsl"
+    cmp $tmp/alice/state/alice/ledger.fsl $tmp/bob/state/bob/ledger.fsl &&
+    cmp $tmp/alice/state/alice/ledger.fsl $tmp/carol/state/carol/ledger.fsl"
 check "ledger verify: valid, and every model alice kept is the one its block pins" \
-    bash -c "$FEDSYN ledger verify $tmp/alice/state/ledger.fsl > $tmp/v.out &&
+    bash -c "$FEDSYN ledger verify $tmp/alice/state/alice/ledger.fsl > $tmp/v.out &&
         grep -q 'valid, 7 blocks' $tmp/v.out && grep -q 'models: 7 of 7 blocks. models kept' $tmp/v.out"
 check "every block was closed by sites talking over 10.88.0.0/24 (no loopback peer)" \
-    bash -c "! grep -h 'tcp://127' $tmp/*/site.zpl && grep -q 'listening on tcp://10.88.0.1:7100' $tmp/alice/node.log"
+    bash -c "! grep -h 'tcp://127' $tmp/*/site.zpl && grep -q 'listening on tcp://\*:7100' $tmp/alice/node.log &&
+        grep -q 'advertise = tcp://10.88.0.1:7100' $tmp/alice/site.zpl"
 exit 0
