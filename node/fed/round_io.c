@@ -183,7 +183,8 @@ void round_io_adopt_model(round_io_t *self, float *w)
 {
     // a head appended without its model (a sync) gets the durable copy now
     fs_err_t err = {0, ""};
-    if (store_make_durable(self->store, w, store_state(self->store)->model_hash, &err) < 0) {
+    if (store_make_durable(self->store, w, store_height(self->store) - 1,
+                           store_state(self->store)->model_hash, &err) < 0) {
         log_warn("%s (a restart fetches it from a peer)", err.msg);
     }
     store_take_model(self->store, w);
@@ -208,7 +209,7 @@ int round_io_accept_block(round_io_t *self, const uint8_t *rec, size_t rec_len,
                         "the block's model hash", (unsigned long long)m.round);
     }
     if (rc == 0 && w) { // durable before the block is: nothing acted on is lost
-        rc = store_make_durable(self->store, w, b->model_hash, err);
+        rc = store_make_durable(self->store, w, b->index, b->model_hash, err);
     }
     if (rc == 0) {
         rc = store_append(self->store, rec, rec_len, err);
@@ -335,7 +336,7 @@ static void s_close_round(round_io_t *self, uint8_t close_reason)
         // Its model durable first, then the block appended (and fsync'd)
         // before it is sent: after a crash we never sign a second block for
         // this round, and we hold the model of every block we have.
-        rc = store_make_durable(self->store, next, b->model_hash, &err);
+        rc = store_make_durable(self->store, next, b->index, b->model_hash, &err);
         if (rc == 0) {
             rc = store_append(self->store, w.data, w.len, &err);
         }

@@ -314,8 +314,8 @@ float *store_model_check(const store_t *self, const uint8_t *bytes, size_t count
     return w;
 }
 
-int store_make_durable(store_t *self, const float *w, const uint8_t hash[HASH_BYTES],
-                       fs_err_t *err)
+int store_make_durable(store_t *self, const float *w, uint64_t index,
+                       const uint8_t hash[HASH_BYTES], fs_err_t *err)
 {
     char path[CONFIG_PATH_MAX + 100];
     archive_path(self->cfg->dir, hash, path, sizeof path);
@@ -326,8 +326,7 @@ int store_make_durable(store_t *self, const float *w, const uint8_t hash[HASH_BY
     int rc = fsio_mkdirs(path, err);
     if (rc == 0) {
         archive_path(self->cfg->dir, hash, path, sizeof path);
-        rc = global_save(path, &self->arch, w, chain_height(self->chain), hash,
-                         self->cfg->dataset, err);
+        rc = global_save(path, &self->arch, w, index, hash, self->cfg->dataset, err);
     }
     if (rc < 0) {
         fs_err_prefix(err, rc, "the model of the next block: ");

@@ -84,13 +84,14 @@ float *store_model_check(const store_t *self, const uint8_t *bytes, size_t count
                          const uint8_t want[HASH_BYTES]);
 // Makes w (taken over) the head's model; its save is pending.
 void store_take_model(store_t *self, float *w);
-// Writes w, the model of the block about to be appended (hash: the block's
-// model hash), durably as the kept model of that hash (archive.h) unless it
+// Writes w, the model of block `index` about to be appended (hash: the
+// block's model hash), durably as the kept model of that hash (archive.h) unless it
 // is there already.  Called before the block is appended, so that a crash
 // of every node at any instant leaves each with the model of the head it
 // has: global.fsm, written later, may lag behind.
-int store_make_durable(store_t *self, const float *w, const uint8_t hash[HASH_BYTES],
-                       fs_err_t *err) __attribute__((warn_unused_result));
+int store_make_durable(store_t *self, const float *w, uint64_t index,
+                       const uint8_t hash[HASH_BYTES], fs_err_t *err)
+    __attribute__((warn_unused_result));
 // The global model is saved once the node's sends are out, and then by the
 // writer thread: saving 4.8 MB with fsync takes 10-20 ms that would
 // otherwise delay the block's distribution and the member's update.  A
