@@ -10,11 +10,13 @@
 
 #include <assert.h>
 #include <czmq.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "node/base/fsio.h"
@@ -144,6 +146,24 @@ static int s_setup_ledger(void *node, fs_err_t *err)
     return 0;
 }
 
+// Every peer connection, accepted or not yet authenticated, is a descriptor:
+// the soft limit (often 1,024) is raised to the hard one, so that a flood
+// of connections meets libzmq's handshake timeout (5 s) long before it
+// meets the limit.  Past the limit new connections are refused by the
+// kernel, and the node goes on (transport.c: a socket that cannot be
+// opened is dialled again later).
+static void s_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+            log_warn("cannot raise the open-file limit to %llu: %s",
+                     (unsigned long long)rl.rlim_max, strerror(errno));
+        }
+    }
+}
+
 node_t *node_new(const node_config_t *cfg, fs_err_t *err)
 {
     node_t *self = xcalloc(1, sizeof *self);
@@ -151,6 +171,7 @@ node_t *node_new(const node_config_t *cfg, fs_err_t *err)
     self->cfg = *cfg;
     cfg = &self->cfg; // the parts borrow the node's copy
     log_set_prefix(cfg->name);
+    s_raise_fd_limit();
     if (getenv("FEDSYN_DEBUG")) {
         log_set_level(FS_LOG_DEBUG);
     }

@@ -36,6 +36,8 @@ struct round_io {
     local_stats_t last_train;   // this member's last finished local round
     int has_last_train;         // last_train is set
     double round_t0;            // wall seconds, for the per-round line
+    int64_t close_failed_ms;    // when a failed close was last logged (once a second)
+    int close_failures;         // failed closes not logged since
 };
 
 round_io_t *round_io_new(const identity_t *me, store_t *store, mesh_t *mesh, members_t *mem,
@@ -359,9 +361,16 @@ static void s_close_round(round_io_t *self, uint8_t close_reason)
         }
         bytes_writer_reset(&w);
     }
-    if (rc < 0) {
-        log_error("round %llu: could not make the block: %s",
-                  (unsigned long long)self->rs.round, err.msg);
+    // The round state tries a failed close again at every tick (a transient
+    // cause: out of descriptors, say): one line a second says so.
+    if (rc < 0 && now_mono_ms() - self->close_failed_ms >= 1000) {
+        log_warn("round %llu: could not make the block (tried again at every tick): %s%s",
+                 (unsigned long long)self->rs.round, err.msg,
+                 self->close_failures ? " (and failed again since the last line)" : "");
+        self->close_failed_ms = now_mono_ms();
+        self->close_failures = 0;
+    } else if (rc < 0) {
+        self->close_failures++;
     }
     free(next);
     free(b);

@@ -1,6 +1,7 @@
 /* store.c - the ledger and the head's model on disk (see store.h). */
 #include "node/fed/store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,8 +329,12 @@ int store_make_durable(store_t *self, const float *w, uint64_t index,
         archive_path(self->cfg->dir, hash, path, sizeof path);
         rc = global_save(path, &self->arch, w, index, hash, self->cfg->dataset, err);
     }
+    const int no_fd = rc < 0 && (errno == EMFILE || errno == ENFILE);
     if (rc < 0) {
         fs_err_prefix(err, rc, "the model of the next block: ");
+        if (no_fd) { // out of descriptors (a flood of connections): the block comes again
+            return rc;
+        }
         if (!self->fatal.code) { // the disk fails: as a failed ledger write, stop
             fs_err_set(&self->fatal, FS_EIO, "%s", err->msg);
             log_error("a block's model could not be made durable (%s): stopping; restart the "

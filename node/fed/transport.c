@@ -251,6 +251,13 @@ int transport_peer(transport_t *self, const identity_pub_t *id, const char *endp
     if (!p->dealer && endpoint && endpoint[0] && strlen(endpoint) < TRANSPORT_ENDPOINT_MAX) {
         snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
         p->dealer = zsock_new(ZMQ_DEALER);
+        if (!p->dealer) {
+            // out of descriptors (a flood of connections, say): czmq's setters
+            // would assert on NULL; the next hello or sync dials again
+            log_warn("peer %s: cannot open a socket to dial %s: %s; will retry", p->id.name,
+                     endpoint, zmq_strerror(zmq_errno()));
+            return i;
+        }
         s_options(p->dealer, FRAME_LIMIT);
         zsock_set_sndhwm(p->dealer, PEER_HWM);
         zsock_set_reconnect_ivl(p->dealer, 200);

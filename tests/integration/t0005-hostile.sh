@@ -55,7 +55,7 @@ log=$f/logs/alice.log
 expect() { # description, pattern
     if grep -q -- "$2" "$log"; then ok "$1"; else not_ok "$1 (no '$2' in alice's log)" "$log" "$tmp/poke.err"; fi
 }
-echo "1..17"
+echo "1..19"
 expect "a NaN weight is refused, naming the weight" "update from carol refused: .*weight 17 is NaN"
 expect "a forged signature is refused" "update from carol refused: .*signature does not verify"
 expect "a stale round is refused" "update from carol refused: .*for round 0, this is round 1 (stale)"
@@ -106,3 +106,39 @@ if ! (cd "$g" && ${FEDSYN_WRAP:-} $FEDSYN node --config alice.zpl >/dev/null 2>"
        "$g/logs/other.log"; then
     ok "another federation's ledger in the state folder is refused, both ids named"
 else not_ok "another federation's ledger in the state folder is refused, both ids named" "$g/logs/other.log"; fi
+
+# A flood of plain TCP connections at a node whose descriptors are few:
+# accepting stops at the limit, the node does not abort (czmq asserted when
+# a socket could not be opened), a block's model that cannot be written for
+# want of a descriptor is not taken for a broken disk, failed closes are
+# logged once a second, and the federation finishes with one history.
+if ! command -v prlimit >/dev/null; then
+    ok "# skip descriptor flood: no prlimit (util-linux)"
+    ok "# skip descriptor flood: no prlimit (util-linux)"
+else
+    h=$tmp/h
+    "$FED" init "$h" --nodes 3 --data "$tmp/data" --limit 300 --width 4 --rounds 30 \
+        --local-iters $(( 20 / S > 0 ? 20 / S : 1 )) --batch 16 --timeout-ms $((8000 * S)) \
+        --port 7540 >/dev/null 2>"$tmp/err"
+    "$FED" start "$h"
+    sleep 1
+    apid=$(cat "$h/run/alice.pid")
+    prlimit --nofile=48:48 --pid "$apid"
+    /usr/bin/python3 - <<'PY'
+import socket, time
+socks, t0 = [], time.time()
+while time.time() - t0 < 10:
+    try:
+        socks.append(socket.create_connection(("127.0.0.1", 7540), timeout=0.5))
+    except OSError:
+        time.sleep(0.01)
+for s in socks:
+    s.close()
+PY
+    if kill -0 "$apid" 2>/dev/null; then ok "a flood of connections at the descriptor limit: the node keeps running"
+    else not_ok "a flood of connections at the descriptor limit: the node keeps running" "$h/logs/alice.log"; fi
+    if "$FED" wait "$h" $((180 * S)) >/dev/null 2>&1 && "$FED" check "$h" >/dev/null 2>&1 &&
+       (( $(grep -c 'could not make the block' "$h/logs/alice.log") <= 15 )); then
+        ok "...and the federation finishes with one history (failed closes logged at most once a second)"
+    else not_ok "...and the federation finishes with one history" "$h/logs/alice.log"; fi
+fi
