@@ -58,26 +58,9 @@ wait_for() { # seconds, command...: poll until it succeeds
 status_of() { (cd "$1" && $FEDSYN status --config "$2.zpl"); }
 json_blocks() { $FEDSYN ledger export --json "$1" | /usr/bin/python3 -c "$2"; }
 
-# A small MNIST-shaped fixture (the tests never need the network): 600
-# images of each digit, drawn as noisy bars so that labels matter.
-mkdata() {
-    /usr/bin/python3 - "$1" <<'EOF'
-import os, random, struct, sys
-d = sys.argv[1]; os.makedirs(d, exist_ok=True)
-random.seed(1)
-n = 1800
-imgs = bytearray(); labs = bytearray()
-for i in range(n):
-    y = i % 10; labs.append(y)
-    px = bytearray(784)
-    for r in range(4 + y, 24):
-        for c in range(8 + (y % 3) * 4, 12 + (y % 3) * 4):
-            px[r * 28 + c] = 200 + random.randrange(55)
-    imgs += px
-open(os.path.join(d, "train-images-idx3-ubyte"), "wb").write(struct.pack(">IIII", 2051, n, 28, 28) + imgs)
-open(os.path.join(d, "train-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 2049, n) + labs)
-EOF
-}
+# A small MNIST-shaped fixture (the tests never need the network): 1,800
+# images, 180 of each digit, drawn as noisy bars so that labels matter.
+mkdata() { /usr/bin/python3 "$ROOT/tests/integration/bars_fixture.py" "$1" 1800 1; }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
 echo "1..47"

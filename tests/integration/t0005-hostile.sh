@@ -21,7 +21,7 @@ export FEDSYN
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FED="$ROOT/scripts/federation.sh"
 tmp=$(mktemp -d /tmp/fedsyn-t0005-XXXXXX)
-trap '"$FED" stop "$tmp/f" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'for d in "$tmp"/*/; do "$FED" stop "$d" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 export OPENBLAS_NUM_THREADS=1 FEDSYN_LOG_EVERY=0
 # Under valgrind (FEDSYN_TEST_SLOW=20) the node is ~20x slower, but nothing
 # here trains for long: deadlines stretch by a quarter of that.

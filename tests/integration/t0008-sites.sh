@@ -76,22 +76,7 @@ done
 addr() { case $1 in alice) echo 10.88.0.1 ;; bob) echo 10.88.0.2 ;; carol) echo 10.88.0.3 ;; esac; }
 
 # a small MNIST-shaped data set per site (its own labels), as in t0004
-/usr/bin/python3 - "$tmp/data" <<'PY'
-import os, random, struct, sys
-d = sys.argv[1]; os.makedirs(d, exist_ok=True)
-random.seed(8)
-n = 900
-imgs = bytearray(); labs = bytearray()
-for i in range(n):
-    y = i % 10; labs.append(y)
-    px = bytearray(784)
-    for r in range(4 + y, 24):
-        for c in range(8 + (y % 3) * 4, 12 + (y % 3) * 4):
-            px[r * 28 + c] = 200 + random.randrange(55)
-    imgs += px
-open(os.path.join(d, "train-images-idx3-ubyte"), "wb").write(struct.pack(">IIII", 2051, n, 28, 28) + imgs)
-open(os.path.join(d, "train-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 2049, n) + labs)
-PY
+/usr/bin/python3 "$(dirname "$0")/bars_fixture.py" "$tmp/data" 900 8
 
 # 2. keys: each site makes its own; only identity.pub goes to the founder
 mkdir -p "$tmp/founder"
