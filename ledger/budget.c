@@ -187,3 +187,138 @@ int budget_same(double a, double b)
     double scale = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
     return fabs(a - b) <= 1e-9 * (scale > 1 ? scale : 1);
 }
+
+// --- DP-SGD: the Poisson-subsampled Gaussian mechanism -------------------
+
+// log(e^a + e^b) and log(e^a - e^b) (a >= b), without overflow.
+#define NEG_INF (-(double)INFINITY)
+
+static double s_log_add(double a, double b)
+{
+    double hi = a > b ? a : b, lo = a > b ? b : a;
+    return hi == NEG_INF ? NEG_INF : hi + log1p(exp(lo - hi));
+}
+
+static double s_log_sub(double a, double b)
+{
+    return b == NEG_INF ? a : a + log(-expm1(b - a));
+}
+
+// log(erfc(x)), also where erfc underflows (its asymptotic series).
+static double s_log_erfc(double x)
+{
+    if (x < 25) {
+        return log(erfc(x));
+    }
+    const double x2 = x * x;
+    return -x2 - log(x) - 0.5 * log(M_PI) + log1p(-1 / (2 * x2) + 3 / (4 * x2 * x2));
+}
+
+// log A_alpha at integer alpha: sum_k C(alpha,k) (1-q)^(alpha-k) q^k e^((k^2-k)/(2 sigma^2)).
+static double s_log_a_int(double q, double sigma, int alpha)
+{
+    double log_a = NEG_INF, log_coef = 0; // log C(alpha, k)
+    for (int k = 0; k <= alpha; k++) {
+        if (k > 0) {
+            log_coef += log((double)(alpha - k + 1)) - log((double)k);
+        }
+        double t = log_coef + k * log(q) + (alpha - k) * log1p(-q) +
+                   ((double)k * k - k) / (2 * sigma * sigma);
+        log_a = s_log_add(log_a, t);
+    }
+    return log_a;
+}
+
+// log A_alpha at fractional alpha: the two series of Mironov et al. 2019
+// (section 3.3), summed until their terms fall below e^-30.
+static double s_log_a_frac(double q, double sigma, double alpha)
+{
+    double log_a0 = NEG_INF, log_a1 = NEG_INF;
+    const double z0 = sigma * sigma * log(1 / q - 1) + 0.5;
+    double log_coef = 0; // log |C(alpha, i)|
+    int sign = 1;
+    for (int i = 0; i < 100000; i++) {
+        if (i > 0) {
+            const double f = (alpha - (i - 1)) / i;
+            log_coef += log(fabs(f));
+            sign = f < 0 ? -sign : sign;
+        }
+        const double j = alpha - i;
+        const double log_t0 = log_coef + i * log(q) + j * log1p(-q);
+        const double log_t1 = log_coef + j * log(q) + i * log1p(-q);
+        const double log_e0 = log(0.5) + s_log_erfc((i - z0) / (M_SQRT2 * sigma));
+        const double log_e1 = log(0.5) + s_log_erfc((z0 - j) / (M_SQRT2 * sigma));
+        const double log_s0 = log_t0 + ((double)i * i - i) / (2 * sigma * sigma) + log_e0;
+        const double log_s1 = log_t1 + (j * j - j) / (2 * sigma * sigma) + log_e1;
+        if (sign > 0) {
+            log_a0 = s_log_add(log_a0, log_s0);
+            log_a1 = s_log_add(log_a1, log_s1);
+        } else {
+            log_a0 = s_log_sub(log_a0, log_s0);
+            log_a1 = s_log_sub(log_a1, log_s1);
+        }
+        if ((log_s0 > log_s1 ? log_s0 : log_s1) < -30) {
+            break;
+        }
+    }
+    return s_log_add(log_a0, log_a1);
+}
+
+double budget_dpsgd_rdp(double q, double sigma, double alpha)
+{
+    if (q <= 0) {
+        return 0;
+    }
+    if (q >= 1) {
+        return alpha / (2 * sigma * sigma);
+    }
+    const double log_a = alpha == floor(alpha) ? s_log_a_int(q, sigma, (int)alpha)
+                                               : s_log_a_frac(q, sigma, alpha);
+    return log_a / (alpha - 1);
+}
+
+// The orders tried: 1.1 to 10.9 by tenths, 12 to 24, and 32, 48, 64, 128,
+// 256, 512 (fractional and integer; as TensorFlow Privacy's defaults, denser
+// where DP-SGD's optimum usually lies).
+static double s_order(int i)
+{
+    static const double tail[] = {32, 48, 64, 128, 256, 512};
+    return i < 99 ? 1.0 + (i + 1) / 10.0 : i < 112 ? 12.0 + (i - 99) : tail[i - 112];
+}
+
+double budget_dpsgd_epsilon(double q, double sigma, uint64_t steps, double delta, int classic,
+                            double *alpha_out)
+{
+    double best = (double)INFINITY, best_alpha = 0;
+    for (int i = 0; i < BUDGET_DPSGD_ORDERS; i++) {
+        const double a = s_order(i);
+        const double rdp = (double)steps * budget_dpsgd_rdp(q, sigma, a);
+        const double eps = classic ? rdp + log(1 / delta) / (a - 1)
+                                   : rdp + log1p(-1 / a) - (log(delta) + log(a)) / (a - 1);
+        if (eps < best) {
+            best = eps;
+            best_alpha = a;
+        }
+    }
+    if (alpha_out) {
+        *alpha_out = best_alpha;
+    }
+    return best > 0 ? best : 0;
+}
+
+double budget_dpsgd_sigma(double q, uint64_t steps, double delta, double target)
+{
+    double lo = 1e-2, hi = 1e4;
+    if (budget_dpsgd_epsilon(q, hi, steps, delta, 0, NULL) > target) {
+        return (double)INFINITY;
+    }
+    for (int i = 0; i < 100; i++) {
+        const double mid = sqrt(lo * hi);
+        if (budget_dpsgd_epsilon(q, mid, steps, delta, 0, NULL) > target) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return hi;
+}

@@ -73,4 +73,21 @@ double budget_rdp_linear_epsilon(double rho, double delta);
 // every verifier, possibly in another language).
 int budget_same(double a, double b);
 
+// DP-SGD's record-level accountant (issue 21): the Renyi DP of one step of
+// the Poisson-subsampled Gaussian mechanism at sampling rate q and noise
+// multiplier sigma (Mironov, Talwar & Zhang 2019: the exact sum at integer
+// orders, its two-sided series at fractional ones), at order alpha > 1.
+double budget_dpsgd_rdp(double q, double sigma, double alpha);
+// (eps, delta) after `steps` such steps: the minimum over
+// BUDGET_DPSGD_ORDERS orders (1.1 to 512, fractional and integer) of the
+// improved conversion (Balle et al. 2020), or of the classic one
+// rdp + ln(1/delta)/(alpha-1) when classic is set (the improved is never
+// looser).  *alpha_out (may be NULL) receives the order that gave it.
+#define BUDGET_DPSGD_ORDERS 118
+double budget_dpsgd_epsilon(double q, double sigma, uint64_t steps, double delta, int classic,
+                            double *alpha_out);
+// The smallest noise multiplier whose eps after `steps` is at most target
+// (bisection; INFINITY when even 1e4 does not reach it).
+double budget_dpsgd_sigma(double q, uint64_t steps, double delta, double target);
+
 #endif

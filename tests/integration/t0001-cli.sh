@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..52"
+echo "1..53"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -132,4 +132,10 @@ printf 'site\n    name = b\n    endpoint = tcp://b:1\n    identity = b/identity.
 fails_with_text "netcfg provision refuses a founder that is not one of the sites" \
     "the founder's key (a) is not one of the sites" \
     $RUN netcfg provision "$tmp/pv/nofounder.zpl" --key "$tmp/pv/a" --out "$tmp/pv/kit"
+check "privacy --mechanism dp-sgd: the published figure (q 256/60000, sigma 1.1, 60 epochs: eps 3.01 classic) in JSON" \
+    bash -c "$RUN privacy --mechanism dp-sgd --sample-rate 0.0042666666666666667 --noise-multiplier 1.1 \
+             --steps 14062 --json | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert abs(d[\"epsilon_classic\"] - 3.01) < 0.02 and d[\"epsilon\"] < d[\"epsilon_classic\"], d'"
 exit $((fails > 0))

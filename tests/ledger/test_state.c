@@ -206,6 +206,44 @@ static void test_budget_gaussian_rdp(void **state)
     assert_true(budget_member_epsilon(&g2) < member);
 }
 
+// DP-SGD's accountant (issue 21): the published figure (TensorFlow
+// Privacy's tutorial: q = 256/60000, sigma = 1.1, 60 epochs of 234.375
+// steps, delta 1e-5: eps 3.01 by the classic conversion), the improved
+// conversion never looser, the full-batch case exact, and one step's RDP
+// equal to an independent implementation's (tests/integration/dpsgd_rdp.py,
+// from Mironov et al. 2019) at integer and fractional orders.
+static void test_budget_dpsgd(void **state)
+{
+    (void)state;
+    const double q = 256.0 / 60000;
+    double alpha = 0;
+    const double classic = budget_dpsgd_epsilon(q, 1.1, 14062, 1e-5, 1, &alpha);
+    assert_true(classic > 2.98 && classic < 3.04);
+    const double improved = budget_dpsgd_epsilon(q, 1.1, 14062, 1e-5, 0, NULL);
+    assert_true(improved < classic && improved > 2.0);
+    assert_true(budget_dpsgd_epsilon(q, 1.1, 28124, 1e-5, 0, NULL) > improved);
+    assert_true(budget_dpsgd_epsilon(q, 2.2, 14062, 1e-5, 0, NULL) < improved);
+    assert_true(fabs(budget_dpsgd_rdp(1.0, 2.0, 3.0) - 3.0 / 8) < 1e-15);
+    assert_true(budget_dpsgd_rdp(0.0, 1.0, 3.0) == 0.0);
+    const double sigma = budget_dpsgd_sigma(q, 14062, 1e-5, 3.0);
+    const double at = budget_dpsgd_epsilon(q, sigma, 14062, 1e-5, 0, NULL);
+    assert_true(at <= 3.0 && at > 2.99);
+    const double pts[][3] = {{0.01, 1.0, 2.5}, {0.01, 1.0, 3}, {q, 1.1, 8.1}, {0.05, 2.0, 32},
+                             {0.1, 0.8, 1.5}, {0.02, 1.5, 10.9}};
+    for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/integration/dpsgd_rdp.py %.17g %.17g "
+                 "%.17g", pts[i][0], pts[i][1], pts[i][2]);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        double want = 0;
+        assert_int_equal(fscanf(p, "%lf", &want), 1);
+        assert_int_equal(pclose(p), 0);
+        const double got = budget_dpsgd_rdp(pts[i][0], pts[i][1], pts[i][2]);
+        assert_true(fabs(got - want) <= 1e-9 * fabs(want));
+    }
+}
+
 static void test_state_gaussian(void **state)
 {
     (void)state;
@@ -620,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_state_tampered_fields),
         cmocka_unit_test(test_state_every_byte),
         cmocka_unit_test(test_state_order_and_signers),
+        cmocka_unit_test(test_budget_dpsgd),
         cmocka_unit_test(test_state_membership),
         cmocka_unit_test(test_state_replayed_requests),
         cmocka_unit_test(test_state_rotation_is_fair),
