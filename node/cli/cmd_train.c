@@ -62,7 +62,8 @@ static void s_help(void)
            "                        the trained GAN and learns to use the labels)\n"
            "  --checkpoint-every N  also save PATH.epochN.fsm (and a grid) every N epochs\n"
            "  --grid PATH           write a 10x10 sample grid PNG at the end (CVAE and\n"
-           "                        cdcgan: row r shows label r)\n"
+           "                        conditional GANs: column c shows label c, as in\n"
+           "                        fedsyn sample)\n"
            "  --threads T           OpenBLAS threads (default: OpenBLAS's)\n"
            );
     printf("  --lr LR               Adam's learning rate (default 2e-4; G's with --lr-d)\n"

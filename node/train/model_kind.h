@@ -64,7 +64,7 @@ typedef struct {
     // the model in one line for the run's first line (arch as trained);
     // the weights alone (epoch checkpoints) and the exact state (--out,
     // checkpoint.h); loading either back (after trainer_set_data: the data
-    // order needs the data); a 10 x 10 grid, row r label r where there are
+    // order needs the data); a 10 x 10 grid, column c label c where there are
     // labels, from fixed latents; the optimiser's step count.
     void (*run_step)(void *t, double st[MODEL_KIND_STATS]);
     void (*describe)(const double avg[MODEL_KIND_STATS], char *buf, size_t n);
