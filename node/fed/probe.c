@@ -30,6 +30,11 @@ probe_result_t probe_peer(const identity_t *me, const identity_pub_t *peer,
 {
     static int s_probes; // a monitor endpoint of its own per probe
     zsock_t *d = zsock_new(ZMQ_DEALER);
+    if (!d) {
+        snprintf(why, n, "cannot open a socket to dial %s: %s", endpoint,
+                 zmq_strerror(zmq_errno()));
+        return PROBE_SILENT;
+    }
     zsock_set_linger(d, 0);
     zsock_set_curve_serverkey_bin(d, peer->curve_pk);
     zsock_set_curve_secretkey_bin(d, identity_curve_sk(me));
