@@ -372,6 +372,10 @@ int netcfg_provision(int argc, char **argv)
     for (int i = 0; i < d->n && rc == EXIT_OK; i++) {
         size_t n = s_config(d, i, text, PROVISION_TEXT);
         node_config_t *cfg = xcalloc(1, sizeof *cfg);
+        if (n >= PROVISION_TEXT) {
+            fs_err_set(&err, FS_EINVAL, "site %s: its configuration exceeds %d bytes (fewer "
+                       "sites, or shorter paths)", d->site[i].name, PROVISION_TEXT);
+        }
         if (n >= PROVISION_TEXT || config_parse(text, n, d->site[i].name, "/", cfg, &err) < 0) {
             rc = cli_fail(CMD, &err, "a value of the description makes an invalid configuration");
         }
