@@ -24,7 +24,7 @@
 
 #define CMD "netcfg provision"
 #define PROVISION_MAX_SITES 64
-#define PROVISION_TEXT 16384
+#define PROVISION_TEXT 65536 // 64 sites of about 300 bytes of peer lines each
 
 typedef struct {
     char name[IDENTITY_NAME_MAX + 1];
