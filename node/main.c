@@ -23,6 +23,7 @@ static const command_t s_commands[] = {
     {"netcfg", cmd_netcfg, "check a node configuration file (file:line errors)"},
     {"privacy", cmd_privacy, "what DP settings cost over R rounds, or the scale for a target eps"},
     {"evaluator", cmd_evaluator, "train the evaluation classifier (train); any classifier's accuracy (test)"},
+    {"version", cmd_version, "this build's version and the libraries it runs with (also --version)"},
 };
 
 static void s_help(FILE *out)
@@ -31,7 +32,6 @@ static void s_help(FILE *out)
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
         fprintf(out, "  %-10s %s\n", s_commands[i].name, s_commands[i].summary);
     }
-    fprintf(out, "  %-10s %s\n", "--version", "this build's version and its libraries'");
     fprintf(out, "\nRun 'fedsyn <command> --help' for a command's options.\n"
                  "example: fedsyn train --epochs 5 --out runs/gan.fsm\n");
 }
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
         s_help(stderr);
         return EXIT_USAGE;
     }
-    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         return cmd_version(argc - 1, argv + 1);
     }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
