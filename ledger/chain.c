@@ -466,3 +466,20 @@ int chain_record(const chain_t *self, uint64_t index, const uint8_t **rec, size_
     *rec = self->file.data + off + 4;
     return 0;
 }
+
+int chain_model_hash(const chain_t *self, uint64_t index, uint8_t hash[HASH_BYTES],
+                     fs_err_t *err)
+{
+    const uint8_t *rec;
+    size_t n;
+    if (chain_record(self, index, &rec, &n) < 0) {
+        return fs_err_set(err, FS_EINVAL, "block %llu: past the head (height %llu)",
+                          (unsigned long long)index, (unsigned long long)self->n_offsets);
+    }
+    if (index == 0) {
+        memcpy(hash, chain_state(self)->genesis.initial_model_hash, HASH_BYTES);
+        return 0;
+    }
+    int rc = block_record_model_hash(rec, n, hash, err);
+    return rc < 0 ? fs_err_prefix(err, rc, "block %llu: ", (unsigned long long)index) : 0;
+}

@@ -75,5 +75,10 @@ const ledger_state_t *chain_state(const chain_t *self);
 uint64_t chain_height(const chain_t *self);
 // Borrowed view of record `index` (valid until the next append); 0 or -1.
 int chain_record(const chain_t *self, uint64_t index, const uint8_t **rec, size_t *n);
+// The model hash block `index` pins: round 0's (the genesis's initial model)
+// for index 0, the block's model_hash after it.  0, or an error naming the
+// index (past the head, or a record that does not decode).
+int chain_model_hash(const chain_t *self, uint64_t index, uint8_t hash[HASH_BYTES],
+                     fs_err_t *err) __attribute__((warn_unused_result));
 
 #endif

@@ -51,17 +51,11 @@ static int s_round_model(const char *ledger, long round, const char *models, cha
     int rc = 0;
     uint8_t hash[HASH_BYTES];
     const uint64_t h = chain_height(chain);
-    const uint8_t *rec;
-    size_t len;
     if ((uint64_t)round >= h) {
         rc = fs_err_set(err, FS_EINVAL, "--round %ld: %s has blocks 0 to %llu", round, ledger,
                         (unsigned long long)h - 1);
-    } else if (round == 0) {
-        memcpy(hash, chain_state(chain)->genesis.initial_model_hash, HASH_BYTES);
-    } else if (chain_record(chain, (uint64_t)round, &rec, &len) < 0) {
-        rc = fs_err_set(err, FS_ECORRUPT, "%s: block %ld cannot be read", ledger, round);
     } else {
-        rc = block_record_model_hash(rec, len, hash, err);
+        rc = chain_model_hash(chain, (uint64_t)round, hash, err);
     }
     chain_destroy(&chain);
     if (rc) {

@@ -366,15 +366,8 @@ static void s_archive_setup(store_t *self)
     uint8_t(*want)[HASH_BYTES] = xmalloc((size_t)(h - from) * HASH_BYTES);
     size_t n = 0;
     for (uint64_t i = from; i < h; i++) {
-        const uint8_t *rec;
-        size_t len;
         fs_err_t err = {0, ""};
-        if (i == 0) {
-            memcpy(want[n++], store_state(self)->genesis.initial_model_hash, HASH_BYTES);
-        } else if (chain_record(self->chain, i, &rec, &len) == 0 &&
-                   block_record_model_hash(rec, len, want[n], &err) == 0) {
-            n++;
-        }
+        n += chain_model_hash(self->chain, i, want[n], &err) == 0; // verified at open
     }
     fs_err_t err = {0, ""};
     int removed = archive_prune(self->cfg->dir, (const uint8_t(*)[HASH_BYTES])want, n, &err);
