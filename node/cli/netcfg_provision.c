@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto/keyring.h"
 #include "netcfg/config.h"
@@ -399,8 +400,11 @@ int netcfg_provision(int argc, char **argv)
     if (rc == EXIT_OK && fsio_mkdirs(out, &err) < 0) {
         rc = cli_fail(CMD, &err, NULL);
     }
+    // The genesis last: a run cut short leaves no genesis, and runs again;
+    // a folder with one already holds a federation and is left alone.
     snprintf(path, sizeof path, "%s/genesis.fsl", out);
-    if (rc == EXIT_OK && founding_write(g, founder, path, fed_id, &err) < 0) {
+    if (rc == EXIT_OK && access(path, F_OK) == 0) {
+        fs_err_set(&err, FS_EINVAL, "%s exists: this folder holds a federation already", path);
         rc = cli_fail(CMD, &err, "give an empty --out folder");
     }
     for (int i = 0; i < d->n && rc == EXIT_OK; i++) {
@@ -409,6 +413,10 @@ int netcfg_provision(int argc, char **argv)
         if (fsio_write_atomic(path, text, n, 0644, &err) < 0) {
             rc = cli_fail(CMD, &err, NULL);
         }
+    }
+    snprintf(path, sizeof path, "%s/genesis.fsl", out);
+    if (rc == EXIT_OK && founding_write(g, founder, path, fed_id, &err) < 0) {
+        rc = cli_fail(CMD, &err, "give an empty --out folder");
     }
     free(text);
     if (rc == EXIT_OK) {

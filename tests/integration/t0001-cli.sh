@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..53"
+echo "1..54"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -132,6 +132,14 @@ printf 'site\n    name = b\n    endpoint = tcp://b:1\n    identity = b/identity.
 fails_with_text "netcfg provision refuses a founder that is not one of the sites" \
     "the founder's key (a) is not one of the sites" \
     $RUN netcfg provision "$tmp/pv/nofounder.zpl" --key "$tmp/pv/a" --out "$tmp/pv/kit"
+printf 'site\n    name = a\n    endpoint = tcp://a:1\n    identity = a/identity.pub\nsite\n    name = b\n    endpoint = tcp://b:1\n    identity = b/identity.pub\n' \
+    > "$tmp/pv/good.zpl"
+$RUN netcfg provision "$tmp/pv/good.zpl" --key "$tmp/pv/a" --out "$tmp/pv/kit2" >/dev/null 2>&1
+ino=$(stat -c %i "$tmp/pv/kit2/b.zpl")  # an atomic rewrite would change it
+check "netcfg provision refuses a folder that holds a federation, changing nothing" \
+    bash -c "! $RUN netcfg provision $tmp/pv/good.zpl --key $tmp/pv/a --out $tmp/pv/kit2 \
+               2> $tmp/pv/again.err && grep -q 'kit2/genesis.fsl exists' $tmp/pv/again.err &&
+             [[ \$(stat -c %i $tmp/pv/kit2/b.zpl) == $ino ]]"
 check "privacy --mechanism dp-sgd: the published figure (q 256/60000, sigma 1.1, 60 epochs: eps 3.01 classic) in JSON" \
     bash -c "$RUN privacy --mechanism dp-sgd --sample-rate 0.0042666666666666667 --noise-multiplier 1.1 \
              --steps 14062 --json | /usr/bin/python3 -c '
