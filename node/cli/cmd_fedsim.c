@@ -40,6 +40,7 @@ typedef struct {
     int upsample; // --g-up nearest (1), transposed (0), -1: the model's
     long d_mbstd; // --d-mbstd 1|0, -1: the model's
     long d_twin;  // --twin 1|0, -1: the model's
+    int g_linear; // --g-out linear (1), sigmoid (0), -1: the model's
     int hinge;    // --loss hinge (1), bce (0), -1: the model's
     double lr, lr_d, ema, ema_warmup, aux, aux_g, mode_seeking, server_lr, server_lr_ema,
         server_lr_d, server_lr_final, server_momentum;
@@ -82,6 +83,8 @@ static void s_help(void)
            "  --d-mbstd 1|0         the minibatch standard deviation feature in D\n"
            "  --twin 1|0            a twin classifier of the fakes in D (TAC-GAN,\n"
            "                        Gong et al. 2019; needs --aux > 0)\n"
+           "  --g-out linear|sigmoid  G's output: sigmoid (the recipe's) or none, the\n"
+           "                        last convolution's values clamped when sampled\n"
            "  --real-target T       D's target for real images (one-sided label\n"
            "                        smoothing: 0.9; default 1)\n"
            "  --twin-from R         G's loss takes the twin in from round R on (D\n"
@@ -121,6 +124,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
                          .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
                          .mode_seeking = -1, .aux_g = -1, .d_mbstd = -1, .d_twin = -1,
+                         .g_linear = -1,
                          .server_lr = 1, .server_lr_ema = -1, .server_lr_d = -1, .ema_warmup = -1,
                          .server_lr_final = -1, .server_decay_from = -1,
                          .server_momentum = 0, .reuse_fakes = -1,
@@ -142,6 +146,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"average", 1, 0, 'G'},    {"aux-g", 1, 0, 'X'}, {"server-warmup", 1, 0, 'w'},
         {"d-mbstd", 1, 0, 'Y'},    {"lr-final", 1, 0, 'l'},      {"lr-decay-from", 1, 0, 'j'},
         {"aux-g-from", 1, 0, 'x'}, {"twin", 1, 0, 'y'},         {"twin-from", 1, 0, 'z'},
+        {"g-out", 1, 0, 'O'},
         {"real-target", 1, 0, 'P'},
         {0, 0, 0, 0}};
     int c, bad = 0;
@@ -171,6 +176,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'P': bad = cli_double(CMD, "real-target", optarg, 0.5, 1, &o->real_target); break;
         case 'z': bad = cli_int(CMD, "twin-from", optarg, 1, 1000000, &o->twin_from); break;
         case 'y': bad = cli_int(CMD, "twin", optarg, 0, 1, &o->d_twin); break;
+        case 'O': bad = cli_pair(CMD, "g-out", optarg, "linear", "sigmoid", &o->g_linear); break;
         case 'Y': bad = cli_int(CMD, "d-mbstd", optarg, 0, 1, &o->d_mbstd); break;
         case 'X': bad = cli_double(CMD, "aux-g", optarg, 1e-6, 100, &o->aux_g); break;
         case 'Z': bad = cli_double(CMD, "mode-seeking", optarg, 0, 100, &o->mode_seeking); break;
@@ -262,10 +268,11 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->mode_seeking >= 0 || o->aux_g > 0 ||
                                          o->d_mbstd >= 0 || o->lr_final > 0 ||
                                          o->d_twin >= 0 || o->real_target > 0 ||
+                                         o->g_linear >= 0 ||
                                          o->aux_g_from > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, --aux-g, "
-                          "--d-mbstd, --twin, --real-target, --d-width, --reuse-fakes, --g-up, --loss, "
+                          "--d-mbstd, --twin, --real-target, --g-out, --d-width, --reuse-fakes, --g-up, --loss, "
                           "--mode-seeking, --server-lr-ema, --server-lr-d, --lr-final and --aux-g-from "
                           "are for GANs");
     }
@@ -298,6 +305,9 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (o->d_twin >= 0) {
         arch->gan.d_twin = (int)o->d_twin;
+    }
+    if (o->g_linear >= 0) {
+        arch->gan.g_linear = o->g_linear;
     }
     if (o->real_target > 0) {
         arch->gan_real_target = (float)o->real_target;

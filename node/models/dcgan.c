@@ -10,7 +10,7 @@
 dcgan_config_t dcgan_config_paper(void)
 {
     return (dcgan_config_t){DCGAN_LATENT, DCGAN_G_WIDTH, DCGAN_D_WIDTH, 1, 28, 28, 0,
-                            DCGAN_D_DROPOUT, 0, 0, 0, 0};
+                            DCGAN_D_DROPOUT, 0, 0, 0, 0, 0};
 }
 
 dcgan_config_t dcgan_config_width(int w)
@@ -137,7 +137,9 @@ model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t 
         }
     }
     model_conv2d(m, cfg->img_c, 7, 1, PAD_SAME);
-    model_sigmoid(m);
+    if (!cfg->g_linear) {
+        model_sigmoid(m);
+    }
     model_reshape(m, cfg->img_c, cfg->img_h, cfg->img_w, LAYOUT_BATCH_FIRST);
     model_finalize(m, max_batch, seed);
     return m;

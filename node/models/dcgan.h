@@ -63,6 +63,9 @@ typedef struct {
     int d_twin;          // conditional only: 1: D's dense layer has K more
                          // rows, a twin classifier of the fakes (Gong et al.
                          // 2019, TAC-GAN; dcgan_d_twin_loss)
+    int g_linear;        // 1: G's last convolution is its output, no sigmoid
+                         // (as StyleGAN's): no saturating unit can hold G's
+                         // images at black; gan_decode clamps to [0, 1]
 } dcgan_config_t;
 
 #define DCGAN_D_DROPOUT 0.4f

@@ -101,7 +101,7 @@ static int s_save_gan(const char *path, gan_trainer_t *t, int epoch, int iter,
                       const char *dataset, const char *run, fs_err_t *err)
 {
     const dcgan_config_t *a = gan_trainer_arch(t);
-    char meta[256], cond[64] = "", ema[48] = "";
+    char meta[256], cond[128] = "", ema[48] = "";
     if (a->classes) { // absent for the paper's GAN: its files stay as they were
         snprintf(cond, sizeof cond, " classes=%d", a->classes);
     }
@@ -116,6 +116,9 @@ static int s_save_gan(const char *path, gan_trainer_t *t, int epoch, int iter,
     }
     if (a->d_twin) { // likewise
         snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " d_twin=1");
+    }
+    if (a->g_linear) { // likewise
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_out=linear");
     }
     if (gan_trainer_ema(t)) { // likewise absent without an average
         snprintf(ema, sizeof ema, " ema=%g ema_steps=%ld", (double)gan_trainer_ema_decay(t),
@@ -203,6 +206,11 @@ static int s_read_arch(const model_file_t *f, const char *path, dcgan_config_t *
         return fs_err_set(err, FS_ECORRUPT, "%s: meta 'd_twin=%s': this fedsyn knows only "
                           "'1'", path, v);
     }
+    a->g_linear = model_file_meta(f, "meta", "g_out", v, sizeof v) == 0;
+    if (a->g_linear && strcmp(v, "linear") != 0) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: meta 'g_out=%s': this fedsyn knows only "
+                          "'linear'", path, v);
+    }
     if (rc == 0 && model_file_meta(f, "meta", "classes", v, sizeof v) == 0) {
         rc = s_meta_int(f, path, "classes", &a->classes, err);
         if (rc == 0 && (a->classes < 2 || a->classes > DCGAN_MAX_CLASSES)) {
@@ -279,11 +287,12 @@ static void s_describe_arch(const dcgan_config_t *a, char *out, size_t n)
     if (a->classes) {
         snprintf(cond, sizeof cond, "conditioned on %d labels", a->classes);
     }
-    snprintf(out, n, "width %d/%d, latent %d, %s%s%s%s%s, images %dx%dx%d", a->g_width,
+    snprintf(out, n, "width %d/%d, latent %d, %s%s%s%s%s%s, images %dx%dx%d", a->g_width,
              a->d_width, a->latent, cond, a->g_pixel_norm ? ", pixel norm in G" : "",
              a->g_upsample ? ", G upsamples by nearest neighbour" : "",
              a->d_mbstd ? ", minibatch deviation in D" : "",
-             a->d_twin ? ", twin classifier in D" : "", a->img_c, a->img_h, a->img_w);
+             a->d_twin ? ", twin classifier in D" : "",
+             a->g_linear ? ", linear output in G" : "", a->img_c, a->img_h, a->img_w);
 }
 
 // The same layers but for the labels: widths, latent size, the generator's
@@ -292,7 +301,7 @@ static bool s_same_shape(const dcgan_config_t *a, const dcgan_config_t *b)
 {
     return a->latent == b->latent && a->g_width == b->g_width && a->d_width == b->d_width &&
            a->g_pixel_norm == b->g_pixel_norm && a->g_upsample == b->g_upsample &&
-           a->d_mbstd == b->d_mbstd && a->d_twin == b->d_twin &&
+           a->d_mbstd == b->d_mbstd && a->d_twin == b->d_twin && a->g_linear == b->g_linear &&
            a->img_c == b->img_c &&
            a->img_h == b->img_h && a->img_w == b->img_w;
 }

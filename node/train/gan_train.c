@@ -131,10 +131,16 @@ void gan_generate(model_t *g, int latent, int n, rng_t *rng, float *z_buf, float
     gan_decode(g, z_buf, n, out);
 }
 
+// Images leave the generator in [0, 1]: a sigmoid output is there already
+// (the clamp changes no bit of it), a linear one (g_out=linear) is clipped
+// as StyleGAN's images are when they are saved.
 void gan_decode(model_t *g, const float *z, int n, float *out)
 {
     const float *y = model_forward(g, z, n, false);
-    memcpy(out, y, sizeof(float) * (size_t)n * model_output_size(g));
+    const size_t len = (size_t)n * model_output_size(g);
+    for (size_t i = 0; i < len; i++) {
+        out[i] = y[i] < 0 ? 0 : y[i] > 1 ? 1 : y[i];
+    }
 }
 
 static void s_next_real(gan_trainer_t *t, float *dst, uint8_t *label)

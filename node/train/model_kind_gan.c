@@ -58,7 +58,7 @@ static int s_meta(const workload_arch_t *arch, const char *dataset, const char *
                   char *buf, size_t cap)
 {
     const dcgan_config_t *a = &arch->gan;
-    char cond[64] = ""; // as checkpoint.c writes them: only when there
+    char cond[128] = ""; // as checkpoint.c writes them: only when there
     if (a->classes) {
         snprintf(cond, sizeof cond, " classes=%d", a->classes);
     }
@@ -73,6 +73,9 @@ static int s_meta(const workload_arch_t *arch, const char *dataset, const char *
     }
     if (a->d_twin) {
         snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " d_twin=1");
+    }
+    if (a->g_linear) {
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " g_out=linear");
     }
     if (arch->gan_ema > 0) {
         snprintf(cond + strlen(cond), sizeof cond - strlen(cond), " ema=%g",
@@ -175,7 +178,7 @@ static void s_describe(const double a[MODEL_KIND_STATS], char *buf, size_t n)
 static void s_summary(const workload_arch_t *wa, void *t, char *buf, size_t n)
 {
     const dcgan_config_t *a = &wa->gan;
-    snprintf(buf, n, "G %zu + D %zu parameters (widths %d/%d%s%s%s%s%s%s%s%s)",
+    snprintf(buf, n, "G %zu + D %zu parameters (widths %d/%d%s%s%s%s%s%s%s%s%s)",
              model_param_count(gan_trainer_generator(t)),
              model_param_count(gan_trainer_discriminator(t)), a->g_width, a->d_width,
              a->classes ? ", conditioned on 10 labels" : "",
@@ -183,6 +186,7 @@ static void s_summary(const workload_arch_t *wa, void *t, char *buf, size_t n)
              a->g_upsample ? ", G upsamples by nearest neighbour" : "",
              a->d_mbstd ? ", minibatch deviation in D" : "",
              a->d_twin ? ", twin classifier in D (TAC-GAN)" : "",
+             a->g_linear ? ", linear output in G" : "",
              wa->gan_reuse_fakes ? ", G's step on D's fakes" : "",
              wa->gan_aux > 0 && a->classes ? ", auxiliary classifier in D" : "",
              wa->gan_ema > 0 ? ", samples from G's moving average" : "");

@@ -879,6 +879,41 @@ static void test_upsampling_generator(void **state)
     dataset_destroy(&data);
 }
 
+// One training step of `arch` on a fixture, saved to `file` and loaded back
+// the same (both networks); a trainer of `other` (one setting off) refuses
+// the file, its message naming the setting (`named`).
+static void s_file_round_trip(const dcgan_config_t *arch, const dcgan_config_t *other,
+                              const char *file, const char *named)
+{
+    dataset_t *data = fixture_shapes(64, 1);
+    gan_train_config_t cfg = gan_train_config_paper();
+    cfg.batch = 16;
+    gan_trainer_t *t = gan_trainer_new(arch, &cfg);
+    assert_int_equal(gan_trainer_set_data(t, data, NULL), 0);
+    gan_step_stats_t st;
+    gan_train_step(t, &st);
+    assert_true(isfinite(st.d_loss) && isfinite(st.g_loss));
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fixture_tmpdir(), file);
+    fs_err_t err = {0, ""};
+    assert_int_equal(checkpoint_save_gan(path, t, 1, "shapes", &err), 0);
+    gan_trainer_t *back = gan_trainer_new(arch, &cfg);
+    assert_int_equal(checkpoint_load_gan(path, back, NULL, &err), 0);
+    for (int k = 0; k < 2; k++) {
+        model_t *a = k ? gan_trainer_discriminator(t) : gan_trainer_generator(t);
+        model_t *b = k ? gan_trainer_discriminator(back) : gan_trainer_generator(back);
+        assert_memory_equal(model_params(a), model_params(b),
+                            sizeof(float) * model_param_count(a));
+    }
+    gan_trainer_t *refusing = gan_trainer_new(other, &cfg);
+    assert_int_not_equal(checkpoint_load_gan(path, refusing, NULL, &err), 0);
+    assert_non_null(strstr(err.msg, named));
+    gan_trainer_destroy(&refusing);
+    gan_trainer_destroy(&back);
+    gan_trainer_destroy(&t);
+    dataset_destroy(&data);
+}
+
 // A discriminator with the minibatch standard deviation feature: one more
 // weight per output of its dense layer; its file says so and loads back
 // the same, and a trainer without the feature refuses it, naming it.
@@ -896,35 +931,56 @@ static void test_minibatch_std_discriminator(void **state)
     model_destroy(&plain);
 
     arch.d_mbstd = 1;
-    dataset_t *data = fixture_shapes(64, 1);
-    gan_train_config_t cfg = gan_train_config_paper();
-    cfg.batch = 16;
-    gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
-    assert_int_equal(gan_trainer_set_data(t, data, NULL), 0);
-    gan_step_stats_t st;
-    gan_train_step(t, &st);
-    assert_true(isfinite(st.d_loss) && isfinite(st.g_loss));
-    char path[512];
-    snprintf(path, sizeof path, "%s/mbstd.fsm", fixture_tmpdir());
-    fs_err_t err = {0, ""};
-    assert_int_equal(checkpoint_save_gan(path, t, 1, "shapes", &err), 0);
-    gan_trainer_t *back = gan_trainer_new(&arch, &cfg);
-    assert_int_equal(checkpoint_load_gan(path, back, NULL, &err), 0);
-    model_t *a = gan_trainer_discriminator(t), *b = gan_trainer_discriminator(back);
-    assert_memory_equal(model_params(a), model_params(b), sizeof(float) * model_param_count(a));
-    arch.d_mbstd = 0;
-    gan_trainer_t *other = gan_trainer_new(&arch, &cfg);
-    assert_int_not_equal(checkpoint_load_gan(path, other, NULL, &err), 0);
-    assert_non_null(strstr(err.msg, "minibatch deviation"));
-    gan_trainer_destroy(&other);
-    gan_trainer_destroy(&back);
-    gan_trainer_destroy(&t);
-    dataset_destroy(&data);
+    dcgan_config_t plain_arch = arch;
+    plain_arch.d_mbstd = 0;
+    s_file_round_trip(&arch, &plain_arch, "mbstd.fsm", "minibatch deviation");
+}
+
+// A generator with a linear output (g_out=linear): no sigmoid, so its raw
+// images leave [0, 1] once its weights grow, while gan_decode hands out only
+// values in [0, 1]; the file says so and loads back, and a trainer of the
+// sigmoid generator refuses it, naming the difference.
+static void test_linear_output_generator(void **state)
+{
+    (void)state;
+    dcgan_config_t arch = dcgan_config_width(8);
+    arch.classes = 10;
+    model_t *sig = dcgan_generator_new(&arch, 8, 1);
+    arch.g_linear = 1;
+    model_t *lin = dcgan_generator_new(&arch, 8, 1);
+    assert_int_equal(model_layer_count(lin), model_layer_count(sig) - 1);
+    assert_int_equal(model_param_count(lin), model_param_count(sig));
+    float *p = model_params(lin);
+    for (size_t i = 0; i < model_param_count(lin); i++) {
+        p[i] *= 8; // large weights: the raw output spreads far beyond [0, 1]
+    }
+    float z[8 * 110], img[8 * 784];
+    rng_t rng;
+    rng_seed(&rng, 3);
+    rng_normal_floats(&rng, z, sizeof z / sizeof z[0]);
+    const float *raw = model_forward(lin, z, 8, false);
+    int below = 0, above = 0;
+    for (int i = 0; i < 8 * 784; i++) {
+        below += raw[i] < 0;
+        above += raw[i] > 1;
+    }
+    assert_true(below > 0 && above > 0);
+    gan_decode(lin, z, 8, img);
+    for (int i = 0; i < 8 * 784; i++) {
+        assert_true(img[i] >= 0 && img[i] <= 1);
+        assert_true(img[i] == raw[i] || img[i] == 0 || img[i] == 1);
+    }
+    model_destroy(&lin);
+    model_destroy(&sig);
+    dcgan_config_t sig_arch = arch;
+    sig_arch.g_linear = 0;
+    s_file_round_trip(&arch, &sig_arch, "linear.fsm", "linear output");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_output_generator),
         cmocka_unit_test(test_minibatch_std_discriminator),
         cmocka_unit_test(test_gan_train_usage),
         cmocka_unit_test(test_reuse_fakes),
