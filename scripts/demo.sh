@@ -41,12 +41,15 @@ echo "demo: 3 nodes, label split 0,1,2 / 3,4,5,6 / 7,8,9, $MODEL, $ROUNDS rounds
 FEDSYN_LOG_EVERY=50 scripts/federation.sh run "$out" --nodes 3 --groups "0,1,2/3,4,5,6/7,8,9" \
     --model "$MODEL" --rounds "$ROUNDS" --local-iters "$ITERS" --batch "$BATCH" \
     --noise paper --scale 1e-5 --timeout-ms 120000 --port "${DEMO_PORT:-7300}" \
-    --server-lr "$SERVER_LR" \
+    --server-lr "$SERVER_LR" --log-json \
     --score-every "${DEMO_SCORE_EVERY:-6}" --score-samples 1000 --score-on alice \
     --evaluator "$evaluator"
 python3 scripts/quality-plot.py "$out/state/alice/quality.jsonl" --label alice \
     --title "demo: the global generator while it trains ($MODEL, 1000 samples per score)" \
     --out "$out/quality.png"
+python3 scripts/round-history.py "$out"/logs/*.jsonl --out "$out/history.png" \
+    --title "demo: every round (seconds to close, contributors) and the quality alice scored" \
+    > "$out/history.txt"
 build/fedsyn sample --model "$out/state/alice/global.fsm" --n 100 --grid "$out/global-grid.png"
 echo
 build/fedsyn ledger show "$out/state/alice/ledger.fsl"
@@ -68,4 +71,5 @@ PY
 echo "demo: ledgers $out/state/*/ledger.fsl, global model $out/state/alice/global.fsm,"
 echo "      sample grid $out/global-grid.png (column c: label c), scores $out/eval.json,"
 echo "      quality per round $out/state/alice/quality.jsonl (plot $out/quality.png),"
+echo "      the rounds' history $out/history.txt (plot $out/history.png),"
 echo "      node logs $out/logs/"

@@ -11,8 +11,10 @@
 #
 # Installs the binary; a man page per command, made by help2man from each
 # --help text so the pages cannot drift from the program; the evaluators;
-# an example site configuration; and the systemd unit of a node, with the
-# installed paths written into the last two (docs/operations.md).
+# an example site configuration; the systemd unit of a node, with the
+# installed paths written into these two (docs/operations.md); and the
+# plotting scripts an operator reads a node's files with (share/fedsyn/
+# scripts: round-history.py, quality-plot.py and the plotlib.py they share).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FEDSYN=${FEDSYN:-build/fedsyn}
@@ -57,11 +59,13 @@ sed "s|@DATADIR@|$DATADIR|g" scripts/install/site.zpl.in > "$stage/site.zpl"
 sed "s|@BINDIR@|$BINDIR|g" scripts/install/fedsyn-node@.service.in > "$stage/fedsyn-node@.service"
 
 install -d "$DESTDIR$BINDIR" "$DESTDIR$MANDIR" "$DESTDIR$DATADIR/evaluators" \
-    "$DESTDIR$DATADIR/examples" "$DESTDIR$UNITDIR"
+    "$DESTDIR$DATADIR/examples" "$DESTDIR$DATADIR/scripts" "$DESTDIR$UNITDIR"
 install -m 0755 "$FEDSYN" "$DESTDIR$BINDIR/fedsyn"
 install -m 0644 "$stage"/*.1 "$DESTDIR$MANDIR/"
 install -m 0644 evaluators/mnist.fsm evaluators/fashion.fsm "$DESTDIR$DATADIR/evaluators/"
 install -m 0644 "$stage/site.zpl" "$DESTDIR$DATADIR/examples/"
+install -m 0755 scripts/round-history.py scripts/quality-plot.py "$DESTDIR$DATADIR/scripts/"
+install -m 0644 scripts/plotlib.py "$DESTDIR$DATADIR/scripts/"
 install -m 0644 "$stage/fedsyn-node@.service" "$DESTDIR$UNITDIR/"
 echo "install: fedsyn $VERSION under $DESTDIR$PREFIX (binary, $(( ${#COMMANDS[@]} + 1 )) man pages," \
-     "evaluators, examples/site.zpl, fedsyn-node@.service); next: docs/operations.md"
+     "evaluators, examples/site.zpl, fedsyn-node@.service, scripts/); next: docs/operations.md"

@@ -63,7 +63,7 @@ json_blocks() { $FEDSYN ledger export --json "$1" | /usr/bin/python3 -c "$2"; }
 mkdata() { /usr/bin/python3 "$ROOT/tests/integration/bars_fixture.py" "$1" 1800 1; }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..47"
+echo "1..48"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -86,6 +86,12 @@ for name in ("alice", "bob", "carol"):
     assert [r["round"] for r in rounds] == [1, 2, 3], rounds
     assert all(r["contributors"] == 3 and len(r["model_hash"]) == 64 for r in rounds)
     assert any(r["event"] == "log" and "listening on" in r["msg"] for r in recs)' "$f1"
+check "scripts/round-history.py prints every round from the logs and draws them as a PNG" \
+    bash -c "/usr/bin/python3 $ROOT/scripts/round-history.py $f1/logs/*.jsonl --out $tmp/h.png \
+               >$tmp/hist 2>$tmp/hist.err &&
+             [[ \$(grep -cE '^ +[123]  (alice|bob|carol) +[0-9]+  3/3  ' $tmp/hist) == 3 ]] &&
+             grep -q 'round-history: 3 rounds, 3 with every expected update' $tmp/hist.err &&
+             [[ \$(head -c 8 $tmp/h.png | od -An -tx1 | tr -d ' ') == 89504e470d0a1a0a ]]"
 check "the global model samples a grid" \
     $FEDSYN sample --model "$f1/state/bob/global.fsm" --n 16 --grid "$tmp/g.png"
 check "every block counted all three members" json_blocks "$f1/state/alice/ledger.fsl" '
@@ -169,7 +175,9 @@ assert any(j['identity']['name'] == '$victim' for x in b for j in x['block']['jo
 
 # 3. a joiner with one bootstrap peer; a member leaves
 f3=$tmp/f3
-"$FED" init "$f3" --nodes 3 --spares 1 --data "$DATA" --limit 300 --width 4 --rounds 10 \
+# (20 rounds: the checks below take several seconds, and carol's leave must
+# come while rounds remain, or the federation ends before any block records it)
+"$FED" init "$f3" --nodes 3 --spares 1 --data "$DATA" --limit 300 --width 4 --rounds 20 \
     --local-iters $(iters 20) --batch 16 --timeout-ms $((4000 * S)) --port 7420 --keep-models 2 \
     >/dev/null 2>"$tmp/err"
 "$FED" start "$f3"
@@ -203,7 +211,8 @@ assert {p[\"name\"] for p in s[\"peers\"]} >= {\"bob\", \"carol\"}
 assert all(p[\"state\"] in (\"alive\", \"silent\", \"never heard\") for p in s[\"peers\"])'"
 check "fedsyn node leave: carol's leave is recorded and carol exits" \
     bash -c "cd $f3 && $FEDSYN node leave --config carol.zpl | grep -q leaving && \
-             for i in \$(seq $((100 * S))); do kill -0 \$(cat run/carol.pid) 2>/dev/null || exit 0; sleep 0.3; done; exit 1"
+             for i in \$(seq $((100 * S))); do kill -0 \$(cat run/carol.pid) 2>/dev/null || break; sleep 0.3; done &&
+             ! kill -0 \$(cat run/carol.pid) 2>/dev/null && $FEDSYN ledger show state/carol/ledger.fsl | grep -Eq -- '\+[0-9]+/-1 '"
 if "$FED" wait "$f3" $((180 * S)) >"$tmp/out" 2>"$tmp/err"; then ok "the others finish the planned rounds"
 else not_ok "the others finish the planned rounds" "$tmp/err" "$f3/logs/dave.log"; fi
 check "alice, bob and dave agree; the ledger records dave's join and carol's leave" \
@@ -219,7 +228,7 @@ check "the PyNaCl verifier accepts that ledger, join and leave requests checked"
     /usr/bin/python3 "$ROOT/tests/integration/verify_ledger.py" "$f3/state/alice/ledger.fsl"
 check "node/keep-models = 2: alice kept the last two blocks' models, and they verify" \
     bash -c "[[ \$(ls $f3/state/alice/models | wc -l) == 2 ]] &&
-             $FEDSYN ledger verify $f3/state/alice/ledger.fsl | grep -q 'models: 2 of 11 blocks'"
+             $FEDSYN ledger verify $f3/state/alice/ledger.fsl | grep -q 'models: 2 of 21 blocks'"
 
 # 4. status and configuration errors
 check "fedsyn status without a running node says how to start it" \

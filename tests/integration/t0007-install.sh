@@ -42,8 +42,10 @@ if [[ $pages -eq $((cmds + 1)) ]]; then ok "a man page per command and one for f
 check "man renders fedsyn-node(1) with the node's options" bash -c "
     MANWIDTH=100 man -l $prefix/share/man/man1/fedsyn-node.1 2>/dev/null > $tmp/man &&
     grep -q 'FEDSYN-NODE(1)' $tmp/man && grep -q -- '--config' $tmp/man && grep -q 'fedsyn node - run' $tmp/man"
-check "the evaluators are installed" test -s "$prefix/share/fedsyn/evaluators/mnist.fsm" -a \
-    -s "$prefix/share/fedsyn/evaluators/fashion.fsm"
+check "the evaluators and the plotting scripts are installed (they run from there)" bash -c "
+    test -s $prefix/share/fedsyn/evaluators/mnist.fsm -a -s $prefix/share/fedsyn/evaluators/fashion.fsm &&
+    cd / && /usr/bin/python3 $prefix/share/fedsyn/scripts/round-history.py --help | grep -q 'usage:' &&
+    /usr/bin/python3 $prefix/share/fedsyn/scripts/quality-plot.py --help | grep -q 'usage:'"
 
 # the example configuration, filled in as an operator would: it checks clean
 site=$tmp/site
