@@ -133,7 +133,15 @@ typedef struct {
     // means the field is absent: plain FedAvg, the same as 1, and the
     // encoding of every genesis written before the field existed.
     double server_lr;
+    // How many rounds a join or leave request stays valid (docs/ledger.md
+    // §5): a request signed for round m may be recorded in block i only when
+    // i - m <= request_window, so an old request cannot be replayed later.
+    // 0 means the field is absent: no window, as every genesis written
+    // before the field existed.
+    uint32_t request_window;
 } genesis_t;
+
+#define GENESIS_REQUEST_WINDOW_DEFAULT 64 // ledger init's, unless told otherwise
 
 #define GENESIS_SERVER_LR_MAX 10.0
 // The step a genesis asks for: its server_lr, or 1 when absent.

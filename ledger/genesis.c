@@ -136,8 +136,13 @@ int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *foun
     for (int i = 0; i < g->n_allowed; i++) {
         bytes_put(&body, g->allowed[i], IDENTITY_KEY_BYTES);
     }
-    if (s_has_server_lr(g)) {
-        bytes_put_f64(&body, g->server_lr);
+    // positional trailers: server_lr alone when only it is set; both once
+    // the window is set (server_lr then written even when it is 1)
+    if (s_has_server_lr(g) || g->request_window) {
+        bytes_put_f64(&body, genesis_server_lr(g));
+    }
+    if (g->request_window) {
+        bytes_put_u32(&body, g->request_window);
     }
     hash_digest(HASH_TAG_FED, body.data, body.len, fed_id);
     size_t start = sigmsg_begin(w, SIGMSG_GENESIS, fed_id, 0, founder);
@@ -212,13 +217,28 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[HA
         bytes_get(&r, g->allowed[i], IDENTITY_KEY_BYTES);
     }
     g->server_lr = 0;
+    g->request_window = 0;
     if (!r.short_read && bytes_remaining(&r) == 8) {
         g->server_lr = bytes_get_f64(&r);
-        // one encoding per genesis: a trailer is a step other than FedAvg's
+        // one encoding per genesis: a lone trailer is a step other than FedAvg's
         if (!(g->server_lr > 0) || g->server_lr == 1) {
             return fs_err_set(err, FS_ECORRUPT,
                               "genesis: server_lr trailer is %g, expected 0 < lr <= %g and not 1",
                               g->server_lr, GENESIS_SERVER_LR_MAX);
+        }
+    } else if (!r.short_read && bytes_remaining(&r) == 12) {
+        g->server_lr = bytes_get_f64(&r);
+        g->request_window = bytes_get_u32(&r);
+        if (!(g->server_lr > 0)) {
+            return fs_err_set(err, FS_ECORRUPT, "genesis: server_lr trailer is %g, expected "
+                              "0 < lr <= %g", g->server_lr, GENESIS_SERVER_LR_MAX);
+        }
+        if (g->request_window == 0) { // absent is the encoding of "no window"
+            return fs_err_set(err, FS_ECORRUPT, "genesis: request_window trailer is 0, "
+                              "expected at least 1");
+        }
+        if (g->server_lr == 1) {
+            g->server_lr = 0; // the struct's "absent": plain FedAvg
         }
     }
     if (r.short_read) {

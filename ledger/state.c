@@ -82,7 +82,8 @@ static int s_in_sorted(const uint8_t *keys, size_t n, const uint8_t key[IDENTITY
 }
 
 // Checks an embedded join or leave request: a sigmsg of the given type for
-// this federation, for a round not after this block, signed by `key`.
+// this federation, for a round not after this block and, when the genesis
+// sets a request window, at most that many rounds before it, signed by `key`.
 static int s_check_request(const ledger_state_t *self, const block_t *b, const uint8_t *req,
                            size_t len, int type, const uint8_t key[IDENTITY_KEY_BYTES], sigmsg_t *m,
                            fs_err_t *err)
@@ -102,6 +103,13 @@ static int s_check_request(const ledger_state_t *self, const block_t *b, const u
     if (m->round > b->index) {
         return fs_err_set(err, FS_EVERIFY, "request for round %llu, after this block",
                           (unsigned long long)m->round);
+    }
+    const uint32_t window = self->genesis.request_window;
+    if (window && b->index - m->round > window) {
+        return fs_err_set(err, FS_EVERIFY, "request for round %llu is %llu rounds old, outside "
+                          "the genesis's window of %u (a stale or replayed request)",
+                          (unsigned long long)m->round,
+                          (unsigned long long)(b->index - m->round), window);
     }
     if (key && memcmp(m->signer, key, IDENTITY_KEY_BYTES) != 0) {
         return fs_err_set(err, FS_EVERIFY, "request is signed by another key");

@@ -88,9 +88,14 @@ static void s_help_init(void)
            "                      50-150 local iterations learn faster at 2; with\n"
            "                      transposed convolutions in G, rounds of 150 at batch\n"
            "                      64 did not: docs/results.md)\n"
+           "  --request-window W  rounds a join or leave request stays valid: one\n"
+           "                      signed for round m is refused in blocks after m + W,\n"
+           "                      so an old request cannot be replayed (default %d;\n"
+           "                      0: no window, as federations founded before it)\n"
            "  --out PATH          the ledger file to create (refuses to replace one)\n\n"
            "example: fedsyn ledger init --key keys/a --member keys/b/identity.pub \\\n"
-           "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n");
+           "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n",
+           GENESIS_REQUEST_WINDOW_DEFAULT);
 }
 
 static int s_init(int argc, char **argv)
@@ -104,12 +109,12 @@ static int s_init(int argc, char **argv)
         {"rounds", 1, 0, 'r'},     {"local-iters", 1, 0, 'i'}, {"quorum", 1, 0, 'q'},
         {"inactive-after", 1, 0, 'K'}, {"out", 1, 0, 'o'},    {"model", 1, 0, 'M'},
         {"initial", 1, 0, 'I'},    {"server-lr", 1, 0, 'e'},  {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"request-window", 1, 0, 'W'}, {0, 0, 0, 0}};
     const char *key = NULL, *out = NULL, *name = "fedsyn", *dataset = "mnist", *noise = "paper";
     const char *model = NULL, *initial = NULL;
     char model_buf[GENESIS_TEXT_MAX + 1];
     long width = DCGAN_G_WIDTH, seed = 1, timeout = 60000, extra = 5000, rounds = 10,
-         iters = 50, quorum = 1, inactive = 3;
+         iters = 50, quorum = 1, inactive = 3, window = GENESIS_REQUEST_WINDOW_DEFAULT;
     double clip = 0, scale = 1e-4, agg_scale = -1, delta = 1e-5, server_lr = 1;
     int open_rule = 0;
     keyring_t *members = keyring_new(), *allowed = keyring_new();
@@ -146,6 +151,7 @@ static int s_init(int argc, char **argv)
         case 'q': bad = cli_int(CMD, "quorum", optarg, 1, LEDGER_MAX_MEMBERS, &quorum); break;
         case 'K': bad = cli_int(CMD, "inactive-after", optarg, 0, 65535, &inactive); break;
         case 'o': out = optarg; break;
+        case 'W': bad = cli_int(CMD, "request-window", optarg, 0, 1000000, &window); break;
         case 'e':
             bad = cli_double(CMD, "server-lr", optarg, 1e-3, GENESIS_SERVER_LR_MAX, &server_lr);
             break;
@@ -179,7 +185,7 @@ static int s_init(int argc, char **argv)
             .timeout_ms = (uint32_t)timeout, .attempt_extra_ms = (uint32_t)extra,
             .rounds = (uint32_t)rounds, .local_iters = (uint32_t)iters,
             .quorum = (uint16_t)quorum, .inactive_after = (uint16_t)inactive,
-            .server_lr = server_lr};
+            .server_lr = server_lr, .request_window = (uint32_t)window};
         uint8_t fed_id[HASH_BYTES];
         if (founding_genesis(&fo, founder, g, &err) < 0) {
             rc = cli_fail(CMD " init", &err,
@@ -564,6 +570,11 @@ static int s_show(int argc, char **argv)
     if (genesis_server_lr(g) != 1) {
         printf("; server step %g on the averaged update", genesis_server_lr(g));
     }
+    if (g->request_window) {
+        printf("; join/leave requests valid for %u rounds", g->request_window);
+    } else {
+        printf("; join/leave requests without a window");
+    }
     printf("\n\n");
     if (!budget_is_formal(g->mechanism)) {
         printf("privacy: no formal guarantee (%s); no epsilon is claimed\n\n",
@@ -662,7 +673,8 @@ static void s_export_genesis(const genesis_t *g)
         printf("\"%s\"%s", hex, i + 1 < g->n_allowed ? ", " : "");
     }
     printf("], ");
-    s_json_double("server_lr", genesis_server_lr(g), 0);
+    s_json_double("server_lr", genesis_server_lr(g), 1);
+    printf("\"request_window\": %u", g->request_window);
     printf("}");
 }
 

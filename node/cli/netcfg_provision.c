@@ -40,7 +40,7 @@ typedef struct {
     // federation (ledger init's choices)
     char name[IDENTITY_NAME_MAX + 1], model[64], dataset[16], noise[32];
     double clip, scale, agg_scale, delta, server_lr;
-    long rounds, iters, timeout, extra, quorum, inactive, seed;
+    long rounds, iters, timeout, extra, quorum, inactive, seed, window;
     // sites (every site's configuration)
     char keys[CONFIG_PATH_MAX], state[CONFIG_PATH_MAX], genesis[CONFIG_PATH_MAX];
     char data[CONFIG_PATH_MAX], keep[16];
@@ -65,7 +65,7 @@ void netcfg_provision_help(void)
            "      name = hospitals       name, model, dataset, rounds, local-iters,\n"
            "      model = cgan:32        server-lr, noise, clip, scale, agg-scale,\n"
            "      rounds = 0             delta, timeout-ms, attempt-extra-ms, quorum,\n"
-           "      quorum = 2             inactive-after, seed\n"
+           "      quorum = 2             inactive-after, seed, request-window\n"
            "  sites                      what every site's configuration says:\n"
            "      keys = /etc/fedsyn/keys     each site's keys in KEYS/NAME\n"
            "      state = /var/lib/fedsyn     its state folder STATE/NAME\n"
@@ -118,11 +118,12 @@ static int s_federation_key(desc_t *d, const zpl_entry_t *e, const char *file, f
     } nums[] = {{"rounds", 0, 1e6},         {"local-iters", 0, 1e6},
                 {"timeout-ms", 1, 86400000}, {"attempt-extra-ms", 0, 86400000},
                 {"quorum", 1, LEDGER_MAX_MEMBERS}, {"inactive-after", 0, 65535},
-                {"seed", 0, 4e18},          {"clip", 0, 1e12},
+                {"seed", 0, 4e18},          {"request-window", 0, 1e6},
+                {"clip", 0, 1e12},
                 {"scale", 0, 1e6},          {"agg-scale", 0, 1e6},
                 {"delta", 1e-300, 0.999},   {"server-lr", 1e-3, GENESIS_SERVER_LR_MAX}};
     long *ints[] = {&d->rounds, &d->iters, &d->timeout, &d->extra, &d->quorum, &d->inactive,
-                    &d->seed};
+                    &d->seed, &d->window};
     double *dbls[] = {&d->clip, &d->scale, &d->agg_scale, &d->delta, &d->server_lr};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (strcmp(e->name, nums[i].key) == 0) {
@@ -130,14 +131,14 @@ static int s_federation_key(desc_t *d, const zpl_entry_t *e, const char *file, f
             if (s_number(e, file, nums[i].lo, nums[i].hi, &v, err) < 0) {
                 return err->code;
             }
-            if (i < 7) {
+            if (i < 8) {
                 if (v != (double)(long)v) {
                     return fs_err_set(err, FS_EINVAL, "%s:%d: %s = '%s': expected a whole "
                                       "number", file, e->line, e->name, e->value);
                 }
                 *ints[i] = (long)v;
             } else {
-                *dbls[i - 7] = v;
+                *dbls[i - 8] = v;
             }
             return 0;
         }
@@ -221,7 +222,8 @@ static int s_read(const char *path, desc_t *d, fs_err_t *err)
     *d = (desc_t){.model = "cgan:32", .dataset = "mnist", .noise = "paper", .name = "fedsyn",
                   .scale = 1e-4, .agg_scale = -1, .delta = 1e-5, .server_lr = 1,
                   .rounds = 10, .iters = 50, .timeout = 60000, .extra = 5000, .quorum = 1,
-                  .inactive = 3, .seed = 1, .keys = "/etc/fedsyn/keys",
+                  .inactive = 3, .seed = 1, .window = GENESIS_REQUEST_WINDOW_DEFAULT,
+                  .keys = "/etc/fedsyn/keys",
                   .state = "/var/lib/fedsyn", .genesis = "/etc/fedsyn/genesis.fsl",
                   .data = "/srv/fedsyn/data", .keep = "all"};
     zpl_doc_t *doc = zpl_load(path, err);
@@ -391,7 +393,8 @@ int netcfg_provision(int argc, char **argv)
         .delta = d->delta, .timeout_ms = (uint32_t)d->timeout,
         .attempt_extra_ms = (uint32_t)d->extra, .rounds = (uint32_t)d->rounds,
         .local_iters = (uint32_t)d->iters, .quorum = (uint16_t)d->quorum,
-        .inactive_after = (uint16_t)d->inactive, .server_lr = d->server_lr};
+        .inactive_after = (uint16_t)d->inactive, .server_lr = d->server_lr,
+        .request_window = (uint32_t)d->window};
     char path[CONFIG_PATH_MAX + 64];
     uint8_t fed_id[HASH_BYTES];
     if (rc == EXIT_OK && founding_genesis(&fo, founder, g, &err) < 0) {

@@ -37,6 +37,7 @@ typedef struct {
     uint32_t timeout_ms, attempt_extra_ms, rounds, local_iters;
     uint16_t quorum, inactive_after;
     double server_lr;          // the aggregator's server step (1: plain FedAvg)
+    uint32_t request_window;   // rounds a join/leave request stays valid (0: no window)
 } founding_opts_t;
 
 // Fills *g (zeroed first) from o, the founder a member.  FS_EINVAL naming

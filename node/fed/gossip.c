@@ -384,7 +384,8 @@ static void s_handle_request(const gossip_t *g, transport_msg_t *msg, int type)
         return;
     }
     char nb[9];
-    int rc = members_on_request(g->mem, store_state(g->store), type, m.signer, msg->data, msg->n);
+    int rc = members_on_request(g->mem, store_state(g->store), type, m.round, m.signer,
+                                msg->data, msg->n);
     if (rc == 0) {
         return; // a join from a member, a leave from a non-member
     }

@@ -54,7 +54,7 @@ int members_is_active(const ledger_state_t *st, const uint8_t key[IDENTITY_KEY_B
 // Keeps a copy of req under key (a newer request replaces the older).
 // Returns 1 when kept.
 static int s_add(members_request_t *p, int *n, const uint8_t key[IDENTITY_KEY_BYTES],
-                 const uint8_t *req, size_t len)
+                 uint64_t round, const uint8_t *req, size_t len)
 {
     int at = *n;
     for (int i = 0; i < *n; i++) {
@@ -71,26 +71,38 @@ static int s_add(members_request_t *p, int *n, const uint8_t key[IDENTITY_KEY_BY
     p[at].req = xmalloc(len ? len : 1);
     memcpy(p[at].req, req, len);
     p[at].n = len;
+    p[at].round = round;
     if (at == *n) {
         (*n)++;
     }
     return 1;
 }
 
-int members_on_request(members_t *self, const ledger_state_t *st, int type,
+// A request for `round` may still be recorded in the block after the head
+// (the genesis's request window, ledger/state.c; none when it is 0).
+static int s_fresh(const ledger_state_t *st, uint64_t round)
+{
+    const uint32_t window = st ? st->genesis.request_window : 0;
+    return window == 0 || st->height <= round || st->height - round <= window;
+}
+
+int members_on_request(members_t *self, const ledger_state_t *st, int type, uint64_t round,
                        const uint8_t signer[IDENTITY_KEY_BYTES], const uint8_t *req, size_t n)
 {
+    if (!s_fresh(st, round)) {
+        return 0; // its sender signs a new one while it still wants this
+    }
     if (type == SIGMSG_JOIN) {
         if (members_is_active(st, signer)) {
             return 0;
         }
-        return s_add(self->joins, &self->n_joins, signer, req, n) ? 1 : FS_ETOOBIG;
+        return s_add(self->joins, &self->n_joins, signer, round, req, n) ? 1 : FS_ETOOBIG;
     }
     if (type == SIGMSG_LEAVE) {
         if (!members_is_active(st, signer)) {
             return 0;
         }
-        return s_add(self->leaves, &self->n_leaves, signer, req, n) ? 1 : FS_ETOOBIG;
+        return s_add(self->leaves, &self->n_leaves, signer, round, req, n) ? 1 : FS_ETOOBIG;
     }
     return 0;
 }
@@ -141,9 +153,9 @@ static void s_request(members_t *self, const ledger_state_t *st, const uint8_t f
     self->own_n = w.len;
     bytes_writer_reset(&w);
     if (leave) {
-        s_add(self->leaves, &self->n_leaves, self->me, self->own, self->own_n);
+        s_add(self->leaves, &self->n_leaves, self->me, st->height, self->own, self->own_n);
     } else {
-        s_add(self->joins, &self->n_joins, self->me, self->own, self->own_n);
+        s_add(self->joins, &self->n_joins, self->me, st->height, self->own, self->own_n);
     }
     members_action_t *a = s_emit(out, leave ? MEMBERS_ACT_SEND_LEAVE : MEMBERS_ACT_SEND_JOIN);
     a->bytes = self->own;
@@ -211,14 +223,16 @@ void members_changes(const members_t *self, const ledger_state_t *st,
                      members_changes_t *out)
 {
     memset(out, 0, sizeof *out);
+    // a request past the window is left out (the block would be refused);
+    // its sender signs a fresh one every MEMBERS_RETRY_MS while it waits
     for (int i = 0; i < self->n_joins && out->n_join < BLOCK_MAX_CHANGES; i++) {
-        if (!members_is_active(st, self->joins[i].key)) {
+        if (!members_is_active(st, self->joins[i].key) && s_fresh(st, self->joins[i].round)) {
             out->join_reqs[out->n_join] = self->joins[i].req;
             out->join_lens[out->n_join++] = self->joins[i].n;
         }
     }
     for (int i = 0; i < self->n_leaves && out->n_leave < BLOCK_MAX_CHANGES; i++) {
-        if (members_is_active(st, self->leaves[i].key)) {
+        if (members_is_active(st, self->leaves[i].key) && s_fresh(st, self->leaves[i].round)) {
             memcpy(out->leave_keys[out->n_leave], self->leaves[i].key, IDENTITY_KEY_BYTES);
             out->leave_reqs[out->n_leave] = self->leaves[i].req;
             out->leave_lens[out->n_leave++] = self->leaves[i].n;

@@ -61,6 +61,7 @@ typedef struct {
     uint8_t key[IDENTITY_KEY_BYTES];
     uint8_t *req;              // the signed request (owned)
     size_t n;
+    uint64_t round;            // the round it was signed for (its sigmsg's)
 } members_request_t;
 
 typedef struct {
@@ -95,12 +96,13 @@ void members_reset(members_t *self);
 // 1 when the key is an active member of st.
 int members_is_active(const ledger_state_t *st, const uint8_t key[IDENTITY_KEY_BYTES]);
 
-// A join (type SIGMSG_JOIN) or leave (SIGMSG_LEAVE) request, signature
-// checked, signed by `signer`.  Returns 1 when it was kept, 0 when it is
-// not for now (a join from an active member, a leave from a non-member),
+// A join (type SIGMSG_JOIN) or leave (SIGMSG_LEAVE) request for `round`,
+// signature checked, signed by `signer`.  Returns 1 when it was kept, 0 when
+// it is not for now (a join from an active member, a leave from a
+// non-member, a request older than the genesis's request window),
 // FS_ETOOBIG when MEMBERS_MAX_PENDING requests wait already (dropped; the
 // caller relays it all the same, as it does a kept one).
-int members_on_request(members_t *self, const ledger_state_t *st, int type,
+int members_on_request(members_t *self, const ledger_state_t *st, int type, uint64_t round,
                        const uint8_t signer[IDENTITY_KEY_BYTES], const uint8_t *req, size_t n);
 // The head moved (a block appended or replaced): drops recorded requests.
 void members_on_block(members_t *self, const ledger_state_t *st);

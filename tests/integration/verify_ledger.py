@@ -10,7 +10,8 @@ decryption, then prints "vectors ok N files".
 It checks framing and CRCs (section 8), sigmsg frames and signatures (3), the
 federation id (5), hash links, time, election, expected members, contributor
 weights, quorum, close reason, the epsilon arithmetic (7), and each join and
-leave request's frame, signer, round and the replay rule (7.7-7.8).  The
+leave request's frame, signer, round, the replay rule (7.7-7.8) and the
+genesis's request window (5).  The
 allow-list and inactivity rules are left to fedsyn (not re-implemented)."""
 import math
 import struct
@@ -185,10 +186,15 @@ def verify_data(data, path):
                 quorum, _inactive = r.u(2), r.u(2)
                 r.u(1)
                 [r.take(32) for _ in range(r.u(2))]
-                if len(r.b) - r.o == 8:  # the optional server step (docs/ledger.md 5)
+                window = 0  # the request window (docs/ledger.md 5): 0 = none
+                if len(r.b) - r.o == 8:  # the optional server step alone
                     eta = r.f64()
                     if not (0 < eta <= 10) or eta == 1:
                         raise Bad("genesis server_lr trailer out of range")
+                elif len(r.b) - r.o == 12:  # the server step, then the request window
+                    eta, window = r.f64(), r.u(4)
+                    if not (0 < eta <= 10) or window == 0:
+                        raise Bad("genesis server_lr or request_window trailer out of range")
                 r.done()
                 if m["signer"] not in [mm[1] for mm in members]:
                     raise Bad("genesis signer is not a founding member")
@@ -212,6 +218,8 @@ def verify_data(data, path):
                         raise Bad("join request: type, federation, round or signer")
                     if key in left_at and jm["round"] <= left_at[key]:
                         raise Bad("join request older than the member's last leave (replayed)")
+                    if window and index - jm["round"] > window:
+                        raise Bad("join request outside the genesis's request window (stale)")
                     joined.append(key)
                 left = []
                 for _ in range(r.u(1)):
@@ -223,6 +231,8 @@ def verify_data(data, path):
                             raise Bad("leave request: type, federation, round or signer")
                         if joined_at.get(key, 0) > 0 and lm["round"] <= joined_at[key]:
                             raise Bad("leave request older than the member's last admission (replayed)")
+                        if window and index - lm["round"] > window:
+                            raise Bad("leave request outside the genesis's request window (stale)")
                     left.append((key, why))
                 pm = r.u(1)
                 p = [r.f64() for _ in range(7)]

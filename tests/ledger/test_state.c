@@ -104,6 +104,35 @@ static void test_genesis_server_lr(void **state)
     bytes_writer_reset(&body);
     bytes_writer_reset(&w);
 
+    // the request window: both trailers, the step written even when it is 1
+    for (int i = 0; i < 2; i++) {
+        g->server_lr = i ? 2 : 0;
+        g->request_window = 64;
+        bytes_writer_init(&w);
+        assert_int_equal(genesis_encode(&w, g, founder, fed_id2, &err), 0);
+        assert_int_equal(w.len, fx->lens[0] + 12);
+        assert_int_equal(genesis_decode(w.data, w.len, back, fed_id2, &m, &err), 0);
+        assert_true(back->request_window == 64 && genesis_server_lr(back) == (i ? 2 : 1));
+        assert_true(back->server_lr == g->server_lr); // 1 reads back as "absent"
+        bytes_writer_reset(&w);
+    }
+    // a hand-made window of 0 (the encoding of "none" is no trailer): refused
+    assert_int_equal(genesis_decode(fx->recs[0], fx->lens[0], g, fed_id, &m, &err), 0);
+    bytes_writer_init(&body);
+    bytes_put(&body, m.body, m.body_len);
+    bytes_put_f64(&body, 1.0);
+    bytes_put_u32(&body, 0);
+    hash_digest(HASH_TAG_FED, body.data, body.len, fed_id2);
+    bytes_writer_init(&rec);
+    start = sigmsg_begin(&rec, SIGMSG_GENESIS, fed_id2, 0, founder);
+    bytes_put(&rec, body.data, body.len);
+    sigmsg_finish(&rec, start, founder);
+    assert_int_equal(genesis_decode(rec.data, rec.len, back, fed_id2, &m, &err), FS_ECORRUPT);
+    assert_non_null(strstr(err.msg, "request_window"));
+    bytes_writer_reset(&rec);
+    bytes_writer_reset(&body);
+    g->request_window = 0;
+
     g->server_lr = GENESIS_SERVER_LR_MAX * 2; // the founder's input: refused, named
     bytes_writer_init(&w);
     assert_int_equal(genesis_encode(&w, g, founder, fed_id2, &err), FS_EINVAL);
@@ -623,6 +652,46 @@ static void test_state_replayed_requests(void **state)
     fedfx_destroy(&fx);
 }
 
+// The genesis's request window (issue 19): a request signed for round m
+// is recorded in block i only when i - m <= W; a stale one is refused by
+// fedsyn and by the independent verifier, and a fresh one goes in.
+static void test_state_request_window(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new_window(3, 1, NOISE_PAPER, 2);
+    identity_t *dave = fx->ids[3];
+    const uint8_t *dk = identity_public(dave)->sign_pk;
+    fs_err_t err = {0, ""};
+    bytes_writer_t join, leave_old, leave;
+    bytes_writer_init(&join);
+    bytes_writer_init(&leave_old);
+    bytes_writer_init(&leave);
+    fedfx_round(fx, 0);
+    fedfx_round(fx, 0);
+    block_join_request(&join, fx->state->fed_id, 1, dave); // block 3: 2 rounds old, inside
+    assert_int_equal(s_with_request(fx, &join, NULL, NULL, &err), 0);
+    assert_int_equal(ledger_state_member(fx->state, dk)->joined_at, 3);
+    block_leave_request(&leave_old, fx->state->fed_id, 4, dave);
+    for (int i = 0; i < 3; i++) {
+        fedfx_round(fx, 0); // blocks 4, 5, 6
+    }
+    bytes_writer_t stale;
+    bytes_writer_init(&stale);
+    s_request_block(fx, NULL, dk, &leave_old, &stale); // block 7: 3 rounds old
+    assert_int_equal(fedfx_push(fx, stale.data, stale.len, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "request for round 4 is 3 rounds old, outside the "
+                                    "genesis's window of 2"));
+    s_python_refuses(fx, &stale, "leave request outside the genesis.s request window");
+    bytes_writer_reset(&stale);
+    block_leave_request(&leave, fx->state->fed_id, 6, dave); // re-signed: 1 round old
+    assert_int_equal(s_with_request(fx, NULL, dk, &leave, &err), 0);
+    assert_false(ledger_state_member(fx->state, dk)->active);
+    bytes_writer_reset(&join);
+    bytes_writer_reset(&leave_old);
+    bytes_writer_reset(&leave);
+    fedfx_destroy(&fx);
+}
+
 // Over 8,000 real blocks with 4 members each aggregates about 2,000 times.
 static void test_state_rotation_is_fair(void **state)
 {
@@ -661,6 +730,7 @@ int main(void)
         cmocka_unit_test(test_budget_dpsgd),
         cmocka_unit_test(test_state_membership),
         cmocka_unit_test(test_state_replayed_requests),
+        cmocka_unit_test(test_state_request_window),
         cmocka_unit_test(test_state_rotation_is_fair),
     };
     return cmocka_run_group_tests_name("state", tests, NULL, NULL);

@@ -47,10 +47,10 @@ static void test_members_join(void **state)
                      0);
     assert_int_equal(sigmsg_verify(&m, NULL), 0);
     assert_int_equal(m.type, SIGMSG_JOIN);
-    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, m.signer,
+    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, m.round, m.signer,
                                         out.act[0].bytes, out.act[0].n), 1);
     // ... a member's join request is not for now
-    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, s_key(fx, 1),
+    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, m.round, s_key(fx, 1),
                                         out.act[0].bytes, out.act[0].n), 0);
     // ... and writes it into its block, which the ledger accepts.
     uint8_t counted[3][IDENTITY_KEY_BYTES];
@@ -127,10 +127,10 @@ static void test_members_leave_and_inactive(void **state)
     uint8_t k[IDENTITY_KEY_BYTES] = {0}, req[8] = {0};
     for (int i = 0; i < MEMBERS_MAX_PENDING; i++) {
         k[0] = (uint8_t)(i + 1);
-        assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, k, req, 8), 1);
+        assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, 0, k, req, 8), 1);
     }
     k[0] = 0xff;
-    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, k, req, 8), FS_ETOOBIG);
+    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, 0, k, req, 8), FS_ETOOBIG);
     members_free(&agg);
     // Not a member at all: leaving is immediate.
     members_t stranger;
@@ -145,10 +145,59 @@ static void test_members_leave_and_inactive(void **state)
     fedfx_destroy(&fx);
 }
 
+// The genesis's request window: a pending request stops being handed to
+// the block once it is older than the window (the block would be refused),
+// an arriving stale one is not kept, and the joiner's next try re-signs
+// at the head's round.
+static void test_members_request_window(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new_window(3, 1, NOISE_NONE, 2);
+    members_t joiner, agg;
+    members_init(&joiner, s_key(fx, 3), 1);
+    members_init(&agg, s_key(fx, 0), 1);
+    members_actions_t out;
+    members_tick(&joiner, fx->state, fx->state->fed_id, fx->ids[3], 1, 4001, &out);
+    assert_int_equal(out.n, 1);
+    sigmsg_t m;
+    assert_int_equal(sigmsg_decode(out.act[0].bytes, out.act[0].n, BLOCK_REQUEST_MAX, &m, NULL),
+                     0);
+    assert_int_equal(m.round, 1);
+    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, m.round, m.signer,
+                                        out.act[0].bytes, out.act[0].n), 1);
+    members_changes_t mc;
+    members_changes(&agg, fx->state, NULL, 0, &mc);
+    assert_int_equal(mc.n_join, 1);
+    for (int i = 0; i < 2; i++) {
+        fedfx_round(fx, 0x7); // blocks 1 and 2: the next is 3, 2 rounds after 1
+    }
+    members_changes(&agg, fx->state, NULL, 0, &mc);
+    assert_int_equal(mc.n_join, 1);
+    fedfx_round(fx, 0x7); // the next block is 4: the request is stale
+    members_changes(&agg, fx->state, NULL, 0, &mc);
+    assert_int_equal(mc.n_join, 0);
+    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, m.round, m.signer,
+                                        out.act[0].bytes, out.act[0].n), 0);
+    // the joiner's next try, 3 s on, is signed for the head's round
+    members_tick(&joiner, fx->state, fx->state->fed_id, fx->ids[3], 1, 7002, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(sigmsg_decode(out.act[0].bytes, out.act[0].n, BLOCK_REQUEST_MAX, &m, NULL),
+                     0);
+    assert_int_equal(m.round, 4);
+    assert_int_equal(members_on_request(&agg, fx->state, SIGMSG_JOIN, m.round, m.signer,
+                                        out.act[0].bytes, out.act[0].n), 1);
+    members_changes(&agg, fx->state, NULL, 0, &mc);
+    assert_int_equal(mc.n_join, 1);
+    members_free(&joiner);
+    members_free(&agg);
+    fedfx_destroy(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members_join),
+        cmocka_unit_test(test_members_request_window),
         cmocka_unit_test(test_members_leave_and_inactive),
     };
     return cmocka_run_group_tests_name("proto_members", tests, NULL, NULL);

@@ -831,7 +831,7 @@ static void s_handle_request(sim_t *s, int i, const uint8_t *data, size_t n, int
     if (s_seen(nd, m.digest)) {
         return;
     }
-    if (members_on_request(&nd->mem, nd->st, want, m.signer, data, n) != 0) {
+    if (members_on_request(&nd->mem, nd->st, want, m.round, m.signer, data, n) != 0) {
         s_broadcast(s, i, from, type, data, n);
     }
 }
@@ -1160,6 +1160,10 @@ static void s_setup(sim_t *s)
         g->quorum = 1;
     }
     g->inactive_after = SIM_INACTIVE_AFTER;
+    // half the seeds with a request window (8..64 rounds; members re-sign
+    // every 3 s, several rounds here), half without: both rules hold.  From
+    // the seed, not the stream, so the draws stay as they were.
+    g->request_window = s->seed % 2 ? 0 : (uint32_t)(8 + s->seed / 2 % 57);
     g->admission = ADMIT_ALLOWLIST;
     g->n_allowed = (uint16_t)joiners;
     for (int j = 0; j < joiners; j++) {

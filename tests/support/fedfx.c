@@ -13,6 +13,11 @@
 
 fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism)
 {
+    return fedfx_new_window(n_founders, n_extra, mechanism, 0);
+}
+
+fedfx_t *fedfx_new_window(int n_founders, int n_extra, int mechanism, uint32_t request_window)
+{
     if (hash_library_init() < 0) {
         abort();
     }
@@ -48,6 +53,7 @@ fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism)
     g->quorum = 1;
     g->inactive_after = 2;
     g->admission = ADMIT_ALLOWLIST;
+    g->request_window = request_window;
     g->n_allowed = (uint16_t)n_extra;
     for (int i = 0; i < n_extra; i++) {
         memcpy(g->allowed[i], identity_public(fx->ids[n_founders + i])->sign_pk,

@@ -29,6 +29,8 @@ typedef struct {
 
 // n_founders founding members plus n_extra identities on the allow-list.
 fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism);
+// The same with a genesis request window (0: none, as fedfx_new).
+fedfx_t *fedfx_new_window(int n_founders, int n_extra, int mechanism, uint32_t request_window);
 void fedfx_destroy(fedfx_t **fx_p);
 identity_t *fedfx_identity(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYTES]);
 // A valid next block in *b (attempt 0, every active member contributing
