@@ -30,7 +30,7 @@ ledger: node/base crypto
 netcfg: node/base crypto ledger
 node/proto: node/base crypto ledger
 node/models: node/base node/nn
-node/train: node/base node/nn node/models node/data node/image
+node/train: node/base node/nn node/models node/data node/image node/privacy
 node/metrics: node/base node/nn node/models node/data node/train
 node/fed: node/base crypto ledger netcfg node/nn node/data node/image node/models node/train
           node/metrics node/privacy node/proto

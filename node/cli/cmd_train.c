@@ -1,10 +1,13 @@
 /* cmd_train.c - `fedsyn train`: the FedSyn GAN (or, with --model cvae,
  * GenFL's CVAE: train_cvae.c) on local data. */
 #include <getopt.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ledger/budget.h"
 #include "node/base/fsio.h"
 #include "node/cli/cli.h"
 #include "node/cli/train_loop.h"
@@ -82,9 +85,21 @@ static void s_help(void)
            "  --d-width V           the discriminator's channels (default: the model's)\n"
            "  --aux A               conditional GANs: weight of an auxiliary classifier\n"
            "                        loss on D's label rows (AC-GAN; default: the model's)\n"
+           "  --dp-sgd C            record-level DP: DP-SGD on the discriminator, each\n"
+           "                        real image's gradient clipped to L2 norm C, Gaussian\n"
+           "                        noise on their sum, Poisson-sampled batches; G learns\n"
+           "                        through D only (docs/privacy.md); prints epsilon\n"
+           "  --noise-multiplier S  DP-SGD's noise: deviation S * C on the sum\n"
+           "  --target-eps E        or the smallest S whose epsilon after the planned\n"
+           "                        steps is at most E\n"
+           "  --sample-rate Q       each image's chance to be in a step's real half\n"
+           "                        (default: batch/2 over the number of images)\n"
+           "  --delta D             the (epsilon, delta) guarantee's delta (default 1e-5)\n"
            "  --quiet               no progress lines\n\n"
            "example: fedsyn train --epochs 5 --grid runs/grid.png --out runs/gan.fsm\n"
-           "         fedsyn train --model cvae --epochs 10 --out runs/cvae.fsm\n");
+           "         fedsyn train --model cvae --epochs 10 --out runs/cvae.fsm\n"
+           "         fedsyn train --model cgan:32 --batch 64 --dp-sgd 1 --target-eps 10 \\\n"
+           "             --epochs 5 --out runs/dp.fsm\n");
 }
 
 // --model as a workload spec: a bare kind takes --width (the CVAE its
@@ -180,6 +195,10 @@ static int s_take_run(train_opts_t *o, const s_given_t *g)
     DBL("ema", o->ema >= 0, o->ema)
     DBL("d_dropout", o->d_dropout >= 0, o->d_dropout)
     DBL("aux", o->aux >= 0, o->aux)
+    DBL("dp_clip", o->dp_clip > 0, o->dp_clip)
+    DBL("dp_sigma", o->dp_sigma >= 0, o->dp_sigma)
+    DBL("dp_q", o->dp_q > 0, o->dp_q)
+    DBL("dp_delta", o->dp_delta > 0, o->dp_delta)
 #undef DBL
 #undef NUM
 #undef KEY
@@ -211,11 +230,13 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         {"init", 1, 0, 'I'},    {"lr", 1, 0, 'L'},     {"lr-d", 1, 0, 'R'},
         {"ema", 1, 0, 'E'},     {"d-dropout", 1, 0, 'P'}, {"g-norm", 1, 0, 'N'},
         {"d-width", 1, 0, 'V'}, {"aux", 1, 0, 'A'},    {"g-up", 1, 0, 'U'},
-        {"reuse-fakes", 1, 0, 'F'},
+        {"reuse-fakes", 1, 0, 'F'}, {"dp-sgd", 1, 0, 'C'}, {"noise-multiplier", 1, 0, 'S'},
+        {"target-eps", 1, 0, 'X'}, {"sample-rate", 1, 0, 'Q'}, {"delta", 1, 0, 'Z'},
         {0, 0, 0, 0}};
     *o = (train_opts_t){.dataset = "mnist", .out = NULL, .epochs = 1, .width = 128, .batch = 0,
                         .seed = 1, .lr = -1, .lr_d = -1, .ema = -1, .d_dropout = -1, .aux = -1,
-                        .pixel_norm = -1, .upsample = -1, .reuse_fakes = -1};
+                        .pixel_norm = -1, .upsample = -1, .reuse_fakes = -1,
+                        .dp_sigma = -1};
     optind = 1;
     opterr = 0;
     int c, epochs_given = 0;
@@ -268,6 +289,11 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
         case 'N': bad = cli_pair(CMD, "g-norm", optarg, "pixel", "none", &o->pixel_norm); break;
         case 'F': bad = cli_int(CMD, "reuse-fakes", optarg, 0, 1, &o->reuse_fakes); break;
         case 'U': bad = cli_pair(CMD, "g-up", optarg, "nearest", "transposed", &o->upsample); break;
+        case 'C': bad = cli_double(CMD, "dp-sgd", optarg, 1e-6, 1e6, &o->dp_clip); break;
+        case 'S': bad = cli_double(CMD, "noise-multiplier", optarg, 0, 1e4, &o->dp_sigma); break;
+        case 'X': bad = cli_double(CMD, "target-eps", optarg, 1e-3, 1e4, &o->dp_target_eps); break;
+        case 'Q': bad = cli_double(CMD, "sample-rate", optarg, 1e-9, 1, &o->dp_q); break;
+        case 'Z': bad = cli_double(CMD, "delta", optarg, 1e-300, 0.5, &o->dp_delta); break;
         case 'h': s_help(); return 1;
         default:
             return cli_usage(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -316,6 +342,22 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
     if (!o->cvae_hidden && o->batch % 2) {
         return cli_usage(CMD, "--batch %ld: must be even (half real, half fake)", o->batch);
     }
+    const int dp_given = o->dp_sigma >= 0 || o->dp_target_eps > 0 || o->dp_q > 0;
+    if (!o->dp_clip && dp_given) {
+        return cli_usage(CMD, "--noise-multiplier, --target-eps and --sample-rate are DP-SGD's: "
+                         "give --dp-sgd C (the clip) too");
+    }
+    if (o->dp_clip && o->arch.kind != WORKLOAD_DCGAN) {
+        return cli_usage(CMD, "--dp-sgd trains a GAN's discriminator privately; the CVAE has "
+                         "none (give --model dcgan, cdcgan or cgan)");
+    }
+    if (o->dp_clip && (o->dp_sigma >= 0) == (o->dp_target_eps > 0)) {
+        return cli_usage(CMD, "--dp-sgd needs exactly one of --noise-multiplier S and "
+                         "--target-eps E");
+    }
+    if (o->dp_clip && !o->dp_delta) {
+        o->dp_delta = 1e-5;
+    }
     // what --resume takes back (s_take_run); iters 0: an epoch is images / batch
     snprintf(o->run, sizeof o->run,
              "model=%s batch=%ld iters=%ld seed=%ld dataset=%s labels=%s limit=%ld d_width=%ld "
@@ -324,6 +366,60 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
              o->labels ? o->labels : "all", o->limit, o->d_width, o->reuse_fakes, o->lr, o->lr_d,
              o->ema, o->d_dropout, o->aux, o->pixel_norm, o->upsample);
     return 0;
+}
+
+// DP-SGD's plan (--dp-sgd): the sampling rate (batch/2 over the images
+// unless given), the noise multiplier (given, or solved for --target-eps
+// over the planned steps: every iteration of the run's epochs is one
+// Poisson-sampled step of D), what they buy, and the run line that keeps
+// them for --resume.  The planned steps count the run from its start, a
+// resumed one included, since earlier sessions' steps were spent too.
+static int s_dp_plan(train_opts_t *o, workload_arch_t *wa, int n_images, long iters)
+{
+    if (!o->dp_q) {
+        o->dp_q = (double)(o->batch / 2) / n_images;
+        o->dp_q = o->dp_q > 1 ? 1 : o->dp_q;
+    }
+    const long epochs = o->to_epoch ? o->to_epoch : o->epochs; // a fresh run's
+    const uint64_t planned = (uint64_t)epochs * (uint64_t)iters;
+    if (o->dp_target_eps > 0) {
+        o->dp_sigma = budget_dpsgd_sigma(o->dp_q, planned, o->dp_delta, o->dp_target_eps);
+        if (!isfinite(o->dp_sigma)) {
+            return cli_usage(CMD, "--target-eps %g: no noise multiplier up to 1e4 reaches it in "
+                             "%llu steps at rate %g; allow a larger epsilon or fewer steps",
+                             o->dp_target_eps, (unsigned long long)planned, o->dp_q);
+        }
+    }
+    wa->gan_dp_clip = o->dp_clip;
+    wa->gan_dp_sigma = o->dp_sigma;
+    wa->gan_dp_q = o->dp_q;
+    const size_t len = strlen(o->run); // the run line ends in '\n': the DP keys before it
+    snprintf(o->run + len - 1, sizeof o->run - len + 1,
+             " dp_clip=%.17g dp_sigma=%.17g dp_q=%.17g dp_delta=%.17g\n", o->dp_clip,
+             o->dp_sigma, o->dp_q, o->dp_delta);
+    if (!o->resume) {
+        fprintf(stderr, "fedsyn train: DP-SGD on D: clip %g, noise multiplier %.4g, sampling "
+                "rate %.4g (%.1f of %d images a step, expected), delta %g; after the %llu "
+                "planned steps epsilon = %.4g\n", o->dp_clip, o->dp_sigma, o->dp_q,
+                o->dp_q * n_images, n_images, o->dp_delta,
+                (unsigned long long)planned,
+                budget_dpsgd_epsilon(o->dp_q, o->dp_sigma, planned, o->dp_delta, 0, NULL));
+    }
+    return 0;
+}
+
+// What the run has spent: epsilon after every step it took, all sessions.
+static void s_dp_report(const train_opts_t *o, long steps)
+{
+    double alpha = 0;
+    const double eps = budget_dpsgd_epsilon(o->dp_q, o->dp_sigma, (uint64_t)steps, o->dp_delta,
+                                            0, &alpha);
+    const double classic = budget_dpsgd_epsilon(o->dp_q, o->dp_sigma, (uint64_t)steps,
+                                                o->dp_delta, 1, NULL);
+    printf("privacy: DP-SGD on D, %ld step%s at sampling rate %.6g, noise multiplier %.6g, "
+           "clip %g: (epsilon %.4g, delta %g) per image (Renyi order %.1f; classic "
+           "conversion %.4g)\n", steps, cli_plural(steps), o->dp_q, o->dp_sigma, o->dp_clip, eps,
+           o->dp_delta, alpha, classic);
 }
 
 void train_stem(const char *path, char *stem, size_t n)
@@ -404,6 +500,11 @@ int cmd_train(int argc, char **argv)
         wa.gan_aux = o.aux >= 0 ? (float)o.aux : wa.gan_aux;
         wa.gan_reuse_fakes = o.reuse_fakes >= 0 ? (int)o.reuse_fakes : wa.gan_reuse_fakes;
     }
+    const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
+    if (o.dp_clip > 0 && (rc = s_dp_plan(&o, &wa, data->n, iters)) != 0) {
+        dataset_destroy(&data);
+        return rc;
+    }
     const model_kind_t *kind = model_kind_of(&wa);
     void *t = kind->trainer_new(&wa, (int)o.batch, (uint64_t)o.seed);
     checkpoint_resume_t at = {0, 0, false, false};
@@ -423,12 +524,15 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "fedsyn train: conditional GAN grown from %s (label weights zero)\n",
                 o.init);
     }
-    const long iters = o.iters ? o.iters : (data->n / o.batch > 0 ? data->n / o.batch : 1);
     char banner[512], model[384];
     kind->summary(&wa, t, model, sizeof model);
     snprintf(banner, sizeof banner, "%d images (%s), %s, batch %ld", data->n, dir, model,
              o.batch);
-    rc = train_loop_run(&o, kind, t, banner, at, iters);
+    long steps = 0;
+    rc = train_loop_run(&o, kind, t, banner, at, iters, &steps);
+    if (o.dp_clip > 0) {
+        s_dp_report(&o, steps);
+    }
     kind->trainer_destroy(t);
     dataset_destroy(&data);
     return rc;

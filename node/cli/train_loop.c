@@ -10,7 +10,7 @@
 #define CMD "train"
 
 int train_loop_run(const train_opts_t *o, const model_kind_t *K, void *trainer,
-                   const char *banner, checkpoint_resume_t at, long iters)
+                   const char *banner, checkpoint_resume_t at, long iters, long *steps)
 {
     if (at.iter >= iters) { // stopped at the end of an epoch of these settings
         at.epoch++;
@@ -20,6 +20,9 @@ int train_loop_run(const train_opts_t *o, const model_kind_t *K, void *trainer,
     if (end_epoch <= at.epoch) {
         fprintf(stderr, "fedsyn train: %s already holds %d epoch%s (--to-epoch %ld): nothing to "
                 "do\n", o->resume, at.epoch, cli_plural(at.epoch), o->to_epoch);
+        if (steps) {
+            *steps = (long)at.epoch * iters + at.iter;
+        }
         return EXIT_OK;
     }
     const long total = (end_epoch - at.epoch) * iters - at.iter;
@@ -88,6 +91,9 @@ int train_loop_run(const train_opts_t *o, const model_kind_t *K, void *trainer,
                 fprintf(stderr, "fedsyn train: warning: %s\n", err.msg);
             }
         }
+    }
+    if (steps) {
+        *steps = (long)epoch * iters + k;
     }
     int rc = K->save_state(o->out, trainer, epoch, (int)k, o->dataset, o->run, &err);
     if (rc == 0 && o->grid) {

@@ -21,7 +21,9 @@
 // (the kind's resume; all zero for a fresh run) for o->epochs more epochs,
 // or up to o->to_epoch, of `iters` iterations each; `banner` is the first
 // line's model part.  Returns the process exit status; errors are reported.
+// *steps (may be NULL) receives the run's iterations in all, earlier
+// sessions of a resumed run included: where it stands when the loop ends.
 int train_loop_run(const train_opts_t *o, const model_kind_t *kind, void *trainer,
-                   const char *banner, checkpoint_resume_t at, long iters);
+                   const char *banner, checkpoint_resume_t at, long iters, long *steps);
 
 #endif

@@ -18,9 +18,13 @@ typedef struct {
     double lr, lr_d, ema, d_dropout, aux; // the GAN's recipe (gan_train.h); < 0: the default
     long reuse_fakes; // --reuse-fakes 0|1, or -1: the default
     long d_width;    // the discriminator's channels; 0: the model's (width / 2)
+    // Record-level DP, DP-SGD on D (--dp-sgd C; gan_train.h): clip, noise
+    // multiplier (or the target epsilon it is solved for), sampling rate
+    // (0: batch/2 over the data), delta; dp_clip 0: off
+    double dp_clip, dp_sigma, dp_target_eps, dp_q, dp_delta;
     // The run's settings as one line, kept in every checkpoint that resumes
     // (checkpoint.h's run section); --resume takes them back.
-    char run[640];
+    char run[768];
     char run_model[64], run_dataset[16], run_labels[64]; // taken back from a checkpoint
 } train_opts_t;
 

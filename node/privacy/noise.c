@@ -84,6 +84,16 @@ void noise_gaussian_add(float *w, size_t n, double sigma)
     s_stream_wipe(&s);
 }
 
+void noise_uniforms(double *u, size_t n)
+{
+    s_stream_t s;
+    s_stream_init(&s);
+    for (size_t i = 0; i < n; i++) {
+        u[i] = s_uniform(&s);
+    }
+    s_stream_wipe(&s);
+}
+
 // Scales v by c / norm when norm > c.  The factor is rounded down by one
 // part in 1e6 so that float rounding of the product cannot leave the norm
 // above c.

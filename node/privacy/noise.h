@@ -28,6 +28,9 @@ void noise_laplace_add(float *w, size_t n, double b);
 // Adds independent N(0, sigma^2) noise to each of w[0..n) (sigma == 0 adds
 // nothing).
 void noise_gaussian_add(float *w, size_t n, double sigma);
+// n independent uniforms in (0, 1) from the same CSPRNG (DP-SGD's
+// subsampling, dpsgd.h).
+void noise_uniforms(double *u, size_t n);
 // Scales v[0..n) down so that its L1 norm is at most c; returns the norm
 // before clipping.
 double noise_clip_l1(float *v, size_t n, double c);

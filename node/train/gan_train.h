@@ -54,6 +54,15 @@ typedef struct {
     int twin_g_off;     // with D's twin classifier (dcgan.h d_twin): 1 leaves
                         // it out of G's loss (D still trains it); 0: G
                         // maximises its loss at G's classifier weight
+    // Record-level DP (DP-SGD on D, docs/privacy.md): with dp_clip > 0, D's
+    // step draws its real images by Poisson subsampling at rate dp_q (0:
+    // the batch's half over the data's size), clips each one's gradient of
+    // D's loss to dp_clip, adds N(0, (dp_sigma dp_clip)^2) to their sum and
+    // divides by the expected count; the fake half is as usual.  G learns
+    // through D alone.  Fake labels are drawn uniformly over the labels the
+    // trainer is told are public (gan_trainer_set_public_labels; all of
+    // them by default), not as the data's fall.  0: no DP-SGD.
+    double dp_clip, dp_sigma, dp_q;
 } gan_train_config_t;
 
 typedef struct {
@@ -74,8 +83,17 @@ void gan_trainer_destroy(gan_trainer_t **self_p);
 // its shuffle order.  Images must have the architecture's shape.
 int gan_trainer_set_data(gan_trainer_t *t, const dataset_t *data, fs_err_t *err);
 
-// One iteration; fills stats when not NULL.
+// One iteration; fills stats when not NULL.  Under DP-SGD the stats of
+// the real images (d_loss's real half, d_acc_real) are computed from
+// private records and are not covered by the guarantee: for the local log.
 void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats);
+// Under DP-SGD: the labels fake images may ask for, a public fact (a
+// federation member's configured label group); n labels, each < classes.
+void gan_trainer_set_public_labels(gan_trainer_t *t, const uint8_t *labels, int n);
+// Under DP-SGD: the sampling rate D's steps use (cfg.dp_q, or its default
+// once data is set) and the steps taken (each one Poisson-sampled step).
+double gan_trainer_dp_rate(const gan_trainer_t *t);
+long gan_trainer_dp_steps(const gan_trainer_t *t);
 
 model_t *gan_trainer_generator(gan_trainer_t *t);
 // The exponential moving average of the generator's weights (Yazici et al.

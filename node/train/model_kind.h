@@ -56,6 +56,9 @@ typedef struct {
     // A schedule's settings for the steps that follow (workload.h); NULL:
     // the kind has none.
     void (*trainer_schedule)(void *t, const workload_schedule_t *s);
+    // Under record-level DP, the labels its fakes may ask for, a public fact
+    // (gan_train.h); NULL: the kind has no such choice.
+    void (*trainer_public_labels)(void *t, const uint8_t *labels, int n);
     // Draws opts->n samples from a file of this kind; NULL: not a generator.
     int (*draw)(const char *path, const sampler_opts_t *opts, dataset_t **out, fs_err_t *err);
 

@@ -122,6 +122,11 @@ static float *s_trainer_extra(void *t)
     return gan_trainer_ema(t);
 }
 
+static void s_trainer_public_labels(void *t, const uint8_t *labels, int n)
+{
+    gan_trainer_set_public_labels(t, labels, n);
+}
+
 static void s_trainer_schedule(void *t, const workload_schedule_t *s)
 {
     gan_trainer_set_schedule(t, s->lr_scale, s->aux_g, s->twin_g_off);
@@ -266,6 +271,7 @@ const model_kind_t model_kind_gan = {
     .trainer_network = s_trainer_network,
     .trainer_extra = s_trainer_extra,
     .trainer_schedule = s_trainer_schedule,
+    .trainer_public_labels = s_trainer_public_labels,
     .draw = s_draw,
     .run_step = s_run_step,
     .describe = s_describe,

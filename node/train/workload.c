@@ -178,6 +178,16 @@ int workload_trainer_schedule(workload_trainer_t *t, const workload_schedule_t *
     return 0;
 }
 
+int workload_trainer_public_labels(workload_trainer_t *t, const uint8_t *labels, int n,
+                                   fs_err_t *err)
+{
+    if (!t->kind->trainer_public_labels) {
+        return fs_err_set(err, FS_EINVAL, "a %s has no labels to choose", t->kind->display);
+    }
+    t->kind->trainer_public_labels(t->impl, labels, n);
+    return 0;
+}
+
 gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, uint64_t seed)
 {
     gan_train_config_t cfg = gan_train_config_paper();
@@ -197,6 +207,9 @@ gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, u
     cfg.mode_seeking = arch->gan_mode_seeking;
     cfg.aux_g = arch->gan_aux_g;
     cfg.real_target = arch->gan_real_target;
+    cfg.dp_clip = arch->gan_dp_clip;
+    cfg.dp_sigma = arch->gan_dp_sigma;
+    cfg.dp_q = arch->gan_dp_q;
     return cfg;
 }
 

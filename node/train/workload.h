@@ -41,6 +41,8 @@ typedef struct {
     float gan_mode_seeking; // the mode-seeking term's weight (gan_train.h); 0: none
     float gan_aux_g;        // G's auxiliary classifier weight (gan_train.h); 0: gan_aux
     float gan_real_target;  // D's target for real images (gan_train.h); 0: 1
+    // DP-SGD on D (gan_train.h's dp_*): clip (0: off), noise multiplier, rate
+    double gan_dp_clip, gan_dp_sigma, gan_dp_q;
 } workload_arch_t;
 
 #define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST
@@ -115,6 +117,11 @@ int workload_trainer_batch(const workload_trainer_t *t);
 // schedule (only the GAN has one).
 int workload_trainer_schedule(workload_trainer_t *t, const workload_schedule_t *s,
                               fs_err_t *err) __attribute__((warn_unused_result));
+// Under DP-SGD (the arch's gan_dp_clip), the labels the trainer's fakes
+// may ask for: a member's configured label group (gan_train.h);
+// FS_EINVAL when the kind has no such choice.
+int workload_trainer_public_labels(workload_trainer_t *t, const uint8_t *labels, int n,
+                                   fs_err_t *err) __attribute__((warn_unused_result));
 // The GAN trainer's settings for an architecture (batch and seed given).
 gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, uint64_t seed);
 // "DCGAN", "CVAE" or "classifier".

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..54"
+echo "1..58"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -146,4 +146,22 @@ check "privacy --mechanism dp-sgd: the published figure (q 256/60000, sigma 1.1,
 import json, sys
 d = json.load(sys.stdin)
 assert abs(d[\"epsilon_classic\"] - 3.01) < 0.02 and d[\"epsilon\"] < d[\"epsilon_classic\"], d'"
+# DP-SGD on D (issue 21): epsilon as the accountant computes it for the
+# steps taken, resumed runs keep the settings and count every step
+check "train --dp-sgd prints the epsilon of its steps, the accountant's figure" \
+    bash -c "$RUN train --model cgan:8 --data $tmp/data --batch 16 --iters 3 --epochs 2 --dp-sgd 1 \
+               --noise-multiplier 1.2 --out $tmp/dp.fsm --quiet > $tmp/dp.out 2> $tmp/dp.err &&
+             grep -q 'DP-SGD on D: clip 1, noise multiplier 1.2, sampling rate 0.04 ' $tmp/dp.err &&
+             want=\$($RUN privacy --mechanism dp-sgd --sample-rate 0.04 --noise-multiplier 1.2 --steps 6 --json |
+                    /usr/bin/python3 -c 'import json,sys; print(\"%.4g\" % json.load(sys.stdin)[\"epsilon\"])') &&
+             grep -q \"6 steps at sampling rate 0.04, noise multiplier 1.2, clip 1: (epsilon \$want, delta 1e-05)\" $tmp/dp.out"
+check "train --dp-sgd --resume keeps the run's DP settings and counts the earlier steps" \
+    bash -c "$RUN train --data $tmp/data --resume $tmp/dp.fsm --epochs 1 --out $tmp/dp.fsm --quiet \
+               > $tmp/dp2.out 2>/dev/null && grep -q '9 steps at sampling rate 0.04, noise multiplier 1.2, clip 1' $tmp/dp2.out"
+check "train --dp-sgd --target-eps solves the noise multiplier for the planned steps" \
+    bash -c "$RUN train --model cgan:8 --data $tmp/data --batch 16 --iters 3 --dp-sgd 0.5 --target-eps 4 \
+               --out $tmp/dpt.fsm --quiet > $tmp/dpt.out 2>/dev/null &&
+             grep -q '(epsilon 4, delta 1e-05)' $tmp/dpt.out"
+$RUN train --model cvae --data "$tmp/data" --dp-sgd 1 --noise-multiplier 1 --out "$tmp/x.fsm" >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [[ $rc -eq 2 ]] && grep -q "CVAE has none" "$tmp/err"; then ok "--dp-sgd on a CVAE: exit 2, says why"; else not_ok "--dp-sgd cvae (rc $rc)"; fi
 exit $((fails > 0))

@@ -977,10 +977,82 @@ static void test_linear_output_generator(void **state)
     s_file_round_trip(&arch, &sig_arch, "linear.fsm", "linear output");
 }
 
+// DP-SGD's step on D (gan_train_config_t's dp_*): with every record
+// sampled (q = 1), a clip no gradient reaches and no noise, D's gradient is
+// the plain step's on the same images, so the per-record shares add up to
+// the batch loss; with a tight clip and noise it is not, and D still steps
+// to finite weights.  One label in the data and as the public label, so
+// that both steps draw the same fakes from the same seed.
+static void test_dpsgd_discriminator_step(void **state)
+{
+    (void)state;
+    dcgan_config_t arch = dcgan_config_width(8);
+    arch.classes = 10;
+    arch.d_dropout = 0; // dropout would draw different masks per record
+    dataset_t *data = fixture_shapes(8, 1);
+    for (int i = 0; i < data->n; i++) {
+        data->y[i] = 3;
+    }
+    gan_train_config_t cfg = gan_train_config_paper();
+    cfg.batch = 16; // half: the 8 images, as q = 1 samples them
+    cfg.aux = 1;
+    cfg.reuse_fakes = 1;
+    gan_trainer_t *plain = gan_trainer_new(&arch, &cfg);
+    assert_int_equal(gan_trainer_set_data(plain, data, NULL), 0);
+    cfg.dp_clip = 1e9;
+    cfg.dp_sigma = 0;
+    cfg.dp_q = 1;
+    gan_trainer_t *dp = gan_trainer_new(&arch, &cfg);
+    assert_int_equal(gan_trainer_set_data(dp, data, NULL), 0);
+    const uint8_t label = 3;
+    gan_trainer_set_public_labels(dp, &label, 1);
+    gan_step_stats_t a, b;
+    gan_train_step(plain, &a);
+    gan_train_step(dp, &b);
+    assert_int_equal(gan_trainer_dp_steps(dp), 1);
+    assert_true(gan_trainer_dp_rate(dp) == 1.0);
+    model_t *dp_d = gan_trainer_discriminator(dp), *pl_d = gan_trainer_discriminator(plain);
+    const float *g1 = model_grads(pl_d), *g2 = model_grads(dp_d);
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < model_param_count(pl_d); i++) {
+        diff += ((double)g1[i] - (double)g2[i]) * ((double)g1[i] - (double)g2[i]);
+        norm += (double)g1[i] * (double)g1[i];
+    }
+    assert_true(norm > 0 && sqrt(diff / norm) < 1e-4);
+    assert_true(fabs(a.d_loss - b.d_loss) < 1e-5 && a.d_acc_real == b.d_acc_real);
+    // G's step is the same too: its weights after the step agree
+    model_t *pg = gan_trainer_generator(plain), *dg = gan_trainer_generator(dp);
+    double gd = 0;
+    for (size_t i = 0; i < model_param_count(pg); i++) {
+        gd = fmax(gd, fabs((double)model_params(pg)[i] - (double)model_params(dg)[i]));
+    }
+    assert_true(gd < 1e-5);
+    gan_trainer_destroy(&dp);
+
+    // a tight clip with noise: the gradient is another, D stays finite
+    cfg.dp_clip = 1e-3;
+    cfg.dp_sigma = 1.0;
+    cfg.dp_q = 0.5;
+    dp = gan_trainer_new(&arch, &cfg);
+    assert_int_equal(gan_trainer_set_data(dp, data, NULL), 0);
+    for (int k = 0; k < 3; k++) {
+        gan_train_step(dp, &b);
+    }
+    assert_int_equal(gan_trainer_dp_steps(dp), 3);
+    dp_d = gan_trainer_discriminator(dp);
+    for (size_t i = 0; i < model_param_count(dp_d); i++) {
+        assert_true(isfinite(model_params(dp_d)[i]));
+    }
+    gan_trainer_destroy(&dp);
+    gan_trainer_destroy(&plain);
+    dataset_destroy(&data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear_output_generator),
+        cmocka_unit_test(test_dpsgd_discriminator_step),
         cmocka_unit_test(test_minibatch_std_discriminator),
         cmocka_unit_test(test_gan_train_usage),
         cmocka_unit_test(test_reuse_fakes),
