@@ -19,11 +19,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "crypto/hash.h"
+#include "ledger/budget.h"
 #include "node/base/mem.h"
 #include "node/cli/cli.h"
 #include "node/fed/fedavg.h"
@@ -41,6 +44,9 @@ typedef struct {
     long d_mbstd; // --d-mbstd 1|0, -1: the model's
     long d_twin;  // --twin 1|0, -1: the model's
     int g_linear; // --g-out linear (1), sigmoid (0), -1: the model's
+    // DP-SGD on each member's D (--dp-sgd C): the clip (0: off), the noise
+    // multiplier (< 0: solved per member for dp_target), delta
+    double dp_clip, dp_sigma, dp_target, dp_delta;
     int hinge;    // --loss hinge (1), bce (0), -1: the model's
     double lr, lr_d, ema, ema_warmup, aux, aux_g, mode_seeking, server_lr, server_lr_ema,
         server_lr_d, server_lr_final, server_momentum;
@@ -85,6 +91,13 @@ static void s_help(void)
            "                        Gong et al. 2019; needs --aux > 0)\n"
            "  --g-out linear|sigmoid  G's output: sigmoid (the recipe's) or none, the\n"
            "                        last convolution's values clamped when sampled\n"
+           );
+    printf("  --dp-sgd C            record-level DP: DP-SGD on each member's D (clip C),\n"
+           "                        its records sampled at batch/2 over its images,\n"
+           "                        fakes asking for its own labels (fedsyn train)\n"
+           "  --noise-multiplier S  ... with this noise multiplier, or\n"
+           "  --target-eps E        ... each member's solved for epsilon E (--delta D,\n"
+           "                        default 1e-5) over rounds x local iterations\n"
            "  --real-target T       D's target for real images (one-sided label\n"
            "                        smoothing: 0.9; default 1)\n"
            "  --twin-from R         G's loss takes the twin in from round R on (D\n"
@@ -130,7 +143,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .server_momentum = 0, .reuse_fakes = -1,
                          .upsample = -1, .hinge = -1, .lr_final = -1,
                          .lr_decay_from = -1, .aux_g_from = -1, .twin_from = -1,
-                         .real_target = -1};
+                         .real_target = -1, .dp_sigma = -1, .dp_delta = 1e-5};
     static const struct option opts[] = {
         {"out", 1, 0, 'o'},        {"model", 1, 0, 'm'},         {"dataset", 1, 0, 'D'},
         {"data", 1, 0, 'd'},       {"split", 1, 0, 'S'},         {"rounds", 1, 0, 'r'},
@@ -148,6 +161,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"aux-g-from", 1, 0, 'x'}, {"twin", 1, 0, 'y'},         {"twin-from", 1, 0, 'z'},
         {"g-out", 1, 0, 'O'},
         {"real-target", 1, 0, 'P'},
+        {"dp-sgd", 1, 0, 1001},    {"noise-multiplier", 1, 0, 1002}, {"target-eps", 1, 0, 1003},
+        {"delta", 1, 0, 1004},
         {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
@@ -177,6 +192,12 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 'z': bad = cli_int(CMD, "twin-from", optarg, 1, 1000000, &o->twin_from); break;
         case 'y': bad = cli_int(CMD, "twin", optarg, 0, 1, &o->d_twin); break;
         case 'O': bad = cli_pair(CMD, "g-out", optarg, "linear", "sigmoid", &o->g_linear); break;
+        case 1001: bad = cli_double(CMD, "dp-sgd", optarg, 1e-6, 1e6, &o->dp_clip); break;
+        case 1002:
+            bad = cli_double(CMD, "noise-multiplier", optarg, 0, 1e4, &o->dp_sigma);
+            break;
+        case 1003: bad = cli_double(CMD, "target-eps", optarg, 1e-3, 1e4, &o->dp_target); break;
+        case 1004: bad = cli_double(CMD, "delta", optarg, 1e-300, 0.5, &o->dp_delta); break;
         case 'Y': bad = cli_int(CMD, "d-mbstd", optarg, 0, 1, &o->d_mbstd); break;
         case 'X': bad = cli_double(CMD, "aux-g", optarg, 1e-6, 100, &o->aux_g); break;
         case 'Z': bad = cli_double(CMD, "mode-seeking", optarg, 0, 100, &o->mode_seeking); break;
@@ -222,8 +243,8 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
 }
 
 // Splits "0,1,2/3,4,5,6/7,8,9" into members' subsets of data.
-static int s_members(const char *split, const dataset_t *data, dataset_t **members, int *k,
-                     fs_err_t *err)
+static int s_members(const char *split, const dataset_t *data, dataset_t **members,
+                     uint8_t (*labels)[10], int *k, fs_err_t *err)
 {
     char buf[256];
     if (strlen(split) >= sizeof buf) {
@@ -242,6 +263,7 @@ static int s_members(const char *split, const dataset_t *data, dataset_t **membe
         if (dataset_parse_labels(part, keep, err)) {
             return err->code;
         }
+        memcpy(labels[*k], keep, sizeof keep);
         members[*k] = dataset_filter_labels(data, keep);
         if (members[*k]->n == 0) {
             dataset_destroy(&members[*k]);
@@ -253,6 +275,35 @@ static int s_members(const char *split, const dataset_t *data, dataset_t **membe
     if (*k == 0) {
         return fs_err_set(err, FS_EINVAL, "--split '%s' names no member", split);
     }
+    return 0;
+}
+
+// Member i's DP-SGD (--dp-sgd): its sampling rate (half the batch over its
+// images), its noise multiplier (given, or solved for --target-eps over
+// every step the run plans: rounds x local iterations), into ai; says what
+// that buys.  Each member's guarantee is about its own records.
+static int s_dp_member(const fedsim_opts_t *o, int i, int n_images, workload_arch_t *ai,
+                       double *q, fs_err_t *err)
+{
+    *q = (double)(o->batch / 2) / n_images;
+    *q = *q > 1 ? 1 : *q;
+    const uint64_t steps = (uint64_t)o->rounds * (uint64_t)o->iters;
+    double sigma = o->dp_sigma;
+    if (sigma < 0) {
+        sigma = budget_dpsgd_sigma(*q, steps, o->dp_delta, o->dp_target);
+        if (!isfinite(sigma)) {
+            return fs_err_set(err, FS_EINVAL, "member %d: no noise multiplier up to 1e4 reaches "
+                              "epsilon %g in %llu steps at rate %g", i + 1, o->dp_target,
+                              (unsigned long long)steps, *q);
+        }
+    }
+    ai->gan_dp_clip = o->dp_clip;
+    ai->gan_dp_sigma = sigma;
+    ai->gan_dp_q = *q;
+    fprintf(stderr, "fedsim: member %d: DP-SGD on D: clip %g, noise multiplier %.4g, sampling "
+            "rate %.4g, delta %g; after the %llu planned steps epsilon = %.4g\n", i + 1,
+            o->dp_clip, sigma, *q, o->dp_delta, (unsigned long long)steps,
+            budget_dpsgd_epsilon(*q, sigma, steps, o->dp_delta, 0, NULL));
     return 0;
 }
 
@@ -322,6 +373,18 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     if (o->aux_g_from > 0 && o->aux_g <= 0) {
         return fs_err_set(err, FS_EINVAL, "--aux-g-from needs --aux-g (the weight from then)");
     }
+    if (!o->dp_clip && (o->dp_sigma >= 0 || o->dp_target > 0)) {
+        return fs_err_set(err, FS_EINVAL, "--noise-multiplier and --target-eps are DP-SGD's: "
+                          "give --dp-sgd C (the clip) too");
+    }
+    if (o->dp_clip && (arch->kind != WORKLOAD_DCGAN || arch->gan.d_mbstd)) {
+        return fs_err_set(err, FS_EINVAL, "--dp-sgd needs a GAN without --d-mbstd (whose "
+                          "feature mixes a batch's images)");
+    }
+    if (o->dp_clip && (o->dp_sigma >= 0) == (o->dp_target > 0)) {
+        return fs_err_set(err, FS_EINVAL, "--dp-sgd needs exactly one of --noise-multiplier S "
+                          "and --target-eps E");
+    }
     if (o->aux_g > 0 && o->aux_g_from <= 0) { // with --aux-g-from: the schedule sets it
         arch->gan_aux_g = (float)o->aux_g;
     }
@@ -377,8 +440,9 @@ int cmd_fedsim(int argc, char **argv)
         return cli_fail(CMD, &err, "run 'make data' for MNIST and Fashion-MNIST");
     }
     dataset_t *members[FEDSIM_MAX_MEMBERS] = {0};
+    uint8_t keep[FEDSIM_MAX_MEMBERS][10];
     int k = 0;
-    rc = s_members(o.split, data, members, &k, &err);
+    rc = s_members(o.split, data, members, keep, &k, &err);
     dataset_destroy(&data);
     if (rc) {
         for (int i = 0; i < k; i++) {
@@ -396,15 +460,35 @@ int cmd_fedsim(int argc, char **argv)
     float *w[FEDSIM_MAX_MEMBERS] = {0};
     uint64_t samples[FEDSIM_MAX_MEMBERS];
     workload_trainer_t *tr[FEDSIM_MAX_MEMBERS] = {0};
+    double dp_q[FEDSIM_MAX_MEMBERS] = {0}, dp_sigma[FEDSIM_MAX_MEMBERS] = {0};
     scorer_t *scorer = NULL;
     for (int i = 0; i < k; i++) {
         w[i] = xfloats(n);
         samples[i] = (uint64_t)members[i]->n;
         // A member's seed differs from the model's and from the others'.
-        tr[i] = workload_trainer_new(&arch, (int)o.batch, (uint64_t)o.seed * 1000 + 1 + i);
+        workload_arch_t ai = arch;
+        if (o.dp_clip > 0 && s_dp_member(&o, i, members[i]->n, &ai, &dp_q[i], &err)) {
+            rc = cli_fail(CMD, &err, "allow a larger epsilon, or fewer rounds");
+            goto done;
+        }
+        tr[i] = workload_trainer_new(&ai, (int)o.batch, (uint64_t)o.seed * 1000 + 1 + i);
         if (workload_trainer_set_data(tr[i], members[i], &err)) {
             rc = cli_fail(CMD, &err, NULL);
             goto done;
+        }
+        dp_sigma[i] = ai.gan_dp_sigma;
+        if (o.dp_clip > 0) { // the member's label group is public: the --split
+            uint8_t own[10];
+            int n_own = 0;
+            for (int c = 0; c < 10; c++) {
+                if (keep[i][c]) {
+                    own[n_own++] = (uint8_t)c;
+                }
+            }
+            if (workload_trainer_public_labels(tr[i], own, n_own, &err)) {
+                rc = cli_fail(CMD, &err, NULL);
+                goto done;
+            }
         }
         fprintf(stderr, "fedsim: member %d: %d images\n", i + 1, members[i]->n);
     }
@@ -431,6 +515,7 @@ int cmd_fedsim(int argc, char **argv)
                 "%ld\n", o.server_lr_final, o.rounds,
                 o.server_decay_from > 0 ? o.server_decay_from : o.rounds / 2);
     }
+    long rounds_done = 0;
     for (long r = 1; r <= o.rounds && !cli_interrupted; r++) {
         workload_stats_t st[FEDSIM_MAX_MEMBERS];
         const int scheduled = o.lr_final > 0 || o.aux_g_from > 0 || o.twin_from > 0;
@@ -446,6 +531,7 @@ int cmd_fedsim(int argc, char **argv)
             }
             workload_trainer_export(tr[i], w[i]);
         }
+        rounds_done = r; // every member took this round's steps
         if (fedavg_weighted(avg, (const float *const *)w, samples, (size_t)k, n, &err)) {
             rc = cli_fail(CMD, &err, NULL);
             goto done_scorer;
@@ -508,6 +594,14 @@ int cmd_fedsim(int argc, char **argv)
     cli_duration(cli_now() - t0, el, sizeof el);
     fprintf(stderr, "fedsim: wrote %s after %s%s\n", path, el,
             cli_interrupted ? " (interrupted)" : "");
+    for (int i = 0; o.dp_clip > 0 && i < k; i++) { // what each member spent
+        const uint64_t steps = (uint64_t)rounds_done * (uint64_t)o.iters;
+        printf("privacy: member %d: DP-SGD on D, %llu steps at sampling rate %.6g, noise "
+               "multiplier %.6g, clip %g: (epsilon %.4g, delta %g) per image of its data\n",
+               i + 1, (unsigned long long)steps, dp_q[i], dp_sigma[i], o.dp_clip,
+               budget_dpsgd_epsilon(dp_q[i], dp_sigma[i], steps, o.dp_delta, 0, NULL),
+               o.dp_delta);
+    }
     if (scorer && scorer_flush(scorer) > 0) {
         fprintf(stderr, "fedsim: warning: some scores failed (see above)\n");
     }
