@@ -72,6 +72,27 @@ print(f"  session 13's (transposed G, fresh batch for G, batch 64): {summary(o)}
 print(f"  ratio today/session 13: {statistics.median(d) / statistics.median(o):.2f}")
 PY
 
+# DP-SGD's step (issue 21): cgan:32 at batch 64 on one thread, D trained
+# with DP-SGD (each real image's own pass of D, clipped, the noise) beside
+# the plain step: three alternations of ITERS each.
+for rep in 1 2 3; do
+    OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 64 \
+        > "/tmp/fedsyn-bench-p$rep.json"
+    OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 64 dpsgd \
+        > "/tmp/fedsyn-bench-q$rep.json"
+done
+/usr/bin/python3 - <<'PY'
+import json, statistics
+def load(prefix):
+    return [x for r in (1, 2, 3) for x in json.load(open(f"/tmp/fedsyn-bench-{prefix}{r}.json"))["seconds"]]
+p, q = load("p"), load("q")
+def summary(x):
+    return f"median {statistics.median(x):.3f} s (min {min(x):.3f}, max {max(x):.3f}, n={len(x)})"
+print(f"cgan:32 step, batch 64, 1 thread, plain   s/iter: {summary(p)}")
+print(f"  the same with DP-SGD on D (32 real images a step, one pass each): {summary(q)}")
+print(f"  ratio DP-SGD/plain: {statistics.median(q) / statistics.median(p):.2f}")
+PY
+
 # The ledger and the envelope (issue 3): verify 10,000 blocks of 16 members
 # (limit 1 s) and seal + open one 4.8 MB update (limit 40 ms), against the
 # libsodium primitives alone on the same bytes.

@@ -1,14 +1,16 @@
 /* bench_gan_step.c - seconds per FedSyn GAN training iteration (batch 256)
  * on random data, for scripts/bench.sh.  Prints one JSON line.
  *
- *   usage: bench_gan_step [ITERS [WIDTH [SPEC BATCH [session13]]]]
+ *   usage: bench_gan_step [ITERS [WIDTH [SPEC BATCH [session13|dpsgd]]]]
  *
  * With SPEC (a workload spec such as cgan:32, node/train/workload.h) the
  * model and recipe are that workload's at that batch (the demo's step):
  * labelled random data, so a conditional model's label paths run too.
  * "session13" takes the recipe back to its session-13 form (transposed
  * convolutions in G, a fresh batch for G's step): the reference that
- * scripts/bench.sh times beside today's. */
+ * scripts/bench.sh times beside today's.  "dpsgd" trains D with DP-SGD
+ * (clip 1, noise multiplier 1, half the batch over the 1,024 images
+ * sampled a step: gan_train.h), to time its step beside the plain one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,13 +48,15 @@ int main(int argc, char **argv)
         }
         arch = wa.gan;
         cfg = workload_gan_config(&wa, batch, 1);
-        if (argc > 5) {
-            if (strcmp(argv[5], "session13") != 0) {
-                fprintf(stderr, "bench_gan_step: '%s': expected session13\n", argv[5]);
-                return 2;
-            }
+        if (argc > 5 && strcmp(argv[5], "session13") == 0) {
             arch.g_upsample = 0;
             cfg.reuse_fakes = 0;
+        } else if (argc > 5 && strcmp(argv[5], "dpsgd") == 0) {
+            cfg.dp_clip = 1;
+            cfg.dp_sigma = 1;
+        } else if (argc > 5) {
+            fprintf(stderr, "bench_gan_step: '%s': expected session13 or dpsgd\n", argv[5]);
+            return 2;
         }
     }
     gan_trainer_t *t = gan_trainer_new(&arch, &cfg);
@@ -71,7 +75,8 @@ int main(int argc, char **argv)
     gan_train_step(t, NULL); // warm-up
     char name[64];
     if (spec) {
-        snprintf(name, sizeof name, "%s%s", spec, argc > 5 ? " (session 13)" : "");
+        snprintf(name, sizeof name, "%s%s", spec,
+                 argc <= 5 ? "" : strcmp(argv[5], "dpsgd") == 0 ? " (DP-SGD)" : " (session 13)");
     } else {
         snprintf(name, sizeof name, "dcgan:%d", width);
     }
