@@ -8,6 +8,7 @@
 #include "crypto/hash.h"
 #include "node/base/bytes.h"
 #include "node/cli/cli.h"
+#include "node/cli/eval_membership.h"
 #include "node/metrics/evaluation.h"
 #include "node/train/checkpoint.h"
 #include "node/train/sampler.h"
@@ -41,8 +42,13 @@ static void s_help(void)
            "  --temperature T     the latent's standard deviation for --model (default\n"
            "                      1: the model's faithful score; the reference is\n"
            "                      always drawn at 1)\n"
+           "  --membership        instead: a membership inference attack on the GAN's\n"
+           "                      discriminator: its logit on --n training images\n"
+           "                      (members) against --n test images, as an AUC (0.5:\n"
+           "                      no better than a coin; docs/privacy.md)\n"
            "  --json              print the result as one JSON object\n\n"
-           "example: fedsyn eval --model runs/gan.fsm --reference runs/central.fsm --json\n");
+           "example: fedsyn eval --model runs/gan.fsm --reference runs/central.fsm --json\n"
+           "         fedsyn eval --model runs/dp.fsm --membership --n 5000\n");
 }
 
 static void s_cas_progress(void *ctx, int epoch, int epochs, int iter, int iters, double loss,
@@ -61,12 +67,13 @@ int cmd_eval(int argc, char **argv)
         {"n", 1, 0, 'n'},         {"evaluator", 1, 0, 'E'}, {"dataset", 1, 0, 'D'},
         {"data", 1, 0, 'd'},      {"reference", 1, 0, 'R'}, {"pseudo-cas", 0, 0, 'P'},
         {"cas-epochs", 1, 0, 'c'}, {"seed", 1, 0, 's'},     {"json", 0, 0, 'j'},
-        {"temperature", 1, 0, 't'}, {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+        {"temperature", 1, 0, 't'}, {"help", 0, 0, 'h'},    {"membership", 0, 0, 'M'},
+        {0, 0, 0, 0}};
     const char *model = NULL, *samples = NULL, *labels = NULL, *evaluator = NULL;
     const char *dataset = "mnist", *dir = NULL, *reference = NULL;
     long n = 10000, cas_epochs = 3, seed = 7;
     double temperature = 1.0;
-    int pseudo = 0, json = 0;
+    int pseudo = 0, json = 0, membership = 0;
     optind = 1;
     opterr = 0;
     int c;
@@ -82,6 +89,7 @@ int cmd_eval(int argc, char **argv)
         case 'R': reference = optarg; break;
         case 'P': pseudo = 1; break;
         case 'j': json = 1; break;
+        case 'M': membership = 1; break;
         case 'n': bad = cli_int(CMD, "n", optarg, 2, 1000000, &n); break;
         case 'c': bad = cli_int(CMD, "cas-epochs", optarg, 1, 100, &cas_epochs); break;
         case 's': bad = cli_int(CMD, "seed", optarg, 0, 1L << 62, &seed); break;
@@ -104,6 +112,13 @@ int cmd_eval(int argc, char **argv)
     }
     if (!dir && !(dir = cli_dataset_dir(dataset))) {
         return cli_usage(CMD, "--dataset '%s': expected mnist or fashion", dataset);
+    }
+    if (membership) {
+        if (!model || reference || pseudo || labels || temperature != 1.0) {
+            return cli_usage(CMD, "--membership takes --model, --n, --dataset or --data and "
+                             "--json only");
+        }
+        return eval_membership(model, dir, n, json);
     }
     char def_eval[256];
     snprintf(def_eval, sizeof def_eval, "evaluators/%s.fsm", dataset);

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..59"
+echo "1..61"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -168,6 +168,13 @@ check "train --dp-sgd --target-eps solves the noise multiplier for the planned s
     bash -c "$RUN train --model cgan:8 --data $tmp/data --batch 16 --iters 3 --dp-sgd 0.5 --target-eps 4 \
                --out $tmp/dpt.fsm --quiet > $tmp/dpt.out 2>/dev/null &&
              grep -q '(epsilon 4, delta 1e-05)' $tmp/dpt.out"
+check "eval --membership: the discriminator's membership AUC on training against test images, in JSON" \
+    bash -c "$RUN eval --model $tmp/dp.fsm --membership --n 50 --data $tmp/data --json | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d[\"members\"] == 50 and d[\"non_members\"] == 50 and 0 <= d[\"auc\"] <= 1, d'"
+$RUN eval --model "$tmp/cvae.fsm" --membership --data "$tmp/data" >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [[ $rc -ne 0 ]] && grep -q "attacks a GAN's discriminator" "$tmp/err"; then ok "eval --membership on a CVAE file: refused, says what it takes"; else not_ok "eval --membership cvae (rc $rc)"; fi
 $RUN train --model cvae --data "$tmp/data" --dp-sgd 1 --noise-multiplier 1 --out "$tmp/x.fsm" >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [[ $rc -eq 2 ]] && grep -q "CVAE has none" "$tmp/err"; then ok "--dp-sgd on a CVAE: exit 2, says why"; else not_ok "--dp-sgd cvae (rc $rc)"; fi
 exit $((fails > 0))
