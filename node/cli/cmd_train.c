@@ -159,11 +159,19 @@ static int s_take_run(train_opts_t *o, const s_given_t *g)
     if (!f) {
         return cli_fail(CMD, &err, "--resume takes the --out of an earlier 'fedsyn train'");
     }
+    char have[128], v[128];
+    // A run's earlier steps without DP-SGD have no guarantee that later
+    // private steps could extend: epsilon would count them as private.
+    if (o->dp_clip > 0 && (!model_file_text(f, CHECKPOINT_RUN_SECTION) ||
+                           model_file_meta(f, CHECKPOINT_RUN_SECTION, "dp_clip", v, sizeof v))) {
+        model_file_destroy(&f);
+        return cli_usage(CMD, "--dp-sgd: %s was trained without DP-SGD, so its steps so far "
+                         "have no guarantee; start a new run with --dp-sgd", o->resume);
+    }
     if (!model_file_text(f, CHECKPOINT_RUN_SECTION)) {
         model_file_destroy(&f);
         return 0;
     }
-    char have[128], v[128];
     s_spec(o, have, sizeof have);
     int rc = s_run_key(f, o->resume, "model", g->model, have, o->run_model, sizeof o->run_model);
     if (rc == 0 && !g->model && o->run_model[0]) {
@@ -372,8 +380,9 @@ static int s_parse(int argc, char **argv, train_opts_t *o)
 // unless given), the noise multiplier (given, or solved for --target-eps
 // over the planned steps: every iteration of the run's epochs is one
 // Poisson-sampled step of D), what they buy, and the run line that keeps
-// them for --resume.  The planned steps count the run from its start, a
-// resumed one included, since earlier sessions' steps were spent too.
+// them for --resume.  The plan is a fresh run's: a resumed one takes its
+// noise multiplier and rate from the checkpoint (s_take_run), and what it
+// spent in all, earlier sessions included, is printed at the end.
 static int s_dp_plan(train_opts_t *o, workload_arch_t *wa, int n_images, long iters)
 {
     if (!o->dp_q) {

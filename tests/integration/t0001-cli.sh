@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..61"
+echo "1..62"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -175,6 +175,8 @@ d = json.load(sys.stdin)
 assert d[\"members\"] == 50 and d[\"non_members\"] == 50 and 0 <= d[\"auc\"] <= 1, d'"
 $RUN eval --model "$tmp/cvae.fsm" --membership --data "$tmp/data" >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [[ $rc -ne 0 ]] && grep -q "attacks a GAN's discriminator" "$tmp/err"; then ok "eval --membership on a CVAE file: refused, says what it takes"; else not_ok "eval --membership cvae (rc $rc)"; fi
+$RUN train --data "$tmp/data" --resume "$tmp/gan.fsm" --dp-sgd 1 --noise-multiplier 1 --out "$tmp/x.fsm" >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [[ $rc -eq 2 ]] && grep -q "trained without DP-SGD, so its steps so far have no guarantee" "$tmp/err"; then ok "--dp-sgd on resuming a run trained without it: exit 2, says why"; else not_ok "--dp-sgd resume of a plain run (rc $rc)"; fi
 $RUN train --model cvae --data "$tmp/data" --dp-sgd 1 --noise-multiplier 1 --out "$tmp/x.fsm" >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [[ $rc -eq 2 ]] && grep -q "CVAE has none" "$tmp/err"; then ok "--dp-sgd on a CVAE: exit 2, says why"; else not_ok "--dp-sgd cvae (rc $rc)"; fi
 exit $((fails > 0))
