@@ -323,9 +323,9 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->aux_g_from > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, --aux-g, "
-                          "--d-mbstd, --twin, --real-target, --g-out, --d-width, --reuse-fakes, --g-up, --loss, "
-                          "--mode-seeking, --server-lr-ema, --server-lr-d, --lr-final and --aux-g-from "
-                          "are for GANs");
+                          "--d-mbstd, --twin, --real-target, --g-out, --d-width, --reuse-fakes, "
+                          "--g-up, --loss, --mode-seeking, --server-lr-ema, --server-lr-d, "
+                          "--lr-final and --aux-g-from are for GANs");
     }
     if (o->reuse_fakes >= 0) {
         arch->gan_reuse_fakes = (int)o->reuse_fakes;
