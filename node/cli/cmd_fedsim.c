@@ -47,6 +47,7 @@ typedef struct {
     // DP-SGD on each member's D (--dp-sgd C): the clip (0: off), the noise
     // multiplier (< 0: solved per member for dp_target), delta
     double dp_clip, dp_sigma, dp_target, dp_delta;
+    long d_steps; // --d-steps N: D's steps per local iteration (0: the model's one)
     int hinge;    // --loss hinge (1), bce (0), -1: the model's
     double lr, lr_d, ema, ema_warmup, aux, aux_g, mode_seeking, server_lr, server_lr_ema,
         server_lr_d, server_lr_final, server_momentum;
@@ -95,6 +96,8 @@ static void s_help(void)
     printf("  --dp-sgd C            record-level DP: DP-SGD on each member's D (clip C),\n"
            "                        its records sampled at batch/2 over its images,\n"
            "                        fakes asking for its own labels (fedsyn train)\n"
+           "  --d-steps N           D's steps per G step (each a DP-SGD step under\n"
+           "                        --dp-sgd; Bie et al. 2023; default 1)\n"
            "  --noise-multiplier S  ... with this noise multiplier, or\n"
            "  --target-eps E        ... each member's solved for epsilon E (--delta D,\n"
            "                        default 1e-5) over rounds x local iterations\n"
@@ -162,7 +165,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"g-out", 1, 0, 'O'},
         {"real-target", 1, 0, 'P'},
         {"dp-sgd", 1, 0, 1001},    {"noise-multiplier", 1, 0, 1002}, {"target-eps", 1, 0, 1003},
-        {"delta", 1, 0, 1004},
+        {"delta", 1, 0, 1004},     {"d-steps", 1, 0, 1005},
         {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
@@ -198,6 +201,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
             break;
         case 1003: bad = cli_double(CMD, "target-eps", optarg, 1e-3, 1e4, &o->dp_target); break;
         case 1004: bad = cli_double(CMD, "delta", optarg, 1e-300, 0.5, &o->dp_delta); break;
+        case 1005: bad = cli_int(CMD, "d-steps", optarg, 1, 1000, &o->d_steps); break;
         case 'Y': bad = cli_int(CMD, "d-mbstd", optarg, 0, 1, &o->d_mbstd); break;
         case 'X': bad = cli_double(CMD, "aux-g", optarg, 1e-6, 100, &o->aux_g); break;
         case 'Z': bad = cli_double(CMD, "mode-seeking", optarg, 0, 100, &o->mode_seeking); break;
@@ -280,14 +284,15 @@ static int s_members(const char *split, const dataset_t *data, dataset_t **membe
 
 // Member i's DP-SGD (--dp-sgd): its sampling rate (half the batch over its
 // images), its noise multiplier (given, or solved for --target-eps over
-// every step the run plans: rounds x local iterations), into ai; says what
+// every D step the run plans: rounds x local iterations x D steps), into ai; says what
 // that buys.  Each member's guarantee is about its own records.
 static int s_dp_member(const fedsim_opts_t *o, int i, int n_images, workload_arch_t *ai,
                        double *q, fs_err_t *err)
 {
     *q = (double)(o->batch / 2) / n_images;
     *q = *q > 1 ? 1 : *q;
-    const uint64_t steps = (uint64_t)o->rounds * (uint64_t)o->iters;
+    const uint64_t steps = (uint64_t)o->rounds * (uint64_t)o->iters *
+                           (uint64_t)(o->d_steps > 1 ? o->d_steps : 1);
     double sigma = o->dp_sigma;
     if (sigma < 0) {
         sigma = budget_dpsgd_sigma(*q, steps, o->dp_delta, o->dp_target);
@@ -319,7 +324,7 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->mode_seeking >= 0 || o->aux_g > 0 ||
                                          o->d_mbstd >= 0 || o->lr_final > 0 ||
                                          o->d_twin >= 0 || o->real_target > 0 ||
-                                         o->g_linear >= 0 ||
+                                         o->g_linear >= 0 || o->d_steps > 0 ||
                                          o->aux_g_from > 0 ||
                                          o->reuse_fakes >= 0 || o->upsample >= 0)) {
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, --aux-g, "
@@ -359,6 +364,9 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (o->g_linear >= 0) {
         arch->gan.g_linear = o->g_linear;
+    }
+    if (o->d_steps > 0) {
+        arch->gan_d_steps = (int)o->d_steps;
     }
     if (o->real_target > 0) {
         arch->gan_real_target = (float)o->real_target;
@@ -595,7 +603,8 @@ int cmd_fedsim(int argc, char **argv)
     fprintf(stderr, "fedsim: wrote %s after %s%s\n", path, el,
             cli_interrupted ? " (interrupted)" : "");
     for (int i = 0; o.dp_clip > 0 && i < k; i++) { // what each member spent
-        const uint64_t steps = (uint64_t)rounds_done * (uint64_t)o.iters;
+        const uint64_t steps = (uint64_t)rounds_done * (uint64_t)o.iters *
+                               (uint64_t)(o.d_steps > 1 ? o.d_steps : 1);
         printf("privacy: member %d: DP-SGD on D, %llu steps at sampling rate %.6g, noise "
                "multiplier %.6g, clip %g: (epsilon %.4g, delta %g) per image of its data\n",
                i + 1, (unsigned long long)steps, dp_q[i], dp_sigma[i], o.dp_clip,

@@ -41,7 +41,7 @@ struct gan_trainer {
 gan_train_config_t gan_train_config_paper(void)
 {
     return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0, 0.0f, 0.0f,
-                                0.0f, 0, 0.0, 0.0, 0.0};
+                                0.0f, 0, 0.0, 0.0, 0.0, 0};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
@@ -325,10 +325,16 @@ void gan_train_step(gan_trainer_t *t, gan_step_stats_t *stats)
     const int batch = t->cfg.batch, half = batch / 2;
     const size_t img = dataset_image_size(t->data);
 
-    // discriminator
+    // discriminator (d_steps times; the stats are the last step's; G's
+    // step reuses the last step's fakes)
     int real_ok = 0, fake_ok = 0, n_real = half;
-    double d_loss = t->dp_sum ? s_d_step_dp(t, &real_ok, &fake_ok, &n_real)
-                              : s_d_step(t, &real_ok, &fake_ok);
+    double d_loss = 0;
+    for (int k = 0; k < (t->cfg.d_steps > 1 ? t->cfg.d_steps : 1); k++) {
+        real_ok = fake_ok = 0;
+        n_real = half;
+        d_loss = t->dp_sum ? s_d_step_dp(t, &real_ok, &fake_ok, &n_real)
+                           : s_d_step(t, &real_ok, &fake_ok);
+    }
     const float *fake = NULL;
 
     // generator: through the discriminator, whose weights stay fixed

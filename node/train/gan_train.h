@@ -63,6 +63,9 @@ typedef struct {
     // trainer is told are public (gan_trainer_set_public_labels; all of
     // them by default), not as the data's fall.  0: no DP-SGD.
     double dp_clip, dp_sigma, dp_q;
+    int d_steps; // D's steps per G step (Bie et al. 2023 take many under
+                 // DP-SGD: D learns more from each private step's noise);
+                 // 0 or 1: one, the paper's.  Each is a step of DP-SGD.
 } gan_train_config_t;
 
 typedef struct {

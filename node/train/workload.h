@@ -43,6 +43,7 @@ typedef struct {
     float gan_real_target;  // D's target for real images (gan_train.h); 0: 1
     // DP-SGD on D (gan_train.h's dp_*): clip (0: off), noise multiplier, rate
     double gan_dp_clip, gan_dp_sigma, gan_dp_q;
+    int gan_d_steps; // D's steps per G step (gan_train.h); 0: one
 } workload_arch_t;
 
 #define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST

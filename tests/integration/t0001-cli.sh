@@ -60,12 +60,15 @@ check "eval --json reports FID, coverage and pseudo-label CAS" bash -c "$RUN eva
 # fedsim: two label-split members in one process, scored every round
 check "fedsim trains a two-member federation and scores each round" $RUN fedsim --model cgan:8 --data "$tmp/data" --split 0-4/5-9 --rounds 2 --local-iters 3 --batch 16 --evaluator "$tmp/ev.fsm" --score-every 1 --score-samples 32 --out "$tmp/fsim" --quiet
 check "fedsim is reproducible from its seed, and --server-lr 2 changes the global model" bash -c "for x in a b; do $RUN fedsim --model cgan:8 --data '$tmp/data' --split 0-4/5-9 --rounds 2 --local-iters 3 --batch 16 --out '$tmp/fs-'\$x --quiet 2>/dev/null || exit 1; done; $RUN fedsim --model cgan:8 --data '$tmp/data' --split 0-4/5-9 --rounds 2 --local-iters 3 --batch 16 --server-lr 2 --out '$tmp/fs-c' --quiet 2>/dev/null && cmp -s '$tmp/fs-a/global.fsm' '$tmp/fs-b/global.fsm' && ! cmp -s '$tmp/fs-a/global.fsm' '$tmp/fs-c/global.fsm'"
-check "fedsim --dp-sgd: each member's epsilon for its own sampling rate, the accountant's figure" \
+check "fedsim --dp-sgd: each member's epsilon for its own sampling rate, the accountant's figure; --d-steps counts every D step" \
     bash -c "$RUN fedsim --model cgan:8 --data $tmp/data --split 0-4/5-9 --rounds 2 --local-iters 3 --batch 16 \
                --dp-sgd 1 --noise-multiplier 1.5 --out $tmp/fsdp --quiet > $tmp/fsdp.out 2>/dev/null &&
              want=\$($RUN privacy --mechanism dp-sgd --sample-rate 0.08 --noise-multiplier 1.5 --steps 6 --json |
                     /usr/bin/python3 -c 'import json,sys; print(\"%.4g\" % json.load(sys.stdin)[\"epsilon\"])') &&
-             [[ \$(grep -c \"6 steps at sampling rate 0.08, noise multiplier 1.5, clip 1: (epsilon \$want, delta 1e-05)\" $tmp/fsdp.out) == 2 ]]"
+             [[ \$(grep -c \"6 steps at sampling rate 0.08, noise multiplier 1.5, clip 1: (epsilon \$want, delta 1e-05)\" $tmp/fsdp.out) == 2 ]] &&
+             $RUN fedsim --model cgan:8 --data $tmp/data --split 0-4/5-9 --rounds 2 --local-iters 3 --batch 16 \
+               --dp-sgd 1 --noise-multiplier 1.5 --d-steps 3 --out $tmp/fsdp3 --quiet 2>/dev/null |
+             grep -c '18 steps at sampling rate 0.08' | grep -qx 2"
 check "fedsim's quality.jsonl holds one line per round, its global model samples" bash -c "[ \$(wc -l < '$tmp/fsim/quality.jsonl') = 2 ] && grep -q '\"round\": 2' '$tmp/fsim/quality.jsonl' && $RUN sample --model '$tmp/fsim/global.fsm' --n 20 --grid '$tmp/fsim/g.png' && [ -s '$tmp/fsim/g.png' ]"
 # GenFL's CVAE through the same commands: labelled samples, CAS with true labels
 check "train a narrow CVAE on the fixture" $RUN train --model cvae:16 --data "$tmp/data" --batch 16 --iters 5 --epochs 2 --out "$tmp/cvae.fsm" --grid "$tmp/cgrid.png"
