@@ -50,48 +50,42 @@ print(f"fedsyn throughput: {gflop / mc:.1f} GFLOP/s = {100 * gflop / mc / peak:.
 print(f"fedsyn peak memory (max RSS) training at batch 256: {rss / 1024:.0f} MB")
 PY
 
-# The demo's step: cgan:32 (fedsyn's recipe) at the demo's batch 32 on one
-# thread, as each of the demo's three nodes runs it (no PyTorch twin of
-# this recipe), beside its session-13 form (transposed convolutions, a
-# fresh batch for G's step, batch 64): three alternations of ITERS each.
-for rep in 1 2 3; do
-    OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 32 \
-        > "/tmp/fedsyn-bench-d$rep.json"
-    OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 64 session13 \
-        > "/tmp/fedsyn-bench-o$rep.json"
-done
-/usr/bin/python3 - <<'PY'
-import json, statistics
+# Two settings of bench_gan_step on one thread, as each of the demo's nodes
+# runs, in three alternations of ITERS each (the machine is shared: what is
+# compared runs interleaved); prints both medians and the ratio of the
+# first to the second.  alternate TITLE_A ARGS_A TITLE_B ARGS_B RATIO_NAME
+alternate() {
+    local rep
+    for rep in 1 2 3; do
+        # shellcheck disable=SC2086 # ARGS are several words
+        OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" $2 > "/tmp/fedsyn-bench-a$rep.json"
+        # shellcheck disable=SC2086
+        OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" $4 > "/tmp/fedsyn-bench-b$rep.json"
+    done
+    /usr/bin/python3 - "$1" "$3" "$5" <<'PY'
+import json, statistics, sys
 def load(prefix):
     return [x for r in (1, 2, 3) for x in json.load(open(f"/tmp/fedsyn-bench-{prefix}{r}.json"))["seconds"]]
-d, o = load("d"), load("o")
+a, b = load("a"), load("b")
 def summary(x):
     return f"median {statistics.median(x):.3f} s (min {min(x):.3f}, max {max(x):.3f}, n={len(x)})"
-print(f"demo step (cgan:32, batch 32, 1 thread) s/iter: {summary(d)}")
-print(f"  session 13's (transposed G, fresh batch for G, batch 64): {summary(o)}")
-print(f"  ratio today/session 13: {statistics.median(d) / statistics.median(o):.2f}")
+print(f"{sys.argv[1]}: {summary(a)}")
+print(f"  {sys.argv[2]}: {summary(b)}")
+print(f"  ratio {sys.argv[3]}: {statistics.median(a) / statistics.median(b):.2f}")
 PY
+}
 
-# DP-SGD's step (issue 21): cgan:32 at batch 64 on one thread, D trained
-# with DP-SGD (each real image's own pass of D, clipped, the noise) beside
-# the plain step: three alternations of ITERS each.
-for rep in 1 2 3; do
-    OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 64 \
-        > "/tmp/fedsyn-bench-p$rep.json"
-    OPENBLAS_NUM_THREADS=1 "$BUILD/bench/bench_gan_step" "$ITERS" 32 cgan:32 64 dpsgd \
-        > "/tmp/fedsyn-bench-q$rep.json"
-done
-/usr/bin/python3 - <<'PY'
-import json, statistics
-def load(prefix):
-    return [x for r in (1, 2, 3) for x in json.load(open(f"/tmp/fedsyn-bench-{prefix}{r}.json"))["seconds"]]
-p, q = load("p"), load("q")
-def summary(x):
-    return f"median {statistics.median(x):.3f} s (min {min(x):.3f}, max {max(x):.3f}, n={len(x)})"
-print(f"cgan:32 step, batch 64, 1 thread, plain   s/iter: {summary(p)}")
-print(f"  the same with DP-SGD on D (32 real images a step, one pass each): {summary(q)}")
-print(f"  ratio DP-SGD/plain: {statistics.median(q) / statistics.median(p):.2f}")
-PY
+# The demo's step: cgan:32 (fedsyn's recipe) at the demo's batch 32, beside
+# its session-13 form (transposed convolutions, a fresh batch for G's step,
+# batch 64; no PyTorch twin of this recipe).
+alternate "demo step (cgan:32, batch 32, 1 thread) s/iter" "32 cgan:32 32" \
+    "session 13's (transposed G, fresh batch for G, batch 64)" "32 cgan:32 64 session13" \
+    "today/session 13"
+# DP-SGD's step (issue 21): cgan:32 at batch 64, D trained with DP-SGD (each
+# real image's own pass of D, clipped, the noise) beside the plain step.
+alternate "cgan:32 step, batch 64, 1 thread, plain s/iter" "32 cgan:32 64" \
+    "the same with DP-SGD on D (32 real images a step, one pass each)" "32 cgan:32 64 dpsgd" \
+    "DP-SGD/plain"
 
 # The ledger and the envelope (issue 3): verify 10,000 blocks of 16 members
 # (limit 1 s) and seal + open one 4.8 MB update (limit 40 ms), against the
