@@ -436,8 +436,8 @@ int cmd_fedsim(int argc, char **argv)
     }
     workload_arch_t arch;
     if (s_arch(&o, &arch, &err)) {
-        return cli_fail(CMD, &err, "fedsyn fedsim --help lists the options; fedsyn train --help the "
-                        "model specs");
+        return cli_fail(CMD, &err, "fedsyn fedsim --help lists the options; fedsyn train "
+                        "--help the model specs");
     }
     if (mkdir(o.out, 0755) != 0 && errno != EEXIST) {
         fs_err_set(&err, FS_EIO, "cannot create --out folder %s", o.out);
