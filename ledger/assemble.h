@@ -25,7 +25,9 @@ typedef struct {
 // Fills *b as the block after the state's head for this attempt.  The
 // contributors may come in any order (they are sorted); join requests are
 // SIGMSG_JOIN bytes, leave requests SIGMSG_LEAVE bytes or NULL for
-// "inactive".  Returns FS_EINVAL when the inputs cannot make a valid block
+// "inactive".  In a majority-witnessed federation b->has_commit is set and
+// b->commit left empty: the caller copies the head's certificate there
+// (for block 1 it stays empty).  Returns FS_EINVAL when the inputs cannot make a valid block
 // (an unknown contributor, too many changes, a request too large).
 int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
                    const assemble_contrib_t *contrib, size_t n_contrib,

@@ -147,6 +147,9 @@ void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[HASH
     bytes_put_f64(w, p->eps_total_adv);
     bytes_put(w, b->model_hash, HASH_BYTES);
     bytes_put_u8(w, b->close_reason);
+    if (b->has_commit) {
+        witness_cert_encode(w, &b->commit);
+    }
     sigmsg_finish(w, start, aggregator);
 }
 
@@ -256,8 +259,16 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
     if (r.short_read) {
         return fs_err_set(err, FS_ECORRUPT, "body: truncated (%zu bytes)", m->body_len);
     }
+    // the commit of a majority-witnessed federation's block, if any
+    // (ledger/state.c decides whether the genesis asks for one)
+    b->has_commit = bytes_remaining(&r) != 0;
+    b->commit.n = 0;
+    b->commit.ballot = 0;
+    if (b->has_commit && witness_cert_decode(&r, &b->commit, err) < 0) {
+        return FS_ECORRUPT;
+    }
     if (bytes_remaining(&r) != 0) {
-        return fs_err_set(err, FS_ECORRUPT, "body: %zu unexpected bytes after close_reason",
+        return fs_err_set(err, FS_ECORRUPT, "body: %zu unexpected bytes after commit",
                           bytes_remaining(&r));
     }
     // Field ranges that need no chain.

@@ -23,6 +23,7 @@
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
 #include "crypto/sigmsg.h"
+#include "ledger/witness.h"
 #include "node/base/bytes.h"
 #include "node/base/err.h"
 
@@ -98,6 +99,11 @@ typedef struct {
     block_privacy_t privacy;                                   // parameters and epsilon
     uint8_t model_hash[HASH_BYTES];                            // hash_model of the new global
     uint8_t close_reason;                                      // close_reason_t
+    // In a majority-witnessed federation (genesis_t.finality): the previous
+    // block's certificate (docs/ledger.md §6a; empty for block 1, whose
+    // predecessor, the genesis, needs none).  Absent otherwise.
+    uint8_t has_commit;
+    witness_cert_t commit;
 } block_t;
 
 // The close reason block b's contents call for: all-arrived, all-staying
@@ -139,7 +145,16 @@ typedef struct {
     // 0 means the field is absent: no window, as every genesis written
     // before the field existed.
     uint32_t request_window;
+    // How a block becomes final (docs/ledger.md §5): GENESIS_FINALITY_SIGNED,
+    // the aggregator's signature alone (every genesis before session 19),
+    // or GENESIS_FINALITY_MAJORITY, more than half of the members active
+    // before it countersign it (ledger/witness.h).  The majority rule is
+    // written as a last trailer byte, after request_window.
+    uint8_t finality;
 } genesis_t;
+
+#define GENESIS_FINALITY_SIGNED 0
+#define GENESIS_FINALITY_MAJORITY 1
 
 #define GENESIS_REQUEST_WINDOW_DEFAULT 64 // ledger init's, unless told otherwise
 

@@ -85,6 +85,13 @@ static int s_check(const genesis_t *g, fs_err_t *err)
         return fs_err_set(err, FS_ECORRUPT, "genesis: server_lr is %g, expected 0 < lr <= %g",
                           g->server_lr, GENESIS_SERVER_LR_MAX);
     }
+    if (g->finality != GENESIS_FINALITY_SIGNED && g->finality != GENESIS_FINALITY_MAJORITY) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: finality: unknown rule %u", g->finality);
+    }
+    if (g->finality == GENESIS_FINALITY_MAJORITY && g->request_window == 0) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: majority-witnessed blocks need a request "
+                          "window (the finality byte follows it)");
+    }
     return 0;
 }
 
@@ -143,6 +150,9 @@ int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *foun
     }
     if (g->request_window) {
         bytes_put_u32(&body, g->request_window);
+    }
+    if (g->finality == GENESIS_FINALITY_MAJORITY) {
+        bytes_put_u8(&body, g->finality); // s_check: only after a window
     }
     hash_digest(HASH_TAG_FED, body.data, body.len, fed_id);
     size_t start = sigmsg_begin(w, SIGMSG_GENESIS, fed_id, 0, founder);
@@ -218,6 +228,7 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[HA
     }
     g->server_lr = 0;
     g->request_window = 0;
+    g->finality = GENESIS_FINALITY_SIGNED;
     if (!r.short_read && bytes_remaining(&r) == 8) {
         g->server_lr = bytes_get_f64(&r);
         // one encoding per genesis: a lone trailer is a step other than FedAvg's
@@ -226,9 +237,17 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[HA
                               "genesis: server_lr trailer is %g, expected 0 < lr <= %g and not 1",
                               g->server_lr, GENESIS_SERVER_LR_MAX);
         }
-    } else if (!r.short_read && bytes_remaining(&r) == 12) {
+    } else if (!r.short_read && (bytes_remaining(&r) == 12 || bytes_remaining(&r) == 13)) {
         g->server_lr = bytes_get_f64(&r);
         g->request_window = bytes_get_u32(&r);
+        if (bytes_remaining(&r) == 1) {
+            g->finality = bytes_get_u8(&r);
+            if (g->finality != GENESIS_FINALITY_MAJORITY) { // absent is the other rule
+                return fs_err_set(err, FS_ECORRUPT, "genesis: finality trailer is %u, "
+                                  "expected %d (majority-witnessed blocks)", g->finality,
+                                  GENESIS_FINALITY_MAJORITY);
+            }
+        }
         if (!(g->server_lr > 0)) {
             return fs_err_set(err, FS_ECORRUPT, "genesis: server_lr trailer is %g, expected "
                               "0 < lr <= %g", g->server_lr, GENESIS_SERVER_LR_MAX);

@@ -288,6 +288,39 @@ static int s_check_privacy(const ledger_state_t *self, const block_t *b, fs_err_
     return 0;
 }
 
+// A majority-witnessed federation's block carries its predecessor's
+// certificate (empty for block 1: the genesis needs none); any other
+// federation's block carries none (docs/ledger.md §6a, §7 rule 9a).
+static int s_check_commit(const ledger_state_t *self, const block_t *b, fs_err_t *err)
+{
+    if (self->genesis.finality != GENESIS_FINALITY_MAJORITY) {
+        return b->has_commit ? fs_err_set(err, FS_ECORRUPT, "commit: present, but the genesis "
+                                          "does not ask for witnessed blocks")
+                             : 0;
+    }
+    if (!b->has_commit) {
+        return fs_err_set(err, FS_EVERIFY, "commit: missing (the genesis asks for "
+                          "majority-witnessed blocks)");
+    }
+    if (self->height == 1) {
+        return b->commit.n == 0 && b->commit.ballot == 0
+                   ? 0
+                   : fs_err_set(err, FS_EVERIFY, "commit: block 1's must be empty");
+    }
+    return ledger_state_check_head_cert(self, &b->commit, err);
+}
+
+int ledger_state_check_head_cert(const ledger_state_t *self, const witness_cert_t *cert,
+                                 fs_err_t *err)
+{
+    if (self->height < 2) {
+        return fs_err_set(err, FS_EINVAL, "the genesis needs no witnesses");
+    }
+    return witness_cert_check(cert, self->fed_id, self->height - 1, self->head_hash,
+                              (const uint8_t(*)[IDENTITY_KEY_BYTES])self->head_voters,
+                              self->n_head_voters, err);
+}
+
 static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int presigned,
                          fs_err_t *err);
 
@@ -360,7 +393,7 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
     }
     if ((rc = s_check_contributors(self, b, err)) < 0 ||
         (rc = s_check_members(self, b, active[0], n_active, err)) < 0 ||
-        (rc = s_check_privacy(self, b, err)) < 0) {
+        (rc = s_check_privacy(self, b, err)) < 0 || (rc = s_check_commit(self, b, err)) < 0) {
         return fs_err_prefix(err, rc, "block %llu: ", idx);
     }
     // The signature last: every field check above names what is wrong in a
@@ -371,7 +404,10 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
                           agg->id.name);
     }
 
-    // Every check passed: move the state past the block.
+    // Every check passed: move the state past the block.  Its witnesses
+    // are the members active before it.
+    memcpy(self->head_voters, active, n_active * IDENTITY_KEY_BYTES);
+    self->n_head_voters = (uint16_t)n_active;
     for (int i = 0; i < self->n_members; i++) {
         ledger_member_t *mem = &self->members[i];
         if (!mem->active) {

@@ -12,9 +12,11 @@
  *   quorum, close reason consistent); joins (signed request, admission rule,
  *   not already active); leaves (signed request, or missed >= K rounds for
  *   "inactive"); privacy fields (the genesis parameters, the epsilon
- *   formulas of budget.h and the running totals); last, the aggregator's
- *   signature (the field checks first, so that a damaged block names its
- *   field; the signature then binds them all).
+ *   formulas of budget.h and the running totals); the commit (in a
+ *   majority-witnessed federation: the previous block's certificate,
+ *   ledger/witness.h); last, the aggregator's signature (the field checks
+ *   first, so that a damaged block names its field; the signature then
+ *   binds them all).
  * A failed apply leaves the state unchanged.  Nothing is allocated.
  *
  * Usage: see tests/ledger/test_state.c
@@ -47,6 +49,9 @@ typedef struct {
     ledger_member_t members[LEDGER_MAX_MEMBERS]; // in order of admission
     double eps_total;                            // running basic-composition total
     uint64_t rounds_charged;                     // rounds that spent epsilon
+    // the members active before the head block: who witness it (0 for the genesis)
+    uint16_t n_head_voters;
+    uint8_t head_voters[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES]; // ascending
     block_t last;                                // the last block applied (decoded)
     block_t scratch;                             // where apply decodes a candidate
 } ledger_state_t;
@@ -67,6 +72,13 @@ int ledger_state_apply(ledger_state_t *self, const uint8_t *rec, size_t n, fs_er
 // runs as in ledger_state_apply, including that the signer is the elected
 // aggregator.
 int ledger_state_apply_presigned(ledger_state_t *self, const uint8_t *rec, size_t n,
+                                 fs_err_t *err) __attribute__((warn_unused_result));
+
+// In a majority-witnessed federation: checks that cert makes the head
+// block final (votes of more than half of the members active before it,
+// for its hash and height: ledger/witness.h).  FS_EVERIFY naming the
+// failure; FS_EINVAL when the head is the genesis.
+int ledger_state_check_head_cert(const ledger_state_t *self, const witness_cert_t *cert,
                                  fs_err_t *err) __attribute__((warn_unused_result));
 
 // The active members' signing keys, ascending; returns how many.

@@ -102,6 +102,7 @@ void round_begin(round_t *self, const ledger_state_t *st, int64_t now)
     self->update = NULL;
     self->n = 0;
     self->sent_attempt = 0;
+    self->proposed_attempt = 0;
     memcpy(self->base_hash, st->model_hash, HASH_BYTES);
     replay_prune(self->replay, self->round);
     keyring_destroy(&self->members);
@@ -236,6 +237,8 @@ static size_t s_staying_got(const round_t *self)
     return k;
 }
 
+void round_mark_proposed(round_t *self) { self->proposed_attempt = self->attempt + 1; }
+
 void round_set_leavers(round_t *self, const uint8_t (*keys)[IDENTITY_KEY_BYTES], size_t n)
 {
     self->n_leavers = 0;
@@ -288,7 +291,7 @@ void round_tick(round_t *self, int64_t now, round_actions_t *out)
         // A peer with a longer ledger means our head is behind, or on a
         // branch the others left: a block on it would fork the history.
         // Sync first (the attempt's deadline still moves the round on).
-        if (reason && !self->behind) {
+        if (reason && !self->behind && self->proposed_attempt != self->attempt + 1) {
             round_action_t *a = s_emit(out, self, ROUND_ACT_CLOSE);
             memcpy(a->peer, self->me, IDENTITY_KEY_BYTES);
             a->close_reason = (uint8_t)reason;

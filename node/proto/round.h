@@ -138,6 +138,7 @@ typedef struct {
     size_t n;
     uint64_t samples;
     uint32_t sent_attempt;  // attempt + 1 the update was last sent for (0: none)
+    uint32_t proposed_attempt; // attempt + 1 whose block was proposed (round_mark_proposed)
     int n_got;
     round_contrib_t got[LEDGER_MAX_MEMBERS];
     // updates for round + 1 that came before its block (raw messages, owned)
@@ -176,6 +177,11 @@ int round_keep_early(round_t *self, uint64_t msg_round, uint8_t *buf, size_t n);
 // the caller owns and frees them) and returns how many; call it after
 // round_begin and open them for the new round.
 int round_take_early(round_t *self, uint8_t **bufs, size_t *ns);
+
+// In a majority-witnessed federation a CLOSE makes a proposal, and the
+// round stays open until the block is final (node/proto/finality.h): the
+// caller marks the attempt proposed, and no CLOSE comes again in it.
+void round_mark_proposed(round_t *self);
 
 // The aggregator of an attempt of this round (NULL when no member is active).
 // The members whose leave requests wait for the next block (the keys of

@@ -16,7 +16,50 @@ fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism)
     return fedfx_new_window(n_founders, n_extra, mechanism, 0);
 }
 
+static int s_index(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYTES])
+{
+    for (int i = 0; i < fx->n_ids; i++) {
+        if (memcmp(identity_public(fx->ids[i])->sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static fedfx_t *s_new(int n_founders, int n_extra, int mechanism, uint32_t request_window,
+                      uint8_t finality);
+
 fedfx_t *fedfx_new_window(int n_founders, int n_extra, int mechanism, uint32_t request_window)
+{
+    return s_new(n_founders, n_extra, mechanism, request_window, GENESIS_FINALITY_SIGNED);
+}
+
+fedfx_t *fedfx_new_witnessed(int n_founders, int n_extra)
+{
+    return s_new(n_founders, n_extra, NOISE_NONE, GENESIS_REQUEST_WINDOW_DEFAULT,
+                 GENESIS_FINALITY_MAJORITY);
+}
+
+void fedfx_cert(const fedfx_t *fx, uint64_t voters_mask, uint32_t ballot, witness_cert_t *c)
+{
+    const ledger_state_t *st = fx->state;
+    uint8_t digest[HASH_BYTES];
+    witness_vote_digest(st->fed_id, st->height - 1, ballot, st->head_hash, digest);
+    c->ballot = ballot;
+    c->n = 0;
+    for (size_t v = 0; v < st->n_head_voters; v++) {
+        int idx = s_index(fx, st->head_voters[v]);
+        if (voters_mask && !(voters_mask >> idx & 1)) {
+            continue;
+        }
+        uint8_t sig[IDENTITY_SIG_BYTES];
+        identity_sign(fx->ids[idx], digest, sig);
+        witness_cert_add(c, st->head_voters[v], sig);
+    }
+}
+
+static fedfx_t *s_new(int n_founders, int n_extra, int mechanism, uint32_t request_window,
+                      uint8_t finality)
 {
     if (hash_library_init() < 0) {
         abort();
@@ -54,6 +97,7 @@ fedfx_t *fedfx_new_window(int n_founders, int n_extra, int mechanism, uint32_t r
     g->inactive_after = 2;
     g->admission = ADMIT_ALLOWLIST;
     g->request_window = request_window;
+    g->finality = finality;
     g->n_allowed = (uint16_t)n_extra;
     for (int i = 0; i < n_extra; i++) {
         memcpy(g->allowed[i], identity_public(fx->ids[n_founders + i])->sign_pk,
@@ -100,16 +144,6 @@ identity_t *fedfx_identity(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYT
     return NULL;
 }
 
-static int s_index(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYTES])
-{
-    for (int i = 0; i < fx->n_ids; i++) {
-        if (memcmp(identity_public(fx->ids[i])->sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
 void fedfx_next(fedfx_t *fx, uint64_t mask, block_t *b)
 {
     uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
@@ -132,6 +166,9 @@ void fedfx_next(fedfx_t *fx, uint64_t mask, block_t *b)
     if (assemble_block(fx->state, 0, fx->state->head_time_ms + 1000, c, k, NULL, NULL, 0, NULL,
                        NULL, NULL, 0, model, b, NULL) < 0) {
         abort();
+    }
+    if (b->has_commit && fx->state->height >= 2) {
+        fedfx_cert(fx, 0, 0, &b->commit); // every voter signs
     }
 }
 

@@ -31,6 +31,12 @@ typedef struct {
 fedfx_t *fedfx_new(int n_founders, int n_extra, int mechanism);
 // The same with a genesis request window (0: none, as fedfx_new).
 fedfx_t *fedfx_new_window(int n_founders, int n_extra, int mechanism, uint32_t request_window);
+// A majority-witnessed federation (genesis finality byte, window 64):
+// fedfx_next fills each block's commit with every voter's vote at ballot 0.
+fedfx_t *fedfx_new_witnessed(int n_founders, int n_extra);
+// The head's certificate in *c: votes at `ballot` of the head's voters
+// (all of them, or those whose identity index bit is set in voters_mask).
+void fedfx_cert(const fedfx_t *fx, uint64_t voters_mask, uint32_t ballot, witness_cert_t *c);
 void fedfx_destroy(fedfx_t **fx_p);
 identity_t *fedfx_identity(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYTES]);
 // A valid next block in *b (attempt 0, every active member contributing
