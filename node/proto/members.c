@@ -86,6 +86,22 @@ static int s_fresh(const ledger_state_t *st, uint64_t round)
     return window == 0 || st->height <= round || st->height - round <= window;
 }
 
+// The ledger's replay rules (docs/ledger.md §7 rules 7 and 8): a former
+// member's join request must be newer than its last leave, an admitted
+// member's leave request newer than its last admission.  An aggregator
+// that wrote such a request into its block would make a block every member
+// refuses, at every attempt, until the request left the window.
+static int s_replayed(const ledger_state_t *st, int type, const uint8_t key[IDENTITY_KEY_BYTES],
+                      uint64_t round)
+{
+    const ledger_member_t *m = st ? ledger_state_member(st, key) : NULL;
+    if (!m) {
+        return 0;
+    }
+    return type == SIGMSG_JOIN ? m->left_at && round <= m->left_at
+                               : m->joined_at && round <= m->joined_at;
+}
+
 int members_on_request(members_t *self, const ledger_state_t *st, int type, uint64_t round,
                        const uint8_t signer[IDENTITY_KEY_BYTES], const uint8_t *req, size_t n)
 {
@@ -226,13 +242,15 @@ void members_changes(const members_t *self, const ledger_state_t *st,
     // a request past the window is left out (the block would be refused);
     // its sender signs a fresh one every MEMBERS_RETRY_MS while it waits
     for (int i = 0; i < self->n_joins && out->n_join < BLOCK_MAX_CHANGES; i++) {
-        if (!members_is_active(st, self->joins[i].key) && s_fresh(st, self->joins[i].round)) {
+        if (!members_is_active(st, self->joins[i].key) && s_fresh(st, self->joins[i].round) &&
+            !s_replayed(st, SIGMSG_JOIN, self->joins[i].key, self->joins[i].round)) {
             out->join_reqs[out->n_join] = self->joins[i].req;
             out->join_lens[out->n_join++] = self->joins[i].n;
         }
     }
     for (int i = 0; i < self->n_leaves && out->n_leave < BLOCK_MAX_CHANGES; i++) {
-        if (members_is_active(st, self->leaves[i].key) && s_fresh(st, self->leaves[i].round)) {
+        if (members_is_active(st, self->leaves[i].key) && s_fresh(st, self->leaves[i].round) &&
+            !s_replayed(st, SIGMSG_LEAVE, self->leaves[i].key, self->leaves[i].round)) {
             memcpy(out->leave_keys[out->n_leave], self->leaves[i].key, IDENTITY_KEY_BYTES);
             out->leave_reqs[out->n_leave] = self->leaves[i].req;
             out->leave_lens[out->n_leave++] = self->leaves[i].n;

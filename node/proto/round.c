@@ -103,6 +103,7 @@ void round_begin(round_t *self, const ledger_state_t *st, int64_t now)
     self->n = 0;
     self->sent_attempt = 0;
     self->proposed_attempt = 0;
+    self->witnessed = st->genesis.finality == GENESIS_FINALITY_MAJORITY;
     memcpy(self->base_hash, st->model_hash, HASH_BYTES);
     replay_prune(self->replay, self->round);
     keyring_destroy(&self->members);
@@ -139,6 +140,23 @@ int64_t round_deadline(const round_t *self, uint32_t attempt)
         t += (int64_t)self->timeout_ms + (int64_t)a * self->extra_ms;
     }
     return t;
+}
+
+int round_jump(round_t *self, uint32_t attempt, int64_t now)
+{
+    uint32_t cap = self->attempt + (uint32_t)(self->n_expected ? self->n_expected : 1);
+    attempt = attempt < cap ? attempt : cap;
+    if (attempt <= self->attempt) {
+        return 0;
+    }
+    // attempt begins now: the start moves so that its window follows
+    int64_t before = 0;
+    for (uint32_t a = 0; a < attempt; a++) {
+        before += (int64_t)self->timeout_ms + (int64_t)a * self->extra_ms;
+    }
+    self->start_ms = now - before;
+    self->attempt = attempt;
+    return 1;
 }
 
 static int s_counted(const round_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
@@ -291,7 +309,12 @@ void round_tick(round_t *self, int64_t now, round_actions_t *out)
         // A peer with a longer ledger means our head is behind, or on a
         // branch the others left: a block on it would fork the history.
         // Sync first (the attempt's deadline still moves the round on).
-        if (reason && !self->behind && self->proposed_attempt != self->attempt + 1) {
+        // With witnesses a CLOSE may come to nothing (finality.h: promises
+        // missing), so it must not hold the round in its attempt past the
+        // deadline; without, a late CLOSE still makes the block.
+        int may_close = !self->witnessed || now < deadline;
+        if (reason && !self->behind && self->proposed_attempt != self->attempt + 1 &&
+            may_close) {
             round_action_t *a = s_emit(out, self, ROUND_ACT_CLOSE);
             memcpy(a->peer, self->me, IDENTITY_KEY_BYTES);
             a->close_reason = (uint8_t)reason;

@@ -117,6 +117,7 @@ typedef struct {
     int64_t start_ms;
     uint32_t timeout_ms, extra_ms;
     uint16_t quorum;
+    int witnessed;          // majority-witnessed blocks (genesis finality): CLOSE proposes
     int active;             // this node is an active member
     size_t n_expected;      // active members
     uint8_t candidates[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES]; // election order
@@ -182,6 +183,13 @@ int round_take_early(round_t *self, uint8_t **bufs, size_t *ns);
 // round stays open until the block is final (node/proto/finality.h): the
 // caller marks the attempt proposed, and no CLOSE comes again in it.
 void round_mark_proposed(round_t *self);
+
+// With witnesses: a voter's signed message showed a later attempt of this
+// round (its clock started the round earlier, or it did not restart): this
+// node moves to that attempt now, at most n attempts ahead per call (one
+// member cannot push the windows out of reach).  Returns 1 when it moved;
+// the caller then enters the new ballot (finality_enter_ballot).
+int round_jump(round_t *self, uint32_t attempt, int64_t now);
 
 // The aggregator of an attempt of this round (NULL when no member is active).
 // The members whose leave requests wait for the next block (the keys of

@@ -340,9 +340,61 @@ static void test_round_early_updates(void **state)
     fedfx_destroy(&fx);
 }
 
+// With majority-witnessed blocks: a CLOSE that comes to nothing (the
+// proposer waits for promises) does not hold the round past its deadline,
+// no CLOSE comes again once the attempt is proposed, and a later attempt
+// seen in a voter's message is joined at once, with a full window.
+static void test_round_witnessed(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new_witnessed(3, 0);
+    round_t probe, r;
+    uint8_t me[IDENTITY_KEY_BYTES];
+    memcpy(me, s_candidate(fx->state, 0, &probe), IDENTITY_KEY_BYTES);
+    round_init(&r, me, 0);
+    round_begin(&r, fx->state, T0);
+    assert_true(r.witnessed);
+    s_event(&r, ROUND_EV_MODEL, 1, T0);
+    const uint8_t *a = round_aggregator(&r, 1), *b = round_aggregator(&r, 2);
+    assert_int_equal(s_update(&r, a, 1), 0);
+    assert_int_equal(s_update(&r, b, 1), 0);
+    round_actions_t out;
+    round_tick(&r, T0 + 4000, &out);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_CLOSE);
+    // not proposed (promises missing, say): at the deadline the round moves on
+    round_tick(&r, T0 + 5000, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_NEXT_ATTEMPT);
+    assert_int_equal(r.attempt, 1);
+    // proposed in an attempt: no second CLOSE in it
+    round_free(&r);
+    round_init(&r, me, 0);
+    round_begin(&r, fx->state, T0);
+    s_event(&r, ROUND_EV_MODEL, 1, T0);
+    assert_int_equal(s_update(&r, a, 1), 0);
+    assert_int_equal(s_update(&r, b, 1), 0);
+    round_tick(&r, T0 + 4000, &out);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_CLOSE);
+    round_mark_proposed(&r);
+    round_tick(&r, T0 + 4001, &out);
+    assert_int_equal(out.n, 0);
+    // A peer's message shows attempt 2: we move there now, its window ahead
+    // (5,000 + 2 x 500 ms), and at most n = 3 attempts per jump.
+    assert_int_equal(round_jump(&r, 2, T0 + 4100), 1);
+    assert_int_equal(r.attempt, 2);
+    assert_int_equal(round_deadline(&r, 2), T0 + 4100 + 5000 + 2 * 500);
+    assert_int_equal(round_jump(&r, 1, T0 + 4200), 0); // never back
+    assert_int_equal(round_jump(&r, 1000, T0 + 4300), 1);
+    assert_int_equal(r.attempt, 5);
+    round_free(&r);
+    round_free(&probe);
+    fedfx_destroy(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_witnessed),
         cmocka_unit_test(test_round_usage),
         cmocka_unit_test(test_round_aggregator_closes),
         cmocka_unit_test(test_round_leaving_and_stale_training),

@@ -2,7 +2,8 @@
  * (issue 18 item 2).  Checked after every step of the simulator:
  *
  *   one-final-block-per-height  a block with a successor in some node's
- *       durable ledger is final; across all honest nodes there is at most
+ *       durable ledger is final (with majority-witnessed blocks, every
+ *       appended block is); across all honest nodes there is at most
  *       one final block per height.  Since every ledger is hash-linked, this
  *       is the same as "every honest ledger, less its head, is a prefix of
  *       the longest finalized chain" (the table s->final).
@@ -11,7 +12,8 @@
  *       its member really sealed and sent, or counted as aggregator.
  *   round-closes-within-bound  while the network has no partition and no
  *       loss, the set of running nodes does not change, and at least a
- *       quorum of the active members run, the highest ledger grows within
+ *       quorum of the active members run (and, with majority-witnessed
+ *       blocks, a majority of them), the highest ledger grows within
  *       sim_liveness_bound_ms: 2n + 1 attempts of the genesis's windows
  *       (a node restarted mid-round counts its attempts from its own start,
  *       so a candidate may need a second turn to hold every update) plus
@@ -91,7 +93,8 @@ const char *sim_known_name(int known)
 
 sim_known_t sim_known_cause(const sim_t *s)
 {
-    if (s_fork_present(s)) {
+    // majority-witnessed blocks never fork: no excuse there
+    if (!s->witnessed && s_fork_present(s)) {
         return SIM_KNOWN_FORK;
     }
     const sim_node_t *top = s_top(s);
@@ -174,7 +177,9 @@ static void s_check_final(sim_t *s)
 {
     for (int i = 0; i < s->n; i++) {
         sim_node_t *nd = &s->node[i];
-        while (nd->final_checked + 1 < nd->n_recs) {
+        // with witnesses every appended block is final, the head included
+        size_t open = s->witnessed ? 0 : 1;
+        while (nd->final_checked + open < nd->n_recs) {
             size_t k = nd->final_checked;
             if (k == s->n_final) {
                 s->final = xrealloc(s->final, (s->n_final + 1) * sizeof *s->final);
@@ -205,12 +210,15 @@ int sim_quorum_connected(const sim_t *s)
     if (!top || s->loss > 0) {
         return 0;
     }
-    int up = 0;
+    int up = 0, active = 0;
     for (int i = 0; i < s->n; i++) {
         const ledger_member_t *m = ledger_state_member(top->st, s->node[i].pub->sign_pk);
         up += m && m->active && s->node[i].up;
+        active += m && m->active;
     }
-    return up >= s->genesis->quorum;
+    // with witnesses a block needs a majority of the active members too
+    return up >= s->genesis->quorum &&
+           (!s->witnessed || (size_t)up >= witness_majority((size_t)active));
 }
 
 uint64_t sim_liveness_bound_ms(const sim_t *s)

@@ -28,7 +28,8 @@
 #define SIM_QUIET_MS 12000        // faults stopped: rounds go on at least this long
 #define SIM_STALL_MS 3000         // ... and longer while no block came for this long
 
-enum { M_HELLO = 1, M_BLOCK, M_UPDATE, M_SYNCREQ, M_SYNCREP, M_JOIN, M_LEAVE };
+enum { M_HELLO = 1, M_BLOCK, M_UPDATE, M_SYNCREQ, M_SYNCREP, M_JOIN, M_LEAVE, M_PROPOSE,
+       M_VOTE, M_PROMISE };
 enum { EV_DELIVER = 1, EV_TICK, EV_TRAINED, EV_FAULT, EV_HEAL, EV_RESTART, EV_QUIET, EV_FREEZE,
        EV_END };
 
@@ -233,6 +234,50 @@ static void s_make_durable(sim_node_t *nd, const float *w)
     nd->durable_next = (nd->durable_next + 1) % SIM_DURABLE;
 }
 
+// The durable certificate of block `hash` (the head's, or the one before
+// it), or NULL.
+static const witness_cert_t *s_cert_of(const sim_node_t *nd, const uint8_t hash[HASH_BYTES])
+{
+    for (int k = 0; k < 2; k++) {
+        if (nd->cert_have[k] && memcmp(nd->cert_hash[k], hash, HASH_BYTES) == 0) {
+            return &nd->cert[k];
+        }
+    }
+    return NULL;
+}
+
+// Makes a block's certificate durable (before the block: chain_append's
+// order in the node), replacing the older of the two kept.
+static void s_keep_cert(sim_node_t *nd, const uint8_t hash[HASH_BYTES], const witness_cert_t *c)
+{
+    if (s_cert_of(nd, hash)) {
+        return;
+    }
+    int k = nd->cert_next;
+    nd->cert[k] = *c;
+    memcpy(nd->cert_hash[k], hash, HASH_BYTES);
+    nd->cert_have[k] = 1;
+    nd->cert_next = 1 - k;
+}
+
+// The durable model with this hash (models/HASH.fsm), copied into w.
+static int s_durable_model(const sim_node_t *nd, const uint8_t hash[HASH_BYTES], float *w)
+{
+    for (int k = 0; k < SIM_DURABLE; k++) {
+        if (memcmp(nd->durable_hash[k], hash, HASH_BYTES) == 0) {
+            memcpy(w, nd->durable[k], sizeof nd->durable[k]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+// The model hash a block record names (0 when it does not decode).
+static int s_rec_model_hash(const uint8_t *rec, size_t n, uint8_t out[HASH_BYTES])
+{
+    return block_record_model_hash(rec, n, out, NULL) == 0;
+}
+
 static void s_adopt(sim_t *s, sim_node_t *nd, const float *w)
 {
     s_make_durable(nd, w);
@@ -261,11 +306,21 @@ static void s_save_model(sim_t *s, sim_node_t *nd)
 
 static void s_process_update(sim_t *s, int i, uint8_t *buf, size_t n);
 
+static void s_fin_enter(sim_t *s, int i, uint32_t attempt);
+
 static void s_enter_round(sim_t *s, int i)
 {
     sim_node_t *nd = &s->node[i];
     round_begin(&nd->rs, nd->st, s->now); // also the members' keyring, the replay set
     members_on_block(&nd->mem, nd->st);
+    if (s->witnessed) {
+        finality_begin(nd->fin, nd->st);
+        finality_restore(nd->fin, &nd->acc, nd->acc_rec, nd->acc_rec_n); // this height's only
+        s_fin_enter(s, i, 0);
+        if (!nd->up) {
+            return;
+        }
+    }
     uint8_t *early[ROUND_MAX_EARLY];
     size_t early_n[ROUND_MAX_EARLY];
     int n_early = round_take_early(&nd->rs, early, early_n);
@@ -477,9 +532,15 @@ static void s_send_update(sim_t *s, int i, const round_action_t *a)
     bytes_writer_reset(&w);
 }
 
+static int s_fin_close(sim_t *s, int i);
+static void s_fin_propose(sim_t *s, int i, const uint8_t *rec, size_t n, const float *model);
+
 static void s_close(sim_t *s, int i)
 {
     sim_node_t *nd = &s->node[i];
+    if (s->witnessed && !s_fin_close(s, i)) {
+        return; // nothing of its own to propose in this attempt (yet)
+    }
     const ledger_state_t *st = nd->st;
     const round_contrib_t *got = nd->rs.got;
     int n_got = nd->rs.n_got;
@@ -519,11 +580,28 @@ static void s_close(sim_t *s, int i)
         free(b);
         return;
     }
+    if (s->witnessed && nd->st->height >= 2) {
+        const witness_cert_t *c = s_cert_of(nd, nd->st->head_hash);
+        if (!c) {
+            s_log(s, "n%d: no certificate of its head: cannot propose", i);
+            free(b);
+            return;
+        }
+        b->commit = *c;
+    }
     bytes_writer_t w;
     bytes_writer_init(&w);
     block_encode(&w, b, s->fed_id, nd->id);
     free(b);
     s_make_durable(nd, next);
+    if (s->witnessed) {
+        s->blocks_made++;
+        s_log(s, "n%d: proposes round %llu (attempt %u, %d updates)", i,
+              (unsigned long long)nd->rs.round, nd->rs.attempt, n_got);
+        s_fin_propose(s, i, w.data, w.len, next);
+        bytes_writer_reset(&w);
+        return;
+    }
     rc = s_append(s, i, w.data, w.len);
     if (rc == 0) {
         s->blocks_made++;
@@ -559,6 +637,9 @@ static void s_perform(sim_t *s, int i, const round_action_t *a)
     case ROUND_ACT_NEXT_ATTEMPT:
         s->attempts_failed++;
         s_log(s, "n%d: round %llu attempt %u", i, (unsigned long long)a->round, a->attempt);
+        if (s->witnessed) {
+            s_fin_enter(s, i, a->attempt);
+        }
         break;
     default: break;
     }
@@ -727,8 +808,98 @@ static void s_handle_syncreq(sim_t *s, int i, const uint8_t *data, size_t n, int
     if (with_model) {
         bytes_put(&w, nd->global, sizeof nd->global);
     }
+    if (s->witnessed) {
+        // the last record's certificate when it is our head (the others'
+        // are in their successors)
+        const witness_cert_t *c = end > start && end == nd->n_recs
+                                      ? s_cert_of(nd, nd->hashes[end - 1])
+                                      : NULL;
+        bytes_put_u8(&w, c != NULL);
+        if (c) {
+            witness_cert_encode(&w, c);
+        }
+    }
     s_send(s, i, from, M_SYNCREP, w.data, w.len);
     bytes_writer_reset(&w);
+}
+
+// A sync reply in a majority-witnessed federation: each record is
+// appended only with its certificate (its successor's commit, or for the
+// peer's head the certificate beside the records), checked against our
+// ledger; a different block at a height we hold is never taken (a final
+// block is never replaced).
+static void s_fin_syncrep(sim_t *s, int i, const uint8_t *const *rec, const size_t *len,
+                          uint32_t k, const witness_cert_t *head_cert, const uint8_t *model,
+                          int from)
+{
+    sim_node_t *nd = &s->node[i];
+    int appended = 0;
+    block_t *next = xmalloc(sizeof *next);
+    for (uint32_t j = 0; j < k; j++) {
+        sigmsg_t m;
+        if (sigmsg_decode(rec[j], len[j], BLOCK_MAX_BYTES, &m, NULL) < 0) {
+            break;
+        }
+        uint64_t h = nd->n_recs;
+        if (m.round < h) {
+            uint8_t theirs[HASH_BYTES];
+            block_hash(rec[j], len[j], theirs);
+            if (memcmp(theirs, nd->hashes[m.round], HASH_BYTES) != 0) {
+                s_log(s, "n%d: n%d's block %llu differs from our final one: refused", i, from,
+                      (unsigned long long)m.round);
+                break;
+            }
+            continue;
+        }
+        if (m.round > h) {
+            break;
+        }
+        const witness_cert_t *cert = NULL;
+        sigmsg_t nm;
+        if (j + 1 < k) {
+            if (sigmsg_decode(rec[j + 1], len[j + 1], BLOCK_MAX_BYTES, &nm, NULL) < 0 ||
+                block_decode(&nm, next, NULL) < 0 || !next->has_commit) {
+                break;
+            }
+            cert = &next->commit;
+        } else {
+            cert = head_cert;
+        }
+        uint8_t hash[HASH_BYTES];
+        block_hash(rec[j], len[j], hash);
+        uint8_t voters[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
+        size_t n_voters = ledger_state_active(nd->st, voters);
+        fs_err_t err = {0};
+        if (!cert || witness_cert_check(cert, s->fed_id, h, hash,
+                                        (const uint8_t(*)[IDENTITY_KEY_BYTES])voters, n_voters,
+                                        &err) < 0) {
+            if (cert) {
+                s_log(s, "n%d: n%d's block %llu: %s", i, from, (unsigned long long)h, err.msg);
+            }
+            break;
+        }
+        s_keep_cert(nd, hash, cert);
+        int rc = s_append(s, i, rec[j], len[j]);
+        if (rc != 0) {
+            free(next);
+            return; // refused, or crashed on a torn write
+        }
+        appended++;
+        s_set_model(s, nd, 0);
+    }
+    free(next);
+    if (model && !nd->rs.have_model) {
+        float w[SIM_MODEL_N];
+        if (s_model_ok(model, SIM_MODEL_N, nd->st->model_hash, w)) {
+            s_adopt(s, nd, w);
+        }
+    }
+    if (appended) {
+        s_enter_round(s, i);
+        if (nd->up) {
+            s_hello(s, i);
+        }
+    }
 }
 
 static void s_handle_syncrep(sim_t *s, int i, const uint8_t *data, size_t n, int from)
@@ -751,6 +922,19 @@ static void s_handle_syncrep(sim_t *s, int i, const uint8_t *data, size_t n, int
     }
     int with_model = bytes_get_u8(&r);
     const uint8_t *model = with_model ? bytes_view(&r, SIM_MODEL_N * sizeof(float)) : NULL;
+    witness_cert_t *head_cert = NULL;
+    if (s->witnessed && bytes_get_u8(&r) == 1) {
+        head_cert = xmalloc(sizeof *head_cert);
+        if (witness_cert_decode(&r, head_cert, NULL) < 0) {
+            free(head_cert);
+            return;
+        }
+    }
+    if (s->witnessed) {
+        s_fin_syncrep(s, i, rec, len, k, head_cert, model, from);
+        free(head_cert);
+        return;
+    }
     int appended = 0;
     for (uint32_t j = 0; j < k; j++) {
         sigmsg_t m;
@@ -801,6 +985,332 @@ static void s_handle_syncrep(sim_t *s, int i, const uint8_t *data, size_t n, int
         s_enter_round(s, i);
         s_hello(s, i);
     }
+}
+
+// ------------------------------------------- majority-witnessed blocks
+//
+// What node/fed does around node/proto/finality.h (docs/federation.md
+// "Majority-witnessed blocks"): proposals, votes and promises go to every
+// peer; the acceptor state is durable before any of them leaves; a final
+// block's certificate is durable before the block.
+
+static void s_fin_final(sim_t *s, int i, const fin_action_t *a);
+
+static void s_fin_perform(sim_t *s, int i, const fin_actions_t *acts)
+{
+    sim_node_t *nd = &s->node[i];
+    for (int k = 0; k < acts->n; k++) {
+        const fin_action_t *a = &acts->act[k];
+        bytes_writer_t w;
+        switch (a->kind) {
+        case FIN_ACT_PERSIST: {
+            const uint8_t *rec;
+            size_t n;
+            nd->acc = *finality_acceptor(nd->fin, &rec, &n);
+            free(nd->acc_rec);
+            nd->acc_rec = NULL;
+            nd->acc_rec_n = 0;
+            if (rec) {
+                nd->acc_rec = xmalloc(n);
+                memcpy(nd->acc_rec, rec, n);
+                nd->acc_rec_n = n;
+            }
+            break;
+        }
+        case FIN_ACT_PROMISE: {
+            bytes_writer_init(&w);
+            bytes_put_u64(&w, a->height);
+            bytes_put_u32(&w, a->ballot);
+            bytes_put(&w, nd->pub->sign_pk, IDENTITY_KEY_BYTES);
+            bytes_put_u32(&w, a->voted_ballot);
+            bytes_put(&w, a->hash, HASH_BYTES);
+            bytes_put(&w, a->sig, IDENTITY_SIG_BYTES);
+            bytes_put_u32(&w, (uint32_t)a->rec_n);
+            bytes_put(&w, a->rec, a->rec_n);
+            // the voted block's model, so that the next proposer can send it
+            uint8_t mh[HASH_BYTES];
+            float model[SIM_MODEL_N];
+            if (a->rec && s_rec_model_hash(a->rec, a->rec_n, mh) &&
+                s_durable_model(nd, mh, model)) {
+                bytes_put(&w, model, sizeof model);
+            }
+            s_broadcast(s, i, -1, M_PROMISE, w.data, w.len);
+            bytes_writer_reset(&w);
+            break;
+        }
+        case FIN_ACT_VOTE:
+            bytes_writer_init(&w);
+            bytes_put_u64(&w, a->height);
+            bytes_put_u32(&w, a->ballot);
+            bytes_put(&w, a->hash, HASH_BYTES);
+            bytes_put(&w, nd->pub->sign_pk, IDENTITY_KEY_BYTES);
+            bytes_put(&w, a->sig, IDENTITY_SIG_BYTES);
+            s_broadcast(s, i, -1, M_VOTE, w.data, w.len);
+            bytes_writer_reset(&w);
+            break;
+        case FIN_ACT_FINAL: s_fin_final(s, i, a); return; // the height is over
+        default: break;
+        }
+    }
+}
+
+static void s_fin_enter(sim_t *s, int i, uint32_t attempt)
+{
+    sim_node_t *nd = &s->node[i];
+    const uint8_t *agg = round_aggregator(&nd->rs, attempt);
+    int lead = agg && memcmp(agg, nd->pub->sign_pk, IDENTITY_KEY_BYTES) == 0;
+    fin_actions_t acts;
+    finality_enter_ballot(nd->fin, attempt, lead, &acts);
+    s_fin_perform(s, i, &acts);
+}
+
+// The block is final: its certificate, then the block, durably; then the
+// next round.
+static void s_fin_final(sim_t *s, int i, const fin_action_t *a)
+{
+    sim_node_t *nd = &s->node[i];
+    size_t n = a->rec_n;
+    uint8_t *rec = xmalloc(n);
+    memcpy(rec, a->rec, n);
+    witness_cert_t *cert = xmalloc(sizeof *cert);
+    *cert = *a->cert;
+    uint8_t hash[HASH_BYTES], mh[HASH_BYTES];
+    memcpy(hash, a->hash, HASH_BYTES);
+    float w[SIM_MODEL_N];
+    if (!s_rec_model_hash(rec, n, mh) || !s_durable_model(nd, mh, w)) {
+        s_log(s, "n%d: block %zu final, but its model is not here: sync", i, nd->n_recs);
+    } else {
+        s_keep_cert(nd, hash, cert);
+        if (s_append(s, i, rec, n) == 0) {
+            s_log(s, "n%d: block %zu final (ballot %u, %u votes)", i, nd->n_recs - 1,
+                  cert->ballot, cert->n);
+            s_adopt(s, nd, w);
+            s_seen(nd, hash);
+            s_enter_round(s, i);
+            if (nd->up) {
+                s_hello(s, i);
+            }
+        }
+    }
+    free(cert);
+    free(rec);
+}
+
+// Would rec be accepted as the block after our head?  (A proposal is
+// checked on a copy of the state: it is not appended before it is final.)
+static int s_valid_next(const sim_node_t *nd, const uint8_t *rec, size_t n, fs_err_t *err,
+                        uint8_t model_hash[HASH_BYTES])
+{
+    ledger_state_t *tmp = ledger_state_new();
+    memcpy(tmp, nd->st, sizeof *tmp);
+    int ok = ledger_state_apply(tmp, rec, n, err) == 0;
+    if (ok && model_hash) {
+        memcpy(model_hash, tmp->model_hash, HASH_BYTES);
+    }
+    ledger_state_destroy(&tmp);
+    return ok;
+}
+
+// Sends a proposal of block rec at this node's current attempt: its vote
+// first (durable), then the block with the proposer's signature and model.
+static void s_fin_propose(sim_t *s, int i, const uint8_t *rec, size_t n, const float *model)
+{
+    sim_node_t *nd = &s->node[i];
+    uint32_t ballot = nd->rs.attempt;
+    uint8_t hash[HASH_BYTES], digest[HASH_BYTES], sig[IDENTITY_SIG_BYTES];
+    block_hash(rec, n, hash);
+    round_mark_proposed(&nd->rs);
+    fs_err_t err = {0};
+    if (!s_valid_next(nd, rec, n, &err, NULL)) {
+        // as every voter would: no vote, no proposal (and no second try
+        // in this attempt)
+        s_log(s, "n%d: its own block is not valid: %s", i, err.msg);
+        return;
+    }
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    witness_propose_digest(s->fed_id, nd->st->height, ballot, hash, digest);
+    identity_sign(nd->id, digest, sig);
+    bytes_put_u32(&w, ballot);
+    bytes_put(&w, sig, IDENTITY_SIG_BYTES);
+    bytes_put_u32(&w, (uint32_t)n);
+    bytes_put(&w, rec, n);
+    bytes_put(&w, model, SIM_MODEL_N * sizeof(float));
+    fin_actions_t acts;
+    finality_on_proposal(nd->fin, ballot, hash, rec, n, &acts);
+    // PERSIST comes first in acts: durable before the proposal leaves
+    int k = 0;
+    if (acts.n > 0 && acts.act[0].kind == FIN_ACT_PERSIST) {
+        fin_actions_t first = {.n = 1, .act = {acts.act[0]}};
+        s_fin_perform(s, i, &first);
+        k = 1;
+    }
+    s_broadcast(s, i, -1, M_PROPOSE, w.data, w.len);
+    bytes_writer_reset(&w);
+    fin_actions_t rest = {.n = 0};
+    for (; k < acts.n; k++) {
+        rest.act[rest.n++] = acts.act[k];
+    }
+    s_fin_perform(s, i, &rest);
+}
+
+// Before the round's CLOSE: may this node propose a block of its own now?
+// When it must propose again a block that a majority may have chosen, it
+// does so here (returns 0); 0 too while promises are missing.
+static int s_fin_close(sim_t *s, int i)
+{
+    sim_node_t *nd = &s->node[i];
+    const uint8_t *rec;
+    size_t n;
+    fin_proposal_t p = finality_may_propose(nd->fin, nd->rs.attempt, &rec, &n);
+    if (p == FIN_REPROPOSE) {
+        uint8_t mh[HASH_BYTES];
+        float w[SIM_MODEL_N];
+        if (s_rec_model_hash(rec, n, mh) && s_durable_model(nd, mh, w)) {
+            uint8_t *copy = xmalloc(n);
+            memcpy(copy, rec, n);
+            s_log(s, "n%d: proposes again, at attempt %u, a block of an earlier attempt", i,
+                  nd->rs.attempt);
+            s_fin_propose(s, i, copy, n, w);
+            free(copy);
+        }
+        return 0;
+    }
+    return p == FIN_OWN;
+}
+
+// A voter's signed message for a later attempt of our round: we move to it
+// (round.h, round_jump) and enter its ballot, promising it.
+static void s_fin_catch_up(sim_t *s, int i, uint32_t ballot)
+{
+    sim_node_t *nd = &s->node[i];
+    if (nd->rs.have_model && round_jump(&nd->rs, ballot, s->now)) {
+        s_log(s, "n%d: round %llu: to attempt %u, as a peer is", i,
+              (unsigned long long)nd->rs.round, nd->rs.attempt);
+        s_fin_enter(s, i, nd->rs.attempt);
+    }
+}
+
+// Asks the sender for blocks from our height when it is ahead of us.
+static void s_fin_ahead(sim_t *s, int i, int from, uint64_t height)
+{
+    sim_node_t *nd = &s->node[i];
+    if (height > nd->n_recs && peers_sync_due(nd->peers, s->now)) {
+        s_sync_request(s, i, from, nd->n_recs);
+    }
+}
+
+static void s_handle_propose(sim_t *s, int i, const uint8_t *data, size_t n, int from)
+{
+    sim_node_t *nd = &s->node[i];
+    bytes_reader_t r;
+    bytes_reader_init(&r, data, n);
+    uint32_t ballot = bytes_get_u32(&r);
+    const uint8_t *sig = bytes_view(&r, IDENTITY_SIG_BYTES);
+    uint32_t rec_n = bytes_get_u32(&r);
+    const uint8_t *rec = bytes_view(&r, rec_n);
+    const uint8_t *model = bytes_view(&r, SIM_MODEL_N * sizeof(float));
+    sigmsg_t m;
+    if (!sig || !rec || !model || sigmsg_decode(rec, rec_n, BLOCK_MAX_BYTES, &m, NULL) < 0) {
+        return;
+    }
+    if (m.round != nd->n_recs) {
+        s_fin_ahead(s, i, from, m.round);
+        return;
+    }
+    // the ballot's aggregator signed the proposal ...
+    uint8_t agg[IDENTITY_KEY_BYTES], hash[HASH_BYTES], digest[HASH_BYTES];
+    block_hash(rec, rec_n, hash);
+    witness_propose_digest(s->fed_id, m.round, ballot, hash, digest);
+    if (assemble_aggregator(nd->st, ballot, agg) < 0 || identity_verify(agg, digest, sig) != 0) {
+        return;
+    }
+    // ... the block is valid on our ledger, and its model is the one named
+    fs_err_t err = {0};
+    uint8_t mh[HASH_BYTES];
+    float w[SIM_MODEL_N];
+    int ok = s_valid_next(nd, rec, rec_n, &err, mh) && s_model_ok(model, SIM_MODEL_N, mh, w);
+    if (!ok) {
+        s_log(s, "n%d: proposal refused: %s", i, err.msg[0] ? err.msg : "its model");
+        return;
+    }
+    s_make_durable(nd, w);
+    s_fin_catch_up(s, i, ballot);
+    fin_actions_t acts;
+    finality_on_proposal(nd->fin, ballot, hash, rec, rec_n, &acts);
+    s_fin_perform(s, i, &acts);
+}
+
+static void s_handle_vote(sim_t *s, int i, const uint8_t *data, size_t n, int from)
+{
+    sim_node_t *nd = &s->node[i];
+    if (n != 8 + 4 + HASH_BYTES + IDENTITY_KEY_BYTES + IDENTITY_SIG_BYTES) {
+        return;
+    }
+    uint64_t height = s_u64(data);
+    uint32_t ballot = bytes_load_u32(data + 8);
+    const uint8_t *hash = data + 12, *key = hash + HASH_BYTES, *sig = key + IDENTITY_KEY_BYTES;
+    if (height != nd->n_recs) {
+        s_fin_ahead(s, i, from, height);
+        return;
+    }
+    uint8_t digest[HASH_BYTES];
+    witness_vote_digest(s->fed_id, height, ballot, hash, digest);
+    if (identity_verify(key, digest, sig) != 0) {
+        return;
+    }
+    fin_actions_t acts;
+    finality_on_vote(nd->fin, key, ballot, hash, sig, &acts);
+    int64_t height_was = (int64_t)nd->n_recs;
+    s_fin_perform(s, i, &acts);
+    if (nd->up && (int64_t)nd->n_recs == height_was) {
+        s_fin_catch_up(s, i, ballot);
+    }
+}
+
+static void s_handle_promise(sim_t *s, int i, const uint8_t *data, size_t n, int from)
+{
+    sim_node_t *nd = &s->node[i];
+    bytes_reader_t r;
+    bytes_reader_init(&r, data, n);
+    uint64_t height = bytes_get_u64(&r);
+    uint32_t ballot = bytes_get_u32(&r);
+    const uint8_t *key = bytes_view(&r, IDENTITY_KEY_BYTES);
+    uint32_t voted = bytes_get_u32(&r);
+    const uint8_t *hash = bytes_view(&r, HASH_BYTES);
+    const uint8_t *sig = bytes_view(&r, IDENTITY_SIG_BYTES);
+    uint32_t rec_n = bytes_get_u32(&r);
+    const uint8_t *rec = bytes_view(&r, rec_n);
+    if (!key || !hash || !sig || (rec_n && !rec)) {
+        return;
+    }
+    if (height != nd->n_recs) {
+        s_fin_ahead(s, i, from, height);
+        return;
+    }
+    uint8_t digest[HASH_BYTES];
+    witness_promise_digest(s->fed_id, height, ballot, voted, hash, digest);
+    if (identity_verify(key, digest, sig) != 0) {
+        return;
+    }
+    if (voted != WITNESS_NONE) {
+        // the block it voted for, and its model (kept durable: this node
+        // may have to propose it again)
+        uint8_t h[HASH_BYTES], mh[HASH_BYTES];
+        const uint8_t *model = bytes_view(&r, SIM_MODEL_N * sizeof(float));
+        float w[SIM_MODEL_N];
+        if (!rec) {
+            return;
+        }
+        block_hash(rec, rec_n, h);
+        if (memcmp(h, hash, HASH_BYTES) != 0 || !s_valid_next(nd, rec, rec_n, NULL, mh) ||
+            !s_model_ok(model, model ? SIM_MODEL_N : 0, mh, w)) {
+            return;
+        }
+        s_make_durable(nd, w);
+    }
+    finality_on_promise(nd->fin, key, ballot, voted, hash, rec, rec_n);
+    s_fin_catch_up(s, i, ballot);
 }
 
 static void s_handle_hello(sim_t *s, int i, const uint8_t *data, size_t n, int from)
@@ -854,6 +1364,9 @@ static void s_deliver(sim_t *s, sim_event_t *e)
     case M_SYNCREP: s_handle_syncrep(s, e->to, e->data, e->n, e->from); break;
     case M_JOIN:
     case M_LEAVE: s_handle_request(s, e->to, e->data, e->n, e->from, e->type); break;
+    case M_PROPOSE: s_handle_propose(s, e->to, e->data, e->n, e->from); break;
+    case M_VOTE: s_handle_vote(s, e->to, e->data, e->n, e->from); break;
+    case M_PROMISE: s_handle_promise(s, e->to, e->data, e->n, e->from); break;
     default: break;
     }
 }
@@ -909,6 +1422,12 @@ static void s_tick(sim_t *s, int i)
     round_set_leavers(&nd->rs, (const uint8_t(*)[IDENTITY_KEY_BYTES])leavers, n_leavers);
     round_event_t be = {.kind = ROUND_EV_BEHIND, .flag = !caught_up && s->n > 1};
     s_round_event(s, nd, &be); // as node.c: an aggregator behind a peer does not close
+    if (s->witnessed && caught_up && nd->rs.proposed_attempt != nd->rs.attempt + 1) {
+        s_fin_close(s, i); // proposes again what a majority may have chosen, at once
+        if (!nd->up) {
+            return;
+        }
+    }
     round_actions_t acts;
     round_tick(&nd->rs, s->now, &acts);
     for (int k = 0; k < acts.n && nd->up; k++) {
@@ -935,6 +1454,9 @@ static void s_start(sim_t *s, int i)
     nd->final_checked = nd->final_checked < nd->n_recs ? nd->final_checked : 0;
     round_init(&nd->rs, nd->pub->sign_pk, 1);
     members_init(&nd->mem, nd->pub->sign_pk, 1);
+    if (s->witnessed) {
+        nd->fin = finality_new(nd->id, s->fed_id); // its acceptor state: s_enter_round
+    }
     nd->peers = xcalloc(1, sizeof *nd->peers);
     nd->save_pending = 0;
     nd->last_save = INT64_MIN / 2;
@@ -966,6 +1488,7 @@ static void s_crash(sim_t *s, int i)
     nd->epoch++;
     round_free(&nd->rs);
     members_free(&nd->mem); // a restarted leaver would ask again; none restarts here
+    finality_destroy(&nd->fin);
     free(nd->peers);
     nd->peers = NULL;
     if (!nd->left) {
@@ -1164,6 +1687,13 @@ static void s_setup(sim_t *s)
     // every 3 s, several rounds here), half without: both rules hold.  From
     // the seed, not the stream, so the draws stay as they were.
     g->request_window = s->seed % 2 ? 0 : (uint32_t)(8 + s->seed / 2 % 57);
+    // Majority-witnessed blocks (issue 19 item 1): every seed of the
+    // issue-19 mode, every fourth of the CI mode (a window is then needed).
+    s->witnessed = s->mode == SIM_MODE_ISSUE19 || s->seed % 4 == 2;
+    if (s->witnessed) {
+        g->finality = GENESIS_FINALITY_MAJORITY;
+        g->request_window = g->request_window ? g->request_window : 64;
+    }
     g->admission = ADMIT_ALLOWLIST;
     g->n_allowed = (uint16_t)joiners;
     for (int j = 0; j < joiners; j++) {
@@ -1216,6 +1746,7 @@ void sim_destroy(sim_t **self_p)
             s_crash(s, i);
         }
         ledger_state_destroy(&nd->st);
+        free(nd->acc_rec);
         for (size_t r = 0; r < nd->n_recs; r++) {
             free(nd->recs[r]);
         }

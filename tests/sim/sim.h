@@ -35,6 +35,7 @@
 #include "crypto/replay.h"
 #include "ledger/state.h"
 #include "node/base/rng.h"
+#include "node/proto/finality.h"
 #include "node/proto/members.h"
 #include "node/proto/peers.h"
 #include "node/proto/round.h"
@@ -48,7 +49,8 @@
 
 typedef enum {
     SIM_MODE_CI = 0,      // partitions leave at most one side with a quorum; no crash-all
-    SIM_MODE_ISSUE19 = 1, // both sides of a split hold a quorum; every node may crash at once
+    SIM_MODE_ISSUE19 = 1, // both sides of a split hold a quorum; every node may crash at once;
+                          // every block majority-witnessed (CI: every fourth seed)
 } sim_mode_t;
 
 typedef enum {
@@ -109,6 +111,14 @@ typedef struct {
     uint64_t train_round;          // the round the trainer works on
     size_t final_checked;          // records already checked as finalized
     uint32_t epoch;                // bumped at each crash: stale events are dropped
+    // majority-witnessed federations (node/proto/finality.h)
+    finality_t *fin;               // volatile
+    fin_acceptor_t acc;            // durable: what it promised and voted at its open height
+    uint8_t *acc_rec;              // durable: the block it voted for
+    size_t acc_rec_n;
+    witness_cert_t cert[2];        // durable: the head's certificate and the one before it
+    uint8_t cert_hash[2][HASH_BYTES]; // (a torn append loses the head, not its predecessor's)
+    int cert_have[2], cert_next;
 } sim_node_t;
 
 typedef struct sim_event sim_event_t;
@@ -116,6 +126,7 @@ typedef struct sim_event sim_event_t;
 typedef struct {
     uint64_t seed;
     sim_mode_t mode;
+    int witnessed;                 // the genesis asks for majority-witnessed blocks
     int verbose;
     rng_t rng;
     int64_t now;                   // simulated ms
