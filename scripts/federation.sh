@@ -40,6 +40,8 @@
 #   --keep-models all|N [all] (each node keeps the last N blocks' models in
 #       state/NAME/models for audit; 0: none)
 #   --log-json (each node also logs JSON lines to logs/NAME.jsonl)
+#   --finality majority|signed [signed] (majority: a block is final once more
+#       than half of the members witness it; docs/federation.md)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 FEDSYN=${FEDSYN:-$root/build/fedsyn}
@@ -119,7 +121,7 @@ cmd_init() {
     local rounds=3 iters=20 batch=64 noise=paper scale=1e-4 agg="" clip=0 timeout=30000
     local extra=5000 quorum=1 inactive=3 port=7100 open=0 model="" partition="" alpha=1
     local data_seed=1 initial="" score_every=0 evaluator="" score_samples=1000
-    local score_on=- server_lr=1 keep_models=all log_json=0
+    local score_on=- server_lr=1 keep_models=all log_json=0 finality=signed
     while (( $# )); do
         case $1 in
             --nodes) nodes=$2; shift ;; --spares) spares=$2; shift ;;
@@ -139,6 +141,7 @@ cmd_init() {
             --score-samples) score_samples=$2; shift ;; --score-on) score_on=$2; shift ;;
             --server-lr) server_lr=$2; shift ;; --keep-models) keep_models=$2; shift ;;
             --log-json) log_json=1 ;;
+            --finality) finality=$2; shift ;;
             *) die "init: unknown option '$1' (see the header of scripts/federation.sh)" ;;
         esac
         shift
@@ -202,7 +205,8 @@ cmd_init() {
         --noise "$noise" --scale "$scale" --agg-scale "${agg:-$scale}" --clip "$clip" \
         --timeout-ms "$timeout" --attempt-extra-ms "$extra" --rounds "$rounds" \
         --local-iters "$iters" --quorum "$quorum" --inactive-after "$inactive" \
-        --server-lr "$server_lr" --out "$dir/genesis.fsl" > "$dir/logs/genesis.txt"
+        --server-lr "$server_lr" --finality "$finality" --out "$dir/genesis.fsl" \
+        > "$dir/logs/genesis.txt"
     "$FEDSYN" ledger export --json "$dir/genesis.fsl" |
         sed -n 's/.*"fed_id": "\([0-9a-f]*\)".*/\1/p' | head -1 > "$dir/.fedid"
     [[ -s $dir/.fedid ]] || die "init: could not read the federation id"

@@ -92,6 +92,12 @@ static void s_help_init(void)
            "                      signed for round m is refused in blocks after m + W,\n"
            "                      so an old request cannot be replayed (default %d;\n"
            "                      0: no window, as federations founded before it)\n"
+           "  --finality RULE     majority (a block is final once more than half of the\n"
+           "                      members active before it have signed it: a partition's\n"
+           "                      minority finalizes nothing, and the history cannot\n"
+           "                      fork; needs a request window) or signed (the\n"
+           "                      aggregator's signature alone, as federations founded\n"
+           "                      before it; default) - docs/federation.md\n"
            "  --out PATH          the ledger file to create (refuses to replace one)\n\n"
            "example: fedsyn ledger init --key keys/a --member keys/b/identity.pub \\\n"
            "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n",
@@ -109,14 +115,14 @@ static int s_init(int argc, char **argv)
         {"rounds", 1, 0, 'r'},     {"local-iters", 1, 0, 'i'}, {"quorum", 1, 0, 'q'},
         {"inactive-after", 1, 0, 'K'}, {"out", 1, 0, 'o'},    {"model", 1, 0, 'M'},
         {"initial", 1, 0, 'I'},    {"server-lr", 1, 0, 'e'},  {"help", 0, 0, 'h'},
-        {"request-window", 1, 0, 'W'}, {0, 0, 0, 0}};
+        {"request-window", 1, 0, 'W'}, {"finality", 1, 0, 'F'}, {0, 0, 0, 0}};
     const char *key = NULL, *out = NULL, *name = "fedsyn", *dataset = "mnist", *noise = "paper";
     const char *model = NULL, *initial = NULL;
     char model_buf[GENESIS_TEXT_MAX + 1];
     long width = DCGAN_G_WIDTH, seed = 1, timeout = 60000, extra = 5000, rounds = 10,
          iters = 50, quorum = 1, inactive = 3, window = GENESIS_REQUEST_WINDOW_DEFAULT;
     double clip = 0, scale = 1e-4, agg_scale = -1, delta = 1e-5, server_lr = 1;
-    int open_rule = 0;
+    int open_rule = 0, finality = GENESIS_FINALITY_SIGNED;
     keyring_t *members = keyring_new(), *allowed = keyring_new();
     fs_err_t err = {0, ""};
     int c, rc = EXIT_OK;
@@ -152,6 +158,13 @@ static int s_init(int argc, char **argv)
         case 'K': bad = cli_int(CMD, "inactive-after", optarg, 0, 65535, &inactive); break;
         case 'o': out = optarg; break;
         case 'W': bad = cli_int(CMD, "request-window", optarg, 0, 1000000, &window); break;
+        case 'F':
+            if (!strcmp(optarg, "majority") || !strcmp(optarg, "signed")) {
+                finality = optarg[0] == 'm' ? GENESIS_FINALITY_MAJORITY : GENESIS_FINALITY_SIGNED;
+            } else {
+                rc = cli_usage(CMD " init", "--finality is majority or signed, not '%s'", optarg);
+            }
+            break;
         case 'e':
             bad = cli_double(CMD, "server-lr", optarg, 1e-3, GENESIS_SERVER_LR_MAX, &server_lr);
             break;
@@ -185,7 +198,8 @@ static int s_init(int argc, char **argv)
             .timeout_ms = (uint32_t)timeout, .attempt_extra_ms = (uint32_t)extra,
             .rounds = (uint32_t)rounds, .local_iters = (uint32_t)iters,
             .quorum = (uint16_t)quorum, .inactive_after = (uint16_t)inactive,
-            .server_lr = server_lr, .request_window = (uint32_t)window};
+            .server_lr = server_lr, .request_window = (uint32_t)window,
+            .finality = (uint8_t)finality};
         uint8_t fed_id[HASH_BYTES];
         if (founding_genesis(&fo, founder, g, &err) < 0) {
             rc = cli_fail(CMD " init", &err,
@@ -575,6 +589,9 @@ static int s_show(int argc, char **argv)
     } else {
         printf("; join/leave requests without a window");
     }
+    printf("; %s", g->finality == GENESIS_FINALITY_MAJORITY
+                       ? "a block is final once a majority of the members witness it"
+                       : "a block is final with its aggregator's signature");
     printf("\n\n");
     if (!budget_is_formal(g->mechanism)) {
         printf("privacy: no formal guarantee (%s); no epsilon is claimed\n\n",
@@ -674,7 +691,8 @@ static void s_export_genesis(const genesis_t *g)
     }
     printf("], ");
     s_json_double("server_lr", genesis_server_lr(g), 1);
-    printf("\"request_window\": %u", g->request_window);
+    printf("\"request_window\": %u, ", g->request_window);
+    printf("\"finality\": \"%s\"", g->finality == GENESIS_FINALITY_MAJORITY ? "majority" : "signed");
     printf("}");
 }
 

@@ -114,6 +114,7 @@ int founding_genesis(const founding_opts_t *o, const identity_t *founder, genesi
     g->admission = o->open ? ADMIT_OPEN : ADMIT_ALLOWLIST;
     g->server_lr = o->server_lr == 1 ? 0 : o->server_lr; // 1 is written as absent
     g->request_window = o->request_window;
+    g->finality = o->finality;
     g->n_allowed = (uint16_t)n_allowed;
     for (size_t i = 0; i < n_allowed; i++) {
         memcpy(g->allowed[i], keyring_at(o->allowed, i)->sign_pk, IDENTITY_KEY_BYTES);

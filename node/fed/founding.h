@@ -38,6 +38,7 @@ typedef struct {
     uint16_t quorum, inactive_after;
     double server_lr;          // the aggregator's server step (1: plain FedAvg)
     uint32_t request_window;   // rounds a join/leave request stays valid (0: no window)
+    uint8_t finality;          // GENESIS_FINALITY_SIGNED or _MAJORITY (witnessed blocks)
 } founding_opts_t;
 
 // Fills *g (zeroed first) from o, the founder a member.  FS_EINVAL naming

@@ -118,8 +118,54 @@ static void s_handle_syncreq(const gossip_t *g, transport_msg_t *msg)
     }
     wire_sync_end(&w, with_model ? store_global(g->store) : NULL,
                   with_model ? store_model_size(g->store) : 0);
+    witness_io_t *wit = round_io_witness(g->round);
+    const witness_cert_t *cert = wit && end == store_height(g->store) && end > start
+                                     ? witness_io_head_cert(wit)
+                                     : NULL;
+    if (cert) {
+        wire_sync_cert(&w, cert); // our head's witnesses (the others' are in their successors)
+    }
     transport_send(net, msg->peer, WIRE_SYNCREP, w.data, w.len, 1);
     bytes_writer_reset(&w);
+}
+
+// In a majority-witnessed federation a synced block is appended only with
+// its certificate: its successor's commit in the same reply, or for the
+// sender's head the certificate after the records; checked against our
+// ledger's members and made durable before the block.
+static int s_witnessed_cert(const gossip_t *g, witness_io_t *wit, const wire_sync_t *s,
+                            uint32_t i, const char *who)
+{
+    fs_err_t err = {0};
+    const witness_cert_t *cert = NULL;
+    block_t *next = NULL;
+    sigmsg_t m;
+    if (i + 1 < s->k) {
+        next = xmalloc(sizeof *next);
+        if (sigmsg_decode(s->rec[i + 1], s->len[i + 1], BLOCK_MAX_BYTES, &m, &err) == 0 &&
+            block_decode(&m, next, &err) == 0 && next->has_commit) {
+            cert = &next->commit;
+        }
+    } else if (s->has_cert) {
+        cert = &s->cert;
+    }
+    const ledger_state_t *st = store_state(g->store);
+    uint8_t hash[HASH_BYTES], voters[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
+    block_hash(s->rec[i], s->len[i], hash);
+    size_t n_voters = ledger_state_active(st, voters);
+    int rc = cert ? witness_cert_check(cert, st->fed_id, st->height, hash,
+                                       (const uint8_t(*)[IDENTITY_KEY_BYTES])voters, n_voters,
+                                       &err)
+                  : fs_err_set(&err, FS_EVERIFY, "no certificate came with it");
+    if (rc == 0) {
+        rc = witness_io_keep_cert(wit, st->height, hash, cert, &err);
+    }
+    if (rc < 0) {
+        log_warn("sync reply from %s: block %llu not taken: %s", who,
+                 (unsigned long long)st->height, err.msg);
+    }
+    free(next);
+    return rc;
 }
 
 static void s_handle_syncrep(const gossip_t *g, transport_msg_t *msg)
@@ -170,6 +216,20 @@ static void s_handle_syncrep(const gossip_t *g, transport_msg_t *msg)
                       chain_record(store_chain(g->store), h - 1, &ours, &ours_n) == 0 &&
                       (ours_n != s.len[i] || memcmp(ours, s.rec[i], ours_n) != 0);
         sync_record_t verdict = sync_judge_record(h, m.round, i + 1 < s.k, differs);
+        witness_io_t *wit = round_io_witness(g->round);
+        if (wit && verdict == SYNC_RECORD_REPLACE_HEAD) {
+            // a final block is never replaced: two final blocks at one
+            // height would take a majority that voted twice
+            log_error("sync reply from %s: its block %llu differs from our final one (kept in "
+                      "%s/evidence/): refused", who, (unsigned long long)m.round,
+                      store_dir(g->store));
+            store_keep_evidence(g->store, s.rec[i], s.len[i]);
+            return;
+        }
+        if (wit && verdict == SYNC_RECORD_APPEND &&
+            s_witnessed_cert(g, wit, &s, i, who) < 0) {
+            return;
+        }
         if (verdict == SYNC_RECORD_REPLACE_HEAD) {
             // The peer's block for our head's index has a successor: its
             // chain is longer, and a block with a successor is final.
@@ -299,6 +359,12 @@ static void s_competing_head(const gossip_t *g, const uint8_t *rec, size_t rec_l
 
 static void s_handle_block(const gossip_t *g, transport_msg_t *msg)
 {
+    if (round_io_witness(g->round)) {
+        // blocks travel as proposals there, and final ones by sync
+        log_debug("a block message from %s in a witnessed federation: dropped",
+                  mesh_peer_name(g->mesh, msg->peer));
+        return;
+    }
     transport_t *net = mesh_transport(g->mesh);
     const uint8_t *rec, *model;
     size_t rec_len, count;
@@ -422,6 +488,13 @@ void gossip_handle(const gossip_t *g, transport_msg_t *msg)
     case WIRE_LEAVE: s_handle_request(g, msg, SIGMSG_LEAVE); break;
     case WIRE_SYNCREQ: s_handle_syncreq(g, msg); break;
     case WIRE_SYNCREP: s_handle_syncrep(g, msg); break;
+    case WIRE_PROPOSE:
+    case WIRE_VOTE:
+    case WIRE_PROMISE:
+        if (store_chain(g->store)) {
+            round_io_witness_message(g->round, msg->type, msg->data, msg->n, msg->peer);
+        }
+        break;
     default:
         log_warn("unknown message type %d from %s: dropped", msg->type,
                  mesh_peer_name(g->mesh, msg->peer));

@@ -130,7 +130,9 @@ static int s_setup_ledger(void *node, fs_err_t *err)
                  counts[3], counts[4], counts[5], counts[6], counts[7], counts[8], counts[9],
                  workload_kind_name(arch), store_model_size(self->store));
     }
-    round_io_setup(self->round, local, samples, scorer, have_global);
+    if ((rc = round_io_setup(self->round, local, samples, scorer, have_global, err)) < 0) {
+        return rc;
+    }
     const ledger_state_t *st = store_state(self->store);
     if (!store_is_active(self->store, self->pub->sign_pk) && !local) {
         log_warn("%s is not an active member of this federation and holds no data: it only "

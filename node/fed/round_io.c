@@ -38,6 +38,7 @@ struct round_io {
     double round_t0;            // wall seconds, for the per-round line
     int64_t close_failed_ms;    // when a failed close was last logged (once a second)
     int close_failures;         // failed closes not logged since
+    witness_io_t *wit;          // majority-witnessed federations (witness_io.h), else NULL
 };
 
 round_io_t *round_io_new(const identity_t *me, store_t *store, mesh_t *mesh, members_t *mem,
@@ -65,14 +66,21 @@ void round_io_destroy(round_io_t **self_p)
     scorer_destroy(&self->scorer);
     opener_destroy(&self->opener); // its workers use the identity
     round_free(&self->rs);
+    witness_io_destroy(&self->wit);
     free(self->update);
     free(self);
     *self_p = NULL;
 }
 
-void round_io_setup(round_io_t *self, local_t *local, uint64_t samples, scorer_t *scorer,
-                    int have_global)
+int round_io_setup(round_io_t *self, local_t *local, uint64_t samples, scorer_t *scorer,
+                   int have_global, fs_err_t *err)
 {
+    if (store_state(self->store)->genesis.finality == GENESIS_FINALITY_MAJORITY && !self->wit &&
+        !(self->wit = witness_io_new(self->me, self->store, self->mesh, err))) {
+        local_destroy(&local);
+        scorer_destroy(&scorer);
+        return err && err->code ? err->code : FS_EIO;
+    }
     local_destroy(&self->local);
     self->local = local;
     self->samples = samples;
@@ -87,7 +95,10 @@ void round_io_setup(round_io_t *self, local_t *local, uint64_t samples, scorer_t
     members_init(self->mem, self->pub->sign_pk, self->local != NULL);
     round_io_set_have_global(self, have_global);
     round_io_enter(self);
+    return 0;
 }
+
+witness_io_t *round_io_witness(const round_io_t *self) { return self->wit; }
 
 round_t *round_io_round(round_io_t *self) { return &self->rs; }
 const round_t *round_io_round_const(const round_io_t *self) { return &self->rs; }
@@ -109,6 +120,32 @@ void round_io_set_behind(round_io_t *self, int behind)
     round_on_event(&self->rs, &e, now_mono_ms(), &none);
 }
 
+// A block a majority witnessed: its certificate durable, then the block
+// appended as any block is (round_io_accept_block), then the next round.
+static void s_finalize(round_io_t *self, witness_final_t *f)
+{
+    if (!f->rec) {
+        return;
+    }
+    uint8_t hash[HASH_BYTES];
+    block_hash(f->rec, f->n, hash);
+    uint64_t height = store_height(self->store);
+    fs_err_t err = {0};
+    int rc = witness_io_keep_cert(self->wit, height, hash, f->cert, &err);
+    if (rc == 0) {
+        log_info("round %llu: final, witnessed by %u of the %zu members at attempt %u",
+                 (unsigned long long)height, f->cert->n, keyring_size(self->rs.members),
+                 f->cert->ballot);
+        rc = round_io_accept_block(self, f->rec, f->n, (const uint8_t *)f->model,
+                                   f->model ? store_model_size(self->store) : 0, &err);
+    }
+    if (rc < 0) {
+        log_error("round %llu: the final block could not be appended: %s",
+                  (unsigned long long)height, err.msg);
+    }
+    witness_final_free(f);
+}
+
 void round_io_enter(round_io_t *self)
 {
     const ledger_state_t *st = store_state(self->store);
@@ -122,6 +159,11 @@ void round_io_enter(round_io_t *self)
     int n_early = round_take_early(&self->rs, early, early_n);
     for (int i = 0; i < n_early; i++) {
         round_io_process_update(self, early[i], early_n[i], -1); // takes it
+    }
+    if (self->wit) {
+        witness_final_t f = {0};
+        witness_io_enter(self->wit, &self->rs, &f);
+        s_finalize(self, &f);
     }
 }
 
@@ -282,6 +324,15 @@ static void s_send_update(round_io_t *self, const round_action_t *a)
 static void s_close_round(round_io_t *self, uint8_t close_reason)
 {
     (void)close_reason; // assemble_block sets what the block's contents call for
+    if (self->wit) {
+        // a proposal: may we propose our own block now (finality.h)?
+        witness_final_t f = {0};
+        int own = witness_io_close(self->wit, &self->rs, &f);
+        s_finalize(self, &f);
+        if (!own) {
+            return;
+        }
+    }
     int64_t t0 = now_mono_ms();
     const ledger_state_t *st = store_state(self->store);
     const genesis_t *g = &st->genesis;
@@ -331,7 +382,31 @@ static void s_close_round(round_io_t *self, uint8_t close_reason)
                             mc.join_lens, mc.n_join,
                             (const uint8_t(*)[IDENTITY_KEY_BYTES])mc.leave_keys, mc.leave_reqs,
                             mc.leave_lens, mc.n_leave, mh, b, &err);
-    if (rc == 0) {
+    if (rc == 0 && self->wit && b->index >= 2) {
+        const witness_cert_t *c = witness_io_head_cert(self->wit);
+        if (c) {
+            b->commit = *c; // the witnesses of our head, which this block builds on
+        } else {
+            rc = fs_err_set(&err, FS_EPEER, "the certificate of our head block is not "
+                            "here yet (a sync reply brings it)");
+        }
+    }
+    if (rc == 0 && self->wit) {
+        bytes_writer_t w;
+        bytes_writer_init(&w);
+        block_encode(&w, b, store_fed_id(self->store), self->me);
+        // its model durable first (a majority then holds it once final)
+        rc = store_make_durable(self->store, next, b->index, b->model_hash, &err);
+        if (rc == 0) {
+            witness_final_t f = {0};
+            log_info("round %llu: %d updates averaged into the proposal of attempt %u in %lld "
+                     "ms", (unsigned long long)b->index, n_got, self->rs.attempt,
+                     (long long)(now_mono_ms() - t0));
+            witness_io_propose(self->wit, &self->rs, w.data, w.len, next, &f);
+            s_finalize(self, &f);
+        }
+        bytes_writer_reset(&w);
+    } else if (rc == 0) {
         bytes_writer_t w;
         bytes_writer_init(&w);
         block_encode(&w, b, store_fed_id(self->store), self->me);
@@ -530,8 +605,37 @@ static void s_perform(round_io_t *self, const round_action_t *a)
                  "aggregator %s", (unsigned long long)a->round,
                  store_name(self->store, a->prev, nb), a->attempt - 1, a->attempt,
                  store_name(self->store, a->peer, nb2));
+        if (self->wit) {
+            witness_final_t f = {0};
+            witness_io_attempt(self->wit, &self->rs, a->attempt, &f);
+            s_finalize(self, &f);
+        }
         break;
     default: break;
+    }
+}
+
+void round_io_witness_message(round_io_t *self, int type, const uint8_t *data, size_t n,
+                              int from)
+{
+    if (!self->wit) {
+        log_warn("a %s message from %s, but this federation's blocks need no witnesses: "
+                 "dropped", wire_type_name(type), mesh_peer_name(self->mesh, from));
+        return;
+    }
+    uint64_t height = store_height(self->store);
+    uint32_t jump = 0;
+    witness_final_t f = {0};
+    witness_io_on_message(self->wit, &self->rs, type, data, n, from, &jump, &f);
+    s_finalize(self, &f);
+    // A voter is at a later attempt of this round than we are: join it
+    // (its clock started the round earlier, or we restarted).
+    if (store_height(self->store) == height && self->rs.have_model &&
+        round_jump(&self->rs, jump, now_mono_ms())) {
+        log_info("round %llu: to attempt %u, as %s is", (unsigned long long)height,
+                 self->rs.attempt, mesh_peer_name(self->mesh, from));
+        witness_io_attempt(self->wit, &self->rs, self->rs.attempt, &f);
+        s_finalize(self, &f);
     }
 }
 
@@ -543,6 +647,14 @@ void round_io_tick(round_io_t *self, int64_t now)
     uint8_t leavers[BLOCK_MAX_CHANGES][IDENTITY_KEY_BYTES];
     size_t n = members_leavers(self->mem, store_state(self->store), leavers);
     round_set_leavers(&self->rs, (const uint8_t(*)[IDENTITY_KEY_BYTES])leavers, n);
+    if (self->wit && self->rs.have_model && !self->rs.behind &&
+        self->rs.proposed_attempt != self->rs.attempt + 1) {
+        // an attempt's aggregator that must propose again a block of an
+        // earlier attempt does so at once, without waiting for updates
+        witness_final_t f = {0};
+        witness_io_close(self->wit, &self->rs, &f);
+        s_finalize(self, &f);
+    }
     round_actions_t acts;
     round_tick(&self->rs, now, &acts);
     for (int i = 0; i < acts.n; i++) {

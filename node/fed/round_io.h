@@ -24,6 +24,7 @@
 #include "node/fed/opener.h"
 #include "node/fed/scorer.h"
 #include "node/fed/store.h"
+#include "node/fed/witness_io.h"
 #include "node/proto/members.h"
 #include "node/proto/round.h"
 
@@ -38,9 +39,18 @@ void round_io_destroy(round_io_t **self_p);
 
 // Once the genesis is known: takes the member's trainer (NULL: no data) of
 // `samples` images and the scorer (NULL: none), starts the round with the
-// head's model known or to fetch (have_global), and enters it.
-void round_io_setup(round_io_t *self, local_t *local, uint64_t samples, scorer_t *scorer,
-                    int have_global);
+// head's model known or to fetch (have_global), and enters it.  In a
+// majority-witnessed federation it reads the durable witness files first
+// (witness_io.h): an error when one is damaged (then local and scorer are
+// freed).
+int round_io_setup(round_io_t *self, local_t *local, uint64_t samples, scorer_t *scorer,
+                   int have_global, fs_err_t *err) __attribute__((warn_unused_result));
+// The witness part (NULL unless the genesis asks for majority-witnessed blocks).
+witness_io_t *round_io_witness(const round_io_t *self);
+// A PROPOSE, VOTE or PROMISE from peer `from`: decided by the witness part;
+// a final block is appended, a later attempt of our round joined.
+void round_io_witness_message(round_io_t *self, int type, const uint8_t *data, size_t n,
+                              int from);
 
 round_t *round_io_round(round_io_t *self);
 const round_t *round_io_round_const(const round_io_t *self);

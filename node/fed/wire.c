@@ -7,7 +7,8 @@
 #include "ledger/block.h"
 
 static const char *const s_names[WIRE_TYPE_COUNT] = {
-    "?", "hello", "block", "update", "join", "leave", "sync-request", "sync-reply",
+    "?", "hello", "block", "update", "join", "leave", "sync-request", "sync-reply", "propose",
+    "vote", "promise",
 };
 
 const char *wire_type_name(int type)
@@ -172,10 +173,123 @@ int wire_sync_decode(const uint8_t *buf, size_t n, wire_sync_t *s, fs_err_t *err
         s->len[i] = len;
     }
     uint32_t c = bytes_get_u32(&r);
-    if (r.short_read || bytes_remaining(&r) != (size_t)c * sizeof(float)) {
+    if (r.short_read || bytes_remaining(&r) < (size_t)c * sizeof(float)) {
         return fs_err_set(err, FS_ECORRUPT, "sync reply: lengths do not match the %zu bytes", n);
     }
     s->count = c;
     s->model = c ? bytes_view(&r, (size_t)c * sizeof(float)) : NULL;
+    if (bytes_remaining(&r) > 0) {
+        s->has_cert = 1;
+        if (witness_cert_decode(&r, &s->cert, err) < 0 || bytes_remaining(&r) != 0) {
+            return fs_err_set(err, FS_ECORRUPT, "sync reply: the bytes after the model are "
+                              "not one certificate");
+        }
+    }
     return 0;
+}
+
+void wire_sync_cert(bytes_writer_t *w, const witness_cert_t *cert)
+{
+    witness_cert_encode(w, cert);
+}
+
+// The block part shared by PROPOSE and PROMISE (a BLOCK message's bytes).
+static int s_block_part(bytes_reader_t *r, wire_witness_t *m, const char *what, fs_err_t *err)
+{
+    size_t left = bytes_remaining(r);
+    const uint8_t *rest = bytes_view(r, left);
+    if (!rest || wire_block_decode(rest, left, &m->rec, &m->rec_len, &m->model, &m->count,
+                                   err) < 0) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: the block part is malformed", what);
+    }
+    if (m->rec_len == 0) {
+        m->rec = NULL;
+    }
+    return 0;
+}
+
+void wire_propose_encode(bytes_writer_t *w, uint32_t ballot,
+                         const uint8_t sig[IDENTITY_SIG_BYTES], const uint8_t *rec,
+                         size_t rec_len, const float *model, size_t count)
+{
+    bytes_put_u32(w, ballot);
+    bytes_put(w, sig, IDENTITY_SIG_BYTES);
+    wire_block_encode(w, rec, rec_len, model, count);
+}
+
+int wire_propose_decode(const uint8_t *buf, size_t n, wire_witness_t *m, fs_err_t *err)
+{
+    bytes_reader_t r;
+    bytes_reader_init(&r, buf, n);
+    memset(m, 0, sizeof *m);
+    m->ballot = bytes_get_u32(&r);
+    bytes_get(&r, m->sig, IDENTITY_SIG_BYTES);
+    if (r.short_read) {
+        return fs_err_set(err, FS_ECORRUPT, "proposal: %zu bytes, too short", n);
+    }
+    int rc = s_block_part(&r, m, "proposal", err);
+    if (rc == 0 && !m->rec) {
+        return fs_err_set(err, FS_ECORRUPT, "proposal: no block");
+    }
+    return rc;
+}
+
+#define WIRE_VOTE_BYTES (8 + 4 + HASH_BYTES + IDENTITY_KEY_BYTES + IDENTITY_SIG_BYTES)
+
+void wire_vote_encode(bytes_writer_t *w, const wire_witness_t *m)
+{
+    bytes_put_u64(w, m->height);
+    bytes_put_u32(w, m->ballot);
+    bytes_put(w, m->hash, HASH_BYTES);
+    bytes_put(w, m->key, IDENTITY_KEY_BYTES);
+    bytes_put(w, m->sig, IDENTITY_SIG_BYTES);
+}
+
+int wire_vote_decode(const uint8_t *buf, size_t n, wire_witness_t *m, fs_err_t *err)
+{
+    if (n != WIRE_VOTE_BYTES) {
+        return fs_err_set(err, FS_ECORRUPT, "vote: %zu bytes, expected %d", n, WIRE_VOTE_BYTES);
+    }
+    bytes_reader_t r;
+    bytes_reader_init(&r, buf, n);
+    memset(m, 0, sizeof *m);
+    m->height = bytes_get_u64(&r);
+    m->ballot = bytes_get_u32(&r);
+    bytes_get(&r, m->hash, HASH_BYTES);
+    bytes_get(&r, m->key, IDENTITY_KEY_BYTES);
+    bytes_get(&r, m->sig, IDENTITY_SIG_BYTES);
+    return 0;
+}
+
+void wire_promise_encode(bytes_writer_t *w, const wire_witness_t *m, const float *model)
+{
+    bytes_put_u64(w, m->height);
+    bytes_put_u32(w, m->ballot);
+    bytes_put(w, m->key, IDENTITY_KEY_BYTES);
+    bytes_put_u32(w, m->voted_ballot);
+    bytes_put(w, m->hash, HASH_BYTES);
+    bytes_put(w, m->sig, IDENTITY_SIG_BYTES);
+    wire_block_encode(w, m->rec, m->rec ? m->rec_len : 0, model, model ? m->count : 0);
+}
+
+int wire_promise_decode(const uint8_t *buf, size_t n, wire_witness_t *m, fs_err_t *err)
+{
+    bytes_reader_t r;
+    bytes_reader_init(&r, buf, n);
+    memset(m, 0, sizeof *m);
+    m->height = bytes_get_u64(&r);
+    m->ballot = bytes_get_u32(&r);
+    bytes_get(&r, m->key, IDENTITY_KEY_BYTES);
+    m->voted_ballot = bytes_get_u32(&r);
+    bytes_get(&r, m->hash, HASH_BYTES);
+    bytes_get(&r, m->sig, IDENTITY_SIG_BYTES);
+    if (r.short_read) {
+        return fs_err_set(err, FS_ECORRUPT, "promise: %zu bytes, too short", n);
+    }
+    int rc = s_block_part(&r, m, "promise", err);
+    if (rc == 0 && (m->voted_ballot != WITNESS_NONE) != (m->rec != NULL)) {
+        return fs_err_set(err, FS_ECORRUPT, "promise: a vote is reported without its block, "
+                          "or a block without a vote");
+    }
+    return rc;
 }

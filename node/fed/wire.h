@@ -19,7 +19,18 @@
  *   SYNCREQ  u64 first block wanted
  *   SYNCREP  u32 k, k x (u32 L, L bytes of a record), u32 count, count
  *            float32 (the global model after the last record; count 0 when
- *            the reply stops before the sender's head)
+ *            the reply stops before the sender's head), and in a
+ *            majority-witnessed federation, when the last record is the
+ *            sender's head, that head's certificate (ledger/witness.h)
+ * In a majority-witnessed federation (node/proto/finality.h):
+ *   PROPOSE  u32 ballot, 64 signature of the ballot's aggregator
+ *            (witness_propose_digest), then a BLOCK message's bytes
+ *   VOTE     u64 height, u32 ballot, 32 block hash, 32 voter key, 64
+ *            signature (witness_vote_digest)
+ *   PROMISE  u64 height, u32 ballot, 32 voter key, u32 voted ballot
+ *            (0xffffffff: none), 32 voted block hash, 64 signature
+ *            (witness_promise_digest), then a BLOCK message's bytes: the
+ *            block it voted for and its model (L = 0, count = 0: none)
  * Decoders check every length against the bytes present and the limits
  * here and name the field that is wrong.
  *
@@ -32,6 +43,7 @@
 #include <stdint.h>
 
 #include "crypto/identity.h"
+#include "ledger/witness.h"
 #include "node/base/bytes.h"
 #include "node/base/err.h"
 
@@ -43,6 +55,9 @@ typedef enum {
     WIRE_LEAVE = 5,
     WIRE_SYNCREQ = 6,
     WIRE_SYNCREP = 7,
+    WIRE_PROPOSE = 8,
+    WIRE_VOTE = 9,
+    WIRE_PROMISE = 10,
     WIRE_TYPE_COUNT
 } wire_type_t;
 
@@ -93,8 +108,39 @@ typedef struct {
     size_t len[WIRE_SYNC_MAX_RECORDS];
     const uint8_t *model;                        // count float32 or NULL
     size_t count;
+    int has_cert;                                // the last record's certificate follows
+    witness_cert_t cert;
 } wire_sync_t;
+// After wire_sync_end: the certificate of the reply's last record.
+void wire_sync_cert(bytes_writer_t *w, const witness_cert_t *cert);
 int wire_sync_decode(const uint8_t *buf, size_t n, wire_sync_t *s, fs_err_t *err)
+    __attribute__((warn_unused_result));
+
+// The witness messages; decoders view into buf and check lengths.
+typedef struct {
+    uint64_t height;
+    uint32_t ballot;
+    uint32_t voted_ballot;             // PROMISE
+    uint8_t hash[HASH_BYTES];          // VOTE: the block; PROMISE: the block voted for
+    uint8_t key[IDENTITY_KEY_BYTES];   // VOTE, PROMISE: the voter
+    uint8_t sig[IDENTITY_SIG_BYTES];   // the sender's signature
+    const uint8_t *rec;                // PROPOSE, PROMISE: the block (NULL: none)
+    size_t rec_len;
+    const uint8_t *model;              // its model (count float32, maybe unaligned)
+    size_t count;
+} wire_witness_t;
+
+void wire_propose_encode(bytes_writer_t *w, uint32_t ballot,
+                         const uint8_t sig[IDENTITY_SIG_BYTES], const uint8_t *rec,
+                         size_t rec_len, const float *model, size_t count);
+int wire_propose_decode(const uint8_t *buf, size_t n, wire_witness_t *m, fs_err_t *err)
+    __attribute__((warn_unused_result));
+void wire_vote_encode(bytes_writer_t *w, const wire_witness_t *m);
+int wire_vote_decode(const uint8_t *buf, size_t n, wire_witness_t *m, fs_err_t *err)
+    __attribute__((warn_unused_result));
+// m's rec and model (count floats) may be NULL and 0: no vote to report.
+void wire_promise_encode(bytes_writer_t *w, const wire_witness_t *m, const float *model);
+int wire_promise_decode(const uint8_t *buf, size_t n, wire_witness_t *m, fs_err_t *err)
     __attribute__((warn_unused_result));
 
 #endif
