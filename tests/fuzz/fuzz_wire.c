@@ -1,7 +1,8 @@
 /* fuzz_wire.c - libFuzzer harness for the wire decoders (node/fed/wire.h):
- * the input's first byte picks HELLO, BLOCK or SYNCREP, the rest is the
- * payload.  Nothing may crash or leak, and a BLOCK or SYNCREP that decodes
- * must encode back to exactly its bytes (no field read twice or skipped).
+ * the input's first byte picks HELLO, BLOCK, SYNCREP, PROPOSE, VOTE or
+ * PROMISE, the rest is the payload.  Nothing may crash or leak, and any but
+ * a HELLO that decodes must encode back to exactly its bytes (no field
+ * read twice or skipped).
  * Built by `make fuzz`. */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) {
         return 0;
     }
-    const uint8_t kind = data[0] % 3, *buf = data + 1;
+    const uint8_t kind = data[0] % 6, *buf = data + 1;
     const size_t n = size - 1;
     fs_err_t err = {0, ""};
     bytes_writer_t w;
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             }
         }
-    } else {
+    } else if (kind == 2) {
         static wire_sync_t s;
         if (wire_sync_decode(buf, n, &s, &err) == 0) {
             size_t at;
@@ -60,6 +61,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             wire_sync_end(&w, m, s.count);
             free(m);
+            if (s.has_cert) {
+                wire_sync_cert(&w, &s.cert);
+            }
+            if (w.len != n || memcmp(w.data, buf, n) != 0) {
+                __builtin_trap();
+            }
+        }
+    } else {
+        wire_witness_t m;
+        int rc = kind == 3 ? wire_propose_decode(buf, n, &m, &err)
+                 : kind == 4 ? wire_vote_decode(buf, n, &m, &err)
+                             : wire_promise_decode(buf, n, &m, &err);
+        if (rc == 0) {
+            float *model = m.count ? malloc(m.count * sizeof(float)) : NULL;
+            if (m.count) {
+                memcpy(model, m.model, m.count * sizeof(float));
+            }
+            if (kind == 3) {
+                wire_propose_encode(&w, m.ballot, m.sig, m.rec, m.rec_len, model, m.count);
+            } else if (kind == 4) {
+                wire_vote_encode(&w, &m);
+            } else {
+                wire_promise_encode(&w, &m, model);
+            }
+            free(model);
             if (w.len != n || memcmp(w.data, buf, n) != 0) {
                 __builtin_trap();
             }

@@ -25,7 +25,7 @@ fails_with() { # description, exit code, message fragment, command...
 }
 PY=/usr/bin/python3
 
-echo "1..30"
+echo "1..31"
 check "keygen --help and ledger --help" bash -c "$RUN keygen --help | grep -q usage && $RUN ledger --help | grep -q verify"
 for x in a b c; do $RUN keygen --dir "$tmp/keys/$x" >"$tmp/$x.pub" 2>"$tmp/err"; done
 check "keygen writes a 0600 secret and a 0700 directory" \
@@ -48,16 +48,26 @@ check "a genesis with a server step: show and export name it, the PyNaCl verifie
     bash -c "$RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
                --server-lr 2 --out $tmp/slr.fsl && $RUN ledger show $tmp/slr.fsl |
              grep -q 'server step 2 on the averaged update' && $RUN ledger export --json $tmp/slr.fsl |
-             grep -q '\"server_lr\": 2, \"request_window\": 64}' && $PY $HERE/verify_ledger.py $tmp/slr.fsl"
+             grep -q '\"server_lr\": 2, \"request_window\": 64, \"finality\": \"signed\"}' && $PY $HERE/verify_ledger.py $tmp/slr.fsl"
 check "the request window: 64 rounds unless told, 0 writes none; show, export and PyNaCl agree" \
     bash -c "$RUN ledger show $tmp/slr.fsl | grep -q 'join/leave requests valid for 64 rounds' &&
              $RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
                --request-window 0 --out $tmp/nowin.fsl && $RUN ledger show $tmp/nowin.fsl |
              grep -q 'join/leave requests without a window' && $RUN ledger export --json $tmp/nowin.fsl |
-             grep -q '\"server_lr\": 1, \"request_window\": 0}' && $PY $HERE/verify_ledger.py $tmp/nowin.fsl &&
+             grep -q '\"server_lr\": 1, \"request_window\": 0, \"finality\": \"signed\"}' && $PY $HERE/verify_ledger.py $tmp/nowin.fsl &&
              $RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
                --request-window 5 --out $tmp/win5.fsl && $PY $HERE/verify_ledger.py $tmp/win5.fsl &&
-             $RUN ledger export --json $tmp/win5.fsl | grep -q '\"server_lr\": 1, \"request_window\": 5}'"
+             $RUN ledger export --json $tmp/win5.fsl | grep -q '\"server_lr\": 1, \"request_window\": 5, \"finality\": \"signed\"}'"
+check "majority-witnessed blocks: ledger init --finality majority; show, export and PyNaCl agree; no window refused" \
+    bash -c "$RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
+               --finality majority --out $tmp/maj.fsl && $RUN ledger show $tmp/maj.fsl |
+             grep -q 'final once a majority of the members witness it' &&
+             $RUN ledger export --json $tmp/maj.fsl | grep -q '\"finality\": \"majority\"}' &&
+             $PY $HERE/verify_ledger.py $tmp/maj.fsl && ! $RUN ledger init --key $tmp/keys/a \
+               --member $tmp/keys/b/identity.pub --finality majority --request-window 0 \
+               --out $tmp/maj0.fsl 2> $tmp/maj0.err && grep -q 'need a request window' $tmp/maj0.err &&
+             ! $RUN ledger init --key $tmp/keys/a --finality most --out $tmp/maj1.fsl 2> $tmp/maj1.err &&
+             grep -q 'finality is majority or signed' $tmp/maj1.err"
 check "verify of two federations founded by one key says so, with both ids (no equivocation)" \
     bash -c "! $RUN ledger verify $tmp/fed.fsl $tmp/slr.fsl > $tmp/two.out 2>&1 &&
              grep -q 'DIFFERENT FEDERATIONS' $tmp/two.out && [[ \$(grep -c ': federation [0-9a-f]\{64\}' $tmp/two.out) == 2 ]] &&

@@ -30,6 +30,15 @@ def seed(harness, name, data):
     open(os.path.join(out, harness, name), "wb").write(data)
 for i, v in enumerate(["wire-hello", "wire-block", "wire-syncrep"]):
     seed("fuzz_wire", v, bytes([i]) + load(v))
+# the witness messages (docs/wire.md types 8-10), and a sync reply ending
+# with a certificate of one vote
+blk = load("wire-block")
+seed("fuzz_wire", "wire-syncrep-cert", bytes([2]) + load("wire-syncrep") +
+     struct.pack("<IH", 1, 1) + bytes(96))
+seed("fuzz_wire", "wire-propose", bytes([3]) + struct.pack("<I", 2) + bytes(64) + blk)
+seed("fuzz_wire", "wire-vote", bytes([4]) + struct.pack("<QI", 5, 1) + bytes(32 + 32 + 64))
+seed("fuzz_wire", "wire-promise", bytes([5]) + struct.pack("<QI", 5, 1) + bytes(32) +
+     struct.pack("<I", 0) + bytes(32 + 64) + blk)
 for v in ["genesis", "block-1", "block-2"]:
     seed("fuzz_block", v, load(v))
 seed("fuzz_envelope", "envelope", load("envelope"))

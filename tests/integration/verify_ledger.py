@@ -187,18 +187,24 @@ def verify_data(data, path):
                 r.u(1)
                 [r.take(32) for _ in range(r.u(2))]
                 window = 0  # the request window (docs/ledger.md 5): 0 = none
+                witnessed = False  # majority-witnessed blocks (5, 6a)
                 if len(r.b) - r.o == 8:  # the optional server step alone
                     eta = r.f64()
                     if not (0 < eta <= 10) or eta == 1:
                         raise Bad("genesis server_lr trailer out of range")
-                elif len(r.b) - r.o == 12:  # the server step, then the request window
+                elif len(r.b) - r.o in (12, 13):  # the server step, the request window
                     eta, window = r.f64(), r.u(4)
                     if not (0 < eta <= 10) or window == 0:
                         raise Bad("genesis server_lr or request_window trailer out of range")
+                    if len(r.b) - r.o == 1:  # then the finality byte
+                        if r.u(1) != 1:
+                            raise Bad("genesis finality trailer: expected 1 (majority)")
+                        witnessed = True
                 r.done()
                 if m["signer"] not in [mm[1] for mm in members]:
                     raise Bad("genesis signer is not a founding member")
                 active = {mm[1] for mm in members}
+                voters = []  # the members active before the head block: its witnesses
                 eps_total, k = 0.0, 0
                 joined_at, left_at = {}, {}  # block indices, for the replay rule (7-8)
             else:
@@ -238,6 +244,24 @@ def verify_data(data, path):
                 p = [r.f64() for _ in range(7)]
                 r.take(32)
                 close = r.u(1)
+                if witnessed:  # the previous block's certificate (6a, 7 rule 9a)
+                    ballot, votes = r.u(4), [(r.take(32), r.take(64)) for _ in range(r.u(2))]
+                    if index == 1:
+                        if votes or ballot:
+                            raise Bad("commit: block 1's must be empty")
+                    else:
+                        vkeys = [v[0] for v in votes]
+                        if len(votes) < len(voters) // 2 + 1:
+                            raise Bad("commit: %d votes, a majority of %d needs %d" % (
+                                len(votes), len(voters), len(voters) // 2 + 1))
+                        if vkeys != sorted(set(vkeys)) or not set(vkeys) <= set(voters):
+                            raise Bad("commit: voters not ascending, or not members before it")
+                        digest = h("fedsyn.witness", fed + struct.pack("<QI", index - 1, ballot) + prev)
+                        for key, sig in votes:
+                            try:
+                                nacl.signing.VerifyKey(key).verify(digest, sig)
+                            except nacl.exceptions.BadSignatureError:
+                                raise Bad("commit: a vote's signature does not verify")
                 r.done()
                 if prev != head:
                     raise Bad("prev_hash does not match the previous block")
@@ -271,6 +295,7 @@ def verify_data(data, path):
                 if pm != mech or not all(same(a, b) for a, b in zip(p[3:], want)):
                     raise Bad("privacy numbers")
                 eps_total, k = eps_total + eps, k1
+                voters = keys
                 active = (active - {k for k, _ in left}) | set(joined)
                 for key, _ in left:
                     left_at[key] = index

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# t0010-partition.sh - majority-witnessed blocks under a real partition
+# (issue 19 items 1 and 8): five nodes, each in its own network namespace
+# with its own address on a shared bridge (10.99.0.0/24, not loopback),
+# quorum 1 (the setting in which a federation without witnesses forked for
+# good), `--finality majority`.  The link is split 2 | 3 for a while: the
+# three finalize blocks and evict the two, the two finalize nothing; then
+# the split heals and every ledger must be one history (each a prefix of
+# the longest, no fork), valid for fedsyn and for the independent PyNaCl
+# verifier.  The figures (blocks on each side, seconds to converge) are
+# printed as TAP comments (FEDSYN_T0010_FINALITY=signed runs the same
+# steps without witnesses, to see the fork it prevents).  Needs root and
+# `ip netns`; skips with the reason otherwise.  Emits TAP.
+set -u
+FEDSYN=${FEDSYN:-build/fedsyn}
+FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
+export FEDSYN
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+FED="$ROOT/scripts/federation.sh"
+S=${FEDSYN_TEST_SLOW:-1}
+PLAN=8
+echo "1..$PLAN"
+skip_all() { for i in $(seq 1 $PLAN); do echo "ok $i # skip $1"; done; exit 0; }
+[[ $(id -u) == 0 ]] || skip_all "needs root for network namespaces"
+command -v ip >/dev/null || skip_all "no ip command (iproute2)"
+tag=fs10$$
+names=(alice bob carol dave erin)
+if ! ip netns add "${tag}sw" 2>/dev/null; then skip_all "cannot create a network namespace here"; fi
+tmp=$(mktemp -d /tmp/fedsyn-t0010-XXXXXX)
+f=$tmp/f
+n=0
+fails=0
+cleanup() {
+    [[ -d $f/run ]] && "$FED" stop "$f" >/dev/null 2>&1
+    for s in "${names[@]}"; do ip netns del "$tag$s" 2>/dev/null; done
+    ip netns del "${tag}sw" 2>/dev/null
+    if [[ ${FEDSYN_TEST_KEEP:-0} == 1 ]] && ((fails > 0)); then
+        echo "# kept $tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; local x
+           for x in "${@:2}"; do sed "s|^|# $(basename "$x"): |" "$x" 2>/dev/null | tail -8; done; }
+check() { local d=$1; shift; if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d" "$tmp/err" "$tmp/out"; fi; }
+# a node's ledger height now: its whole records (docs/ledger.md §8), read
+# as an outsider would (stdout is buffered in a file)
+height() {
+    /usr/bin/python3 - "$f/state/$1/ledger.fsl" <<'PY'
+import struct, sys
+try:
+    d = open(sys.argv[1], "rb").read()
+except OSError:
+    print(0); sys.exit()
+o, k = 16, 0
+while o + 4 <= len(d):
+    n = struct.unpack_from("<I", d, o)[0]
+    if n == 0 or o + 8 + n > len(d):
+        break
+    o, k = o + 8 + n, k + 1
+print(k)
+PY
+}
+
+# the network: two bridges in a switch namespace (br1 is the far side of a
+# split), one veth per node; a kernel without them skips, saying so
+if ! ip netns exec "${tag}sw" ip link add br0 type bridge 2>/dev/null ||
+   ! ip netns exec "${tag}sw" ip link add br1 type bridge 2>/dev/null; then
+    ip netns del "${tag}sw" 2>/dev/null
+    rm -rf "$tmp"
+    trap - EXIT
+    skip_all "this kernel cannot make a bridge in a namespace"
+fi
+ip netns exec "${tag}sw" ip link set br0 up
+ip netns exec "${tag}sw" ip link set br1 up
+i=0
+for s in "${names[@]}"; do
+    i=$((i + 1))
+    ip netns add "$tag$s"
+    ip link add "${tag}h$i" type veth peer name "${tag}p$i"
+    ip link set "${tag}h$i" netns "$tag$s"
+    ip link set "${tag}p$i" netns "${tag}sw"
+    ip netns exec "${tag}sw" ip link set "${tag}p$i" master br0
+    ip netns exec "${tag}sw" ip link set "${tag}p$i" up
+    ip netns exec "$tag$s" ip link set lo up
+    ip netns exec "$tag$s" ip addr add "10.99.0.$i/24" dev "${tag}h$i"
+    ip netns exec "$tag$s" ip link set "${tag}h$i" up
+done
+# alice and bob to the far bridge: they hear each other, not the others
+split() { for i in 1 2; do ip netns exec "${tag}sw" ip link set "${tag}p$i" master br1; done; }
+heal() { for i in 1 2; do ip netns exec "${tag}sw" ip link set "${tag}p$i" master br0; done; }
+
+# five founders made by the launcher; each configuration then names the
+# nodes' own addresses, and each node runs in its namespace (FEDSYN_WRAP)
+/usr/bin/python3 "$ROOT/tests/integration/bars_fixture.py" "$tmp/data" 500 1
+"$FED" init "$f" --nodes 5 --data "$tmp/data" --width 4 --rounds 0 --local-iters 1 --batch 16 \
+    --timeout-ms $((2000 * S)) --attempt-extra-ms 500 --inactive-after 3 --quorum 1 \
+    --port 7800 --finality "${FEDSYN_T0010_FINALITY:-majority}" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+for c in "$f"/*.zpl; do
+    for j in 0 1 2 3 4; do
+        sed -i "s|tcp://127.0.0.1:$((7800 + j))|tcp://10.99.0.$((j + 1)):$((7800 + j))|" "$c"
+    done
+done
+cat > "$tmp/wrap" <<EOF
+#!/usr/bin/env bash
+# runs a node in its namespace: the configuration NAME.zpl is the last argument
+name=\$(basename "\${@: -1}" .zpl)
+exec ip netns exec "$tag\$name" "\$@"
+EOF
+chmod +x "$tmp/wrap"
+FEDSYN_WRAP=$tmp/wrap "$FED" start "$f"
+
+wait_height() { # NAME... : every one has at least H blocks within T seconds
+    local h=$1 t=$2; shift 2; local end=$((SECONDS + t)) x low
+    while ((SECONDS < end)); do
+        low=0
+        for x in "$@"; do (( $(height "$x") >= h )) || low=1; done
+        ((low == 0)) && return 0
+        sleep 0.3
+    done
+    return 1
+}
+if wait_height 3 $((60 * S)) "${names[@]}"; then ok "five nodes in five namespaces finalize 3 rounds"
+else not_ok "five nodes in five namespaces finalize 3 rounds" "$f/logs/alice.log" "$f/logs/carol.log"; fi
+
+# 2 | 3: the minority may finish the block already witnessed, then nothing
+split
+sleep $((3 * S))
+minority_at=$(height alice); bob_at=$(height bob); majority_at=$(height carol)
+t_split=$SECONDS
+wait_height $((majority_at + 6)) $((60 * S)) carol dave erin
+sleep $((2 * S))
+majority_end=$(height carol)
+echo "# partition 2 | 3: alice and bob at $minority_at and $bob_at blocks, then $(height alice) and $(height bob);" \
+     "carol from $majority_at to $majority_end in $((SECONDS - t_split)) s"
+if (( majority_end >= majority_at + 6 )); then ok "the majority side finalizes blocks through the partition ($((majority_end - majority_at)) blocks)"
+else not_ok "the majority side finalizes blocks through the partition" "$f/logs/carol.log"; fi
+if (( $(height alice) == minority_at && $(height bob) == bob_at )); then ok "the minority side finalizes nothing"
+else not_ok "the minority side finalizes nothing ($minority_at -> $(height alice))" "$f/logs/alice.log"; fi
+check "the majority evicted the two it no longer hears (a majority block)" \
+    bash -c "$FEDSYN ledger show $f/state/carol/ledger.fsl > $tmp/show &&
+             grep -q 'left: alice (inactive)' $tmp/show && grep -q 'left: bob (inactive)' $tmp/show"
+
+# heal: the two adopt the majority's chain by sync, and ask to join again
+heal
+t_heal=$SECONDS
+target=$(height carol)
+if wait_height "$target" $((60 * S)) alice bob; then
+    ok "after the heal the cut-off nodes adopt the majority's chain ($((SECONDS - t_heal)) s to height $target)"
+else
+    not_ok "after the heal the cut-off nodes adopt the majority's chain" "$f/logs/alice.log"
+fi
+echo "# heal: alice and bob reached carol's $target blocks in $((SECONDS - t_heal)) s"
+sleep $((4 * S))
+"$FED" stop "$f" >/dev/null 2>&1
+check "every ledger is one history: fedsyn verify of all five finds no fork" \
+    bash -c "$FEDSYN ledger verify $f/state/*/ledger.fsl > $tmp/v 2>&1; ! grep -q FORK $tmp/v &&
+             [[ \$(grep -c ': valid' $tmp/v) == 5 ]]"
+check "the PyNaCl verifier accepts every ledger (each commit a majority's witnesses)" \
+    bash -c "for x in ${names[*]}; do /usr/bin/python3 $ROOT/tests/integration/verify_ledger.py $f/state/\$x/ledger.fsl || exit 1; done"
+check "no node logged a refused final block; the two evicted asked to join again and were admitted" \
+    bash -c "! grep -h 'differs from our final one' $f/logs/*.log &&
+             $FEDSYN ledger show $f/state/carol/ledger.fsl > $tmp/show &&
+             grep -q 'joined: alice' $tmp/show && grep -q 'joined: bob' $tmp/show"
