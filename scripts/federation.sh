@@ -40,8 +40,9 @@
 #   --keep-models all|N [all] (each node keeps the last N blocks' models in
 #       state/NAME/models for audit; 0: none)
 #   --log-json (each node also logs JSON lines to logs/NAME.jsonl)
-#   --finality majority|signed [signed] (majority: a block is final once more
-#       than half of the members witness it; docs/federation.md)
+#   --finality majority|signed [majority] (a block is final once more than
+#       half of the members witness it; signed: its aggregator's signature
+#       alone, as before session 19; docs/federation.md)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 FEDSYN=${FEDSYN:-$root/build/fedsyn}
@@ -121,7 +122,7 @@ cmd_init() {
     local rounds=3 iters=20 batch=64 noise=paper scale=1e-4 agg="" clip=0 timeout=30000
     local extra=5000 quorum=1 inactive=3 port=7100 open=0 model="" partition="" alpha=1
     local data_seed=1 initial="" score_every=0 evaluator="" score_samples=1000
-    local score_on=- server_lr=1 keep_models=all log_json=0 finality=signed
+    local score_on=- server_lr=1 keep_models=all log_json=0 finality=majority
     while (( $# )); do
         case $1 in
             --nodes) nodes=$2; shift ;; --spares) spares=$2; shift ;;

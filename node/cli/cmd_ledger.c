@@ -92,12 +92,13 @@ static void s_help_init(void)
            "                      signed for round m is refused in blocks after m + W,\n"
            "                      so an old request cannot be replayed (default %d;\n"
            "                      0: no window, as federations founded before it)\n"
-           "  --finality RULE     majority (a block is final once more than half of the\n"
-           "                      members active before it have signed it: a partition's\n"
-           "                      minority finalizes nothing, and the history cannot\n"
-           "                      fork; needs a request window) or signed (the\n"
-           "                      aggregator's signature alone, as federations founded\n"
-           "                      before it; default) - docs/federation.md\n"
+           "  --finality RULE     majority (default: a block is final once more than half\n"
+           "                      of the members active before it have signed it: a\n"
+           "                      partition's minority finalizes nothing, and the\n"
+           "                      history cannot fork; needs a request window) or\n"
+           "                      signed (the aggregator's signature alone, as\n"
+           "                      federations founded before session 19; a partition\n"
+           "                      can fork them for good) - docs/federation.md\n"
            "  --out PATH          the ledger file to create (refuses to replace one)\n\n"
            "example: fedsyn ledger init --key keys/a --member keys/b/identity.pub \\\n"
            "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n",
@@ -122,7 +123,7 @@ static int s_init(int argc, char **argv)
     long width = DCGAN_G_WIDTH, seed = 1, timeout = 60000, extra = 5000, rounds = 10,
          iters = 50, quorum = 1, inactive = 3, window = GENESIS_REQUEST_WINDOW_DEFAULT;
     double clip = 0, scale = 1e-4, agg_scale = -1, delta = 1e-5, server_lr = 1;
-    int open_rule = 0, finality = GENESIS_FINALITY_SIGNED;
+    int open_rule = 0, finality = -1; // -1: majority, or signed with --request-window 0
     keyring_t *members = keyring_new(), *allowed = keyring_new();
     fs_err_t err = {0, ""};
     int c, rc = EXIT_OK;
@@ -174,6 +175,9 @@ static int s_init(int argc, char **argv)
         if (bad) {
             rc = EXIT_USAGE;
         }
+    }
+    if (finality < 0) { // no window is a federation of the old rules
+        finality = window ? GENESIS_FINALITY_MAJORITY : GENESIS_FINALITY_SIGNED;
     }
     if (rc == EXIT_OK && !model) {
         snprintf(model_buf, sizeof model_buf, "dcgan:%ld", width);

@@ -38,7 +38,7 @@ typedef struct {
 
 typedef struct {
     // federation (ledger init's choices)
-    char name[IDENTITY_NAME_MAX + 1], model[64], dataset[16], noise[32];
+    char name[IDENTITY_NAME_MAX + 1], model[64], dataset[16], noise[32], finality[16];
     double clip, scale, agg_scale, delta, server_lr;
     long rounds, iters, timeout, extra, quorum, inactive, seed, window;
     // sites (every site's configuration)
@@ -65,7 +65,8 @@ void netcfg_provision_help(void)
            "      name = hospitals       name, model, dataset, rounds, local-iters,\n"
            "      model = cgan:32        server-lr, noise, clip, scale, agg-scale,\n"
            "      rounds = 0             delta, timeout-ms, attempt-extra-ms, quorum,\n"
-           "      quorum = 2             inactive-after, seed, request-window\n"
+           "      quorum = 2             inactive-after, seed, request-window,\n"
+           "      finality = majority    finality (default majority)\n"
            "  sites                      what every site's configuration says:\n"
            "      keys = /etc/fedsyn/keys     each site's keys in KEYS/NAME\n"
            "      state = /var/lib/fedsyn     its state folder STATE/NAME\n"
@@ -151,6 +152,12 @@ static int s_federation_key(desc_t *d, const zpl_entry_t *e, const char *file, f
         return s_text(e, file, d->dataset, sizeof d->dataset, err);
     } else if (strcmp(e->name, "noise") == 0) {
         return s_text(e, file, d->noise, sizeof d->noise, err);
+    } else if (strcmp(e->name, "finality") == 0) {
+        if (strcmp(e->value, "majority") != 0 && strcmp(e->value, "signed") != 0) {
+            return fs_err_set(err, FS_EINVAL, "%s:%d: finality = '%s': expected majority or "
+                              "signed", file, e->line, e->value);
+        }
+        return s_text(e, file, d->finality, sizeof d->finality, err);
     }
     return fs_err_set(err, FS_EINVAL, "%s:%d: unknown key '%s' in section 'federation' "
                       "(expected ledger init's option names: see --help)", file, e->line,
@@ -394,7 +401,9 @@ int netcfg_provision(int argc, char **argv)
         .attempt_extra_ms = (uint32_t)d->extra, .rounds = (uint32_t)d->rounds,
         .local_iters = (uint32_t)d->iters, .quorum = (uint16_t)d->quorum,
         .inactive_after = (uint16_t)d->inactive, .server_lr = d->server_lr,
-        .request_window = (uint32_t)d->window};
+        .request_window = (uint32_t)d->window,
+        .finality = strcmp(d->finality, "signed") == 0 ? GENESIS_FINALITY_SIGNED
+                                                       : GENESIS_FINALITY_MAJORITY};
     char path[CONFIG_PATH_MAX + 64];
     uint8_t fed_id[HASH_BYTES];
     if (rc == EXIT_OK && founding_genesis(&fo, founder, g, &err) < 0) {

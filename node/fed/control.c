@@ -109,6 +109,8 @@ typedef struct {
     const char *training; // NULL without local training
     int trained_iters, collected;
     uint64_t bytes_in, bytes_out;
+    int witnessed;    // majority-witnessed blocks: the open height's votes
+    fin_status_t fin;
 } status_view_t;
 
 static void s_view(const store_t *store, mesh_t *mesh, const round_io_t *round,
@@ -155,6 +157,11 @@ static void s_view(const store_t *store, mesh_t *mesh, const round_io_t *round,
             v->local_iters = st->genesis.local_iters;
         }
         v->collected = rs->n_got;
+        const witness_io_t *wit = round_io_witness(round);
+        if (wit) {
+            v->witnessed = 1;
+            witness_io_status(wit, &v->fin);
+        }
     }
     transport_counters(mesh_transport(mesh), &v->bytes_in, &v->bytes_out);
 }
@@ -196,6 +203,15 @@ static size_t s_text(const status_view_t *v, mesh_t *mesh, char *buf, size_t cap
         }
         if (v->collected) {
             OUT("collected   %d updates for this round\n", v->collected);
+        }
+        if (v->witnessed) {
+            // a minority side of a partition waits here, and says so
+            OUT("witnesses   block %llu: %zu of the %zu members' votes for one proposal so "
+                "far, %zu make it final%s\n", (unsigned long long)v->fin.height,
+                v->fin.best_votes, v->fin.voters, v->fin.need,
+                v->fin.best_votes < v->fin.need && v->fin.voters
+                    ? " (waiting: fewer than a majority reachable, or no proposal yet)"
+                    : "");
         }
     }
     const transport_t *net = mesh_transport(mesh);
@@ -254,6 +270,11 @@ static size_t s_json(const status_view_t *v, mesh_t *mesh, char *buf, size_t cap
             STR(v->aggregator);
         } else {
             OUT("null");
+        }
+        if (v->witnessed) {
+            OUT(", \"witnesses\": {\"height\": %llu, \"votes\": %zu, \"voters\": %zu, "
+                "\"needed\": %zu, \"promised_attempt\": %u}", (unsigned long long)v->fin.height,
+                v->fin.best_votes, v->fin.voters, v->fin.need, v->fin.promised);
         }
         OUT(", \"aggregator_is_me\": %s, \"active\": %s, \"leaving\": %s, \"members\": [",
             v->aggregator_is_me ? "true" : "false", v->active ? "true" : "false",

@@ -278,9 +278,9 @@ static void s_perform(witness_io_t *self, const fin_actions_t *acts, witness_fin
             if (s_save_acceptor(self, &err) < 0) {
                 // not durable: say nothing (a promise or vote not kept
                 // could be broken after a crash)
-                log_error("height %llu: cannot write what this member promised and voted "
-                          "(%s): sending no promise or vote", (unsigned long long)a->height,
-                          err.msg);
+                log_warn("height %llu: cannot write what this member promised and voted "
+                         "(%s): sending no promise or vote", (unsigned long long)a->height,
+                         err.msg);
                 return;
             }
             break;
@@ -497,8 +497,9 @@ static void s_on_propose(witness_io_t *self, const uint8_t *data, size_t n, int 
     int rc = store_make_durable(self->store, w, height, mh, &err);
     free(w);
     if (rc < 0) {
-        log_error("proposal of round %llu: %s; not voting", (unsigned long long)height,
-                  err.msg);
+        // out of descriptors, say: others decide it, and we sync it
+        log_warn("proposal of round %llu: %s; not voting for it", (unsigned long long)height,
+                 err.msg);
         return;
     }
     *jump = m.ballot;

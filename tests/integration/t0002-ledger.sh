@@ -48,7 +48,7 @@ check "a genesis with a server step: show and export name it, the PyNaCl verifie
     bash -c "$RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
                --server-lr 2 --out $tmp/slr.fsl && $RUN ledger show $tmp/slr.fsl |
              grep -q 'server step 2 on the averaged update' && $RUN ledger export --json $tmp/slr.fsl |
-             grep -q '\"server_lr\": 2, \"request_window\": 64, \"finality\": \"signed\"}' && $PY $HERE/verify_ledger.py $tmp/slr.fsl"
+             grep -q '\"server_lr\": 2, \"request_window\": 64, \"finality\": \"majority\"}' && $PY $HERE/verify_ledger.py $tmp/slr.fsl"
 check "the request window: 64 rounds unless told, 0 writes none; show, export and PyNaCl agree" \
     bash -c "$RUN ledger show $tmp/slr.fsl | grep -q 'join/leave requests valid for 64 rounds' &&
              $RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
@@ -57,10 +57,13 @@ check "the request window: 64 rounds unless told, 0 writes none; show, export an
              grep -q '\"server_lr\": 1, \"request_window\": 0, \"finality\": \"signed\"}' && $PY $HERE/verify_ledger.py $tmp/nowin.fsl &&
              $RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
                --request-window 5 --out $tmp/win5.fsl && $PY $HERE/verify_ledger.py $tmp/win5.fsl &&
-             $RUN ledger export --json $tmp/win5.fsl | grep -q '\"server_lr\": 1, \"request_window\": 5, \"finality\": \"signed\"}'"
-check "majority-witnessed blocks: ledger init --finality majority; show, export and PyNaCl agree; no window refused" \
+             $RUN ledger export --json $tmp/win5.fsl | grep -q '\"server_lr\": 1, \"request_window\": 5, \"finality\": \"majority\"}'"
+check "majority-witnessed blocks by default (--finality signed: the old rule); show, export and PyNaCl agree; no window refused" \
     bash -c "$RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
-               --finality majority --out $tmp/maj.fsl && $RUN ledger show $tmp/maj.fsl |
+               --finality signed --out $tmp/sig.fsl && $RUN ledger export --json $tmp/sig.fsl |
+             grep -q '\"finality\": \"signed\"}' && $PY $HERE/verify_ledger.py $tmp/sig.fsl &&
+             $RUN ledger init --key $tmp/keys/a --member $tmp/keys/b/identity.pub --model cgan:8 \
+               --out $tmp/maj.fsl && $RUN ledger show $tmp/maj.fsl |
              grep -q 'final once a majority of the members witness it' &&
              $RUN ledger export --json $tmp/maj.fsl | grep -q '\"finality\": \"majority\"}' &&
              $PY $HERE/verify_ledger.py $tmp/maj.fsl && ! $RUN ledger init --key $tmp/keys/a \

@@ -39,8 +39,12 @@ open(os.path.join(d, "train-labels-idx1-ubyte"), "wb").write(struct.pack(">II", 
 PY
 
 f=$tmp/f
+# alice runs alone (bob and carol are only the keys fedpoke signs with), so
+# her block is final with her signature: without witnesses (a majority of
+# three would need a second node; t0010 tests that rule)
 "$FED" init "$f" --nodes 3 --data "$tmp/data" --width 4 --rounds 1 --local-iters 5 --batch 16 \
-    --timeout-ms $((12000 * S)) --attempt-extra-ms $((1000 * S)) --port 7500 >/dev/null 2>"$tmp/err"
+    --timeout-ms $((12000 * S)) --attempt-extra-ms $((1000 * S)) --port 7500 \
+    --finality signed >/dev/null 2>"$tmp/err"
 "$FED" start "$f" alice
 $FEDSYN keygen --dir "$f/keys/eve" >/dev/null 2>&1
 for i in $(seq $((150 * S))); do grep -q 'listening on' "$f/logs/alice.log" 2>/dev/null && break; sleep 0.2; done

@@ -18,7 +18,7 @@ export FEDSYN
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FED="$ROOT/scripts/federation.sh"
 S=${FEDSYN_TEST_SLOW:-1}
-PLAN=8
+PLAN=9
 echo "1..$PLAN"
 skip_all() { for i in $(seq 1 $PLAN); do echo "ok $i # skip $1"; done; exit 0; }
 [[ $(id -u) == 0 ]] || skip_all "needs root for network namespaces"
@@ -105,9 +105,10 @@ for c in "$f"/*.zpl; do
 done
 cat > "$tmp/wrap" <<EOF
 #!/usr/bin/env bash
-# runs a node in its namespace: the configuration NAME.zpl is the last argument
+# runs a node in its namespace (under the harness's own wrapper, valgrind
+# say, when it has one): the configuration NAME.zpl is the last argument
 name=\$(basename "\${@: -1}" .zpl)
-exec ip netns exec "$tag\$name" "\$@"
+exec ip netns exec "$tag\$name" ${FEDSYN_WRAP:-} "\$@"
 EOF
 chmod +x "$tmp/wrap"
 FEDSYN_WRAP=$tmp/wrap "$FED" start "$f"
@@ -139,6 +140,11 @@ if (( majority_end >= majority_at + 6 )); then ok "the majority side finalizes b
 else not_ok "the majority side finalizes blocks through the partition" "$f/logs/carol.log"; fi
 if (( $(height alice) == minority_at && $(height bob) == bob_at )); then ok "the minority side finalizes nothing"
 else not_ok "the minority side finalizes nothing ($minority_at -> $(height alice))" "$f/logs/alice.log"; fi
+check "fedsyn status on the minority side says it waits for witnesses (votes below the majority)" \
+    bash -c "cd $f && ip netns exec ${tag}alice $FEDSYN status --config alice.zpl --json |
+             /usr/bin/python3 -c 'import json, sys; w = json.load(sys.stdin)[\"witnesses\"]; print(w)
+assert w[\"voters\"] == 5 and w[\"needed\"] == 3 and w[\"votes\"] < 3, w' &&
+             ip netns exec ${tag}alice $FEDSYN status --config alice.zpl | grep -q 'witnesses.*waiting'"
 check "the majority evicted the two it no longer hears (a majority block)" \
     bash -c "$FEDSYN ledger show $f/state/carol/ledger.fsl > $tmp/show &&
              grep -q 'left: alice (inactive)' $tmp/show && grep -q 'left: bob (inactive)' $tmp/show"
