@@ -4,10 +4,11 @@
 # with its own address on a shared bridge (10.99.0.0/24, not loopback),
 # quorum 1 (the setting in which a federation without witnesses forked for
 # good), `--finality majority`.  The link is split 2 | 3 for a while: the
-# three finalize blocks and evict the two, the two finalize nothing; then
-# the split heals and every ledger must be one history (each a prefix of
-# the longest, no fork), valid for fedsyn and for the independent PyNaCl
-# verifier.  The figures (blocks on each side, seconds to converge) are
+# three finalize blocks and evict the two, the two finalize nothing, and a
+# newcomer that starts on the majority's side is admitted; then the split
+# heals; then one node is cut off alone and comes back.  Every ledger must
+# be one history (each a prefix of the longest, no fork), valid for fedsyn
+# and for the independent PyNaCl verifier.  The figures (blocks on each side, seconds to converge) are
 # printed as TAP comments (FEDSYN_T0010_FINALITY=signed runs the same
 # steps without witnesses, to see the fork it prevents).  Needs root and
 # `ip netns`; skips with the reason otherwise.  Emits TAP.
@@ -18,13 +19,14 @@ export FEDSYN
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FED="$ROOT/scripts/federation.sh"
 S=${FEDSYN_TEST_SLOW:-1}
-PLAN=9
+PLAN=11
 echo "1..$PLAN"
 skip_all() { for i in $(seq 1 $PLAN); do echo "ok $i # skip $1"; done; exit 0; }
 [[ $(id -u) == 0 ]] || skip_all "needs root for network namespaces"
 command -v ip >/dev/null || skip_all "no ip command (iproute2)"
 tag=fs10$$
-names=(alice bob carol dave erin)
+names=(alice bob carol dave erin frank) # frank: a spare on the allow-list, joins during the split
+founders=(alice bob carol dave erin)
 if ! ip netns add "${tag}sw" 2>/dev/null; then skip_all "cannot create a network namespace here"; fi
 tmp=$(mktemp -d /tmp/fedsyn-t0010-XXXXXX)
 f=$tmp/f
@@ -89,17 +91,19 @@ for s in "${names[@]}"; do
     ip netns exec "$tag$s" ip link set "${tag}h$i" up
 done
 # alice and bob to the far bridge: they hear each other, not the others
-split() { for i in 1 2; do ip netns exec "${tag}sw" ip link set "${tag}p$i" master br1; done; }
-heal() { for i in 1 2; do ip netns exec "${tag}sw" ip link set "${tag}p$i" master br0; done; }
+split() { # node numbers to the far side (default: alice and bob)
+    local i ports=("$@"); ((${#ports[@]})) || ports=(1 2)
+    for i in "${ports[@]}"; do ip netns exec "${tag}sw" ip link set "${tag}p$i" master br1; done; }
+heal() { for i in 1 2 3 4 5 6; do ip netns exec "${tag}sw" ip link set "${tag}p$i" master br0; done; }
 
 # five founders made by the launcher; each configuration then names the
 # nodes' own addresses, and each node runs in its namespace (FEDSYN_WRAP)
 /usr/bin/python3 "$ROOT/tests/integration/bars_fixture.py" "$tmp/data" 500 1
-"$FED" init "$f" --nodes 5 --data "$tmp/data" --width 4 --rounds 0 --local-iters 1 --batch 16 \
+"$FED" init "$f" --nodes 5 --spares 1 --data "$tmp/data" --width 4 --rounds 0 --local-iters 1 --batch 16 \
     --timeout-ms $((2000 * S)) --attempt-extra-ms 500 --inactive-after 3 --quorum 1 \
     --port 7800 --finality "${FEDSYN_T0010_FINALITY:-majority}" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
 for c in "$f"/*.zpl; do
-    for j in 0 1 2 3 4; do
+    for j in 0 1 2 3 4 5; do
         sed -i "s|tcp://127.0.0.1:$((7800 + j))|tcp://10.99.0.$((j + 1)):$((7800 + j))|" "$c"
     done
 done
@@ -111,6 +115,9 @@ name=\$(basename "\${@: -1}" .zpl)
 exec ip netns exec "$tag\$name" ${FEDSYN_WRAP:-} "\$@"
 EOF
 chmod +x "$tmp/wrap"
+# frank's one bootstrap peer is carol (alice will be cut off when he starts)
+sed -i -e "s|tcp://10.99.0.1:7800|tcp://10.99.0.3:7802|" -e "s|keys/alice/identity.pub|keys/carol/identity.pub|" \
+    "$f/frank.zpl"
 FEDSYN_WRAP=$tmp/wrap "$FED" start "$f"
 
 wait_height() { # NAME... : every one has at least H blocks within T seconds
@@ -123,7 +130,7 @@ wait_height() { # NAME... : every one has at least H blocks within T seconds
     done
     return 1
 }
-if wait_height 3 $((60 * S)) "${names[@]}"; then ok "five nodes in five namespaces finalize 3 rounds"
+if wait_height 3 $((60 * S)) "${founders[@]}"; then ok "five nodes in five namespaces finalize 3 rounds"
 else not_ok "five nodes in five namespaces finalize 3 rounds" "$f/logs/alice.log" "$f/logs/carol.log"; fi
 
 # 2 | 3: the minority may finish the block already witnessed, then nothing
@@ -131,6 +138,7 @@ split
 sleep $((3 * S))
 minority_at=$(height alice); bob_at=$(height bob); majority_at=$(height carol)
 t_split=$SECONDS
+FEDSYN_WRAP=$tmp/wrap "$FED" start "$f" frank # a join during the partition
 wait_height $((majority_at + 6)) $((60 * S)) carol dave erin
 sleep $((2 * S))
 majority_end=$(height carol)
@@ -148,6 +156,11 @@ assert w[\"voters\"] == 5 and w[\"needed\"] == 3 and w[\"votes\"] < 3, w' &&
 check "the majority evicted the two it no longer hears (a majority block)" \
     bash -c "$FEDSYN ledger show $f/state/carol/ledger.fsl > $tmp/show &&
              grep -q 'left: alice (inactive)' $tmp/show && grep -q 'left: bob (inactive)' $tmp/show"
+wait_for_join() { local end=$((SECONDS + $1)); while ((SECONDS < end)); do
+    $FEDSYN ledger show "$f/state/carol/ledger.fsl" 2>/dev/null | grep -q 'joined: frank' && return 0
+    sleep 0.5; done; return 1; }
+if wait_for_join $((40 * S)); then ok "a newcomer joining during the partition is admitted by the majority"
+else not_ok "a newcomer joining during the partition is admitted by the majority" "$f/logs/frank.log"; fi
 
 # heal: the two adopt the majority's chain by sync, and ask to join again
 heal
@@ -159,11 +172,29 @@ else
     not_ok "after the heal the cut-off nodes adopt the majority's chain" "$f/logs/alice.log"
 fi
 echo "# heal: alice and bob reached carol's $target blocks in $((SECONDS - t_heal)) s"
+
+# 1 | 5: erin alone finalizes nothing, then catches up
+sleep $((3 * S))
+split 5
+sleep $((3 * S))
+erin_at=$(height erin); others_at=$(height carol); t_iso=$SECONDS
+wait_height $((others_at + 4)) $((60 * S)) carol dave
+sleep $((1 * S))
+erin_then=$(height erin)
+echo "# isolation 1 | 5: erin at $erin_at then $erin_then blocks; carol from $others_at to $(height carol) in $((SECONDS - t_iso)) s"
+heal
+t_heal=$SECONDS
+target=$(height carol)
+if (( erin_then == erin_at )) && wait_height "$target" $((60 * S)) erin; then
+    ok "a node isolated alone finalizes nothing, then catches up ($((SECONDS - t_heal)) s)"
+else
+    not_ok "a node isolated alone finalizes nothing, then catches up ($erin_at -> $erin_then)" "$f/logs/erin.log"
+fi
 sleep $((4 * S))
 "$FED" stop "$f" >/dev/null 2>&1
-check "every ledger is one history: fedsyn verify of all five finds no fork" \
+check "every ledger is one history: fedsyn verify of all six finds no fork" \
     bash -c "$FEDSYN ledger verify $f/state/*/ledger.fsl > $tmp/v 2>&1; ! grep -q FORK $tmp/v &&
-             [[ \$(grep -c ': valid' $tmp/v) == 5 ]]"
+             [[ \$(grep -c ': valid' $tmp/v) == 6 ]]"
 check "the PyNaCl verifier accepts every ledger (each commit a majority's witnesses)" \
     bash -c "for x in ${names[*]}; do /usr/bin/python3 $ROOT/tests/integration/verify_ledger.py $f/state/\$x/ledger.fsl || exit 1; done"
 check "no node logged a refused final block; the two evicted asked to join again and were admitted" \
