@@ -6,10 +6,11 @@
 # good), `--finality majority`.  The link is split 2 | 3 for a while: the
 # three finalize blocks and evict the two, the two finalize nothing, and a
 # newcomer that starts on the majority's side is admitted; then the split
-# heals; then one node is cut off alone and comes back.  Every ledger must
-# be one history (each a prefix of the longest, no fork), valid for fedsyn
-# and for the independent PyNaCl verifier.  The figures (blocks on each side, seconds to converge) are
-# printed as TAP comments (FEDSYN_T0010_FINALITY=signed runs the same
+# heals; then one node is cut off alone and comes back; then one link fails
+# one way (a partition that is not transitive).  Every ledger must be one
+# history (each a prefix of the longest, no fork), valid for fedsyn and for
+# the independent PyNaCl verifier.  The figures (blocks on each side,
+# seconds to converge) are printed as TAP comments (FEDSYN_T0010_FINALITY=signed runs the same
 # steps without witnesses, to see the fork it prevents).  Needs root and
 # `ip netns`; skips with the reason otherwise.  Emits TAP.
 set -u
@@ -19,7 +20,7 @@ export FEDSYN
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FED="$ROOT/scripts/federation.sh"
 S=${FEDSYN_TEST_SLOW:-1}
-PLAN=11
+PLAN=12
 echo "1..$PLAN"
 skip_all() { for i in $(seq 1 $PLAN); do echo "ok $i # skip $1"; done; exit 0; }
 [[ $(id -u) == 0 ]] || skip_all "needs root for network namespaces"
@@ -190,6 +191,21 @@ if (( erin_then == erin_at )) && wait_height "$target" $((60 * S)) erin; then
 else
     not_ok "a node isolated alone finalizes nothing, then catches up ($erin_at -> $erin_then)" "$f/logs/erin.log"
 fi
+
+# a link that fails one way: alice's packets to carol vanish (a blackhole
+# route in alice's namespace; over TCP their connection then fails both
+# ways), every other link works: a partition that is not transitive
+ip netns exec "${tag}alice" ip route add blackhole 10.99.0.3/32
+a_at=$(height alice); c_at=$(height carol); t_cut=$SECONDS
+wait_height $((c_at + 6)) $((60 * S)) alice carol dave
+echo "# one-way link alice -> carol down: alice from $a_at to $(height alice), carol from $c_at to" \
+     "$(height carol) in $((SECONDS - t_cut)) s"
+if (( $(height alice) >= a_at + 6 && $(height carol) >= c_at + 6 )); then
+    ok "with the link alice -> carol down both go on finalizing blocks (through the others)"
+else
+    not_ok "with the link alice -> carol down both go on finalizing blocks" "$f/logs/alice.log" "$f/logs/carol.log"
+fi
+ip netns exec "${tag}alice" ip route del blackhole 10.99.0.3/32
 sleep $((4 * S))
 "$FED" stop "$f" >/dev/null 2>&1
 check "every ledger is one history: fedsyn verify of all six finds no fork" \
