@@ -10,9 +10,10 @@
 # one way (a partition that is not transitive).  Every ledger must be one
 # history (each a prefix of the longest, no fork), valid for fedsyn and for
 # the independent PyNaCl verifier.  The figures (blocks on each side,
-# seconds to converge) are printed as TAP comments (FEDSYN_T0010_FINALITY=signed runs the same
-# steps without witnesses, to see the fork it prevents).  Needs root and
-# `ip netns`; skips with the reason otherwise.  Emits TAP.
+# seconds to converge) are printed as TAP comments
+# (FEDSYN_T0010_FINALITY=signed runs the same steps without witnesses, to
+# see the fork it prevents).  Needs root and `ip netns`; skips with the
+# reason otherwise.  Emits TAP.
 set -u
 FEDSYN=${FEDSYN:-build/fedsyn}
 FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
