@@ -148,6 +148,12 @@ static int s_witnessed_cert(const gossip_t *g, witness_io_t *wit, const wire_syn
         }
     } else if (s->has_cert) {
         cert = &s->cert;
+    } else {
+        // a reply that stops before the sender's head: this block's
+        // certificate is its successor's commit, which the next reply brings
+        log_debug("sync reply from %s: block %llu waits for its successor", who,
+                  (unsigned long long)store_height(g->store));
+        return FS_EPEER;
     }
     const ledger_state_t *st = store_state(g->store);
     uint8_t hash[HASH_BYTES], voters[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
@@ -202,7 +208,7 @@ static void s_handle_syncrep(const gossip_t *g, transport_msg_t *msg)
     if (!store_chain(g->store)) {
         return;
     }
-    int appended = 0;
+    int appended = 0, complete = 1; // complete: up to the reply's last record
     for (; i < s.k; i++) {
         sigmsg_t m;
         if (sigmsg_decode(s.rec[i], s.len[i], BLOCK_MAX_BYTES, &m, &err) < 0) {
@@ -224,11 +230,13 @@ static void s_handle_syncrep(const gossip_t *g, transport_msg_t *msg)
                       "%s/evidence/): refused", who, (unsigned long long)m.round,
                       store_dir(g->store));
             store_keep_evidence(g->store, s.rec[i], s.len[i]);
-            return;
+            complete = 0;
+            break; // what came before it is appended: the round moves on below
         }
         if (wit && verdict == SYNC_RECORD_APPEND &&
             s_witnessed_cert(g, wit, &s, i, who) < 0) {
-            return;
+            complete = 0;
+            break;
         }
         if (verdict == SYNC_RECORD_REPLACE_HEAD) {
             // The peer's block for our head's index has a successor: its
@@ -268,7 +276,7 @@ static void s_handle_syncrep(const gossip_t *g, transport_msg_t *msg)
         round_io_set_have_global(g->round, 0);
         round_io_print(g->round, &store_state(g->store)->last);
     }
-    if (s.model && !round_io_round(g->round)->have_model) {
+    if (complete && s.model && !round_io_round(g->round)->have_model) {
         float *w = store_model_check(g->store, s.model, s.count, store_state(g->store)->model_hash);
         if (w) {
             round_io_adopt_model(g->round, w);
