@@ -696,7 +696,8 @@ static void s_export_genesis(const genesis_t *g)
     printf("], ");
     s_json_double("server_lr", genesis_server_lr(g), 1);
     printf("\"request_window\": %u, ", g->request_window);
-    printf("\"finality\": \"%s\"", g->finality == GENESIS_FINALITY_MAJORITY ? "majority" : "signed");
+    printf("\"finality\": \"%s\"",
+           g->finality == GENESIS_FINALITY_MAJORITY ? "majority" : "signed");
     printf("}");
 }
 
