@@ -748,7 +748,18 @@ static void s_export_block(const block_t *b)
     s_json_double("eps_total_adv", p->eps_total_adv, 0);
     printf("}, ");
     s_json_hex("model_hash", b->model_hash, HASH_BYTES, 1);
-    printf("\"close_reason\": \"%s\"}", close_reason_name(b->close_reason));
+    printf("\"close_reason\": \"%s\"", close_reason_name(b->close_reason));
+    if (b->has_commit) { // the previous block's witnesses (docs/ledger.md §6a)
+        printf(", \"commit\": {\"ballot\": %u, \"votes\": [", b->commit.ballot);
+        for (size_t i = 0; i < b->commit.n; i++) {
+            printf("%s{", i ? ", " : "");
+            s_json_hex("key", b->commit.votes[i].key, IDENTITY_KEY_BYTES, 1);
+            s_json_hex("signature", b->commit.votes[i].sig, IDENTITY_SIG_BYTES, 0);
+            printf("}");
+        }
+        printf("]}");
+    }
+    printf("}");
 }
 
 static int s_export(int argc, char **argv)

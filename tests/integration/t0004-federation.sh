@@ -63,7 +63,7 @@ json_blocks() { $FEDSYN ledger export --json "$1" | /usr/bin/python3 -c "$2"; }
 mkdata() { /usr/bin/python3 "$ROOT/tests/integration/bars_fixture.py" "$1" 1800 1; }
 if [[ -z $DATA ]]; then DATA=$tmp/data; mkdata "$DATA"; fi
 
-echo "1..48"
+echo "1..49"
 
 # 1. three founders, three rounds
 f1=$tmp/f1
@@ -98,6 +98,11 @@ check "every block counted all three members" json_blocks "$f1/state/alice/ledge
 import json, sys
 b = json.load(sys.stdin)["blocks"][1:]
 assert len(b) == 3 and all(len(x["block"]["contributors"]) == 3 for x in b), b'
+check "ledger export shows each block's commit: the previous block's witnesses, a majority" json_blocks "$f1/state/alice/ledger.fsl" '
+import json, sys
+b = json.load(sys.stdin)["blocks"][1:]
+assert b[0]["block"]["commit"] == {"ballot": 0, "votes": []}, b[0]
+assert all(len(x["block"]["commit"]["votes"]) >= 2 for x in b[1:]), b'
 
 check "each node kept every block's model; ledger verify rechecks each against its block" \
     bash -c "$FEDSYN ledger verify $f1/state/bob/ledger.fsl | grep -q 'models: 4 of 4 blocks. models kept, each the model its block pins'"
