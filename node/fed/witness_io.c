@@ -253,7 +253,9 @@ static float *s_model_of(const witness_io_t *self, const uint8_t *rec, size_t n)
     return w;
 }
 
-static void s_perform(witness_io_t *self, const fin_actions_t *acts, witness_final_t *out)
+// Performs the actions in order; -1 (and nothing after it) when what a
+// PERSIST asks could not be written: then no promise or vote may leave.
+static int s_perform(witness_io_t *self, const fin_actions_t *acts, witness_final_t *out)
 {
     char nb[9];
     for (int k = 0; k < acts->n; k++) {
@@ -281,7 +283,7 @@ static void s_perform(witness_io_t *self, const fin_actions_t *acts, witness_fin
                 log_warn("height %llu: cannot write what this member promised and voted "
                          "(%s): sending no promise or vote", (unsigned long long)a->height,
                          err.msg);
-                return;
+                return -1;
             }
             break;
         }
@@ -334,10 +336,11 @@ static void s_perform(witness_io_t *self, const fin_actions_t *acts, witness_fin
             out->cert = xmalloc(sizeof *out->cert);
             *out->cert = *a->cert;
             out->model = s_model_of(self, out->rec, out->n);
-            return;
+            return 0;
         default: break;
         }
     }
+    return 0;
 }
 
 static void s_enter(witness_io_t *self, const round_t *rs, uint32_t attempt,
@@ -396,9 +399,8 @@ static void s_propose(witness_io_t *self, round_t *rs, const uint8_t *rec, size_
     if (acts.n > 0 && acts.act[0].kind == FIN_ACT_PERSIST) {
         fin_actions_t first = {.n = 1, .act = {acts.act[0]}};
         witness_final_t none = {0};
-        s_perform(self, &first, &none);
-        if (self->acc.voted_ballot != ballot) {
-            return; // not durable: not sent
+        if (s_perform(self, &first, &none) < 0) {
+            return; // our vote is not durable: the proposal is not sent
         }
         k = 1;
     }
