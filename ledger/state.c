@@ -321,6 +321,29 @@ int ledger_state_check_head_cert(const ledger_state_t *self, const witness_cert_
                               self->n_head_voters, err);
 }
 
+int ledger_state_check_next_cert(const ledger_state_t *self, const uint8_t *rec, size_t n,
+                                 const witness_cert_t *cert, fs_err_t *err)
+{
+    uint8_t hash[HASH_BYTES], voters[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
+    block_hash(rec, n, hash);
+    size_t n_voters = ledger_state_active(self, voters);
+    return witness_cert_check(cert, self->fed_id, self->height, hash,
+                              (const uint8_t(*)[IDENTITY_KEY_BYTES])voters, n_voters, err);
+}
+
+int ledger_state_check_next(const ledger_state_t *self, const uint8_t *rec, size_t n,
+                            uint8_t model_hash[HASH_BYTES], fs_err_t *err)
+{
+    ledger_state_t *tmp = xmalloc(sizeof *tmp);
+    memcpy(tmp, self, sizeof *tmp);
+    int rc = ledger_state_apply(tmp, rec, n, err);
+    if (rc == 0 && model_hash) {
+        memcpy(model_hash, tmp->model_hash, HASH_BYTES);
+    }
+    free(tmp);
+    return rc;
+}
+
 static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int presigned,
                          fs_err_t *err);
 

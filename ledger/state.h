@@ -17,7 +17,7 @@
  *   ledger/witness.h); last, the aggregator's signature (the field checks
  *   first, so that a damaged block names its field; the signature then
  *   binds them all).
- * A failed apply leaves the state unchanged.  Nothing is allocated.
+ * A failed apply leaves the state unchanged.  Apply allocates nothing.
  *
  * Usage: see tests/ledger/test_state.c
  */
@@ -80,6 +80,20 @@ int ledger_state_apply_presigned(ledger_state_t *self, const uint8_t *rec, size_
 // failure; FS_EINVAL when the head is the genesis.
 int ledger_state_check_head_cert(const ledger_state_t *self, const witness_cert_t *cert,
                                  fs_err_t *err) __attribute__((warn_unused_result));
+
+// Checks that cert makes rec final as the block after the head (votes of
+// more than half of the active members for its hash at this height): what
+// a synced block needs before it is appended.
+int ledger_state_check_next_cert(const ledger_state_t *self, const uint8_t *rec, size_t n,
+                                 const witness_cert_t *cert, fs_err_t *err)
+    __attribute__((warn_unused_result));
+// Would rec be accepted as the block after the head?  Judged as
+// ledger_state_apply does, on a copy (allocated here), so the state does not
+// move: a proposal is not appended before it is final.  On success the new
+// global model's hash goes to model_hash (when not NULL).
+int ledger_state_check_next(const ledger_state_t *self, const uint8_t *rec, size_t n,
+                            uint8_t model_hash[HASH_BYTES], fs_err_t *err)
+    __attribute__((warn_unused_result));
 
 // The active members' signing keys, ascending; returns how many.
 size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[IDENTITY_KEY_BYTES]);

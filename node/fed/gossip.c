@@ -156,12 +156,9 @@ static int s_witnessed_cert(const gossip_t *g, witness_io_t *wit, const wire_syn
         return FS_EPEER;
     }
     const ledger_state_t *st = store_state(g->store);
-    uint8_t hash[HASH_BYTES], voters[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
+    uint8_t hash[HASH_BYTES];
     block_hash(s->rec[i], s->len[i], hash);
-    size_t n_voters = ledger_state_active(st, voters);
-    int rc = cert ? witness_cert_check(cert, st->fed_id, st->height, hash,
-                                       (const uint8_t(*)[IDENTITY_KEY_BYTES])voters, n_voters,
-                                       &err)
+    int rc = cert ? ledger_state_check_next_cert(st, s->rec[i], s->len[i], cert, &err)
                   : fs_err_set(&err, FS_EVERIFY, "no certificate came with it");
     if (rc == 0) {
         rc = witness_io_keep_cert(wit, st->height, hash, cert, &err);

@@ -366,17 +366,6 @@ void witness_io_attempt(witness_io_t *self, const round_t *rs, uint32_t attempt,
     s_enter(self, rs, attempt, out);
 }
 
-// Would rec be the valid block after our head?  A proposal is judged on a
-// copy of the state: it is not appended before it is final.
-static int s_valid_next(const witness_io_t *self, const uint8_t *rec, size_t n, fs_err_t *err)
-{
-    ledger_state_t *tmp = ledger_state_new();
-    memcpy(tmp, store_state(self->store), sizeof *tmp);
-    int rc = ledger_state_apply(tmp, rec, n, err);
-    ledger_state_destroy(&tmp);
-    return rc == 0;
-}
-
 // Sends a proposal of rec (model w) at the round's attempt: our vote first,
 // durably, then the block with our signature as the attempt's aggregator.
 static void s_propose(witness_io_t *self, round_t *rs, const uint8_t *rec, size_t n,
@@ -386,7 +375,7 @@ static void s_propose(witness_io_t *self, round_t *rs, const uint8_t *rec, size_
     uint64_t height = store_height(self->store);
     round_mark_proposed(rs);
     fs_err_t err = {0};
-    if (!s_valid_next(self, rec, n, &err)) {
+    if (ledger_state_check_next(store_state(self->store), rec, n, NULL, &err) < 0) {
         log_error("round %llu: our own block is not valid, not proposed: %s",
                   (unsigned long long)height, err.msg);
         return;
@@ -484,7 +473,7 @@ static void s_on_propose(witness_io_t *self, const uint8_t *data, size_t n, int 
                  m.ballot);
         return;
     }
-    if (!s_valid_next(self, m.rec, m.rec_len, &err)) {
+    if (ledger_state_check_next(store_state(self->store), m.rec, m.rec_len, NULL, &err) < 0) {
         log_warn("proposal from %s refused: %s", who, err.msg);
         return;
     }
@@ -566,7 +555,8 @@ static void s_on_promise(witness_io_t *self, const uint8_t *data, size_t n, int 
         uint8_t h[HASH_BYTES], mh[HASH_BYTES];
         float *w = NULL;
         block_hash(m.rec, m.rec_len, h);
-        if (memcmp(h, m.hash, HASH_BYTES) != 0 || !s_valid_next(self, m.rec, m.rec_len, &err) ||
+        if (memcmp(h, m.hash, HASH_BYTES) != 0 ||
+            ledger_state_check_next(store_state(self->store), m.rec, m.rec_len, NULL, &err) < 0 ||
             block_record_model_hash(m.rec, m.rec_len, mh, NULL) < 0 ||
             !(w = store_model_check(self->store, m.model, m.count, mh)) ||
             store_make_durable(self->store, w, height, mh, &err) < 0) {

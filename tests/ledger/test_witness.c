@@ -237,6 +237,54 @@ static void test_witness_genesis_field(void **state)
     fedfx_destroy(&fx);
 }
 
+// The checks a node runs before it votes for a proposal or appends a
+// synced block: the block would apply (the state does not move), and a
+// certificate makes it final as the next block.
+static void test_witness_next_block_checks(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new_witnessed(3, 0);
+    fedfx_round(fx, 0);
+    block_t *b = malloc(sizeof *b);
+    fedfx_next(fx, 0, b);
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fedfx_sign(fx, b, NULL, &w);
+    uint8_t mh[HASH_BYTES];
+    fs_err_t err = {0};
+    uint64_t h = fx->state->height;
+    assert_int_equal(ledger_state_check_next(fx->state, w.data, w.len, mh, &err), 0);
+    assert_memory_equal(mh, b->model_hash, HASH_BYTES);
+    assert_int_equal(fx->state->height, h); // judged on a copy
+    // a block signed by another member than the elected one is refused
+    bytes_writer_t bad;
+    bytes_writer_init(&bad);
+    identity_t *other = fedfx_identity(fx, b->aggregator) == fx->ids[0] ? fx->ids[1] : fx->ids[0];
+    fedfx_sign(fx, b, other, &bad);
+    assert_int_not_equal(ledger_state_check_next(fx->state, bad.data, bad.len, NULL, &err), 0);
+    bytes_writer_reset(&bad);
+    // votes of 2 of the 3 make it final; 1 does not; votes for the head do not
+    witness_cert_t *c = calloc(1, sizeof *c);
+    uint8_t hash[HASH_BYTES], digest[HASH_BYTES], sig[IDENTITY_SIG_BYTES];
+    block_hash(w.data, w.len, hash);
+    witness_vote_digest(fx->state->fed_id, h, 0, hash, digest);
+    for (int i = 0; i < 2; i++) {
+        identity_sign(fx->ids[i], digest, sig);
+        witness_cert_add(c, s_key(fx, i), sig);
+    }
+    assert_int_equal(ledger_state_check_next_cert(fx->state, w.data, w.len, c, &err), 0);
+    c->n = 1;
+    assert_int_equal(ledger_state_check_next_cert(fx->state, w.data, w.len, c, &err), FS_EVERIFY);
+    fedfx_round(fx, 0); // block 2 is the head now
+    fedfx_cert(fx, 0, 0, c);
+    assert_int_equal(ledger_state_check_next_cert(fx->state, fx->recs[2], fx->lens[2], c, &err),
+                     FS_EVERIFY);
+    free(c);
+    free(b);
+    bytes_writer_reset(&w);
+    fedfx_destroy(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_witness_refused),
         cmocka_unit_test(test_witness_rules_per_genesis),
         cmocka_unit_test(test_witness_genesis_field),
+        cmocka_unit_test(test_witness_next_block_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -823,6 +823,25 @@ static void s_handle_syncreq(sim_t *s, int i, const uint8_t *data, size_t n, int
     bytes_writer_reset(&w);
 }
 
+// After a sync reply's records: the head's model when it came with them
+// (it is checked against the head), and the next round when blocks came.
+static void s_sync_done(sim_t *s, int i, const uint8_t *model, int appended)
+{
+    sim_node_t *nd = &s->node[i];
+    if (model && !nd->rs.have_model) {
+        float w[SIM_MODEL_N];
+        if (s_model_ok(model, SIM_MODEL_N, nd->st->model_hash, w)) {
+            s_adopt(s, nd, w);
+        }
+    }
+    if (appended) {
+        s_enter_round(s, i);
+        if (nd->up) {
+            s_hello(s, i);
+        }
+    }
+}
+
 // A sync reply in a majority-witnessed federation: each record is
 // appended only with its certificate (its successor's commit, or for the
 // peer's head the certificate beside the records), checked against our
@@ -867,12 +886,8 @@ static void s_fin_syncrep(sim_t *s, int i, const uint8_t *const *rec, const size
         }
         uint8_t hash[HASH_BYTES];
         block_hash(rec[j], len[j], hash);
-        uint8_t voters[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
-        size_t n_voters = ledger_state_active(nd->st, voters);
         fs_err_t err = {0};
-        if (!cert || witness_cert_check(cert, s->fed_id, h, hash,
-                                        (const uint8_t(*)[IDENTITY_KEY_BYTES])voters, n_voters,
-                                        &err) < 0) {
+        if (!cert || ledger_state_check_next_cert(nd->st, rec[j], len[j], cert, &err) < 0) {
             if (cert) {
                 s_log(s, "n%d: n%d's block %llu: %s", i, from, (unsigned long long)h, err.msg);
             }
@@ -888,18 +903,7 @@ static void s_fin_syncrep(sim_t *s, int i, const uint8_t *const *rec, const size
         s_set_model(s, nd, 0);
     }
     free(next);
-    if (model && !nd->rs.have_model) {
-        float w[SIM_MODEL_N];
-        if (s_model_ok(model, SIM_MODEL_N, nd->st->model_hash, w)) {
-            s_adopt(s, nd, w);
-        }
-    }
-    if (appended) {
-        s_enter_round(s, i);
-        if (nd->up) {
-            s_hello(s, i);
-        }
-    }
+    s_sync_done(s, i, model, appended);
 }
 
 static void s_handle_syncrep(sim_t *s, int i, const uint8_t *data, size_t n, int from)
@@ -975,16 +979,7 @@ static void s_handle_syncrep(sim_t *s, int i, const uint8_t *data, size_t n, int
         appended++;
         s_set_model(s, nd, 0);
     }
-    if (model && !nd->rs.have_model) {
-        float w[SIM_MODEL_N];
-        if (s_model_ok(model, SIM_MODEL_N, nd->st->model_hash, w)) {
-            s_adopt(s, nd, w);
-        }
-    }
-    if (appended) {
-        s_enter_round(s, i);
-        s_hello(s, i);
-    }
+    s_sync_done(s, i, model, appended);
 }
 
 // ------------------------------------------- majority-witnessed blocks
@@ -1096,21 +1091,6 @@ static void s_fin_final(sim_t *s, int i, const fin_action_t *a)
     free(rec);
 }
 
-// Would rec be accepted as the block after our head?  (A proposal is
-// checked on a copy of the state: it is not appended before it is final.)
-static int s_valid_next(const sim_node_t *nd, const uint8_t *rec, size_t n, fs_err_t *err,
-                        uint8_t model_hash[HASH_BYTES])
-{
-    ledger_state_t *tmp = ledger_state_new();
-    memcpy(tmp, nd->st, sizeof *tmp);
-    int ok = ledger_state_apply(tmp, rec, n, err) == 0;
-    if (ok && model_hash) {
-        memcpy(model_hash, tmp->model_hash, HASH_BYTES);
-    }
-    ledger_state_destroy(&tmp);
-    return ok;
-}
-
 // Sends a proposal of block rec at this node's current attempt: its vote
 // first (durable), then the block with the proposer's signature and model.
 static void s_fin_propose(sim_t *s, int i, const uint8_t *rec, size_t n, const float *model)
@@ -1121,7 +1101,7 @@ static void s_fin_propose(sim_t *s, int i, const uint8_t *rec, size_t n, const f
     block_hash(rec, n, hash);
     round_mark_proposed(&nd->rs);
     fs_err_t err = {0};
-    if (!s_valid_next(nd, rec, n, &err, NULL)) {
+    if (ledger_state_check_next(nd->st, rec, n, NULL, &err) < 0) {
         // as every voter would: no vote, no proposal (and no second try
         // in this attempt)
         s_log(s, "n%d: its own block is not valid: %s", i, err.msg);
@@ -1229,7 +1209,8 @@ static void s_handle_propose(sim_t *s, int i, const uint8_t *data, size_t n, int
     fs_err_t err = {0};
     uint8_t mh[HASH_BYTES];
     float w[SIM_MODEL_N];
-    int ok = s_valid_next(nd, rec, rec_n, &err, mh) && s_model_ok(model, SIM_MODEL_N, mh, w);
+    int ok = ledger_state_check_next(nd->st, rec, rec_n, mh, &err) == 0 &&
+             s_model_ok(model, SIM_MODEL_N, mh, w);
     if (!ok) {
         s_log(s, "n%d: proposal refused: %s", i, err.msg[0] ? err.msg : "its model");
         return;
@@ -1303,7 +1284,8 @@ static void s_handle_promise(sim_t *s, int i, const uint8_t *data, size_t n, int
             return;
         }
         block_hash(rec, rec_n, h);
-        if (memcmp(h, hash, HASH_BYTES) != 0 || !s_valid_next(nd, rec, rec_n, NULL, mh) ||
+        if (memcmp(h, hash, HASH_BYTES) != 0 ||
+            ledger_state_check_next(nd->st, rec, rec_n, mh, NULL) < 0 ||
             !s_model_ok(model, model ? SIM_MODEL_N : 0, mh, w)) {
             return;
         }
