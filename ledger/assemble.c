@@ -39,6 +39,7 @@ int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
     b->index = st->height;
     memcpy(b->prev_hash, st->head_hash, HASH_BYTES);
     b->has_commit = g->finality == GENESIS_FINALITY_MAJORITY; // empty: the caller's to fill
+    b->has_motions = g->admission == ADMIT_VOTE;              // none: the caller's to fill
     b->time_ms = time_ms > st->head_time_ms ? time_ms : st->head_time_ms;
     size_t n_active = ledger_state_active(st, b->expected);
     if (n_active == 0) {

@@ -27,7 +27,9 @@ typedef struct {
 // SIGMSG_JOIN bytes, leave requests SIGMSG_LEAVE bytes or NULL for
 // "inactive".  In a majority-witnessed federation b->has_commit is set and
 // b->commit left empty: the caller copies the head's certificate there
-// (for block 1 it stays empty).  Returns FS_EINVAL when the inputs cannot make a valid block
+// (for block 1 it stays empty).  In a federation that admits by vote
+// b->has_motions is set and b->n_motions 0: the caller copies the motions
+// that a majority signed (node/proto/members.h).  Returns FS_EINVAL when the inputs cannot make a valid block
 // (an unknown contributor, too many changes, a request too large).
 int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
                    const assemble_contrib_t *contrib, size_t n_contrib,

@@ -13,7 +13,7 @@
 static const char *const s_close_names[CLOSE_REASON_COUNT] = {"?", "all-arrived", "deadline",
                                                                  "all-staying"};
 static const char *const s_leave_names[LEAVE_REASON_COUNT] = {"?", "requested", "inactive"};
-static const char *const s_admit_names[ADMIT_RULE_COUNT] = {"?", "allow-list", "open"};
+static const char *const s_admit_names[ADMIT_RULE_COUNT] = {"?", "allow-list", "open", "vote"};
 static_assert(sizeof s_close_names / sizeof *s_close_names == CLOSE_REASON_COUNT, "names");
 static_assert(sizeof s_leave_names / sizeof *s_leave_names == LEAVE_REASON_COUNT, "names");
 static_assert(sizeof s_admit_names / sizeof *s_admit_names == ADMIT_RULE_COUNT, "names");
@@ -84,7 +84,8 @@ int block_get_identity(bytes_reader_t *r, identity_pub_t *id, fs_err_t *err)
     if (r->short_read) {
         return fs_err_set(err, FS_ECORRUPT, "identity: truncated");
     }
-    if (identity_name_check(id->name, err) < 0) {
+    // a NUL inside the name would make a second encoding of one identity
+    if (strlen(id->name) != len || identity_name_check(id->name, err) < 0) {
         return fs_err_set(err, FS_ECORRUPT, "identity: name is not [A-Za-z0-9._-]");
     }
     return 0;
@@ -149,6 +150,12 @@ void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[HASH
     bytes_put_u8(w, b->close_reason);
     if (b->has_commit) {
         witness_cert_encode(w, &b->commit);
+    }
+    if (b->has_motions) {
+        bytes_put_u8(w, b->n_motions);
+        for (int i = 0; i < b->n_motions; i++) {
+            motion_encode(w, &b->motions[i]);
+        }
     }
     sigmsg_finish(w, start, aggregator);
 }
@@ -267,9 +274,25 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
     if (b->has_commit && witness_cert_decode(&r, &b->commit, err) < 0) {
         return FS_ECORRUPT;
     }
+    // the motions of a federation that admits by vote (they follow a
+    // commit; ledger/state.c decides whether the genesis asks for them)
+    b->has_motions = b->has_commit && bytes_remaining(&r) != 0;
+    b->n_motions = 0;
+    if (b->has_motions) {
+        b->n_motions = bytes_get_u8(&r);
+        if (b->n_motions > BLOCK_MAX_MOTIONS) {
+            return fs_err_set(err, FS_ECORRUPT, "motions: %u, at most %d", b->n_motions,
+                              BLOCK_MAX_MOTIONS);
+        }
+        for (int i = 0; i < b->n_motions; i++) {
+            if (motion_decode(&r, &b->motions[i], err) < 0) {
+                return fs_err_prefix(err, FS_ECORRUPT, "motions %d: ", i);
+            }
+        }
+    }
     if (bytes_remaining(&r) != 0) {
-        return fs_err_set(err, FS_ECORRUPT, "body: %zu unexpected bytes after commit",
-                          bytes_remaining(&r));
+        return fs_err_set(err, FS_ECORRUPT, "body: %zu unexpected bytes after %s",
+                          bytes_remaining(&r), b->has_motions ? "motions" : "commit");
     }
     // Field ranges that need no chain.
     for (int i = 0; i < b->n_contrib; i++) {

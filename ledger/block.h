@@ -23,12 +23,14 @@
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
 #include "crypto/sigmsg.h"
+#include "ledger/motion.h"
 #include "ledger/witness.h"
 #include "node/base/bytes.h"
 #include "node/base/err.h"
 
 #define LEDGER_MAX_MEMBERS 128    // members ever recorded in one federation
 #define BLOCK_MAX_CHANGES 8       // joins, and leaves, in one block
+#define BLOCK_MAX_MOTIONS 4       // admissions and removals by vote in one block
 #define BLOCK_REQUEST_MAX 512     // bytes of an embedded join/leave request
 #define BLOCK_MAX_BYTES (1u << 18) // a block record never exceeds 256 KiB
 #define GENESIS_TEXT_MAX 63       // model and data set descriptions
@@ -43,7 +45,10 @@ typedef enum {
     CLOSE_REASON_COUNT
 } close_reason_t;
 typedef enum { LEAVE_REQUESTED = 1, LEAVE_INACTIVE = 2, LEAVE_REASON_COUNT } leave_reason_t;
-typedef enum { ADMIT_ALLOWLIST = 1, ADMIT_OPEN = 2, ADMIT_RULE_COUNT } admission_t;
+// allow-list: the genesis's list (and former members); open: anyone;
+// vote: the genesis's list, former members not removed, and whoever the
+// members admitted by a majority's motion (ledger/motion.h).
+typedef enum { ADMIT_ALLOWLIST = 1, ADMIT_OPEN = 2, ADMIT_VOTE = 3, ADMIT_RULE_COUNT } admission_t;
 
 const char *close_reason_name(int reason);
 const char *leave_reason_name(int reason);
@@ -104,6 +109,14 @@ typedef struct {
     // predecessor, the genesis, needs none).  Absent otherwise.
     uint8_t has_commit;
     witness_cert_t commit;
+    // In a federation that admits by vote (genesis_t.admission ADMIT_VOTE,
+    // which needs majority-witnessed blocks): the motions this block
+    // records, each signed by a majority of the members active before it
+    // (docs/ledger.md §6b).  Encoded after the commit, always present in
+    // such a federation (count 0 or more), absent otherwise.
+    uint8_t has_motions;
+    uint8_t n_motions;
+    motion_t motions[BLOCK_MAX_MOTIONS];
 } block_t;
 
 // The close reason block b's contents call for: all-arrived, all-staying

@@ -77,6 +77,10 @@ static int s_check(const genesis_t *g, fs_err_t *err)
     if (g->admission == 0 || g->admission >= ADMIT_RULE_COUNT) {
         return fs_err_set(err, FS_ECORRUPT, "genesis: admission: unknown rule %u", g->admission);
     }
+    if (g->admission == ADMIT_VOTE && g->finality != GENESIS_FINALITY_MAJORITY) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: admission by vote needs "
+                          "majority-witnessed blocks (finality majority)");
+    }
     if (g->n_allowed > LEDGER_MAX_MEMBERS) {
         return fs_err_set(err, FS_ECORRUPT, "genesis: allow-list of %u keys exceeds %d",
                           g->n_allowed, LEDGER_MAX_MEMBERS);

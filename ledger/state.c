@@ -81,6 +81,137 @@ static int s_in_sorted(const uint8_t *keys, size_t n, const uint8_t key[IDENTITY
     return bsearch(key, keys, n, IDENTITY_KEY_BYTES, s_key_cmp) != NULL;
 }
 
+static ledger_admitted_t *s_admitted(ledger_state_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
+{
+    for (int i = 0; i < self->n_admitted; i++) {
+        if (memcmp(self->admitted[i].id.sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
+            return &self->admitted[i];
+        }
+    }
+    return NULL;
+}
+
+const ledger_admitted_t *ledger_state_admitted(const ledger_state_t *self,
+                                               const uint8_t key[IDENTITY_KEY_BYTES])
+{
+    const ledger_admitted_t *a = s_admitted((ledger_state_t *)self, key);
+    return a && !a->revoked ? a : NULL;
+}
+
+static int s_allow_listed(const genesis_t *g, const uint8_t key[IDENTITY_KEY_BYTES])
+{
+    for (int k = 0; k < g->n_allowed; k++) {
+        if (memcmp(g->allowed[k], key, IDENTITY_KEY_BYTES) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int ledger_state_may_join(const ledger_state_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
+{
+    const ledger_member_t *mem = s_member((ledger_state_t *)self, key);
+    if (mem && mem->active) {
+        return 0;
+    }
+    if (self->genesis.admission == ADMIT_OPEN) {
+        return 1;
+    }
+    // a motion's word is the latest: admitted, or revoked before joining
+    const ledger_admitted_t *a = s_admitted((ledger_state_t *)self, key);
+    if (a) {
+        return !a->revoked;
+    }
+    if (mem) {
+        return !mem->removed; // a former member may return, unless removed by vote
+    }
+    return s_allow_listed(&self->genesis, key);
+}
+
+// The block of the last membership event of this key: its admission or
+// removal by motion, its join, its leave (0: none).
+static uint64_t s_last_event(const ledger_state_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
+{
+    uint64_t at = 0;
+    const ledger_member_t *mem = s_member((ledger_state_t *)self, key);
+    if (mem) {
+        at = mem->joined_at > mem->left_at ? mem->joined_at : mem->left_at;
+    }
+    const ledger_admitted_t *a = s_admitted((ledger_state_t *)self, key);
+    if (a && a->at > at) {
+        at = a->at;
+    }
+    return at;
+}
+
+int ledger_state_check_motion(const ledger_state_t *self, const motion_t *m, fs_err_t *err)
+{
+    const uint64_t index = self->height;
+    const char *what = motion_action_name(m->action), *who = m->candidate.name;
+    if (self->genesis.admission != ADMIT_VOTE) {
+        return fs_err_set(err, FS_EVERIFY, "motion to %s %s: this federation does not admit "
+                          "by vote (its genesis says %s)", what, who,
+                          admission_name(self->genesis.admission));
+    }
+    if (m->round > index) {
+        return fs_err_set(err, FS_EVERIFY, "motion to %s %s: made for round %llu, after block "
+                          "%llu", what, who, (unsigned long long)m->round,
+                          (unsigned long long)index);
+    }
+    const uint32_t window = self->genesis.request_window;
+    if (window && index - m->round > window) {
+        return fs_err_set(err, FS_EVERIFY, "motion to %s %s: made for round %llu, %llu rounds "
+                          "before block %llu, outside the genesis's window of %u (propose it "
+                          "again)", what, who, (unsigned long long)m->round,
+                          (unsigned long long)(index - m->round), (unsigned long long)index,
+                          window);
+    }
+    const uint64_t last = s_last_event(self, m->candidate.sign_pk);
+    if (last && m->round <= last) {
+        return fs_err_set(err, FS_EVERIFY, "motion to %s %s: made for round %llu, not after "
+                          "the candidate's membership change in block %llu (a replayed or "
+                          "overtaken motion)", what, who, (unsigned long long)m->round,
+                          (unsigned long long)last);
+    }
+    const ledger_member_t *mem = s_member((ledger_state_t *)self, m->candidate.sign_pk);
+    const int active = mem && mem->active;
+    if (mem && (strcmp(mem->id.name, who) != 0 ||
+                memcmp(mem->id.box_pk, m->candidate.box_pk, IDENTITY_KEY_BYTES) != 0 ||
+                memcmp(mem->id.curve_pk, m->candidate.curve_pk, IDENTITY_KEY_BYTES) != 0)) {
+        return fs_err_set(err, FS_EVERIFY, "motion to %s %s: the identity differs from the "
+                          "one the ledger holds for that key", what, who);
+    }
+    if (m->action == MOTION_ADMIT) {
+        if (active) {
+            return fs_err_set(err, FS_EVERIFY, "motion to admit %s: already an active member",
+                              who);
+        }
+        if (ledger_state_may_join(self, m->candidate.sign_pk)) {
+            return fs_err_set(err, FS_EVERIFY, "motion to admit %s: it may join already (%s)",
+                              who, ledger_state_admitted(self, m->candidate.sign_pk)
+                                       ? "admitted by an earlier motion"
+                                   : mem ? "a former member, not removed"
+                                         : "on the genesis's allow-list");
+        }
+        if (!s_admitted((ledger_state_t *)self, m->candidate.sign_pk) &&
+            self->n_admitted == LEDGER_MAX_MEMBERS) {
+            return fs_err_set(err, FS_EVERIFY, "motion to admit %s: %d admissions wait already",
+                              who, LEDGER_MAX_MEMBERS);
+        }
+        return 0;
+    }
+    if (!active && !ledger_state_may_join(self, m->candidate.sign_pk)) {
+        return fs_err_set(err, FS_EVERIFY, "motion to remove %s: neither an active member nor "
+                          "admitted to join", who);
+    }
+    if (!active && !s_admitted((ledger_state_t *)self, m->candidate.sign_pk) &&
+        self->n_admitted == LEDGER_MAX_MEMBERS) {
+        return fs_err_set(err, FS_EVERIFY, "motion to remove %s: the ledger's list of "
+                          "admissions is full", who);
+    }
+    return 0;
+}
+
 // Checks an embedded join or leave request: a sigmsg of the given type for
 // this federation, for a round not after this block and, when the genesis
 // sets a request window, at most that many rounds before it, signed by `key`.
@@ -155,16 +286,13 @@ static int s_check_members(ledger_state_t *self, block_t *b, const uint8_t *acti
                 return fs_err_set(err, FS_EVERIFY, "joined %d: repeats joined %d", i, k);
             }
         }
-        if (g->admission == ADMIT_ALLOWLIST) {
-            int ok = 0;
-            for (int k = 0; k < g->n_allowed && !ok; k++) {
-                ok = memcmp(g->allowed[k], j->id.sign_pk, IDENTITY_KEY_BYTES) == 0;
-            }
-            ok = ok || s_member(self, j->id.sign_pk) != NULL; // former members may return
-            if (!ok) {
-                return fs_err_set(err, FS_EVERIFY,
-                                  "joined %d (%s): not on the genesis allow-list", i, j->id.name);
-            }
+        if (!ledger_state_may_join(self, j->id.sign_pk)) {
+            const ledger_member_t *mem = s_member(self, j->id.sign_pk);
+            return fs_err_set(err, FS_EVERIFY, "joined %d (%s): %s", i, j->id.name,
+                              g->admission == ADMIT_ALLOWLIST ? "not on the genesis allow-list"
+                              : mem && mem->removed ? "removed by the members' vote, and not "
+                                                      "admitted again"
+                                                    : "not admitted by the members' vote");
         }
         if (!s_member(self, j->id.sign_pk) && self->n_members + i >= LEDGER_MAX_MEMBERS) {
             return fs_err_set(err, FS_EVERIFY, "joined %d: the federation is full (%d members)",
@@ -214,6 +342,82 @@ static int s_check_members(ledger_state_t *self, block_t *b, const uint8_t *acti
         }
     }
     return 0;
+}
+
+// The motions a block records (docs/ledger.md §6b, rule 9b): present
+// exactly when the genesis admits by vote; each one recordable
+// (ledger_state_check_motion) and signed by a majority of the members
+// active before the block; at most one change of a member per block.
+static int s_check_motions(const ledger_state_t *self, const block_t *b, const uint8_t *active,
+                           size_t n_active, fs_err_t *err)
+{
+    const int vote = self->genesis.admission == ADMIT_VOTE;
+    if (b->has_motions != vote) {
+        return fs_err_set(err, vote ? FS_EVERIFY : FS_ECORRUPT,
+                          vote ? "motions: missing (the genesis admits by vote)"
+                               : "motions: present, but the genesis does not admit by vote");
+    }
+    for (int i = 0; i < b->n_motions; i++) {
+        const motion_t *m = &b->motions[i];
+        const uint8_t *key = m->candidate.sign_pk;
+        int rc;
+        if ((rc = ledger_state_check_motion(self, m, err)) < 0 ||
+            (rc = motion_check_majority(m, self->fed_id,
+                                        (const uint8_t(*)[IDENTITY_KEY_BYTES])active, n_active,
+                                        err)) < 0) {
+            return fs_err_prefix(err, rc, "motions %d: ", i);
+        }
+        for (int k = 0; k < i; k++) {
+            if (memcmp(b->motions[k].candidate.sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
+                return fs_err_set(err, FS_EVERIFY, "motions %d: %s is the subject of motions "
+                                  "%d too", i, m->candidate.name, k);
+            }
+        }
+        for (int k = 0; k < b->n_joined; k++) {
+            if (memcmp(b->joined[k].id.sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
+                return fs_err_set(err, FS_EVERIFY, "motions %d: %s joins in this block too", i,
+                                  m->candidate.name);
+            }
+        }
+        for (int k = 0; k < b->n_left; k++) {
+            if (memcmp(b->left[k].key, key, IDENTITY_KEY_BYTES) == 0) {
+                return fs_err_set(err, FS_EVERIFY, "motions %d: %s leaves in this block too", i,
+                                  m->candidate.name);
+            }
+        }
+    }
+    return 0;
+}
+
+// The state after a block's motions (they were checked).
+static void s_apply_motions(ledger_state_t *self, const block_t *b)
+{
+    for (int i = 0; i < b->n_motions; i++) {
+        const motion_t *m = &b->motions[i];
+        ledger_member_t *mem = s_member(self, m->candidate.sign_pk);
+        if (m->action == MOTION_REMOVE && mem && mem->active) {
+            mem->active = 0;
+            mem->removed = 1;
+            mem->left_at = b->index;
+            continue;
+        }
+        ledger_admitted_t *a = s_admitted(self, m->candidate.sign_pk);
+        if (!a) {
+            a = &self->admitted[self->n_admitted++];
+        }
+        *a = (ledger_admitted_t){.id = m->candidate, .at = b->index,
+                                 .revoked = m->action == MOTION_REMOVE};
+    }
+}
+
+static void s_drop_admitted(ledger_state_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
+{
+    ledger_admitted_t *a = s_admitted(self, key);
+    if (a) {
+        size_t at = (size_t)(a - self->admitted);
+        memmove(a, a + 1, (self->n_admitted - at - 1) * sizeof *a);
+        self->n_admitted--;
+    }
 }
 
 static int s_check_contributors(const ledger_state_t *self, const block_t *b, fs_err_t *err)
@@ -416,7 +620,8 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
     }
     if ((rc = s_check_contributors(self, b, err)) < 0 ||
         (rc = s_check_members(self, b, active[0], n_active, err)) < 0 ||
-        (rc = s_check_privacy(self, b, err)) < 0 || (rc = s_check_commit(self, b, err)) < 0) {
+        (rc = s_check_privacy(self, b, err)) < 0 || (rc = s_check_commit(self, b, err)) < 0 ||
+        (rc = s_check_motions(self, b, active[0], n_active, err)) < 0) {
         return fs_err_prefix(err, rc, "block %llu: ", idx);
     }
     // The signature last: every field check above names what is wrong in a
@@ -455,7 +660,9 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
         }
         *mem = (ledger_member_t){.id = b->joined[i].id, .active = 1, .joined_at = b->index,
                                  .left_at = left_at};
+        s_drop_admitted(self, b->joined[i].id.sign_pk); // its admission is used
     }
+    s_apply_motions(self, b);
     if (budget_is_formal(b->privacy.mechanism)) {
         self->rounds_charged++;
     }

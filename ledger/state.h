@@ -14,7 +14,9 @@
  *   "inactive"); privacy fields (the genesis parameters, the epsilon
  *   formulas of budget.h and the running totals); the commit (in a
  *   majority-witnessed federation: the previous block's certificate,
- *   ledger/witness.h); last, the aggregator's signature (the field checks
+ *   ledger/witness.h); the motions (in a federation that admits by vote:
+ *   each signed by a majority of the active members, ledger/motion.h, and
+ *   ledger_state_check_motion); last, the aggregator's signature (the field checks
  *   first, so that a damaged block names its field; the signature then
  *   binds them all).
  * A failed apply leaves the state unchanged.  Apply allocates nothing.
@@ -36,7 +38,17 @@ typedef struct {
     uint64_t joined_at; // block index that admitted it (0: founder)
     uint64_t left_at;   // block index that recorded its last leave (0: never left)
     uint32_t missed;    // consecutive rounds expected but not contributed
+    uint8_t removed;    // 1 when its last leave was a removal by the members' vote
 } ledger_member_t;
+
+// An institution the members admitted by vote (ledger/motion.h) that has
+// not joined yet, or one whose admission (or allow-listing) a later motion
+// revoked before it joined.
+typedef struct {
+    identity_pub_t id;
+    uint64_t at;        // the block of the last motion about it
+    uint8_t revoked;    // 1: removed before it joined
+} ledger_admitted_t;
 
 typedef struct {
     genesis_t genesis;                           // block 0's parameters
@@ -52,6 +64,8 @@ typedef struct {
     // the members active before the head block: who witness it (0 for the genesis)
     uint16_t n_head_voters;
     uint8_t head_voters[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES]; // ascending
+    uint16_t n_admitted;                         // admitted by vote, not joined yet
+    ledger_admitted_t admitted[LEDGER_MAX_MEMBERS];
     block_t last;                                // the last block applied (decoded)
     block_t scratch;                             // where apply decodes a candidate
 } ledger_state_t;
@@ -94,6 +108,24 @@ int ledger_state_check_next_cert(const ledger_state_t *self, const uint8_t *rec,
 int ledger_state_check_next(const ledger_state_t *self, const uint8_t *rec, size_t n,
                             uint8_t model_hash[HASH_BYTES], fs_err_t *err)
     __attribute__((warn_unused_result));
+
+// Could motion m be recorded in the block after the head?  Everything but
+// its signatures (motion_check_majority): the genesis admits by vote; the
+// round is not after that block and within the request window; no
+// membership event of the candidate was recorded at or after the round (a
+// replay); an admission names someone not active, not admitted already, and
+// not free to join anyway (a former member not removed, or on the genesis's
+// allow-list and not revoked); a removal names an active member or someone
+// admitted or allow-listed who has not joined.  FS_EVERIFY naming the rule.
+int ledger_state_check_motion(const ledger_state_t *self, const motion_t *m, fs_err_t *err)
+    __attribute__((warn_unused_result));
+// May this key join now (the admission rule of the genesis; an active
+// member may not)?  What the node's authenticator follows in a
+// federation that admits by vote.
+int ledger_state_may_join(const ledger_state_t *self, const uint8_t key[IDENTITY_KEY_BYTES]);
+// The admitted (not revoked) entry of this key, or NULL.
+const ledger_admitted_t *ledger_state_admitted(const ledger_state_t *self,
+                                               const uint8_t key[IDENTITY_KEY_BYTES]);
 
 // The active members' signing keys, ascending; returns how many.
 size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[IDENTITY_KEY_BYTES]);

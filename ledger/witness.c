@@ -48,50 +48,67 @@ void witness_propose_digest(const uint8_t fed_id[HASH_BYTES], uint64_t height, u
     s_digest(WITNESS_TAG_PROPOSE, fed_id, height, ballot, 0, hash, 0, out);
 }
 
+int witness_votes_add(witness_vote_t *votes, uint16_t *n, const uint8_t key[IDENTITY_KEY_BYTES],
+                      const uint8_t sig[IDENTITY_SIG_BYTES])
+{
+    size_t at = 0;
+    while (at < *n && memcmp(votes[at].key, key, IDENTITY_KEY_BYTES) < 0) {
+        at++;
+    }
+    if ((at < *n && memcmp(votes[at].key, key, IDENTITY_KEY_BYTES) == 0) ||
+        *n == WITNESS_MAX_VOTES) {
+        return 0;
+    }
+    memmove(&votes[at + 1], &votes[at], (*n - at) * sizeof votes[0]);
+    memcpy(votes[at].key, key, IDENTITY_KEY_BYTES);
+    memcpy(votes[at].sig, sig, IDENTITY_SIG_BYTES);
+    (*n)++;
+    return 1;
+}
+
 int witness_cert_add(witness_cert_t *c, const uint8_t key[IDENTITY_KEY_BYTES],
                      const uint8_t sig[IDENTITY_SIG_BYTES])
 {
-    size_t at = 0;
-    while (at < c->n && memcmp(c->votes[at].key, key, IDENTITY_KEY_BYTES) < 0) {
-        at++;
+    return witness_votes_add(c->votes, &c->n, key, sig);
+}
+
+void witness_votes_encode(bytes_writer_t *w, const witness_vote_t *votes, uint16_t n)
+{
+    bytes_put_u16(w, n);
+    for (size_t i = 0; i < n; i++) {
+        bytes_put(w, votes[i].key, IDENTITY_KEY_BYTES);
+        bytes_put(w, votes[i].sig, IDENTITY_SIG_BYTES);
     }
-    if ((at < c->n && memcmp(c->votes[at].key, key, IDENTITY_KEY_BYTES) == 0) ||
-        c->n == WITNESS_MAX_VOTES) {
-        return 0;
+}
+
+int witness_votes_decode(bytes_reader_t *r, witness_vote_t *votes, uint16_t *n,
+                         const char *what, fs_err_t *err)
+{
+    *n = bytes_get_u16(r);
+    if (*n > WITNESS_MAX_VOTES) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: %u signatures, at most %d", what, *n,
+                          WITNESS_MAX_VOTES);
     }
-    memmove(&c->votes[at + 1], &c->votes[at], (c->n - at) * sizeof c->votes[0]);
-    memcpy(c->votes[at].key, key, IDENTITY_KEY_BYTES);
-    memcpy(c->votes[at].sig, sig, IDENTITY_SIG_BYTES);
-    c->n++;
-    return 1;
+    for (size_t i = 0; i < *n; i++) {
+        bytes_get(r, votes[i].key, IDENTITY_KEY_BYTES);
+        bytes_get(r, votes[i].sig, IDENTITY_SIG_BYTES);
+    }
+    if (r->short_read) {
+        return fs_err_set(err, FS_ECORRUPT, "%s: truncated", what);
+    }
+    return 0;
 }
 
 void witness_cert_encode(bytes_writer_t *w, const witness_cert_t *c)
 {
     bytes_put_u32(w, c->ballot);
-    bytes_put_u16(w, c->n);
-    for (size_t i = 0; i < c->n; i++) {
-        bytes_put(w, c->votes[i].key, IDENTITY_KEY_BYTES);
-        bytes_put(w, c->votes[i].sig, IDENTITY_SIG_BYTES);
-    }
+    witness_votes_encode(w, c->votes, c->n);
 }
 
 int witness_cert_decode(bytes_reader_t *r, witness_cert_t *c, fs_err_t *err)
 {
     c->ballot = bytes_get_u32(r);
-    c->n = bytes_get_u16(r);
-    if (c->n > WITNESS_MAX_VOTES) {
-        return fs_err_set(err, FS_ECORRUPT, "commit: %u votes, at most %d", c->n,
-                          WITNESS_MAX_VOTES);
-    }
-    for (size_t i = 0; i < c->n; i++) {
-        bytes_get(r, c->votes[i].key, IDENTITY_KEY_BYTES);
-        bytes_get(r, c->votes[i].sig, IDENTITY_SIG_BYTES);
-    }
-    if (r->short_read) {
-        return fs_err_set(err, FS_ECORRUPT, "commit: truncated");
-    }
-    return 0;
+    return witness_votes_decode(r, c->votes, &c->n, "commit", err);
 }
 
 static int s_is_voter(const uint8_t key[IDENTITY_KEY_BYTES],

@@ -60,12 +60,22 @@ void witness_promise_digest(const uint8_t fed_id[HASH_BYTES], uint64_t height, u
 void witness_propose_digest(const uint8_t fed_id[HASH_BYTES], uint64_t height, uint32_t ballot,
                             const uint8_t hash[HASH_BYTES], uint8_t out[HASH_BYTES]);
 
+// Adds (key, sig) to a list of at most WITNESS_MAX_VOTES signatures kept
+// ascending by key (certificates here, motions in ledger/motion.h); a
+// second one of a key is ignored.  Returns 1 when added, 0 when not.
+int witness_votes_add(witness_vote_t *votes, uint16_t *n, const uint8_t key[IDENTITY_KEY_BYTES],
+                      const uint8_t sig[IDENTITY_SIG_BYTES]);
 // Adds a vote to the certificate, keeping the keys ascending; a second
 // vote of one key is ignored.  Returns 1 when added, 0 when not (a
 // duplicate or a full certificate).  Checks no signature.
 int witness_cert_add(witness_cert_t *c, const uint8_t key[IDENTITY_KEY_BYTES],
                      const uint8_t sig[IDENTITY_SIG_BYTES]);
 
+// u16 count, then count x (key 32, signature 64): a certificate's votes
+// and a motion's signatures alike.  The decoder names `what` in its errors.
+void witness_votes_encode(bytes_writer_t *w, const witness_vote_t *votes, uint16_t n);
+int witness_votes_decode(bytes_reader_t *r, witness_vote_t *votes, uint16_t *n,
+                         const char *what, fs_err_t *err) __attribute__((warn_unused_result));
 // u32 ballot, u16 count, then count x (key 32, signature 64).
 void witness_cert_encode(bytes_writer_t *w, const witness_cert_t *c);
 // Decodes one certificate from r (FS_ECORRUPT naming the field when the

@@ -669,7 +669,9 @@ static int s_check_genesis(const node_config_t *cfg, const genesis_t *g,
     GO(s_mismatch_num(cfg, EXPECT_TIMEOUT_MS, g->round_timeout_ms, err));
     GO(s_mismatch_num(cfg, EXPECT_ATTEMPT_EXTRA_MS, g->attempt_extra_ms, err));
     GO(s_mismatch_num(cfg, EXPECT_QUORUM, g->quorum, err));
-    GO(s_mismatch_text(cfg, EXPECT_ADMISSION, g->admission == ADMIT_OPEN ? "open" : "allowlist",
+    GO(s_mismatch_text(cfg, EXPECT_ADMISSION, g->admission == ADMIT_OPEN   ? "open"
+                                                 : g->admission == ADMIT_VOTE ? "vote"
+                                                                              : "allowlist",
                        err));
 #undef GO
     return rc ? rc : failed;

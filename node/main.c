@@ -19,6 +19,7 @@ static const command_t s_commands[] = {
     {"keygen", cmd_keygen, "make a node identity (signing, box and CurveZMQ keys)"},
     {"ledger", cmd_ledger, "create, verify, show and export the ledger of rounds"},
     {"node", cmd_node, "run this institution's member of a federation (or: node leave)"},
+    {"member", cmd_member, "admit or remove an institution by the members' vote (propose, sign, pending)"},
     {"status", cmd_status, "ask a running node for its view: round, aggregator, peers"},
     {"netcfg", cmd_netcfg, "check a node configuration file (file:line errors)"},
     {"privacy", cmd_privacy, "what DP settings cost over R rounds, or the scale for a target eps"},

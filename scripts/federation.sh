@@ -16,10 +16,12 @@
 #   federation.sh check DIR [NAME...]    the ledgers are identical and valid
 #   federation.sh stop DIR [NAME...]     SIGTERM, then wait
 #   federation.sh kill DIR NAME          SIGKILL (a crash)
-#   federation.sh names DIR              founders, then spare identities
+#   federation.sh names DIR              founders, then spares, then newcomers
 #   federation.sh run DIR [options]      init, start, wait, check (the demo)
 # init options (defaults in brackets):
 #   --nodes N [3]   --spares K [0] (identities on the allow-list, not founders)
+#   --newcomers M [0] (identities on no list and in no founder's configuration,
+#       with a joiner's configuration: the members admit them by vote, fedsyn member)
 #   --groups "0,1,2/3,4,5,6/7,8,9" (labels per node; "" = all labels) ["" ]
 #   --limit N [0: all]   --dataset mnist|fashion [mnist]   --data DIR [data/mnist]
 #   --partition dirichlet|iid (GenFL's split over all identities, founders and
@@ -43,6 +45,8 @@
 #   --finality majority|signed [majority] (a block is final once more than
 #       half of the members witness it; signed: its aggregator's signature
 #       alone, as before session 19; docs/federation.md)
+#   --request-window W [64] (rounds a join or leave request, or a motion,
+#       stays valid; a test whose rounds take milliseconds needs more)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 FEDSYN=${FEDSYN:-$root/build/fedsyn}
@@ -122,10 +126,12 @@ cmd_init() {
     local rounds=3 iters=20 batch=64 noise=paper scale=1e-4 agg="" clip=0 timeout=30000
     local extra=5000 quorum=1 inactive=3 port=7100 open=0 model="" partition="" alpha=1
     local data_seed=1 initial="" score_every=0 evaluator="" score_samples=1000
-    local score_on=- server_lr=1 keep_models=all log_json=0 finality=majority
+    local score_on=- server_lr=1 keep_models=all log_json=0 finality=majority newcomers=0
+    local window=64
     while (( $# )); do
         case $1 in
             --nodes) nodes=$2; shift ;; --spares) spares=$2; shift ;;
+            --newcomers) newcomers=$2; shift ;;
             --groups) groups=$2; shift ;; --limit) limit=$2; shift ;;
             --dataset) dataset=$2; shift ;; --data) data=$2; shift ;;
             --width) width=$2; shift ;; --rounds) rounds=$2; shift ;;
@@ -143,6 +149,7 @@ cmd_init() {
             --server-lr) server_lr=$2; shift ;; --keep-models) keep_models=$2; shift ;;
             --log-json) log_json=1 ;;
             --finality) finality=$2; shift ;;
+            --request-window) window=$2; shift ;;
             *) die "init: unknown option '$1' (see the header of scripts/federation.sh)" ;;
         esac
         shift
@@ -179,25 +186,28 @@ cmd_init() {
         [[ $partition == dirichlet || $partition == iid ]] ||
             die "init: --partition '$partition': expected dirichlet or iid"
         [[ -z $groups ]] || die "init: --groups and --partition exclude each other"
-        echo "$partition $alpha $(( nodes + spares )) $data_seed" > "$dir/.partition"
+        echo "$partition $alpha $(( nodes + spares + newcomers )) $data_seed" > "$dir/.partition"
     fi
     echo "${FEDSYN_LOG_EVERY:-10}" > "$dir/.logevery"
     IFS=/ read -r -a group_list <<< "$groups"
-    local founders=() spare_names=() members=() allow=() i name
-    for (( i = 0; i < nodes + spares; i++ )); do
+    local founders=() spare_names=() new_names=() members=() allow=() i name
+    for (( i = 0; i < nodes + spares + newcomers; i++ )); do
         name=$(node_name "$i")
         "$FEDSYN" keygen --dir "$dir/keys/$name" --name "$name" > /dev/null
         echo "$i" > "$dir/.index-$name"
         if (( i < nodes )); then
             founders+=("$name")
             (( i > 0 )) && members+=(--member "$dir/keys/$name/identity.pub")
-        else
+        elif (( i < nodes + spares )); then
             spare_names+=("$name")
             allow+=(--allow "$dir/keys/$name/identity.pub")
+        else
+            new_names+=("$name")
         fi
     done
     echo "${founders[*]}" > "$dir/.founders"
     echo "${spare_names[*]}" > "$dir/.spares"
+    echo "${new_names[*]}" > "$dir/.newcomers"
     local extra_args=()
     (( open )) && extra_args+=(--open)
     "$FEDSYN" ledger init --key "$dir/keys/${founders[0]}" "${members[@]}" "${allow[@]}" \
@@ -206,19 +216,20 @@ cmd_init() {
         --noise "$noise" --scale "$scale" --agg-scale "${agg:-$scale}" --clip "$clip" \
         --timeout-ms "$timeout" --attempt-extra-ms "$extra" --rounds "$rounds" \
         --local-iters "$iters" --quorum "$quorum" --inactive-after "$inactive" \
-        --server-lr "$server_lr" --finality "$finality" --out "$dir/genesis.fsl" \
+        --server-lr "$server_lr" --finality "$finality" --request-window "$window" \
+        --out "$dir/genesis.fsl" \
         > "$dir/logs/genesis.txt"
     "$FEDSYN" ledger export --json "$dir/genesis.fsl" |
         sed -n 's/.*"fed_id": "\([0-9a-f]*\)".*/\1/p' | head -1 > "$dir/.fedid"
     [[ -s $dir/.fedid ]] || die "init: could not read the federation id"
-    for (( i = 0; i < nodes + spares; i++ )); do
+    for (( i = 0; i < nodes + spares + newcomers; i++ )); do
         name=$(node_name "$i")
         local g=""
         (( ${#group_list[@]} )) && g=${group_list[$(( i % ${#group_list[@]} ))]}
         if (( i < nodes )); then write_config "$dir" "$name" "$i" "$g" founder
         else write_config "$dir" "$name" "$i" "$g" joiner; fi
     done
-    echo "federation $(cat "$dir/.fedid" | cut -c1-16)...: founders ${founders[*]}${spare_names:+, spares ${spare_names[*]}} in $dir"
+    echo "federation $(cat "$dir/.fedid" | cut -c1-16)...: founders ${founders[*]}${spare_names:+, spares ${spare_names[*]}}${new_names:+, newcomers ${new_names[*]}} in $dir"
 }
 
 cmd_start() {
@@ -265,7 +276,7 @@ cmd_wait() {
         rm -f "$f" "$dir/run/$n.rc"
     done
     # exit statuses: each node's last stderr line says how it ended
-    for n in $(cat "$dir/.founders") $(cat "$dir/.spares"); do
+    for n in $(cat "$dir/.founders") $(cat "$dir/.spares") $(cat "$dir/.newcomers" 2> /dev/null); do
         [[ -f $dir/logs/$n.log ]] || continue
         if grep -q 'error:' "$dir/logs/$n.log"; then
             echo "federation.sh: $n reported an error:" >&2
@@ -337,6 +348,6 @@ sub=$1; shift
 case $sub in
     init) cmd_init "$@" ;; start) cmd_start "$@" ;; wait) cmd_wait "$@" ;;
     check) cmd_check "$@" ;; stop) cmd_stop "$@" ;; kill) cmd_kill "$@" ;;
-    names) cat "$1/.founders" "$1/.spares" ;; run) cmd_run "$@" ;;
+    names) cat "$1/.founders" "$1/.spares" "$1/.newcomers" 2> /dev/null ;; run) cmd_run "$@" ;;
     *) die "unknown command '$sub' (init, start, wait, check, stop, kill, names, run)" ;;
 esac

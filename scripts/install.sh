@@ -24,7 +24,7 @@ UNITDIR=${UNITDIR:-$PREFIX/lib/systemd/system}
 BINDIR=$PREFIX/bin
 MANDIR=$PREFIX/share/man/man1
 DATADIR=$PREFIX/share/fedsyn
-COMMANDS=(train fedsim sample eval keygen ledger node status netcfg privacy evaluator version)
+COMMANDS=(train fedsim sample eval keygen ledger node status member netcfg privacy evaluator version)
 die() { echo "install: error: $*" >&2; exit 1; }
 
 if [[ ${1:-} == --uninstall ]]; then

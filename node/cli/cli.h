@@ -26,12 +26,18 @@ int cmd_keygen(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 int cmd_node(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_member(int argc, char **argv);
 int cmd_netcfg(int argc, char **argv);
 int cmd_privacy(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 // `fedsyn netcfg provision` (netcfg_provision.c) and its help.
 int netcfg_provision(int argc, char **argv);
 void netcfg_provision_help(void);
+
+// Sends one command to the node running for a configuration file (its
+// control socket) and prints the reply; a reply "error: ..." goes to
+// stderr and makes the exit code 1.
+int cli_node_control(const char *cmd, const char *config, const char *what);
 
 // Prints "fedsyn CMD: error: MSG" and an optional hint; returns the exit
 // code for the error (2 for invalid input, 1 otherwise).

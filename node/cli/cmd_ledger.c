@@ -51,7 +51,7 @@ static void s_help_init(void)
            "  --member FILE       identity.pub of a founding member (repeat; the founder\n"
            "                      is added automatically)\n"
            "  --allow FILE        identity.pub of a member who may join later (repeat)\n"
-           "  --open              anyone may join (default: only --allow keys)\n"
+           "  --open              anyone may join (--admission open)\n"
            "  --name NAME         federation name (default fedsyn)\n"
            "  --width W           DCGAN generator width (default 128, the paper's)\n"
            "  --model SPEC        what the federation trains: dcgan:W (default, W from\n"
@@ -87,8 +87,8 @@ static void s_help_init(void)
            "                      1, plain FedAvg; cgan federations with rounds of\n"
            "                      50-150 local iterations learn faster at 2; with\n"
            "                      transposed convolutions in G, rounds of 150 at batch\n"
-           "                      64 did not: docs/results.md)\n"
-           "  --request-window W  rounds a join or leave request stays valid: one\n"
+           "                      64 did not: docs/results.md)\n");
+    printf("  --request-window W  rounds a join or leave request stays valid: one\n"
            "                      signed for round m is refused in blocks after m + W,\n"
            "                      so an old request cannot be replayed (default %d;\n"
            "                      0: no window, as federations founded before it)\n"
@@ -99,10 +99,16 @@ static void s_help_init(void)
            "                      signed (the aggregator's signature alone, as\n"
            "                      federations founded before session 19; a partition\n"
            "                      can fork them for good) - docs/federation.md\n"
-           "  --out PATH          the ledger file to create (refuses to replace one)\n\n"
-           "example: fedsyn ledger init --key keys/a --member keys/b/identity.pub \\\n"
-           "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n",
+           "  --admission RULE    who may join later: vote (default with majority\n"
+           "                      finality: those admitted by a motion that more than\n"
+           "                      half of the active members signed, fedsyn member;\n"
+           "                      --allow keys need no vote), allow-list (default\n"
+           "                      with signed finality: --allow keys only) or open\n"
+           "                      (anyone; the same as --open)\n"
+           "  --out PATH          the ledger file to create (refuses to replace one)\n\n",
            GENESIS_REQUEST_WINDOW_DEFAULT);
+    printf("example: fedsyn ledger init --key keys/a --member keys/b/identity.pub \\\n"
+           "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n");
 }
 
 static int s_init(int argc, char **argv)
@@ -116,7 +122,8 @@ static int s_init(int argc, char **argv)
         {"rounds", 1, 0, 'r'},     {"local-iters", 1, 0, 'i'}, {"quorum", 1, 0, 'q'},
         {"inactive-after", 1, 0, 'K'}, {"out", 1, 0, 'o'},    {"model", 1, 0, 'M'},
         {"initial", 1, 0, 'I'},    {"server-lr", 1, 0, 'e'},  {"help", 0, 0, 'h'},
-        {"request-window", 1, 0, 'W'}, {"finality", 1, 0, 'F'}, {0, 0, 0, 0}};
+        {"request-window", 1, 0, 'W'}, {"finality", 1, 0, 'F'}, {"admission", 1, 0, 'A'},
+        {0, 0, 0, 0}};
     const char *key = NULL, *out = NULL, *name = "fedsyn", *dataset = "mnist", *noise = "paper";
     const char *model = NULL, *initial = NULL;
     char model_buf[GENESIS_TEXT_MAX + 1];
@@ -124,6 +131,7 @@ static int s_init(int argc, char **argv)
          iters = 50, quorum = 1, inactive = 3, window = GENESIS_REQUEST_WINDOW_DEFAULT;
     double clip = 0, scale = 1e-4, agg_scale = -1, delta = 1e-5, server_lr = 1;
     int open_rule = 0, finality = -1; // -1: majority, or signed with --request-window 0
+    int admission = 0;                // 0: vote with majority finality, else allow-list
     keyring_t *members = keyring_new(), *allowed = keyring_new();
     fs_err_t err = {0, ""};
     int c, rc = EXIT_OK;
@@ -140,6 +148,16 @@ static int s_init(int argc, char **argv)
             }
             break;
         case 'O': open_rule = 1; break;
+        case 'A':
+            admission = !strcmp(optarg, "vote")         ? ADMIT_VOTE
+                        : !strcmp(optarg, "allow-list") ? ADMIT_ALLOWLIST
+                        : !strcmp(optarg, "open")       ? ADMIT_OPEN
+                                                        : -1;
+            if (admission < 0) {
+                rc = cli_usage(CMD " init", "--admission is vote, allow-list or open, not '%s'",
+                               optarg);
+            }
+            break;
         case 'n': name = optarg; break;
         case 'w': bad = cli_int(CMD, "width", optarg, 2, 1024, &width); break;
         case 'M': model = optarg; break;
@@ -203,7 +221,7 @@ static int s_init(int argc, char **argv)
             .rounds = (uint32_t)rounds, .local_iters = (uint32_t)iters,
             .quorum = (uint16_t)quorum, .inactive_after = (uint16_t)inactive,
             .server_lr = server_lr, .request_window = (uint32_t)window,
-            .finality = (uint8_t)finality};
+            .finality = (uint8_t)finality, .admission = admission};
         uint8_t fed_id[HASH_BYTES];
         if (founding_genesis(&fo, founder, g, &err) < 0) {
             rc = cli_fail(CMD " init", &err,
@@ -637,6 +655,16 @@ static int s_show(int argc, char **argv)
             printf("       left: %s (%s)\n", s_name_of(st, b->left[k].key, buf),
                    leave_reason_name(b->left[k].reason));
         }
+        for (int k = 0; k < b->n_motions; k++) {
+            const motion_t *m = &b->motions[k];
+            printf("       vote: %s %s (motion of round %llu, signed by %u of %u:",
+                   motion_action_name(m->action), m->candidate.name,
+                   (unsigned long long)m->round, m->n, b->n_expected);
+            for (uint16_t s = 0; s < m->n; s++) {
+                printf(" %s", s_name_of(st, m->sigs[s].key, buf));
+            }
+            printf(")\n");
+        }
     }
     s_show_member_budgets(st, contributed);
     ledger_state_destroy(&st);
@@ -758,6 +786,24 @@ static void s_export_block(const block_t *b)
             printf("}");
         }
         printf("]}");
+    }
+    if (b->has_motions) { // admissions and removals by vote (docs/ledger.md §6b)
+        printf(", \"motions\": [");
+        for (int i = 0; i < b->n_motions; i++) {
+            const motion_t *m = &b->motions[i];
+            printf("%s{\"action\": \"%s\", \"round\": %llu, \"candidate\": ", i ? ", " : "",
+                   motion_action_name(m->action), (unsigned long long)m->round);
+            s_json_identity(&m->candidate);
+            printf(", \"signatures\": [");
+            for (size_t k = 0; k < m->n; k++) {
+                printf("%s{", k ? ", " : "");
+                s_json_hex("key", m->sigs[k].key, IDENTITY_KEY_BYTES, 1);
+                s_json_hex("signature", m->sigs[k].sig, IDENTITY_SIG_BYTES, 0);
+                printf("}");
+            }
+            printf("]}");
+        }
+        printf("]");
     }
     printf("}");
 }

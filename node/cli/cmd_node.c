@@ -109,8 +109,7 @@ static int s_parse_config(const char *cmd, int argc, char **argv, const char **c
     return 0;
 }
 
-// Sends one command to a running node's control socket; prints the reply.
-static int s_control(const char *cmd, const char *config, const char *what)
+int cli_node_control(const char *cmd, const char *config, const char *what)
 {
     node_config_t cfg;
     fs_err_t err = {0};
@@ -136,9 +135,15 @@ static int s_control(const char *cmd, const char *config, const char *what)
         fs_err_set(&err, FS_ETIMEOUT, "the node did not answer within 5 s (%s)", ep);
         return cli_fail(cmd, &err, "is it stopped or stuck? check its log");
     }
-    fputs(reply, stdout);
+    // a refusal comes back as "error: ...": to stderr, and a failing exit
+    int refused = strncmp(reply, "error: ", 7) == 0;
+    if (refused) {
+        fprintf(stderr, "fedsyn %s: %s", cmd, reply);
+    } else {
+        fputs(reply, stdout);
+    }
     zstr_free(&reply);
-    return EXIT_OK;
+    return refused ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_node(int argc, char **argv)
@@ -154,7 +159,7 @@ int cmd_node(int argc, char **argv)
         return rc < 0 ? EXIT_OK : rc;
     }
     if (leave) {
-        return s_control("node leave", config, "LEAVE");
+        return cli_node_control("node leave", config, "LEAVE");
     }
     node_config_t cfg;
     fs_err_t err = {0};
@@ -222,7 +227,7 @@ int cmd_status(int argc, char **argv)
     if (rc) {
         return rc < 0 ? EXIT_OK : rc;
     }
-    return s_control("status", config, json ? "STATUS-JSON" : "STATUS");
+    return cli_node_control("status", config, json ? "STATUS-JSON" : "STATUS");
 }
 
 static void s_found_error(void *ctx, const char *msg)

@@ -19,6 +19,7 @@ struct control {
     zsock_t *sock;
     char endpoint[CONFIG_PATH_MAX + 32];
     zframe_t *rid; // the sender of the request read last
+    char *arg;     // the text after its command word
 };
 
 void control_endpoint(const char *dir, char *out, size_t n)
@@ -50,6 +51,7 @@ void control_destroy(control_t **self_p)
     zsock_destroy(&self->sock);
     unlink(self->endpoint + 6);
     zframe_destroy(&self->rid);
+    free(self->arg);
     free(self);
     *self_p = NULL;
 }
@@ -66,18 +68,78 @@ control_cmd_t control_receive(control_t *self)
     self->rid = zmsg_pop(m);
     zframe_t *empty = zmsg_pop(m);
     char *cmd = zmsg_popstr(m);
-    control_cmd_t c = !cmd                             ? CONTROL_UNKNOWN
-                      : strcmp(cmd, "STATUS") == 0      ? CONTROL_STATUS
-                      : strcmp(cmd, "STATUS-JSON") == 0 ? CONTROL_STATUS_JSON
-                      : strcmp(cmd, "LEAVE") == 0       ? CONTROL_LEAVE
-                                                        : CONTROL_UNKNOWN;
+    free(self->arg);
+    self->arg = NULL;
+    char *space = cmd ? strchr(cmd, ' ') : NULL;
+    if (space) {
+        *space = 0;
+        self->arg = xstrdup(space + 1);
+    }
+    control_cmd_t c = !cmd                               ? CONTROL_UNKNOWN
+                      : strcmp(cmd, "STATUS") == 0        ? CONTROL_STATUS
+                      : strcmp(cmd, "STATUS-JSON") == 0   ? CONTROL_STATUS_JSON
+                      : strcmp(cmd, "LEAVE") == 0         ? CONTROL_LEAVE
+                      : strcmp(cmd, "MOTION-ADMIT") == 0  ? CONTROL_MOTION_ADMIT
+                      : strcmp(cmd, "MOTION-REMOVE") == 0 ? CONTROL_MOTION_REMOVE
+                      : strcmp(cmd, "MOTION-SIGN") == 0   ? CONTROL_MOTION_SIGN
+                      : strcmp(cmd, "MOTIONS") == 0       ? CONTROL_MOTIONS
+                                                          : CONTROL_UNKNOWN;
     zframe_destroy(&empty);
     free(cmd);
     zmsg_destroy(&m);
     if (c == CONTROL_UNKNOWN) {
-        control_reply(self, "unknown command (expected STATUS, STATUS-JSON or LEAVE)\n");
+        control_reply(self, "unknown command (expected STATUS, STATUS-JSON, LEAVE, "
+                            "MOTION-ADMIT, MOTION-REMOVE, MOTION-SIGN or MOTIONS)\n");
     }
     return c;
+}
+
+const char *control_arg(const control_t *self) { return self->arg ? self->arg : ""; }
+
+void control_motions(const store_t *store, const members_t *mem, char *buf, size_t cap)
+{
+    size_t k = 0;
+    buf[0] = 0;
+#define PUT(...)                                                                              \
+    do {                                                                                      \
+        int w_ = snprintf(buf + k, cap - k, __VA_ARGS__);                                     \
+        k = w_ < 0 ? k : (k + (size_t)w_ < cap ? k + (size_t)w_ : cap - 1);                   \
+    } while (0)
+    if (!store_chain(store)) {
+        PUT("no ledger yet: this node has not synced its federation\n");
+        return;
+    }
+    const ledger_state_t *st = store_state(store);
+    if (st->genesis.admission != ADMIT_VOTE) {
+        PUT("this federation admits by its genesis's rule (%s), not by the members' vote\n",
+            admission_name(st->genesis.admission));
+        return;
+    }
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
+    size_t n_active = ledger_state_active(st, active);
+    if (!mem->n_motions) {
+        PUT("no motion under way\n");
+    }
+    for (int i = 0; i < mem->n_motions; i++) {
+        const motion_t *m = members_motion(mem, i);
+        char id[MOTION_ID_CHARS], fpr[IDENTITY_FPR_CHARS], nb[9];
+        motion_id(store_fed_id(store), m, id);
+        identity_fingerprint(&m->candidate, fpr);
+        PUT("motion %s  %s %s (%s), made at round %llu: signed by %u of the %zu active members, "
+            "%zu needed%s\n    signers:", id, motion_action_name(m->action), m->candidate.name,
+            fpr, (unsigned long long)m->round, m->n, n_active, witness_majority(n_active),
+            motion_signed_by(m, mem->me) ? "" : "; not signed by this node");
+        for (uint16_t s = 0; s < m->n; s++) {
+            PUT(" %s", store_name(store, m->sigs[s].key, nb));
+        }
+        PUT("\n");
+    }
+    for (int i = 0; i < st->n_admitted; i++) {
+        const ledger_admitted_t *a = &st->admitted[i];
+        PUT("%s %s in block %llu%s\n", a->revoked ? "revoked:" : "admitted:", a->id.name,
+            (unsigned long long)a->at, a->revoked ? "" : ", not joined yet");
+    }
+#undef PUT
 }
 
 void control_reply(control_t *self, const char *text)
@@ -110,6 +172,8 @@ typedef struct {
     int trained_iters, collected;
     uint64_t bytes_in, bytes_out;
     int witnessed;    // majority-witnessed blocks: the open height's votes
+    int vote;         // the federation admits by vote: motions under way
+    int motions;
     fin_status_t fin;
 } status_view_t;
 
@@ -138,6 +202,8 @@ static void s_view(const store_t *store, mesh_t *mesh, const round_io_t *round,
         }
         v->active = store_is_active(store, pub->sign_pk);
         v->leaving = mem->leaving;
+        v->vote = store_state(store)->genesis.admission == ADMIT_VOTE;
+        v->motions = mem->n_motions;
         v->members = rs->members;
         v->have_last = store_height(store) > 1;
         if (v->have_last) {
@@ -213,6 +279,9 @@ static size_t s_text(const status_view_t *v, mesh_t *mesh, char *buf, size_t cap
                     ? " (waiting: fewer than a majority reachable, or no proposal yet)"
                     : "");
         }
+        if (v->vote && v->motions) {
+            OUT("motions     %d under way (fedsyn member pending lists them)\n", v->motions);
+        }
     }
     const transport_t *net = mesh_transport(mesh);
     const peers_t *peers = mesh_peers_const(mesh);
@@ -275,6 +344,9 @@ static size_t s_json(const status_view_t *v, mesh_t *mesh, char *buf, size_t cap
             OUT(", \"witnesses\": {\"height\": %llu, \"votes\": %zu, \"voters\": %zu, "
                 "\"needed\": %zu, \"promised_attempt\": %u}", (unsigned long long)v->fin.height,
                 v->fin.best_votes, v->fin.voters, v->fin.need, v->fin.promised);
+        }
+        if (v->vote) {
+            OUT(", \"motions\": %d", v->motions);
         }
         OUT(", \"aggregator_is_me\": %s, \"active\": %s, \"leaving\": %s, \"members\": [",
             v->aggregator_is_me ? "true" : "false", v->active ? "true" : "false",

@@ -1,6 +1,6 @@
 /* control.h - a node's control socket (ipc://DIR/control.sock), where
- * `fedsyn status` and `fedsyn node leave` reach it: one request, one text
- * reply.
+ * `fedsyn status`, `fedsyn node leave` and `fedsyn member` reach it: one
+ * request, one text reply.
  *
  * Usage: node/fed/node.c; tests/integration/t0004-federation.sh
  */
@@ -24,6 +24,10 @@ typedef enum {
     CONTROL_STATUS,   // "STATUS": reply with control_status's text
     CONTROL_STATUS_JSON, // "STATUS-JSON": the same as one JSON object
     CONTROL_LEAVE,    // "LEAVE": start leaving, then reply
+    CONTROL_MOTION_ADMIT,  // "MOTION-ADMIT <identity line>": propose an admission
+    CONTROL_MOTION_REMOVE, // "MOTION-REMOVE <name or key hex>": propose a removal
+    CONTROL_MOTION_SIGN,   // "MOTION-SIGN <id>": sign a pending motion
+    CONTROL_MOTIONS,       // "MOTIONS": list the pending motions
     CONTROL_UNKNOWN   // anything else: control_receive has replied already
 } control_cmd_t;
 
@@ -38,6 +42,11 @@ void *control_socket(control_t *self); // for the poller
 // Reads one request; the reply goes to its sender (control_reply).
 control_cmd_t control_receive(control_t *self);
 void control_reply(control_t *self, const char *text);
+// The text after the command word of the request read last ("" if none).
+const char *control_arg(const control_t *self);
+// `fedsyn member pending`'s text: the motions under way with their
+// signers, and those the ledger admitted that have not joined yet.
+void control_motions(const store_t *store, const members_t *mem, char *buf, size_t cap);
 // `fedsyn status`'s text for this node into buf, or (json) one JSON
 // object on one line (docs/operations.md lists its fields).  A reply that
 // would not fit says so instead of being cut.

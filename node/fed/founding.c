@@ -111,7 +111,10 @@ int founding_genesis(const founding_opts_t *o, const identity_t *founder, genesi
     g->local_iters = o->local_iters;
     g->quorum = o->quorum;
     g->inactive_after = o->inactive_after;
-    g->admission = o->open ? ADMIT_OPEN : ADMIT_ALLOWLIST;
+    g->admission = o->open        ? ADMIT_OPEN
+                   : o->admission ? (uint8_t)o->admission
+                   : o->finality == GENESIS_FINALITY_MAJORITY ? ADMIT_VOTE
+                                                              : ADMIT_ALLOWLIST;
     g->server_lr = o->server_lr == 1 ? 0 : o->server_lr; // 1 is written as absent
     g->request_window = o->request_window;
     g->finality = o->finality;

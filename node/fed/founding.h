@@ -26,6 +26,8 @@ typedef struct {
     const keyring_t *members;  // founding members besides the founder (may be NULL)
     const keyring_t *allowed;  // keys that may join later (may be NULL)
     int open;                  // anyone may join
+    int admission;             // ADMIT_*; 0: by vote when blocks are majority-witnessed
+                               // (and allow-list otherwise), open with `open`
     const char *model;         // workload spec (node/train/workload.h)
     const char *dataset;       // "mnist" or "fashion"
     uint64_t seed;             // the initial model's seed

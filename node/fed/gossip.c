@@ -9,6 +9,7 @@
 #include "node/base/bytes.h"
 #include "node/base/log.h"
 #include "node/base/mem.h"
+#include "node/fed/membership.h"
 #include "node/fed/now.h"
 #include "node/fed/wire.h"
 #include "node/proto/sync.h"
@@ -104,6 +105,19 @@ static void s_handle_syncreq(const gossip_t *g, transport_msg_t *msg)
     if (sync_serve(store_height(g->store), from, round_io_round(g->round)->have_model, &start,
                    &end, &with_model) < 0) {
         return;
+    }
+    if (mesh_barred(g->mesh, msg->peer)) {
+        // a member removed by vote learns its removal: the blocks up to the
+        // one that recorded it and its successor (whose commit certifies
+        // it), no model, nothing later
+        const ledger_member_t *mem = ledger_state_member(
+            store_state(g->store), transport_peer_id(net, msg->peer)->sign_pk);
+        uint64_t cap = mem && mem->removed ? mem->left_at + 2 : 0;
+        end = end < cap ? end : cap;
+        with_model = 0;
+        if (start >= end) {
+            return;
+        }
     }
     bytes_writer_t w;
     bytes_writer_init(&w);
@@ -468,10 +482,47 @@ static void s_handle_request(const gossip_t *g, transport_msg_t *msg, int type)
     mesh_broadcast(g->mesh, msg->type, msg->data, msg->n, msg->peer, 0, 0);
 }
 
+// A peer's copy of a motion: its valid signatures of active members merge
+// into ours (node/proto/members.h); what taught us something goes on.
+static void s_handle_motion(const gossip_t *g, transport_msg_t *msg)
+{
+    if (!store_chain(g->store)) {
+        return;
+    }
+    motion_t *m = xmalloc(sizeof *m);
+    fs_err_t err = {0};
+    if (wire_motion_decode(msg->data, msg->n, store_fed_id(g->store), m, &err) < 0) {
+        log_warn("motion from %s refused: %s", mesh_peer_name(g->mesh, msg->peer), err.msg);
+        free(m);
+        return;
+    }
+    int rc = members_on_motion(g->mem, store_state(g->store), m);
+    if (rc < 0) {
+        log_warn("%d motions are under way already; dropping one to %s %s",
+                 MEMBERS_MAX_MOTIONS, motion_action_name(m->action), m->candidate.name);
+    } else if (rc > 0) {
+        char id[MOTION_ID_CHARS];
+        motion_id(store_fed_id(g->store), m, id);
+        for (int i = 0; i < g->mem->n_motions; i++) {
+            const motion_t *p = members_motion(g->mem, i);
+            if (motion_same(p, m)) {
+                log_info("motion %s to %s %s: %u signatures so far (from %s)", id,
+                         motion_action_name(m->action), m->candidate.name, p->n,
+                         mesh_peer_name(g->mesh, msg->peer));
+                membership_send_motion(g->mesh, p, msg->peer);
+            }
+        }
+    }
+    free(m);
+}
+
 void gossip_handle(const gossip_t *g, transport_msg_t *msg)
 {
     log_debug("received %s (%zu bytes) from %s", wire_type_name(msg->type), msg->n,
               msg->peer >= 0 ? mesh_peer_name(g->mesh, msg->peer) : "?");
+    if (mesh_barred(g->mesh, msg->peer) && msg->type != WIRE_SYNCREQ) {
+        return; // removed by the members' vote (mesh_allow_members said so once)
+    }
     if (msg->type == WIRE_HELLO) {
         s_handle_hello(g, msg);
         return;
@@ -491,6 +542,7 @@ void gossip_handle(const gossip_t *g, transport_msg_t *msg)
         break;
     case WIRE_JOIN: s_handle_request(g, msg, SIGMSG_JOIN); break;
     case WIRE_LEAVE: s_handle_request(g, msg, SIGMSG_LEAVE); break;
+    case WIRE_MOTION: s_handle_motion(g, msg); break;
     case WIRE_SYNCREQ: s_handle_syncreq(g, msg); break;
     case WIRE_SYNCREP: s_handle_syncrep(g, msg); break;
     case WIRE_PROPOSE:

@@ -23,6 +23,7 @@ struct mesh {
     char allow_dir[CONFIG_PATH_MAX + 32];
     transport_t *net;
     peers_t peers;
+    uint8_t barred[TRANSPORT_MAX_PEERS]; // removed by the members' vote
 };
 
 mesh_t *mesh_new(const node_config_t *cfg, const identity_t *me, const store_t *store,
@@ -79,7 +80,9 @@ void mesh_broadcast(mesh_t *self, uint8_t type, const uint8_t *data, size_t n, i
                     int bulk, uint64_t skip_height_at_least)
 {
     for (size_t i = 0; i < transport_peer_count(self->net); i++) {
-        if ((int)i == except || !transport_peer_connected(self->net, (int)i)) {
+        // a removed member hears our hellos only (it syncs up to its removal)
+        if ((int)i == except || !transport_peer_connected(self->net, (int)i) ||
+            (self->barred[i] && type != WIRE_HELLO)) {
             continue;
         }
         if (skip_height_at_least && self->peers.peer[i].height >= skip_height_at_least) {
@@ -140,27 +143,77 @@ void mesh_perform(mesh_t *self, const peers_actions_t *acts)
             mesh_hello(self, -1);
         } else if (acts->act[i].kind == PEERS_ACT_SYNC) {
             mesh_sync_request(self, acts->act[i].peer, acts->act[i].from);
+        } else if (acts->act[i].kind == PEERS_ACT_REDIAL &&
+                   transport_peer_endpoint(self->net, acts->act[i].peer)[0] &&
+                   !self->barred[acts->act[i].peer]) {
+            log_info("peer %s never answered: dialling %s again (a peer that has not admitted "
+                     "our key refuses the handshake)", mesh_peer_name(self, acts->act[i].peer),
+                     transport_peer_endpoint(self->net, acts->act[i].peer));
+            transport_reconnect(self->net, acts->act[i].peer);
         }
+    }
+}
+
+// The ledger's word on a key: 1 may connect, 0 barred (removed or revoked
+// by vote), -1 says nothing (not in the ledger).
+static int s_ledger_allows(const ledger_state_t *st, const uint8_t key[IDENTITY_KEY_BYTES])
+{
+    const ledger_member_t *m = ledger_state_member(st, key);
+    if (ledger_state_admitted(st, key) || (m && m->active)) {
+        return 1;
+    }
+    if (m) {
+        return !m->removed;
+    }
+    for (int i = 0; i < st->n_admitted; i++) {
+        if (memcmp(st->admitted[i].id.sign_pk, key, IDENTITY_KEY_BYTES) == 0) {
+            return 0; // revoked before it joined
+        }
+    }
+    return st->genesis.admission == ADMIT_OPEN || ledger_state_may_join(st, key) ? 1 : -1;
+}
+
+static void s_allow(mesh_t *self, const identity_pub_t *id, int yes)
+{
+    fs_err_t err = {0};
+    if ((yes ? transport_allow(self->net, id, &err) : transport_disallow(self->net, id, &err)) <
+        0) {
+        log_warn("%s", err.msg);
+    }
+    int p = transport_find(self->net, id->sign_pk);
+    if (p >= 0 && p < TRANSPORT_MAX_PEERS) {
+        if (!yes && !self->barred[p]) {
+            log_info("peer %s was removed by the members' vote: its key is no longer admitted, "
+                     "and nothing more goes to it", id->name);
+        }
+        self->barred[p] = (uint8_t)!yes;
     }
 }
 
 void mesh_allow_members(mesh_t *self)
 {
-    fs_err_t err = {0};
+    const ledger_state_t *st = store_chain(self->store) ? store_state(self->store) : NULL;
+    // the configuration's peers bootstrap a node without a ledger; once it
+    // has one, a federation that admits by vote follows the ledger alone
     for (int i = 0; i < self->cfg->n_peers; i++) {
-        if (transport_allow(self->net, &self->cfg->peers[i].id, &err) < 0) {
-            log_warn("%s", err.msg);
-        }
+        const identity_pub_t *id = &self->cfg->peers[i].id;
+        int word = st ? s_ledger_allows(st, id->sign_pk) : 1;
+        s_allow(self, id, word == 1 || (word < 0 && st->genesis.admission != ADMIT_VOTE));
     }
-    if (!store_chain(self->store)) {
+    if (!st) {
         return;
     }
-    const ledger_state_t *st = store_state(self->store);
     for (int i = 0; i < st->n_members; i++) {
-        if (transport_allow(self->net, &st->members[i].id, &err) < 0) {
-            log_warn("%s", err.msg);
-        }
+        s_allow(self, &st->members[i].id, s_ledger_allows(st, st->members[i].id.sign_pk) != 0);
     }
+    for (int i = 0; i < st->n_admitted; i++) {
+        s_allow(self, &st->admitted[i].id, !st->admitted[i].revoked);
+    }
+}
+
+int mesh_barred(const mesh_t *self, int peer)
+{
+    return peer >= 0 && peer < TRANSPORT_MAX_PEERS && self->barred[peer];
 }
 
 int mesh_allow_any(mesh_t *self, fs_err_t *err)
@@ -170,20 +223,16 @@ int mesh_allow_any(mesh_t *self, fs_err_t *err)
 
 int mesh_acceptable(const mesh_t *self, const identity_pub_t *id)
 {
+    const ledger_state_t *st = store_chain(self->store) ? store_state(self->store) : NULL;
+    int word = st ? s_ledger_allows(st, id->sign_pk) : -1;
+    if (word >= 0) {
+        return word;
+    }
+    if (st && st->genesis.admission == ADMIT_VOTE) {
+        return 0; // the ledger alone decides
+    }
     for (int i = 0; i < self->cfg->n_peers; i++) {
         if (memcmp(self->cfg->peers[i].id.sign_pk, id->sign_pk, IDENTITY_KEY_BYTES) == 0) {
-            return 1;
-        }
-    }
-    if (!store_chain(self->store)) {
-        return 0;
-    }
-    const ledger_state_t *st = store_state(self->store);
-    if (ledger_state_member(st, id->sign_pk) || st->genesis.admission == ADMIT_OPEN) {
-        return 1;
-    }
-    for (int i = 0; i < st->genesis.n_allowed; i++) {
-        if (memcmp(st->genesis.allowed[i], id->sign_pk, IDENTITY_KEY_BYTES) == 0) {
             return 1;
         }
     }

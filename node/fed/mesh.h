@@ -52,12 +52,23 @@ void mesh_sync_request(mesh_t *self, int peer, uint64_t from);
 // Performs node/proto/peers.h's hello and sync actions.
 void mesh_perform(mesh_t *self, const peers_actions_t *acts);
 
-// Allows the configuration's peers and the ledger's members to connect.
+// Writes the authenticator's keys as the ledger says now (and the
+// configuration's peers, which bootstrap a node without a ledger; in a
+// federation that admits by vote, only those until it has one): every
+// member not removed, and anyone the genesis or the members' vote admits;
+// the keys of members removed by vote (and of admissions revoked) are
+// taken out, and such peers are barred (mesh_barred): they get our hellos
+// and, when they ask, the blocks up to the one that removed them (so that
+// they learn it and stop), nothing else; anything else they send is
+// dropped.
 void mesh_allow_members(mesh_t *self);
+// 1 when peer is barred (removed by the members' vote).
+int mesh_barred(const mesh_t *self, int peer);
 // Allows anyone (an open federation).
 int mesh_allow_any(mesh_t *self, fs_err_t *err) __attribute__((warn_unused_result));
 // May a node with this identity talk to us at all (a configured peer, a
-// member, a permitted joiner, anyone in an open federation)?
+// member, a permitted joiner, anyone in an open federation; not one the
+// members removed by vote)?
 int mesh_acceptable(const mesh_t *self, const identity_pub_t *id);
 
 #endif

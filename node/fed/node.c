@@ -256,6 +256,8 @@ static void s_tick(node_t *self)
     peers_actions_t pa;
     peers_tick_hello(peers, now, &pa);
     mesh_perform(self->mesh, &pa);
+    peers_tick_redial(peers, mesh_peer_count(self->mesh), now, &pa);
+    mesh_perform(self->mesh, &pa);
     if (!store_chain(self->store)) {
         return; // the genesis comes with the first sync reply
     }
@@ -267,7 +269,7 @@ static void s_tick(node_t *self)
     members_actions_t ma;
     members_tick(&self->mem, store_state(self->store), store_fed_id(self->store), self->me,
                  caught_up, now, &ma);
-    membership_perform(self->mesh, &ma);
+    membership_perform(self->mesh, &self->mem, &ma);
     if (self->mem.left) {
         for (int i = 0; i < ma.n; i++) {
             if (ma.act[i].kind == MEMBERS_ACT_LEFT) {
@@ -306,6 +308,17 @@ static void s_control(node_t *self)
                                self->me);
         reply = xstrdup(self->mem.leaving ? "leaving: the next block records it\n"
                                           : "not an active member; stopping\n");
+    } else if (c == CONTROL_MOTION_ADMIT || c == CONTROL_MOTION_REMOVE ||
+               c == CONTROL_MOTION_SIGN) {
+        reply = xmalloc(CONTROL_REPLY_MAX);
+        int action = c == CONTROL_MOTION_ADMIT    ? MOTION_ADMIT
+                     : c == CONTROL_MOTION_REMOVE ? MOTION_REMOVE
+                                                  : 0;
+        (void)membership_command(&self->mem, self->store, self->mesh, self->me, action,
+                                 control_arg(self->control), reply, CONTROL_REPLY_MAX);
+    } else if (c == CONTROL_MOTIONS) {
+        reply = xmalloc(CONTROL_REPLY_MAX);
+        control_motions(self->store, &self->mem, reply, CONTROL_REPLY_MAX);
     }
     if (reply) {
         control_reply(self->control, reply);

@@ -201,6 +201,12 @@ void round_io_print(round_io_t *self, const block_t *b)
              b->n_expected, close_reason_name(b->close_reason), b->n_joined, b->n_left, em, et,
              hex, s);
     log_json_event("round", fields);
+    for (int i = 0; i < b->n_motions; i++) {
+        const motion_t *m = &b->motions[i];
+        log_info("round %llu records the members' vote: %s %s (signed by %u of the %u active "
+                 "members)", (unsigned long long)b->index, motion_action_name(m->action),
+                 m->candidate.name, m->n, b->n_expected);
+    }
 }
 
 // The head's model goes to the quality scorer (scorer.h) when its block is
@@ -382,6 +388,9 @@ static void s_close_round(round_io_t *self, uint8_t close_reason)
                             mc.join_lens, mc.n_join,
                             (const uint8_t(*)[IDENTITY_KEY_BYTES])mc.leave_keys, mc.leave_reqs,
                             mc.leave_lens, mc.n_leave, mh, b, &err);
+    for (size_t i = 0; rc == 0 && b->has_motions && i < mc.n_motions; i++) {
+        b->motions[b->n_motions++] = *mc.motions[i]; // signed by a majority
+    }
     if (rc == 0 && self->wit && b->index >= 2) {
         const witness_cert_t *c = witness_io_head_cert(self->wit);
         if (c) {

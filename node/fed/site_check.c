@@ -160,15 +160,25 @@ static int s_check_membership(const node_config_t *cfg, const identity_pub_t *me
     int bad = config_check_genesis_all(cfg, &st->genesis, errors) != 0;
     if (me) {
         const ledger_member_t *m = ledger_state_member(st, me->sign_pk);
-        int allowed = st->genesis.admission == ADMIT_OPEN;
-        for (int i = 0; i < st->genesis.n_allowed && !allowed; i++) {
-            allowed = memcmp(st->genesis.allowed[i], me->sign_pk, IDENTITY_KEY_BYTES) == 0;
-        }
         if (m && m->active) {
             // a member: nothing to say
-        } else if (m || allowed) {
+        } else if (ledger_state_may_join(st, me->sign_pk)) {
             s_say(notes, "%s: %s is not an active member of %s: the node will ask to join, "
                   "and a member's next block admits it", cfg->file, me->name, src);
+        } else if (st->genesis.admission == ADMIT_VOTE && !(src != ledger && !m)) {
+            s_say(notes, "%s: %s is not a member of %s%s: the members admit it by their vote "
+                  "first (a member runs fedsyn member propose --admit with this site's "
+                  "identity.pub, and more than half of them sign it); until then its peers "
+                  "refuse its key", cfg->file, me->name, src,
+                  m && m->removed ? " (the members removed it)" : "");
+        } else if (st->genesis.admission == ADMIT_VOTE) {
+            // a founder's kit (federation/genesis) whose key founded nothing
+            s_say(errors, "%s: %s (node/keys %s) is neither a member of %s nor on its "
+                  "allow-list: a founder's kit names federation/genesis; a site that joins "
+                  "later names federation/id and is admitted by the members' vote (fedsyn "
+                  "member); check node/keys, or federation/genesis", cfg->file, me->name,
+                  cfg->keys, src);
+            bad = 1;
         } else {
             s_say(errors, "%s: %s (node/keys %s) is neither a member of %s nor on its "
                   "allow-list: the federation would refuse it (its allow-list is fixed in the "

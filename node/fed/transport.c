@@ -3,6 +3,7 @@
 #include "node/fed/transport.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,18 @@ int transport_allow(transport_t *self, const identity_pub_t *id, fs_err_t *err)
     if (rc < 0 || rename(tmp, path) < 0) {
         unlink(tmp);
         return fs_err_set(err, FS_EIO, "%s: cannot write the peer certificate", path);
+    }
+    return 0;
+}
+
+int transport_disallow(transport_t *self, const identity_pub_t *id, fs_err_t *err)
+{
+    char path[700], hex[2 * IDENTITY_KEY_BYTES + 1];
+    bytes_to_hex(id->curve_pk, IDENTITY_KEY_BYTES, hex);
+    snprintf(path, sizeof path, "%s/%.16s.cert", self->allow_dir, hex);
+    if (unlink(path) < 0 && errno != ENOENT) {
+        return fs_err_set(err, FS_EIO, "%s: cannot remove the certificate: %s", path,
+                          strerror(errno));
     }
     return 0;
 }

@@ -68,6 +68,9 @@ void transport_destroy(transport_t **self_p);
 int transport_allow_any(transport_t *self, fs_err_t *err);
 // Admits this identity's transport key (writes its certificate).
 int transport_allow(transport_t *self, const identity_pub_t *id, fs_err_t *err);
+// Takes the identity's transport key out of the authenticator's folder (a
+// member removed by vote); connections already made stay until they drop.
+int transport_disallow(transport_t *self, const identity_pub_t *id, fs_err_t *err);
 // The peer with this signing key (index), adding it when new; connects its
 // DEALER when an endpoint is known and it has none yet.  -1 when full.
 int transport_peer(transport_t *self, const identity_pub_t *id, const char *endpoint);

@@ -8,7 +8,7 @@
 
 static const char *const s_names[WIRE_TYPE_COUNT] = {
     "?", "hello", "block", "update", "join", "leave", "sync-request", "sync-reply", "propose",
-    "vote", "promise",
+    "vote", "promise", "motion",
 };
 
 const char *wire_type_name(int type)
@@ -292,4 +292,22 @@ int wire_promise_decode(const uint8_t *buf, size_t n, wire_witness_t *m, fs_err_
                           "or a block without a vote");
     }
     return rc;
+}
+
+int wire_motion_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[HASH_BYTES],
+                       motion_t *m, fs_err_t *err)
+{
+    bytes_reader_t r;
+    bytes_reader_init(&r, buf, n);
+    if (motion_decode(&r, m, err) < 0) {
+        return FS_ECORRUPT;
+    }
+    if (bytes_remaining(&r) != 0) {
+        return fs_err_set(err, FS_ECORRUPT, "motion: %zu unexpected bytes at the end",
+                          bytes_remaining(&r));
+    }
+    if (m->n == 0) {
+        return fs_err_set(err, FS_ECORRUPT, "motion: no signature");
+    }
+    return motion_check_sigs(m, fed_id, err);
 }

@@ -31,6 +31,9 @@
  *            (0xffffffff: none), 32 voted block hash, 64 signature
  *            (witness_promise_digest), then a BLOCK message's bytes: the
  *            block it voted for and its model (L = 0, count = 0: none)
+ * In a federation that admits by vote (ledger/motion.h):
+ *   MOTION   a motion as a block encodes it, with the signatures its sender
+ *            holds (at least one)
  * Decoders check every length against the bytes present and the limits
  * here and name the field that is wrong.
  *
@@ -43,6 +46,7 @@
 #include <stdint.h>
 
 #include "crypto/identity.h"
+#include "ledger/motion.h"
 #include "ledger/witness.h"
 #include "node/base/bytes.h"
 #include "node/base/err.h"
@@ -58,6 +62,7 @@ typedef enum {
     WIRE_PROPOSE = 8,
     WIRE_VOTE = 9,
     WIRE_PROMISE = 10,
+    WIRE_MOTION = 11,
     WIRE_TYPE_COUNT
 } wire_type_t;
 
@@ -142,5 +147,10 @@ int wire_vote_decode(const uint8_t *buf, size_t n, wire_witness_t *m, fs_err_t *
 void wire_promise_encode(bytes_writer_t *w, const wire_witness_t *m, const float *model);
 int wire_promise_decode(const uint8_t *buf, size_t n, wire_witness_t *m, fs_err_t *err)
     __attribute__((warn_unused_result));
+
+// A MOTION message: the whole buffer one motion with 1 or more
+// signatures, every one valid for this federation (motion_check_sigs).
+int wire_motion_decode(const uint8_t *buf, size_t n, const uint8_t fed_id[HASH_BYTES],
+                       motion_t *m, fs_err_t *err) __attribute__((warn_unused_result));
 
 #endif

@@ -14,6 +14,7 @@
 #include "node/base/mem.h"
 #include "node/fed/archive.h"
 #include "node/fed/global.h"
+#include "node/fed/now.h"
 #include "node/fed/wire.h"
 
 #define ACCEPTOR_MAGIC "FSYNWACC"
@@ -353,10 +354,18 @@ static void s_enter(witness_io_t *self, const round_t *rs, uint32_t attempt,
     s_perform(self, &acts, out);
 }
 
-void witness_io_enter(witness_io_t *self, const round_t *rs, witness_final_t *out)
+void witness_io_enter(witness_io_t *self, round_t *rs, witness_final_t *out)
 {
     finality_begin(self->fin, store_state(self->store));
     finality_restore(self->fin, &self->acc, self->acc_rec, self->acc_rec_n); // this height's
+    fin_status_t fs;
+    finality_status(self->fin, &fs);
+    if (fs.promised > rs->attempt) {
+        while (round_jump(rs, fs.promised, now_mono_ms())) {
+        }
+        log_info("round %llu: resumes at attempt %u, which this member promised before it "
+                 "stopped", (unsigned long long)rs->round, rs->attempt);
+    }
     s_enter(self, rs, rs->attempt, out);
 }
 

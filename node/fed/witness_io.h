@@ -52,7 +52,11 @@ witness_io_t *witness_io_new(const identity_t *me, store_t *store, mesh_t *mesh,
 void witness_io_destroy(witness_io_t **self_p);
 
 // The round entered a new height (round_begin done): decide it.
-void witness_io_enter(witness_io_t *self, const round_t *rs, witness_final_t *out);
+// (A member that promised a later attempt of this height before it stopped
+// resumes the round at that attempt: the attempts below it would pass
+// with nothing it may do, and after a crash of every member at once they
+// all would.)
+void witness_io_enter(witness_io_t *self, round_t *rs, witness_final_t *out);
 // The round moved to `attempt` (NEXT_ATTEMPT or round_jump).
 void witness_io_attempt(witness_io_t *self, const round_t *rs, uint32_t attempt,
                         witness_final_t *out);

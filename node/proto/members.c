@@ -16,7 +16,7 @@ void members_init(members_t *self, const uint8_t me[IDENTITY_KEY_BYTES], int has
     memset(self, 0, sizeof *self);
     memcpy(self->me, me, IDENTITY_KEY_BYTES);
     self->has_data = has_data;
-    self->last_join = self->last_leave = INT64_MIN / 2;
+    self->last_join = self->last_leave = self->last_motions = INT64_MIN / 2;
 }
 
 static void s_free_requests(members_request_t *p, int *n)
@@ -28,10 +28,21 @@ static void s_free_requests(members_request_t *p, int *n)
     *n = 0;
 }
 
+static void s_drop_motion(members_t *self, int i)
+{
+    free(self->motions[i]);
+    memmove(&self->motions[i], &self->motions[i + 1],
+            (size_t)(self->n_motions - i - 1) * sizeof self->motions[0]);
+    self->motions[--self->n_motions] = NULL;
+}
+
 void members_free(members_t *self)
 {
     s_free_requests(self->joins, &self->n_joins);
     s_free_requests(self->leaves, &self->n_leaves);
+    while (self->n_motions) {
+        s_drop_motion(self, self->n_motions - 1);
+    }
 }
 
 void members_reset(members_t *self)
@@ -39,7 +50,7 @@ void members_reset(members_t *self)
     members_free(self);
     self->leaving = 0;
     self->left = 0;
-    self->last_join = self->last_leave = INT64_MIN / 2;
+    self->last_join = self->last_leave = self->last_motions = INT64_MIN / 2;
 }
 
 int members_is_active(const ledger_state_t *st, const uint8_t key[IDENTITY_KEY_BYTES])
@@ -137,11 +148,141 @@ static void s_filter(members_request_t *p, int *n, const ledger_state_t *st, int
     *n = k;
 }
 
+// Keeps the signatures of active members only (a block's motion may count
+// no other); returns how many remain.
+static size_t s_active_sigs(motion_t *m, const ledger_state_t *st)
+{
+    uint16_t k = 0;
+    for (uint16_t i = 0; i < m->n; i++) {
+        if (members_is_active(st, m->sigs[i].key)) {
+            m->sigs[k++] = m->sigs[i];
+        }
+    }
+    m->n = k;
+    return k;
+}
+
 void members_on_block(members_t *self, const ledger_state_t *st)
 {
     s_filter(self->joins, &self->n_joins, st, 0);   // admitted: done
     s_filter(self->leaves, &self->n_leaves, st, 1); // removed: done
+    // a recorded motion is no longer recordable (its candidate's last event
+    // is at or after its round), nor is one past the window
+    for (int i = self->n_motions - 1; i >= 0; i--) {
+        if (ledger_state_check_motion(st, self->motions[i], NULL) < 0 ||
+            s_active_sigs(self->motions[i], st) == 0) {
+            s_drop_motion(self, i);
+        }
+    }
 }
+
+static int s_find_motion(const members_t *self, const motion_t *m)
+{
+    for (int i = 0; i < self->n_motions; i++) {
+        if (motion_same(self->motions[i], m)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+int members_on_motion(members_t *self, const ledger_state_t *st, const motion_t *m)
+{
+    if (!st || ledger_state_check_motion(st, m, NULL) < 0) {
+        return 0;
+    }
+    int i = s_find_motion(self, m);
+    if (i < 0) {
+        if (self->n_motions == MEMBERS_MAX_MOTIONS) {
+            return FS_ETOOBIG;
+        }
+        motion_t *copy = xmalloc(sizeof *copy);
+        *copy = *m;
+        copy->n = 0;
+        self->motions[self->n_motions++] = copy;
+        i = self->n_motions - 1;
+    }
+    int learnt = 0;
+    for (uint16_t k = 0; k < m->n; k++) {
+        if (members_is_active(st, m->sigs[k].key)) {
+            learnt |= motion_add_sig(self->motions[i], m->sigs[k].key, m->sigs[k].sig);
+        }
+    }
+    if (self->motions[i]->n == 0) {
+        s_drop_motion(self, i); // nobody who counts has signed it
+    }
+    return learnt;
+}
+
+int members_propose(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
+                    const identity_t *me, int action, const identity_pub_t *candidate,
+                    const motion_t **out, fs_err_t *err)
+{
+    if (!members_is_active(st, self->me)) {
+        return fs_err_set(err, FS_EINVAL, "only an active member may propose a motion");
+    }
+    motion_t *m = xcalloc(1, sizeof *m);
+    m->action = (uint8_t)action;
+    m->round = st->height;
+    m->candidate = *candidate;
+    int rc = ledger_state_check_motion(st, m, err);
+    int i = rc < 0 ? -1 : s_find_motion(self, m);
+    if (rc == 0 && i < 0 && self->n_motions == MEMBERS_MAX_MOTIONS) {
+        rc = fs_err_set(err, FS_EINVAL, "%d motions are under way already; sign or let them "
+                        "expire first", MEMBERS_MAX_MOTIONS);
+    }
+    if (rc < 0) {
+        free(m);
+        if (err) {
+            err->code = FS_EINVAL;
+        }
+        return FS_EINVAL;
+    }
+    if (i < 0) {
+        self->motions[self->n_motions++] = m;
+        i = self->n_motions - 1;
+    } else {
+        free(m);
+    }
+    motion_sign(self->motions[i], fed_id, me);
+    *out = self->motions[i];
+    return 0;
+}
+
+int members_sign(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
+                 const identity_t *me, const char *id_prefix, const motion_t **out,
+                 fs_err_t *err)
+{
+    if (!members_is_active(st, self->me)) {
+        return fs_err_set(err, FS_EINVAL, "only an active member may sign a motion");
+    }
+    size_t len = strlen(id_prefix);
+    if (len < 4 || len > MOTION_ID_CHARS - 1) {
+        return fs_err_set(err, FS_EINVAL, "motion id '%s': expected 4 to %d hex digits (as "
+                          "`fedsyn member pending` lists them)", id_prefix, MOTION_ID_CHARS - 1);
+    }
+    int found = -1;
+    for (int i = 0; i < self->n_motions; i++) {
+        char id[MOTION_ID_CHARS];
+        motion_id(fed_id, self->motions[i], id);
+        if (strncmp(id, id_prefix, len) == 0) {
+            if (found >= 0) {
+                return fs_err_set(err, FS_EINVAL, "motion id '%s' matches several motions; "
+                                  "give more digits", id_prefix);
+            }
+            found = i;
+        }
+    }
+    if (found < 0) {
+        return fs_err_set(err, FS_EINVAL, "no pending motion has id '%s' (`fedsyn member "
+                          "pending` lists them; a recorded or expired one is gone)", id_prefix);
+    }
+    motion_sign(self->motions[found], fed_id, me);
+    *out = self->motions[found];
+    return 0;
+}
+
+const motion_t *members_motion(const members_t *self, int i) { return self->motions[i]; }
 
 static members_action_t *s_emit(members_actions_t *out, members_action_kind_t kind)
 {
@@ -208,6 +349,16 @@ void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_i
         s_emit(out, MEMBERS_ACT_LEFT);
         return;
     }
+    const ledger_member_t *mine = ledger_state_member(st, self->me);
+    if (!active && mine && mine->removed && !ledger_state_may_join(st, self->me)) {
+        self->left = 1;
+        s_emit(out, MEMBERS_ACT_REMOVED)->height = mine->left_at;
+        return;
+    }
+    if (self->n_motions && now - self->last_motions > MEMBERS_RETRY_MS) {
+        s_emit(out, MEMBERS_ACT_SEND_MOTIONS);
+        self->last_motions = now;
+    }
     if (self->leaving && now - self->last_leave > MEMBERS_RETRY_MS) {
         s_request(self, st, fed_id, me, 1, out);
         self->last_leave = now;
@@ -234,6 +385,39 @@ size_t members_leavers(const members_t *self, const ledger_state_t *st,
     return n;
 }
 
+// The motions a majority of the active members signed, recordable now,
+// about nobody the block's joins and leaves name.
+static void s_changes_motions(const members_t *self, const ledger_state_t *st,
+                              members_changes_t *out)
+{
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
+    const size_t need = witness_majority(ledger_state_active(st, active));
+    for (int i = 0; i < self->n_motions && out->n_motions < BLOCK_MAX_MOTIONS; i++) {
+        const motion_t *m = self->motions[i];
+        const uint8_t *key = m->candidate.sign_pk;
+        size_t n = 0;
+        for (uint16_t k = 0; k < m->n; k++) {
+            n += (size_t)members_is_active(st, m->sigs[k].key);
+        }
+        int clash = 0;
+        for (size_t k = 0; k < out->n_leave; k++) {
+            clash |= memcmp(out->leave_keys[k], key, IDENTITY_KEY_BYTES) == 0;
+        }
+        for (size_t k = 0; k < out->n_motions; k++) {
+            clash |= memcmp(out->motions[k]->candidate.sign_pk, key, IDENTITY_KEY_BYTES) == 0;
+        }
+        for (size_t k = 0; k < out->n_join && !clash; k++) {
+            sigmsg_t sm;
+            clash = sigmsg_decode(out->join_reqs[k], out->join_lens[k], BLOCK_REQUEST_MAX, &sm,
+                                  NULL) == 0 &&
+                    memcmp(sm.signer, key, IDENTITY_KEY_BYTES) == 0;
+        }
+        if (n == m->n && n >= need && !clash && ledger_state_check_motion(st, m, NULL) == 0) {
+            out->motions[out->n_motions++] = m;
+        }
+    }
+}
+
 void members_changes(const members_t *self, const ledger_state_t *st,
                      const uint8_t (*counted_keys)[IDENTITY_KEY_BYTES], size_t n_counted,
                      members_changes_t *out)
@@ -242,7 +426,7 @@ void members_changes(const members_t *self, const ledger_state_t *st,
     // a request past the window is left out (the block would be refused);
     // its sender signs a fresh one every MEMBERS_RETRY_MS while it waits
     for (int i = 0; i < self->n_joins && out->n_join < BLOCK_MAX_CHANGES; i++) {
-        if (!members_is_active(st, self->joins[i].key) && s_fresh(st, self->joins[i].round) &&
+        if (ledger_state_may_join(st, self->joins[i].key) && s_fresh(st, self->joins[i].round) &&
             !s_replayed(st, SIGMSG_JOIN, self->joins[i].key, self->joins[i].round)) {
             out->join_reqs[out->n_join] = self->joins[i].req;
             out->join_lens[out->n_join++] = self->joins[i].n;
@@ -256,10 +440,8 @@ void members_changes(const members_t *self, const ledger_state_t *st,
             out->leave_lens[out->n_leave++] = self->leaves[i].n;
         }
     }
-    if (!st->genesis.inactive_after) {
-        return;
-    }
-    for (int i = 0; i < st->n_members && out->n_leave < BLOCK_MAX_CHANGES; i++) {
+    for (int i = 0; i < st->n_members && out->n_leave < BLOCK_MAX_CHANGES &&
+                    st->genesis.inactive_after; i++) {
         const ledger_member_t *m = &st->members[i];
         int counted = 0, listed = 0;
         for (size_t k = 0; k < n_counted; k++) {
@@ -274,4 +456,5 @@ void members_changes(const members_t *self, const ledger_state_t *st,
             out->leave_lens[out->n_leave++] = 0;
         }
     }
+    s_changes_motions(self, st, out); // last: none may name a member leaving in this block
 }

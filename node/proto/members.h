@@ -21,7 +21,16 @@
  *                       a join request every 3 s while not a member, with
  *                       data, and caught up with every peer it hears
  *   members_changes     the joins, requested leaves and inactive members
- *                       (missed inactive_after rounds) for the next block
+ *                       (missed inactive_after rounds) for the next block,
+ *                       and the motions a majority has signed
+ *
+ * In a federation that admits by vote (ledger/motion.h) it also keeps the
+ * motions under way, with every active member's signature it has seen:
+ *   members_propose     this node moves to admit or remove someone (signs)
+ *   members_sign        this node signs a pending motion
+ *   members_on_motion   a peer's copy of a motion: its signatures merge in
+ *   members_tick        every pending motion again every 3 s (SEND_MOTIONS)
+ * and says REMOVED when the ledger records this node's removal.
  *
  * Usage: see tests/proto/test_members.c
  */
@@ -36,12 +45,15 @@
 
 #define MEMBERS_MAX_PENDING 16   // join / leave requests waiting for a block
 #define MEMBERS_RETRY_MS 3000    // a join request or leave notice again after
-#define MEMBERS_MAX_ACTIONS 3
+#define MEMBERS_MAX_MOTIONS 8    // motions under way
+#define MEMBERS_MAX_ACTIONS 4
 
 typedef enum {
     MEMBERS_ACT_SEND_JOIN = 1, // gossip our join request (bytes) to every peer
     MEMBERS_ACT_SEND_LEAVE,    // gossip our leave notice (bytes) to every peer
     MEMBERS_ACT_LEFT,          // the ledger recorded our leave (or we were no member): stop
+    MEMBERS_ACT_SEND_MOTIONS,  // gossip every pending motion (members_motion) to every peer
+    MEMBERS_ACT_REMOVED,       // the ledger records our removal by vote (height: its block): stop
     MEMBERS_ACT_COUNT
 } members_action_kind_t;
 
@@ -73,6 +85,9 @@ typedef struct {
     int n_joins, n_leaves;
     uint8_t own[BLOCK_REQUEST_MAX]; // our last request (what the actions point to)
     size_t own_n;
+    motion_t *motions[MEMBERS_MAX_MOTIONS]; // owned; active members' signatures only
+    int n_motions;
+    int64_t last_motions;
 } members_t;
 
 // What members_changes hands to assemble_block (pointers borrow the
@@ -85,6 +100,8 @@ typedef struct {
     const uint8_t *leave_reqs[BLOCK_MAX_CHANGES]; // NULL: marked inactive
     size_t leave_lens[BLOCK_MAX_CHANGES];
     size_t n_leave;
+    const motion_t *motions[BLOCK_MAX_MOTIONS]; // signed by a majority
+    size_t n_motions;
 } members_changes_t;
 
 void members_init(members_t *self, const uint8_t me[IDENTITY_KEY_BYTES], int has_data);
@@ -112,6 +129,28 @@ void members_leave(members_t *self, const ledger_state_t *st, const uint8_t fed_
 // caught_up: no peer announced a higher height, and at least one was heard.
 void members_tick(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
                   const identity_t *me, int caught_up, int64_t now, members_actions_t *out);
+// A motion a peer sent, its signatures checked (motion_check_sigs).
+// Returns 1 when it taught us a signature (the caller relays it), 0 when
+// not (nothing new, or not recordable now: ledger_state_check_motion),
+// FS_ETOOBIG when MEMBERS_MAX_MOTIONS others are under way.
+int members_on_motion(members_t *self, const ledger_state_t *st, const motion_t *m);
+// This active member proposes to admit (MOTION_ADMIT) or remove the
+// candidate, and signs; *out points to the pending motion (to gossip).
+// FS_EINVAL naming why it cannot be (not an active member, not
+// recordable, too many under way); an identical pending motion is
+// signed instead.
+int members_propose(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
+                    const identity_t *me, int action, const identity_pub_t *candidate,
+                    const motion_t **out, fs_err_t *err) __attribute__((warn_unused_result));
+// This active member signs the pending motion whose id (motion_id) starts
+// with id_prefix (at least 4 hex digits; FS_EINVAL when none or several
+// match).
+int members_sign(members_t *self, const ledger_state_t *st, const uint8_t fed_id[HASH_BYTES],
+                 const identity_t *me, const char *id_prefix, const motion_t **out,
+                 fs_err_t *err) __attribute__((warn_unused_result));
+// The i-th pending motion (0 <= i < self->n_motions).
+const motion_t *members_motion(const members_t *self, int i);
+
 // The members whose requested leaves the next block would record (as
 // members_changes lists them, at most BLOCK_MAX_CHANGES): what the round
 // need not wait for (round_set_leavers).  Returns how many went to keys.

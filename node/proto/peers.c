@@ -52,6 +52,31 @@ void peers_tick_hello(peers_t *self, int64_t now, peers_actions_t *out)
     }
 }
 
+void peers_tick_redial(peers_t *self, size_t n_peers, int64_t now, peers_actions_t *out)
+{
+    out->n = 0;
+    size_t n = n_peers < PEERS_MAX ? n_peers : PEERS_MAX;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (self->redial_next + k) % n;
+        peers_peer_t *p = &self->peer[i];
+        if (p->seen_ms) {
+            continue;
+        }
+        if (!p->silent_ms) {
+            p->silent_ms = now;
+        }
+        const int64_t wait = (int64_t)PEERS_SILENT_REDIAL_MS
+                             << (p->silent_redials < 4 ? p->silent_redials : 4);
+        if (now - p->silent_ms >= PEERS_SILENT_REDIAL_MS && now - p->redial_ms >= wait) {
+            s_emit(out, PEERS_ACT_REDIAL, (int)i);
+            p->redial_ms = now;
+            p->silent_redials++;
+            self->redial_next = i + 1;
+            return; // one a tick
+        }
+    }
+}
+
 void peers_sync_sent(peers_t *self, int64_t now)
 {
     self->last_sync = now;

@@ -21,6 +21,12 @@
  *                      half retry), whom it hears, and REDIAL when it does
  *                      not hear us (at most every PEERS_REDIAL_MS, and not
  *                      in its first PEERS_REDIAL_MS)
+ *   peers_tick_redial  REDIAL of one peer never heard from for
+ *                      PEERS_SILENT_REDIAL_MS, then after 2, 4, 8 and
+ *                      16 times that (a peer that is down is not dialled
+ *                      in a tight loop): a node whose dial was refused before the
+ *                      peer admitted its key (a newcomer waiting for the
+ *                      members' vote) gets no hello that would say so
  *   peers_seen         1 when a digest was seen; records it otherwise
  *
  * Usage: see tests/proto/test_peers.c
@@ -38,6 +44,7 @@
 #define PEERS_HELLO_MS 1000
 #define PEERS_SYNC_RETRY_MS 1000
 #define PEERS_REDIAL_MS 3000
+#define PEERS_SILENT_REDIAL_MS 5000
 #define PEERS_HEARD_MS 3000      // a peer heard within this is "heard" in our hello
 #define PEERS_DIGEST_BYTES HASH_BYTES
 #define PEERS_MAX_ACTIONS 2
@@ -65,6 +72,8 @@ typedef struct {
     int64_t seen_ms;             // its last hello (0: never)
     int64_t first_ms;            // its first hello
     int64_t redial_ms;           // our last re-dial of it
+    int64_t silent_ms;           // when peers_tick_redial first found it never heard
+    uint32_t silent_redials;     // its re-dials since (each waits twice as long, up to 16x)
     uint8_t hears[PEERS_MAX / 8]; // our peers it heard from (its last hello)
 } peers_peer_t;
 
@@ -75,6 +84,7 @@ typedef struct {
     size_t seen_used;            // slots filled (all, once the ring wrapped)
     int64_t last_hello, last_sync;
     size_t sync_next;            // where peers_tick_sync looks first
+    size_t redial_next;          // where peers_tick_redial looks first
 } peers_t;
 
 // What a peer's hello says besides its height.
@@ -92,6 +102,8 @@ void peers_init(peers_t *self);
 int peers_seen(peers_t *self, const uint8_t digest[PEERS_DIGEST_BYTES]);
 
 void peers_tick_hello(peers_t *self, int64_t now, peers_actions_t *out);
+// n_peers: how many peers the transport has.
+void peers_tick_redial(peers_t *self, size_t n_peers, int64_t now, peers_actions_t *out);
 void peers_tick_sync(peers_t *self, size_t n_peers, uint64_t my_height, int64_t now,
                      peers_actions_t *out);
 // need_model: we hold a ledger but not its head's model.

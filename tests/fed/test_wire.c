@@ -280,6 +280,34 @@ static void test_witness_messages(void **state)
     assert_non_null(strstr(err.msg, "without its block"));
     bytes_writer_reset(&w);
 
+    // MOTION: one motion with the signatures its sender holds
+    motion_t *mo = calloc(1, sizeof *mo), *md = calloc(1, sizeof *md);
+    fedfx_motion(fx, MOTION_ADMIT, 2, 0x3, 1, mo);
+    motion_encode(&w, mo);
+    assert_int_equal(wire_motion_decode(w.data, w.len, fx->state->fed_id, md, &err), 0);
+    assert_true(motion_same(mo, md));
+    assert_int_equal(md->n, 2);
+    for (size_t n = 0; n < w.len; n++) {
+        assert_int_not_equal(wire_motion_decode(w.data, n, fx->state->fed_id, md, &err), 0);
+    }
+    w.data[w.len - 1] ^= 1; // a damaged signature
+    assert_int_equal(wire_motion_decode(w.data, w.len, fx->state->fed_id, md, &err), FS_EVERIFY);
+    assert_non_null(strstr(err.msg, "does not verify"));
+    w.data[w.len - 1] ^= 1;
+    bytes_put_u8(&w, 0);
+    assert_int_equal(wire_motion_decode(w.data, w.len, fx->state->fed_id, md, &err),
+                     FS_ECORRUPT);
+    assert_non_null(strstr(err.msg, "1 unexpected bytes at the end"));
+    bytes_writer_reset(&w);
+    mo->n = 0;
+    motion_encode(&w, mo);
+    assert_int_equal(wire_motion_decode(w.data, w.len, fx->state->fed_id, md, &err),
+                     FS_ECORRUPT);
+    assert_non_null(strstr(err.msg, "no signature"));
+    bytes_writer_reset(&w);
+    free(mo);
+    free(md);
+
     // SYNCREP with the head's certificate
     witness_cert_t *c = calloc(1, sizeof *c);
     fedfx_cert(fx, 0, 0, c);

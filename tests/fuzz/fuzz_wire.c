@@ -1,6 +1,6 @@
 /* fuzz_wire.c - libFuzzer harness for the wire decoders (node/fed/wire.h):
- * the input's first byte picks HELLO, BLOCK, SYNCREP, PROPOSE, VOTE or
- * PROMISE, the rest is the payload.  Nothing may crash or leak, and any but
+ * the input's first byte picks HELLO, BLOCK, SYNCREP, PROPOSE, VOTE,
+ * PROMISE or MOTION, the rest is the payload.  Nothing may crash or leak, and any but
  * a HELLO that decodes must encode back to exactly its bytes (no field
  * read twice or skipped).
  * Built by `make fuzz`. */
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) {
         return 0;
     }
-    const uint8_t kind = data[0] % 6, *buf = data + 1;
+    const uint8_t kind = data[0] % 7, *buf = data + 1;
     const size_t n = size - 1;
     fs_err_t err = {0, ""};
     bytes_writer_t w;
@@ -65,6 +65,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 wire_sync_cert(&w, &s.cert);
             }
             if (w.len != n || memcmp(w.data, buf, n) != 0) {
+                __builtin_trap();
+            }
+        }
+    } else if (kind == 6) {
+        static const uint8_t fed[32] = {1};
+        static motion_t m;
+        (void)wire_motion_decode(buf, n, fed, &m, &err); // signatures rarely verify
+        bytes_reader_t r;
+        bytes_reader_init(&r, buf, n);
+        if (motion_decode(&r, &m, &err) == 0) {
+            motion_encode(&w, &m);
+            if (w.len != n - bytes_remaining(&r) || memcmp(w.data, buf, w.len) != 0) {
                 __builtin_trap();
             }
         }

@@ -36,6 +36,8 @@ blk = load("wire-block")
 seed("fuzz_wire", "wire-syncrep-cert", bytes([2]) + load("wire-syncrep") +
      struct.pack("<IH", 1, 1) + bytes(96))
 seed("fuzz_wire", "wire-propose", bytes([3]) + struct.pack("<I", 2) + bytes(64) + blk)
+seed("fuzz_wire", "wire-motion", bytes([6, 1]) + struct.pack("<Q", 9) + bytes([4]) + b"dave" +
+     bytes(96) + struct.pack("<H", 1) + bytes(96))
 seed("fuzz_wire", "wire-vote", bytes([4]) + struct.pack("<QI", 5, 1) + bytes(32 + 32 + 64))
 seed("fuzz_wire", "wire-promise", bytes([5]) + struct.pack("<QI", 5, 1) + bytes(32) +
      struct.pack("<I", 0) + bytes(32 + 64) + blk)

@@ -184,8 +184,8 @@ def verify_data(data, path):
                 clip, bm, bg, delta = r.f64(), r.f64(), r.f64(), r.f64()
                 r.u(4), r.u(4), r.u(4), r.u(4)
                 quorum, _inactive = r.u(2), r.u(2)
-                r.u(1)
-                [r.take(32) for _ in range(r.u(2))]
+                admission = r.u(1)  # 1 allow-list, 2 open, 3 vote (docs/ledger.md 5)
+                allowed = {r.take(32) for _ in range(r.u(2))}
                 window = 0  # the request window (docs/ledger.md 5): 0 = none
                 witnessed = False  # majority-witnessed blocks (5, 6a)
                 if len(r.b) - r.o == 8:  # the optional server step alone
@@ -201,12 +201,28 @@ def verify_data(data, path):
                             raise Bad("genesis finality trailer: expected 1 (majority)")
                         witnessed = True
                 r.done()
+                if admission == 3 and not witnessed:
+                    raise Bad("genesis: admission by vote needs majority-witnessed blocks")
                 if m["signer"] not in [mm[1] for mm in members]:
                     raise Bad("genesis signer is not a founding member")
                 active = {mm[1] for mm in members}
                 voters = []  # the members active before the head block: its witnesses
                 eps_total, k = 0.0, 0
                 joined_at, left_at = {}, {}  # block indices, for the replay rule (7-8)
+                ever = set(active)  # members ever recorded
+                removed = set()  # members removed by the members' vote (6b)
+                admitted = {}  # key -> (block of its last motion, revoked): admitted by vote
+
+                def may_join(key):  # ledger_state_may_join
+                    if key in active:
+                        return False
+                    if admission == 2:
+                        return True
+                    if key in admitted:
+                        return not admitted[key][1]
+                    if key in ever:
+                        return key not in removed
+                    return key in allowed
             else:
                 if m["type"] != 2 or m["fed"] != fed or m["round"] != index:
                     raise Bad("type, federation or index")
@@ -226,6 +242,8 @@ def verify_data(data, path):
                         raise Bad("join request older than the member's last leave (replayed)")
                     if window and index - jm["round"] > window:
                         raise Bad("join request outside the genesis's request window (stale)")
+                    if not may_join(key):
+                        raise Bad("join of a key the admission rule does not admit")
                     joined.append(key)
                 left = []
                 for _ in range(r.u(1)):
@@ -262,7 +280,47 @@ def verify_data(data, path):
                                 nacl.signing.VerifyKey(key).verify(digest, sig)
                             except nacl.exceptions.BadSignatureError:
                                 raise Bad("commit: a vote's signature does not verify")
+                motions = []
+                if admission == 3:  # the motions a majority signed (6b, 7 rule 9b)
+                    for _ in range(r.u(1)):
+                        action, mround = r.u(1), r.u(8)
+                        start = r.o
+                        cand = r.identity()
+                        ident = r.b[start:r.o]
+                        sigs = [(r.take(32), r.take(64)) for _ in range(r.u(2))]
+                        motions.append((action, mround, cand, ident, sigs))
                 r.done()
+                voters_now = sorted(active)
+                subjects = set()
+                for action, mround, cand, ident, sigs in motions:
+                    key = cand[1]
+                    if action not in (1, 2) or mround > index:
+                        raise Bad("motion: unknown action, or made for a later round")
+                    if window and index - mround > window:
+                        raise Bad("motion outside the genesis's request window (stale)")
+                    last = max(joined_at.get(key, 0), left_at.get(key, 0),
+                               admitted.get(key, (0, False))[0])
+                    if last and mround <= last:
+                        raise Bad("motion not after the candidate's last membership change (replayed)")
+                    if action == 1 and (key in active or may_join(key)):
+                        raise Bad("motion to admit someone already free to join, or active")
+                    if action == 2 and key not in active and not may_join(key):
+                        raise Bad("motion to remove someone neither active nor admitted")
+                    if key in subjects or key in joined or key in [k for k, _ in left]:
+                        raise Bad("motion about a member another change of this block names")
+                    subjects.add(key)
+                    skeys = [k for k, _ in sigs]
+                    if skeys != sorted(set(skeys)) or not set(skeys) <= set(voters_now):
+                        raise Bad("motion: signers not ascending, or not active members")
+                    if len(sigs) < len(voters_now) // 2 + 1:
+                        raise Bad("motion: %d signatures, a majority of %d needs %d" % (
+                            len(sigs), len(voters_now), len(voters_now) // 2 + 1))
+                    digest = h("fedsyn.motion", fed + bytes([action]) + struct.pack("<Q", mround) + ident)
+                    for skey, sig in sigs:
+                        try:
+                            nacl.signing.VerifyKey(skey).verify(digest, sig)
+                        except nacl.exceptions.BadSignatureError:
+                            raise Bad("motion: a signature does not verify")
                 if prev != head:
                     raise Bad("prev_hash does not match the previous block")
                 if t < head_time:
@@ -301,6 +359,17 @@ def verify_data(data, path):
                     left_at[key] = index
                 for key in joined:
                     joined_at[key] = index
+                    ever.add(key)
+                    removed.discard(key)
+                    admitted.pop(key, None)
+                for action, _, cand, _, _ in motions:
+                    key = cand[1]
+                    if action == 2 and key in active:
+                        active.discard(key)
+                        removed.add(key)
+                        left_at[key] = index
+                    else:
+                        admitted[key] = (index, action == 2)
                 head_time = t
         except Bad as e:
             print("%s: block %d: %s" % (path, index, e))

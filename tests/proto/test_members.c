@@ -264,10 +264,155 @@ static void test_members_replayed_request_not_proposed(void **state)
     fedfx_destroy(&fx);
 }
 
+
+// The block after the head with these changes (fedfx's contributions:
+// every active member).
+static void s_add_changes(fedfx_t *fx, block_t *b, void *arg)
+{
+    (void)fx;
+    const members_changes_t *mc = arg;
+    for (size_t i = 0; i < mc->n_join; i++) {
+        block_join_t *j = &b->joined[b->n_joined++];
+        j->request_len = (uint16_t)mc->join_lens[i];
+        memcpy(j->request, mc->join_reqs[i], mc->join_lens[i]);
+    }
+    for (size_t i = 0; i < mc->n_motions; i++) {
+        b->motions[b->n_motions++] = *mc->motions[i];
+    }
+}
+
+static int s_push_changes(fedfx_t *fx, const members_changes_t *mc, fs_err_t *err)
+{
+    return fedfx_push_edited(fx, s_add_changes, (void *)mc, err);
+}
+
+static void test_members_motions(void **state)
+{
+    (void)state;
+    // Three members that admit by vote, and dave (identity 3) outside.
+    fedfx_t *fx = fedfx_new_vote(3, 1);
+    const ledger_state_t *st = fx->state;
+    const uint8_t *fed = st->fed_id;
+    members_t alice, bob, dave;
+    members_init(&alice, s_key(fx, 0), 1);
+    members_init(&bob, s_key(fx, 1), 1);
+    members_init(&dave, s_key(fx, 3), 1);
+    fedfx_round(fx, 0);
+    fs_err_t err = {0};
+    const motion_t *m = NULL;
+    // dave cannot propose; alice proposes and signs, and signs only once
+    assert_int_equal(members_propose(&dave, st, fed, fx->ids[3], MOTION_ADMIT,
+                                     identity_public(fx->ids[3]), &m, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "only an active member may propose"));
+    assert_int_equal(members_propose(&alice, st, fed, fx->ids[0], MOTION_ADMIT,
+                                     identity_public(fx->ids[3]), &m, &err), 0);
+    assert_int_equal(m->n, 1);
+    assert_int_equal(members_propose(&alice, st, fed, fx->ids[0], MOTION_ADMIT,
+                                     identity_public(fx->ids[3]), &m, &err), 0);
+    assert_int_equal(alice.n_motions, 1);
+    assert_int_equal(m->n, 1);
+    // admitting an active member is refused with the ledger's reason
+    assert_int_equal(members_propose(&alice, st, fed, fx->ids[0], MOTION_ADMIT,
+                                     identity_public(fx->ids[1]), &m, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "already an active member"));
+    // one of three signatures: no block records it yet
+    uint8_t counted[3][IDENTITY_KEY_BYTES];
+    for (int i = 0; i < 3; i++) {
+        memcpy(counted[i], s_key(fx, i), IDENTITY_KEY_BYTES);
+    }
+    members_changes_t mc;
+    members_changes(&alice, st, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, 3, &mc);
+    assert_int_equal(mc.n_motions, 0);
+    // bob learns it from alice's gossip (his copy teaches him), signs it by id
+    const motion_t *am = members_motion(&alice, 0);
+    assert_int_equal(members_on_motion(&bob, st, am), 1);
+    assert_int_equal(members_on_motion(&bob, st, am), 0); // nothing new the second time
+    char id[MOTION_ID_CHARS];
+    motion_id(fed, am, id);
+    id[6] = 0;
+    assert_int_equal(members_sign(&bob, st, fed, fx->ids[1], "zz", &m, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "expected 4 to 16 hex digits"));
+    assert_int_equal(members_sign(&bob, st, fed, fx->ids[1], id, &m, &err), 0);
+    assert_int_equal(m->n, 2);
+    // a signature of dave (no member) is not kept
+    motion_t *forged = calloc(1, sizeof *forged);
+    *forged = *m;
+    forged->n = 0;
+    motion_sign(forged, fed, fx->ids[3]);
+    assert_int_equal(members_on_motion(&alice, st, forged), 0);
+    // alice learns bob's signature: a majority; the block records it
+    assert_int_equal(members_on_motion(&alice, st, m), 1);
+    members_actions_t out;
+    members_tick(&alice, st, fed, fx->ids[0], 1, 10000, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, MEMBERS_ACT_SEND_MOTIONS);
+    members_changes(&alice, st, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, 3, &mc);
+    assert_int_equal(mc.n_motions, 1);
+    assert_int_equal(s_push_changes(fx, &mc, &err), 0);
+    assert_non_null(ledger_state_admitted(st, s_key(fx, 3)));
+    members_on_block(&alice, st);
+    members_on_block(&bob, st);
+    assert_int_equal(alice.n_motions, 0); // recorded: done
+    // dave's join request now goes into the next block
+    members_tick(&dave, st, fed, fx->ids[3], 1, 10000, &out);
+    assert_int_equal(out.act[0].kind, MEMBERS_ACT_SEND_JOIN);
+    sigmsg_t sm;
+    assert_int_equal(sigmsg_decode(out.act[0].bytes, out.act[0].n, BLOCK_REQUEST_MAX, &sm, NULL),
+                     0);
+    assert_int_equal(members_on_request(&alice, st, SIGMSG_JOIN, sm.round, sm.signer,
+                                        out.act[0].bytes, out.act[0].n), 1);
+    members_changes(&alice, st, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted, 3, &mc);
+    assert_int_equal(mc.n_join, 1);
+    assert_int_equal(s_push_changes(fx, &mc, &err), 0);
+    members_on_block(&alice, st);
+    members_on_block(&dave, st);
+    assert_true(members_is_active(st, s_key(fx, 3)));
+    // alice and bob move to remove dave: 2 of 4 is not enough, 3 is
+    assert_int_equal(members_propose(&alice, st, fed, fx->ids[0], MOTION_REMOVE,
+                                     identity_public(fx->ids[3]), &m, &err), 0);
+    assert_int_equal(members_on_motion(&bob, st, m), 1);
+    assert_int_equal(members_sign(&bob, st, fed, fx->ids[1], "", &m, &err), FS_EINVAL);
+    motion_id(fed, m, id);
+    assert_int_equal(members_sign(&bob, st, fed, fx->ids[1], id, &m, &err), 0);
+    assert_int_equal(members_on_motion(&alice, st, m), 1);
+    // a block that does not record it keeps it under way
+    fedfx_round(fx, 0);
+    members_on_block(&alice, st);
+    members_on_block(&bob, st);
+    assert_int_equal(alice.n_motions, 1);
+    assert_int_equal(members_motion(&alice, 0)->n, 2);
+    uint8_t counted4[4][IDENTITY_KEY_BYTES];
+    size_t n4 = ledger_state_active(st, counted4);
+    members_changes(&alice, st, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted4, n4, &mc);
+    assert_int_equal(mc.n_motions, 0);
+    members_t carol;
+    members_init(&carol, s_key(fx, 2), 1);
+    assert_int_equal(members_on_motion(&carol, st, m), 1);
+    motion_id(fed, m, id);
+    assert_int_equal(members_sign(&carol, st, fed, fx->ids[2], id, &m, &err), 0);
+    assert_int_equal(members_on_motion(&alice, st, m), 1);
+    members_changes(&alice, st, (const uint8_t(*)[IDENTITY_KEY_BYTES])counted4, n4, &mc);
+    assert_int_equal(mc.n_motions, 1);
+    assert_int_equal(s_push_changes(fx, &mc, &err), 0);
+    // dave's node learns it was removed, and stops
+    members_tick(&dave, st, fed, fx->ids[3], 1, 20000, &out);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.act[0].kind, MEMBERS_ACT_REMOVED);
+    assert_int_equal(out.act[0].height, st->height - 1);
+    assert_true(dave.left);
+    free(forged);
+    members_free(&alice);
+    members_free(&bob);
+    members_free(&carol);
+    members_free(&dave);
+    fedfx_destroy(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members_join),
+        cmocka_unit_test(test_members_motions),
         cmocka_unit_test(test_members_request_window),
         cmocka_unit_test(test_members_replayed_request_not_proposed),
         cmocka_unit_test(test_members_leave_and_inactive),

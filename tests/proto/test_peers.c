@@ -109,11 +109,46 @@ static void test_peers_seen_and_relay(void **state)
     free(p);
 }
 
+static void test_peers_redial_silent(void **state)
+{
+    (void)state;
+    // A peer never heard from (our dial refused before it admitted our key)
+    // is dialled again after 5 s, then after 10, 20, 40 and 80 s; one
+    // that said hello is not.
+    peers_t *p = calloc(1, sizeof *p);
+    peers_init(p);
+    peers_actions_t out;
+    peers_hello_t h = {.height = 1};
+    peers_on_hello(p, 1, &h, 1, 0, 1000, &out);
+    int64_t t = 1000;
+    peers_tick_redial(p, 2, t, &out);
+    assert_int_equal(out.n, 0);
+    int64_t when[8];
+    int n = 0;
+    for (t = 1000; t <= 300000 && n < 8; t += 100) {
+        peers_tick_redial(p, 2, t, &out);
+        if (out.n) {
+            assert_int_equal(out.act[0].kind, PEERS_ACT_REDIAL);
+            assert_int_equal(out.act[0].peer, 0);
+            when[n++] = t;
+        }
+    }
+    assert_int_equal(n, 6);
+    assert_int_equal(when[0], 6000);
+    assert_int_equal(when[1] - when[0], 10000);
+    assert_int_equal(when[2] - when[1], 20000);
+    assert_int_equal(when[3] - when[2], 40000);
+    assert_int_equal(when[4] - when[3], 80000);
+    assert_int_equal(when[5] - when[4], 80000); // the longest wait
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peers_usage),
         cmocka_unit_test(test_peers_seen_and_relay),
+        cmocka_unit_test(test_peers_redial_silent),
     };
     return cmocka_run_group_tests_name("proto_peers", tests, NULL, NULL);
 }

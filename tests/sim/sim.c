@@ -29,7 +29,7 @@
 #define SIM_STALL_MS 3000         // ... and longer while no block came for this long
 
 enum { M_HELLO = 1, M_BLOCK, M_UPDATE, M_SYNCREQ, M_SYNCREP, M_JOIN, M_LEAVE, M_PROPOSE,
-       M_VOTE, M_PROMISE };
+       M_VOTE, M_PROMISE, M_MOTION };
 enum { EV_DELIVER = 1, EV_TICK, EV_TRAINED, EV_FAULT, EV_HEAL, EV_RESTART, EV_QUIET, EV_FREEZE,
        EV_END };
 
@@ -316,7 +316,12 @@ static void s_enter_round(sim_t *s, int i)
     if (s->witnessed) {
         finality_begin(nd->fin, nd->st);
         finality_restore(nd->fin, &nd->acc, nd->acc_rec, nd->acc_rec_n); // this height's only
-        s_fin_enter(s, i, 0);
+        // resume at the attempt it promised before it stopped (witness_io_enter)
+        fin_status_t fs;
+        finality_status(nd->fin, &fs);
+        while (fs.promised > nd->rs.attempt && round_jump(&nd->rs, fs.promised, s->now)) {
+        }
+        s_fin_enter(s, i, nd->rs.attempt);
         if (!nd->up) {
             return;
         }
@@ -355,6 +360,10 @@ static int s_append(sim_t *s, int i, const uint8_t *rec, size_t n)
         inv_fail(s, INV_LIVENESS, "n%d: ledger longer than the simulator's %d records", i,
                  SIM_MAX_RECS);
         return FS_ETOOBIG;
+    }
+    if (nd->n_recs > s->motions_height) { // each height's motions counted once
+        s->motions_height = nd->n_recs;
+        s->motions_recorded += nd->st->last.n_motions;
     }
     nd->recs[nd->n_recs] = xmalloc(n);
     memcpy(nd->recs[nd->n_recs], rec, n);
@@ -458,6 +467,15 @@ static void s_perform_peers(sim_t *s, int i, const peers_actions_t *acts)
     }
 }
 
+static void s_send_motion(sim_t *s, int i, int except, const motion_t *m)
+{
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    motion_encode(&w, m);
+    s_broadcast(s, i, except, M_MOTION, w.data, w.len);
+    bytes_writer_reset(&w);
+}
+
 static void s_perform_members(sim_t *s, int i, const members_actions_t *acts)
 {
     for (int k = 0; k < acts->n; k++) {
@@ -465,6 +483,13 @@ static void s_perform_members(sim_t *s, int i, const members_actions_t *acts)
         if (a->kind == MEMBERS_ACT_SEND_JOIN || a->kind == MEMBERS_ACT_SEND_LEAVE) {
             s_broadcast(s, i, -1, a->kind == MEMBERS_ACT_SEND_JOIN ? M_JOIN : M_LEAVE, a->bytes,
                         a->n);
+        } else if (a->kind == MEMBERS_ACT_SEND_MOTIONS) {
+            for (int m = 0; m < s->node[i].mem.n_motions; m++) {
+                s_send_motion(s, i, -1, members_motion(&s->node[i].mem, m));
+            }
+        } else if (a->kind == MEMBERS_ACT_REMOVED) {
+            s_log(s, "n%d: removed by the members' vote in block %llu", i,
+                  (unsigned long long)a->height);
         }
     }
 }
@@ -575,6 +600,9 @@ static void s_close(sim_t *s, int i)
                             (size_t)n_got, mc.join_reqs, mc.join_lens, mc.n_join,
                             (const uint8_t(*)[IDENTITY_KEY_BYTES])mc.leave_keys, mc.leave_reqs,
                             mc.leave_lens, mc.n_leave, mh, b, &err);
+    for (size_t k = 0; rc == 0 && b->has_motions && k < mc.n_motions; k++) {
+        b->motions[b->n_motions++] = *mc.motions[k]; // signed by a majority
+    }
     if (rc < 0) {
         s_log(s, "n%d: cannot assemble: %s", i, err.msg);
         free(b);
@@ -1284,9 +1312,12 @@ static void s_handle_promise(sim_t *s, int i, const uint8_t *data, size_t n, int
             return;
         }
         block_hash(rec, rec_n, h);
+        fs_err_t err = {0};
         if (memcmp(h, hash, HASH_BYTES) != 0 ||
-            ledger_state_check_next(nd->st, rec, rec_n, mh, NULL) < 0 ||
+            ledger_state_check_next(nd->st, rec, rec_n, mh, &err) < 0 ||
             !s_model_ok(model, model ? SIM_MODEL_N : 0, mh, w)) {
+            s_log(s, "n%d: n%d's promise refused: %s", i, from,
+                  err.msg[0] ? err.msg : "its block's hash or model");
             return;
         }
         s_make_durable(nd, w);
@@ -1328,6 +1359,82 @@ static void s_handle_request(sim_t *s, int i, const uint8_t *data, size_t n, int
     }
 }
 
+// A motion from a peer (docs/federation.md "Membership by the members'
+// vote"): its signatures merge in; every member here agrees with every
+// motion, so an active one signs what it learns, and passes on what taught
+// it something.
+static void s_handle_motion(sim_t *s, int i, const uint8_t *data, size_t n, int from)
+{
+    sim_node_t *nd = &s->node[i];
+    motion_t *m = xmalloc(sizeof *m);
+    bytes_reader_t r;
+    bytes_reader_init(&r, data, n);
+    if (motion_decode(&r, m, NULL) < 0 || bytes_remaining(&r) != 0 ||
+        motion_check_sigs(m, s->fed_id, NULL) < 0) {
+        free(m);
+        return;
+    }
+    if (members_on_motion(&nd->mem, nd->st, m) == 1) {
+        for (int k = 0; k < nd->mem.n_motions; k++) {
+            const motion_t *p = members_motion(&nd->mem, k);
+            if (!motion_same(p, m)) {
+                continue;
+            }
+            if (members_is_active(nd->st, nd->pub->sign_pk) &&
+                !motion_signed_by(p, nd->pub->sign_pk)) {
+                char id[MOTION_ID_CHARS];
+                motion_id(s->fed_id, p, id);
+                if (members_sign(&nd->mem, nd->st, s->fed_id, nd->id, id, &p, NULL) == 0) {
+                    s_log(s, "n%d: signs the motion to %s %s (%u signatures)", i,
+                          motion_action_name(p->action), p->candidate.name, p->n);
+                    s_send_motion(s, i, -1, p);
+                    break;
+                }
+            }
+            s_send_motion(s, i, from, p);
+            break;
+        }
+    }
+    free(m);
+}
+
+// In a federation that admits by vote an active member moves, at most
+// every 5 s, to admit a started joiner its ledger does not yet let in, or
+// to remove the node a removal fault picked; the others sign (above).
+static void s_motions_tick(sim_t *s, int i)
+{
+    sim_node_t *nd = &s->node[i];
+    if (!s->vote || !members_is_active(nd->st, nd->pub->sign_pk) ||
+        s->now - nd->last_motion < 5000) {
+        return;
+    }
+    for (int j = 0; j < s->n; j++) {
+        sim_node_t *c = &s->node[j];
+        int admit = j >= s->n_founders && c->started && !c->left &&
+                    !members_is_active(nd->st, c->pub->sign_pk) &&
+                    !ledger_state_may_join(nd->st, c->pub->sign_pk);
+        int remove = j == s->removing && j != i && members_is_active(nd->st, c->pub->sign_pk);
+        for (int k = 0; k < nd->mem.n_motions && (admit || remove); k++) {
+            const motion_t *p = members_motion(&nd->mem, k);
+            if (memcmp(p->candidate.sign_pk, c->pub->sign_pk, IDENTITY_KEY_BYTES) == 0) {
+                admit = remove = 0; // one under way already: it signs that one
+            }
+        }
+        if (!admit && !remove) {
+            continue;
+        }
+        const motion_t *m = NULL;
+        if (members_propose(&nd->mem, nd->st, s->fed_id, nd->id,
+                            admit ? MOTION_ADMIT : MOTION_REMOVE, c->pub, &m, NULL) == 0) {
+            s_log(s, "n%d: moves to %s n%d", i, admit ? "admit" : "remove", j);
+            s->motions_made++;
+            s_send_motion(s, i, -1, m);
+            nd->last_motion = s->now;
+            return;
+        }
+    }
+}
+
 static void s_deliver(sim_t *s, sim_event_t *e)
 {
     sim_node_t *nd = &s->node[e->to];
@@ -1349,6 +1456,7 @@ static void s_deliver(sim_t *s, sim_event_t *e)
     case M_PROPOSE: s_handle_propose(s, e->to, e->data, e->n, e->from); break;
     case M_VOTE: s_handle_vote(s, e->to, e->data, e->n, e->from); break;
     case M_PROMISE: s_handle_promise(s, e->to, e->data, e->n, e->from); break;
+    case M_MOTION: s_handle_motion(s, e->to, e->data, e->n, e->from); break;
     default: break;
     }
 }
@@ -1385,6 +1493,9 @@ static void s_tick(sim_t *s, int i)
     members_actions_t ma;
     members_tick(&nd->mem, nd->st, s->fed_id, nd->id, caught_up, s->now, &ma);
     s_perform_members(s, i, &ma);
+    if (!nd->mem.left) {
+        s_motions_tick(s, i);
+    }
     if (nd->mem.left) {
         s_log(s, "n%d: left at height %zu", i, nd->n_recs);
         nd->left = 1;
@@ -1560,13 +1671,19 @@ static void s_fault(sim_t *s)
     case FAULT_LEAVE: {
         // at most one founder leaves, so that a quorum of founders remains
         for (int k = 0; k < s->n; k++) {
-            if (s->node[k].mem.leaving || s->node[k].left) {
+            if (s->node[k].mem.leaving || s->node[k].left || s->removing >= 0) {
                 return;
             }
         }
         if (!nd->up || !s_is_active(nd, nd->pub->sign_pk) ||
             s->n_founders - 1 < s->genesis->quorum + 1) {
             return;
+        }
+        if (s->vote && rng_below(&s->rng, 2)) {
+            // the members remove it by their vote (s_motions_tick)
+            s_log(s, "n%d: the others move to remove it", i);
+            s->removing = i;
+            break;
         }
         s_log(s, "n%d: leaves", i);
         s_start_leave(s, i);
@@ -1676,9 +1793,13 @@ static void s_setup(sim_t *s)
         g->finality = GENESIS_FINALITY_MAJORITY;
         g->request_window = g->request_window ? g->request_window : 64;
     }
-    g->admission = ADMIT_ALLOWLIST;
-    g->n_allowed = (uint16_t)joiners;
-    for (int j = 0; j < joiners; j++) {
+    // Admission by the members' vote in a third of the witnessed seeds:
+    // joiners are on no list and join only once a motion admits them.
+    s->vote = s->witnessed && s->seed % 3 == 0;
+    s->removing = -1;
+    g->admission = s->vote ? ADMIT_VOTE : ADMIT_ALLOWLIST;
+    g->n_allowed = s->vote ? 0 : (uint16_t)joiners;
+    for (int j = 0; j < g->n_allowed; j++) {
         memcpy(g->allowed[j], s->node[n + j].pub->sign_pk, IDENTITY_KEY_BYTES);
     }
     bytes_writer_t w;

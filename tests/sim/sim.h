@@ -81,7 +81,8 @@ typedef enum {
 typedef struct {
     int up;                       // running
     int started;                  // has ever run (a joiner starts later)
-    int left;                     // left the federation and stopped
+    int left;                     // left the federation (or was removed) and stopped
+    int64_t last_motion;          // when it last proposed a motion (vote federations)
     identity_t *id;
     const identity_pub_t *pub;
     // durable: the ledger records (as chain_append leaves them) and the
@@ -127,6 +128,10 @@ typedef struct {
     uint64_t seed;
     sim_mode_t mode;
     int witnessed;                 // the genesis asks for majority-witnessed blocks
+    int vote;                      // ... and admits by vote: joiners need a motion
+    int removing;                  // a node a removal motion is under way for (-1: none)
+    uint64_t motions_made, motions_recorded;
+    size_t motions_height;         // the highest height whose motions were counted
     int verbose;
     rng_t rng;
     int64_t now;                   // simulated ms
@@ -172,6 +177,7 @@ typedef struct {
 
 typedef struct {
     uint64_t seeds, failed, steps, rounds, msgs, attempts_failed;
+    uint64_t motions_made, motions_recorded;
     uint64_t faults[FAULT_KIND_COUNT];
     uint64_t violations[INV_COUNT];       // seeds that broke it
     uint64_t first_failed_seed[INV_COUNT];

@@ -41,6 +41,8 @@ static void s_add(sim_totals_t *t, const sim_t *s, int rc)
     t->rounds += s->rounds;
     t->msgs += s->msgs;
     t->attempts_failed += s->attempts_failed;
+    t->motions_made += s->motions_made;
+    t->motions_recorded += s->motions_recorded;
     for (int k = 0; k < FAULT_KIND_COUNT; k++) {
         t->faults[k] += s->faults[k];
     }
@@ -90,6 +92,9 @@ static void s_print_totals(const sim_totals_t *t, sim_mode_t mode, double secs)
            "%llu failed attempts, %.1f s\n", s_mode_name(mode), (unsigned long long)t->seeds,
            (unsigned long long)t->rounds, (unsigned long long)t->steps,
            (unsigned long long)t->msgs, (unsigned long long)t->attempts_failed, secs);
+    printf("# sim %s motions (admit or remove, by vote): %llu made, %llu recorded\n",
+           s_mode_name(mode), (unsigned long long)t->motions_made,
+           (unsigned long long)t->motions_recorded);
     printf("# sim %s faults:", s_mode_name(mode));
     for (int k = 0; k < FAULT_KIND_COUNT; k++) {
         printf(" %s %llu", sim_fault_name(k), (unsigned long long)t->faults[k]);

@@ -28,6 +28,7 @@ static int s_index(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYTES])
 
 static fedfx_t *s_new(int n_founders, int n_extra, int mechanism, uint32_t request_window,
                       uint8_t finality);
+static int s_vote; // the next s_new admits by vote (fedfx_new_vote)
 
 fedfx_t *fedfx_new_window(int n_founders, int n_extra, int mechanism, uint32_t request_window)
 {
@@ -38,6 +39,41 @@ fedfx_t *fedfx_new_witnessed(int n_founders, int n_extra)
 {
     return s_new(n_founders, n_extra, NOISE_NONE, GENESIS_REQUEST_WINDOW_DEFAULT,
                  GENESIS_FINALITY_MAJORITY);
+}
+
+fedfx_t *fedfx_new_vote(int n_founders, int n_outsiders)
+{
+    s_vote = 1;
+    fedfx_t *fx = s_new(n_founders, n_outsiders, NOISE_NONE, GENESIS_REQUEST_WINDOW_DEFAULT,
+                        GENESIS_FINALITY_MAJORITY);
+    s_vote = 0;
+    return fx;
+}
+
+void fedfx_motion(const fedfx_t *fx, int action, int candidate, uint64_t signers_mask,
+                  uint64_t round, motion_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->action = (uint8_t)action;
+    m->round = round;
+    m->candidate = *identity_public(fx->ids[candidate]);
+    for (int i = 0; i < fx->n_ids; i++) {
+        if (signers_mask >> i & 1) {
+            motion_sign(m, fx->state->fed_id, fx->ids[i]);
+        }
+    }
+}
+
+void fedfx_join(const fedfx_t *fx, int joiner, uint64_t round, block_t *b)
+{
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    block_join_request(&w, fx->state->fed_id, round, fx->ids[joiner]);
+    block_join_t *j = &b->joined[b->n_joined++];
+    j->request_len = (uint16_t)w.len;
+    memcpy(j->request, w.data, w.len);
+    j->id = *identity_public(fx->ids[joiner]);
+    bytes_writer_reset(&w);
 }
 
 void fedfx_cert(const fedfx_t *fx, uint64_t voters_mask, uint32_t ballot, witness_cert_t *c)
@@ -95,10 +131,10 @@ static fedfx_t *s_new(int n_founders, int n_extra, int mechanism, uint32_t reque
     g->local_iters = 10;
     g->quorum = 1;
     g->inactive_after = 2;
-    g->admission = ADMIT_ALLOWLIST;
+    g->admission = s_vote ? ADMIT_VOTE : ADMIT_ALLOWLIST;
     g->request_window = request_window;
     g->finality = finality;
-    g->n_allowed = (uint16_t)n_extra;
+    g->n_allowed = s_vote ? 0 : (uint16_t)n_extra;
     for (int i = 0; i < n_extra; i++) {
         memcpy(g->allowed[i], identity_public(fx->ids[n_founders + i])->sign_pk,
                IDENTITY_KEY_BYTES);
@@ -188,6 +224,21 @@ int fedfx_push(fedfx_t *fx, const uint8_t *rec, size_t n, fs_err_t *err)
         memcpy(fx->recs[fx->n_recs], rec, n);
         fx->lens[fx->n_recs++] = n;
     }
+    return rc;
+}
+
+int fedfx_push_edited(fedfx_t *fx, void (*edit)(fedfx_t *, block_t *, void *), void *arg,
+                      fs_err_t *err)
+{
+    block_t *b = malloc(sizeof *b);
+    fedfx_next(fx, 0, b);
+    edit(fx, b, arg);
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    fedfx_sign(fx, b, NULL, &w);
+    int rc = fedfx_push(fx, w.data, w.len, err);
+    bytes_writer_reset(&w);
+    free(b);
     return rc;
 }
 

@@ -34,6 +34,15 @@ fedfx_t *fedfx_new_window(int n_founders, int n_extra, int mechanism, uint32_t r
 // A majority-witnessed federation (genesis finality byte, window 64):
 // fedfx_next fills each block's commit with every voter's vote at ballot 0.
 fedfx_t *fedfx_new_witnessed(int n_founders, int n_extra);
+// The same that admits by vote (ledger/motion.h); the n_outsiders
+// identities after the founders are on no allow-list.
+fedfx_t *fedfx_new_vote(int n_founders, int n_outsiders);
+// A motion made at `round` to admit or remove identity `candidate`, signed
+// by the identities whose index bit is set in signers_mask.
+void fedfx_motion(const fedfx_t *fx, int action, int candidate, uint64_t signers_mask,
+                  uint64_t round, motion_t *m);
+// Appends identity joiner's join request (signed for `round`) to b's joins.
+void fedfx_join(const fedfx_t *fx, int joiner, uint64_t round, block_t *b);
 // The head's certificate in *c: votes at `ballot` of the head's voters
 // (all of them, or those whose identity index bit is set in voters_mask).
 void fedfx_cert(const fedfx_t *fx, uint64_t voters_mask, uint32_t ballot, witness_cert_t *c);
@@ -49,6 +58,11 @@ void fedfx_sign(const fedfx_t *fx, const block_t *b, const identity_t *signer, b
 int fedfx_push(fedfx_t *fx, const uint8_t *rec, size_t n, fs_err_t *err);
 // fedfx_next + fedfx_sign + fedfx_push, asserting success.
 void fedfx_round(fedfx_t *fx, uint64_t mask);
+// Makes the next block as fedfx_next does, lets edit(fx, b, arg) change it
+// (add motions, joins, spoil a field), signs it with its aggregator's key
+// and applies it; returns the apply code (err holds the reason).
+int fedfx_push_edited(fedfx_t *fx, void (*edit)(fedfx_t *, block_t *, void *), void *arg,
+                      fs_err_t *err);
 // Writes all records as a ledger file at path.
 void fedfx_write_ledger(const fedfx_t *fx, const char *path);
 
