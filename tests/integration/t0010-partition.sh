@@ -7,7 +7,8 @@
 # three finalize blocks and evict the two, the two finalize nothing, and a
 # newcomer that starts on the majority's side is admitted; then the split
 # heals; then one node is cut off alone and comes back; then one link fails
-# one way (a partition that is not transitive).  Every ledger must be one
+# one way (a partition that is not transitive); then an aggregator is cut
+# off right after it proposes.  Every ledger must be one
 # history (each a prefix of the longest, no fork), valid for fedsyn and for
 # the independent PyNaCl verifier.  The figures (blocks on each side,
 # seconds to converge) are printed as TAP comments
@@ -21,7 +22,7 @@ export FEDSYN
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FED="$ROOT/scripts/federation.sh"
 S=${FEDSYN_TEST_SLOW:-1}
-PLAN=12
+PLAN=13
 echo "1..$PLAN"
 skip_all() { for i in $(seq 1 $PLAN); do echo "ok $i # skip $1"; done; exit 0; }
 [[ $(id -u) == 0 ]] || skip_all "needs root for network namespaces"
@@ -208,6 +209,52 @@ else
 fi
 ip netns exec "${tag}alice" ip route del blackhole 10.99.0.3/32
 sleep $((4 * S))
+
+# an aggregator cut off right after it proposes: watch the founders' logs
+# for a new proposal and move its author to the far bridge at once; the
+# four others must go on (its block is final if their votes reached it
+# first, else a later attempt's aggregator proposes again what a majority
+# may have chosen), the cut-off one finalizes nothing more, and after the
+# heal it adopts the one history
+proposals() { local x c=""; for x in "${founders[@]}"; do
+    c+="$(grep -c 'block proposed at attempt' "$f/logs/$x.log" 2>/dev/null) "; done; echo "$c"; }
+victim=""
+base=($(proposals))
+end=$((SECONDS + 30 * S))
+while [[ -z $victim ]] && ((SECONDS < end)); do
+    now=($(proposals))
+    for k in 0 1 2 3 4; do
+        if (( now[k] > base[k] )); then victim=$k; break; fi
+    done
+    [[ -z $victim ]] && sleep 0.02
+done
+if [[ -n $victim ]]; then
+    vname=${founders[$victim]}
+    split $((victim + 1))
+    t_cut=$SECONDS
+    others=(); for x in "${founders[@]}"; do [[ $x == "$vname" ]] || others+=("$x"); done
+    v_at=$(height "$vname"); o_at=$(height "${others[0]}")
+    wait_height $((o_at + 4)) $((60 * S)) "${others[@]}"
+    sleep $((1 * S))
+    v_then=$(height "$vname")
+    # whose block is the one the victim proposed, once the four decided its height
+    pb=$($FEDSYN ledger show "$f/state/${others[0]}/ledger.fsl" 2>/dev/null |
+         awk -v h="$v_at" '$1 == h { print $3 }')
+    echo "# $vname cut off right after proposing block $v_at: it went from $v_at to $v_then blocks" \
+         "(its ledger's records); the four from $o_at to $(height "${others[0]}") in" \
+         "$((SECONDS - t_cut)) s, their block $v_at made by ${pb:-?}"
+    heal
+    target=$(height "${others[0]}")
+    if (( v_then <= v_at + 1 && $(height "${others[0]}") >= o_at + 4 )) &&
+       wait_height "$target" $((60 * S)) "$vname"; then
+        ok "an aggregator cut off right after proposing: the four go on, it finalizes nothing more, then catches up"
+    else
+        not_ok "an aggregator cut off right after proposing ($vname: $v_at -> $v_then)" "$f/logs/$vname.log"
+    fi
+else
+    not_ok "an aggregator cut off right after proposing (no proposal seen in 30 s)"
+fi
+sleep $((2 * S))
 "$FED" stop "$f" >/dev/null 2>&1
 check "every ledger is one history: fedsyn verify of all six finds no fork" \
     bash -c "$FEDSYN ledger verify $f/state/*/ledger.fsl > $tmp/v 2>&1; ! grep -q FORK $tmp/v &&

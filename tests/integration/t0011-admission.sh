@@ -40,6 +40,7 @@ check "ledger init admits by vote by default (with majority-witnessed blocks)" \
 "$FED" start "$f" alice bob carol
 wait_for $((30 * S)) grep -q ': round 2 ' logs/alice.out
 "$FED" start "$f" dave
+wait_for $((30 * S)) test -S state/dave/control.sock
 sleep 2
 check "dave (federation id and one bootstrap peer, admitted by nobody) is refused: no ledger" \
     bash -c "! [[ -s state/dave/ledger.fsl ]] &&

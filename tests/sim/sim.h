@@ -83,6 +83,7 @@ typedef struct {
     int started;                  // has ever run (a joiner starts later)
     int left;                     // left the federation (or was removed) and stopped
     int64_t last_motion;          // when it last proposed a motion (vote federations)
+    int64_t last_sign;            // ... and last signed one
     identity_t *id;
     const identity_pub_t *pub;
     // durable: the ledger records (as chain_append leaves them) and the
