@@ -245,8 +245,9 @@ cmd_start() {
         ( cd "$dir" || exit 1
           $WRAP "$FEDSYN" node --config "$n.zpl" >> "logs/$n.out" 2>> "logs/$n.log" &
           echo $! > "run/$n.pid"
-          wait $!
-          echo $? > "run/$n.rc" ) &
+          # (set -e: a failing node must not end this subshell before its status is kept)
+          code=0; wait $! || code=$?
+          echo "$code" > "run/$n.rc" ) &
         while [[ ! -s $dir/run/$n.pid ]]; do sleep 0.05; done
     done
 }

@@ -9,7 +9,8 @@
 # the four remove dave (three signatures of four), his key is taken out of
 # the others' authenticators, his node stops saying why, and a restart of
 # it stops again.  The ledgers are one history, valid for fedsyn and for
-# the PyNaCl verifier.  Emits TAP.
+# the PyNaCl verifier.  Last, a damaged witness/acceptor file stops a node
+# at start, naming it.  Emits TAP.
 set -u
 FEDSYN=${FEDSYN:-build/fedsyn}
 FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
@@ -22,7 +23,7 @@ export OPENBLAS_NUM_THREADS=1 FEDSYN_LOG_EVERY=0
 tmp=$(mktemp -d /tmp/fedsyn-t0011-XXXXXX)
 f=$tmp/f
 trap '"$FED" stop "$f" >/dev/null 2>&1; [[ ${FEDSYN_TEST_KEEP:-0} == 1 ]] && echo "# kept $tmp" >&2 || rm -rf "$tmp"' EXIT
-echo "1..14"
+echo "1..15"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; local x
@@ -95,3 +96,10 @@ check "one history: fedsyn verify of the four ledgers finds no fork; the PyNaCl 
     bash -c "$FEDSYN ledger verify state/*/ledger.fsl > $tmp/v 2>&1 && ! grep -q FORK $tmp/v &&
              [[ \$(grep -c ': valid' $tmp/v) == 4 ]] &&
              for x in alice bob carol dave; do /usr/bin/python3 $ROOT/tests/integration/verify_ledger.py state/\$x/ledger.fsl || exit 1; done"
+# a damaged acceptor file (what alice promised and voted) stops her at
+# start, naming it: without it she could vote twice at one height
+printf 'garbage' > state/alice/witness/acceptor
+"$FED" start "$f" alice
+check "a damaged witness/acceptor file stops the node at start, naming it and what to do" \
+    wait_for $((30 * S)) bash -c "[[ -s run/alice.rc && \$(cat run/alice.rc) != 0 ]] &&
+        grep -q 'witness/acceptor is damaged: it holds what this member promised and voted' logs/alice.log"
