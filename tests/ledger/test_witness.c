@@ -99,20 +99,15 @@ static void test_witness_chain(void **state)
     fedfx_destroy(&fx);
 }
 
-// Makes the next block with *b as fedfx_next does, lets `edit` spoil its
-// commit, and returns the apply code (err holds the reason).
-static int s_push_edited(fedfx_t *fx, void (*edit)(fedfx_t *, block_t *), fs_err_t *err)
+// Makes the next block as fedfx_next does, lets `edit` spoil its commit,
+// and returns the apply code (err holds the reason).
+typedef void (*s_edit_fn)(fedfx_t *, block_t *);
+
+static void s_apply_edit(fedfx_t *fx, block_t *b, void *arg) { (*(s_edit_fn *)arg)(fx, b); }
+
+static int s_push_edited(fedfx_t *fx, s_edit_fn edit, fs_err_t *err)
 {
-    block_t *b = malloc(sizeof *b);
-    fedfx_next(fx, 0, b);
-    edit(fx, b);
-    bytes_writer_t w;
-    bytes_writer_init(&w);
-    fedfx_sign(fx, b, NULL, &w);
-    int rc = fedfx_push(fx, w.data, w.len, err);
-    bytes_writer_reset(&w);
-    free(b);
-    return rc;
+    return fedfx_push_edited(fx, s_apply_edit, &edit, err);
 }
 
 static void s_no_commit(fedfx_t *fx, block_t *b) { (void)fx; b->has_commit = 0; }
