@@ -96,51 +96,6 @@ control_cmd_t control_receive(control_t *self)
 
 const char *control_arg(const control_t *self) { return self->arg ? self->arg : ""; }
 
-void control_motions(const store_t *store, const members_t *mem, char *buf, size_t cap)
-{
-    size_t k = 0;
-    buf[0] = 0;
-#define PUT(...)                                                                              \
-    do {                                                                                      \
-        int w_ = snprintf(buf + k, cap - k, __VA_ARGS__);                                     \
-        k = w_ < 0 ? k : (k + (size_t)w_ < cap ? k + (size_t)w_ : cap - 1);                   \
-    } while (0)
-    if (!store_chain(store)) {
-        PUT("no ledger yet: this node has not synced its federation\n");
-        return;
-    }
-    const ledger_state_t *st = store_state(store);
-    if (st->genesis.admission != ADMIT_VOTE) {
-        PUT("this federation admits by its genesis's rule (%s), not by the members' vote\n",
-            admission_name(st->genesis.admission));
-        return;
-    }
-    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
-    size_t n_active = ledger_state_active(st, active);
-    if (!mem->n_motions) {
-        PUT("no motion under way\n");
-    }
-    for (int i = 0; i < mem->n_motions; i++) {
-        const motion_t *m = members_motion(mem, i);
-        char id[MOTION_ID_CHARS], fpr[IDENTITY_FPR_CHARS], nb[9];
-        motion_id(store_fed_id(store), m, id);
-        identity_fingerprint(&m->candidate, fpr);
-        PUT("motion %s  %s %s (%s), made at round %llu: signed by %u of the %zu active members, "
-            "%zu needed%s\n    signers:", id, motion_action_name(m->action), m->candidate.name,
-            fpr, (unsigned long long)m->round, m->n, n_active, witness_majority(n_active),
-            motion_signed_by(m, mem->me) ? "" : "; not signed by this node");
-        for (uint16_t s = 0; s < m->n; s++) {
-            PUT(" %s", store_name(store, m->sigs[s].key, nb));
-        }
-        PUT("\n");
-    }
-    for (int i = 0; i < st->n_admitted; i++) {
-        const ledger_admitted_t *a = &st->admitted[i];
-        PUT("%s %s in block %llu%s\n", a->revoked ? "revoked:" : "admitted:", a->id.name,
-            (unsigned long long)a->at, a->revoked ? "" : ", not joined yet");
-    }
-#undef PUT
-}
 
 void control_reply(control_t *self, const char *text)
 {
@@ -397,6 +352,49 @@ static size_t s_json(const status_view_t *v, mesh_t *mesh, char *buf, size_t cap
     return k;
 }
 #undef STR
+void control_motions(const store_t *store, const members_t *mem, char *buf, size_t cap)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    if (!store_chain(store)) {
+        snprintf(buf, cap, "no ledger yet: this node has not synced its federation\n");
+        return;
+    }
+    const ledger_state_t *st = store_state(store);
+    if (st->genesis.admission != ADMIT_VOTE) {
+        snprintf(buf, cap, "this federation admits by its genesis's rule (%s), not by the "
+                 "members' vote\n", admission_name(st->genesis.admission));
+        return;
+    }
+    uint8_t active[LEDGER_MAX_MEMBERS][IDENTITY_KEY_BYTES];
+    size_t n_active = ledger_state_active(st, active);
+    if (!mem->n_motions) {
+        OUT("no motion under way\n");
+    }
+    for (int i = 0; i < mem->n_motions; i++) {
+        const motion_t *m = members_motion(mem, i);
+        char id[MOTION_ID_CHARS], fpr[IDENTITY_FPR_CHARS], nb[9];
+        motion_id(store_fed_id(store), m, id);
+        identity_fingerprint(&m->candidate, fpr);
+        OUT("motion %s  %s %s (%s), made at round %llu: signed by %u of the %zu active members, "
+            "%zu needed%s\n    signers:", id, motion_action_name(m->action), m->candidate.name,
+            fpr, (unsigned long long)m->round, m->n, n_active, witness_majority(n_active),
+            motion_signed_by(m, mem->me) ? "" : "; not signed by this node");
+        for (uint16_t s = 0; s < m->n; s++) {
+            OUT(" %s", store_name(store, m->sigs[s].key, nb));
+        }
+        OUT("\n");
+    }
+    for (int i = 0; i < st->n_admitted; i++) {
+        const ledger_admitted_t *a = &st->admitted[i];
+        OUT("%s %s in block %llu%s\n", a->revoked ? "revoked:" : "admitted:", a->id.name,
+            (unsigned long long)a->at, a->revoked ? "" : ", not joined yet");
+    }
+    if (k >= cap) { // never a cut list: say so instead
+        snprintf(buf, cap, "the pending motions take more than %zu bytes\n", cap);
+    }
+}
+
 #undef OUT
 
 void control_status(const store_t *store, mesh_t *mesh, const round_io_t *round,

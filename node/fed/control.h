@@ -45,7 +45,8 @@ void control_reply(control_t *self, const char *text);
 // The text after the command word of the request read last ("" if none).
 const char *control_arg(const control_t *self);
 // `fedsyn member pending`'s text: the motions under way with their
-// signers, and those the ledger admitted that have not joined yet.
+// signers, and those the ledger admitted that have not joined yet (a list
+// that would not fit says so instead of being cut, as control_status).
 void control_motions(const store_t *store, const members_t *mem, char *buf, size_t cap);
 // `fedsyn status`'s text for this node into buf, or (json) one JSON
 // object on one line (docs/operations.md lists its fields).  A reply that
