@@ -10,6 +10,9 @@ PKGS=(build-essential pkg-config
       clang-14 libclang-rt-14-dev python3-nacl valgrind help2man)
 # data and the benchmark reference
 PKGS+=(dataset-fashion-mnist)
+# the integration tests' separate hosts: namespaces, and links that lose
+# packets (t0012; tc netem is a kernel module this image's kernel lacks)
+PKGS+=(iproute2 nftables)
 if [[ "${FEDSYN_WITH_TORCH:-0}" == 1 ]]; then
     PKGS+=(python3-torch python3-numpy)
 fi

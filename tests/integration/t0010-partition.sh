@@ -21,6 +21,7 @@ FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
 export FEDSYN
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FED="$ROOT/scripts/federation.sh"
+. "$ROOT/tests/integration/netns.sh"
 S=${FEDSYN_TEST_SLOW:-1}
 PLAN=13
 echo "1..$PLAN"
@@ -30,15 +31,13 @@ command -v ip >/dev/null || skip_all "no ip command (iproute2)"
 tag=fs10$$
 names=(alice bob carol dave erin frank) # frank: a spare on the allow-list, joins during the split
 founders=(alice bob carol dave erin)
-if ! ip netns add "${tag}sw" 2>/dev/null; then skip_all "cannot create a network namespace here"; fi
 tmp=$(mktemp -d /tmp/fedsyn-t0010-XXXXXX)
 f=$tmp/f
 n=0
 fails=0
 cleanup() {
     [[ -d $f/run ]] && "$FED" stop "$f" >/dev/null 2>&1
-    for s in "${names[@]}"; do ip netns del "$tag$s" 2>/dev/null; done
-    ip netns del "${tag}sw" 2>/dev/null
+    netns_delete "${names[@]}"
     if [[ ${FEDSYN_TEST_KEEP:-0} == 1 ]] && ((fails > 0)); then
         echo "# kept $tmp" >&2
     else
@@ -50,54 +49,14 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; local x
            for x in "${@:2}"; do sed "s|^|# $(basename "$x"): |" "$x" 2>/dev/null | tail -8; done; }
 check() { local d=$1; shift; if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d" "$tmp/err" "$tmp/out"; fi; }
-# a node's ledger height now: its whole records (docs/ledger.md §8), read
-# as an outsider would (stdout is buffered in a file)
-height() {
-    /usr/bin/python3 - "$f/state/$1/ledger.fsl" <<'PY'
-import struct, sys
-try:
-    d = open(sys.argv[1], "rb").read()
-except OSError:
-    print(0); sys.exit()
-o, k = 16, 0
-while o + 4 <= len(d):
-    n = struct.unpack_from("<I", d, o)[0]
-    if n == 0 or o + 8 + n > len(d):
-        break
-    o, k = o + 8 + n, k + 1
-print(k)
-PY
-}
+height() { ledger_height "$1"; }
 
 # the network: two bridges in a switch namespace (br1 is the far side of a
 # split), one veth per node; a kernel without them skips, saying so
-if ! ip netns exec "${tag}sw" ip link add br0 type bridge 2>/dev/null ||
-   ! ip netns exec "${tag}sw" ip link add br1 type bridge 2>/dev/null; then
-    ip netns del "${tag}sw" 2>/dev/null
-    rm -rf "$tmp"
-    trap - EXIT
-    skip_all "this kernel cannot make a bridge in a namespace"
-fi
-ip netns exec "${tag}sw" ip link set br0 up
-ip netns exec "${tag}sw" ip link set br1 up
-i=0
-for s in "${names[@]}"; do
-    i=$((i + 1))
-    ip netns add "$tag$s"
-    ip link add "${tag}h$i" type veth peer name "${tag}p$i"
-    ip link set "${tag}h$i" netns "$tag$s"
-    ip link set "${tag}p$i" netns "${tag}sw"
-    ip netns exec "${tag}sw" ip link set "${tag}p$i" master br0
-    ip netns exec "${tag}sw" ip link set "${tag}p$i" up
-    ip netns exec "$tag$s" ip link set lo up
-    ip netns exec "$tag$s" ip addr add "10.99.0.$i/24" dev "${tag}h$i"
-    ip netns exec "$tag$s" ip link set "${tag}h$i" up
-done
+netns_create "${names[@]}"
 # alice and bob to the far bridge: they hear each other, not the others
-split() { # node numbers to the far side (default: alice and bob)
-    local i ports=("$@"); ((${#ports[@]})) || ports=(1 2)
-    for i in "${ports[@]}"; do ip netns exec "${tag}sw" ip link set "${tag}p$i" master br1; done; }
-heal() { for i in 1 2 3 4 5 6; do ip netns exec "${tag}sw" ip link set "${tag}p$i" master br0; done; }
+split() { if (($#)); then netns_split "$@"; else netns_split 1 2; fi; }
+heal() { netns_heal 6; }
 
 # five founders made by the launcher; each configuration then names the
 # nodes' own addresses, and each node runs in its namespace (FEDSYN_WRAP)
@@ -105,34 +64,13 @@ heal() { for i in 1 2 3 4 5 6; do ip netns exec "${tag}sw" ip link set "${tag}p$
 "$FED" init "$f" --nodes 5 --spares 1 --data "$tmp/data" --width 4 --rounds 0 --local-iters 1 --batch 16 \
     --timeout-ms $((2000 * S)) --attempt-extra-ms 500 --inactive-after 3 --quorum 1 \
     --port 7800 --finality "${FEDSYN_T0010_FINALITY:-majority}" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
-for c in "$f"/*.zpl; do
-    for j in 0 1 2 3 4 5; do
-        sed -i "s|tcp://127.0.0.1:$((7800 + j))|tcp://10.99.0.$((j + 1)):$((7800 + j))|" "$c"
-    done
-done
-cat > "$tmp/wrap" <<EOF
-#!/usr/bin/env bash
-# runs a node in its namespace (under the harness's own wrapper, valgrind
-# say, when it has one): the configuration NAME.zpl is the last argument
-name=\$(basename "\${@: -1}" .zpl)
-exec ip netns exec "$tag\$name" ${FEDSYN_WRAP:-} "\$@"
-EOF
-chmod +x "$tmp/wrap"
+netns_readdress 7800 6
+netns_wrapper "$tmp/wrap"
 # frank's one bootstrap peer is carol (alice will be cut off when he starts)
 sed -i -e "s|tcp://10.99.0.1:7800|tcp://10.99.0.3:7802|" -e "s|keys/alice/identity.pub|keys/carol/identity.pub|" \
     "$f/frank.zpl"
 FEDSYN_WRAP=$tmp/wrap "$FED" start "$f"
 
-wait_height() { # NAME... : every one has at least H blocks within T seconds
-    local h=$1 t=$2; shift 2; local end=$((SECONDS + t)) x low
-    while ((SECONDS < end)); do
-        low=0
-        for x in "$@"; do (( $(height "$x") >= h )) || low=1; done
-        ((low == 0)) && return 0
-        sleep 0.3
-    done
-    return 1
-}
 if wait_height 3 $((60 * S)) "${founders[@]}"; then ok "five nodes in five namespaces finalize 3 rounds"
 else not_ok "five nodes in five namespaces finalize 3 rounds" "$f/logs/alice.log" "$f/logs/carol.log"; fi
 
