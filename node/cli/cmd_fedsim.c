@@ -42,6 +42,7 @@ typedef struct {
     long rounds, iters, batch, seed, threads, score_every, score_samples, d_width, reuse_fakes;
     int upsample; // --g-up nearest (1), transposed (0), -1: the model's
     long d_mbstd; // --d-mbstd 1|0, -1: the model's
+    long aux_own; // --aux-own-labels 1|0, -1: the model's
     long d_twin;  // --twin 1|0, -1: the model's
     int g_linear; // --g-out linear (1), sigmoid (0), -1: the model's
     // DP-SGD on each member's D (--dp-sgd C): the clip (0: off), the noise
@@ -88,6 +89,9 @@ static void s_help(void)
            "                        the recipe, as in fedsyn train\n"
            "  --loss bce|hinge      the GAN's loss (default bce: cross-entropy)\n"
            "  --d-mbstd 1|0         the minibatch standard deviation feature in D\n"
+           "  --aux-own-labels 1|0  each member's auxiliary classifier softmax over\n"
+           "                        the labels it holds only (FedRS's restricted\n"
+           "                        softmax; default 0: all labels)\n"
            "  --twin 1|0            a twin classifier of the fakes in D (TAC-GAN,\n"
            "                        Gong et al. 2019; needs --aux > 0)\n"
            "  --g-out linear|sigmoid  G's output: sigmoid (the recipe's) or none, the\n"
@@ -139,7 +143,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
                          .split = "0,1,2/3,4,5,6/7,8,9", .rounds = 30, .iters = 50,
                          .batch = 64, .seed = 1, .threads = 1, .score_every = 5,
                          .score_samples = 2000, .lr = -1, .lr_d = -1, .ema = -1, .aux = -1,
-                         .mode_seeking = -1, .aux_g = -1, .d_mbstd = -1, .d_twin = -1,
+                         .mode_seeking = -1, .aux_g = -1, .d_mbstd = -1, .aux_own = -1, .d_twin = -1,
                          .g_linear = -1,
                          .server_lr = 1, .server_lr_ema = -1, .server_lr_d = -1, .ema_warmup = -1,
                          .server_lr_final = -1, .server_decay_from = -1,
@@ -165,7 +169,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         {"g-out", 1, 0, 'O'},
         {"real-target", 1, 0, 'P'},
         {"dp-sgd", 1, 0, 1001},    {"noise-multiplier", 1, 0, 1002}, {"target-eps", 1, 0, 1003},
-        {"delta", 1, 0, 1004},     {"d-steps", 1, 0, 1005},
+        {"delta", 1, 0, 1004},     {"d-steps", 1, 0, 1005},    {"aux-own-labels", 1, 0, 1006},
         {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
@@ -203,6 +207,7 @@ static int s_parse(int argc, char **argv, fedsim_opts_t *o)
         case 1004: bad = cli_double(CMD, "delta", optarg, 1e-300, 0.5, &o->dp_delta); break;
         case 1005: bad = cli_int(CMD, "d-steps", optarg, 1, 1000, &o->d_steps); break;
         case 'Y': bad = cli_int(CMD, "d-mbstd", optarg, 0, 1, &o->d_mbstd); break;
+        case 1006: bad = cli_int(CMD, "aux-own-labels", optarg, 0, 1, &o->aux_own); break;
         case 'X': bad = cli_double(CMD, "aux-g", optarg, 1e-6, 100, &o->aux_g); break;
         case 'Z': bad = cli_double(CMD, "mode-seeking", optarg, 0, 100, &o->mode_seeking); break;
         case 'V': bad = cli_int(CMD, "d-width", optarg, 1, 1024, &o->d_width); break;
@@ -323,6 +328,7 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
                                          o->aux >= 0 || o->d_width > 0 ||
                                          o->mode_seeking >= 0 || o->aux_g > 0 ||
                                          o->d_mbstd >= 0 || o->lr_final > 0 ||
+                                         o->aux_own >= 0 ||
                                          o->d_twin >= 0 || o->real_target > 0 ||
                                          o->g_linear >= 0 || o->d_steps > 0 ||
                                          o->aux_g_from > 0 ||
@@ -330,7 +336,7 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
         return fs_err_set(err, FS_EINVAL, "--lr, --lr-d, --ema, --ema-warmup, --aux, --aux-g, "
                           "--d-mbstd, --twin, --real-target, --g-out, --d-width, --reuse-fakes, "
                           "--g-up, --loss, --mode-seeking, --server-lr-ema, --server-lr-d, "
-                          "--lr-final and --aux-g-from are for GANs");
+                          "--lr-final, --aux-g-from and --aux-own-labels are for GANs");
     }
     if (o->reuse_fakes >= 0) {
         arch->gan_reuse_fakes = (int)o->reuse_fakes;
@@ -355,6 +361,9 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     }
     if (o->aux >= 0) {
         arch->gan_aux = (float)o->aux;
+    }
+    if (o->aux_own >= 0) {
+        arch->gan_aux_own_labels = (int)o->aux_own;
     }
     if (o->d_mbstd >= 0) {
         arch->gan.d_mbstd = (int)o->d_mbstd;
@@ -388,6 +397,10 @@ static int s_arch(const fedsim_opts_t *o, workload_arch_t *arch, fs_err_t *err)
     if (o->dp_clip && (arch->kind != WORKLOAD_DCGAN || arch->gan.d_mbstd)) {
         return fs_err_set(err, FS_EINVAL, "--dp-sgd needs a GAN without --d-mbstd (whose "
                           "feature mixes a batch's images)");
+    }
+    if (o->dp_clip && arch->gan_aux_own_labels) {
+        return fs_err_set(err, FS_EINVAL, "--aux-own-labels reads which labels a member's data "
+                          "holds, which DP-SGD protects: leave one of them out");
     }
     if (o->dp_clip && (o->dp_sigma >= 0) == (o->dp_target > 0)) {
         return fs_err_set(err, FS_EINVAL, "--dp-sgd needs exactly one of --noise-multiplier S "

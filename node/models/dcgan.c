@@ -67,9 +67,11 @@ void dcgan_d_logits_grad(const dcgan_config_t *cfg, const float *dlogits,
     }
 }
 
-// Softmax cross-entropy of the K rows from `first` on against the labels.
+// Softmax cross-entropy of the K rows from `first` on against the labels,
+// over the rows `allowed` marks (NULL: all K; the others get no gradient).
 static double s_softmax_ce(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
-                           int n, size_t first, float weight, float *dout)
+                           int n, size_t first, float weight, float *dout,
+                           const uint8_t *allowed)
 {
     const int k = cfg->classes;
     const size_t w = dcgan_d_out_width(cfg);
@@ -77,20 +79,24 @@ static double s_softmax_ce(const dcgan_config_t *cfg, const float *out, const ui
     double total = 0;
     for (int i = 0; i < n; i++) {
         const float *z = out + (size_t)i * w + first;
-        assert(labels[i] < k);
-        double top = z[0], sum = 0;
-        for (int j = 1; j < k; j++) {
-            top = (double)z[j] > top ? (double)z[j] : top;
+        assert(labels[i] < k && (!allowed || allowed[labels[i]]));
+        double top = z[labels[i]], sum = 0;
+        for (int j = 0; j < k; j++) {
+            if (!allowed || allowed[j]) {
+                top = (double)z[j] > top ? (double)z[j] : top;
+            }
         }
         for (int j = 0; j < k; j++) {
-            sum += exp((double)z[j] - top);
+            sum += !allowed || allowed[j] ? exp((double)z[j] - top) : 0.0;
         }
         total += top + log(sum) - (double)z[labels[i]];
         if (dout) {
             float *d = dout + (size_t)i * w + first;
             for (int j = 0; j < k; j++) {
-                double p = exp((double)z[j] - top) / sum - (j == labels[i]);
-                d[j] += (float)((double)weight * p / n);
+                if (!allowed || allowed[j]) {
+                    double p = exp((double)z[j] - top) / sum - (j == labels[i]);
+                    d[j] += (float)((double)weight * p / n);
+                }
             }
         }
     }
@@ -98,16 +104,16 @@ static double s_softmax_ce(const dcgan_config_t *cfg, const float *out, const ui
 }
 
 double dcgan_d_class_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
-                          int n, float weight, float *dout)
+                          int n, float weight, float *dout, const uint8_t *allowed)
 {
-    return s_softmax_ce(cfg, out, labels, n, 1, weight, dout);
+    return s_softmax_ce(cfg, out, labels, n, 1, weight, dout, allowed);
 }
 
 double dcgan_d_twin_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
                          int n, float weight, float *dout)
 {
     assert(cfg->d_twin);
-    return s_softmax_ce(cfg, out, labels, n, 1 + (size_t)cfg->classes, weight, dout);
+    return s_softmax_ce(cfg, out, labels, n, 1 + (size_t)cfg->classes, weight, dout, NULL);
 }
 
 model_t *dcgan_generator_new(const dcgan_config_t *cfg, int max_batch, uint64_t seed)

@@ -98,8 +98,13 @@ void dcgan_d_logits_grad(const dcgan_config_t *cfg, const float *dlogits,
 // labels, averaged over n.  When dout is not NULL, adds weight times its
 // gradient to dout's label rows (the score's column is left as it is), so
 // it stacks on dcgan_d_logits_grad.  Conditional configurations only.
+// allowed (NULL: every label) restricts the softmax to the labels it marks
+// (allowed[j] != 0), each image's own among them: FedRS's restricted
+// softmax (Li & Zhan 2021), with which a member of a label-split
+// federation pushes down no logit of a label it never sees; the others'
+// rows get no gradient.
 double dcgan_d_class_loss(const dcgan_config_t *cfg, const float *out, const uint8_t *labels,
-                          int n, float weight, float *dout);
+                          int n, float weight, float *dout, const uint8_t *allowed);
 // The same on the twin classifier's rows out[1+K..2K] (d_twin only).  TAC-GAN
 // trains the twin on G's fakes (D's step, weight > 0) and has G maximise
 // its loss (G's step, weight < 0): G's pull towards images the classifier

@@ -36,17 +36,20 @@ struct gan_trainer {
     long dp_steps;         // D steps taken under DP-SGD
     uint8_t dp_labels[DCGAN_MAX_CLASSES]; // the public labels fakes ask for
     int n_dp_labels;
+    uint8_t own_labels[DCGAN_MAX_CLASSES]; // cfg.aux_own_labels: 1 for each
+                                           // label the data holds
 };
 
 gan_train_config_t gan_train_config_paper(void)
 {
     return (gan_train_config_t){256, 2e-4f, 0.5f, 1, 0.0f, 0.0f, 0.0f, 0, 10.0f, 0, 0.0f, 0.0f,
-                                0.0f, 0, 0.0, 0.0, 0.0, 0};
+                                0.0f, 0, 0.0, 0.0, 0.0, 0, 0};
 }
 
 gan_trainer_t *gan_trainer_new(const dcgan_config_t *arch, const gan_train_config_t *cfg)
 {
     assert(cfg->batch >= 2 && cfg->batch % 2 == 0);
+    assert(!(cfg->aux_own_labels && cfg->dp_clip > 0));
     gan_trainer_t *t = xcalloc(1, sizeof *t);
     t->arch = *arch;
     t->cfg = *cfg;
@@ -141,6 +144,10 @@ int gan_trainer_set_data(gan_trainer_t *t, const dataset_t *data, fs_err_t *err)
     }
     dataset_order_reset(&t->order, data->n, &t->rng);
     t->data = data;
+    memset(t->own_labels, 0, sizeof t->own_labels);
+    for (int i = 0; t->arch.classes && i < data->n; i++) {
+        t->own_labels[data->y[i]] = 1;
+    }
     if (t->cfg.dp_clip > 0) {
         free(t->dp_idx);
         t->dp_idx = xcalloc((size_t)data->n, sizeof *t->dp_idx);
@@ -222,7 +229,8 @@ static double s_d_forward(gan_trainer_t *t, const float *x, const float *targets
     dcgan_d_logits_grad(&t->arch, t->dlogits, t->y, n, model_output_grad(t->d));
     const float aux = g_step && t->cfg.aux_g > 0 ? t->cfg.aux_g : t->cfg.aux;
     if (t->cfg.aux > 0 && t->arch.classes && aux_n > 0) {
-        dcgan_d_class_loss(&t->arch, out, t->y, aux_n, aux, model_output_grad(t->d));
+        dcgan_d_class_loss(&t->arch, out, t->y, aux_n, aux, model_output_grad(t->d),
+                           t->cfg.aux_own_labels ? t->own_labels : NULL);
     }
     // TAC-GAN's twin: D's step teaches it the fakes' labels (the images
     // after the aux_n real ones), G's step has G maximise its loss

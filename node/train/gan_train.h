@@ -66,6 +66,11 @@ typedef struct {
     int d_steps; // D's steps per G step (Bie et al. 2023 take many under
                  // DP-SGD: D learns more from each private step's noise);
                  // 0 or 1: one, the paper's.  Each is a step of DP-SGD.
+    int aux_own_labels; // 1: the auxiliary classifier's softmax (D's and
+                        // G's terms) runs over the labels present in the
+                        // trainer's data only (dcgan_d_class_loss's
+                        // allowed; FedRS, Li & Zhan 2021); 0: all labels.
+                        // Not under DP-SGD (the labels present are data).
 } gan_train_config_t;
 
 typedef struct {

@@ -211,6 +211,7 @@ gan_train_config_t workload_gan_config(const workload_arch_t *arch, int batch, u
     cfg.dp_sigma = arch->gan_dp_sigma;
     cfg.dp_q = arch->gan_dp_q;
     cfg.d_steps = arch->gan_d_steps;
+    cfg.aux_own_labels = arch->gan_aux_own_labels;
     return cfg;
 }
 

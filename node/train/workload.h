@@ -44,6 +44,7 @@ typedef struct {
     // DP-SGD on D (gan_train.h's dp_*): clip (0: off), noise multiplier, rate
     double gan_dp_clip, gan_dp_sigma, gan_dp_q;
     int gan_d_steps; // D's steps per G step (gan_train.h); 0: one
+    int gan_aux_own_labels; // the classifier over the data's labels only (gan_train.h)
 } workload_arch_t;
 
 #define WORKLOAD_CLASSES 10 // the labels of MNIST and Fashion-MNIST

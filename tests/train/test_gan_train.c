@@ -420,7 +420,7 @@ static void test_auxiliary_classifier_loss(void **state)
         want += log(exp((double)z[0]) + exp((double)z[1]) + exp((double)z[2])) - (double)z[y[i]];
     }
     float dout[8] = {0.5f, 0, 0, 0, -0.5f, 1, 1, 1};
-    double loss = dcgan_d_class_loss(&a, out, y, 2, 2.0f, dout);
+    double loss = dcgan_d_class_loss(&a, out, y, 2, 2.0f, dout, NULL);
     assert_true(fabs(loss - want / 2) < 1e-6);
     assert_true(dout[0] == 0.5f && dout[4] == -0.5f); // the score's gradient untouched
     for (int i = 0; i < 8; i++) {
@@ -429,14 +429,50 @@ static void test_auxiliary_classifier_loss(void **state)
         }
         const float keep = out[i], h = 1e-3f;
         out[i] = keep + h;
-        double up = dcgan_d_class_loss(&a, out, y, 2, 0, NULL);
+        double up = dcgan_d_class_loss(&a, out, y, 2, 0, NULL, NULL);
         out[i] = keep - h;
-        double down = dcgan_d_class_loss(&a, out, y, 2, 0, NULL);
+        double down = dcgan_d_class_loss(&a, out, y, 2, 0, NULL, NULL);
         out[i] = keep;
         const double numeric = 2.0 * (up - down) / (2.0 * (double)h); // weight 2
         const double before = i >= 4 ? 1.0 : 0.0;
         assert_true(fabs((double)dout[i] - before - numeric) < 1e-3);
     }
+}
+
+// The restricted softmax (FedRS): with labels 0 and 2 allowed of 3, the
+// loss is the cross-entropy over those two rows alone, row 1 gets no
+// gradient whatever its value, the others match finite differences; with
+// every label allowed it is the plain loss bit for bit.
+static void test_auxiliary_classifier_own_labels(void **state)
+{
+    (void)state;
+    dcgan_config_t a = dcgan_config_width(4);
+    a.classes = 3;
+    const uint8_t y[2] = {2, 0}, allowed[3] = {1, 0, 1}, all[3] = {1, 1, 1};
+    float out[8] = {5, 0.5f, 40, 2, -7, 3, 1, -0.25f};
+    double want = 0;
+    for (int i = 0; i < 2; i++) {
+        const float *z = out + i * 4 + 1;
+        want += log(exp((double)z[0]) + exp((double)z[2])) - (double)z[y[i]];
+    }
+    float dout[8] = {0};
+    double loss = dcgan_d_class_loss(&a, out, y, 2, 1.0f, dout, allowed);
+    assert_true(fabs(loss - want / 2) < 1e-6);
+    assert_true(dout[0] == 0 && dout[4] == 0 && dout[2] == 0 && dout[6] == 0);
+    for (int i = 0; i < 8; i++) {
+        const float keep = out[i], h = 1e-3f;
+        out[i] = keep + h;
+        double up = dcgan_d_class_loss(&a, out, y, 2, 0, NULL, allowed);
+        out[i] = keep - h;
+        double down = dcgan_d_class_loss(&a, out, y, 2, 0, NULL, allowed);
+        out[i] = keep;
+        assert_true(fabs((double)dout[i] - (up - down) / (2.0 * (double)h)) < 1e-3);
+    }
+    float d_all[8] = {0}, d_none[8] = {0};
+    double l_all = dcgan_d_class_loss(&a, out, y, 2, 1.0f, d_all, all);
+    double l_none = dcgan_d_class_loss(&a, out, y, 2, 1.0f, d_none, NULL);
+    assert_true(l_all == l_none);
+    assert_memory_equal(d_all, d_none, sizeof d_all);
 }
 
 // TAC-GAN's twin classifier: D's output widens by K rows after the label
@@ -477,7 +513,7 @@ static void test_twin_classifier_loss(void **state)
             assert_true(dout[i] == 0.0f); // the score and the label rows untouched
         }
     }
-    double cls = dcgan_d_class_loss(&a, out, y, 2, 0, NULL);
+    double cls = dcgan_d_class_loss(&a, out, y, 2, 0, NULL, NULL);
     double cls_want = 0;
     for (int i = 0; i < 2; i++) {
         const float *z = out + i * 7 + 1;
@@ -1067,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_short_training_moves_towards_data),
         cmocka_unit_test(test_conditional_gan_usage),
         cmocka_unit_test(test_auxiliary_classifier_loss),
+        cmocka_unit_test(test_auxiliary_classifier_own_labels),
         cmocka_unit_test(test_twin_classifier_loss),
         cmocka_unit_test(test_conditional_gan_from_trained),
         cmocka_unit_test(test_conditional_gan_follows_labels),
