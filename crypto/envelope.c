@@ -29,6 +29,9 @@ int envelope_seal(bytes_writer_t *out, const envelope_t *hdr, const identity_t *
     bytes_put_u8(out, hdr->mechanism);
     bytes_put_f64(out, hdr->clip);
     bytes_put_f64(out, hdr->scale);
+    bytes_put_f64(out, hdr->dp_q);
+    bytes_put_f64(out, hdr->dp_sigma);
+    bytes_put_u64(out, hdr->dp_steps);
     bytes_put_u32(out, (uint32_t)count);
     uint8_t nonce[crypto_box_NONCEBYTES];
     randombytes_buf(nonce, sizeof nonce);
@@ -58,6 +61,9 @@ static int s_decode_body(const sigmsg_t *m, envelope_t *hdr, const uint8_t **non
     hdr->mechanism = bytes_get_u8(&r);
     hdr->clip = bytes_get_f64(&r);
     hdr->scale = bytes_get_f64(&r);
+    hdr->dp_q = bytes_get_f64(&r);
+    hdr->dp_sigma = bytes_get_f64(&r);
+    hdr->dp_steps = bytes_get_u64(&r);
     hdr->count = bytes_get_u32(&r);
     *nonce = bytes_view(&r, crypto_box_NONCEBYTES);
     uint32_t declared = bytes_get_u32(&r);
@@ -84,6 +90,15 @@ static int s_decode_body(const sigmsg_t *m, envelope_t *hdr, const uint8_t **non
     if (hdr->mechanism >= NOISE_MECHANISM_COUNT) {
         return fs_err_set(err, FS_ECORRUPT, "update: unknown noise mechanism %u",
                           hdr->mechanism);
+    }
+    // record-level DP's figures: all zero, or what a DP-SGD round can be
+    // (the ledger's range, docs/ledger.md §6c)
+    if (!(hdr->dp_q == 0 && hdr->dp_sigma == 0 && hdr->dp_steps == 0) &&
+        !(hdr->dp_q > 0 && hdr->dp_q <= 1 && isfinite(hdr->dp_sigma) && hdr->dp_sigma > 0 &&
+          hdr->dp_steps > 0 && hdr->dp_steps <= 1000000000ULL)) {
+        return fs_err_set(err, FS_ECORRUPT, "update: DP-SGD figures q %g, sigma %g, steps "
+                          "%llu out of range", hdr->dp_q, hdr->dp_sigma,
+                          (unsigned long long)hdr->dp_steps);
     }
     if (!isfinite(hdr->clip) || hdr->clip < 0 || !isfinite(hdr->scale) || hdr->scale < 0) {
         return fs_err_set(err, FS_ECORRUPT,

@@ -6,6 +6,7 @@
  * box key to the recipient's:
  *   32 recipient's signing key   32 hash of the global model it started from
  *    8 sample count               1 noise mechanism, 8 clip C, 8 scale b (f64)
+ *   24 record-level DP: 8 q, 8 sigma (f64), 8 steps (all 0 without DP-SGD)
  *    4 weight count              24 nonce
  *    4 ciphertext length (4 * count + 16), then the ciphertext
  *
@@ -49,7 +50,7 @@
 
 // Largest update accepted: 16 Mi weights (64 MB), far above the paper's 1.2 M.
 #define ENVELOPE_MAX_WEIGHTS (16u << 20)
-#define ENVELOPE_BODY_FIXED_BYTES 121 // body bytes before the ciphertext
+#define ENVELOPE_BODY_FIXED_BYTES 145 // body bytes before the ciphertext
 #define ENVELOPE_MAX_BYTES \
     (SIGMSG_OVERHEAD + ENVELOPE_BODY_FIXED_BYTES + 16 + 4 * (size_t)ENVELOPE_MAX_WEIGHTS)
 
@@ -64,6 +65,8 @@ typedef struct {
     uint8_t mechanism;                      // noise_mechanism_t
     double clip;                            // L1 clip C (0 when none)
     double scale;                           // Laplace scale b per parameter (0 when none)
+    double dp_q, dp_sigma;                  // record-level DP: what the sender's DP-SGD
+    uint64_t dp_steps;                      // spent this round (all 0: none)
     uint32_t count;                         // number of float32 weights
     uint8_t digest[HASH_BYTES];             // the sigmsg digest: the envelope's id in blocks
 } envelope_t;
@@ -79,7 +82,7 @@ typedef struct {
 } envelope_expect_t;
 
 // Appends a sealed, signed envelope to out.  hdr supplies fed_id, round,
-// base_hash, samples, mechanism, clip and scale; the rest is filled from
+// base_hash, samples, mechanism, clip, scale and the dp_* figures; the rest is filled from
 // the arguments.  FS_EINVAL for counts above ENVELOPE_MAX_WEIGHTS.
 int envelope_seal(bytes_writer_t *out, const envelope_t *hdr, const identity_t *sender,
                   const identity_pub_t *recipient, const float *weights, size_t count,

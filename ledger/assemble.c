@@ -104,6 +104,22 @@ int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
     p->eps_total = st->eps_total + p->eps_member;
     p->eps_total_adv =
         budget_composed_epsilon(&bp, st->rounds_charged + (budget_is_formal(g->mechanism) ? 1 : 0));
+    b->has_record_dp = g->record_dp != GENESIS_RECORD_DP_NONE;
+    for (size_t i = 0; b->has_record_dp && i < n_contrib; i++) {
+        const assemble_contrib_t *c = contrib;
+        while (memcmp(c->key, b->contrib[i].key, IDENTITY_KEY_BYTES) != 0) {
+            c++; // (the sorted contributors are the given ones)
+        }
+        block_record_dp_t *d = &b->record_dp[i];
+        d->q = c->dp_q;
+        d->sigma = c->dp_sigma;
+        d->steps = c->dp_steps;
+        d->eps = ledger_state_record_eps(st, c->key, c->dp_q, c->dp_sigma, c->dp_steps);
+        if (!ledger_state_record_within(st, d->eps)) {
+            return fs_err_set(err, FS_EINVAL, "contributor %zu: its records' epsilon would "
+                              "reach %g, past the budget %g", i, d->eps, g->record_eps);
+        }
+    }
     memcpy(b->model_hash, model_hash, HASH_BYTES);
     b->close_reason = (uint8_t)block_close_reason(b);
     return 0;

@@ -20,6 +20,10 @@ typedef struct {
     uint8_t key[IDENTITY_KEY_BYTES]; // contributor's signing key
     uint8_t envelope[HASH_BYTES];    // digest of its envelope
     uint64_t samples;                // its sample count
+    // record-level DP federations only: what its DP-SGD spent this round
+    // (from its envelope); the block's running epsilon is computed here
+    double dp_q, dp_sigma;
+    uint64_t dp_steps;
 } assemble_contrib_t;
 
 // Fills *b as the block after the state's head for this attempt.  The
@@ -29,8 +33,11 @@ typedef struct {
 // b->commit left empty: the caller copies the head's certificate there
 // (for block 1 it stays empty).  In a federation that admits by vote
 // b->has_motions is set and b->n_motions 0: the caller copies the motions
-// that a majority signed (node/proto/members.h).  Returns FS_EINVAL when the inputs cannot make a valid block
-// (an unknown contributor, too many changes, a request too large).
+// that a majority signed (node/proto/members.h).  In a record-level DP
+// federation b->has_record_dp is set and each contributor's running
+// epsilon filled in (ledger_state_record_eps).  Returns FS_EINVAL when the
+// inputs cannot make a valid block (an unknown contributor, too many
+// changes, a request too large, a contributor past the record budget).
 int assemble_block(const ledger_state_t *st, uint32_t attempt, uint64_t time_ms,
                    const assemble_contrib_t *contrib, size_t n_contrib,
                    const uint8_t *const *join_reqs, const size_t *join_lens, size_t n_join,

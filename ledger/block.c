@@ -157,6 +157,17 @@ void block_encode(bytes_writer_t *w, const block_t *b, const uint8_t fed_id[HASH
             motion_encode(w, &b->motions[i]);
         }
     }
+    if (b->has_record_dp) {
+        bytes_put_u8(w, BLOCK_RECORD_DP_TAG);
+        bytes_put_u16(w, b->n_contrib);
+        for (int i = 0; i < b->n_contrib; i++) {
+            const block_record_dp_t *d = &b->record_dp[i];
+            bytes_put_f64(w, d->q);
+            bytes_put_f64(w, d->sigma);
+            bytes_put_u64(w, d->steps);
+            bytes_put_f64(w, d->eps);
+        }
+    }
     sigmsg_finish(w, start, aggregator);
 }
 
@@ -276,7 +287,8 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
     }
     // the motions of a federation that admits by vote (they follow a
     // commit; ledger/state.c decides whether the genesis asks for them)
-    b->has_motions = b->has_commit && bytes_remaining(&r) != 0;
+    b->has_motions = b->has_commit && bytes_remaining(&r) != 0 &&
+                     r.data[r.off] != BLOCK_RECORD_DP_TAG;
     b->n_motions = 0;
     if (b->has_motions) {
         b->n_motions = bytes_get_u8(&r);
@@ -290,9 +302,32 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
             }
         }
     }
+    // the record-level DP section (ledger/state.c decides whether the
+    // genesis asks for it): its tag, then one entry per contributor
+    b->has_record_dp = b->has_commit && bytes_remaining(&r) != 0 &&
+                       r.data[r.off] == BLOCK_RECORD_DP_TAG;
+    if (b->has_record_dp) {
+        (void)bytes_get_u8(&r);
+        const uint16_t n = bytes_get_u16(&r);
+        if (!r.short_read && n != b->n_contrib) {
+            return fs_err_set(err, FS_ECORRUPT, "record_dp: %u entries for %u contributors", n,
+                              b->n_contrib);
+        }
+        for (int i = 0; i < b->n_contrib; i++) {
+            block_record_dp_t *d = &b->record_dp[i];
+            d->q = bytes_get_f64(&r);
+            d->sigma = bytes_get_f64(&r);
+            d->steps = bytes_get_u64(&r);
+            d->eps = bytes_get_f64(&r);
+        }
+        if (r.short_read) {
+            return fs_err_set(err, FS_ECORRUPT, "record_dp: truncated");
+        }
+    }
     if (bytes_remaining(&r) != 0) {
         return fs_err_set(err, FS_ECORRUPT, "body: %zu unexpected bytes after %s",
-                          bytes_remaining(&r), b->has_motions ? "motions" : "commit");
+                          bytes_remaining(&r), b->has_record_dp ? "record_dp"
+                                               : b->has_motions ? "motions" : "commit");
     }
     // Field ranges that need no chain.
     for (int i = 0; i < b->n_contrib; i++) {
@@ -303,6 +338,17 @@ int block_decode(const sigmsg_t *m, block_t *b, fs_err_t *err)
             b->contrib[i].weight > 1) {
             return fs_err_set(err, FS_ECORRUPT, "contributor %d: weight %g outside (0, 1]", i,
                               b->contrib[i].weight);
+        }
+    }
+    for (int i = 0; b->has_record_dp && i < b->n_contrib; i++) {
+        const block_record_dp_t *d = &b->record_dp[i];
+        if (!(d->q > 0 && d->q <= 1) || !isfinite(d->sigma) || d->sigma <= 0 ||
+            d->steps == 0 || d->steps > BLOCK_RECORD_DP_MAX_STEPS || !isfinite(d->eps) ||
+            d->eps < 0) {
+            return fs_err_set(err, FS_ECORRUPT, "record_dp %d: q %g, sigma %g, steps %llu, eps "
+                              "%g: expected 0 < q <= 1, sigma > 0, 1..%llu steps, eps >= 0", i,
+                              d->q, d->sigma, (unsigned long long)d->steps, d->eps,
+                              (unsigned long long)BLOCK_RECORD_DP_MAX_STEPS);
         }
     }
     for (int i = 0; i < b->n_left; i++) {

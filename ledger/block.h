@@ -74,6 +74,21 @@ typedef struct {
     uint8_t request[BLOCK_REQUEST_MAX]; // SIGMSG_LEAVE signed by the member
 } block_leave_t;
 
+// Record-level DP (issue 21; docs/ledger.md §6c): what one contributor's
+// DP-SGD spent this round, and its running epsilon over all its rounds.
+typedef struct {
+    double q;       // Poisson sampling rate of its records
+    double sigma;   // noise multiplier (noise sigma x clip on the clipped sum)
+    uint64_t steps; // DP-SGD steps this round
+    double eps;     // its records' epsilon at the genesis's record_delta,
+                    // every round it contributed composed (RDP), this one included
+} block_record_dp_t;
+
+// The tag that opens a block's record-DP section: no motion count (at
+// most BLOCK_MAX_MOTIONS) can be mistaken for it.
+#define BLOCK_RECORD_DP_TAG 0xD5
+#define BLOCK_RECORD_DP_MAX_STEPS 1000000000ULL
+
 // The DP parameters and the privacy loss recorded in a block.
 typedef struct {
     uint8_t mechanism;     // noise_mechanism_t
@@ -117,6 +132,11 @@ typedef struct {
     uint8_t has_motions;
     uint8_t n_motions;
     motion_t motions[BLOCK_MAX_MOTIONS];
+    // In a federation with record-level DP (genesis_t.record_dp): one entry
+    // per contributor, in contrib's order (docs/ledger.md §6c).  Encoded
+    // last, opened by BLOCK_RECORD_DP_TAG; absent otherwise.
+    uint8_t has_record_dp;
+    block_record_dp_t record_dp[LEDGER_MAX_MEMBERS];
 } block_t;
 
 // The close reason block b's contents call for: all-arrived, all-staying
@@ -164,7 +184,19 @@ typedef struct {
     // before it countersign it (ledger/witness.h).  The majority rule is
     // written as a last trailer byte, after request_window.
     uint8_t finality;
+    // Record-level DP (issue 21, docs/ledger.md §5): GENESIS_RECORD_DP_SGD
+    // when every contribution must be the output of DP-SGD on the member's
+    // records with this L2 clip per record, each block recording every
+    // contributor's (q, sigma, steps) and its running epsilon at
+    // record_delta, which may never exceed record_eps; 0: none (the field
+    // is absent).  Written after the finality byte, so it needs
+    // majority-witnessed blocks.
+    uint8_t record_dp;
+    double record_clip, record_delta, record_eps;
 } genesis_t;
+
+#define GENESIS_RECORD_DP_NONE 0
+#define GENESIS_RECORD_DP_SGD 1
 
 #define GENESIS_FINALITY_SIGNED 0
 #define GENESIS_FINALITY_MAJORITY 1

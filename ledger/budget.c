@@ -286,6 +286,29 @@ static double s_order(int i)
     return i < 99 ? 1.0 + (i + 1) / 10.0 : i < 112 ? 12.0 + (i - 99) : tail[i - 112];
 }
 
+double budget_dpsgd_order(int i)
+{
+    return s_order(i);
+}
+
+void budget_dpsgd_curve(double q, double sigma, double curve[BUDGET_DPSGD_ORDERS])
+{
+    for (int i = 0; i < BUDGET_DPSGD_ORDERS; i++) {
+        curve[i] = budget_dpsgd_rdp(q, sigma, s_order(i));
+    }
+}
+
+double budget_curve_epsilon(const double rdp[BUDGET_DPSGD_ORDERS], double delta)
+{
+    double best = (double)INFINITY;
+    for (int i = 0; i < BUDGET_DPSGD_ORDERS; i++) {
+        const double a = s_order(i);
+        const double eps = rdp[i] + log1p(-1 / a) - (log(delta) + log(a)) / (a - 1);
+        best = eps < best ? eps : best;
+    }
+    return best > 0 ? best : 0;
+}
+
 double budget_dpsgd_epsilon(double q, double sigma, uint64_t steps, double delta, int classic,
                             double *alpha_out)
 {

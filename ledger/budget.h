@@ -86,6 +86,15 @@ double budget_dpsgd_rdp(double q, double sigma, double alpha);
 #define BUDGET_DPSGD_ORDERS 118
 double budget_dpsgd_epsilon(double q, double sigma, uint64_t steps, double delta, int classic,
                             double *alpha_out);
+// The i-th of those orders (0 <= i < BUDGET_DPSGD_ORDERS).
+double budget_dpsgd_order(int i);
+// One step's RDP at every order: curve[i] at budget_dpsgd_order(i).  RDP
+// composes by addition, so a member's record-level loss over rounds of
+// different (q, sigma, steps) is the sum of steps x curve (ledger/state.c).
+void budget_dpsgd_curve(double q, double sigma, double curve[BUDGET_DPSGD_ORDERS]);
+// (eps, delta) of an RDP curve at those orders: the improved conversion's
+// minimum over them (as budget_dpsgd_epsilon).
+double budget_curve_epsilon(const double rdp[BUDGET_DPSGD_ORDERS], double delta);
 // The smallest noise multiplier whose eps after `steps` is at most target
 // (bisection; INFINITY when even 1e4 does not reach it).
 double budget_dpsgd_sigma(double q, uint64_t steps, double delta, double target);

@@ -96,6 +96,28 @@ static int s_check(const genesis_t *g, fs_err_t *err)
         return fs_err_set(err, FS_ECORRUPT, "genesis: majority-witnessed blocks need a request "
                           "window (the finality byte follows it)");
     }
+    if (g->record_dp != GENESIS_RECORD_DP_NONE && g->record_dp != GENESIS_RECORD_DP_SGD) {
+        return fs_err_set(err, FS_ECORRUPT, "genesis: record_dp: unknown mechanism %u",
+                          g->record_dp);
+    }
+    if (g->record_dp) {
+        if (g->finality != GENESIS_FINALITY_MAJORITY) {
+            return fs_err_set(err, FS_ECORRUPT, "genesis: record-level DP needs majority-"
+                              "witnessed blocks (its fields follow the finality byte)");
+        }
+        if (!isfinite(g->record_clip) || g->record_clip <= 0) {
+            return fs_err_set(err, FS_ECORRUPT, "genesis: record_clip is %g, expected a "
+                              "finite clip > 0", g->record_clip);
+        }
+        if (!isfinite(g->record_delta) || g->record_delta <= 0 || g->record_delta >= 1) {
+            return fs_err_set(err, FS_ECORRUPT, "genesis: record_delta is %g, expected 0 < "
+                              "delta < 1", g->record_delta);
+        }
+        if (!isfinite(g->record_eps) || g->record_eps <= 0) {
+            return fs_err_set(err, FS_ECORRUPT, "genesis: record_eps is %g, expected a finite "
+                              "budget > 0", g->record_eps);
+        }
+    }
     return 0;
 }
 
@@ -157,6 +179,12 @@ int genesis_encode(bytes_writer_t *w, const genesis_t *g, const identity_t *foun
     }
     if (g->finality == GENESIS_FINALITY_MAJORITY) {
         bytes_put_u8(&body, g->finality); // s_check: only after a window
+    }
+    if (g->record_dp) { // s_check: only after the finality byte
+        bytes_put_u8(&body, g->record_dp);
+        bytes_put_f64(&body, g->record_clip);
+        bytes_put_f64(&body, g->record_delta);
+        bytes_put_f64(&body, g->record_eps);
     }
     hash_digest(HASH_TAG_FED, body.data, body.len, fed_id);
     size_t start = sigmsg_begin(w, SIGMSG_GENESIS, fed_id, 0, founder);
@@ -233,6 +261,8 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[HA
     g->server_lr = 0;
     g->request_window = 0;
     g->finality = GENESIS_FINALITY_SIGNED;
+    g->record_dp = GENESIS_RECORD_DP_NONE;
+    g->record_clip = g->record_delta = g->record_eps = 0;
     if (!r.short_read && bytes_remaining(&r) == 8) {
         g->server_lr = bytes_get_f64(&r);
         // one encoding per genesis: a lone trailer is a step other than FedAvg's
@@ -241,15 +271,26 @@ int genesis_decode(const uint8_t *buf, size_t n, genesis_t *g, uint8_t fed_id[HA
                               "genesis: server_lr trailer is %g, expected 0 < lr <= %g and not 1",
                               g->server_lr, GENESIS_SERVER_LR_MAX);
         }
-    } else if (!r.short_read && (bytes_remaining(&r) == 12 || bytes_remaining(&r) == 13)) {
+    } else if (!r.short_read && (bytes_remaining(&r) == 12 || bytes_remaining(&r) == 13 ||
+                                 bytes_remaining(&r) == 13 + 25)) {
         g->server_lr = bytes_get_f64(&r);
         g->request_window = bytes_get_u32(&r);
-        if (bytes_remaining(&r) == 1) {
+        if (bytes_remaining(&r) >= 1) {
             g->finality = bytes_get_u8(&r);
             if (g->finality != GENESIS_FINALITY_MAJORITY) { // absent is the other rule
                 return fs_err_set(err, FS_ECORRUPT, "genesis: finality trailer is %u, "
                                   "expected %d (majority-witnessed blocks)", g->finality,
                                   GENESIS_FINALITY_MAJORITY);
+            }
+        }
+        if (bytes_remaining(&r) == 25) { // record-level DP (s_check judges its fields)
+            g->record_dp = bytes_get_u8(&r);
+            g->record_clip = bytes_get_f64(&r);
+            g->record_delta = bytes_get_f64(&r);
+            g->record_eps = bytes_get_f64(&r);
+            if (g->record_dp == GENESIS_RECORD_DP_NONE) { // absent is "none"
+                return fs_err_set(err, FS_ECORRUPT, "genesis: record_dp trailer is 0, "
+                                  "expected %d (dp-sgd)", GENESIS_RECORD_DP_SGD);
             }
         }
         if (!(g->server_lr > 0)) {

@@ -458,6 +458,80 @@ static int s_check_contributors(const ledger_state_t *self, const block_t *b, fs
     return 0;
 }
 
+// The curve of (q, sigma), from the cache or computed into it (the cache
+// changes no judgement, so const states use it too).
+static const double *s_curve(const ledger_state_t *cself, double q, double sigma)
+{
+    ledger_state_t *self = (ledger_state_t *)cself;
+    for (int i = 0; i < LEDGER_RDP_CURVES; i++) {
+        if (self->curves[i].q == q && self->curves[i].sigma == sigma) {
+            return self->curves[i].curve;
+        }
+    }
+    ledger_rdp_curve_t *c = &self->curves[self->next_curve];
+    self->next_curve = (uint8_t)((self->next_curve + 1) % LEDGER_RDP_CURVES);
+    c->q = q;
+    c->sigma = sigma;
+    budget_dpsgd_curve(q, sigma, c->curve);
+    return c->curve;
+}
+
+double ledger_state_record_eps(const ledger_state_t *self, const uint8_t key[IDENTITY_KEY_BYTES],
+                               double q, double sigma, uint64_t steps)
+{
+    const ledger_member_t *mem = s_member((ledger_state_t *)self, key);
+    double rdp[BUDGET_DPSGD_ORDERS] = {0};
+    if (mem) {
+        memcpy(rdp, mem->record_rdp, sizeof rdp);
+    }
+    if (steps == 0 && rdp[0] == 0) {
+        return 0; // no round yet (the conversion of a zero curve is not quite 0)
+    }
+    if (steps) {
+        const double *c = s_curve(self, q, sigma);
+        for (int j = 0; j < BUDGET_DPSGD_ORDERS; j++) {
+            rdp[j] += (double)steps * c[j];
+        }
+    }
+    return budget_curve_epsilon(rdp, self->genesis.record_delta);
+}
+
+int ledger_state_record_within(const ledger_state_t *self, double eps)
+{
+    return eps <= self->genesis.record_eps * (1 + 1e-9);
+}
+
+// Rule 9c (docs/ledger.md §6c): a record-level DP federation's block
+// carries every contributor's (q, sigma, steps) and its running epsilon,
+// recomputed here, within the budget; any other federation's carries none.
+static int s_check_record_dp(const ledger_state_t *self, const block_t *b, fs_err_t *err)
+{
+    const genesis_t *g = &self->genesis;
+    if (!g->record_dp) {
+        return b->has_record_dp ? fs_err_set(err, FS_EVERIFY, "record_dp: present, but the "
+                                             "genesis has no record-level DP") : 0;
+    }
+    if (!b->has_record_dp) {
+        return fs_err_set(err, FS_EVERIFY, "record_dp: missing (the genesis asks every "
+                          "contributor's DP-SGD figures)");
+    }
+    for (int i = 0; i < b->n_contrib; i++) {
+        const block_record_dp_t *d = &b->record_dp[i];
+        const ledger_member_t *mem = s_member((ledger_state_t *)self, b->contrib[i].key);
+        const double eps = ledger_state_record_eps(self, b->contrib[i].key, d->q, d->sigma,
+                                                   d->steps);
+        if (!budget_same(d->eps, eps)) {
+            return fs_err_set(err, FS_EVERIFY, "record_dp %d (%s): eps %.17g, expected %.17g", i,
+                              mem->id.name, d->eps, eps);
+        }
+        if (!ledger_state_record_within(self, eps)) {
+            return fs_err_set(err, FS_EVERIFY, "record_dp %d (%s): eps %g exceeds the record "
+                              "budget %g", i, mem->id.name, eps, g->record_eps);
+        }
+    }
+    return 0;
+}
+
 static int s_check_privacy(const ledger_state_t *self, const block_t *b, fs_err_t *err)
 {
     const genesis_t *g = &self->genesis;
@@ -621,7 +695,8 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
     if ((rc = s_check_contributors(self, b, err)) < 0 ||
         (rc = s_check_members(self, b, active[0], n_active, err)) < 0 ||
         (rc = s_check_privacy(self, b, err)) < 0 || (rc = s_check_commit(self, b, err)) < 0 ||
-        (rc = s_check_motions(self, b, active[0], n_active, err)) < 0) {
+        (rc = s_check_motions(self, b, active[0], n_active, err)) < 0 ||
+        (rc = s_check_record_dp(self, b, err)) < 0) {
         return fs_err_prefix(err, rc, "block %llu: ", idx);
     }
     // The signature last: every field check above names what is wrong in a
@@ -647,6 +722,14 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
         }
         mem->missed = contributed ? 0 : mem->missed + 1;
     }
+    for (int k = 0; b->has_record_dp && k < b->n_contrib; k++) {
+        ledger_member_t *mem = s_member(self, b->contrib[k].key);
+        const block_record_dp_t *d = &b->record_dp[k];
+        const double *c = s_curve(self, d->q, d->sigma);
+        for (int j = 0; j < BUDGET_DPSGD_ORDERS; j++) {
+            mem->record_rdp[j] += (double)d->steps * c[j];
+        }
+    }
     for (int i = 0; i < b->n_left; i++) {
         ledger_member_t *mem = s_member(self, b->left[i].key);
         mem->active = 0;
@@ -655,11 +738,15 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
     for (int i = 0; i < b->n_joined; i++) {
         ledger_member_t *mem = s_member(self, b->joined[i].id.sign_pk);
         const uint64_t left_at = mem ? mem->left_at : 0;
+        double rdp[BUDGET_DPSGD_ORDERS] = {0}; // a record's loss outlives a membership
         if (!mem) {
             mem = &self->members[self->n_members++];
+        } else {
+            memcpy(rdp, mem->record_rdp, sizeof rdp);
         }
         *mem = (ledger_member_t){.id = b->joined[i].id, .active = 1, .joined_at = b->index,
                                  .left_at = left_at};
+        memcpy(mem->record_rdp, rdp, sizeof rdp);
         s_drop_admitted(self, b->joined[i].id.sign_pk); // its admission is used
     }
     s_apply_motions(self, b);

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "ledger/block.h"
+#include "ledger/budget.h"
 #include "node/base/err.h"
 
 typedef struct {
@@ -39,7 +40,21 @@ typedef struct {
     uint64_t left_at;   // block index that recorded its last leave (0: never left)
     uint32_t missed;    // consecutive rounds expected but not contributed
     uint8_t removed;    // 1 when its last leave was a removal by the members' vote
+    // Record-level DP (genesis record_dp): the Renyi DP its records have
+    // spent, every round it contributed composed, at each of budget.h's
+    // orders (kept across leaving and joining again: a record's loss is
+    // for ever).
+    double record_rdp[BUDGET_DPSGD_ORDERS];
 } ledger_member_t;
+
+// One step's RDP curve of DP-SGD for one (q, sigma), kept because members
+// use the same pair round after round and a curve costs about a
+// millisecond.
+typedef struct {
+    double q, sigma;
+    double curve[BUDGET_DPSGD_ORDERS];
+} ledger_rdp_curve_t;
+#define LEDGER_RDP_CURVES 8
 
 // An institution the members admitted by vote (ledger/motion.h) that has
 // not joined yet, or one whose admission (or allow-listing) a later motion
@@ -68,6 +83,8 @@ typedef struct {
     ledger_admitted_t admitted[LEDGER_MAX_MEMBERS];
     block_t last;                                // the last block applied (decoded)
     block_t scratch;                             // where apply decodes a candidate
+    ledger_rdp_curve_t curves[LEDGER_RDP_CURVES]; // a cache, not state (q = 0: empty)
+    uint8_t next_curve;                          // the slot the next new pair takes
 } ledger_state_t;
 
 ledger_state_t *ledger_state_new(void);
@@ -126,6 +143,18 @@ int ledger_state_may_join(const ledger_state_t *self, const uint8_t key[IDENTITY
 // The admitted (not revoked) entry of this key, or NULL.
 const ledger_admitted_t *ledger_state_admitted(const ledger_state_t *self,
                                                const uint8_t key[IDENTITY_KEY_BYTES]);
+
+// Record-level DP: the epsilon (at the genesis's record_delta) of this
+// member's records after one more round of `steps` DP-SGD steps at rate q
+// and noise multiplier sigma (steps 0: as it stands), composed with every
+// round the ledger recorded for it; 0 for a key never recorded.  What a
+// block records for a contributor, what the aggregator checks against
+// the budget, and what a member checks before it trains.
+double ledger_state_record_eps(const ledger_state_t *self, const uint8_t key[IDENTITY_KEY_BYTES],
+                               double q, double sigma, uint64_t steps);
+// Does an epsilon keep within the genesis's record budget?  (Relative
+// 1e-9 of slack, as verifiers in other languages recompute it.)
+int ledger_state_record_within(const ledger_state_t *self, double eps);
 
 // The active members' signing keys, ascending; returns how many.
 size_t ledger_state_active(const ledger_state_t *self, uint8_t (*keys)[IDENTITY_KEY_BYTES]);

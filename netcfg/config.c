@@ -72,6 +72,7 @@ static const field_t s_fields[] = {
     LONG("train", "batch", batch, 2, 4096),
     LONG("train", "threads", threads, 1, 256),
     LONG("train", "log-every", log_every, 0, 1000000),
+    LONG("train", "dp-rounds", dp_rounds, 0, 1000000),
     LONG("quality", "score-every", score_every, 0, 1000000),
     PATH("quality", "evaluator", evaluator, 0),
     LONG("quality", "score-samples", score_samples, 10, 1000000),

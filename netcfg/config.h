@@ -92,6 +92,8 @@ typedef struct {
     long batch;                          // local mini-batch
     long threads;                        // OpenBLAS threads for training
     long log_every;                      // iterations between progress lines
+    long dp_rounds;                      // record-level DP: rounds the noise is planned
+                                         // for (0: the genesis's, or 100 if it plans none)
     // quality (node/fed/scorer.h)
     long score_every;                    // score every K-th block's model (0: off)
     char evaluator[CONFIG_PATH_MAX];     // the evaluator file

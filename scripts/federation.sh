@@ -47,6 +47,9 @@
 #       alone, as before session 19; docs/federation.md)
 #   --request-window W [64] (rounds a join or leave request, or a motion,
 #       stays valid; a test whose rounds take milliseconds needs more)
+#   --dp-sgd C --record-eps E [--record-delta D] (record-level DP: every
+#       member trains its discriminator with DP-SGD, clip C per record, and
+#       stops contributing when its records' epsilon would pass E; GANs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 FEDSYN=${FEDSYN:-$root/build/fedsyn}
@@ -127,7 +130,7 @@ cmd_init() {
     local extra=5000 quorum=1 inactive=3 port=7100 open=0 model="" partition="" alpha=1
     local data_seed=1 initial="" score_every=0 evaluator="" score_samples=1000
     local score_on=- server_lr=1 keep_models=all log_json=0 finality=majority newcomers=0
-    local window=64
+    local window=64 extra_dp=()
     while (( $# )); do
         case $1 in
             --nodes) nodes=$2; shift ;; --spares) spares=$2; shift ;;
@@ -150,6 +153,9 @@ cmd_init() {
             --log-json) log_json=1 ;;
             --finality) finality=$2; shift ;;
             --request-window) window=$2; shift ;;
+            --dp-sgd) extra_dp+=(--dp-sgd "$2"); shift ;;
+            --record-eps) extra_dp+=(--record-eps "$2"); shift ;;
+            --record-delta) extra_dp+=(--record-delta "$2"); shift ;;
             *) die "init: unknown option '$1' (see the header of scripts/federation.sh)" ;;
         esac
         shift
@@ -211,7 +217,7 @@ cmd_init() {
     local extra_args=()
     (( open )) && extra_args+=(--open)
     "$FEDSYN" ledger init --key "$dir/keys/${founders[0]}" "${members[@]}" "${allow[@]}" \
-        "${extra_args[@]}" "${init_args[@]}" --name "loopback-$nodes" --model "${model:-dcgan:$width}" \
+        "${extra_args[@]}" "${init_args[@]}" "${extra_dp[@]}" --name "loopback-$nodes" --model "${model:-dcgan:$width}" \
         --dataset "$dataset" \
         --noise "$noise" --scale "$scale" --agg-scale "${agg:-$scale}" --clip "$clip" \
         --timeout-ms "$timeout" --attempt-extra-ms "$extra" --rounds "$rounds" \
@@ -344,7 +350,7 @@ cmd_run() {
     return $rc
 }
 
-(( $# >= 2 )) || { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+(( $# >= 2 )) || { sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 sub=$1; shift
 case $sub in
     init) cmd_init "$@" ;; start) cmd_start "$@" ;; wait) cmd_wait "$@" ;;

@@ -107,6 +107,14 @@ static void s_help_init(void)
            "                      (anyone; the same as --open)\n"
            "  --out PATH          the ledger file to create (refuses to replace one)\n\n",
            GENESIS_REQUEST_WINDOW_DEFAULT);
+    printf("  --dp-sgd C          record-level DP: every member trains its discriminator\n"
+           "                      with DP-SGD, each record's gradient clipped to L2 norm\n"
+           "                      C; each block records every contributor's sampling\n"
+           "                      rate, noise multiplier, steps and running epsilon\n"
+           "                      (GAN models, majority finality; docs/privacy.md)\n"
+           "  --record-eps E      ... the epsilon budget of each record: a member whose\n"
+           "                      next round would pass it stops contributing\n"
+           "  --record-delta D    ... its delta (default 1e-5)\n\n");
     printf("example: fedsyn ledger init --key keys/a --member keys/b/identity.pub \\\n"
            "           --member keys/c/identity.pub --out nodes/a/ledger.fsl\n");
 }
@@ -123,7 +131,9 @@ static int s_init(int argc, char **argv)
         {"inactive-after", 1, 0, 'K'}, {"out", 1, 0, 'o'},    {"model", 1, 0, 'M'},
         {"initial", 1, 0, 'I'},    {"server-lr", 1, 0, 'e'},  {"help", 0, 0, 'h'},
         {"request-window", 1, 0, 'W'}, {"finality", 1, 0, 'F'}, {"admission", 1, 0, 'A'},
+        {"dp-sgd", 1, 0, 1001},    {"record-eps", 1, 0, 1002}, {"record-delta", 1, 0, 1003},
         {0, 0, 0, 0}};
+    double record_clip = 0, record_eps = 0, record_delta = 1e-5;
     const char *key = NULL, *out = NULL, *name = "fedsyn", *dataset = "mnist", *noise = "paper";
     const char *model = NULL, *initial = NULL;
     char model_buf[GENESIS_TEXT_MAX + 1];
@@ -187,6 +197,9 @@ static int s_init(int argc, char **argv)
         case 'e':
             bad = cli_double(CMD, "server-lr", optarg, 1e-3, GENESIS_SERVER_LR_MAX, &server_lr);
             break;
+        case 1001: bad = cli_double(CMD, "dp-sgd", optarg, 1e-6, 1e6, &record_clip); break;
+        case 1002: bad = cli_double(CMD, "record-eps", optarg, 1e-6, 1e6, &record_eps); break;
+        case 1003: bad = cli_double(CMD, "record-delta", optarg, 1e-300, 0.1, &record_delta); break;
         case 'h': s_help_init(); keyring_destroy(&members); keyring_destroy(&allowed); return EXIT_OK;
         default: rc = cli_usage(CMD " init", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -221,7 +234,8 @@ static int s_init(int argc, char **argv)
             .rounds = (uint32_t)rounds, .local_iters = (uint32_t)iters,
             .quorum = (uint16_t)quorum, .inactive_after = (uint16_t)inactive,
             .server_lr = server_lr, .request_window = (uint32_t)window,
-            .finality = (uint8_t)finality, .admission = admission};
+            .finality = (uint8_t)finality, .admission = admission,
+            .record_clip = record_clip, .record_delta = record_delta, .record_eps = record_eps};
         uint8_t fed_id[HASH_BYTES];
         if (founding_genesis(&fo, founder, g, &err) < 0) {
             rc = cli_fail(CMD " init", &err,
@@ -559,6 +573,23 @@ static void s_show_member_budgets(const ledger_state_t *st, const uint64_t *cont
     }
 }
 
+// Record-level DP: each member's records' running epsilon against the budget.
+static void s_show_record_budgets(const ledger_state_t *st, const uint64_t *contributed)
+{
+    const genesis_t *g = &st->genesis;
+    if (!g->record_dp) {
+        return;
+    }
+    printf("\nper member, its records (DP-SGD; budget %g at delta %g):\n", g->record_eps,
+           g->record_delta);
+    printf("  %-16s  %8s  %10s  %10s\n", "member", "rounds", "epsilon", "left");
+    for (int i = 0; i < st->n_members; i++) {
+        const double eps = ledger_state_record_eps(st, st->members[i].id.sign_pk, 0, 0, 0);
+        printf("  %-16s  %8llu  %10.4g  %10.4g\n", st->members[i].id.name,
+               (unsigned long long)contributed[i], eps, g->record_eps - eps);
+    }
+}
+
 static int s_show(int argc, char **argv)
 {
     static const char help[] =
@@ -615,13 +646,19 @@ static int s_show(int argc, char **argv)
                        ? "a block is final once a majority of the members witness it"
                        : "a block is final with its aggregator's signature");
     printf("\n\n");
+    if (g->record_dp) {
+        printf("record-level DP: DP-SGD on every member's discriminator, clip %g per record; "
+               "budget epsilon %g per record at delta %g (the rec.eps column: the largest "
+               "running epsilon of the block's contributors)\n\n",
+               g->record_clip, g->record_eps, g->record_delta);
+    }
     if (!budget_is_formal(g->mechanism)) {
         printf("privacy: no formal guarantee (%s); no epsilon is claimed\n\n",
                g->mechanism == NOISE_NONE ? "no noise" : "noise without a clip");
     }
-    printf("%5s  %-20s  %-16s  %7s  %-9s  %-12s  %8s  %8s  %8s  %8s  %s\n", "round",
+    printf("%5s  %-20s  %-16s  %7s  %-9s  %-12s  %8s  %8s  %8s  %8s  %s%s\n", "round",
            "time (UTC)", "aggregator", "contrib", "join/left", "close", "eps", "eps(G)", "basic",
-           "tight", "model");
+           "tight", g->record_dp ? " rec.eps  " : "", "model");
     uint64_t contributed[LEDGER_MAX_MEMBERS] = {0}; // releases per member
     for (uint64_t i = 1; i < chain_height(chain); i++) {
         chain_record(chain, i, &rec, &n);
@@ -645,9 +682,18 @@ static int s_show(int argc, char **argv)
         }
         bytes_to_hex(b->model_hash, 8, model);
         snprintf(jl, sizeof jl, "+%u/-%u", b->n_joined, b->n_left);
-        printf("%5llu  %-20s  %-16s  %3u/%-3u  %-9s  %-12s  %8s  %8s  %8s  %8s  %s\n",
+        char rec_eps[16] = "";
+        if (b->has_record_dp) {
+            double top = 0;
+            for (int k = 0; k < b->n_contrib; k++) {
+                top = b->record_dp[k].eps > top ? b->record_dp[k].eps : top;
+            }
+            snprintf(rec_eps, sizeof rec_eps, "%8.4g  ", top);
+        }
+        printf("%5llu  %-20s  %-16s  %3u/%-3u  %-9s  %-12s  %8s  %8s  %8s  %8s  %s%s\n",
                (unsigned long long)b->index, when, agg, b->n_contrib, b->n_expected, jl,
-               close_reason_name(b->close_reason), eps[0], eps[1], eps[2], eps[3], model);
+               close_reason_name(b->close_reason), eps[0], eps[1], eps[2], eps[3], rec_eps,
+               model);
         for (int k = 0; k < b->n_joined; k++) {
             printf("       joined: %s\n", b->joined[k].id.name);
         }
@@ -667,6 +713,7 @@ static int s_show(int argc, char **argv)
         }
     }
     s_show_member_budgets(st, contributed);
+    s_show_record_budgets(st, contributed);
     ledger_state_destroy(&st);
     chain_destroy(&chain);
     return EXIT_OK;
@@ -726,6 +773,13 @@ static void s_export_genesis(const genesis_t *g)
     printf("\"request_window\": %u, ", g->request_window);
     printf("\"finality\": \"%s\"",
            g->finality == GENESIS_FINALITY_MAJORITY ? "majority" : "signed");
+    if (g->record_dp) {
+        printf(", \"record_dp\": {\"mechanism\": \"dp-sgd\", ");
+        s_json_double("clip", g->record_clip, 1);
+        s_json_double("delta", g->record_delta, 1);
+        s_json_double("eps_budget", g->record_eps, 0);
+        printf("}");
+    }
     printf("}");
 }
 
@@ -745,7 +799,16 @@ static void s_export_block(const block_t *b)
         s_json_hex("key", b->contrib[i].key, IDENTITY_KEY_BYTES, 1);
         s_json_hex("envelope", b->contrib[i].envelope, HASH_BYTES, 1);
         printf("\"samples\": %llu, ", (unsigned long long)b->contrib[i].samples);
-        s_json_double("weight", b->contrib[i].weight, 0);
+        s_json_double("weight", b->contrib[i].weight, b->has_record_dp);
+        if (b->has_record_dp) {
+            const block_record_dp_t *d = &b->record_dp[i];
+            printf("\"record_dp\": {");
+            s_json_double("q", d->q, 1);
+            s_json_double("sigma", d->sigma, 1);
+            printf("\"steps\": %llu, ", (unsigned long long)d->steps);
+            s_json_double("eps", d->eps, 0);
+            printf("}");
+        }
         printf("}%s", i + 1 < b->n_contrib ? ", " : "");
     }
     printf("], \"joined\": [");

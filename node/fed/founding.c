@@ -118,6 +118,24 @@ int founding_genesis(const founding_opts_t *o, const identity_t *founder, genesi
     g->server_lr = o->server_lr == 1 ? 0 : o->server_lr; // 1 is written as absent
     g->request_window = o->request_window;
     g->finality = o->finality;
+    if (o->record_clip > 0) {
+        if (arch.kind != WORKLOAD_DCGAN) {
+            return fs_err_set(err, FS_EINVAL, "--dp-sgd: record-level DP trains a GAN's "
+                              "discriminator with DP-SGD; --model %s is not a GAN", o->model);
+        }
+        if (o->finality != GENESIS_FINALITY_MAJORITY) {
+            return fs_err_set(err, FS_EINVAL, "--dp-sgd needs majority-witnessed blocks "
+                              "(leave --finality signed and --request-window 0 out)");
+        }
+        if (!(o->record_eps > 0)) {
+            return fs_err_set(err, FS_EINVAL, "--dp-sgd needs --record-eps E, the epsilon "
+                              "budget of each record");
+        }
+        g->record_dp = GENESIS_RECORD_DP_SGD;
+        g->record_clip = o->record_clip;
+        g->record_delta = o->record_delta;
+        g->record_eps = o->record_eps;
+    }
     g->n_allowed = (uint16_t)n_allowed;
     for (size_t i = 0; i < n_allowed; i++) {
         memcpy(g->allowed[i], keyring_at(o->allowed, i)->sign_pk, IDENTITY_KEY_BYTES);

@@ -41,6 +41,9 @@ typedef struct {
     double server_lr;          // the aggregator's server step (1: plain FedAvg)
     uint32_t request_window;   // rounds a join/leave request stays valid (0: no window)
     uint8_t finality;          // GENESIS_FINALITY_SIGNED or _MAJORITY (witnessed blocks)
+    // record-level DP (DP-SGD on each member's discriminator): the clip per
+    // record (0: none), delta and the epsilon budget per record
+    double record_clip, record_delta, record_eps;
 } founding_opts_t;
 
 // Fills *g (zeroed first) from o, the founder a member.  FS_EINVAL naming

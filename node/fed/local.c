@@ -86,6 +86,12 @@ local_t *local_new(const workload_arch_t *arch, dataset_t *data, uint64_t seed, 
     return self;
 }
 
+int local_public_labels(local_t *self, const uint8_t *labels, int n, fs_err_t *err)
+{
+    assert(!self->busy); // the actor is idle: this thread may set up its trainer
+    return workload_trainer_public_labels(self->trainer, labels, n, err);
+}
+
 void local_destroy(local_t **self_p)
 {
     if (!self_p || !*self_p) {

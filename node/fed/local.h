@@ -39,6 +39,11 @@ typedef struct {
 local_t *local_new(const workload_arch_t *arch, dataset_t *data, uint64_t seed, int batch,
                    int log_every, fs_err_t *err);
 void local_destroy(local_t **self_p);
+// Under DP-SGD (the arch's gan_dp_clip): the labels its fakes may ask for,
+// a member's public label group (workload_trainer_public_labels).  Before
+// the first local_start.
+int local_public_labels(local_t *self, const uint8_t *labels, int n, fs_err_t *err)
+    __attribute__((warn_unused_result));
 // Starts training round `round` from global (n == local_param_count floats,
 // loaded into the networks before it returns).  Not while busy.
 void local_start(local_t *self, const float *global, size_t n, uint64_t round, int iters);

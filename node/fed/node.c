@@ -12,6 +12,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "ledger/budget.h"
 #include "node/base/fsio.h"
 #include "node/base/log.h"
 #include "node/base/mem.h"
@@ -50,11 +52,82 @@ struct node {
     round_io_t *round;    // this node's round, trainer, openers, scorer
     control_t *control;   // `fedsyn status`, `fedsyn node leave`
     int64_t finished_at;  // when the planned rounds were done
+    int64_t spent_at;     // record-level DP: when our leave for a spent budget began
+    uint64_t spent_height; // ... and the height then
 };
 
 void node_control_endpoint(const char *dir, char *out, size_t n)
 {
     control_endpoint(dir, out, n);
+}
+
+// Record-level DP (genesis record_dp, docs/privacy.md): the member's
+// trainer runs DP-SGD on its discriminator with the genesis's clip per
+// record, sampling its records at q = (batch / 2) / n, with the noise
+// multiplier that spends the budget (less a thousandth, for rounding) over
+// the planned rounds (train/dp-rounds, else the genesis's, else 100); the ledger
+// keeps the account, and the member stops when a round would pass it.
+static int s_record_dp_setup(node_t *self, const dataset_t *data, workload_arch_t *la,
+                             fs_err_t *err)
+{
+    const genesis_t *g = &store_state(self->store)->genesis;
+    if (!g->record_dp) {
+        return 0;
+    }
+    if (la->kind != WORKLOAD_DCGAN || la->gan.d_mbstd) {
+        return fs_err_set(err, FS_EINVAL, "the genesis asks for record-level DP (DP-SGD on a "
+                          "GAN's discriminator), and model %s has none this node can train",
+                          g->model);
+    }
+    double q = (double)(self->cfg.batch / 2) / (double)data->n;
+    q = q > 1 ? 1 : q;
+    const uint64_t steps = g->local_iters ? g->local_iters : 1;
+    const uint32_t planned = self->cfg.dp_rounds ? (uint32_t)self->cfg.dp_rounds
+                             : g->rounds         ? g->rounds
+                                                 : 100;
+    const double sigma =
+        budget_dpsgd_sigma(q, (uint64_t)planned * steps, g->record_delta, g->record_eps * 0.999);
+    if (!isfinite(sigma)) {
+        return fs_err_set(err, FS_EINVAL, "record-level DP: no noise multiplier up to 1e4 keeps "
+                          "%u rounds of %llu DP-SGD steps at q %.4g within epsilon %g",
+                          planned, (unsigned long long)steps, q, g->record_eps);
+    }
+    la->gan_dp_clip = g->record_clip;
+    la->gan_dp_sigma = sigma;
+    la->gan_dp_q = q;
+    la->gan_d_steps = 1;
+    round_io_set_record_dp(self->round, q, sigma, steps);
+    const uint8_t *me = self->pub->sign_pk;
+    log_info("record-level DP: DP-SGD on the discriminator, clip %g per record, q %.4g "
+             "(%ld of %d images a step), noise multiplier %.4g: %u rounds of %llu steps spend "
+             "epsilon %.4g of the budget %g (delta %g); my records have spent %.4g so far",
+             g->record_clip, q, self->cfg.batch / 2, data->n, sigma, planned,
+             (unsigned long long)steps,
+             budget_dpsgd_epsilon(q, sigma, (uint64_t)planned * steps, g->record_delta, 0, NULL),
+             g->record_eps, g->record_delta,
+             ledger_state_record_eps(store_state(self->store), me, 0, 0, 0));
+    return 0;
+}
+
+// Under record-level DP the fakes ask for public labels only: the
+// configured label group (data/labels), or every label when the member's
+// share comes from a partition (which labels it holds is then its data).
+static int s_record_dp_labels(node_t *self, local_t *local, fs_err_t *err)
+{
+    uint8_t labels[10];
+    int n = 0;
+    const char *p = self->cfg.partition[0] ? "" : self->cfg.labels;
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9' && n < 10) {
+            labels[n++] = (uint8_t)(*p - '0');
+        }
+    }
+    if (n == 0) {
+        for (n = 0; n < 10; n++) {
+            labels[n] = (uint8_t)n;
+        }
+    }
+    return local_public_labels(local, labels, n, err);
 }
 
 // Once the genesis is known: the model, the scorer, admission, the
@@ -108,10 +181,21 @@ static int s_setup_ledger(void *node, fs_err_t *err)
         for (int i = 0; i < 8; i++) {
             seed = seed << 8 | self->pub->sign_pk[i];
         }
-        local = local_new(arch, data, seed, (int)self->cfg.batch, (int)self->cfg.log_every, err);
+        workload_arch_t la = *arch;
+        if ((rc = s_record_dp_setup(self, data, &la, err)) < 0) {
+            dataset_destroy(&data);
+            scorer_destroy(&scorer);
+            return rc;
+        }
+        local = local_new(&la, data, seed, (int)self->cfg.batch, (int)self->cfg.log_every, err);
         if (!local) {
             scorer_destroy(&scorer);
             return err ? err->code : FS_EINVAL;
+        }
+        if (la.gan_dp_clip > 0 && (rc = s_record_dp_labels(self, local, err)) < 0) {
+            local_destroy(&local);
+            scorer_destroy(&scorer);
+            return rc;
         }
         int counts[10] = {0};
         if (data->y) {
@@ -286,7 +370,24 @@ static void s_tick(node_t *self)
         }
         return;
     }
-    if (store_done(self->store)) {
+    if (round_io_record_spent(self->round) && self->mem.leaving) {
+        // A block records our leave only if someone contributes to it:
+        // when every member's budget is spent at once, nobody does.  After
+        // three rounds' deadlines without a block, stop anyway.
+        const genesis_t *g = &store_state(self->store)->genesis;
+        if (!self->spent_at || height != self->spent_height) {
+            self->spent_at = now;
+            self->spent_height = height;
+        } else if (!self->finished_at &&
+                   now - self->spent_at > 3 * ((int64_t)g->round_timeout_ms + g->attempt_extra_ms)) {
+            log_warn("record-level DP: no block recorded my leave in %lld s (no member "
+                     "contributes: every budget may be spent); this node stops, and members "
+                     "that go on evict it as inactive",
+                     (long long)((now - self->spent_at) / 1000));
+            self->finished_at = now;
+        }
+    }
+    if (store_done(self->store) || self->finished_at) {
         if (!self->finished_at) {
             self->finished_at = now;
             log_info("the federation's %u planned rounds are done", store_planned(self->store));
@@ -347,8 +448,9 @@ int node_run(node_t *self, volatile int *stop, volatile int *leave, fs_err_t *er
     int local_polled = 0; // a joiner's trainer comes with the genesis
     int rc = 0;
     while (!*stop) {
-        if (*leave) {
-            *leave = 0;
+        if (*leave || (round_io_record_spent(self->round) && !self->mem.leaving &&
+                       store_is_active(self->store, self->pub->sign_pk))) {
+            *leave = 0; // (a member whose records' budget is spent leaves too)
             membership_start_leave(&self->mem, round_io_round(self->round), self->store,
                                    self->mesh, self->me);
         }

@@ -39,6 +39,10 @@ struct round_io {
     int64_t close_failed_ms;    // when a failed close was last logged (once a second)
     int close_failures;         // failed closes not logged since
     witness_io_t *wit;          // majority-witnessed federations (witness_io.h), else NULL
+    int record_dp;              // this member trains with DP-SGD (round_io_set_record_dp)
+    double dp_q, dp_sigma;      // ... at this rate and noise multiplier
+    uint64_t dp_steps;          // ... for this many steps a round
+    int record_spent;           // its records' budget allows no further round
 };
 
 round_io_t *round_io_new(const identity_t *me, store_t *store, mesh_t *mesh, members_t *mem,
@@ -99,6 +103,44 @@ int round_io_setup(round_io_t *self, local_t *local, uint64_t samples, scorer_t 
 }
 
 witness_io_t *round_io_witness(const round_io_t *self) { return self->wit; }
+
+void round_io_set_record_dp(round_io_t *self, double q, double sigma, uint64_t steps)
+{
+    self->record_dp = 1;
+    self->dp_q = q;
+    self->dp_sigma = sigma;
+    self->dp_steps = steps;
+}
+
+int round_io_record_spent(const round_io_t *self) { return self->record_spent; }
+
+// Would one more round keep this member's records within the budget?  If
+// not, it trains no more, and says so once.
+static int s_record_budget_allows(round_io_t *self, uint64_t round)
+{
+    if (!self->record_dp) {
+        return 1;
+    }
+    const ledger_state_t *st = store_state(self->store);
+    const double now = ledger_state_record_eps(st, self->pub->sign_pk, 0, 0, 0);
+    const double after =
+        ledger_state_record_eps(st, self->pub->sign_pk, self->dp_q, self->dp_sigma, self->dp_steps);
+    if (ledger_state_record_within(st, after)) {
+        log_debug("round %llu: my records' epsilon %.4g, %.4g after this round (budget %g)",
+                  (unsigned long long)round, now, after, st->genesis.record_eps);
+        return 1;
+    }
+    if (!self->record_spent) {
+        log_warn("round %llu: record-level DP: my records have spent epsilon %.4g of the budget "
+                 "%g (delta %g), and one more round would bring it to %.4g: this member "
+                 "stops contributing and leaves; the federation goes on with the others",
+                 (unsigned long long)round, now, st->genesis.record_eps, st->genesis.record_delta,
+                 after);
+    }
+    self->record_spent = 1;
+    round_stop_training(&self->rs);
+    return 0;
+}
 
 round_t *round_io_round(round_io_t *self) { return &self->rs; }
 const round_t *round_io_round_const(const round_io_t *self) { return &self->rs; }
@@ -303,6 +345,11 @@ static void s_send_update(round_io_t *self, const round_action_t *a)
     hdr.mechanism = g->mechanism;
     hdr.clip = budget_is_formal(g->mechanism) ? g->clip : 0;
     hdr.scale = g->mechanism == NOISE_NONE ? 0 : g->member_scale;
+    if (self->record_dp) {
+        hdr.dp_q = self->dp_q;
+        hdr.dp_sigma = self->dp_sigma;
+        hdr.dp_steps = self->dp_steps;
+    }
     bytes_writer_t w;
     bytes_writer_init(&w);
     fs_err_t err = {0};
@@ -352,6 +399,9 @@ static void s_close_round(round_io_t *self, uint8_t close_reason)
         memcpy(ac[i].key, got[i].key, IDENTITY_KEY_BYTES);
         memcpy(ac[i].envelope, got[i].digest, HASH_BYTES);
         ac[i].samples = got[i].samples;
+        ac[i].dp_q = got[i].dp_q;
+        ac[i].dp_sigma = got[i].dp_sigma;
+        ac[i].dp_steps = got[i].dp_steps;
         ws[i] = got[i].w;
         samples[i] = got[i].samples;
     }
@@ -524,11 +574,32 @@ void round_io_finish_update(round_io_t *self, open_job_t *job)
     int rc = job->rc;
     fs_err_t err = job->err;
     const envelope_t *hdr = &job->hdr;
+    const ledger_state_t *st = store_state(self->store);
+    // record-level DP: the sender's DP-SGD figures, within its budget
+    // (what the block will record: ledger/state.c rule 9c)
+    if (rc == 0 && st->genesis.record_dp) {
+        if (hdr->dp_steps == 0) {
+            rc = fs_err_set(&err, FS_EVERIFY, "the genesis asks for record-level DP, and the "
+                            "update carries no DP-SGD figures");
+        } else {
+            const double after = ledger_state_record_eps(st, hdr->sender, hdr->dp_q,
+                                                         hdr->dp_sigma, hdr->dp_steps);
+            if (!ledger_state_record_within(st, after)) {
+                rc = fs_err_set(&err, FS_EVERIFY, "its records' epsilon would reach %.4g, past "
+                                "the budget %g", after, st->genesis.record_eps);
+            }
+        }
+    }
     // 8. replay, and the model it started from: the round's checks
     // (node/proto/round.h), where the replay set lives (opener.h)
     if (rc == 0) {
         round_event_t e = {.kind = ROUND_EV_UPDATE, .round = hdr->round, .w = job->w,
                            .samples = hdr->samples};
+        if (st->genesis.record_dp) {
+            e.dp_q = hdr->dp_q;
+            e.dp_sigma = hdr->dp_sigma;
+            e.dp_steps = hdr->dp_steps;
+        }
         memcpy(e.key, hdr->sender, IDENTITY_KEY_BYTES);
         memcpy(e.digest, hdr->digest, HASH_BYTES);
         memcpy(e.base, hdr->base_hash, HASH_BYTES);
@@ -569,6 +640,11 @@ void round_io_training_done(round_io_t *self)
     self->has_last_train = 1;
     round_event_t e = {.kind = ROUND_EV_TRAINED, .round = st.round, .update = self->update,
                        .n = n, .samples = self->samples};
+    if (self->record_dp) {
+        e.dp_q = self->dp_q;
+        e.dp_sigma = self->dp_sigma;
+        e.dp_steps = self->dp_steps;
+    }
     round_actions_t none;
     if (!store_chain(self->store) || st.round != self->rs.round || !self->rs.have_model) {
         // the round moved on while we trained
@@ -601,6 +677,9 @@ static void s_perform(round_io_t *self, const round_action_t *a)
     char nb[9], nb2[9];
     switch (a->kind) {
     case ROUND_ACT_TRAIN:
+        if (!s_record_budget_allows(self, a->round)) {
+            break;
+        }
         log_debug("round %llu: training starts", (unsigned long long)a->round);
         local_start(self->local, store_global(self->store), store_model_size(self->store),
                     a->round, (int)store_state(self->store)->genesis.local_iters);

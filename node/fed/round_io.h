@@ -52,6 +52,14 @@ witness_io_t *round_io_witness(const round_io_t *self);
 void round_io_witness_message(round_io_t *self, int type, const uint8_t *data, size_t n,
                               int from);
 
+// Record-level DP (genesis record_dp): each of this member's rounds is
+// `steps` DP-SGD steps at rate q and noise multiplier sigma (its trainer's
+// settings, node.c).  Before it trains a round, the member checks that its
+// records' epsilon after the round stays within the genesis's budget; if
+// not, it trains no more (round_io_record_spent) and says so.
+void round_io_set_record_dp(round_io_t *self, double q, double sigma, uint64_t steps);
+int round_io_record_spent(const round_io_t *self);
+
 round_t *round_io_round(round_io_t *self);
 const round_t *round_io_round_const(const round_io_t *self);
 local_t *round_io_local(const round_io_t *self); // NULL when the node holds no data

@@ -169,6 +169,12 @@ static int s_counted(const round_t *self, const uint8_t key[IDENTITY_KEY_BYTES])
     return 0;
 }
 
+void round_stop_training(round_t *self)
+{
+    self->has_data = 0;
+    self->training = 0;
+}
+
 int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_actions_t *out)
 {
     (void)now;
@@ -185,6 +191,9 @@ int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_act
             self->update = e->update;
             self->n = e->n;
             self->samples = e->samples;
+            self->dp_q = e->dp_q;
+            self->dp_sigma = e->dp_sigma;
+            self->dp_steps = e->dp_steps;
         } else if (!e->flag && e->round == self->round && self->have_model) {
             // diverged (NaN or Inf): sit this round out rather than retrain
             // at once, which from a NaN model diverges again, in a loop
@@ -214,6 +223,9 @@ int round_on_event(round_t *self, const round_event_t *e, int64_t now, round_act
         memcpy(c->digest, e->digest, HASH_BYTES);
         c->samples = e->samples;
         c->w = e->w;
+        c->dp_q = e->dp_q;
+        c->dp_sigma = e->dp_sigma;
+        c->dp_steps = e->dp_steps;
         return 0;
     default: return FS_EINVAL;
     }
@@ -229,6 +241,9 @@ static int s_count_own(round_t *self)
     round_contrib_t *c = &self->got[self->n_got++];
     memcpy(c->key, self->me, IDENTITY_KEY_BYTES);
     c->samples = self->samples;
+    c->dp_q = self->dp_q;
+    c->dp_sigma = self->dp_sigma;
+    c->dp_steps = self->dp_steps;
     c->w = xmalloc(self->n * sizeof(float));
     memcpy(c->w, self->update, self->n * sizeof(float));
     hash_model(c->w, self->n, c->digest);

@@ -98,6 +98,10 @@ typedef struct {
     uint8_t key[IDENTITY_KEY_BYTES]; // UPDATE: the sender
     uint8_t digest[HASH_BYTES];      // UPDATE: its envelope digest
     uint8_t base[HASH_BYTES];        // UPDATE: the model it started from
+    // TRAINED, UPDATE: record-level DP (genesis record_dp): what the
+    // sender's DP-SGD spent this round (0: none)
+    double dp_q, dp_sigma;
+    uint64_t dp_steps;
 } round_event_t;
 
 typedef struct {
@@ -105,6 +109,8 @@ typedef struct {
     uint8_t digest[HASH_BYTES];      // envelope digest (own update: its model hash)
     uint64_t samples;
     float *w;                        // owned
+    double dp_q, dp_sigma;           // record-level DP: what its DP-SGD spent
+    uint64_t dp_steps;
 } round_contrib_t;
 
 typedef struct {
@@ -138,6 +144,8 @@ typedef struct {
     const float *update;    // borrowed (ROUND_EV_TRAINED)
     size_t n;
     uint64_t samples;
+    double dp_q, dp_sigma;  // our own update's DP-SGD figures (ROUND_EV_TRAINED)
+    uint64_t dp_steps;
     uint32_t sent_attempt;  // attempt + 1 the update was last sent for (0: none)
     uint32_t proposed_attempt; // attempt + 1 whose block was proposed (round_mark_proposed)
     int n_got;
@@ -151,6 +159,10 @@ typedef struct {
 // Starts an empty round state for node `me` (no ledger yet: inactive), on
 // fresh memory or after round_free.
 void round_init(round_t *self, const uint8_t me[IDENTITY_KEY_BYTES], int has_data);
+// From now on this node trains no more (a member whose records' privacy
+// budget is spent, genesis record_dp): no TRAIN from the next tick on, and
+// a training under way for the round is forgotten.
+void round_stop_training(round_t *self);
 // Frees the counted and the kept updates, the keyring and the replay set.
 void round_free(round_t *self);
 

@@ -136,6 +136,40 @@ static void test_envelope_usage(void **state)
     s_free(x);
 }
 
+// Record-level DP's figures travel in the header (docs/ledger.md §4): q,
+// sigma and steps come back as sealed; figures no DP-SGD round can have
+// (q 0 with steps, a NaN sigma) are refused, naming them.
+static void test_envelope_record_dp(void **state)
+{
+    (void)state;
+    world_t *x = s_world();
+    const double qs[] = {0.01, 0.0, 0.01}, sigmas[] = {1.25, 1.0, NAN};
+    const uint64_t steps[] = {50, 10, 10};
+    for (int i = 0; i < 3; i++) {
+        envelope_t h = {.round = 5, .samples = 1000, .dp_q = qs[i], .dp_sigma = sigmas[i],
+                        .dp_steps = steps[i]};
+        memcpy(h.fed_id, x->fed, 32);
+        bytes_writer_t m;
+        bytes_writer_init(&m);
+        assert_int_equal(envelope_seal(&m, &h, x->alice, identity_public(x->bob), x->w,
+                                       N_WEIGHTS, NULL), 0);
+        envelope_t got;
+        float *w = NULL;
+        fs_err_t err = {0, ""};
+        int rc = envelope_open(m.data, m.len, &x->ex, NULL, &got, &w, &err);
+        if (i == 0) {
+            assert_int_equal(rc, 0);
+            assert_true(got.dp_q == 0.01 && got.dp_sigma == 1.25 && got.dp_steps == 50);
+        } else {
+            assert_int_equal(rc, FS_ECORRUPT);
+            assert_non_null(strstr(err.msg, "DP-SGD figures"));
+        }
+        free(w);
+        bytes_writer_reset(&m);
+    }
+    s_free(x);
+}
+
 // Each case: a mutation of a good envelope, the code and a word of the reason.
 static void test_envelope_tampered(void **state)
 {
@@ -322,6 +356,7 @@ int main(void)
     hash_library_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_usage),
+        cmocka_unit_test(test_envelope_record_dp),
         cmocka_unit_test(test_envelope_tampered),
         cmocka_unit_test(test_envelope_every_byte),
         cmocka_unit_test(test_sigmsg_usage),

@@ -11,12 +11,18 @@ It checks framing and CRCs (section 8), sigmsg frames and signatures (3), the
 federation id (5), hash links, time, election, expected members, contributor
 weights, quorum, close reason, the epsilon arithmetic (7), and each join and
 leave request's frame, signer, round, the replay rule (7.7-7.8) and the
-genesis's request window (5).  The
+genesis's request window (5), and with record-level DP each contributor's
+running epsilon and the budget (6c; the RDP of DP-SGD from dpsgd_rdp.py, the
+independent accountant beside this file).  The
 allow-list and inactivity rules are left to fedsyn (not re-implemented)."""
 import math
+import os
 import struct
 import sys
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dpsgd_rdp  # noqa: E402
 
 import nacl.encoding
 import nacl.exceptions
@@ -100,6 +106,22 @@ def rdp_eps(curve, delta):
         else:
             lo = a
     return min(f(bx), f((lo + hi) / 2))
+
+
+# The orders of docs/ledger.md 6c: 1.1 to 10.9 by tenths, 12 to 24, 32 ... 512.
+ORDERS = [1 + (i + 1) / 10 for i in range(99)] + list(range(12, 25)) + [32, 48, 64, 128, 256, 512]
+CURVES = {}
+
+
+def dpsgd_curve(q, sigma):
+    if (q, sigma) not in CURVES:
+        CURVES[(q, sigma)] = [dpsgd_rdp.rdp(q, sigma, a) for a in ORDERS]
+    return CURVES[(q, sigma)]
+
+
+def curve_eps(rdp, delta):
+    return max(0.0, min(v + math.log1p(-1 / a) - (math.log(delta) + math.log(a)) / (a - 1)
+                        for v, a in zip(rdp, ORDERS)))
 
 
 def rdp_linear_eps(rho, delta):
@@ -188,18 +210,25 @@ def verify_data(data, path):
                 allowed = {r.take(32) for _ in range(r.u(2))}
                 window = 0  # the request window (docs/ledger.md 5): 0 = none
                 witnessed = False  # majority-witnessed blocks (5, 6a)
+                record = None  # record-level DP (5, 6c): (clip, delta, budget)
                 if len(r.b) - r.o == 8:  # the optional server step alone
                     eta = r.f64()
                     if not (0 < eta <= 10) or eta == 1:
                         raise Bad("genesis server_lr trailer out of range")
-                elif len(r.b) - r.o in (12, 13):  # the server step, the request window
+                elif len(r.b) - r.o in (12, 13, 38):  # the server step, the request window
                     eta, window = r.f64(), r.u(4)
                     if not (0 < eta <= 10) or window == 0:
                         raise Bad("genesis server_lr or request_window trailer out of range")
-                    if len(r.b) - r.o == 1:  # then the finality byte
+                    if len(r.b) - r.o >= 1:  # then the finality byte
                         if r.u(1) != 1:
                             raise Bad("genesis finality trailer: expected 1 (majority)")
                         witnessed = True
+                    if len(r.b) - r.o == 25:  # then record-level DP
+                        if r.u(1) != 1:
+                            raise Bad("genesis record_dp trailer: expected 1 (dp-sgd)")
+                        record = (r.f64(), r.f64(), r.f64())
+                        if not (record[0] > 0 and 0 < record[1] < 1 and record[2] > 0):
+                            raise Bad("genesis record_dp fields out of range")
                 r.done()
                 if admission == 3 and not witnessed:
                     raise Bad("genesis: admission by vote needs majority-witnessed blocks")
@@ -212,6 +241,7 @@ def verify_data(data, path):
                 ever = set(active)  # members ever recorded
                 removed = set()  # members removed by the members' vote (6b)
                 admitted = {}  # key -> (block of its last motion, revoked): admitted by vote
+                record_rdp = {}  # key -> its records' RDP at ORDERS, every round composed
 
                 def may_join(key):  # ledger_state_may_join
                     if key in active:
@@ -289,6 +319,11 @@ def verify_data(data, path):
                         ident = r.b[start:r.o]
                         sigs = [(r.take(32), r.take(64)) for _ in range(r.u(2))]
                         motions.append((action, mround, cand, ident, sigs))
+                spent = []  # (q, sigma, steps, eps) per contributor (6c)
+                if record:
+                    if r.u(1) != 0xD5 or r.u(2) != len(contrib):
+                        raise Bad("record_dp: no tag, or not one entry per contributor")
+                    spent = [(r.f64(), r.f64(), r.u(8), r.f64()) for _ in contrib]
                 r.done()
                 voters_now = sorted(active)
                 subjects = set()
@@ -352,6 +387,17 @@ def verify_data(data, path):
                 want = [eps, eps_agg, eps_total + eps, tight]
                 if pm != mech or not all(same(a, b) for a, b in zip(p[3:], want)):
                     raise Bad("privacy numbers")
+                for (key, _, _, _), (q, sigma, steps, reps) in zip(contrib, spent):
+                    if not (0 < q <= 1 and sigma > 0 and 1 <= steps <= 10 ** 9):
+                        raise Bad("record_dp: q, sigma or steps out of range")
+                    c = dpsgd_curve(q, sigma)
+                    now = [a + steps * b for a, b in zip(record_rdp.get(key, [0.0] * len(ORDERS)), c)]
+                    want = curve_eps(now, record[1])
+                    if abs(reps - want) > 1e-6 * max(1.0, want):
+                        raise Bad("record_dp: a contributor's eps %.10g, recomputed %.10g" % (reps, want))
+                    if reps > record[2] * (1 + 1e-9):
+                        raise Bad("record_dp: a contributor's eps %g exceeds the budget %g" % (reps, record[2]))
+                    record_rdp[key] = now
                 eps_total, k = eps_total + eps, k1
                 voters = keys
                 active = (active - {k for k, _ in left}) | set(joined)
@@ -497,6 +543,7 @@ def check_vectors(d):
     r = Reader(m["body"])
     recipient, _base, samples = r.take(32), r.take(32), r.u(8)
     _mech, _clip, _scale = r.u(1), r.f64(), r.f64()
+    _dp_q, _dp_sigma, _dp_steps = r.f64(), r.f64(), r.u(8)  # record-level DP (ledger.md 4)
     count, nonce, clen = r.u(4), r.take(24), r.u(4)
     box = r.take(clen)
     r.done()

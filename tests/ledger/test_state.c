@@ -273,6 +273,155 @@ static void test_budget_dpsgd(void **state)
     }
 }
 
+static void s_python_refuses(fedfx_t *fx, const bytes_writer_t *rec, const char *why);
+
+// Record-level DP in the ledger (issue 21, docs/ledger.md §6c): the genesis
+// carries its fields (decoded back; refused without majority finality);
+// each block records every contributor's (q, sigma, steps) and its running
+// epsilon, which equals the accountant's over all its steps (one member
+// skipped a round: less); a member that leaves and joins again keeps what
+// its records spent.
+static void test_record_dp_ledger(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new_record_dp(3, 0, 50.0);
+    const genesis_t *g = &fx->state->genesis;
+    assert_int_equal(g->record_dp, GENESIS_RECORD_DP_SGD);
+    assert_true(g->record_clip == 1.0 && g->record_delta == 1e-5 && g->record_eps == 50.0);
+    genesis_t *g2 = malloc(sizeof *g2);
+    *g2 = *g;
+    g2->finality = GENESIS_FINALITY_SIGNED;
+    bytes_writer_t w;
+    bytes_writer_init(&w);
+    uint8_t id[HASH_BYTES];
+    fs_err_t err = {0};
+    assert_int_equal(genesis_encode(&w, g2, fx->ids[0], id, &err), FS_EINVAL);
+    assert_non_null(strstr(err.msg, "majority"));
+    bytes_writer_reset(&w);
+    free(g2);
+
+    for (int r = 0; r < 3; r++) {
+        fedfx_round(fx, r == 1 ? 0x3 : 0); // node2 skips round 2
+    }
+    const block_t *b = &fx->state->last;
+    assert_true(b->has_record_dp && b->n_contrib == 3);
+    for (int i = 0; i < 3; i++) { // contributors are sorted by key: find each one's index
+        const uint8_t *key = b->contrib[i].key;
+        int k = 0;
+        while (memcmp(identity_public(fx->ids[k])->sign_pk, key, IDENTITY_KEY_BYTES) != 0) {
+            k++;
+        }
+        const uint64_t steps = k == 2 ? 200 : 300;
+        const double want = budget_dpsgd_epsilon(0.01, 1.0 + 0.1 * k, steps, 1e-5, 0, NULL);
+        assert_true(fabs(b->record_dp[i].eps - want) <= 1e-9 * want);
+        assert_true(b->record_dp[i].steps == 100 && b->record_dp[i].q == 0.01);
+        assert_true(budget_same(ledger_state_record_eps(fx->state, key, 0, 0, 0),
+                                b->record_dp[i].eps));
+    }
+    // node2 misses two rounds (inactive after 2) and is evicted, then joins again
+    fedfx_round(fx, 0x3);
+    fedfx_round(fx, 0x3);
+    const uint8_t *k2 = identity_public(fx->ids[2])->sign_pk;
+    block_t *nb = malloc(sizeof *nb);
+    fedfx_next(fx, 0x3, nb);
+    nb->n_left = 1;
+    memcpy(nb->left[0].key, k2, IDENTITY_KEY_BYTES);
+    nb->left[0].reason = LEAVE_INACTIVE;
+    fedfx_sign(fx, nb, NULL, &w);
+    assert_int_equal(fedfx_push(fx, w.data, w.len, &err), 0);
+    bytes_writer_reset(&w);
+    assert_false(ledger_state_member(fx->state, k2)->active);
+    const double before = ledger_state_record_eps(fx->state, k2, 0, 0, 0);
+    assert_true(before > 0);
+    fedfx_next(fx, 0x3, nb);
+    fedfx_join(fx, 2, fx->state->height, nb);
+    fedfx_sign(fx, nb, NULL, &w);
+    assert_int_equal(fedfx_push(fx, w.data, w.len, &err), 0);
+    bytes_writer_reset(&w);
+    assert_true(ledger_state_member(fx->state, k2)->active);
+    assert_true(budget_same(ledger_state_record_eps(fx->state, k2, 0, 0, 0), before));
+    fedfx_round(fx, 0);
+    assert_true(ledger_state_record_eps(fx->state, k2, 0, 0, 0) > before);
+    free(nb);
+    // the independent verifier recomputes every epsilon (dpsgd_rdp.py)
+    char path[1024], cmd[1200];
+    snprintf(path, sizeof path, "%s/record.fsl", fixture_tmpdir());
+    fedfx_write_ledger(fx, path);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/integration/verify_ledger.py %s | "
+             "grep -q 'valid 9 blocks'", path);
+    assert_int_equal(system(cmd), 0);
+    fedfx_destroy(&fx);
+}
+
+typedef struct {
+    int how;
+} s_record_edit_t;
+
+// Spoils a record-DP block: 0 a wrong epsilon, 1 no section, 2 a huge
+// round (its epsilon right, past the budget), 3 no steps
+static void s_spoil_record(fedfx_t *fx, block_t *b, void *arg)
+{
+    const int how = ((s_record_edit_t *)arg)->how;
+    if (how == 0) {
+        b->record_dp[0].eps *= 1.01;
+    } else if (how == 1) {
+        b->has_record_dp = 0;
+    } else if (how == 2) {
+        b->record_dp[0].steps = 100000000;
+        b->record_dp[0].eps = ledger_state_record_eps(fx->state, b->contrib[0].key,
+                                                      b->record_dp[0].q, b->record_dp[0].sigma,
+                                                      b->record_dp[0].steps);
+    } else {
+        b->record_dp[0].steps = 0;
+    }
+}
+
+static void s_add_record(fedfx_t *fx, block_t *b, void *arg)
+{
+    (void)fx;
+    (void)arg;
+    b->has_record_dp = 1;
+    for (int i = 0; i < b->n_contrib; i++) {
+        b->record_dp[i] = (block_record_dp_t){0.01, 1.0, 10, 0.1};
+    }
+}
+
+// Rule 9c refuses each spoilt record-DP block, naming why; a federation
+// without record-level DP refuses a block that has the section.
+static void test_record_dp_refused(void **state)
+{
+    (void)state;
+    const char *why[] = {"expected", "missing", "exceeds the record budget", "steps"};
+    const char *py[] = {"recomputed", "truncated", "exceeds the budget", "out of range"};
+    for (int how = 0; how < 4; how++) {
+        fedfx_t *fx = fedfx_new_record_dp(3, 0, 50.0);
+        fedfx_round(fx, 0);
+        const uint64_t h = fx->state->height;
+        s_record_edit_t e = {how};
+        block_t *b = malloc(sizeof *b);
+        fedfx_next(fx, 0, b);
+        s_spoil_record(fx, b, &e);
+        bytes_writer_t w;
+        bytes_writer_init(&w);
+        fedfx_sign(fx, b, NULL, &w);
+        fs_err_t err = {0};
+        assert_int_not_equal(fedfx_push(fx, w.data, w.len, &err), 0);
+        assert_non_null(strstr(err.msg, why[how]));
+        assert_int_equal(fx->state->height, h);
+        s_python_refuses(fx, &w, py[how]);
+        bytes_writer_reset(&w);
+        free(b);
+        fedfx_round(fx, 0); // the valid block still goes in
+        fedfx_destroy(&fx);
+    }
+    fedfx_t *fx = fedfx_new_witnessed(3, 0);
+    fedfx_round(fx, 0);
+    fs_err_t err = {0};
+    assert_int_not_equal(fedfx_push_edited(fx, s_add_record, NULL, &err), 0);
+    assert_non_null(strstr(err.msg, "no record-level DP"));
+    fedfx_destroy(&fx);
+}
+
 static void test_state_gaussian(void **state)
 {
     (void)state;
@@ -728,6 +877,8 @@ int main(void)
         cmocka_unit_test(test_state_every_byte),
         cmocka_unit_test(test_state_order_and_signers),
         cmocka_unit_test(test_budget_dpsgd),
+        cmocka_unit_test(test_record_dp_ledger),
+        cmocka_unit_test(test_record_dp_refused),
         cmocka_unit_test(test_state_membership),
         cmocka_unit_test(test_state_replayed_requests),
         cmocka_unit_test(test_state_request_window),

@@ -97,7 +97,7 @@ static void test_config_mistakes_name_the_line(void **state)
         {"train\n    batch = 1\n", "x.zpl:7: train/batch = '1': expected a whole number from 2"},
         {"train\n    batch = 3.5\n", "x.zpl:7: train/batch"},
         {"train\n    btach = 3\n", "x.zpl:7: unknown key 'btach' in section 'train' (expected "
-                                   "one of: batch, threads, log-every)"},
+                                   "one of: batch, threads, log-every, dp-rounds)"},
         {"trian\n", "x.zpl:6: unknown section 'trian'"},
         {"train\n    batch = 8\n    batch = 9\n", "x.zpl:8: train/batch repeated (first on line 7)"},
         {"train\n\tbatch = 8\n", "x.zpl:7: tab character"},

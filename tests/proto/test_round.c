@@ -59,6 +59,20 @@ static const uint8_t *s_candidate(const ledger_state_t *st, uint32_t rank, round
     return round_aggregator(probe, rank);
 }
 
+// A member with data, the candidate of `rank` (its key to me), whose round
+// began with the model known: its first tick asks to train.
+static void s_member_training(fedfx_t *fx, uint32_t rank, round_t *probe, round_t *r,
+                              uint8_t me[IDENTITY_KEY_BYTES])
+{
+    memcpy(me, s_candidate(fx->state, rank, probe), IDENTITY_KEY_BYTES);
+    round_init(r, me, 1);
+    round_begin(r, fx->state, T0);
+    s_event(r, ROUND_EV_MODEL, 1, T0);
+    round_actions_t out;
+    round_tick(r, T0, &out);
+    assert_int_equal(out.act[0].kind, ROUND_ACT_TRAIN);
+}
+
 static void test_round_usage(void **state)
 {
     (void)state;
@@ -211,19 +225,58 @@ static void test_round_aggregator_closes(void **state)
     fedfx_destroy(&fx);
 }
 
+// Record-level DP: the figures of our own update and of a received one
+// reach the counted contributions (what the block records), and a member
+// whose budget is spent trains no more (round_stop_training), while it
+// still aggregates what others send.
+static void test_round_record_dp(void **state)
+{
+    (void)state;
+    fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE);
+    round_t probe, r;
+    uint8_t me[IDENTITY_KEY_BYTES];
+    s_member_training(fx, 0, &probe, &r, me);
+    round_actions_t out;
+    float u[4] = {0};
+    round_event_t e = {.kind = ROUND_EV_TRAINED, .flag = 1, .round = r.round, .update = u,
+                       .n = 4, .samples = 100, .dp_q = 0.02, .dp_sigma = 1.5, .dp_steps = 40};
+    assert_int_equal(round_on_event(&r, &e, T0 + 1, &out), 0);
+    const uint8_t *a = round_aggregator(&r, 1);
+    round_event_t up = {.kind = ROUND_EV_UPDATE, .round = 1, .samples = 50, .dp_q = 0.03,
+                        .dp_sigma = 2.0, .dp_steps = 60};
+    memcpy(up.key, a, IDENTITY_KEY_BYTES);
+    memcpy(up.base, r.base_hash, HASH_BYTES);
+    up.w = calloc(4, sizeof(float));
+    assert_int_equal(round_on_event(&r, &up, T0 + 2, &out), 0);
+    round_tick(&r, T0 + 3, &out); // our own is counted as we aggregate
+    assert_int_equal(r.n_got, 2);
+    for (int i = 0; i < 2; i++) {
+        const round_contrib_t *c = &r.got[i];
+        const int own = memcmp(c->key, me, IDENTITY_KEY_BYTES) == 0;
+        assert_true(c->dp_q == (own ? 0.02 : 0.03) && c->dp_sigma == (own ? 1.5 : 2.0) &&
+                    c->dp_steps == (own ? 40u : 60u));
+    }
+    // the next round: spent, it trains no more but still closes
+    fedfx_round(fx, 0);
+    round_begin(&r, fx->state, T0 + 10);
+    round_stop_training(&r);
+    round_tick(&r, T0 + 11, &out);
+    for (int i = 0; i < out.n; i++) {
+        assert_int_not_equal(out.act[i].kind, ROUND_ACT_TRAIN);
+    }
+    round_free(&r);
+    round_free(&probe);
+    fedfx_destroy(&fx);
+}
+
 static void test_round_leaving_and_stale_training(void **state)
 {
     (void)state;
     fedfx_t *fx = fedfx_new(3, 0, NOISE_NONE);
     round_t probe, r;
     uint8_t me[IDENTITY_KEY_BYTES];
-    memcpy(me, s_candidate(fx->state, 2, &probe), IDENTITY_KEY_BYTES);
-    round_init(&r, me, 1);
-    round_begin(&r, fx->state, T0);
-    s_event(&r, ROUND_EV_MODEL, 1, T0);
+    s_member_training(fx, 2, &probe, &r, me);
     round_actions_t out;
-    round_tick(&r, T0, &out);
-    assert_int_equal(out.act[0].kind, ROUND_ACT_TRAIN);
     // The round moves on while we train: the result is for round 1, now 2.
     fedfx_round(fx, 0);
     round_begin(&r, fx->state, T0 + 100);
@@ -397,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_round_witnessed),
         cmocka_unit_test(test_round_usage),
         cmocka_unit_test(test_round_aggregator_closes),
+        cmocka_unit_test(test_round_record_dp),
         cmocka_unit_test(test_round_leaving_and_stale_training),
         cmocka_unit_test(test_round_leaver_does_not_hold_up),
         cmocka_unit_test(test_round_early_updates),

@@ -29,6 +29,7 @@ static int s_index(const fedfx_t *fx, const uint8_t key[IDENTITY_KEY_BYTES])
 static fedfx_t *s_new(int n_founders, int n_extra, int mechanism, uint32_t request_window,
                       uint8_t finality);
 static int s_vote; // the next s_new admits by vote (fedfx_new_vote)
+static double s_record_eps; // the next s_new has record-level DP with this budget
 
 fedfx_t *fedfx_new_window(int n_founders, int n_extra, int mechanism, uint32_t request_window)
 {
@@ -39,6 +40,18 @@ fedfx_t *fedfx_new_witnessed(int n_founders, int n_extra)
 {
     return s_new(n_founders, n_extra, NOISE_NONE, GENESIS_REQUEST_WINDOW_DEFAULT,
                  GENESIS_FINALITY_MAJORITY);
+}
+
+fedfx_t *fedfx_new_record_dp(int n_founders, int n_extra, double eps_budget)
+{
+    s_record_eps = eps_budget;
+    fedfx_t *fx = s_new(n_founders, n_extra, NOISE_NONE, GENESIS_REQUEST_WINDOW_DEFAULT,
+                        GENESIS_FINALITY_MAJORITY);
+    s_record_eps = 0;
+    fx->dp_q = 0.01;
+    fx->dp_sigma = 1.0;
+    fx->dp_steps = 100;
+    return fx;
 }
 
 fedfx_t *fedfx_new_vote(int n_founders, int n_outsiders)
@@ -134,6 +147,12 @@ static fedfx_t *s_new(int n_founders, int n_extra, int mechanism, uint32_t reque
     g->admission = s_vote ? ADMIT_VOTE : ADMIT_ALLOWLIST;
     g->request_window = request_window;
     g->finality = finality;
+    if (s_record_eps > 0) {
+        g->record_dp = GENESIS_RECORD_DP_SGD;
+        g->record_clip = 1.0;
+        g->record_delta = 1e-5;
+        g->record_eps = s_record_eps;
+    }
     g->n_allowed = s_vote ? 0 : (uint16_t)n_extra;
     for (int i = 0; i < n_extra; i++) {
         memcpy(g->allowed[i], identity_public(fx->ids[n_founders + i])->sign_pk,
@@ -195,6 +214,9 @@ void fedfx_next(fedfx_t *fx, uint64_t mask, block_t *b)
         memset(c[k].envelope, idx + 1, HASH_BYTES);
         c[k].envelope[31] = (uint8_t)fx->state->height;
         c[k].samples = 100 * (uint64_t)(idx + 1);
+        c[k].dp_q = fx->dp_q;
+        c[k].dp_sigma = fx->dp_sigma + 0.1 * idx;
+        c[k].dp_steps = fx->dp_steps;
         k++;
     }
     uint8_t model[HASH_BYTES];

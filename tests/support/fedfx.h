@@ -25,6 +25,11 @@ typedef struct {
     size_t n_recs;                    // records made
     int variant;                      // added to model hashes: same genesis,
                                       // different blocks (equivocation tests)
+    // record-level DP federations: what each contributor's DP-SGD spends
+    // per round in fedfx_next (identity i's noise multiplier is
+    // dp_sigma + 0.1 i)
+    double dp_q, dp_sigma;
+    uint64_t dp_steps;
 } fedfx_t;
 
 // n_founders founding members plus n_extra identities on the allow-list.
@@ -34,6 +39,10 @@ fedfx_t *fedfx_new_window(int n_founders, int n_extra, int mechanism, uint32_t r
 // A majority-witnessed federation (genesis finality byte, window 64):
 // fedfx_next fills each block's commit with every voter's vote at ballot 0.
 fedfx_t *fedfx_new_witnessed(int n_founders, int n_extra);
+// A majority-witnessed federation with record-level DP (genesis record_dp:
+// DP-SGD, clip 1, delta 1e-5, budget eps_budget per record); fedfx_next's
+// contributors spend q 0.01, sigma 1 + 0.1 i, 100 steps a round.
+fedfx_t *fedfx_new_record_dp(int n_founders, int n_extra, double eps_budget);
 // The same that admits by vote (ledger/motion.h); the n_outsiders
 // identities after the founders are on no allow-list.
 fedfx_t *fedfx_new_vote(int n_founders, int n_outsiders);
