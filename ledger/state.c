@@ -458,29 +458,25 @@ static int s_check_contributors(const ledger_state_t *self, const block_t *b, fs
     return 0;
 }
 
-// The curve of (q, sigma), from the cache or computed into it (the cache
-// changes no judgement, so const states use it too).
-static const double *s_curve(const ledger_state_t *cself, double q, double sigma)
+// The member's curve of (q, sigma), from its cache or computed into it
+// (the cache changes no judgement, so const states use it too; a state
+// is used by one thread at a time).
+static const double *s_curve(const ledger_member_t *cmem, double q, double sigma)
 {
-    ledger_state_t *self = (ledger_state_t *)cself;
-    for (int i = 0; i < LEDGER_RDP_CURVES; i++) {
-        if (self->curves[i].q == q && self->curves[i].sigma == sigma) {
-            return self->curves[i].curve;
-        }
+    ledger_member_t *mem = (ledger_member_t *)cmem;
+    if (mem->curve_q != q || mem->curve_sigma != sigma) {
+        budget_dpsgd_curve(q, sigma, mem->curve);
+        mem->curve_q = q;
+        mem->curve_sigma = sigma;
     }
-    ledger_rdp_curve_t *c = &self->curves[self->next_curve];
-    self->next_curve = (uint8_t)((self->next_curve + 1) % LEDGER_RDP_CURVES);
-    c->q = q;
-    c->sigma = sigma;
-    budget_dpsgd_curve(q, sigma, c->curve);
-    return c->curve;
+    return mem->curve;
 }
 
 double ledger_state_record_eps(const ledger_state_t *self, const uint8_t key[IDENTITY_KEY_BYTES],
                                double q, double sigma, uint64_t steps)
 {
     const ledger_member_t *mem = s_member((ledger_state_t *)self, key);
-    double rdp[BUDGET_DPSGD_ORDERS] = {0};
+    double rdp[BUDGET_DPSGD_ORDERS] = {0}, fresh[BUDGET_DPSGD_ORDERS];
     if (mem) {
         memcpy(rdp, mem->record_rdp, sizeof rdp);
     }
@@ -488,7 +484,10 @@ double ledger_state_record_eps(const ledger_state_t *self, const uint8_t key[IDE
         return 0; // no round yet (the conversion of a zero curve is not quite 0)
     }
     if (steps) {
-        const double *c = s_curve(self, q, sigma);
+        const double *c = mem ? s_curve(mem, q, sigma) : fresh;
+        if (!mem) {
+            budget_dpsgd_curve(q, sigma, fresh);
+        }
         for (int j = 0; j < BUDGET_DPSGD_ORDERS; j++) {
             rdp[j] += (double)steps * c[j];
         }
@@ -725,7 +724,7 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
     for (int k = 0; b->has_record_dp && k < b->n_contrib; k++) {
         ledger_member_t *mem = s_member(self, b->contrib[k].key);
         const block_record_dp_t *d = &b->record_dp[k];
-        const double *c = s_curve(self, d->q, d->sigma);
+        const double *c = s_curve(mem, d->q, d->sigma);
         for (int j = 0; j < BUDGET_DPSGD_ORDERS; j++) {
             mem->record_rdp[j] += (double)d->steps * c[j];
         }
@@ -738,15 +737,18 @@ static int s_apply_block(ledger_state_t *self, const uint8_t *rec, size_t n, int
     for (int i = 0; i < b->n_joined; i++) {
         ledger_member_t *mem = s_member(self, b->joined[i].id.sign_pk);
         const uint64_t left_at = mem ? mem->left_at : 0;
-        double rdp[BUDGET_DPSGD_ORDERS] = {0}; // a record's loss outlives a membership
         if (!mem) {
             mem = &self->members[self->n_members++];
-        } else {
-            memcpy(rdp, mem->record_rdp, sizeof rdp);
+            memset(mem, 0, sizeof *mem);
         }
-        *mem = (ledger_member_t){.id = b->joined[i].id, .active = 1, .joined_at = b->index,
-                                 .left_at = left_at};
-        memcpy(mem->record_rdp, rdp, sizeof rdp);
+        // a record's loss outlives a membership: record_rdp (and its
+        // cache) stay as they are
+        mem->id = b->joined[i].id;
+        mem->active = 1;
+        mem->joined_at = b->index;
+        mem->left_at = left_at;
+        mem->missed = 0;
+        mem->removed = 0;
         s_drop_admitted(self, b->joined[i].id.sign_pk); // its admission is used
     }
     s_apply_motions(self, b);

@@ -45,16 +45,12 @@ typedef struct {
     // orders (kept across leaving and joining again: a record's loss is
     // for ever).
     double record_rdp[BUDGET_DPSGD_ORDERS];
-} ledger_member_t;
-
-// One step's RDP curve of DP-SGD for one (q, sigma), kept because members
-// use the same pair round after round and a curve costs about a
-// millisecond.
-typedef struct {
-    double q, sigma;
+    // A cache, not state: one step's RDP curve for the (q, sigma) it used
+    // last (a member keeps its pair round after round, and a curve costs
+    // about 1.6 ms; q = 0: none yet)
+    double curve_q, curve_sigma;
     double curve[BUDGET_DPSGD_ORDERS];
-} ledger_rdp_curve_t;
-#define LEDGER_RDP_CURVES 8
+} ledger_member_t;
 
 // An institution the members admitted by vote (ledger/motion.h) that has
 // not joined yet, or one whose admission (or allow-listing) a later motion
@@ -83,8 +79,6 @@ typedef struct {
     ledger_admitted_t admitted[LEDGER_MAX_MEMBERS];
     block_t last;                                // the last block applied (decoded)
     block_t scratch;                             // where apply decodes a candidate
-    ledger_rdp_curve_t curves[LEDGER_RDP_CURVES]; // a cache, not state (q = 0: empty)
-    uint8_t next_curve;                          // the slot the next new pair takes
 } ledger_state_t;
 
 ledger_state_t *ledger_state_new(void);

@@ -34,7 +34,7 @@ command -v ip >/dev/null || skip_all "no ip command (iproute2)"
 command -v tc >/dev/null || skip_all "no tc command (iproute2)"
 tag=fs12$$
 names=(alice bob carol dave erin)
-. "$ROOT/tests/integration/tap.sh"
+. "$ROOT/tests/integration/harness.sh"
 tap_cleanup_hook() { netns_delete "${names[@]}"; }
 tap_begin t0012
 

@@ -13,7 +13,7 @@ FEDSYN=$(cd "$(dirname "$FEDSYN")" && pwd)/$(basename "$FEDSYN")
 export FEDSYN
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FED="$ROOT/scripts/federation.sh"
-. "$ROOT/tests/integration/tap.sh"
+. "$ROOT/tests/integration/harness.sh"
 S=${FEDSYN_TEST_SLOW:-1}
 tap_begin t0013
 echo "1..9"

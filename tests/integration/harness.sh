@@ -1,4 +1,4 @@
-# tap.sh - what a federation integration test shares (sourced, not run):
+# harness.sh - what a federation integration test shares (sourced, not run):
 # a scratch folder, the federation's stop at exit, and TAP's ok / not ok.
 #
 #   tap_begin NAME   tmp=/tmp/fedsyn-NAME-XXXXXX, f=$tmp/f, counters; at exit
