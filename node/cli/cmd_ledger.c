@@ -105,7 +105,7 @@ static void s_help_init(void)
            "                      --allow keys need no vote), allow-list (default\n"
            "                      with signed finality: --allow keys only) or open\n"
            "                      (anyone; the same as --open)\n"
-           "  --out PATH          the ledger file to create (refuses to replace one)\n\n",
+           "  --out PATH          the ledger file to create (refuses to replace one)\n",
            GENESIS_REQUEST_WINDOW_DEFAULT);
     printf("  --dp-sgd C          record-level DP: every member trains its discriminator\n"
            "                      with DP-SGD, each record's gradient clipped to L2 norm\n"

@@ -67,6 +67,8 @@ void node_control_endpoint(const char *dir, char *out, size_t n)
 // multiplier that spends the budget (less a thousandth, for rounding) over
 // the planned rounds (train/dp-rounds, else the genesis's, else 100); the ledger
 // keeps the account, and the member stops when a round would pass it.
+// Returns 1 when its records' budget allows no further round (the node
+// then holds no trainer: it neither trains nor asks to join again).
 static int s_record_dp_setup(node_t *self, const dataset_t *data, workload_arch_t *la,
                              fs_err_t *err)
 {
@@ -92,12 +94,21 @@ static int s_record_dp_setup(node_t *self, const dataset_t *data, workload_arch_
                           "%u rounds of %llu DP-SGD steps at q %.4g within epsilon %g",
                           planned, (unsigned long long)steps, q, g->record_eps);
     }
+    const uint8_t *me = self->pub->sign_pk;
+    const ledger_state_t *st = store_state(self->store);
+    const double after = ledger_state_record_eps(st, me, q, sigma, steps);
+    if (!ledger_state_record_within(st, after)) {
+        log_warn("record-level DP: my records have spent epsilon %.4g of the budget %g, and one "
+                 "more round would bring it to %.4g: this node does not train or join again; "
+                 "it only relays and verifies", ledger_state_record_eps(st, me, 0, 0, 0),
+                 g->record_eps, after);
+        return 1;
+    }
     la->gan_dp_clip = g->record_clip;
     la->gan_dp_sigma = sigma;
     la->gan_dp_q = q;
     la->gan_d_steps = 1;
     round_io_set_record_dp(self->round, q, sigma, steps);
-    const uint8_t *me = self->pub->sign_pk;
     log_info("record-level DP: DP-SGD on the discriminator, clip %g per record, q %.4g "
              "(%ld of %d images a step), noise multiplier %.4g: %u rounds of %llu steps spend "
              "epsilon %.4g of the budget %g (delta %g); my records have spent %.4g so far",
@@ -173,6 +184,15 @@ static int s_setup_ledger(void *node, fs_err_t *err)
         scorer_destroy(&scorer);
         return rc;
     }
+    workload_arch_t la = *arch; // the trainer's: with DP-SGD's settings when asked
+    const int had_data = data != NULL;
+    if (data && (rc = s_record_dp_setup(self, data, &la, err)) != 0) {
+        dataset_destroy(&data); // an error, or this member's budget is spent
+        if (rc < 0) {
+            scorer_destroy(&scorer);
+            return rc;
+        }
+    }
     if (data) {
         // Fewer images than a batch is fine: the trainers reshuffle and go on
         // (a skewed Dirichlet share can be that small).
@@ -180,12 +200,6 @@ static int s_setup_ledger(void *node, fs_err_t *err)
         uint64_t seed = 0;
         for (int i = 0; i < 8; i++) {
             seed = seed << 8 | self->pub->sign_pk[i];
-        }
-        workload_arch_t la = *arch;
-        if ((rc = s_record_dp_setup(self, data, &la, err)) < 0) {
-            dataset_destroy(&data);
-            scorer_destroy(&scorer);
-            return rc;
         }
         local = local_new(&la, data, seed, (int)self->cfg.batch, (int)self->cfg.log_every, err);
         if (!local) {
@@ -218,10 +232,10 @@ static int s_setup_ledger(void *node, fs_err_t *err)
         return rc;
     }
     const ledger_state_t *st = store_state(self->store);
-    if (!store_is_active(self->store, self->pub->sign_pk) && !local) {
+    if (!store_is_active(self->store, self->pub->sign_pk) && !local && !had_data) {
         log_warn("%s is not an active member of this federation and holds no data: it only "
                  "relays and verifies (a member that trains needs data/dir)", self->pub->name);
-    } else if (!store_is_active(self->store, self->pub->sign_pk)) {
+    } else if (!store_is_active(self->store, self->pub->sign_pk) && local) {
         // said once, plainly: the node goes on asking to join every 3 s
         log_warn("%s is not an active member of this federation (ledger height %llu): it will "
                  "ask to join, and a member's next block admits it%s", self->pub->name,

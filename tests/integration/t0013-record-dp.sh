@@ -16,7 +16,7 @@ FED="$ROOT/scripts/federation.sh"
 . "$ROOT/tests/integration/harness.sh"
 S=${FEDSYN_TEST_SLOW:-1}
 tap_begin t0013
-echo "1..9"
+echo "1..10"
 
 mkdir -p "$tmp/k"
 $FEDSYN keygen --name a --dir "$tmp/k/a" >/dev/null 2>&1
@@ -69,3 +69,12 @@ assert d[\"blocks\"][0][\"genesis\"][\"record_dp\"][\"eps_budget\"] == 4
 c = d[\"blocks\"][5][\"block\"][\"contributors\"]
 assert len(c) == 3 and all(x[\"record_dp\"][\"steps\"] == 2 and 0 < x[\"record_dp\"][\"eps\"] <= 4 for x in c), c
 '"
+# alice, whose budget is spent, started again: she neither trains nor asks
+# to join, and says why
+"$FED" start "$f" alice 2>>"$tmp/start.err"
+sleep $((3 * S))
+"$FED" stop "$f" alice >/dev/null 2>&1
+check "a member whose budget is spent, restarted, says so and neither trains nor asks to join" \
+    bash -c "grep -q 'this node does not train or join again' $f/logs/alice.log &&
+             ! grep -q 'will ask to join' $f/logs/alice.log &&
+             [[ \$($FEDSYN ledger show $f/state/alice/ledger.fsl | grep -c 'joined: alice') == 0 ]]"
