@@ -40,6 +40,7 @@ typedef struct {
     // federation (ledger init's choices)
     char name[IDENTITY_NAME_MAX + 1], model[64], dataset[16], noise[32], finality[16];
     double clip, scale, agg_scale, delta, server_lr;
+    double record_clip, record_eps, record_delta; // record-level DP (dp-sgd = C)
     long rounds, iters, timeout, extra, quorum, inactive, seed, window;
     // sites (every site's configuration)
     char keys[CONFIG_PATH_MAX], state[CONFIG_PATH_MAX], genesis[CONFIG_PATH_MAX];
@@ -66,7 +67,8 @@ void netcfg_provision_help(void)
            "      model = cgan:32        server-lr, noise, clip, scale, agg-scale,\n"
            "      rounds = 0             delta, timeout-ms, attempt-extra-ms, quorum,\n"
            "      quorum = 2             inactive-after, seed, request-window,\n"
-           "      finality = majority    finality (default majority)\n"
+           "      finality = majority    finality (default majority), dp-sgd,\n"
+           "                             record-eps, record-delta (record-level DP)\n"
            "  sites                      what every site's configuration says:\n"
            "      keys = /etc/fedsyn/keys     each site's keys in KEYS/NAME\n"
            "      state = /var/lib/fedsyn     its state folder STATE/NAME\n"
@@ -122,10 +124,13 @@ static int s_federation_key(desc_t *d, const zpl_entry_t *e, const char *file, f
                 {"seed", 0, 4e18},          {"request-window", 0, 1e6},
                 {"clip", 0, 1e12},
                 {"scale", 0, 1e6},          {"agg-scale", 0, 1e6},
-                {"delta", 1e-300, 0.999},   {"server-lr", 1e-3, GENESIS_SERVER_LR_MAX}};
+                {"delta", 1e-300, 0.999},   {"server-lr", 1e-3, GENESIS_SERVER_LR_MAX},
+                {"dp-sgd", 1e-6, 1e6},      {"record-eps", 1e-6, 1e6},
+                {"record-delta", 1e-300, 0.1}};
     long *ints[] = {&d->rounds, &d->iters, &d->timeout, &d->extra, &d->quorum, &d->inactive,
                     &d->seed, &d->window};
-    double *dbls[] = {&d->clip, &d->scale, &d->agg_scale, &d->delta, &d->server_lr};
+    double *dbls[] = {&d->clip,      &d->scale,       &d->agg_scale,  &d->delta,
+                      &d->server_lr, &d->record_clip, &d->record_eps, &d->record_delta};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (strcmp(e->name, nums[i].key) == 0) {
             double v = 0;
@@ -228,6 +233,7 @@ static int s_read(const char *path, desc_t *d, fs_err_t *err)
 {
     *d = (desc_t){.model = "cgan:32", .dataset = "mnist", .noise = "paper", .name = "fedsyn",
                   .scale = 1e-4, .agg_scale = -1, .delta = 1e-5, .server_lr = 1,
+                  .record_delta = 1e-5,
                   .rounds = 10, .iters = 50, .timeout = 60000, .extra = 5000, .quorum = 1,
                   .inactive = 3, .seed = 1, .window = GENESIS_REQUEST_WINDOW_DEFAULT,
                   .keys = "/etc/fedsyn/keys",
@@ -403,7 +409,9 @@ int netcfg_provision(int argc, char **argv)
         .inactive_after = (uint16_t)d->inactive, .server_lr = d->server_lr,
         .request_window = (uint32_t)d->window,
         .finality = strcmp(d->finality, "signed") == 0 ? GENESIS_FINALITY_SIGNED
-                                                       : GENESIS_FINALITY_MAJORITY};
+                                                       : GENESIS_FINALITY_MAJORITY,
+        .record_clip = d->record_clip, .record_eps = d->record_eps,
+        .record_delta = d->record_delta};
     char path[CONFIG_PATH_MAX + 64];
     uint8_t fed_id[HASH_BYTES];
     if (rc == EXIT_OK && founding_genesis(&fo, founder, g, &err) < 0) {

@@ -16,7 +16,7 @@ check() { # description, then command
     if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d"; fi
 }
 
-echo "1..62"
+echo "1..63"
 check "fedsyn --help" $RUN --help
 check "fedsyn help train prints train's usage" bash -c "$RUN help train | grep -q 'usage: fedsyn train'"
 for c in train sample eval evaluator; do
@@ -149,6 +149,11 @@ check "netcfg provision refuses a folder that holds a federation, changing nothi
     bash -c "! $RUN netcfg provision $tmp/pv/good.zpl --key $tmp/pv/a --out $tmp/pv/kit2 \
                2> $tmp/pv/again.err && grep -q 'kit2/genesis.fsl exists' $tmp/pv/again.err &&
              [[ \$(stat -c %i $tmp/pv/kit2/b.zpl) == $ino ]]"
+printf 'federation\n    model = cgan:8\n    dp-sgd = 1\n    record-eps = 8\nsite\n    name = a\n    endpoint = tcp://a:1\n    identity = a/identity.pub\nsite\n    name = b\n    endpoint = tcp://b:1\n    identity = b/identity.pub\n' \
+    > "$tmp/pv/dp.zpl"
+check "netcfg provision founds a federation with record-level DP (dp-sgd, record-eps)" \
+    bash -c "$RUN netcfg provision $tmp/pv/dp.zpl --key $tmp/pv/a --out $tmp/pv/kit3 >/dev/null 2>&1 &&
+             $RUN ledger show $tmp/pv/kit3/genesis.fsl | grep -q 'clip 1 per record; budget epsilon 8 per record'"
 check "privacy --mechanism dp-sgd: the published figure (q 256/60000, sigma 1.1, 60 epochs: eps 3.01 classic) in JSON" \
     bash -c "$RUN privacy --mechanism dp-sgd --sample-rate 0.0042666666666666667 --noise-multiplier 1.1 \
              --steps 14062 --json | /usr/bin/python3 -c '
