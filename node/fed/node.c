@@ -24,6 +24,7 @@
 #include "node/base/fsio.h"
 #include "node/base/log.h"
 #include "node/base/mem.h"
+#include "node/data/dataset.h"
 #include "node/data/partition.h"
 #include "node/fed/control.h"
 #include "node/fed/gossip.h"
@@ -125,19 +126,20 @@ static int s_record_dp_setup(node_t *self, const dataset_t *data, workload_arch_
 // share comes from a partition (which labels it holds is then its data).
 static int s_record_dp_labels(node_t *self, local_t *local, fs_err_t *err)
 {
-    uint8_t labels[10];
+    uint8_t keep[10], labels[10];
     int n = 0;
-    const char *p = self->cfg.partition[0] ? "" : self->cfg.labels;
-    for (; *p; p++) {
-        if (*p >= '0' && *p <= '9' && n < 10) {
-            labels[n++] = (uint8_t)(*p - '0');
+    const char *spec = self->cfg.partition[0] ? "" : self->cfg.labels;
+    if (spec[0] && dataset_parse_labels(spec, keep, err) < 0) {
+        return err ? err->code : FS_EINVAL; // (the data loader read it already)
+    }
+    char said[32] = "";
+    for (int c = 0; c < 10; c++) {
+        if (!spec[0] || keep[c]) {
+            labels[n++] = (uint8_t)c;
+            snprintf(said + strlen(said), sizeof said - strlen(said), " %d", c);
         }
     }
-    if (n == 0) {
-        for (n = 0; n < 10; n++) {
-            labels[n] = (uint8_t)n;
-        }
-    }
+    log_info("record-level DP: the fakes ask for public labels only:%s", said);
     return local_public_labels(local, labels, n, err);
 }
 

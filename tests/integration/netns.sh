@@ -11,7 +11,8 @@
 # and calls skip_all REASON when the machine cannot do it (netns_create).
 #
 #   netns_create NAME...      a namespace per node, all on br0 (its number i
-#                             in the list gives it 10.99.0.i); br1 waits empty
+#                             in the list gives it $netns_net.i, 10.99.0.i
+#                             unless the caller set netns_net); br1 waits empty
 #   netns_split I...          nodes numbered I to br1: a partition
 #   netns_heal N              nodes 1..N back to br0
 #   netns_delete NAME...      removes what netns_create made
@@ -25,10 +26,13 @@
 netns_create() {
     ip netns add "${tag}sw" 2>/dev/null || skip_all "cannot create a network namespace here"
     if ! ip netns exec "${tag}sw" ip link add br0 type bridge 2>/dev/null ||
-       ! ip netns exec "${tag}sw" ip link add br1 type bridge 2>/dev/null; then
+       ! ip netns exec "${tag}sw" ip link add br1 type bridge 2>/dev/null ||
+       ! ip netns exec "${tag}sw" ip link add "${tag}t0" type veth peer name "${tag}t1" 2>/dev/null
+    then
         ip netns del "${tag}sw" 2>/dev/null
-        skip_all "this kernel cannot make a bridge in a namespace"
+        skip_all "this kernel cannot make a bridge or a veth pair in a namespace"
     fi
+    ip netns exec "${tag}sw" ip link del "${tag}t0"
     ip netns exec "${tag}sw" ip link set br0 up
     ip netns exec "${tag}sw" ip link set br1 up
     local i=0 s
@@ -41,7 +45,7 @@ netns_create() {
         ip netns exec "${tag}sw" ip link set "${tag}p$i" master br0
         ip netns exec "${tag}sw" ip link set "${tag}p$i" up
         ip netns exec "$tag$s" ip link set lo up
-        ip netns exec "$tag$s" ip addr add "10.99.0.$i/24" dev "${tag}h$i"
+        ip netns exec "$tag$s" ip addr add "${netns_net:-10.99.0}.$i/24" dev "${tag}h$i"
         ip netns exec "$tag$s" ip link set "${tag}h$i" up
     done
 }

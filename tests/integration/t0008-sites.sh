@@ -21,7 +21,8 @@ skip_all() { for i in $(seq 1 $PLAN); do echo "ok $i # skip $1"; done; exit 0; }
 command -v ip >/dev/null || skip_all "no ip command (iproute2)"
 tag=fs8$$
 sites=(alice bob carol)
-if ! ip netns add "${tag}sw" 2>/dev/null; then skip_all "cannot create a network namespace here"; fi
+. "$(dirname "$0")/netns.sh"
+netns_net=10.88.0
 tmp=$(mktemp -d /tmp/fedsyn-t0008-XXXXXX)
 n=0
 fails=0
@@ -32,9 +33,8 @@ cleanup() {
     sleep 0.5
     for s in "${sites[@]}"; do
         [[ -f $tmp/$s/node.pid ]] && kill -9 "$(cat "$tmp/$s/node.pid")" 2>/dev/null
-        ip netns del "$tag$s" 2>/dev/null
     done
-    ip netns del "${tag}sw" 2>/dev/null
+    netns_delete "${sites[@]}"
     if [[ ${FEDSYN_TEST_KEEP:-0} == 1 ]] && ((fails > 0)); then
         echo "# kept $tmp" >&2
     else
@@ -49,30 +49,10 @@ check() { local d=$1; shift; if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; els
 wait_for() { local end=$((SECONDS + $1)); shift
              while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.3; done; return 1; }
 
-# the network: a bridge in a switch namespace, one veth per site (a kernel
-# without bridges or veth pairs skips the test, saying so)
-if ! ip netns exec "${tag}sw" ip link add br0 type bridge 2>/dev/null ||
-   ! ip netns exec "${tag}sw" ip link add "${tag}t0" type veth peer name "${tag}t1" 2>/dev/null; then
-    ip netns del "${tag}sw" 2>/dev/null
-    rm -rf "$tmp"
-    trap - EXIT
-    skip_all "this kernel cannot make a bridge or a veth pair in a namespace"
-fi
-ip netns exec "${tag}sw" ip link del "${tag}t0"
-ip netns exec "${tag}sw" ip link set br0 up
-i=0
-for s in "${sites[@]}"; do
-    i=$((i + 1))
-    ip netns add "$tag$s"
-    ip link add "${tag}h$i" type veth peer name "${tag}p$i"
-    ip link set "${tag}h$i" netns "$tag$s"
-    ip link set "${tag}p$i" netns "${tag}sw"
-    ip netns exec "${tag}sw" ip link set "${tag}p$i" master br0
-    ip netns exec "${tag}sw" ip link set "${tag}p$i" up
-    ip netns exec "$tag$s" ip link set lo up
-    ip netns exec "$tag$s" ip addr add "10.88.0.$i/24" dev "${tag}h$i"
-    ip netns exec "$tag$s" ip link set "${tag}h$i" up
-done
+# the network: a bridge in a switch namespace, one veth per site
+# (tests/integration/netns.sh; a kernel without bridges or veth pairs skips
+# the test, saying so)
+netns_create "${sites[@]}"
 addr() { case $1 in alice) echo 10.88.0.1 ;; bob) echo 10.88.0.2 ;; carol) echo 10.88.0.3 ;; esac; }
 
 # a small MNIST-shaped data set per site (its own labels), as in t0004

@@ -31,24 +31,9 @@ command -v ip >/dev/null || skip_all "no ip command (iproute2)"
 tag=fs10$$
 names=(alice bob carol dave erin frank) # frank: a spare on the allow-list, joins during the split
 founders=(alice bob carol dave erin)
-tmp=$(mktemp -d /tmp/fedsyn-t0010-XXXXXX)
-f=$tmp/f
-n=0
-fails=0
-cleanup() {
-    [[ -d $f/run ]] && "$FED" stop "$f" >/dev/null 2>&1
-    netns_delete "${names[@]}"
-    if [[ ${FEDSYN_TEST_KEEP:-0} == 1 ]] && ((fails > 0)); then
-        echo "# kept $tmp" >&2
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; local x
-           for x in "${@:2}"; do sed "s|^|# $(basename "$x"): |" "$x" 2>/dev/null | tail -8; done; }
-check() { local d=$1; shift; if "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$d"; else not_ok "$d" "$tmp/err" "$tmp/out"; fi; }
+. "$ROOT/tests/integration/harness.sh"
+tap_cleanup_hook() { netns_delete "${names[@]}"; }
+tap_begin t0010
 height() { ledger_height "$1"; }
 
 # the network: two bridges in a switch namespace (br1 is the far side of a
